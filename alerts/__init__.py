@@ -1,0 +1,1 @@
+"""alerts component (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""analytics component (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""api component (see DESIGN.md)."""

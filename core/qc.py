@@ -1,0 +1,126 @@
+"""Quality control: pure functions that give a reading its ``qc`` bit mask.
+
+The value is always kept; a flag tells alerts to discount it. Bits (documented in the README):
+
+====  ===========  =====================================================================
+bit   name         set when
+====  ===========  =====================================================================
+1     RANGE        the main value is valid but implausible for the device (settings)
+2     SPIKE        it departs from the median of the recent values by more than allowed
+4     FLATLINE     the last ``flatline_count`` values are all identical (stuck sensor)
+8     RATE         it changed faster than physics allows since the previous value
+16    LOW_BATTERY  the device reported a battery voltage below ``low_battery_v``
+32    SERVER_TIME  the device sent no timestamp; the receive time was used
+====  ===========  =====================================================================
+"""
+
+from __future__ import annotations
+
+import statistics
+from bisect import insort
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import IntFlag
+
+from core.timeutil import NS_PER_S
+from core.types import Reading
+
+
+class QcFlag(IntFlag):
+    RANGE = 1
+    SPIKE = 2
+    FLATLINE = 4
+    RATE = 8
+    LOW_BATTERY = 16
+    SERVER_TIME = 32
+
+
+#: Flags that make a value untrustworthy on its own (alerts never fire on these alone).
+BAD_FLAGS = QcFlag.RANGE | QcFlag.SPIKE | QcFlag.FLATLINE | QcFlag.RATE
+
+
+@dataclass(frozen=True, slots=True)
+class QcConfig:
+    """Thresholds for salinity-like main values (‰). Defaults are placeholders to tune per site."""
+
+    plausible_min: float = 0.0
+    plausible_max: float = 40.0
+    spike_abs: float = 3.0
+    spike_rel: float = 1.0
+    spike_window: int = 5
+    flatline_count: int = 12
+    max_rate_per_h: float = 10.0
+    low_battery_v: float = 3.3
+
+
+def flags_for_value(
+    value: float, ts_ns: int, history: Sequence[tuple[int, float]], cfg: QcConfig
+) -> int:
+    """RANGE, SPIKE, FLATLINE and RATE for ``value`` given earlier ``(ts_ns, value)`` pairs.
+
+    ``history`` is sorted by time and holds only values measured before ``ts_ns``.
+    """
+    flags = 0
+    if not cfg.plausible_min <= value <= cfg.plausible_max:
+        flags |= QcFlag.RANGE
+    recent = [v for _, v in history[-cfg.spike_window :]]
+    if len(recent) >= 3:
+        median = statistics.median(recent)
+        deviation = abs(value - median)
+        if deviation > cfg.spike_abs and deviation > cfg.spike_rel * abs(median):
+            flags |= QcFlag.SPIKE
+    tail = history[-(cfg.flatline_count - 1) :]
+    if len(tail) == cfg.flatline_count - 1 and all(v == value for _, v in tail):
+        flags |= QcFlag.FLATLINE
+    if history:
+        prev_ts, prev_value = history[-1]
+        hours = (ts_ns - prev_ts) / (3600 * NS_PER_S)
+        if hours > 0 and abs(value - prev_value) / hours > cfg.max_rate_per_h:
+            flags |= QcFlag.RATE
+    return int(flags)
+
+
+def battery_flags(battery_v: float | None, cfg: QcConfig) -> int:
+    return int(QcFlag.LOW_BATTERY) if battery_v is not None and battery_v < cfg.low_battery_v else 0
+
+
+def describe(qc: int) -> list[str]:
+    """Names of the bits set in ``qc``, e.g. ``["SPIKE", "LOW_BATTERY"]``."""
+    return [flag.name for flag in QcFlag if qc & flag and flag.name]
+
+
+class QualityControl:
+    """Keeps each device's recent main values and applies the pure checks to new readings.
+
+    Backfilled (older) readings are judged against the values measured before them.
+    """
+
+    def __init__(self, cfg: QcConfig, depth: int = 32) -> None:
+        self._cfg = cfg
+        self._depth = max(depth, cfg.flatline_count, cfg.spike_window)
+        self._history: dict[tuple[str, str], deque[tuple[int, float]]] = {}
+
+    def apply(self, reading: Reading, primary: str | None) -> Reading:
+        battery = reading.fields.get("battery_v")
+        qc = reading.qc | battery_flags(battery if isinstance(battery, float) else None, self._cfg)
+        value = reading.fields.get(primary) if primary else None
+        if isinstance(value, float):
+            key = (reading.kind.value, reading.device)
+            history = self._history.setdefault(key, deque(maxlen=self._depth))
+            earlier = [pair for pair in history if pair[0] < reading.ts_ns]
+            qc |= flags_for_value(value, reading.ts_ns, earlier, self._cfg)
+            self._remember(history, (reading.ts_ns, value))
+        return reading if qc == reading.qc else replace(reading, qc=qc)
+
+    @staticmethod
+    def _remember(history: deque[tuple[int, float]], pair: tuple[int, float]) -> None:
+        if not history or pair[0] > history[-1][0]:
+            history.append(pair)
+            return
+        if any(ts == pair[0] for ts, _ in history):
+            return  # a duplicate delivery: already known
+        items = list(history)
+        insort(items, pair)
+        history.clear()
+        history.extend(items[-(history.maxlen or len(items)) :])

@@ -1,0 +1,226 @@
+"""The zone and device registry: zones as a tree, devices placed in zones, loaded from TOML.
+
+Zones: a province at the root; legacy districts under it (kept as grouping labels after the 2025
+reform); communes and wards under their legacy district; irrigation schemes as zones too. A device
+sits in one administrative zone and may also serve other zones (an intake serving a scheme); its
+alerts go to each of those zones and all of their ancestors.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from core.errors import ConfigError
+from core.topics import ID_PATTERN, TopicKind
+
+Ident = Annotated[str, Field(pattern=f"^{ID_PATTERN.pattern}$")]
+
+
+class ZoneKind(StrEnum):
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    WARD = "ward"
+    SCHEME = "scheme"
+
+
+class Profile(StrEnum):
+    """What the water at a salinity station is used for; selects the default thresholds."""
+
+    RIVER = "river"
+    INTAKE = "intake"
+    RICE = "rice"
+    FRUIT = "fruit"
+    DOMESTIC = "domestic"
+
+
+_T = TypeVar("_T", "Zone", "River", "Device")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Zone(_Model):
+    id: Ident
+    name: str = Field(min_length=1, max_length=200)
+    name_en: str | None = None
+    kind: ZoneKind
+    parent: Ident | None = None
+    legacy: bool = False
+    formed_from: tuple[str, ...] = ()
+
+
+class River(_Model):
+    id: Ident
+    name: str = Field(min_length=1, max_length=200)
+    mouth: str | None = None
+
+
+class Device(_Model):
+    id: Ident
+    kind: Literal["salinity", "well", "tap"]
+    name: str = Field(min_length=1, max_length=200)
+    zone: Ident
+    also_zones: tuple[Ident, ...] = ()
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    approx_location: bool = False
+    interval_s: int = Field(default=900, gt=0)
+    # salinity stations
+    river: Ident | None = None
+    km: float | None = Field(default=None, ge=0, le=500)
+    profile: Profile | None = None
+    reports: Literal["ec", "ec25", "salinity"] = "salinity"
+    # wells
+    rated_flow_m3h: float | None = Field(default=None, gt=0)
+    hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    # taps
+    tank_m3: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _station_fields(self) -> Device:
+        if self.kind == "salinity" and self.profile is None:
+            raise ValueError(f"salinity station {self.id!r} needs a profile")
+        return self
+
+    @property
+    def topic_kind(self) -> TopicKind:
+        return TopicKind(self.kind)
+
+
+class _RegistryFile(_Model):
+    name: str = "registry"
+    zone: list[Zone] = []
+    river: list[River] = []
+    device: list[Device] = []
+
+
+class Registry:
+    """Validated, indexed registry. Build with ``load_registry`` or ``Registry.from_dict``."""
+
+    def __init__(self, name: str, zones: Iterable[Zone], rivers: Iterable[River],
+                 devices: Iterable[Device]) -> None:
+        self.name = name
+        self.zones = _index(zones, "zone")
+        self.rivers = _index(rivers, "river")
+        self.devices = _index(devices, "device")
+        self._children: dict[str, list[str]] = {}
+        self._check()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object], source: str = "registry") -> Registry:
+        try:
+            parsed = _RegistryFile.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"{source}: {_describe(exc, data)}") from None
+        try:
+            return cls(parsed.name, parsed.zone, parsed.river, parsed.device)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    def _check(self) -> None:
+        for zone in self.zones.values():
+            if zone.parent is None:
+                continue
+            if zone.parent not in self.zones:
+                raise ConfigError(f"zone {zone.id!r}: unknown parent zone {zone.parent!r}")
+            self._children.setdefault(zone.parent, []).append(zone.id)
+        for zone_id in self.zones:
+            self.ancestors(zone_id)  # raises on a cycle
+        for device in self.devices.values():
+            for zone_id in (device.zone, *device.also_zones):
+                if zone_id not in self.zones:
+                    raise ConfigError(f"device {device.id!r}: unknown zone {zone_id!r}")
+            if device.river is not None and device.river not in self.rivers:
+                raise ConfigError(f"device {device.id!r}: unknown river {device.river!r}")
+
+    def zone(self, zone_id: str) -> Zone:
+        return self.zones[zone_id]
+
+    def device(self, device_id: str) -> Device | None:
+        return self.devices.get(device_id)
+
+    def ancestors(self, zone_id: str) -> list[str]:
+        """The zone's ancestors, nearest first (not the zone itself)."""
+        chain: list[str] = []
+        parent = self.zones[zone_id].parent
+        while parent is not None:
+            if parent in chain or parent == zone_id:
+                raise ConfigError(f"zone {zone_id!r}: the parent chain loops")
+            chain.append(parent)
+            parent = self.zones[parent].parent
+        return chain
+
+    def descendants(self, zone_id: str) -> list[str]:
+        """The zone's descendants, breadth first (not the zone itself)."""
+        found: list[str] = []
+        queue = list(self._children.get(zone_id, ()))
+        while queue:
+            child = queue.pop(0)
+            found.append(child)
+            queue.extend(self._children.get(child, ()))
+        return found
+
+    def alert_zones(self, device: Device) -> list[str]:
+        """Every zone that hears about this device: its zones and all their ancestors, once."""
+        seen: dict[str, None] = {}
+        for zone_id in (device.zone, *device.also_zones):
+            seen[zone_id] = None
+            for ancestor in self.ancestors(zone_id):
+                seen[ancestor] = None
+        return list(seen)
+
+    def devices_of(self, kind: str) -> Iterator[Device]:
+        return (d for d in self.devices.values() if d.kind == kind)
+
+    def stations_on(self, river_id: str) -> list[Device]:
+        """Salinity stations on a river with a known km, ordered from the mouth upstream."""
+        on_river = [d for d in self.devices_of("salinity") if d.river == river_id and d.km is not None]
+        return sorted(on_river, key=lambda d: d.km or 0.0)
+
+
+def _index(items: Iterable[_T], what: str) -> dict[str, _T]:
+    index: dict[str, _T] = {}
+    for item in items:
+        if item.id in index:
+            raise ConfigError(f"duplicate {what} id {item.id!r}")
+        index[item.id] = item
+    return index
+
+
+def _describe(exc: ValidationError, data: dict[str, object]) -> str:
+    first = exc.errors()[0]
+    loc = list(first["loc"])
+    where = ".".join(str(p) for p in loc)
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        table = data.get(str(loc[0]))
+        if isinstance(table, list) and loc[1] < len(table) and isinstance(table[loc[1]], dict):
+            ident = table[loc[1]].get("id")
+            if ident is not None:
+                where = f"{loc[0]} {ident!r}" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+def bundled_registry_path() -> Path:
+    return Path(str(resources.files("config").joinpath("registry.toml")))
+
+
+def load_registry(path: Path | None = None) -> Registry:
+    """Load and validate a registry TOML file (the bundled Tiền Giang registry by default)."""
+    source = path or bundled_registry_path()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"registry file not found: {source}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return Registry.from_dict(data, str(source))

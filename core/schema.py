@@ -1,0 +1,119 @@
+"""The stored schema (CONTRACT §3): one measurement per reading kind, fixed tags, fixed field types.
+
+Field types never vary, so a store never refuses a batch for a type conflict. Fields marked
+``additive`` are not in CONTRACT §3's table; they were added (the contract allows additions).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from core.errors import BadInputError
+from core.topics import TopicKind
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class FieldType(StrEnum):
+    FLOAT = "float"
+    INT = "int"
+    BOOL = "bool"
+    STRING = "string"
+
+
+FieldValue = float | int | bool | str
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    name: str
+    device_tag: str
+    #: every tag, the device tag first
+    tags: tuple[str, ...]
+    fields: MappingProxyType[str, FieldType]
+    #: the main value that QC judges and alerts read (None: no single main value)
+    primary: str | None
+
+
+_F, _I, _B, _S = FieldType.FLOAT, FieldType.INT, FieldType.BOOL, FieldType.STRING
+
+SALINITY: Final = Measurement(
+    "salinity",
+    "station",
+    ("station", "zone", "river"),
+    MappingProxyType(
+        {
+            "salinity_ppt": _F,
+            "ec_us_cm": _F,
+            "ec25_us_cm": _F,  # additive
+            "temp_c": _F,
+            "level_m": _F,
+            "depth_m": _F,  # additive
+            "battery_v": _F,
+            "seq": _I,
+            "qc": _I,
+        }
+    ),
+    "salinity_ppt",
+)
+WELL: Final = Measurement(
+    "well",
+    "well",
+    ("well", "zone"),
+    MappingProxyType(
+        {
+            "running": _B,
+            "flow_m3h": _F,
+            "pressure_bar": _F,
+            "level_m": _F,
+            "salinity_ppt": _F,
+            "ec_us_cm": _F,  # additive
+            "temp_c": _F,  # additive
+            "fault": _S,
+            "runtime_h": _F,
+            "battery_v": _F,  # additive
+            "seq": _I,
+            "qc": _I,
+        }
+    ),
+    "salinity_ppt",
+)
+TAP: Final = Measurement(
+    "tap",
+    "tap",
+    ("tap", "zone"),
+    MappingProxyType(
+        {
+            "open": _B,
+            "flow_lpm": _F,
+            "volume_m3": _F,
+            "tank_pct": _F,
+            "battery_v": _F,  # additive
+            "seq": _I,
+            "qc": _I,
+        }
+    ),
+    None,
+)
+
+MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType(
+    {TopicKind.SALINITY: SALINITY, TopicKind.WELL: WELL, TopicKind.TAP: TAP}
+)
+
+
+def measurement_for(kind: TopicKind) -> Measurement:
+    try:
+        return MEASUREMENTS[kind]
+    except KeyError:
+        raise ValueError(f"{kind} carries no readings") from None
+
+
+def check_tags(*values: str) -> None:
+    """Tag values may hold any printable text; control characters have no line-protocol form."""
+    for value in values:
+        if _CONTROL.search(value):
+            raise BadInputError(f"tag value {value[:40]!r} holds a control character")

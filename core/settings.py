@@ -1,0 +1,211 @@
+"""Typed settings, one section per component (CONTRACT §6).
+
+Sources, highest priority first: environment variables ``SALTWATCH_<SECTION>__<NAME>``, then the
+TOML file given by ``--config``, then the defaults below. Invalid settings fail at start with a
+``ConfigError`` that names the setting and its environment variable.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import BadInputError, ConfigError
+from core.qc import QcConfig
+from core.timeutil import parse_duration
+from core.topics import check_prefix, is_valid_id
+
+ENV_PREFIX = "SALTWATCH_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _duration_seconds(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except BadInputError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+class MqttSettings(_Section):
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://user:pass@host:port or mqtts://")
+    topic_prefix: str = "saltwatch"
+    client_id: str = Field("saltwatch-ingest", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    share_group: str | None = None
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    ca_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must look like mqtt://[user:pass@]host[:port] or mqtts://…")
+        _ = parts.port  # raises ValueError for a bad port
+        return value
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        try:
+            return check_prefix(value)
+        except BadInputError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("share_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is not None and not is_valid_id(value):
+            raise ValueError("share group must match [a-z0-9][a-z0-9_-]{0,63}")
+        return value
+
+
+class StoreSettings(_Section):
+    url: str = Field("sqlite:///data/readings.db", description="influxdb(s)://… or sqlite:///path")
+    timeout_s: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme in ("influxdb", "influxdbs"):
+            if not parts.hostname or not parts.path.strip("/"):
+                raise ValueError("must look like influxdb://[token@|user:pass@]host:port/database")
+            _ = parts.port
+        elif parts.scheme == "sqlite":
+            if not parts.path or parts.path == "/":
+                raise ValueError("must look like sqlite:///path/to/readings.db")
+        else:
+            raise ValueError("scheme must be influxdb, influxdbs or sqlite")
+        return value
+
+
+class StateSettings(_Section):
+    path: Path = Path("data/state.db")
+
+
+class RegistrySettings(_Section):
+    path: Path | None = Field(None, description="registry TOML; the bundled one when unset")
+
+
+class ApiToken(_Section):
+    role: Literal["viewer", "operator", "admin"]
+    token: str = Field(min_length=16, repr=False)
+
+
+class ApiSettings(_Section):
+    tokens: list[ApiToken] = []
+    bind: str = "127.0.0.1:8000"
+
+    @field_validator("bind")
+    @classmethod
+    def _bind(cls, value: str) -> str:
+        if re.fullmatch(r"[A-Za-z0-9_.:\[\]-]+:\d{1,5}", value) is None:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8000")
+        return value
+
+
+class IngestSettings(_Section):
+    accept_unknown: bool = False
+    max_backfill_s: float = Field(30 * 86400, gt=0, alias="max_backfill")
+    max_future_s: float = Field(300, ge=0, alias="max_future")
+    max_payload_bytes: int = Field(65_536, ge=256, le=16 * 1024 * 1024)
+    max_items: int = Field(10_000, ge=1)
+    batch_size: int = Field(5_000, ge=1, le=100_000)
+    batch_interval_s: float = Field(0.2, gt=0, le=60, alias="batch_interval")
+    max_unacked: int = Field(20_000, ge=1)
+    spool_path: Path = Path("data/spool")
+    spool_max_bytes: int = Field(1024 * 1024 * 1024, ge=1024 * 1024)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    _durations = field_validator(
+        "max_backfill_s", "max_future_s", "batch_interval_s", mode="before"
+    )(_duration_seconds)
+
+
+class QcSettings(_Section):
+    plausible_max_ppt: float = Field(40.0, gt=0)
+    spike_abs_ppt: float = Field(3.0, gt=0)
+    spike_rel: float = Field(1.0, gt=0)
+    flatline_count: int = Field(12, ge=3)
+    max_rate_ppt_per_h: float = Field(10.0, gt=0)
+    low_battery_v: float = Field(3.3, ge=0)
+
+    def to_config(self) -> QcConfig:
+        return QcConfig(
+            plausible_max=self.plausible_max_ppt,
+            spike_abs=self.spike_abs_ppt,
+            spike_rel=self.spike_rel,
+            flatline_count=self.flatline_count,
+            max_rate_per_h=self.max_rate_ppt_per_h,
+            low_battery_v=self.low_battery_v,
+        )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    mqtt: MqttSettings = MqttSettings()
+    store: StoreSettings = StoreSettings()
+    state: StateSettings = StateSettings()
+    registry: RegistrySettings = RegistrySettings()
+    api: ApiSettings = ApiSettings()
+    ingest: IngestSettings = IngestSettings()
+    qc: QcSettings = QcSettings()
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from the environment, an optional TOML file and explicit overrides."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file not found: {config_file}")
+
+    class _FromSources(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if config_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            return tuple(sources)
+
+    try:
+        loaded = _FromSources(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(exc, config_file)) from None
+    except ValueError as exc:  # TOML syntax errors and undecodable environment values
+        raise ConfigError(f"invalid settings: {exc}") from None
+    return loaded
+
+
+def describe_errors(exc: ValidationError, config_file: Path | None) -> str:
+    lines = ["invalid settings:"]
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"] if not str(p).isdigit()]
+        dotted = ".".join(loc) or "(root)"
+        env = ENV_PREFIX + "__".join(part.upper() for part in loc[:2])
+        where = f"{env} or [{loc[0]}] {'.'.join(loc[1:])} in {config_file}" if config_file else env
+        lines.append(f"  {dotted}: {error['msg']} (set by {where})")
+    return "\n".join(lines)

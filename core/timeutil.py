@@ -1,0 +1,68 @@
+"""Timestamps and durations: parsing device timestamps, RFC 3339 output, ``15m``-style durations."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from core.errors import BadInputError
+
+NS_PER_US = 1_000
+NS_PER_S = 1_000_000_000
+#: Epoch numbers above this are milliseconds (CONTRACT §2: "numbers above 1e11 are milliseconds").
+MS_THRESHOLD = 1e11
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+_DURATION = re.compile(r"([1-9][0-9]{0,6})(s|m|h|d|w)")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def ts_from_epoch_number(value: float) -> int:
+    """Epoch seconds or milliseconds (above 1e11) to integer ns, microsecond resolution."""
+    if not math.isfinite(value) or value < 0:
+        raise BadInputError("timestamp must be a finite, non-negative epoch number")
+    micros = round(value * 1000) if value > MS_THRESHOLD else round(value * 1_000_000)
+    return int(micros) * NS_PER_US
+
+
+def ts_from_rfc3339(text: str) -> int:
+    """RFC 3339 with an explicit offset (``Z`` or ``+07:00``) to integer ns."""
+    if len(text) > 40:
+        raise BadInputError("timestamp string too long")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInputError("timestamp is not RFC 3339") from None
+    if parsed.tzinfo is None:
+        raise BadInputError("timestamp needs an offset (e.g. +07:00 or Z)")
+    return ((parsed - _EPOCH) // _US) * NS_PER_US
+
+
+def to_datetime(ts_ns: int, tz: timezone = UTC) -> datetime:
+    return (_EPOCH + timedelta(microseconds=ts_ns // NS_PER_US)).astimezone(tz)
+
+
+def to_rfc3339(ts_ns: int, tz: timezone = UTC) -> str:
+    """RFC 3339 text; seconds precision unless the time has a fraction."""
+    moment = to_datetime(ts_ns, tz)
+    spec = "seconds" if moment.microsecond == 0 else "microseconds"
+    return moment.isoformat(timespec=spec)
+
+
+def from_datetime(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise BadInputError("datetime needs a time zone")
+    return ((moment - _EPOCH) // _US) * NS_PER_US
+
+
+def parse_duration(text: str) -> int:
+    """``15m``, ``1h``, ``30d`` to seconds; raises BadInputError for anything else."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise BadInputError(
+            f"invalid duration {text[:20]!r}: a whole number and one of s, m, h, d, w (e.g. 15m)"
+        )
+    return int(match.group(1)) * _UNIT_S[match.group(2)]

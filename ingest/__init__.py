@@ -1,0 +1,1 @@
+"""ingest component (see DESIGN.md)."""

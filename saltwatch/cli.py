@@ -1,0 +1,3 @@
+"""saltwatch: the command line."""
+def main() -> None:
+    pass

@@ -1,0 +1,286 @@
+"""ReadingStore on InfluxDB over the HTTP API that 1.x, 2.x (v1 compatibility) and 3.x all serve.
+
+Writes go to ``/write`` as line protocol built by influxdb-client's ``Point`` (its escaping); reads
+use InfluxQL on ``/query``. Every value that did not come from our own schema constants is quoted
+by ``quote_literal`` / ``quote_ident``, so no device id, tag or caller input can change a query.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+import orjson
+from influxdb_client import Point, WritePrecision
+
+from core.errors import AuthError, BadInputError, ConfigError, RetryableError
+from core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
+from core.topics import TopicKind
+from core.types import Reading, Series
+from storage.ports import Aggregate
+
+
+def quote_literal(value: str) -> str:
+    """An InfluxQL string literal that means exactly ``value``."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+    return f"'{escaped}'"
+
+
+def quote_ident(name: str) -> str:
+    """An InfluxQL double-quoted identifier."""
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxTarget:
+    base_url: str
+    database: str
+    headers: dict[str, str]
+
+
+def parse_influx_url(url: str) -> InfluxTarget:
+    """``influxdb[s]://[token@|user:password@]host:port/database`` to a base URL, db and auth."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("influxdb", "influxdbs") or not parts.hostname:
+        raise ConfigError("store.url must look like influxdb://[token@]host:8086/database")
+    database = unquote(parts.path.strip("/"))
+    if not database or "/" in database:
+        raise ConfigError("store.url must name one database, e.g. …:8086/saltwatch")
+    scheme = "https" if parts.scheme == "influxdbs" else "http"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    base = f"{scheme}://{host}:{parts.port or 8086}"
+    headers: dict[str, str] = {}
+    if parts.username and parts.password is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    elif parts.username:
+        headers["Authorization"] = "Token " + unquote(parts.username)
+    return InfluxTarget(base, database, headers)
+
+
+def _typed(ftype: FieldType, value: Any) -> FieldValue:
+    if ftype is FieldType.FLOAT:
+        return float(value)
+    if ftype is FieldType.INT:
+        return int(value)
+    if ftype is FieldType.BOOL:
+        return bool(value)
+    return str(value)
+
+
+def to_line(reading: Reading, measurement: Measurement) -> str:
+    check_tags(reading.device, reading.zone, reading.river)
+    point = Point(measurement.name).tag(measurement.device_tag, reading.device)
+    if reading.zone:
+        point.tag("zone", reading.zone)
+    if reading.river and "river" in measurement.tags:
+        point.tag("river", reading.river)
+    for name, value in reading.fields.items():
+        ftype = measurement.fields.get(name)
+        if ftype is not None and name != "qc":
+            point.field(name, _typed(ftype, value))
+    point.field("qc", int(reading.qc))
+    point.time(reading.ts_ns, WritePrecision.NS)
+    line: str = point.to_line_protocol()
+    return line
+
+
+class InfluxReadingStore:
+    """The InfluxDB adapter; one pooled httpx client per store."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0, client: httpx.Client | None = None):
+        self._target = parse_influx_url(url)
+        self._http = client or httpx.Client(
+            base_url=self._target.base_url,
+            headers=self._target.headers,
+            timeout=timeout_s,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        )
+        self._database_ready = False
+
+    @property
+    def database(self) -> str:
+        return self._target.database
+
+    # ------------------------------------------------------------------ transport
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise RetryableError(f"InfluxDB unreachable: {type(exc).__name__}") from None
+        if response.status_code in (401, 403):
+            raise AuthError(f"InfluxDB refused the credentials ({response.status_code})")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RetryableError(f"InfluxDB answered {response.status_code}")
+        return response
+
+    def ensure_database(self) -> None:
+        """Create the database on 1.x; 2.x and 3.x map it to a bucket and refuse CREATE: fine."""
+        q = f"CREATE DATABASE {quote_ident(self.database)}"
+        self._request("POST", "/query", params={"q": q})
+        self._database_ready = True
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        if not readings:
+            return
+        if not self._database_ready:
+            self.ensure_database()
+        body = "\n".join(to_line(r, measurement_for(r.kind)) for r in readings).encode()
+        params = {"db": self.database, "precision": "ns"}
+        response = self._request("POST", "/write", params=params, content=body)
+        if response.status_code == 404 and b"database not found" in response.content:
+            self.ensure_database()
+            response = self._request("POST", "/write", params=params, content=body)
+        if response.status_code != 204:
+            raise BadInputError(f"InfluxDB refused a write ({response.status_code}): "
+                                f"{response.text[:200]}")
+
+    def _query(self, q: str) -> list[dict[str, Any]]:
+        params = {"db": self.database, "q": q, "epoch": "ns"}
+        response = self._request("POST", "/query", data=params)
+        payload = orjson.loads(response.content) if response.content else {}
+        results = payload.get("results") or []
+        error = payload.get("error") or next((r["error"] for r in results if "error" in r), None)
+        if error:
+            if "database not found" in error:
+                return []
+            raise BadInputError(f"InfluxQL error: {error}")
+        series: list[dict[str, Any]] = []
+        for result in results:
+            series.extend(result.get("series") or [])
+        return series
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _where(
+        m: Measurement,
+        devices: Sequence[str] | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+    ) -> str:
+        clauses: list[str] = []
+        if devices:
+            tag = quote_ident(m.device_tag)
+            clauses.append("(" + " OR ".join(f"{tag} = {quote_literal(d)}" for d in devices) + ")")
+        if start_ns is not None:
+            clauses.append(f"time >= {int(start_ns)}")
+        if end_ns is not None:
+            clauses.append(f"time < {int(end_ns)}")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+    @staticmethod
+    def _rows(series: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        columns: list[str] = series["columns"]
+        tags: dict[str, str] = series.get("tags") or {}
+        for values in series.get("values") or []:
+            row = dict(tags)
+            row.update(zip(columns, values, strict=True))
+            yield row
+
+    @staticmethod
+    def _reading(kind: TopicKind, m: Measurement, row: dict[str, Any]) -> Reading:
+        fields = {
+            name: _typed(ftype, row[name])
+            for name, ftype in m.fields.items()
+            if name != "qc" and row.get(name) is not None
+        }
+        return Reading(
+            kind,
+            str(row[m.device_tag]),
+            int(row["time"]),
+            fields,
+            int(row.get("qc") or 0),
+            str(row.get("zone") or ""),
+            str(row.get("river") or ""),
+        )
+
+    # ------------------------------------------------------------------ port
+    def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
+        m = measurement_for(kind)
+        q = (f"SELECT * FROM {quote_ident(m.name)}{self._where(m, devices)} "
+             f"GROUP BY {quote_ident(m.device_tag)} ORDER BY time DESC LIMIT 1")
+        out: dict[str, Reading] = {}
+        for series in self._query(q):
+            for row in self._rows(series):
+                reading = self._reading(kind, m, row)
+                known = out.get(reading.device)
+                if known is None or reading.ts_ns > known.ts_ns:
+                    out[reading.device] = reading
+        return out
+
+    def query(
+        self, kind: TopicKind, device: str, start_ns: int, end_ns: int, limit: int = 10_000
+    ) -> list[Reading]:
+        m = measurement_for(kind)
+        q = (f"SELECT * FROM {quote_ident(m.name)}{self._where(m, [device], start_ns, end_ns)} "
+             f"ORDER BY time ASC LIMIT {int(limit)}")
+        rows = [row for series in self._query(q) for row in self._rows(series)]
+        return [self._reading(kind, m, row) for row in rows]
+
+    def aggregate(
+        self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
+    ) -> list[Aggregate]:
+        m = measurement_for(kind)
+        if m.fields.get(field) is not FieldType.FLOAT:
+            raise BadInputError(f"{field!r} is not a numeric field of {m.name}")
+        f = quote_ident(field)
+        q = (f"SELECT min({f}), mean({f}), max({f}), count({f}) FROM {quote_ident(m.name)}"
+             f"{self._where(m, [device], start_ns, end_ns)} GROUP BY time({int(every_s)}s) fill(none)")
+        out: list[Aggregate] = []
+        for series in self._query(q):
+            for t, lo, mean, hi, n in series.get("values") or []:
+                if n:
+                    out.append(Aggregate(int(t), float(lo), float(mean), float(hi), int(n)))
+        return out
+
+    def recent(self, kind: TopicKind, since_ns: int, fields: Sequence[str]) -> dict[str, Series]:
+        m = measurement_for(kind)
+        wanted = [f for f in dict.fromkeys([*fields, "qc"]) if f in m.fields]
+        columns = ", ".join(quote_ident(f) for f in wanted)
+        q = (f"SELECT {columns} FROM {quote_ident(m.name)}{self._where(m, None, since_ns)} "
+             f"GROUP BY {quote_ident(m.device_tag)}")
+        out: dict[str, Series] = {}
+        for series in self._query(q):
+            device = str((series.get("tags") or {}).get(m.device_tag, ""))
+            target = out.setdefault(device, Series(device, [], {f: [] for f in wanted}))
+            for row in self._rows(series):
+                target.ts_ns.append(int(row["time"]))
+                for f in wanted:
+                    raw = row.get(f)
+                    target.values[f].append(None if raw is None else _typed(m.fields[f], raw))
+        return out
+
+    def count(
+        self,
+        kind: TopicKind,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        device: str | None = None,
+    ) -> int:
+        m = measurement_for(kind)
+        where = self._where(m, [device] if device is not None else None, start_ns, end_ns)
+        q = f'SELECT count("qc") FROM {quote_ident(m.name)}{where}'
+        return sum(int(v[1]) for s in self._query(q) for v in s.get("values") or [])
+
+    def counts_by_device(self, kind: TopicKind) -> dict[str, int]:
+        m = measurement_for(kind)
+        q = f'SELECT count("qc") FROM {quote_ident(m.name)} GROUP BY {quote_ident(m.device_tag)}'
+        out: dict[str, int] = {}
+        for series in self._query(q):
+            device = str((series.get("tags") or {}).get(m.device_tag, ""))
+            out[device] = out.get(device, 0) + sum(int(v[1]) for v in series.get("values") or [])
+        return out
+
+    def ping(self) -> bool:
+        try:
+            return self._http.get("/ping").status_code == 204
+        except httpx.TransportError:
+            return False
+
+    def close(self) -> None:
+        self._http.close()

@@ -1,0 +1,218 @@
+"""ReadingStore on SQLite (WAL mode): the embedded default for the demo and one-machine sites.
+
+One table per measurement with the schema's typed columns and the primary key (device, ts), so a
+second write of the same reading updates it field by field (as InfluxDB merges a point) and never
+adds a row. Every value goes in as a bound parameter; column names come only from the schema.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.errors import BadInputError, ConfigError, RetryableError
+from core.schema import (
+    MEASUREMENTS,
+    FieldType,
+    FieldValue,
+    Measurement,
+    check_tags,
+    measurement_for,
+)
+from core.topics import TopicKind
+from core.types import Reading, Series
+from storage.ports import Aggregate
+
+_SQL_TYPES = {FieldType.FLOAT: "REAL", FieldType.INT: "INTEGER", FieldType.BOOL: "INTEGER",
+              FieldType.STRING: "TEXT"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _from_sql(ftype: FieldType, value: Any) -> FieldValue:
+    if ftype is FieldType.BOOL:
+        return bool(value)
+    if ftype is FieldType.FLOAT:
+        return float(value)
+    if ftype is FieldType.INT:
+        return int(value)
+    return str(value)
+
+
+def path_from_url(url: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise ConfigError("store.url for SQLite must look like sqlite:///path/to/readings.db")
+    return Path(url.removeprefix("sqlite:///") or "readings.db")
+
+
+class SqliteReadingStore:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss: we ack after it
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._inserts: dict[str, str] = {}
+        for m in MEASUREMENTS.values():
+            self._create(m)
+
+    def _columns(self, m: Measurement) -> list[str]:
+        return ["zone", *(["river"] if "river" in m.tags else []), *m.fields]
+
+    def _create(self, m: Measurement) -> None:
+        cols = ", ".join(f"{_q(c)} {_SQL_TYPES.get(m.fields.get(c, FieldType.STRING))}"
+                         for c in self._columns(m))
+        self._db.execute(
+            f"CREATE TABLE IF NOT EXISTS {_q(m.name)} (device TEXT NOT NULL, ts INTEGER NOT NULL, "
+            f"{cols}, PRIMARY KEY (device, ts)) WITHOUT ROWID"
+        )
+        names = self._columns(m)
+        updates = ", ".join(f"{_q(c)} = COALESCE(excluded.{_q(c)}, {_q(m.name)}.{_q(c)})"
+                            for c in names)
+        self._inserts[m.name] = (
+            f"INSERT INTO {_q(m.name)} (device, ts, {', '.join(_q(c) for c in names)}) "
+            f"VALUES ({', '.join('?' * (len(names) + 2))}) "
+            f"ON CONFLICT (device, ts) DO UPDATE SET {updates}"
+        )
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.OperationalError as exc:
+                raise RetryableError(f"SQLite busy or unavailable: {exc}") from None
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for r in readings:
+            m = measurement_for(r.kind)
+            check_tags(r.device, r.zone, r.river)
+            values: list[Any] = [r.device, r.ts_ns, r.zone or None]
+            if "river" in m.tags:
+                values.append(r.river or None)
+            values.extend(r.qc if name == "qc" else r.fields.get(name) for name in m.fields)
+            rows.setdefault(m.name, []).append(tuple(values))
+        with self._locked() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for name, batch in rows.items():
+                    db.executemany(self._inserts[name], batch)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _select(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        with self._locked() as db:
+            cursor = db.execute(sql, params)
+            cursor.row_factory = sqlite3.Row
+            return cursor.fetchall()
+
+    @staticmethod
+    def _reading(kind: TopicKind, m: Measurement, row: sqlite3.Row) -> Reading:
+        keys = row.keys()
+        fields = {name: _from_sql(ftype, row[name]) for name, ftype in m.fields.items()
+                  if name != "qc" and row[name] is not None}
+        river = row["river"] if "river" in keys else None
+        return Reading(kind, row["device"], row["ts"], fields, int(row["qc"] or 0),
+                       row["zone"] or "", river or "")
+
+    def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
+        m = measurement_for(kind)
+        table = _q(m.name)
+        sql = (f"SELECT t.* FROM {table} t JOIN (SELECT device, MAX(ts) AS ts FROM {table} "
+               f"GROUP BY device) latest USING (device, ts)")
+        params: list[Any] = []
+        if devices is not None:
+            sql += f" WHERE t.device IN ({', '.join('?' * len(devices))})"
+            params.extend(devices)
+        return {row["device"]: self._reading(kind, m, row) for row in self._select(sql, params)}
+
+    def query(
+        self, kind: TopicKind, device: str, start_ns: int, end_ns: int, limit: int = 10_000
+    ) -> list[Reading]:
+        m = measurement_for(kind)
+        rows = self._select(
+            f"SELECT * FROM {_q(m.name)} WHERE device = ? AND ts >= ? AND ts < ? "
+            "ORDER BY ts LIMIT ?",
+            (device, start_ns, end_ns, limit),
+        )
+        return [self._reading(kind, m, row) for row in rows]
+
+    def aggregate(
+        self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
+    ) -> list[Aggregate]:
+        m = measurement_for(kind)
+        if m.fields.get(field) is not FieldType.FLOAT:
+            raise BadInputError(f"{field!r} is not a numeric field of {m.name}")
+        width = int(every_s) * 1_000_000_000
+        f = _q(field)
+        rows = self._select(
+            f"SELECT (ts / ?) * ? AS bucket, MIN({f}), AVG({f}), MAX({f}), COUNT({f}) "
+            f"FROM {_q(m.name)} WHERE device = ? AND ts >= ? AND ts < ? AND {f} IS NOT NULL "
+            "GROUP BY bucket ORDER BY bucket",
+            (width, width, device, start_ns, end_ns),
+        )
+        return [Aggregate(int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4]))
+                for r in rows]
+
+    def recent(self, kind: TopicKind, since_ns: int, fields: Sequence[str]) -> dict[str, Series]:
+        m = measurement_for(kind)
+        wanted = [f for f in dict.fromkeys([*fields, "qc"]) if f in m.fields]
+        cols = ", ".join(_q(f) for f in wanted)
+        rows = self._select(
+            f"SELECT device, ts, {cols} FROM {_q(m.name)} WHERE ts >= ? ORDER BY device, ts",
+            (since_ns,),
+        )
+        out: dict[str, Series] = {}
+        for row in rows:
+            series = out.get(row[0])
+            if series is None:
+                series = out[row[0]] = Series(row[0], [], {f: [] for f in wanted})
+            series.ts_ns.append(row[1])
+            for i, f in enumerate(wanted, start=2):
+                series.values[f].append(None if row[i] is None else _from_sql(m.fields[f], row[i]))
+        return out
+
+    def count(
+        self,
+        kind: TopicKind,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        device: str | None = None,
+    ) -> int:
+        m = measurement_for(kind)
+        clauses, params = ["1"], []
+        for clause, value in (("ts >= ?", start_ns), ("ts < ?", end_ns), ("device = ?", device)):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        rows = self._select(
+            f"SELECT COUNT(*) FROM {_q(m.name)} WHERE {' AND '.join(clauses)}", params
+        )
+        return int(rows[0][0])
+
+    def counts_by_device(self, kind: TopicKind) -> dict[str, int]:
+        m = measurement_for(kind)
+        rows = self._select(f"SELECT device, COUNT(*) FROM {_q(m.name)} GROUP BY device", ())
+        return {row[0]: int(row[1]) for row in rows}
+
+    def ping(self) -> bool:
+        try:
+            self._select("SELECT 1", ())
+        except RetryableError:
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

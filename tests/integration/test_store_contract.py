@@ -1,0 +1,141 @@
+"""One contract, two adapters: the SQLite store and the InfluxDB store against a real influxd."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.errors import BadInputError
+from core.topics import TopicKind
+from core.types import Reading
+from storage.influx import InfluxReadingStore
+from storage.ports import ReadingStore
+from storage.sqlite import SqliteReadingStore
+from tests.services import InfluxServer
+
+pytestmark = pytest.mark.integration
+
+T0 = 1_710_226_800 * 10**9  # 2024-03-12T07:00:00Z
+H = 3600 * 10**9
+NASTY = 'Cửa Tiểu, "nhánh" = 1 \\ it\'s'
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
+    if request.param == "sqlite":
+        adapter: ReadingStore = SqliteReadingStore(tmp_path / "readings.db")
+    else:
+        server: InfluxServer = request.getfixturevalue("influxd")
+        adapter = InfluxReadingStore(server.store_url(request.getfixturevalue("influx_db")))
+    yield adapter
+    adapter.close()
+
+
+def sal(device: str, ts: int, value: float, **extra: float | int) -> Reading:
+    return Reading(TopicKind.SALINITY, device, ts, {"salinity_ppt": value, **extra},
+                   zone="xa-tan-dong", river="tien")
+
+
+def test_round_trip_keeps_every_type(store: ReadingStore) -> None:
+    readings = [
+        sal("vam-kenh", T0, 4.0, temp_c=29.5, seq=7, battery_v=3.9),
+        Reading(TopicKind.WELL, "well-1", T0, {"running": True, "flow_m3h": 30.0,
+                                                "fault": "dry_run", "seq": 1}, qc=16, zone="z"),
+        Reading(TopicKind.TAP, "tap-1", T0, {"open": False, "volume_m3": 12.0}, zone="z"),
+    ]
+    store.write(readings)
+    for original in readings:
+        back = store.latest(original.kind)[original.device]
+        assert back == original
+    assert isinstance(store.latest(TopicKind.SALINITY)["vam-kenh"].fields["salinity_ppt"], float)
+
+
+def test_second_write_of_same_reading_adds_nothing(store: ReadingStore) -> None:
+    batch = [sal("vam-kenh", T0 + i * H, float(i)) for i in range(10)]
+    store.write(batch)
+    store.write(batch)
+    store.write(batch[3:5])
+    assert store.count(TopicKind.SALINITY) == 10
+    assert store.counts_by_device(TopicKind.SALINITY) == {"vam-kenh": 10}
+
+
+def test_rewrite_merges_fields_like_influx(store: ReadingStore) -> None:
+    store.write([sal("a", T0, 1.0, temp_c=28.0)])
+    store.write([sal("a", T0, 1.5)])
+    back = store.latest(TopicKind.SALINITY)["a"]
+    assert back.fields == {"salinity_ppt": 1.5, "temp_c": 28.0}
+
+
+@pytest.mark.parametrize("text", [NASTY, "a b,c=d", 'q"uote', "back\\slash", "ơ ư đ ộ"])
+def test_tag_values_survive_intact(store: ReadingStore, text: str) -> None:
+    reading = Reading(TopicKind.SALINITY, "st-1", T0, {"salinity_ppt": 2.0}, zone=text, river=text)
+    store.write([reading])
+    back = store.latest(TopicKind.SALINITY)["st-1"]
+    assert (back.zone, back.river) == (text, text)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["x' OR '1'='1", "x\" OR 1=1 --", "x'; DROP MEASUREMENT salinity; --", "a\\' OR ''='",
+     "x\nSELECT * FROM well", "vam-kenh' OR \"station\" =~ /.*/ OR 'a'='b"],
+)
+def test_no_device_string_changes_a_query(store: ReadingStore, hostile: str) -> None:
+    store.write([sal("vam-kenh", T0, 3.0), sal("hoa-binh", T0, 1.0)])
+    assert store.latest(TopicKind.SALINITY, [hostile]) == {}
+    assert store.query(TopicKind.SALINITY, hostile, T0 - H, T0 + H) == []
+    assert store.count(TopicKind.SALINITY, device=hostile) == 0
+    assert store.aggregate(TopicKind.SALINITY, hostile, "salinity_ppt", T0 - H, T0 + H, 3600) == []
+    if "\n" in hostile:  # control characters have no line-protocol form: refused by both stores
+        with pytest.raises(BadInputError):
+            store.write([sal(hostile, T0, 9.0)])
+        return
+    # the hostile id itself is stored and found back exactly, as an ordinary value
+    store.write([sal(hostile, T0, 9.0)])
+    assert [r.device for r in store.query(TopicKind.SALINITY, hostile, T0, T0 + 1)] == [hostile]
+    assert store.count(TopicKind.SALINITY) == 3
+
+
+def test_query_range_is_start_inclusive_end_exclusive(store: ReadingStore) -> None:
+    store.write([sal("a", T0 + i * H, float(i)) for i in range(5)])
+    got = store.query(TopicKind.SALINITY, "a", T0 + H, T0 + 3 * H)
+    assert [r.fields["salinity_ppt"] for r in got] == [1.0, 2.0]
+    assert store.count(TopicKind.SALINITY, T0 + H, T0 + 3 * H) == 2
+    limited = store.query(TopicKind.SALINITY, "a", T0, T0 + 10 * H, limit=3)
+    assert [r.ts_ns for r in limited] == [T0, T0 + H, T0 + 2 * H]
+
+
+def test_aggregate_buckets_min_mean_max_count(store: ReadingStore) -> None:
+    minutes = 60 * 10**9
+    values = [1.0, 2.0, 6.0, 10.0, 20.0]  # first three in hour 0, last two in hour 1
+    times = [T0, T0 + 15 * minutes, T0 + 45 * minutes, T0 + H, T0 + H + 30 * minutes]
+    store.write([sal("a", t, v) for t, v in zip(times, values, strict=True)])
+    got = store.aggregate(TopicKind.SALINITY, "a", "salinity_ppt", T0, T0 + 3 * H, 3600)
+    assert [(a.start_ns, a.min, a.mean, a.max, a.count) for a in got] == [
+        (T0, 1.0, 3.0, 6.0, 3),
+        (T0 + H, 10.0, 15.0, 20.0, 2),
+    ]
+
+
+def test_recent_gives_every_device_oldest_first(store: ReadingStore) -> None:
+    store.write([sal("a", T0 + 2 * H, 3.0), sal("a", T0 + H, 2.0), sal("b", T0 + H, 5.0, seq=1)])
+    store.write([sal("a", T0 - H, 9.0)])  # before the window
+    got = store.recent(TopicKind.SALINITY, T0, ["salinity_ppt", "seq"])
+    assert set(got) == {"a", "b"}
+    assert got["a"].ts_ns == [T0 + H, T0 + 2 * H]
+    assert got["a"].values["salinity_ppt"] == [2.0, 3.0]
+    assert got["a"].values["seq"] == [None, None]
+    assert got["b"].values["seq"] == [1]
+    assert got["b"].values["qc"] == [0]
+
+
+def test_latest_picks_newest_per_device_and_filters(store: ReadingStore) -> None:
+    store.write([sal("a", T0, 1.0), sal("a", T0 + H, 2.0), sal("b", T0, 7.0)])
+    latest = store.latest(TopicKind.SALINITY)
+    assert {d: r.fields["salinity_ppt"] for d, r in latest.items()} == {"a": 2.0, "b": 7.0}
+    assert set(store.latest(TopicKind.SALINITY, ["b"])) == {"b"}
+
+
+def test_ping(store: ReadingStore) -> None:
+    assert store.ping() is True
