@@ -75,6 +75,9 @@ class CodecLimits:
     max_backfill_s: float = 30 * 86_400.0
 
 
+DEFAULT_LIMITS = CodecLimits()
+
+
 @dataclass(slots=True)
 class DecodeResult:
     readings: list[Reading] = field(default_factory=list)
@@ -108,7 +111,7 @@ def _parse_json(payload: bytes) -> Any | Rejection:
     return Rejection(Reason.NOT_JSON.value, message[:120])
 
 
-class _NonFinite(Exception):
+class _NonFiniteError(Exception):
     pass
 
 
@@ -116,11 +119,11 @@ def _has_non_finite_constant(payload: bytes) -> bool:
     """True when the payload is JSON but for NaN/Infinity literals (stdlib accepts those)."""
 
     def refuse(_: str) -> float:
-        raise _NonFinite
+        raise _NonFiniteError
 
     try:
         json.loads(payload, parse_constant=refuse)
-    except _NonFinite:
+    except _NonFiniteError:
         return True
     except (ValueError, RecursionError):
         return False
@@ -132,7 +135,7 @@ def decode_payload(
     device: str,
     payload: bytes,
     now_ns: int,
-    limits: CodecLimits = CodecLimits(),  # noqa: B008 - frozen, immutable default
+    limits: CodecLimits = CodecLimits(),
 ) -> DecodeResult:
     """Judge every item of one message from ``device`` on topic kind ``kind``."""
     if len(payload) > limits.max_payload_bytes:

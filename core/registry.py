@@ -9,7 +9,7 @@ alerts go to each of those zones and all of their ancestors.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -106,8 +106,9 @@ class _RegistryFile(_Model):
 class Registry:
     """Validated, indexed registry. Build with ``load_registry`` or ``Registry.from_dict``."""
 
-    def __init__(self, name: str, zones: Iterable[Zone], rivers: Iterable[River],
-                 devices: Iterable[Device]) -> None:
+    def __init__(
+        self, name: str, zones: Iterable[Zone], rivers: Iterable[River], devices: Iterable[Device]
+    ) -> None:
         self.name = name
         self.zones = _index(zones, "zone")
         self.rivers = _index(rivers, "river")
@@ -116,7 +117,7 @@ class Registry:
         self._check()
 
     @classmethod
-    def from_dict(cls, data: dict[str, object], source: str = "registry") -> Registry:
+    def from_dict(cls, data: Mapping[str, object], source: str = "registry") -> Registry:
         try:
             parsed = _RegistryFile.model_validate(data)
         except ValidationError as exc:
@@ -183,7 +184,9 @@ class Registry:
 
     def stations_on(self, river_id: str) -> list[Device]:
         """Salinity stations on a river with a known km, ordered from the mouth upstream."""
-        on_river = [d for d in self.devices_of("salinity") if d.river == river_id and d.km is not None]
+        on_river = [
+            d for d in self.devices_of("salinity") if d.river == river_id and d.km is not None
+        ]
         return sorted(on_river, key=lambda d: d.km or 0.0)
 
 
@@ -196,7 +199,7 @@ def _index(items: Iterable[_T], what: str) -> dict[str, _T]:
     return index
 
 
-def _describe(exc: ValidationError, data: dict[str, object]) -> str:
+def _describe(exc: ValidationError, data: Mapping[str, object]) -> str:
     first = exc.errors()[0]
     loc = list(first["loc"])
     where = ".".join(str(p) for p in loc)
@@ -205,7 +208,9 @@ def _describe(exc: ValidationError, data: dict[str, object]) -> str:
         if isinstance(table, list) and loc[1] < len(table) and isinstance(table[loc[1]], dict):
             ident = table[loc[1]].get("id")
             if ident is not None:
-                where = f"{loc[0]} {ident!r}" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+                where = f"{loc[0]} {ident!r}" + (
+                    "." + ".".join(str(p) for p in loc[2:]) if loc[2:] else ""
+                )
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     return f"{where}: {first['msg']}{more}"
 

@@ -15,7 +15,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
-from influxdb_client import Point, WritePrecision
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
 
 from core.errors import AuthError, BadInputError, ConfigError, RetryableError
 from core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
@@ -137,8 +138,9 @@ class InfluxReadingStore:
             self.ensure_database()
             response = self._request("POST", "/write", params=params, content=body)
         if response.status_code != 204:
-            raise BadInputError(f"InfluxDB refused a write ({response.status_code}): "
-                                f"{response.text[:200]}")
+            raise BadInputError(
+                f"InfluxDB refused a write ({response.status_code}): {response.text[:200]}"
+            )
 
     def _query(self, q: str) -> list[dict[str, Any]]:
         params = {"db": self.database, "q": q, "epoch": "ns"}
@@ -202,8 +204,10 @@ class InfluxReadingStore:
     # ------------------------------------------------------------------ port
     def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
         m = measurement_for(kind)
-        q = (f"SELECT * FROM {quote_ident(m.name)}{self._where(m, devices)} "
-             f"GROUP BY {quote_ident(m.device_tag)} ORDER BY time DESC LIMIT 1")
+        q = (
+            f"SELECT * FROM {quote_ident(m.name)}{self._where(m, devices)} "
+            f"GROUP BY {quote_ident(m.device_tag)} ORDER BY time DESC LIMIT 1"
+        )
         out: dict[str, Reading] = {}
         for series in self._query(q):
             for row in self._rows(series):
@@ -217,8 +221,10 @@ class InfluxReadingStore:
         self, kind: TopicKind, device: str, start_ns: int, end_ns: int, limit: int = 10_000
     ) -> list[Reading]:
         m = measurement_for(kind)
-        q = (f"SELECT * FROM {quote_ident(m.name)}{self._where(m, [device], start_ns, end_ns)} "
-             f"ORDER BY time ASC LIMIT {int(limit)}")
+        q = (
+            f"SELECT * FROM {quote_ident(m.name)}{self._where(m, [device], start_ns, end_ns)} "
+            f"ORDER BY time ASC LIMIT {int(limit)}"
+        )
         rows = [row for series in self._query(q) for row in self._rows(series)]
         return [self._reading(kind, m, row) for row in rows]
 
@@ -229,8 +235,11 @@ class InfluxReadingStore:
         if m.fields.get(field) is not FieldType.FLOAT:
             raise BadInputError(f"{field!r} is not a numeric field of {m.name}")
         f = quote_ident(field)
-        q = (f"SELECT min({f}), mean({f}), max({f}), count({f}) FROM {quote_ident(m.name)}"
-             f"{self._where(m, [device], start_ns, end_ns)} GROUP BY time({int(every_s)}s) fill(none)")
+        q = (
+            f"SELECT min({f}), mean({f}), max({f}), count({f}) FROM {quote_ident(m.name)}"
+            f"{self._where(m, [device], start_ns, end_ns)}"
+            f" GROUP BY time({int(every_s)}s) fill(none)"
+        )
         out: list[Aggregate] = []
         for series in self._query(q):
             for t, lo, mean, hi, n in series.get("values") or []:
@@ -242,8 +251,10 @@ class InfluxReadingStore:
         m = measurement_for(kind)
         wanted = [f for f in dict.fromkeys([*fields, "qc"]) if f in m.fields]
         columns = ", ".join(quote_ident(f) for f in wanted)
-        q = (f"SELECT {columns} FROM {quote_ident(m.name)}{self._where(m, None, since_ns)} "
-             f"GROUP BY {quote_ident(m.device_tag)}")
+        q = (
+            f"SELECT {columns} FROM {quote_ident(m.name)}{self._where(m, None, since_ns)} "
+            f"GROUP BY {quote_ident(m.device_tag)}"
+        )
         out: dict[str, Series] = {}
         for series in self._query(q):
             device = str((series.get("tags") or {}).get(m.device_tag, ""))

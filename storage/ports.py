@@ -47,9 +47,7 @@ class ReadingStore(Protocol):
         """min/mean/max/count of a float field per ``every_s`` bucket; empty buckets omitted."""
         ...
 
-    def recent(
-        self, kind: TopicKind, since_ns: int, fields: Sequence[str]
-    ) -> dict[str, Series]:
+    def recent(self, kind: TopicKind, since_ns: int, fields: Sequence[str]) -> dict[str, Series]:
         """Every device's values of ``fields`` (and ``qc``) since ``since_ns``, oldest first."""
         ...
 

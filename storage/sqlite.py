@@ -27,8 +27,12 @@ from core.topics import TopicKind
 from core.types import Reading, Series
 from storage.ports import Aggregate
 
-_SQL_TYPES = {FieldType.FLOAT: "REAL", FieldType.INT: "INTEGER", FieldType.BOOL: "INTEGER",
-              FieldType.STRING: "TEXT"}
+_SQL_TYPES = {
+    FieldType.FLOAT: "REAL",
+    FieldType.INT: "INTEGER",
+    FieldType.BOOL: "INTEGER",
+    FieldType.STRING: "TEXT",
+}
 
 
 def _q(name: str) -> str:
@@ -68,15 +72,17 @@ class SqliteReadingStore:
         return ["zone", *(["river"] if "river" in m.tags else []), *m.fields]
 
     def _create(self, m: Measurement) -> None:
-        cols = ", ".join(f"{_q(c)} {_SQL_TYPES.get(m.fields.get(c, FieldType.STRING))}"
-                         for c in self._columns(m))
+        cols = ", ".join(
+            f"{_q(c)} {_SQL_TYPES.get(m.fields.get(c, FieldType.STRING))}" for c in self._columns(m)
+        )
         self._db.execute(
             f"CREATE TABLE IF NOT EXISTS {_q(m.name)} (device TEXT NOT NULL, ts INTEGER NOT NULL, "
             f"{cols}, PRIMARY KEY (device, ts)) WITHOUT ROWID"
         )
         names = self._columns(m)
-        updates = ", ".join(f"{_q(c)} = COALESCE(excluded.{_q(c)}, {_q(m.name)}.{_q(c)})"
-                            for c in names)
+        updates = ", ".join(
+            f"{_q(c)} = COALESCE(excluded.{_q(c)}, {_q(m.name)}.{_q(c)})" for c in names
+        )
         self._inserts[m.name] = (
             f"INSERT INTO {_q(m.name)} (device, ts, {', '.join(_q(c) for c in names)}) "
             f"VALUES ({', '.join('?' * (len(names) + 2))}) "
@@ -120,17 +126,29 @@ class SqliteReadingStore:
     @staticmethod
     def _reading(kind: TopicKind, m: Measurement, row: sqlite3.Row) -> Reading:
         keys = row.keys()
-        fields = {name: _from_sql(ftype, row[name]) for name, ftype in m.fields.items()
-                  if name != "qc" and row[name] is not None}
+        fields = {
+            name: _from_sql(ftype, row[name])
+            for name, ftype in m.fields.items()
+            if name != "qc" and row[name] is not None
+        }
         river = row["river"] if "river" in keys else None
-        return Reading(kind, row["device"], row["ts"], fields, int(row["qc"] or 0),
-                       row["zone"] or "", river or "")
+        return Reading(
+            kind,
+            row["device"],
+            row["ts"],
+            fields,
+            int(row["qc"] or 0),
+            row["zone"] or "",
+            river or "",
+        )
 
     def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
         m = measurement_for(kind)
         table = _q(m.name)
-        sql = (f"SELECT t.* FROM {table} t JOIN (SELECT device, MAX(ts) AS ts FROM {table} "
-               f"GROUP BY device) latest USING (device, ts)")
+        sql = (
+            f"SELECT t.* FROM {table} t JOIN (SELECT device, MAX(ts) AS ts FROM {table} "
+            f"GROUP BY device) latest USING (device, ts)"
+        )
         params: list[Any] = []
         if devices is not None:
             sql += f" WHERE t.device IN ({', '.join('?' * len(devices))})"
@@ -162,8 +180,9 @@ class SqliteReadingStore:
             "GROUP BY bucket ORDER BY bucket",
             (width, width, device, start_ns, end_ns),
         )
-        return [Aggregate(int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4]))
-                for r in rows]
+        return [
+            Aggregate(int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows
+        ]
 
     def recent(self, kind: TopicKind, since_ns: int, fields: Sequence[str]) -> dict[str, Series]:
         m = measurement_for(kind)

@@ -34,15 +34,27 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingSto
 
 
 def sal(device: str, ts: int, value: float, **extra: float | int) -> Reading:
-    return Reading(TopicKind.SALINITY, device, ts, {"salinity_ppt": value, **extra},
-                   zone="xa-tan-dong", river="tien")
+    return Reading(
+        TopicKind.SALINITY,
+        device,
+        ts,
+        {"salinity_ppt": value, **extra},
+        zone="xa-tan-dong",
+        river="tien",
+    )
 
 
 def test_round_trip_keeps_every_type(store: ReadingStore) -> None:
     readings = [
         sal("vam-kenh", T0, 4.0, temp_c=29.5, seq=7, battery_v=3.9),
-        Reading(TopicKind.WELL, "well-1", T0, {"running": True, "flow_m3h": 30.0,
-                                                "fault": "dry_run", "seq": 1}, qc=16, zone="z"),
+        Reading(
+            TopicKind.WELL,
+            "well-1",
+            T0,
+            {"running": True, "flow_m3h": 30.0, "fault": "dry_run", "seq": 1},
+            qc=16,
+            zone="z",
+        ),
         Reading(TopicKind.TAP, "tap-1", T0, {"open": False, "volume_m3": 12.0}, zone="z"),
     ]
     store.write(readings)
@@ -78,8 +90,14 @@ def test_tag_values_survive_intact(store: ReadingStore, text: str) -> None:
 
 @pytest.mark.parametrize(
     "hostile",
-    ["x' OR '1'='1", "x\" OR 1=1 --", "x'; DROP MEASUREMENT salinity; --", "a\\' OR ''='",
-     "x\nSELECT * FROM well", "vam-kenh' OR \"station\" =~ /.*/ OR 'a'='b"],
+    [
+        "x' OR '1'='1",
+        'x" OR 1=1 --',
+        "x'; DROP MEASUREMENT salinity; --",
+        "a\\' OR ''='",
+        "x\nSELECT * FROM well",
+        "vam-kenh' OR \"station\" =~ /.*/ OR 'a'='b",
+    ],
 )
 def test_no_device_string_changes_a_query(store: ReadingStore, hostile: str) -> None:
     store.write([sal("vam-kenh", T0, 3.0), sal("hoa-binh", T0, 1.0)])
