@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from core.errors import ConfigError, SaltWatchError
+from core.errors import ConfigError, FatalError, SaltWatchError
 from core.registry import Registry, load_registry
 from core.settings import Settings, load_settings
 
@@ -92,6 +95,45 @@ def registry(
 
     for root in (z.id for z in reg.zones.values() if z.parent is None):
         show(root, 0)
+
+
+@app.command()
+def ingest(config: ConfigOption = None) -> None:
+    """Consume device messages from MQTT and store every valid reading (at-least-once)."""
+    from ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    setup_logging()
+    store = open_reading_store(settings.store)
+    service = IngestService(settings, reg, store)
+    stop = stop_on_signals()
+    try:
+        service.run(stop)
+    except FatalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C): the process then stops cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
 
 
 def _redact(url: str) -> str:

@@ -7,6 +7,7 @@ tests can take a broker or a database away and bring it back.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
@@ -216,12 +217,14 @@ class MosquittoServer(_Process):
         persist = workdir / "persist"
         persist.mkdir(exist_ok=True)
         self.config.write_text(
-            f"""listener {self.port} 127.0.0.1
+            # as root, mosquitto would switch to the 'mosquitto' user and fail to write our folder
+            f"""user {getpass.getuser()}
+listener {self.port} 127.0.0.1
 {auth}persistence true
 persistence_location {persist}/
 autosave_interval 1
 max_queued_messages 0
-max_inflight_messages 100
+max_inflight_messages 10000
 log_dest stdout
 log_type error
 log_type warning

@@ -1,0 +1,195 @@
+"""The MQTT side of ingest: the only ingest module that imports paho.
+
+QoS 1 subscriptions on a persistent session with a fixed client id, subscribed again on every
+connect; paho's manual acknowledgement so nothing is acknowledged before the pipeline made it
+durable; reconnects with capped, jittered backoff; a refused login stops with a clear message.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from core.backoff import Backoff
+from core.clock import Clock
+from core.errors import AuthError, ConfigError
+from core.topics import READING_KINDS, TopicKind, subscription
+from ingest.pipeline import Inbound
+
+log = logging.getLogger("saltwatch.ingest.mqtt")
+
+#: CONNACK reason codes that retrying cannot mend (v3 return codes 4, 5; v5 0x84-0x8C).
+_AUTH_FAILURES = {
+    "Bad user name or password",
+    "Not authorized",
+    "Banned",
+    "Bad authentication method",
+    "Client identifier not valid",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+def parse_mqtt_url(url: str) -> BrokerAddress:
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ConfigError("mqtt.url must look like mqtt://[user:pass@]host[:port]")
+    tls = parts.scheme == "mqtts"
+    return BrokerAddress(
+        parts.hostname,
+        parts.port or (8883 if tls else 1883),
+        tls,
+        unquote(parts.username) if parts.username else None,
+        unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+class MqttConsumer:
+    """Feeds every message to ``on_inbound``; ``ack`` is called by the pipeline when durable."""
+
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        topic_prefix: str,
+        on_inbound: Callable[[Inbound], None],
+        clock: Clock,
+        share_group: str | None = None,
+        keepalive_s: int = 30,
+        receive_maximum: int = 20_000,
+        ca_file: str | None = None,
+        kinds: tuple[TopicKind, ...] = (*READING_KINDS, TopicKind.STATUS),
+    ) -> None:
+        self._address = parse_mqtt_url(url)
+        self._on_inbound = on_inbound
+        self._clock = clock
+        self._keepalive = keepalive_s
+        self._topics = [subscription(topic_prefix, kind, share_group) for kind in kinds]
+        self._v5 = share_group is not None
+        self._receive_maximum = max(1, min(receive_maximum, 65_535))
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
+            clean_session=None if self._v5 else False,
+            manual_ack=True,
+        )
+        if self._address.username is not None:
+            self._client.username_pw_set(self._address.username, self._address.password)
+        if self._address.tls:
+            context = ssl.create_default_context(cafile=ca_file)
+            self._client.tls_set_context(context)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+        self._backoff = Backoff(initial=1.0, cap=30.0)
+        self._client.reconnect_delay_set(1, 1)
+        self._epoch = 0
+        self._accepting = True
+        self.connected = threading.Event()
+        self.fatal: AuthError | None = None
+        self.fatal_event = threading.Event()
+        self.on_connection_change: Callable[[bool], None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        properties = None
+        if self._v5:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = 0xFFFFFFFF  # keep the session while we are away
+            properties.ReceiveMaximum = self._receive_maximum
+        self._client.connect_async(
+            self._address.host,
+            self._address.port,
+            self._keepalive,
+            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=properties,
+        )
+        self._client.loop_start()
+
+    def stop_accepting(self) -> None:
+        """Leave new messages unacknowledged from now on: the broker redelivers them later."""
+        self._accepting = False
+
+    def stop(self) -> None:
+        self._accepting = False
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # ------------------------------------------------------------------ acker
+    def ack(self, mid: int, qos: int, epoch: int) -> None:
+        if qos == 0 or epoch != self._epoch:
+            return  # QoS 0 needs none; an older connection's message is redelivered anyway
+        self._client.ack(mid, qos)
+
+    # ------------------------------------------------------------------ callbacks
+    def _handle_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            name = reason.getName()
+            if name in _AUTH_FAILURES:
+                self.fatal = AuthError(f"MQTT broker refused the login: {name}")
+                self.fatal_event.set()
+                client.disconnect()
+            else:
+                log.warning("MQTT connection refused: %s", name)
+            return
+        self._epoch += 1
+        self._backoff.reset()
+        client.subscribe([(topic, 1) for topic in self._topics])
+        log.info(
+            "connected to MQTT %s:%d, session present: %s",
+            self._address.host,
+            self._address.port,
+            flags.session_present,
+        )
+        self.connected.set()
+        if self.on_connection_change:
+            self.on_connection_change(True)
+
+    def _handle_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
+    ) -> None:
+        self.connected.clear()
+        delay = math.ceil(self._backoff.next())
+        client.reconnect_delay_set(delay, delay)  # paho waits this long: jittered, capped
+        if self.on_connection_change:
+            self.on_connection_change(False)
+        if reason.is_failure and not self.fatal_event.is_set():
+            log.warning("MQTT connection lost (%s); reconnecting in %ds", reason.getName(), delay)
+
+    def _handle_message(
+        self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
+    ) -> None:
+        if not self._accepting:
+            return
+        self._on_inbound(
+            Inbound(
+                message.topic,
+                bytes(message.payload),
+                self._clock.now_ns(),
+                message.mid,
+                message.qos,
+                self._epoch,
+            )
+        )

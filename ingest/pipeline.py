@@ -1,0 +1,375 @@
+"""The ingest pipeline: judge → batch → durable write (store, else spool) → acknowledge.
+
+Threads: the MQTT network thread only ``submit``s; a worker judges messages and builds batches (by
+size and by age); a writer makes each batch durable — in the store, or in the local spool when the
+store cannot take it — and only then acknowledges its messages; a drainer moves spooled batches
+into the store, oldest first, once it answers again. When the spool is full the writer keeps
+retrying the store and acknowledges nothing, so the broker's in-flight window fills and the broker
+holds the rest: backpressure, not memory growth. ``submit`` itself blocks past ``max_unacked``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from core.backoff import Backoff
+from core.clock import Clock
+from core.codec import Reason
+from core.errors import BadInputError, FatalError, RetryableError
+from core.judge import JudgeConfig, judge_message
+from core.qc import QualityControl
+from core.registry import Registry
+from core.schema import measurement_for
+from core.topics import TopicKind
+from core.types import Reading
+from ingest.devices import DeviceTracker
+from ingest.metrics import IngestMetrics
+from ingest.spool import Spool
+from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch.ingest")
+
+Listener = Callable[[Sequence[Reading]], None]
+
+
+class Acker(Protocol):
+    def ack(self, mid: int, qos: int, epoch: int) -> None:
+        """Acknowledge a message received on connection ``epoch`` (drop it if that is gone)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    received_ns: int
+    mid: int = 0
+    qos: int = 1
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecentRejection:
+    received_ns: int
+    topic: str
+    reason: str
+    detail: str
+    payload_head: str
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    batch_size: int = 5_000
+    batch_interval_s: float = 0.2
+    max_unacked: int = 20_000
+    recent_rejections: int = 500
+    payload_head_bytes: int = 120
+
+
+@dataclass(slots=True)
+class _Batch:
+    readings: list[Reading] = field(default_factory=list)
+    acks: list[tuple[int, int, int]] = field(default_factory=list)
+    deadline: float = 0.0
+
+
+_STOP = object()
+
+
+class _AbandonedError(Exception):
+    """A batch given up at shutdown before it was durable; its messages stay unacknowledged."""
+
+
+class _StoreHealth:
+    """Shared by writer and drainer: whether to try the store now or go straight to the spool."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.up = True
+        self._retry_at = 0.0
+        self._backoff = Backoff(initial=0.5, cap=10.0)
+
+    def should_try(self) -> bool:
+        with self._lock:
+            return self.up or time.monotonic() >= self._retry_at
+
+    def seconds_to_retry(self) -> float:
+        with self._lock:
+            return 0.0 if self.up else max(0.0, self._retry_at - time.monotonic())
+
+    def failed(self) -> None:
+        with self._lock:
+            self.up = False
+            self._retry_at = time.monotonic() + self._backoff.next()
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.up = True
+            self._backoff.reset()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: ReadingStore,
+        registry: Registry,
+        judge: JudgeConfig,
+        qc: QualityControl,
+        spool: Spool,
+        acker: Acker,
+        clock: Clock,
+        config: PipelineConfig = PipelineConfig(),
+        metrics: IngestMetrics | None = None,
+        tracker: DeviceTracker | None = None,
+    ) -> None:
+        self._store = store
+        self._registry = registry
+        self._judge = judge
+        self._qc = qc
+        self._spool = spool
+        self._acker = acker
+        self._clock = clock
+        self._cfg = config
+        self.metrics = metrics or IngestMetrics()
+        self.tracker = tracker or DeviceTracker()
+        self._listeners: list[Listener] = []
+        self._inbox: queue.SimpleQueue[Inbound | object] = queue.SimpleQueue()
+        self._to_writer: queue.Queue[_Batch | object] = queue.Queue(maxsize=2)
+        self._health = _StoreHealth()
+        self._spool_event = threading.Event()
+        self._stopping = threading.Event()
+        self._unacked = 0
+        self._cond = threading.Condition()
+        self._rejections: deque[RecentRejection] = deque(maxlen=config.recent_rejections)
+        self._rejection_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.failure: BaseException | None = None
+        self._update_spool_gauges()
+
+    # ------------------------------------------------------------------ public
+    def add_listener(self, listener: Listener) -> None:
+        """Called with every batch once it is durable (stored or spooled), in the writer thread."""
+        self._listeners.append(listener)
+
+    def start(self) -> None:
+        for name, target in (
+            ("worker", self._work),
+            ("writer", self._write_loop),
+            ("drainer", self._drain_loop),
+        ):
+            thread = threading.Thread(
+                target=self._guard(target), name=f"ingest-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def submit(self, message: Inbound) -> None:
+        """Hand over one message (network thread). Blocks while ``max_unacked`` are in flight."""
+        with self._cond:
+            while self._unacked >= self._cfg.max_unacked and not self._stopping.is_set():
+                self._cond.wait(0.5)
+            self._unacked += 1
+            self.metrics.unacked.set(self._unacked)
+        self.metrics.received.inc()
+        self._inbox.put(message)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Flush the open batch, make it durable, acknowledge it, and end the threads."""
+        self._inbox.put(_STOP)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads[:2]:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._stopping.set()
+        self._spool_event.set()
+        with self._cond:
+            self._cond.notify_all()
+        for thread in self._threads[2:]:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def unacked(self) -> int:
+        return self._unacked
+
+    @property
+    def spool_depth(self) -> int:
+        return self._spool.depth
+
+    @property
+    def store_up(self) -> bool:
+        return self._health.up
+
+    def recent_rejections(self) -> list[RecentRejection]:
+        with self._rejection_lock:
+            return list(reversed(self._rejections))
+
+    # ------------------------------------------------------------------ threads
+    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:
+                log.exception("ingest thread failed")
+                self.failure = exc
+                self._stopping.set()
+
+        return run
+
+    def _work(self) -> None:
+        batch = _Batch()
+        while True:
+            wait = max(0.0, batch.deadline - time.monotonic()) if batch.readings else 0.5
+            try:
+                item = self._inbox.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                if batch.readings:
+                    self._to_writer.put(batch)
+                self._to_writer.put(_STOP)
+                return
+            if isinstance(item, Inbound):
+                self._judge_one(item, batch)
+            if batch.readings and (
+                len(batch.readings) >= self._cfg.batch_size or time.monotonic() >= batch.deadline
+            ):
+                self._to_writer.put(batch)
+                batch = _Batch()
+
+    def _judge_one(self, message: Inbound, batch: _Batch) -> None:
+        ack = (message.mid, message.qos, message.epoch)
+        if self._is_status(message):
+            self._ack([ack])
+            return
+        result = judge_message(
+            message.topic, message.payload, message.received_ns, self._registry, self._judge
+        )
+        self.metrics.items.inc(max(result.item_count, 1))
+        for rejection in result.rejections:
+            self._record_rejection(message, rejection.reason, rejection.detail)
+        if not result.readings:
+            self._ack([ack])
+            return
+        if not batch.readings:
+            batch.deadline = time.monotonic() + self._cfg.batch_interval_s
+        for reading in result.readings:
+            checked = self._qc.apply(reading, measurement_for(reading.kind).primary)
+            seq = checked.fields.get("seq")
+            self.tracker.seen(
+                checked.device,
+                message.received_ns,
+                checked.ts_ns,
+                seq if isinstance(seq, int) else None,
+            )
+            batch.readings.append(checked)
+        batch.acks.append(ack)
+
+    def _is_status(self, message: Inbound) -> bool:
+        head = f"{self._judge.topic_prefix}/{TopicKind.STATUS.value}/"
+        if not message.topic.startswith(head):
+            return False
+        device = message.topic[len(head) :]
+        text = message.payload.strip().lower()
+        if self._registry.device(device) is None and not self._judge.accept_unknown:
+            self._record_rejection(message, Reason.UNKNOWN_DEVICE.value, "status of unknown device")
+        elif text in (b"online", b"offline"):
+            self.tracker.status(device, text == b"online", message.received_ns)
+        else:
+            self._record_rejection(message, Reason.BAD_SHAPE.value, "status must be online/offline")
+        return True
+
+    def _record_rejection(self, message: Inbound, reason: str, detail: str) -> None:
+        self.metrics.rejected.labels(reason).inc()
+        head = message.payload[: self._cfg.payload_head_bytes].decode("utf-8", "replace")
+        with self._rejection_lock:
+            self._rejections.append(
+                RecentRejection(message.received_ns, message.topic[:200], reason, detail, head)
+            )
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._to_writer.get()
+            if not isinstance(item, _Batch):
+                return
+            try:
+                self._persist(item.readings)
+            except _AbandonedError:
+                return
+            self._ack(item.acks)
+            for listener in self._listeners:
+                try:
+                    listener(item.readings)
+                except Exception:
+                    log.exception("reading listener failed")
+
+    def _persist(self, readings: list[Reading]) -> None:
+        """Return only once ``readings`` are in the store or the spool."""
+        while True:
+            if self._health.should_try() and self._try_store(readings):
+                return
+            if self._spool.put(readings):
+                self.metrics.spooled.inc(len(readings))
+                self._update_spool_gauges()
+                self._spool_event.set()
+                return
+            log.warning(
+                "spool full (%d bytes): holding acknowledgements until the store answers",
+                self._spool.size_bytes,
+            )
+            if self._stopping.wait(min(1.0, max(0.05, self._health.seconds_to_retry()))):
+                raise _AbandonedError  # unacknowledged: the broker delivers it again later
+
+    def _try_store(self, readings: list[Reading]) -> bool:
+        started = time.perf_counter()
+        try:
+            self._store.write(readings)
+        except RetryableError as exc:
+            if self._health.up:
+                log.warning("store unavailable, spooling: %s", exc)
+            self._health.failed()
+            self.metrics.store_up.set(0)
+            return False
+        except BadInputError as exc:
+            raise FatalError(f"the store refused a batch: {exc}") from exc
+        self.metrics.write_seconds.observe(time.perf_counter() - started)
+        self.metrics.stored.inc(len(readings))
+        if not self._health.up:
+            log.info("store answers again")
+        self._health.succeeded()
+        self.metrics.store_up.set(1)
+        return True
+
+    def _drain_loop(self) -> None:
+        while not self._stopping.is_set():
+            oldest = self._spool.oldest()
+            if oldest is None:
+                self._spool_event.wait(1.0)
+                self._spool_event.clear()
+                continue
+            pause = self._health.seconds_to_retry()
+            if pause > 0:
+                self._stopping.wait(pause)
+                continue
+            path, readings = oldest
+            if self._try_store(readings):
+                self._spool.remove(path)
+                self._update_spool_gauges()
+
+    def _ack(self, acks: list[tuple[int, int, int]]) -> None:
+        for mid, qos, epoch in acks:
+            self._acker.ack(mid, qos, epoch)
+        self.metrics.acked.inc(len(acks))
+        with self._cond:
+            self._unacked -= len(acks)
+            self.metrics.unacked.set(self._unacked)
+            self._cond.notify_all()
+
+    def _update_spool_gauges(self) -> None:
+        self.metrics.spool_batches.set(self._spool.depth)
+        self.metrics.spool_bytes.set(self._spool.size_bytes)

@@ -1,0 +1,130 @@
+"""Composition of ingest: settings → store, spool, pipeline and MQTT consumer, run until stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from core.clock import Clock, SystemClock
+from core.codec import CodecLimits
+from core.errors import FatalError
+from core.judge import JudgeConfig
+from core.qc import QualityControl
+from core.registry import Registry
+from core.settings import Settings
+from ingest.metrics import IngestMetrics
+from ingest.mqtt import MqttConsumer
+from ingest.pipeline import Inbound, Pipeline, PipelineConfig
+from ingest.spool import Spool
+from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch.ingest")
+
+
+class IngestService:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        store: ReadingStore,
+        clock: Clock | None = None,
+        metrics: IngestMetrics | None = None,
+        report_every_s: float = 60.0,
+    ) -> None:
+        ingest = settings.ingest
+        clock = clock or SystemClock()
+        judge = JudgeConfig(
+            topic_prefix=settings.mqtt.topic_prefix,
+            accept_unknown=ingest.accept_unknown,
+            limits=CodecLimits(
+                max_payload_bytes=ingest.max_payload_bytes,
+                max_items=ingest.max_items,
+                max_future_s=ingest.max_future_s,
+                max_backfill_s=ingest.max_backfill_s,
+            ),
+        )
+        self.consumer = MqttConsumer(
+            settings.mqtt.url,
+            settings.mqtt.client_id,
+            settings.mqtt.topic_prefix,
+            self._inbound,
+            clock,
+            share_group=settings.mqtt.share_group,
+            keepalive_s=settings.mqtt.keepalive_s,
+            receive_maximum=ingest.max_unacked,
+            ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
+        )
+        self.pipeline = Pipeline(
+            store,
+            registry,
+            judge,
+            QualityControl(settings.qc.to_config()),
+            Spool(ingest.spool_path, ingest.spool_max_bytes),
+            self.consumer,
+            clock,
+            PipelineConfig(ingest.batch_size, ingest.batch_interval_s, ingest.max_unacked),
+            metrics,
+        )
+        metrics_ = self.pipeline.metrics
+        self.consumer.on_connection_change = lambda up: metrics_.connected.set(1 if up else 0)
+        self._report_every = report_every_s
+        self._stopped = threading.Event()
+
+    def _inbound(self, message: Inbound) -> None:
+        self.pipeline.submit(message)
+
+    def start(self) -> None:
+        self.pipeline.start()
+        self.consumer.start()
+        threading.Thread(target=self._report, name="ingest-report", daemon=True).start()
+
+    def stop(self) -> None:
+        """Stop taking messages, make the open batch durable, acknowledge it, disconnect."""
+        if self._stopped.is_set():
+            return
+        self.consumer.stop_accepting()
+        self.pipeline.stop()
+        self.consumer.stop()
+        self._stopped.set()
+        log.info(
+            "ingest stopped; %d messages left unacknowledged for redelivery",
+            max(self.pipeline.unacked, 0),
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; raise FatalError when the broker or store refuses us."""
+        self.start()
+        try:
+            while not stop.wait(0.25):
+                if self.consumer.fatal is not None:
+                    raise self.consumer.fatal
+                if self.pipeline.failure is not None:
+                    raise FatalError(f"ingest failed: {self.pipeline.failure}")
+        finally:
+            self.stop()
+
+    def _report(self) -> None:
+        m = self.pipeline.metrics
+
+        def sample() -> tuple[float, float, float]:
+            get = m.registry.get_sample_value
+            received = get("saltwatch_ingest_messages_received_total") or 0.0
+            return time.monotonic(), received, get("saltwatch_ingest_readings_stored_total") or 0.0
+
+        last = sample()
+        while not self._stopped.wait(self._report_every):
+            now = sample()
+            span = max(now[0] - last[0], 1e-9)
+            log.info(
+                "ingest: %.0f msg/s received, %.0f readings/s stored, %d unacked, "
+                "spool %d batches, store %s, seq lost %d",
+                (now[1] - last[1]) / span,
+                (now[2] - last[2]) / span,
+                self.pipeline.unacked,
+                self.pipeline.spool_depth,
+                "up" if self.pipeline.store_up else "DOWN",
+                self.pipeline.tracker.lost_total(),
+            )
+            m.seq_lost.set(self.pipeline.tracker.lost_total())
+            last = now

@@ -1,0 +1,102 @@
+"""The ingester's local spool: an on-disk FIFO of batches that the store could not take.
+
+Each batch is one file, written to a temporary name, fsynced, then renamed into place (so a crash
+leaves either the whole batch or nothing), and removed only after the store took it. Draining is
+idempotent: a batch written to the store just before a crash is written again after it, which
+overwrites the same points. The total size is bounded; a full spool refuses new batches, which the
+caller turns into backpressure on the broker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import orjson
+
+from core.topics import TopicKind
+from core.types import Reading
+
+_SUFFIX = ".batch"
+
+
+def encode_batch(readings: list[Reading]) -> bytes:
+    return orjson.dumps(
+        [[r.kind.value, r.device, r.ts_ns, r.fields, r.qc, r.zone, r.river] for r in readings]
+    )
+
+
+def decode_batch(data: bytes) -> list[Reading]:
+    return [
+        Reading(TopicKind(kind), device, ts, fields, qc, zone, river)
+        for kind, device, ts, fields, qc, zone, river in orjson.loads(data)
+    ]
+
+
+class Spool:
+    def __init__(self, folder: Path, max_bytes: int) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        for leftover in folder.glob("*.tmp"):
+            leftover.unlink()  # a crash during a put: that batch was never acknowledged
+        files = self._files()
+        self._bytes = sum(f.stat().st_size for f in files)
+        self._count = len(files)
+        self._next = int(files[-1].stem) + 1 if files else 0
+
+    def _files(self) -> list[Path]:
+        return sorted(self.folder.glob("*" + _SUFFIX))
+
+    @property
+    def depth(self) -> int:
+        """Batches waiting."""
+        return self._count
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def put(self, readings: list[Reading]) -> bool:
+        """Store a batch durably; False when it would exceed ``max_bytes``."""
+        data = encode_batch(readings)
+        with self._lock:
+            if self._bytes + len(data) > self.max_bytes:
+                return False
+            name = f"{self._next:016d}{_SUFFIX}"
+            self._next += 1
+        tmp = self.folder / (name + ".tmp")
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.rename(self.folder / name)
+        self._fsync_folder()
+        with self._lock:
+            self._bytes += len(data)
+            self._count += 1
+        return True
+
+    def oldest(self) -> tuple[Path, list[Reading]] | None:
+        """The oldest batch and its file, or None when empty."""
+        files = self._files()
+        if not files:
+            return None
+        return files[0], decode_batch(files[0].read_bytes())
+
+    def remove(self, path: Path) -> None:
+        size = path.stat().st_size
+        path.unlink()
+        self._fsync_folder()
+        with self._lock:
+            self._bytes -= size
+            self._count -= 1
+
+    def _fsync_folder(self) -> None:
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

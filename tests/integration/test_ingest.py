@@ -1,0 +1,275 @@
+"""Ingest against a real mosquitto and real stores: nothing valid lost, nothing stored twice."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from core.topics import TopicKind
+from storage.influx import InfluxReadingStore
+from storage.ports import ReadingStore
+from storage.sqlite import SqliteReadingStore
+from tests.integration.ingest_helpers import (
+    Mix,
+    ingest_process,
+    ingest_settings,
+    make_mix,
+    make_registry,
+    running_ingest,
+    write_registry,
+)
+from tests.mqtt_tools import Publisher
+from tests.services import InfluxServer, MosquittoServer, wait_until
+
+pytestmark = pytest.mark.integration
+KINDS = (TopicKind.SALINITY, TopicKind.WELL, TopicKind.TAP)
+
+
+def stored_by_device(store: ReadingStore) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for kind in KINDS:
+        out.update(store.counts_by_device(kind))
+    return out
+
+
+def stored_total(store: ReadingStore) -> int:
+    return sum(store.count(kind) for kind in KINDS)
+
+
+def rejected_by_reason(service_metrics: object) -> dict[str, int]:
+    registry = service_metrics.registry  # type: ignore[attr-defined]
+    out: dict[str, int] = {}
+    for metric in registry.collect():
+        if metric.name == "saltwatch_ingest_rejected":
+            for sample in metric.samples:
+                if sample.name.endswith("_total") and sample.value:
+                    out[sample.labels["reason"]] = int(sample.value)
+    return out
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/readings.db"
+    server: InfluxServer = request.getfixturevalue("influxd")
+    return server.store_url(request.getfixturevalue("influx_db"))
+
+
+def open_store(url: str) -> ReadingStore:
+    if url.startswith("sqlite:///"):
+        return SqliteReadingStore(url.removeprefix("sqlite:///"))
+    return InfluxReadingStore(url)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[ReadingStore]:
+    adapter = open_store(store_url)
+    yield adapter
+    adapter.close()
+
+
+def assert_exactly(store: ReadingStore, mix: Mix, timeout: float = 60) -> None:
+    wait_until(
+        lambda: stored_total(store) >= mix.valid_total, timeout, "every valid reading", interval=0.2
+    )
+    assert stored_by_device(store) == dict(mix.valid)
+
+
+def test_ten_thousand_mixed_readings_stored_exactly_once(
+    mosquitto: MosquittoServer,
+    store: ReadingStore,
+    store_url: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    registry_path = write_registry(tmp_path / "registry.toml")
+    settings = ingest_settings(tmp_path, mosquitto.url, store_url, topic_prefix, registry_path)
+    mix = make_mix(topic_prefix)
+    assert mix.valid_total + sum(mix.rejected.values()) == 10_000
+    with running_ingest(settings, make_registry(tmp_path), store) as service:
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all(mix.messages)
+        publisher.close()
+        assert_exactly(store, mix)
+        wait_until(lambda: service.pipeline.unacked == 0, 10, "all acknowledged")
+        assert rejected_by_reason(service.pipeline.metrics) == dict(mix.rejected)
+        # redeliver everything (as a device resending would): nothing is stored twice
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all(mix.messages)
+        publisher.close()
+        wait_until(
+            lambda: (
+                service.pipeline.unacked == 0
+                and sum(rejected_by_reason(service.pipeline.metrics).values())
+                == 2 * sum(mix.rejected.values())
+            ),
+            30,
+            "second pass judged",
+        )
+        assert stored_by_device(store) == dict(mix.valid)
+
+
+def test_hostile_payloads_are_rejected_and_ingest_goes_on(
+    mosquitto: MosquittoServer, tmp_path: Path, topic_prefix: str
+) -> None:
+    store_url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(store_url)
+    settings = ingest_settings(
+        tmp_path, mosquitto.url, store_url, topic_prefix, write_registry(tmp_path / "registry.toml")
+    )
+    topic = f"{topic_prefix}/salinity/d000"
+    hostile = {
+        "payload_too_large": b'{"salinity_ppt": 1.0, "x": "' + b"a" * 65_536 + b'"}',
+        "not_utf8": b'{"salinity_ppt": 1.0, "n": "\xc3\x28"}',
+        "too_deep": b"[" * 5_000 + b"]" * 5_000,
+        "not_finite": b'{"salinity_ppt": NaN}',
+    }
+    big_array = b"[" + b",".join([b"{}"] * 100_000) + b"]"
+    with running_ingest(settings, make_registry(tmp_path), store) as service:
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all([(topic, p) for p in [*hostile.values(), big_array]])
+        publisher.publish_all([(topic, orjson.dumps({"salinity_ppt": 2.5}))])
+        publisher.close()
+        wait_until(lambda: store.count(TopicKind.SALINITY) == 1, 20, "the valid reading")
+        wait_until(lambda: service.pipeline.unacked == 0, 10, "all acknowledged")
+        rejected = rejected_by_reason(service.pipeline.metrics)
+        expected = {reason: 1 for reason in hostile}
+        expected["payload_too_large"] += 1  # the 100,000-item array is far over 64 KiB
+        assert rejected == expected
+        recent = service.pipeline.recent_rejections()
+        assert {r.reason for r in recent} == set(hostile)
+        assert all(r.topic == topic for r in recent)
+    store.close()
+
+
+def test_broker_restart_mid_run_loses_nothing(
+    mosquitto: MosquittoServer,
+    store: ReadingStore,
+    store_url: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    settings = ingest_settings(
+        tmp_path, mosquitto.url, store_url, topic_prefix, write_registry(tmp_path / "registry.toml")
+    )
+    mix = make_mix(topic_prefix, per_device=20, bad_share=0.0)
+    half = len(mix.messages) // 2
+    with running_ingest(settings, make_registry(tmp_path), store) as service:
+        publisher = Publisher(mosquitto.url, client_id="pub-restart")
+        publisher.publish_all(mix.messages[:half])
+        mosquitto.restart()
+        publisher.publish_all(mix.messages[half:])
+        publisher.close()
+        assert_exactly(store, mix)
+        assert service.consumer.connected.is_set()
+
+
+def test_store_outage_spools_and_drains(
+    mosquitto: MosquittoServer, tmp_path: Path, topic_prefix: str
+) -> None:
+    influx = InfluxServer(tmp_path / "influxd-outage")
+    influx.start()
+    store_url = influx.store_url("outage")
+    store = InfluxReadingStore(store_url, timeout_s=2)
+    settings = ingest_settings(
+        tmp_path,
+        mosquitto.url,
+        store_url,
+        topic_prefix,
+        write_registry(tmp_path / "registry.toml"),
+        batch_size=200,
+        batch_interval="1s",
+    )
+    mix = make_mix(topic_prefix, per_device=30, bad_share=0.0)
+    third = len(mix.messages) // 3
+    try:
+        with running_ingest(settings, make_registry(tmp_path), store) as service:
+            publisher = Publisher(mosquitto.url)
+            publisher.publish_all(mix.messages[:third])
+            influx.stop()
+            acked_before = (
+                service.pipeline.metrics.registry.get_sample_value(
+                    "saltwatch_ingest_messages_acked_total"
+                )
+                or 0
+            )
+            publisher.publish_all(mix.messages[third : 2 * third])  # during the outage
+            wait_until(lambda: service.pipeline.unacked == 0, 30, "acks during the outage")
+            acked_during = (
+                service.pipeline.metrics.registry.get_sample_value(
+                    "saltwatch_ingest_messages_acked_total"
+                )
+                or 0
+            ) - acked_before
+            # the ingester kept acknowledging while the store was down: the spool took the batches
+            assert acked_during >= len(mix.messages[third : 2 * third])
+            assert service.pipeline.spool_depth > 0
+            assert not service.pipeline.store_up
+            outage_ends = threading.Event()
+            threading.Timer(30, outage_ends.set).start()
+            wait_until(outage_ends.is_set, 40, "a 30 s outage")
+            influx.start()
+            publisher.publish_all(mix.messages[2 * third :])
+            publisher.close()
+            assert_exactly(store, mix, timeout=90)
+            wait_until(lambda: service.pipeline.spool_depth == 0, 30, "the spool to drain")
+    finally:
+        store.close()
+        influx.stop()
+
+
+def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    store_url = influxd.store_url(influx_db)
+    store = InfluxReadingStore(store_url)
+    env = {
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
+        "SALTWATCH_MQTT__CLIENT_ID": "ingest-crash",
+        "SALTWATCH_STORE__URL": store_url,
+        "SALTWATCH_REGISTRY__PATH": str(write_registry(tmp_path / "registry.toml")),
+        "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
+        "SALTWATCH_INGEST__BATCH_SIZE": "500",
+    }
+    mix = make_mix(topic_prefix, per_device=40, bad_share=0.0)
+    log = tmp_path / "ingest.log"
+    first = ingest_process(env, log)
+    try:
+        wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "ingest to connect")
+        publisher = Publisher(mosquitto.url)
+        done = threading.Event()
+
+        def publish() -> None:
+            publisher.publish_all(mix.messages)
+            done.set()
+
+        threading.Thread(target=publish, daemon=True).start()
+        wait_until(lambda: stored_total(store) > mix.valid_total // 4, 60, "a quarter stored")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        killed_at = stored_total(store)
+        assert killed_at < mix.valid_total, "the kill came too late to prove anything"
+        second = ingest_process(env, log)
+        try:
+            wait_until(done.is_set, 120, "the publisher")
+            assert_exactly(store, mix, timeout=60)
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(15) == 0
+        finally:
+            if second.poll() is None:
+                second.kill()
+        publisher.close()
+    finally:
+        if first.poll() is None:
+            first.kill()
+        store.close()
