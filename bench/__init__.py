@@ -1,1 +1,1 @@
-"""Benchmarks that print figures; run them as scripts (python bench/NAME.py)."""
+"""Benchmarks that print figures; run them from the repository root: python -m bench.NAME"""

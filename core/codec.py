@@ -135,9 +135,14 @@ def decode_payload(
     device: str,
     payload: bytes,
     now_ns: int,
-    limits: CodecLimits = CodecLimits(),
+    limits: CodecLimits = DEFAULT_LIMITS,
+    zone: str = "",
+    river: str = "",
 ) -> DecodeResult:
-    """Judge every item of one message from ``device`` on topic kind ``kind``."""
+    """Judge every item of one message from ``device`` on topic kind ``kind``.
+
+    Valid readings carry ``zone`` and ``river`` (the device's place in the registry).
+    """
     if len(payload) > limits.max_payload_bytes:
         return _whole(Reason.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes")
     try:
@@ -166,7 +171,8 @@ def decode_payload(
     result = DecodeResult()
     for index, item in enumerate(items):
         try:
-            result.readings.append(_decode_item(kind, device, item, index, now_ns, limits))
+            reading = _decode_item(kind, device, item, index, now_ns, limits, zone, river)
+            result.readings.append(reading)
         except _ItemError as exc:
             result.rejections.append(Rejection(exc.reason.value, exc.detail, index))
     return result
@@ -226,7 +232,14 @@ def _is_number(value: Any) -> bool:
 
 
 def _decode_item(
-    kind: TopicKind, device: str, item: Any, index: int, now_ns: int, limits: CodecLimits
+    kind: TopicKind,
+    device: str,
+    item: Any,
+    index: int,
+    now_ns: int,
+    limits: CodecLimits,
+    zone: str,
+    river: str,
 ) -> Reading:
     if not isinstance(item, dict):
         raise _ItemError(Reason.BAD_SHAPE, "item is not an object")
@@ -247,7 +260,7 @@ def _decode_item(
         raise _ItemError(Reason.MISSING_FIELD, f"{required!r} is required")
     if "salinity_ppt" not in values:
         _derive_salinity(kind, values)
-    return Reading(kind, device, ts_ns, values, qc)
+    return Reading(kind, device, ts_ns, values, qc, zone, river)
 
 
 def _timestamp(raw: Any, now_ns: int, limits: CodecLimits) -> int | None:

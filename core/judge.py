@@ -1,19 +1,21 @@
 """Judge one MQTT message: topic, device, payload → readings placed in their zones, or rejections.
 
-This is the whole validation path of ingest as one pure function (time comes in as ``now_ns``).
+This is the whole validation path of ingest; time comes in as ``now_ns``. ``Judge`` remembers
+what it learnt about each topic (kind, device, zone), since a fleet publishes on few topics.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from core.codec import CodecLimits, DecodeResult, Reason, decode_payload
 from core.errors import BadInputError
 from core.registry import Registry
-from core.topics import READING_KINDS, parse_topic
+from core.topics import READING_KINDS, TopicKind, parse_topic
 from core.types import Rejection
 
 UNASSIGNED_ZONE = "unassigned"
+_TOPIC_CACHE_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,25 +25,55 @@ class JudgeConfig:
     limits: CodecLimits = field(default_factory=CodecLimits)
 
 
+@dataclass(frozen=True, slots=True)
+class _Place:
+    kind: TopicKind
+    device: str
+    zone: str
+    river: str
+
+
+class Judge:
+    def __init__(self, registry: Registry, cfg: JudgeConfig) -> None:
+        self.registry = registry
+        self.cfg = cfg
+        self._topics: dict[str, _Place | Rejection] = {}
+
+    def judge(self, topic: str, payload: bytes, now_ns: int) -> DecodeResult:
+        """Readings (with zone and river from the registry) and rejections for one message."""
+        place = self._topics.get(topic)
+        if place is None:
+            place = self._place(topic)
+            if len(self._topics) >= _TOPIC_CACHE_LIMIT:
+                self._topics.clear()
+            self._topics[topic] = place
+        if isinstance(place, Rejection):
+            return DecodeResult(rejections=[place])
+        return decode_payload(
+            place.kind, place.device, payload, now_ns, self.cfg.limits, place.zone, place.river
+        )
+
+    def _place(self, topic: str) -> _Place | Rejection:
+        try:
+            parsed = parse_topic(self.cfg.topic_prefix, topic)
+        except BadInputError as exc:
+            return Rejection(Reason.BAD_TOPIC.value, str(exc))
+        if parsed.kind not in READING_KINDS:
+            return Rejection(Reason.BAD_TOPIC.value, "not a reading topic")
+        device = self.registry.device(parsed.ident)
+        if device is not None and device.kind != parsed.kind.value:
+            detail = f"device {parsed.ident!r} is a {device.kind}, not a {parsed.kind.value}"
+            return Rejection(Reason.UNKNOWN_DEVICE.value, detail)
+        if device is None:
+            if not self.cfg.accept_unknown:
+                detail = f"device {parsed.ident!r} is not in the registry"
+                return Rejection(Reason.UNKNOWN_DEVICE.value, detail)
+            return _Place(parsed.kind, parsed.ident, UNASSIGNED_ZONE, "")
+        return _Place(parsed.kind, parsed.ident, device.zone, device.river or "")
+
+
 def judge_message(
     topic: str, payload: bytes, now_ns: int, registry: Registry, cfg: JudgeConfig
 ) -> DecodeResult:
-    """Readings (with zone and river from the registry) and rejections for one reading message."""
-    try:
-        parsed = parse_topic(cfg.topic_prefix, topic)
-    except BadInputError as exc:
-        return DecodeResult(rejections=[Rejection(Reason.BAD_TOPIC.value, str(exc))])
-    if parsed.kind not in READING_KINDS:
-        return DecodeResult(rejections=[Rejection(Reason.BAD_TOPIC.value, "not a reading topic")])
-    device = registry.device(parsed.ident)
-    if device is not None and device.kind != parsed.kind.value:
-        detail = f"device {parsed.ident!r} is a {device.kind}, not a {parsed.kind.value}"
-        return DecodeResult(rejections=[Rejection(Reason.UNKNOWN_DEVICE.value, detail)])
-    if device is None and not cfg.accept_unknown:
-        detail = f"device {parsed.ident!r} is not in the registry"
-        return DecodeResult(rejections=[Rejection(Reason.UNKNOWN_DEVICE.value, detail)])
-    result = decode_payload(parsed.kind, parsed.ident, payload, now_ns, cfg.limits)
-    zone = device.zone if device else UNASSIGNED_ZONE
-    river = (device.river or "") if device else ""
-    result.readings = [replace(r, zone=zone, river=river) for r in result.readings]
-    return result
+    """One-off form of ``Judge.judge``."""
+    return Judge(registry, cfg).judge(topic, payload, now_ns)

@@ -16,9 +16,7 @@ bit   name         set when
 
 from __future__ import annotations
 
-import statistics
-from bisect import insort
-from collections import deque
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import IntFlag
@@ -64,14 +62,19 @@ def flags_for_value(
     flags = 0
     if not cfg.plausible_min <= value <= cfg.plausible_max:
         flags |= QcFlag.RANGE
-    recent = [v for _, v in history[-cfg.spike_window :]]
-    if len(recent) >= 3:
-        median = statistics.median(recent)
+    if len(history) >= 3:
+        recent = sorted(v for _, v in history[-cfg.spike_window :])
+        half = len(recent) // 2
+        median = recent[half] if len(recent) % 2 else (recent[half - 1] + recent[half]) / 2
         deviation = abs(value - median)
         if deviation > cfg.spike_abs and deviation > cfg.spike_rel * abs(median):
             flags |= QcFlag.SPIKE
-    tail = history[-(cfg.flatline_count - 1) :]
-    if len(tail) == cfg.flatline_count - 1 and all(v == value for _, v in tail):
+    run = cfg.flatline_count - 1
+    if (
+        len(history) >= run
+        and history[-1][1] == value  # cheap test first: most values differ from the last
+        and all(v == value for _, v in history[-run:])
+    ):
         flags |= QcFlag.FLATLINE
     if history:
         prev_ts, prev_value = history[-1]
@@ -99,7 +102,7 @@ class QualityControl:
     def __init__(self, cfg: QcConfig, depth: int = 32) -> None:
         self._cfg = cfg
         self._depth = max(depth, cfg.flatline_count, cfg.spike_window)
-        self._history: dict[tuple[str, str], deque[tuple[int, float]]] = {}
+        self._history: dict[tuple[str, str], list[tuple[int, float]]] = {}
 
     def apply(self, reading: Reading, primary: str | None) -> Reading:
         battery = reading.fields.get("battery_v")
@@ -107,20 +110,18 @@ class QualityControl:
         value = reading.fields.get(primary) if primary else None
         if isinstance(value, float):
             key = (reading.kind.value, reading.device)
-            history = self._history.setdefault(key, deque(maxlen=self._depth))
-            earlier = [pair for pair in history if pair[0] < reading.ts_ns]
-            qc |= flags_for_value(value, reading.ts_ns, earlier, self._cfg)
-            self._remember(history, (reading.ts_ns, value))
+            history = self._history.get(key)
+            if history is None:
+                history = self._history[key] = []
+            ts = reading.ts_ns
+            if not history or history[-1][0] < ts:  # the usual case: newer than all before
+                qc |= flags_for_value(value, ts, history, self._cfg)
+                history.append((ts, value))
+                if len(history) > 2 * self._depth:
+                    del history[: -self._depth]
+            else:
+                at = bisect_left(history, (ts, float("-inf")))
+                qc |= flags_for_value(value, ts, history[:at], self._cfg)
+                if at == len(history) or history[at][0] != ts:  # not a duplicate delivery
+                    history.insert(at, (ts, value))
         return reading if qc == reading.qc else replace(reading, qc=qc)
-
-    @staticmethod
-    def _remember(history: deque[tuple[int, float]], pair: tuple[int, float]) -> None:
-        if not history or pair[0] > history[-1][0]:
-            history.append(pair)
-            return
-        if any(ts == pair[0] for ts, _ in history):
-            return  # a duplicate delivery: already known
-        items = list(history)
-        insort(items, pair)
-        history.clear()
-        history.extend(items[-(history.maxlen or len(items)) :])

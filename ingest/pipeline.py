@@ -17,13 +17,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core.backoff import Backoff
 from core.clock import Clock
 from core.codec import Reason
 from core.errors import BadInputError, FatalError, RetryableError
-from core.judge import JudgeConfig, judge_message
+from core.judge import Judge, JudgeConfig
 from core.qc import QualityControl
 from core.registry import Registry
 from core.schema import measurement_for
@@ -45,8 +45,7 @@ class Acker(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Inbound:
+class Inbound(NamedTuple):
     topic: str
     payload: bytes
     received_ns: int
@@ -131,7 +130,8 @@ class Pipeline:
     ) -> None:
         self._store = store
         self._registry = registry
-        self._judge = judge
+        self._judge = Judge(registry, judge)
+        self._judge_cfg = judge
         self._qc = qc
         self._spool = spool
         self._acker = acker
@@ -145,8 +145,9 @@ class Pipeline:
         self._health = _StoreHealth()
         self._spool_event = threading.Event()
         self._stopping = threading.Event()
-        self._unacked = 0
-        self._cond = threading.Condition()
+        self._submitted = 0  # written by the network thread only
+        self._acked = 0  # written by the writer thread only
+        self._acks_done = threading.Event()
         self._rejections: deque[RecentRejection] = deque(maxlen=config.recent_rejections)
         self._rejection_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -172,12 +173,12 @@ class Pipeline:
 
     def submit(self, message: Inbound) -> None:
         """Hand over one message (network thread). Blocks while ``max_unacked`` are in flight."""
-        with self._cond:
-            while self._unacked >= self._cfg.max_unacked and not self._stopping.is_set():
-                self._cond.wait(0.5)
-            self._unacked += 1
-            self.metrics.unacked.set(self._unacked)
-        self.metrics.received.inc()
+        while (
+            self._submitted - self._acked >= self._cfg.max_unacked and not self._stopping.is_set()
+        ):
+            self._acks_done.clear()
+            self._acks_done.wait(0.1)
+        self._submitted += 1
         self._inbox.put(message)
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -188,14 +189,13 @@ class Pipeline:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._stopping.set()
         self._spool_event.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._acks_done.set()
         for thread in self._threads[2:]:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def unacked(self) -> int:
-        return self._unacked
+        return self._submitted - self._acked
 
     @property
     def spool_depth(self) -> int:
@@ -223,41 +223,44 @@ class Pipeline:
 
     def _work(self) -> None:
         batch = _Batch()
+        inbox = self._inbox
         while True:
-            wait = max(0.0, batch.deadline - time.monotonic()) if batch.readings else 0.5
+            wait = max(0.0, batch.deadline - time.monotonic()) if batch.acks else 0.5
+            items: list[Inbound | object] = []
             try:
-                item = self._inbox.get(timeout=wait)
+                items.append(inbox.get(timeout=wait))
+                while len(items) < 1000:  # take what is waiting without blocking again
+                    items.append(inbox.get_nowait())
             except queue.Empty:
-                item = None
-            if item is _STOP:
-                if batch.readings:
+                pass
+            for item in items:
+                if item is _STOP:
+                    if batch.acks:
+                        self._to_writer.put(batch)
+                    self._to_writer.put(_STOP)
+                    return
+                if isinstance(item, Inbound):
+                    self._judge_one(item, batch)
+                if len(batch.readings) >= self._cfg.batch_size:
                     self._to_writer.put(batch)
-                self._to_writer.put(_STOP)
-                return
-            if isinstance(item, Inbound):
-                self._judge_one(item, batch)
-            if batch.readings and (
-                len(batch.readings) >= self._cfg.batch_size or time.monotonic() >= batch.deadline
-            ):
+                    batch = _Batch()
+            self.metrics.received.inc(len(items))
+            if batch.acks and time.monotonic() >= batch.deadline:
                 self._to_writer.put(batch)
                 batch = _Batch()
 
     def _judge_one(self, message: Inbound, batch: _Batch) -> None:
+        """Judge one message into ``batch``; its acknowledgement goes out with the batch."""
         ack = (message.mid, message.qos, message.epoch)
+        if not batch.acks:
+            batch.deadline = time.monotonic() + self._cfg.batch_interval_s
+        batch.acks.append(ack)
         if self._is_status(message):
-            self._ack([ack])
             return
-        result = judge_message(
-            message.topic, message.payload, message.received_ns, self._registry, self._judge
-        )
+        result = self._judge.judge(message.topic, message.payload, message.received_ns)
         self.metrics.items.inc(max(result.item_count, 1))
         for rejection in result.rejections:
             self._record_rejection(message, rejection.reason, rejection.detail)
-        if not result.readings:
-            self._ack([ack])
-            return
-        if not batch.readings:
-            batch.deadline = time.monotonic() + self._cfg.batch_interval_s
         for reading in result.readings:
             checked = self._qc.apply(reading, measurement_for(reading.kind).primary)
             seq = checked.fields.get("seq")
@@ -268,15 +271,14 @@ class Pipeline:
                 seq if isinstance(seq, int) else None,
             )
             batch.readings.append(checked)
-        batch.acks.append(ack)
 
     def _is_status(self, message: Inbound) -> bool:
-        head = f"{self._judge.topic_prefix}/{TopicKind.STATUS.value}/"
+        head = f"{self._judge_cfg.topic_prefix}/{TopicKind.STATUS.value}/"
         if not message.topic.startswith(head):
             return False
         device = message.topic[len(head) :]
         text = message.payload.strip().lower()
-        if self._registry.device(device) is None and not self._judge.accept_unknown:
+        if self._registry.device(device) is None and not self._judge_cfg.accept_unknown:
             self._record_rejection(message, Reason.UNKNOWN_DEVICE.value, "status of unknown device")
         elif text in (b"online", b"offline"):
             self.tracker.status(device, text == b"online", message.received_ns)
@@ -298,11 +300,12 @@ class Pipeline:
             if not isinstance(item, _Batch):
                 return
             try:
-                self._persist(item.readings)
+                if item.readings:
+                    self._persist(item.readings)
             except _AbandonedError:
                 return
             self._ack(item.acks)
-            for listener in self._listeners:
+            for listener in self._listeners if item.readings else ():
                 try:
                     listener(item.readings)
                 except Exception:
@@ -365,10 +368,9 @@ class Pipeline:
         for mid, qos, epoch in acks:
             self._acker.ack(mid, qos, epoch)
         self.metrics.acked.inc(len(acks))
-        with self._cond:
-            self._unacked -= len(acks)
-            self.metrics.unacked.set(self._unacked)
-            self._cond.notify_all()
+        self._acked += len(acks)
+        self.metrics.unacked.set(self._submitted - self._acked)
+        self._acks_done.set()
 
     def _update_spool_gauges(self) -> None:
         self.metrics.spool_batches.set(self._spool.depth)

@@ -25,13 +25,13 @@ from storage.ports import ReadingStore
 KINDS = ["salinity"] * 14 + ["well"] * 3 + ["tap"] * 3
 
 
-def device_ids(count: int = 200) -> list[tuple[str, str]]:
-    return [(f"d{i:03d}", KINDS[i % len(KINDS)]) for i in range(count)]
+def device_ids(count: int = 200, kinds: list[str] = KINDS) -> list[tuple[str, str]]:
+    return [(f"d{i:03d}", kinds[i % len(kinds)]) for i in range(count)]
 
 
-def write_registry(path: Path, count: int = 200) -> Path:
+def write_registry(path: Path, count: int = 200, kinds: list[str] = KINDS) -> Path:
     lines = ['name = "test"', "", "[[zone]]", 'id = "z"', 'name = "Zone"', 'kind = "province"', ""]
-    for ident, kind in device_ids(count):
+    for ident, kind in device_ids(count, kinds):
         lines += [
             "[[device]]",
             f'id = "{ident}"',

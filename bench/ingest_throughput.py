@@ -1,0 +1,253 @@
+"""Ingest throughput against a real mosquitto and a real influxd.
+
+One reading per QoS-1 message over 200 devices, in two modes:
+
+- drain: the messages are queued in the broker for the ingester's persistent session while the
+  ingester is frozen (SIGSTOP); then it resumes and the clock runs until all are stored. This
+  measures ingest, not the publisher.
+- live: publisher and ingester run together; the clock runs from the first publish to the last
+  reading stored.
+
+The minimal paho → /write script (bench/baseline_paho_write.py) runs in drain mode in the same run.
+Prints readings/s, CPU seconds per 10,000 readings and peak RSS per ingest process.
+
+    python -m bench.ingest_throughput [--messages 200000] [--processes 1] [--modes drain,live]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from bench._common import ROOT, cpu_seconds, peak_rss_mb
+from core.topics import TopicKind
+from storage.influx import InfluxReadingStore
+from tests.integration.ingest_helpers import write_registry
+from tests.mqtt_tools import Publisher
+from tests.services import InfluxServer, MosquittoServer, wait_until
+
+DEVICES = 200
+
+
+@dataclass
+class Result:
+    name: str
+    readings: int
+    seconds: float
+    cpu: list[float]
+    rss: list[float]
+
+    def row(self) -> str:
+        rate = self.readings / self.seconds
+        cpu = sum(self.cpu) / self.readings * 10_000
+        rss = "/".join(f"{r:.0f}" for r in self.rss)
+        return (
+            f"{self.name:<34} {self.readings:>8} {self.seconds:>8.2f} {rate:>12,.0f} "
+            f"{cpu:>10.2f} {rss:>12}"
+        )
+
+
+def messages(prefix: str, count: int, start: float) -> list[tuple[str, bytes]]:
+    out = []
+    for i in range(count):
+        device = f"d{i % DEVICES:03d}"
+        minute = i // DEVICES  # each device: one reading a minute, a slow saw-tooth
+        item = {
+            "ts": round(start + minute * 60.0, 3),
+            "seq": minute,
+            "salinity_ppt": round(0.5 + (minute % 50) * 0.01, 3),
+            "temp_c": 29.0,
+        }
+        out.append((f"{prefix}/salinity/{device}", orjson.dumps(item)))
+    return out
+
+
+def publish(url: str, msgs: list[tuple[str, bytes]]) -> float:
+    started = time.monotonic()
+    publisher = Publisher(url, chunk=1000)
+    publisher.publish_all(msgs, timeout=300)
+    publisher.close()
+    return time.monotonic() - started
+
+
+def salinity_count(store: InfluxReadingStore) -> int:
+    return store.count(TopicKind.SALINITY)
+
+
+def start_ingesters(
+    n: int, env: dict[str, str], work: Path, tag: str
+) -> list[subprocess.Popen[bytes]]:
+    exe = Path(sys.executable).with_name("saltwatch")
+    procs = []
+    for i in range(n):
+        log = work / f"ingest-{tag}-{i}.log"
+        proc_env = {
+            **os.environ,
+            **env,
+            "SALTWATCH_MQTT__CLIENT_ID": f"ingest-{tag}-{i}",
+            "SALTWATCH_INGEST__SPOOL_PATH": str(work / f"spool-{tag}-{i}"),
+        }
+        procs.append(
+            subprocess.Popen(
+                [str(exe), "ingest"], env=proc_env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+            )
+        )
+        wait_until(_connected(log), 30, "ingest connect")
+    return procs
+
+
+def _connected(log: Path) -> Callable[[], bool]:
+    return lambda: "connected to MQTT" in log.read_text()
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait(30)
+
+
+def run_drain(
+    name: str,
+    procs: list[subprocess.Popen[bytes]],
+    url: str,
+    store: InfluxReadingStore,
+    msgs: list[tuple[str, bytes]],
+) -> Result:
+    for proc in procs:
+        os.kill(proc.pid, signal.SIGSTOP)
+    publish(url, msgs)
+    cpu0 = [cpu_seconds(p.pid) for p in procs]
+    started = time.monotonic()
+    for proc in procs:
+        os.kill(proc.pid, signal.SIGCONT)
+    wait_until(lambda: salinity_count(store) >= len(msgs), 600, f"{name} drain", interval=0.1)
+    seconds = time.monotonic() - started
+    return Result(
+        name,
+        len(msgs),
+        seconds,
+        [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu0, strict=True)],
+        [peak_rss_mb(p.pid) for p in procs],
+    )
+
+
+def run_live(
+    name: str,
+    procs: list[subprocess.Popen[bytes]],
+    url: str,
+    store: InfluxReadingStore,
+    msgs: list[tuple[str, bytes]],
+) -> Result:
+    cpu0 = [cpu_seconds(p.pid) for p in procs]
+    started = time.monotonic()
+    publish(url, msgs)
+    wait_until(lambda: salinity_count(store) >= len(msgs), 600, f"{name} live", interval=0.1)
+    seconds = time.monotonic() - started
+    return Result(
+        name,
+        len(msgs),
+        seconds,
+        [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu0, strict=True)],
+        [peak_rss_mb(p.pid) for p in procs],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument(
+        "--processes", type=int, default=1, help="ingest processes (>1: shared subscription)"
+    )
+    parser.add_argument("--modes", default="drain,live")
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    broker = MosquittoServer(work / "mosquitto")
+    influx = InfluxServer(work / "influxd")
+    broker.start()
+    influx.start()
+    registry = write_registry(work / "registry.toml", DEVICES, ["salinity"])
+    results: list[Result] = []
+    start = time.time() - 3 * 86400
+    try:
+        for mode in args.modes.split(","):
+            db = f"bench_{mode}"
+            store = InfluxReadingStore(influx.store_url(db))
+            store.ensure_database()
+            env = {
+                "SALTWATCH_MQTT__URL": broker.url,
+                "SALTWATCH_MQTT__TOPIC_PREFIX": "bench",
+                "SALTWATCH_MQTT__KEEPALIVE_S": "120",
+                "SALTWATCH_STORE__URL": influx.store_url(db),
+                "SALTWATCH_REGISTRY__PATH": str(registry),
+            }
+            if args.processes > 1:
+                env["SALTWATCH_MQTT__SHARE_GROUP"] = "saltwatch"
+            procs = start_ingesters(args.processes, env, work, mode)
+            msgs = messages("bench", args.messages, start)
+            runner = run_drain if mode == "drain" else run_live
+            try:
+                results.append(
+                    runner(
+                        f"saltwatch {mode} ({args.processes} proc)", procs, broker.url, store, msgs
+                    )
+                )
+            finally:
+                stop(procs)
+                store.close()
+        if not args.no_baseline:
+            db = "bench_baseline"
+            store = InfluxReadingStore(influx.store_url(db))
+            store.ensure_database()
+            log = work / "baseline.log"
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "baseline_paho_write.py"),
+                    "127.0.0.1",
+                    str(broker.port),
+                    "baseline/salinity/+",
+                    influx.http_url,
+                    db,
+                ],
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+            wait_until(lambda: "connected" in log.read_text(), 30, "baseline connect")
+            try:
+                results.append(
+                    run_drain(
+                        "minimal paho → /write drain",
+                        [proc],
+                        broker.url,
+                        store,
+                        messages("baseline", args.messages, start),
+                    )
+                )
+            finally:
+                proc.kill()
+                store.close()
+    finally:
+        broker.stop()
+        influx.stop()
+    print(
+        f"\n{'run':<34} {'readings':>8} {'seconds':>8} {'readings/s':>12} {'CPU s/10k':>10} "
+        f"{'peak RSS MB':>12}"
+    )
+    for result in results:
+        print(result.row())
+
+
+if __name__ == "__main__":
+    main()
