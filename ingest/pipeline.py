@@ -32,7 +32,7 @@ from core.types import Reading
 from ingest.devices import DeviceTracker
 from ingest.metrics import IngestMetrics
 from ingest.spool import Spool
-from storage.ports import ReadingStore
+from storage.ports import ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -117,7 +117,7 @@ class _StoreHealth:
 class Pipeline:
     def __init__(
         self,
-        store: ReadingStore,
+        store: ReadingWriter,
         registry: Registry,
         judge: JudgeConfig,
         qc: QualityControl,

@@ -26,11 +26,13 @@ class Aggregate:
     count: int
 
 
-class ReadingStore(Protocol):
+class ReadingWriter(Protocol):
     def write(self, readings: Sequence[Reading]) -> None:
         """Durably store a batch, idempotently. Raises RetryableError or FatalError."""
         ...
 
+
+class ReadingStore(ReadingWriter, Protocol):
     def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
         """The newest reading of each device (of ``devices``, or all)."""
         ...
