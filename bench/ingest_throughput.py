@@ -183,11 +183,14 @@ def main() -> None:
     try:
         for mode in args.modes.split(","):
             db = f"bench_{mode}"
+            # a topic prefix per run: shared subscriptions of a finished run's (persistent,
+            # offline) sessions would otherwise take their share of the next run's messages
+            prefix = f"bench{mode}"
             store = InfluxReadingStore(influx.store_url(db))
             store.ensure_database()
             env = {
                 "SALTWATCH_MQTT__URL": broker.url,
-                "SALTWATCH_MQTT__TOPIC_PREFIX": "bench",
+                "SALTWATCH_MQTT__TOPIC_PREFIX": prefix,
                 "SALTWATCH_MQTT__KEEPALIVE_S": "120",
                 "SALTWATCH_STORE__URL": influx.store_url(db),
                 "SALTWATCH_REGISTRY__PATH": str(registry),
@@ -195,7 +198,7 @@ def main() -> None:
             if args.processes > 1:
                 env["SALTWATCH_MQTT__SHARE_GROUP"] = "saltwatch"
             procs = start_ingesters(args.processes, env, work, mode)
-            msgs = messages("bench", args.messages, start)
+            msgs = messages(prefix, args.messages, start)
             runner = run_drain if mode == "drain" else run_live
             try:
                 results.append(

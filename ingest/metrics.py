@@ -21,6 +21,11 @@ class IngestMetrics:
             "Readings written to the local spool while the store was away",
             registry=r,
         )
+        self.refused = Counter(
+            "saltwatch_ingest_readings_refused",
+            "Readings the store refused, kept in the spool's refused/ folder",
+            registry=r,
+        )
         self.rejected = Counter(
             "saltwatch_ingest_rejected",
             "Rejected items (or whole messages)",

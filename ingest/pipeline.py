@@ -134,6 +134,7 @@ class Pipeline:
         self._judge_cfg = judge
         self._qc = qc
         self._spool = spool
+        self._refused = Spool(spool.folder / "refused", spool.max_bytes)
         self._acker = acker
         self._clock = clock
         self._cfg = config
@@ -339,7 +340,20 @@ class Pipeline:
             self.metrics.store_up.set(0)
             return False
         except BadInputError as exc:
-            raise FatalError(f"the store refused a batch: {exc}") from exc
+            # The store will never take this batch as it is (e.g. a field type conflict with data
+            # someone else wrote). Keep it on disk for an operator instead of losing it or
+            # stopping the pipeline on it forever.
+            if not self._refused.put(readings):
+                full = f"the store refused a batch and {self._refused.folder} is full"
+                raise FatalError(full) from exc
+            log.error(
+                "the store refused a batch of %d readings, kept in %s: %s",
+                len(readings),
+                self._refused.folder,
+                exc,
+            )
+            self.metrics.refused.inc(len(readings))
+            return True
         self.metrics.write_seconds.observe(time.perf_counter() - started)
         self.metrics.stored.inc(len(readings))
         if not self._health.up:

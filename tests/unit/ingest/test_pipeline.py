@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from core.clock import FakeClock
-from core.errors import RetryableError
+from core.errors import BadInputError, RetryableError
 from core.judge import JudgeConfig
 from core.qc import QcConfig, QualityControl
 from core.registry import Registry
@@ -27,6 +27,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.written: list[Reading] = []
         self.down = False
+        self.refuse = False
         self.gate = threading.Event()
         self.gate.set()
         self.calls = 0
@@ -36,6 +37,8 @@ class FakeStore:
         self.gate.wait(10)
         if self.down:
             raise RetryableError("down")
+        if self.refuse:
+            raise BadInputError("partial write: field type conflict")
         self.written.extend(readings)
 
 
@@ -195,3 +198,15 @@ def test_seq_gaps_are_counted(parts: Parts) -> None:
         pipeline.submit(msg(mid, {"ts": NOW / 1e9 - 600 + seq, "salinity_ppt": 1.0, "seq": seq}))
     wait_until(lambda: len(store.written) == 4, 5, "writes")
     assert pipeline.tracker.lost_total() == 2
+
+
+def test_a_refused_batch_is_kept_on_disk_and_acknowledged(parts: Parts) -> None:
+    pipeline, store, acker, spool = parts
+    store.refuse = True
+    pipeline.submit(good(1))
+    wait_until(lambda: acker.acked == [1], 5, "the ack")
+    refused = Spool(spool.folder / "refused", 10**6).oldest()
+    assert refused is not None and len(refused[1]) == 1
+    store.refuse = False
+    pipeline.submit(good(2))
+    wait_until(lambda: len(store.written) == 1, 5, "the pipeline to go on")

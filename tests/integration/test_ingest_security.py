@@ -1,0 +1,156 @@
+"""Ingest's broker login and TLS against a real mosquitto."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+import trustme
+
+from core.errors import AuthError
+from core.topics import TopicKind
+from ingest.service import IngestService
+from storage.sqlite import SqliteReadingStore
+from tests.conftest import need_binary
+from tests.integration.ingest_helpers import ingest_settings, make_registry, write_registry
+from tests.mqtt_tools import Publisher
+from tests.services import MosquittoServer, free_port, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def password_file(folder: Path, users: dict[str, str]) -> Path:
+    path = folder / "passwd"
+    path.touch()
+    for user, password in users.items():
+        subprocess.run(["mosquitto_passwd", "-b", str(path), user, password], check=True)
+    return path
+
+
+@pytest.fixture
+def secured_broker(tmp_path: Path) -> Iterator[MosquittoServer]:
+    need_binary("mosquitto", "mosquitto")
+    passwd = password_file(tmp_path, {"backend": "b4ckend-pw", "vam-kenh": "dev-pw"})
+    server = MosquittoServer(tmp_path / "mq", password_file=passwd)
+    server.start()
+    yield server
+    server.stop()
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    return url.replace("mqtt://", f"mqtt://{user}:{password}@")
+
+
+def test_ingest_logs_in_with_url_credentials(
+    secured_broker: MosquittoServer, tmp_path: Path, topic_prefix: str
+) -> None:
+    store = SqliteReadingStore(tmp_path / "r.db")
+    url = with_credentials(secured_broker.url, "backend", "b4ckend-pw")
+    settings = ingest_settings(
+        tmp_path,
+        url,
+        f"sqlite:///{tmp_path}/r.db",
+        topic_prefix,
+        write_registry(tmp_path / "registry.toml"),
+    )
+    service = IngestService(settings, make_registry(tmp_path), store)
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert service.consumer.connected.wait(15)
+        publisher = Publisher(with_credentials(secured_broker.url, "vam-kenh", "dev-pw"))
+        publisher.publish_all(
+            [
+                (
+                    f"{topic_prefix}/salinity/d000",
+                    orjson.dumps({"salinity_ppt": 1.5, "ts": time.time() - 5}),
+                )
+            ]
+        )
+        publisher.close()
+        wait_until(lambda: store.count(TopicKind.SALINITY) == 1, 15, "the reading")
+    finally:
+        stop.set()
+        thread.join(20)
+        store.close()
+
+
+@pytest.mark.parametrize("credentials", [("backend", "wrong"), ("nobody", "x"), None])
+def test_refused_login_stops_with_a_clear_error(
+    secured_broker: MosquittoServer,
+    tmp_path: Path,
+    topic_prefix: str,
+    credentials: tuple[str, str] | None,
+) -> None:
+    url = with_credentials(secured_broker.url, *credentials) if credentials else secured_broker.url
+    settings = ingest_settings(
+        tmp_path,
+        url,
+        f"sqlite:///{tmp_path}/r.db",
+        topic_prefix,
+        write_registry(tmp_path / "registry.toml"),
+    )
+    store = SqliteReadingStore(tmp_path / "r.db")
+    service = IngestService(settings, make_registry(tmp_path), store)
+    started = time.monotonic()
+    with pytest.raises(AuthError, match="refused the login"):
+        service.run(threading.Event())
+    assert time.monotonic() - started < 10  # no retry loop
+    store.close()
+
+
+def test_ingest_over_tls(tmp_path: Path, topic_prefix: str) -> None:
+    need_binary("mosquitto", "mosquitto")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    tls_port = free_port()
+    broker = MosquittoServer(
+        tmp_path / "mq-tls",
+        extra=f"listener {tls_port} 127.0.0.1\ncertfile {cert_file}\nkeyfile {key_file}\n",
+    )
+    broker.start()
+    store = SqliteReadingStore(tmp_path / "r.db")
+    try:
+        settings = ingest_settings(
+            tmp_path,
+            f"mqtts://127.0.0.1:{tls_port}",
+            f"sqlite:///{tmp_path}/r.db",
+            topic_prefix,
+            write_registry(tmp_path / "registry.toml"),
+        )
+        mqtt_tls = settings.mqtt.model_copy(update={"ca_file": ca_file})
+        service = IngestService(
+            settings.model_copy(update={"mqtt": mqtt_tls}), make_registry(tmp_path), store
+        )
+        stop = threading.Event()
+        thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            assert service.consumer.connected.wait(15), "no TLS connection"
+            publisher = Publisher(broker.url)  # the plain listener, for the device side
+            publisher.publish_all(
+                [
+                    (
+                        f"{topic_prefix}/salinity/d000",
+                        orjson.dumps({"salinity_ppt": 2.0, "ts": time.time() - 5}),
+                    )
+                ]
+            )
+            publisher.close()
+            wait_until(lambda: store.count(TopicKind.SALINITY) == 1, 15, "the reading over TLS")
+        finally:
+            stop.set()
+            thread.join(20)
+    finally:
+        store.close()
+        broker.stop()
