@@ -118,6 +118,120 @@ def ingest(config: ConfigOption = None) -> None:
         store.close()
 
 
+@app.command()
+def sim(
+    config: ConfigOption = None,
+    scenario: Annotated[
+        str, typer.Option(help="dry season to play: 2016, 2020, 2024 or mild")
+    ] = "2024",
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            help="simulated seconds per real second (600: ten minutes a second); "
+            "default 1 (real time), or as fast as the broker acknowledges with --from"
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="replay from this date (YYYY-MM-DD, Vietnam time) or time"),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="replay up to (not including) this date or time")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="without --to: stop after this many simulated seconds")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed: equal seeds publish equal payloads")] = 1,
+    devices: Annotated[
+        int | None,
+        typer.Option(
+            help="simulate this many devices: fewer than the registry's, or more "
+            "(clones <id>-c0001…, e.g. for load tests)"
+        ),
+    ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            help="one reading per device this often (e.g. 15m); "
+            "default: each device's registry interval"
+        ),
+    ] = None,
+    faults: Annotated[
+        float, typer.Option(help="scale every fault rate (0: no faults, 2: twice as many)")
+    ] = 1.0,
+    truth: Annotated[
+        Path | None, typer.Option(help="write the ground truth here, one CSV per device")
+    ] = None,
+    credentials: Annotated[
+        Path | None, typer.Option(help="CSV device,username,password: each device logs in")
+    ] = None,
+    shift_to_now: Annotated[
+        bool, typer.Option(help="time-stamp the replayed season as if it started now")
+    ] = False,
+) -> None:
+    """Simulate the registry's stations, wells and taps over MQTT (tides, seasons, faults)."""
+    import time  # noqa: PLC0415
+
+    from core.timeutil import parse_duration  # noqa: PLC0415
+    from sim.faults import FaultRates  # noqa: PLC0415
+    from sim.fleet import Fleet, SimConfig, select_devices  # noqa: PLC0415
+    from sim.publisher import SimPublisher, load_credentials  # noqa: PLC0415
+    from sim.salinity import SCENARIOS, epoch  # noqa: PLC0415
+
+    settings = _settings(config)
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"choose one of {', '.join(SCENARIOS)}", param_hint="--scenario")
+    try:
+        start_s = epoch(start) if start else time.time()
+        end_s = epoch(end) if end else start_s + (duration if duration else 10 * 365 * 86400)
+        step = float(parse_duration(interval)) if interval else None
+    except (ValueError, SaltWatchError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if end_s <= start_s:
+        raise typer.BadParameter("--to must come after --from", param_hint="--to")
+    if faults < 0:
+        raise typer.BadParameter("must be 0 or more", param_hint="--faults")
+    pace = speed if speed is not None else (None if start and end else 1.0)
+    registry, chosen = select_devices(_registry(settings), devices)
+    cfg = SimConfig(
+        SCENARIOS[scenario],
+        seed,
+        step,
+        FaultRates().scaled(faults),
+        settings.mqtt.topic_prefix,
+        ts_offset_s=(time.time() - start_s) if shift_to_now else 0.0,
+    )
+    fleet = Fleet(registry, cfg, chosen, keep_truth=truth is not None)
+    publisher = SimPublisher(
+        settings.mqtt.url,
+        chosen,
+        settings.mqtt.topic_prefix,
+        load_credentials(credentials) if credentials else None,
+    )
+    typer.echo(
+        f"simulating {len(chosen)} devices, scenario {scenario}, "
+        f"{'as fast as acknowledged' if pace is None else f'speed {pace:g}'}",
+        err=True,
+    )
+    publisher.connect()
+    stop = stop_on_signals()
+    try:
+        messages = (m for m in fleet.messages(start_s, end_s) if not stop.is_set())
+        stats = publisher.publish(messages, start_s, end_s, pace)
+    finally:
+        publisher.close()
+    typer.echo(
+        f"published {stats.published:,} messages in {stats.seconds:.1f} s "
+        f"({stats.published / max(stats.seconds, 1e-9):,.0f}/s); "
+        f"valid items {sum(fleet.tally.valid_items.values()):,}, "
+        f"refused {sum(fleet.tally.rejected.values()):,}",
+        err=True,
+    )
+    if truth is not None:
+        paths = fleet.write_truth(truth)
+        typer.echo(f"ground truth: {len(paths)} files in {truth}", err=True)
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr

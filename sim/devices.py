@@ -1,0 +1,199 @@
+"""Device models: what a salinity station, a backup well and a public tap measure over time.
+
+Each model is deterministic for its random generator and keeps its state between calls, so a
+season can be produced chunk by chunk. Values are the truth plus sensor noise; faults are added on
+top by ``sim.faults``. Well and tap numbers are placeholders (DOMAIN §6: not found in sources).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.registry import Device
+from core.units import ec_from_salinity
+from sim.salinity import DAY_S, Scenario
+from sim.tide import FloatArray, tide_level
+
+HOUR_S = 3600.0
+#: Salinity of the water inside the Gò Công scheme and in the supply ponds (‰), before leakage.
+FRESH_PPT = 0.15
+
+
+def local_hour(t_s: float) -> float:
+    """Hour of day in Vietnam (UTC+7)."""
+    return ((t_s / HOUR_S) + 7.0) % 24.0
+
+
+def in_hours(hours: str | None, t_s: float) -> bool:
+    """Whether ``t_s`` falls inside an ``HH:MM-HH:MM`` window (local time); None means always."""
+    if not hours:
+        return True
+    start, end = hours.split("-")
+    h0 = int(start[:2]) + int(start[3:]) / 60
+    h1 = int(end[:2]) + int(end[3:]) / 60
+    h = local_hour(t_s)
+    return h0 <= h < h1 if h0 <= h1 else (h >= h0 or h < h1)
+
+
+@dataclass(slots=True)
+class Sample:
+    """One measurement: the values a device reports and the truth behind them."""
+
+    t_s: float
+    values: dict[str, Any]
+    truth: float | None = None  # the main true value (salinity), for the ground truth
+
+
+def water_temp(t_s: FloatArray) -> FloatArray:
+    """River water temperature: ~29 °C, warmer in April, a small daily cycle."""
+    day_of_year = (t_s / DAY_S) % 365.25
+    seasonal = 1.5 * np.sin(2 * np.pi * (day_of_year - 20) / 365.25)
+    daily = 0.6 * np.sin(2 * np.pi * (((t_s / HOUR_S) + 7.0) % 24.0 - 9.0) / 24.0)
+    result: FloatArray = 28.5 + seasonal + daily
+    return result
+
+
+class StationModel:
+    """A salinity station on the river (km known) or inside the scheme / a supply pond."""
+
+    def __init__(self, device: Device, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.device = device
+        self.scenario = scenario
+        self.rng = rng
+        self.battery = 3.95
+
+    def true_salinity(self, t_s: FloatArray) -> FloatArray:
+        if self.device.km is not None:
+            return self.scenario.salinity(self.device.km, t_s)
+        # no km: inside the sweetening scheme or a pond: fresh, a slow seasonal leak of salt
+        leak: FloatArray = FRESH_PPT + 0.25 * self.scenario.envelope(t_s) ** 2
+        return leak
+
+    def samples(self, t_s: FloatArray) -> list[Sample]:
+        truth = self.true_salinity(t_s)
+        temp = water_temp(t_s) + self.rng.normal(0, 0.05, t_s.size)
+        noisy = np.clip(
+            truth * (1 + self.rng.normal(0, 0.01, t_s.size)) + self.rng.normal(0, 0.003, t_s.size),
+            0.0,
+            None,
+        )
+        km = self.device.km or 0.0
+        level = tide_level(t_s - (km / 15.0) * HOUR_S) * max(0.3, 1 - km / 150.0) + 0.2
+        out: list[Sample] = []
+        for i, t in enumerate(t_s):
+            self.battery = 3.95 + 0.15 * math.sin(2 * math.pi * (local_hour(t) - 12) / 24)
+            values: dict[str, Any] = {}
+            reports = self.device.reports
+            if reports == "ec":
+                values["ec_us_cm"] = round(ec_from_salinity(float(noisy[i]), float(temp[i])), 1)
+                values["temp_c"] = round(float(temp[i]), 2)
+            elif reports == "ec25":
+                values["ec25_us_cm"] = round(ec_from_salinity(float(noisy[i]), 25.0), 1)
+            else:
+                values["salinity_ppt"] = round(float(noisy[i]), 3)
+                values["temp_c"] = round(float(temp[i]), 2)
+            if self.device.km is not None:
+                values["level_m"] = round(float(level[i]), 3)
+            values["battery_v"] = round(self.battery, 2)
+            out.append(Sample(float(t), values, float(truth[i])))
+        return out
+
+
+@dataclass(slots=True)
+class WellModel:
+    """A backup well pump: runs in its hours, draws the water level down, can fault."""
+
+    device: Device
+    scenario: Scenario
+    rng: np.random.Generator
+    level_m: float = 8.0  # water level below ground
+    runtime_h: float = 0.0
+    fault: str | None = None
+    fault_until: float = 0.0
+    last_t: float | None = None
+    fault_per_day: float = 0.05
+    static_level_m: float = field(default=8.0)
+
+    def samples(self, t_s: FloatArray) -> list[Sample]:
+        rated = self.device.rated_flow_m3h or 30.0
+        out: list[Sample] = []
+        for t in (float(x) for x in t_s):
+            step_h = 0.0 if self.last_t is None else (t - self.last_t) / HOUR_S
+            self.last_t = t
+            if self.fault and t >= self.fault_until:
+                self.fault = None  # repaired
+            elif not self.fault and self.rng.random() < self.fault_per_day * step_h / 24:
+                self.fault = "overcurrent" if self.rng.random() < 0.6 else "dry_run"
+                self.fault_until = t + self.rng.uniform(2, 12) * HOUR_S
+            running = self.fault is None and in_hours(self.device.hours, t)
+            target = self.static_level_m + (6.0 if running else 0.0)
+            self.level_m = target + (self.level_m - target) * math.exp(-step_h / 0.8)
+            if running:
+                self.runtime_h += step_h
+            flow = rated * (1 + self.rng.normal(0, 0.03)) if running else 0.0
+            salinity = 0.35 + 0.2 * float(self.scenario.envelope(np.array([t]))[0])
+            values: dict[str, Any] = {
+                "running": running,
+                "flow_m3h": round(max(flow, 0.0), 2),
+                "pressure_bar": round(2.4 + self.rng.normal(0, 0.05), 2) if running else 0.0,
+                "level_m": round(self.level_m + self.rng.normal(0, 0.02), 2),
+                "salinity_ppt": round(salinity + self.rng.normal(0, 0.01), 3),
+                "fault": self.fault,
+                "runtime_h": round(self.runtime_h, 2),
+            }
+            out.append(Sample(t, values, salinity))
+        return out
+
+
+@dataclass(slots=True)
+class TapModel:
+    """A public tap: open in its hours, people draw water, the tank drains and is refilled."""
+
+    device: Device
+    rng: np.random.Generator
+    tank_pct: float = 100.0
+    volume_m3: float = 0.0
+    refilling: bool = False
+    last_t: float | None = None
+
+    def samples(self, t_s: FloatArray) -> list[Sample]:
+        tank_m3 = self.device.tank_m3 or 3.0
+        out: list[Sample] = []
+        for t in (float(x) for x in t_s):
+            step_min = 0.0 if self.last_t is None else (t - self.last_t) / 60.0
+            self.last_t = t
+            is_open = in_hours(self.device.hours, t)
+            busy = 0.5 + 0.5 * math.sin(math.pi * (local_hour(t) - 6) / 12) if is_open else 0.0
+            drawing = is_open and self.tank_pct > 2
+            flow = max(0.0, self.rng.normal(25.0 * busy, 4.0)) if drawing else 0.0
+            drawn = flow * step_min / 1000.0
+            self.volume_m3 += drawn
+            self.tank_pct = max(0.0, self.tank_pct - 100.0 * drawn / tank_m3)
+            if self.tank_pct < 20.0:
+                self.refilling = True
+            if self.refilling:
+                self.tank_pct = min(100.0, self.tank_pct + 100.0 * step_min / 30.0)
+                self.refilling = self.tank_pct < 100.0
+            values: dict[str, Any] = {
+                "open": is_open,
+                "flow_lpm": round(flow, 2),
+                "volume_m3": round(self.volume_m3, 3),
+                "tank_pct": round(self.tank_pct, 1),
+            }
+            out.append(Sample(t, values, None))
+        return out
+
+
+Model = StationModel | WellModel | TapModel
+
+
+def model_for(device: Device, scenario: Scenario, rng: np.random.Generator) -> Model:
+    if device.kind == "salinity":
+        return StationModel(device, scenario, rng)
+    if device.kind == "well":
+        return WellModel(device, scenario, rng)
+    return TapModel(device, rng)
