@@ -52,3 +52,24 @@ def test_a_week_of_every_device_arrives_as_the_simulator_counted(
     assert batches, "store-and-forward uploads arrive as batches"
     statuses = Counter(p for topic, p in received if "/status/" in topic)
     assert statuses[b"offline"] > 0 and statuses[b"online"] >= len(registry.devices)
+
+
+def test_accelerated_time_paces_the_publishing(
+    mosquitto: MosquittoServer, topic_prefix: str
+) -> None:
+    registry = load_registry()
+    fleet = Fleet(
+        registry,
+        SimConfig(
+            SCENARIOS["2024"], interval_s=900, faults=FaultRates.none(), topic_prefix=topic_prefix
+        ),
+        list(registry.devices.values())[:4],
+    )
+    publisher = SimPublisher(mosquitto.url, fleet.devices, topic_prefix)
+    publisher.connect()
+    start = epoch("2024-03-12")
+    end = start + 2 * 3600  # two simulated hours at 3600x: about two seconds
+    stats = publisher.publish(fleet.messages(start, end), start, end, speed=3600, progress=None)
+    publisher.close()
+    assert stats.published == 4 + 4 * 8  # the greetings, then 8 readings each
+    assert 1.5 <= stats.seconds < 10

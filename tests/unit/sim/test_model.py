@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,3 +190,16 @@ def test_devices_option_limits_or_clones() -> None:
     bigger, many = select_devices(REGISTRY, 250)
     assert len(many) == 250 and len({d.id for d in many}) == 250
     assert all(bigger.device(d.id) is not None for d in many)
+
+
+def test_ground_truth_files(tmp_path: Path) -> None:
+    _, few = select_devices(REGISTRY, 3)
+    fleet = Fleet(REGISTRY, SimConfig(SCENARIOS["2024"], interval_s=900), few, keep_truth=True)
+    list(fleet.messages(epoch("2024-03-12"), epoch("2024-03-13")))
+    paths = fleet.write_truth(tmp_path)
+    assert [p.name for p in paths] == [f"{d.id}.csv" for d in few]
+    with paths[0].open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 96
+    assert rows[0]["time"].startswith("2024-03-12T") and rows[0]["time"].endswith("+07:00")
+    assert all(float(r["true_salinity_ppt"]) >= 0 for r in rows)
