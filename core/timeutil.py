@@ -66,3 +66,19 @@ def parse_duration(text: str) -> int:
             f"invalid duration {text[:20]!r}: a whole number and one of s, m, h, d, w (e.g. 15m)"
         )
     return int(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def local_hour(t_s: float) -> float:
+    """Hour of day in Vietnam (UTC+7)."""
+    return ((t_s / 3600.0) + 7.0) % 24.0
+
+
+def in_hours(hours: str | None, t_s: float) -> bool:
+    """Whether ``t_s`` falls inside an ``HH:MM-HH:MM`` window (local time); None means always."""
+    if not hours:
+        return True
+    start, end = hours.split("-")
+    h0 = int(start[:2]) + int(start[3:]) / 60
+    h1 = int(end[:2]) + int(end[3:]) / 60
+    h = local_hour(t_s)
+    return h0 <= h < h1 if h0 <= h1 else (h >= h0 or h < h1)

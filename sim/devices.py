@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.registry import Device
+from core.timeutil import in_hours, local_hour
 from core.units import ec_from_salinity
 from sim.salinity import DAY_S, Scenario
 from sim.tide import FloatArray, tide_level
@@ -21,22 +22,6 @@ from sim.tide import FloatArray, tide_level
 HOUR_S = 3600.0
 #: Salinity of the water inside the Gò Công scheme and in the supply ponds (‰), before leakage.
 FRESH_PPT = 0.15
-
-
-def local_hour(t_s: float) -> float:
-    """Hour of day in Vietnam (UTC+7)."""
-    return ((t_s / HOUR_S) + 7.0) % 24.0
-
-
-def in_hours(hours: str | None, t_s: float) -> bool:
-    """Whether ``t_s`` falls inside an ``HH:MM-HH:MM`` window (local time); None means always."""
-    if not hours:
-        return True
-    start, end = hours.split("-")
-    h0 = int(start[:2]) + int(start[3:]) / 60
-    h1 = int(end[:2]) + int(end[3:]) / 60
-    h = local_hour(t_s)
-    return h0 <= h < h1 if h0 <= h1 else (h >= h0 or h < h1)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,348 @@
+"""Pure evaluation: rules × device windows × now → observations (what each rule sees now).
+
+Everything here goes by measurement time: hold times are measured between readings' own times, so
+a backfilled batch is judged at the times it describes. Readings flagged bad by QC never count
+for salinity rules. Hysteresis needs the current severity of each fingerprint, passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from alerts.rules import SEVERITY_RANK, RuleSet, SalinityLevels, Severity
+from alerts.windows import DeviceWindow, FloatArray, IntArray, Windows
+from core.qc import BAD_FLAGS, QcFlag
+from core.registry import Device, Registry
+from core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
+
+H = 3600 * NS_PER_S
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    fingerprint: str
+    rule: str
+    kind: str
+    device: str
+    severity: Severity | None  # the condition holds (for its hold time) at this severity
+    pending: Severity | None  # the condition holds, its hold time not yet reached
+    value: float | None
+    threshold: float | None
+    unit: str
+    since_ns: int  # measurement time the condition (or its clearing) began
+    at_ns: int  # the newest measurement time considered
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    severity: Severity | None
+    pending: Severity | None
+    since_ns: int
+    threshold: float | None
+
+
+def trailing_run_start(mask: np.ndarray, ts: IntArray) -> int | None:
+    """Time of the first element of the run of True values that ends the array, or None."""
+    if mask.size == 0 or not mask[-1]:
+        return None
+    false_at = np.flatnonzero(~mask)
+    return int(ts[false_at[-1] + 1]) if false_at.size else int(ts[0])
+
+
+def judge_levels(
+    ts: IntArray,
+    values: FloatArray,
+    levels: SalinityLevels,
+    clear_fraction: float,
+    current: Severity | None,
+) -> Judgement:
+    """Thresholds with hold times and hysteresis over good readings (oldest first)."""
+    last = int(ts[-1])
+    pending: tuple[Severity, int, float] | None = None
+    for severity in ("critical", "warning"):
+        level = levels.level(severity)
+        if current is not None and SEVERITY_RANK[severity] <= SEVERITY_RANK[current]:
+            below_since = trailing_run_start(values < clear_fraction * level, ts)
+            if below_since is None or last - below_since < levels.hold_clear * NS_PER_S:
+                return Judgement(severity, None, below_since or last, level)
+            continue  # cleared at this severity: look at the next one down
+        above_since = trailing_run_start(values >= level, ts)
+        if above_since is None:
+            continue
+        if last - above_since >= levels.hold(severity) * NS_PER_S:
+            return Judgement(severity, None, above_since, level)
+        if pending is None:
+            pending = (severity, above_since, level)
+    if pending is not None:
+        return Judgement(None, pending[0], pending[1], pending[2])
+    return Judgement(None, None, last, None)
+
+
+def _obs(
+    rule: str, kind: str, device: str, j: Judgement, value: float | None, unit: str, at_ns: int
+) -> Observation:
+    return Observation(
+        f"{rule}:{device}",
+        rule,
+        kind,
+        device,
+        j.severity,
+        j.pending,
+        value,
+        j.threshold,
+        unit,
+        j.since_ns,
+        at_ns,
+    )
+
+
+def _flag(condition: bool, severity: Severity, since: int, threshold: float | None) -> Judgement:
+    return Judgement(severity if condition else None, None, since, threshold)
+
+
+def evaluate(
+    rules: RuleSet,
+    registry: Registry,
+    windows: Windows,
+    current: Mapping[str, Severity],
+    now_ns: int,
+    devices: Iterable[str] | None = None,
+    statuses: Mapping[str, tuple[bool, int]] | None = None,
+    started_ns: int | None = None,
+    instant_only: bool = False,
+) -> list[Observation]:
+    """Observations for ``devices`` (all registry devices by default).
+
+    ``instant_only`` limits evaluation to the rules judged as readings arrive (thresholds on the
+    latest values); the scheduled tick evaluates everything, no-data included.
+    """
+    out: list[Observation] = []
+    names = list(devices) if devices is not None else list(registry.devices)
+    month = to_datetime(now_ns, VN_TZ).month
+    for name in names:
+        device = registry.device(name)
+        window = windows.get(name)
+        if device is None:
+            continue
+        if not instant_only:
+            nodata = _nodata(
+                rules,
+                device,
+                window,
+                now_ns,
+                (statuses or {}).get(name),
+                started_ns if started_ns is not None else now_ns,
+            )
+            out.append(nodata)
+        if window is None or window.ts.size == 0:
+            continue
+        if device.kind == "salinity":
+            out.extend(_salinity(rules, registry, device, window, current, month, instant_only))
+        elif device.kind == "well":
+            out.extend(_well(rules, device, window))
+        else:
+            out.extend(_tap(rules, device, window))
+    return out
+
+
+def _salinity(
+    rules: RuleSet,
+    registry: Registry,
+    device: Device,
+    w: DeviceWindow,
+    current: Mapping[str, Severity],
+    month: int,
+    instant_only: bool,
+) -> list[Observation]:
+    levels = rules.levels_for(device, registry, month)
+    profile = device.profile.value if device.profile else "river"
+    good = (w.qc & int(BAD_FLAGS)) == 0
+    ts, values = w.ts[good], w.values["salinity_ppt"][good]
+    values_ok = ~np.isnan(values)
+    ts, values = ts[values_ok], values[values_ok]
+    out: list[Observation] = []
+    cf = rules.defaults.clear_fraction
+    if ts.size:
+        rule = f"salinity-{profile}"
+        judged = judge_levels(ts, values, levels, cf, current.get(f"{rule}:{device.id}"))
+        out.append(_obs(rule, "salinity", device.id, judged, float(values[-1]), "‰", int(ts[-1])))
+    if instant_only:
+        return out
+    if ts.size:
+        rule = f"salinity-{profile}-tidal-day"
+        recent = ts >= ts[-1] - rules.defaults.tidal_day * NS_PER_S
+        peak = float(values[recent].max())
+        regime_levels = levels.model_copy(
+            update={"hold_warning": 0, "hold_critical": 0, "hold_clear": 0}
+        )
+        judged = judge_levels(
+            np.array([ts[-1]]),
+            np.array([peak]),
+            regime_levels,
+            cf,
+            current.get(f"{rule}:{device.id}"),
+        )
+        out.append(_obs(rule, "salinity", device.id, judged, peak, "‰", int(ts[-1])))
+        window = ts >= ts[-1] - rules.defaults.rate_window * NS_PER_S
+        if window.sum() >= 3 and ts[window][-1] > ts[window][0]:
+            hours = (ts[window] - ts[window][0]) / H
+            slope = float(np.polyfit(hours, values[window], 1)[0])
+            limit = rules.defaults.rate_max_per_h
+            rising = current.get(f"salinity-rise:{device.id}") is not None
+            firing = slope > (limit * cf if rising else limit)
+            out.append(
+                _obs(
+                    "salinity-rise",
+                    "salinity",
+                    device.id,
+                    _flag(firing, "warning", int(ts[window][0]), limit),
+                    round(slope, 3),
+                    "‰/h",
+                    int(ts[-1]),
+                )
+            )
+    flat = trailing_run_start((w.qc & int(QcFlag.FLATLINE)) != 0, w.ts)
+    flat_count = int(np.sum(w.ts >= flat)) if flat is not None else 0
+    out.append(
+        _obs(
+            "quality-flatline",
+            "salinity",
+            device.id,
+            _flag(
+                flat_count >= rules.defaults.quality_flatline,
+                "info",
+                flat or int(w.ts[-1]),
+                float(rules.defaults.quality_flatline),
+            ),
+            float(flat_count),
+            "readings",
+            int(w.ts[-1]),
+        )
+    )
+    day = w.ts >= w.ts[-1] - rules.defaults.tidal_day * NS_PER_S
+    spikes = int(np.sum((w.qc[day] & int(QcFlag.SPIKE)) != 0))
+    out.append(
+        _obs(
+            "quality-spikes",
+            "salinity",
+            device.id,
+            _flag(
+                spikes >= rules.defaults.quality_spikes,
+                "info",
+                int(w.ts[day][0]),
+                float(rules.defaults.quality_spikes),
+            ),
+            float(spikes),
+            "readings",
+            int(w.ts[-1]),
+        )
+    )
+    return out
+
+
+def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
+    r, last = rules.well, int(w.ts[-1])
+    level = float(w.values["level_m"][-1])
+    salinity = float(w.values["salinity_ppt"][-1])
+    stopped_since = trailing_run_start(w.values["running"] == 0, w.ts)
+    stopped = (
+        stopped_since is not None
+        and in_hours(device.hours, last / NS_PER_S)
+        and last - stopped_since >= r.stopped_grace * NS_PER_S
+        and w.fault is None
+    )
+    return [
+        _obs(
+            "well-fault",
+            "well",
+            device.id,
+            _flag(w.fault is not None, "critical", w.fault_ts, None),
+            None,
+            "",
+            last,
+        ),
+        _obs(
+            "well-stopped",
+            "well",
+            device.id,
+            _flag(stopped, "warning", stopped_since or last, r.stopped_grace / 60),
+            None,
+            "min",
+            last,
+        ),
+        _obs(
+            "well-level-low",
+            "well",
+            device.id,
+            _flag(level > r.level_low_m, "warning", last, r.level_low_m),
+            level,
+            "m",
+            last,
+        ),
+        _obs(
+            "well-salinity",
+            "well",
+            device.id,
+            _flag(salinity > r.salinity_max, "warning", last, r.salinity_max),
+            salinity,
+            "‰",
+            last,
+        ),
+    ]
+
+
+def _tap(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
+    r, last = rules.tap, int(w.ts[-1])
+    tank = float(w.values["tank_pct"][-1])
+    dry_since = trailing_run_start((w.values["open"] == 1) & (w.values["flow_lpm"] == 0), w.ts)
+    dry = dry_since is not None and last - dry_since >= r.open_no_flow * NS_PER_S
+    return [
+        _obs(
+            "tap-tank-low",
+            "tap",
+            device.id,
+            _flag(tank < r.tank_low_pct, "warning", last, r.tank_low_pct),
+            tank,
+            "%",
+            last,
+        ),
+        _obs(
+            "tap-no-flow",
+            "tap",
+            device.id,
+            _flag(dry, "warning", dry_since or last, r.open_no_flow / 60),
+            None,
+            "min",
+            last,
+        ),
+    ]
+
+
+def _nodata(
+    rules: RuleSet,
+    device: Device,
+    window: DeviceWindow | None,
+    now_ns: int,
+    status: tuple[bool, int] | None,
+    started_ns: int,
+) -> Observation:
+    limit_s = rules.defaults.nodata_factor * device.interval_s
+    last = int(window.ts[-1]) if window is not None and window.ts.size else None
+    reference = last if last is not None else started_ns
+    silent_s = (now_ns - reference) / NS_PER_S
+    offline = status is not None and not status[0] and (last is None or status[1] >= last)
+    firing = offline or silent_s > limit_s
+    since = status[1] if offline and status is not None else reference
+    judged = _flag(firing, "warning", since, round(limit_s / 60, 1))
+    return _obs(
+        "nodata",
+        "nodata",
+        device.id,
+        judged,
+        round(max(silent_s, 0) / 60, 1),
+        "min",
+        last or now_ns,
+    )

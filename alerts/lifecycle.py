@@ -1,0 +1,141 @@
+"""Alert lifecycle: pending → firing → acknowledged → resolved, one episode per fingerprint.
+
+``advance`` is pure: the open alert (or None), an observation and ``now`` give the next alert and
+the event to notify, if any. Identity: ``fingerprint`` = rule + subject; ``id`` = one episode.
+A missing observation changes nothing: no data is never read as "resolved" (it is its own
+``nodata`` alert).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from alerts.evaluate import Observation
+from alerts.rules import SEVERITY_RANK, Severity
+
+State = Literal["pending", "firing", "acknowledged", "resolved"]
+#: a firing first seen this long after its measurement time is marked late (backfilled data)
+LATE_AFTER_NS = 30 * 60 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    fingerprint: str
+    rule: str
+    kind: str
+    device: str | None
+    zone: str
+    severity: Severity
+    state: State
+    value: float | None
+    threshold: float | None
+    unit: str
+    started_at_ns: int
+    updated_at_ns: int
+    resolved_at_ns: int | None = None
+    acked_by: str | None = None
+    acked_note: str | None = None
+    acked_at_ns: int | None = None
+    late: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.state != "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something to tell people: the alert as it is after the change."""
+
+    alert: Alert
+    state: Literal["firing", "resolved", "acknowledged"]
+    at_ns: int
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def advance(
+    alert: Alert | None, obs: Observation, zone: str, now_ns: int
+) -> tuple[Alert | None, Event | None]:
+    """The next state of ``alert`` given ``obs``; returns (alert or None, event or None)."""
+    if obs.severity is not None:
+        if alert is None or not alert.open or alert.state == "pending":
+            late = now_ns - obs.since_ns > LATE_AFTER_NS
+            fired = Alert(
+                alert.id if alert is not None and alert.state == "pending" else new_id(),
+                obs.fingerprint,
+                obs.rule,
+                obs.kind,
+                obs.device,
+                zone,
+                obs.severity,
+                "firing",
+                obs.value,
+                obs.threshold,
+                obs.unit,
+                obs.since_ns,
+                now_ns,
+                late=late,
+            )
+            return fired, Event(fired, "firing", now_ns)
+        if obs.severity != alert.severity:
+            rising = SEVERITY_RANK[obs.severity] > SEVERITY_RANK[alert.severity]
+            changed = replace(
+                alert,
+                severity=obs.severity,
+                value=obs.value,
+                threshold=obs.threshold,
+                updated_at_ns=now_ns,
+                state="firing" if rising else alert.state,
+            )
+            return changed, Event(changed, "firing", now_ns)
+        return replace(alert, value=obs.value, updated_at_ns=now_ns), None
+    if obs.pending is not None:
+        if alert is None or not alert.open:
+            pending = Alert(
+                new_id(),
+                obs.fingerprint,
+                obs.rule,
+                obs.kind,
+                obs.device,
+                zone,
+                obs.pending,
+                "pending",
+                obs.value,
+                obs.threshold,
+                obs.unit,
+                obs.since_ns,
+                now_ns,
+            )
+            return pending, None
+        if alert.state == "pending":
+            return replace(alert, severity=obs.pending, value=obs.value, updated_at_ns=now_ns), None
+    if alert is None or not alert.open:
+        return alert, None
+    if alert.state == "pending":
+        return None, None  # never fired: forget it quietly
+    if obs.pending is not None:
+        return alert, None
+    resolved = replace(
+        alert, state="resolved", value=obs.value, updated_at_ns=now_ns, resolved_at_ns=obs.since_ns
+    )
+    return resolved, Event(resolved, "resolved", now_ns)
+
+
+def acknowledge(alert: Alert, by: str, note: str | None, now_ns: int) -> tuple[Alert, Event]:
+    if alert.state not in ("firing", "acknowledged"):
+        raise ValueError(f"alert {alert.id} is {alert.state}, not firing")
+    acked = replace(
+        alert,
+        state="acknowledged",
+        acked_by=by,
+        acked_note=note,
+        acked_at_ns=now_ns,
+        updated_at_ns=now_ns,
+    )
+    return acked, Event(acked, "acknowledged", now_ns)

@@ -1,0 +1,124 @@
+"""Alert events as JSON (CONTRACT §4) with messages in Vietnamese and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts.lifecycle import Event
+from core.registry import Registry
+from core.timeutil import VN_TZ, to_rfc3339
+
+SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nguy hiểm"}
+SEVERITY_EN = {"info": "info", "warning": "warning", "critical": "critical"}
+
+#: rule family → (Vietnamese, English) text for a firing alert
+FIRING: dict[str, tuple[str, str]] = {
+    "salinity": (
+        "Độ mặn tại {where} đạt {value}{unit}, vượt ngưỡng {threshold}{unit} ({sev_vi}).",
+        "Salinity at {where} reached {value}{unit}, above {threshold}{unit} ({sev_en}).",
+    ),
+    "salinity-tidal-day": (
+        "Độ mặn lớn nhất trong ngày triều tại {where} là {value}{unit}, vượt ngưỡng "
+        "{threshold}{unit} ({sev_vi}).",
+        "The tidal-day maximum salinity at {where} is {value}{unit}, above {threshold}{unit} "
+        "({sev_en}).",
+    ),
+    "salinity-rise": (
+        "Độ mặn tại {where} tăng nhanh: {value}{unit}.",
+        "Salinity at {where} is rising fast: {value}{unit}.",
+    ),
+    "nodata": (
+        "Không nhận được dữ liệu từ {where} trong {value} phút.",
+        "No data from {where} for {value} minutes.",
+    ),
+    "quality-flatline": (
+        "Cảm biến tại {where} có thể bị kẹt (giá trị không đổi).",
+        "The sensor at {where} may be stuck (a flat line).",
+    ),
+    "quality-spikes": (
+        "Cảm biến tại {where} cho nhiều giá trị bất thường.",
+        "The sensor at {where} reports repeated spikes.",
+    ),
+    "well-fault": ("Giếng {where} báo lỗi bơm.", "Well {where} reports a pump fault."),
+    "well-stopped": (
+        "Giếng {where} ngừng bơm trong giờ vận hành.",
+        "Well {where} stopped during its scheduled hours.",
+    ),
+    "well-level-low": (
+        "Mực nước giếng {where} xuống {value} m.",
+        "The water level in well {where} fell to {value} m.",
+    ),
+    "well-salinity": (
+        "Nước giếng {where} có độ mặn {value}{unit}, vượt giới hạn sinh hoạt.",
+        "Water from well {where} has {value}{unit}, above the domestic limit.",
+    ),
+    "tap-tank-low": (
+        "Bồn chứa của vòi nước {where} còn {value}%.",
+        "The tank of tap {where} is down to {value}%.",
+    ),
+    "tap-no-flow": (
+        "Vòi nước {where} mở nhưng không có nước.",
+        "Tap {where} is open but gives no water.",
+    ),
+}
+RESOLVED = ("Đã hết: {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
+ACKED = ("{by} đã xác nhận cảnh báo tại {where}.", "{by} acknowledged the alert at {where}.")
+
+
+def family(rule: str) -> str:
+    if rule.startswith("salinity-") and rule.endswith("-tidal-day"):
+        return "salinity-tidal-day"
+    if rule.startswith("salinity-") and rule != "salinity-rise":
+        return "salinity"
+    return rule
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
+
+
+def render(event: Event, registry: Registry) -> dict[str, Any]:
+    """The event as CONTRACT §4 JSON."""
+    alert = event.alert
+    zone = registry.zones.get(alert.zone)
+    device = registry.device(alert.device) if alert.device else None
+    where = f"{device.name} ({zone.name})" if device and zone else (alert.device or alert.zone)
+    fields = {
+        "where": where,
+        "value": _fmt(alert.value),
+        "threshold": _fmt(alert.threshold),
+        "unit": alert.unit if alert.unit != "min" else "",
+        "sev_vi": SEVERITY_VI[alert.severity],
+        "sev_en": SEVERITY_EN[alert.severity],
+        "by": alert.acked_by or "",
+    }
+    vi, en = FIRING.get(family(alert.rule), ("{where}: {value}", "{where}: {value}"))
+    if event.state == "resolved":
+        what_vi, what_en = vi.format(**fields), en.format(**fields)
+        vi = RESOLVED[0].format(what_vi=what_vi.rstrip("."), where=where)
+        en = RESOLVED[1].format(what_en=what_en.rstrip("."), where=where)
+    elif event.state == "acknowledged":
+        vi, en = ACKED[0].format(**fields), ACKED[1].format(**fields)
+    else:
+        vi, en = vi.format(**fields), en.format(**fields)
+    return {
+        "id": alert.id,
+        "fingerprint": alert.fingerprint,
+        "rule": alert.rule,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "state": event.state,
+        "zone": alert.zone,
+        "zone_name": zone.name if zone else alert.zone,
+        "device": alert.device,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "unit": alert.unit,
+        "started_at": to_rfc3339(alert.started_at_ns, VN_TZ),
+        "at": to_rfc3339(event.at_ns, VN_TZ),
+        "message_vi": vi,
+        "message_en": en,
+        "late": alert.late,
+    }

@@ -1,0 +1,70 @@
+"""Alert events on ``{prefix}/alerts/{zone}``: the zone and every ancestor (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from core.errors import RetryableError
+from core.topics import TopicKind, format_topic
+
+log = logging.getLogger("saltwatch.alerts.mqtt")
+
+
+class MqttNotifier:
+    channel = "mqtt"
+
+    def __init__(
+        self,
+        url: str,
+        topic_prefix: str,
+        client_id: str = "saltwatch-alerts-out",
+        timeout_s: float = 10.0,
+    ) -> None:
+        parts = urlsplit(url)
+        self._prefix = topic_prefix
+        self._timeout = timeout_s
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        if parts.username:
+            self._client.username_pw_set(parts.username, parts.password)
+        if parts.scheme == "mqtts":
+            self._client.tls_set()
+        self._client.reconnect_delay_set(1, 30)
+        self._client.connect_async(parts.hostname or "127.0.0.1", parts.port or 1883, 30)
+        self._client.loop_start()
+
+    def send(self, event: dict[str, Any], zones: list[str]) -> None:
+        payload = orjson.dumps(event)
+        infos = [
+            self._client.publish(format_topic(self._prefix, TopicKind.ALERTS, zone), payload, qos=1)
+            for zone in zones
+        ]
+        for info in infos:
+            try:
+                info.wait_for_publish(self._timeout)
+            except (RuntimeError, ValueError) as exc:
+                raise RetryableError(f"MQTT publish failed: {exc}") from None
+            if not info.is_published():
+                raise RetryableError("MQTT broker did not acknowledge the alert in time")
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+class LogNotifier:
+    channel = "log"
+
+    def send(self, event: dict[str, Any], zones: list[str]) -> None:
+        log.info(
+            "%s %s %s: %s",
+            event["state"].upper(),
+            event["severity"],
+            event["zone"],
+            event["message_en"],
+        )

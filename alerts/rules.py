@@ -1,0 +1,175 @@
+"""Alert rules as data: the bundled defaults (config/rules.toml) with overrides.
+
+An override matches a device, a zone (the device's zone or any ancestor), a use profile and/or a
+season, and replaces the levels or hold times it names; the most specific match wins (device,
+then zone, then profile, then season), and later entries win over earlier ones of equal weight.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from core.errors import BadInputError, ConfigError
+from core.registry import Device, Profile, Registry
+from core.timeutil import parse_duration
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() in ("0", "0s", "0m", "0h"):
+        return 0
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except BadInputError as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SalinityLevels(_Model):
+    warning: float = Field(gt=0)
+    critical: float = Field(gt=0)
+    hold_warning: float = 900
+    hold_critical: float = 0
+    hold_clear: float = 1800
+
+    _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
+        _seconds
+    )
+
+    def level(self, severity: Severity) -> float:
+        return self.critical if severity == "critical" else self.warning
+
+    def hold(self, severity: Severity) -> float:
+        return self.hold_critical if severity == "critical" else self.hold_warning
+
+
+class Defaults(_Model):
+    clear_fraction: float = Field(0.9, gt=0, le=1)
+    tidal_day: float = 89_400
+    rate_window: float = 10_800
+    rate_max_per_h: float = Field(1.5, gt=0)
+    nodata_factor: float = Field(3.0, gt=1)
+    quality_flatline: int = Field(12, ge=2)
+    quality_spikes: int = Field(3, ge=1)
+
+    _durations = field_validator("tidal_day", "rate_window", mode="before")(_seconds)
+
+
+class WellRules(_Model):
+    level_low_m: float = 20.0
+    salinity_max: float = 0.45
+    stopped_grace: float = 1800
+
+    _durations = field_validator("stopped_grace", mode="before")(_seconds)
+
+
+class TapRules(_Model):
+    tank_low_pct: float = 10.0
+    open_no_flow: float = 1800
+
+    _durations = field_validator("open_no_flow", mode="before")(_seconds)
+
+
+class Season(_Model):
+    dry_months: tuple[int, ...] = (12, 1, 2, 3, 4, 5, 6)
+
+
+class Override(_Model):
+    device: str | None = None
+    zone: str | None = None
+    profile: Profile | None = None
+    season: Literal["dry", "wet"] | None = None
+    warning: float | None = Field(None, gt=0)
+    critical: float | None = Field(None, gt=0)
+    hold_warning: float | None = None
+    hold_critical: float | None = None
+    hold_clear: float | None = None
+
+    _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
+        _seconds
+    )
+
+    def weight(self) -> int:
+        return (
+            8 * (self.device is not None)
+            + 4 * (self.zone is not None)
+            + 2 * (self.profile is not None)
+            + (self.season is not None)
+        )
+
+
+class RuleSet(_Model):
+    salinity: dict[Profile, SalinityLevels]
+    defaults: Defaults = Defaults()
+    well: WellRules = WellRules()
+    tap: TapRules = TapRules()
+    season: Season = Season()
+    override: tuple[Override, ...] = ()
+
+    def levels_for(self, device: Device, registry: Registry, month: int) -> SalinityLevels:
+        """The salinity levels that apply to ``device`` in ``month``."""
+        if device.profile is None:
+            raise ValueError(f"{device.id} has no use profile")
+        base = self.salinity[device.profile]
+        season = "dry" if month in self.season.dry_months else "wet"
+        zones = {device.zone, *device.also_zones}
+        for zone in list(zones):
+            zones.update(registry.ancestors(zone))
+        matches = [
+            o
+            for o in self.override
+            if (o.device is None or o.device == device.id)
+            and (o.zone is None or o.zone in zones)
+            and (o.profile is None or o.profile == device.profile)
+            and (o.season is None or o.season == season)
+        ]
+        changes: dict[str, float] = {}
+        for override in sorted(matches, key=Override.weight):
+            for name in ("warning", "critical", "hold_warning", "hold_critical", "hold_clear"):
+                value = getattr(override, name)
+                if value is not None:
+                    changes[name] = value
+        return base.model_copy(update=changes) if changes else base
+
+
+def bundled_rules_path() -> Path:
+    return Path(str(resources.files("config").joinpath("rules.toml")))
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    source = path or bundled_rules_path()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"rules file not found: {source}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return parse_rules(data, str(source))
+
+
+def parse_rules(data: dict[str, Any], source: str = "rules") -> RuleSet:
+    try:
+        rules = RuleSet.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{source}: {where}: {first['msg']}") from None
+    for profile, levels in rules.salinity.items():
+        if levels.critical <= levels.warning:
+            raise ConfigError(f"{source}: salinity.{profile.value}: critical must exceed warning")
+    missing = set(Profile) - set(rules.salinity)
+    if missing:
+        raise ConfigError(f"{source}: salinity levels missing for {sorted(missing)}")
+    return rules
