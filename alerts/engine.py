@@ -20,12 +20,15 @@ from alerts.messages import render
 from alerts.notifiers import Notifier
 from alerts.rules import RuleSet, Severity
 from alerts.state import AlertState
-from alerts.windows import Windows
+from alerts.windows import FIELDS, Windows
 from core.backoff import Backoff
 from core.clock import Clock
 from core.errors import RetryableError
 from core.registry import Registry
+from core.timeutil import NS_PER_S
+from core.topics import TopicKind
 from core.types import Reading
+from storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts")
 
@@ -121,6 +124,27 @@ class AlertEngine:
     def open_alerts(self) -> list[Alert]:
         with self._lock:
             return list(self._open.values())
+
+    def warm(self, store: ReadingStore, hours: float = 26.0) -> int:
+        """Fill the windows from the store's recent readings; returns how many were loaded."""
+        since = self.clock.now_ns() - int(hours * 3600 * NS_PER_S)
+        loaded = 0
+        for kind, names in FIELDS.items():
+            wanted = [*names, "fault"] if kind is TopicKind.WELL else list(names)
+            for device, series in store.recent(kind, since, wanted).items():
+                readings = [
+                    Reading(
+                        kind,
+                        device,
+                        ts,
+                        {f: series.values[f][i] for f in wanted if series.values[f][i] is not None},
+                        int(series.values["qc"][i] or 0),
+                    )
+                    for i, ts in enumerate(series.ts_ns)
+                ]
+                self.windows.add(readings)
+                loaded += len(readings)
+        return loaded
 
     # ------------------------------------------------------------------ delivery
     def dispatch(self) -> int:

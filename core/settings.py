@@ -157,6 +157,12 @@ class QcSettings(_Section):
         )
 
 
+class AlertsSettings(_Section):
+    rules_path: Path | None = Field(None, description="rules TOML; the bundled one when unset")
+    tick_s: float = Field(15.0, gt=0, le=3600)
+    client_id: str = Field("saltwatch-alerts", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
@@ -169,6 +175,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     ingest: IngestSettings = IngestSettings()
     qc: QcSettings = QcSettings()
+    alerts: AlertsSettings = AlertsSettings()
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

@@ -119,6 +119,42 @@ def ingest(config: ConfigOption = None) -> None:
 
 
 @app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Ingest and alerts in one process against the configured broker and store."""
+    from alerts.service import build_engine  # noqa: PLC0415
+    from ingest.service import IngestService  # noqa: PLC0415
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    setup_logging()
+    store = open_reading_store(settings.store)
+    service = IngestService(settings, reg, store)
+    tracker = service.pipeline.tracker
+
+    def statuses() -> dict[str, tuple[bool, int]]:
+        return {
+            d.device: (bool(d.online), d.status_at_ns or 0)
+            for d in tracker.snapshot()
+            if d.online is not None
+        }
+
+    engine = build_engine(settings, reg, statuses=statuses)
+    logging.getLogger("saltwatch").info("alert windows warmed with %d readings", engine.warm(store))
+    service.pipeline.add_listener(engine.on_readings)
+    engine.start(settings.alerts.tick_s)
+    stop = stop_on_signals()
+    try:
+        service.run(stop)
+    except FatalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.stop()
+        store.close()
+
+
+@app.command()
 def sim(
     config: ConfigOption = None,
     scenario: Annotated[

@@ -1,0 +1,141 @@
+"""Alerts end to end with a real mosquitto: readings in, events out on the zone topics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alerts.service import build_engine
+from core.registry import load_registry
+from core.settings import Settings
+from ingest.service import IngestService
+from storage.sqlite import SqliteReadingStore
+from tests.integration.ingest_helpers import settings_from_env
+from tests.mqtt_tools import Collector, Publisher
+from tests.services import MosquittoServer, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def serve_settings(tmp_path: Path, url: str, prefix: str) -> Settings:
+    return settings_from_env(
+        {
+            "SALTWATCH_MQTT__URL": url,
+            "SALTWATCH_MQTT__TOPIC_PREFIX": prefix,
+            "SALTWATCH_MQTT__CLIENT_ID": f"ingest-{prefix}",
+            "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
+            "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+            "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
+            "SALTWATCH_ALERTS__TICK_S": "3600",
+        }
+    )
+
+
+class Served:
+    """Ingest + alerts in this process, as ``saltwatch serve`` composes them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.registry = load_registry()
+        self.store = SqliteReadingStore(settings.store.url.removeprefix("sqlite:///"))
+        self.ingest = IngestService(settings, self.registry, self.store)
+        self.engine = build_engine(settings, self.registry)
+        self.ingest.pipeline.add_listener(self.engine.on_readings)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.ingest.run, args=(self.stop,), daemon=True)
+
+    def __enter__(self) -> Served:
+        self.engine.start(3600)
+        self.thread.start()
+        assert self.ingest.consumer.connected.wait(15)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(20)
+        self.engine.stop()
+        self.engine.state.close()
+        self.store.close()
+
+
+@pytest.fixture
+def alerts_seen(mosquitto: MosquittoServer, topic_prefix: str) -> Iterator[Collector]:
+    collector = Collector(mosquitto.url, [f"{topic_prefix}/alerts/+"])
+    yield collector
+    collector.close()
+
+
+def reading(value: float, minutes_ago: float) -> bytes:
+    return orjson.dumps({"ts": round(time.time() - minutes_ago * 60, 3), "salinity_ppt": value})
+
+
+def river_events(collector: Collector) -> list[tuple[str, dict[str, object]]]:
+    out = []
+    for topic, payload in collector.snapshot():
+        event = orjson.loads(payload)
+        if event["rule"] == "salinity-river":
+            out.append((topic.rsplit("/", 1)[1], event))
+    return out
+
+
+def test_critical_salinity_fires_once_per_zone_topic_and_resolves(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    settings = serve_settings(tmp_path, mosquitto.url, topic_prefix)
+    topic = f"{topic_prefix}/salinity/vam-kenh"  # a river station in xã Tân Đông, Gò Công Đông
+    with Served(settings):
+        publisher = Publisher(mosquitto.url)
+        # a rise QC accepts (6 ‰/h; a faster jump is flagged RATE and discounted)
+        rise = [(0.6, 135), (2.1, 120), (3.6, 105), (4.6, 90)]
+        publisher.publish_all([(topic, reading(v, m)) for v, m in rise])
+        wait_until(lambda: len(river_events(alerts_seen)) >= 3, 10, "the firing events")
+        fired = river_events(alerts_seen)
+        assert sorted(zone for zone, _ in fired) == ["dong-thap", "go-cong-dong", "xa-tan-dong"]
+        assert {e["state"] for _, e in fired} == {"firing"}
+        assert {e["severity"] for _, e in fired} == {"critical"}
+        assert len({e["id"] for _, e in fired}) == 1
+        # below the clear level (90 % of 1 ‰) for the 30-minute hold: resolved
+        publisher.publish_all(
+            [(topic, reading(0.5, 60)), (topic, reading(0.4, 45)), (topic, reading(0.4, 30))]
+        )
+        publisher.close()
+        wait_until(lambda: len(river_events(alerts_seen)) >= 6, 10, "the resolved events")
+        events = river_events(alerts_seen)
+        resolved = [(z, e) for z, e in events if e["state"] == "resolved"]
+        assert sorted(z for z, _ in resolved) == ["dong-thap", "go-cong-dong", "xa-tan-dong"]
+        assert len(events) == 6  # exactly one firing and one resolved per topic
+
+
+def test_restart_mid_episode_sends_nothing_twice_and_loses_nothing(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    settings = serve_settings(tmp_path, mosquitto.url, topic_prefix)
+    topic = f"{topic_prefix}/salinity/vam-kenh"
+    with Served(settings):
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all([(topic, reading(4.6, 80))])
+        wait_until(lambda: len(river_events(alerts_seen)) == 3, 10, "firing")
+        publisher.close()
+    with Served(settings):  # the same state file: a restarted process
+        publisher = Publisher(mosquitto.url)
+        fall = [(4.9, 75), (3.0, 60), (1.5, 45), (0.6, 30), (0.5, 15), (0.4, 0)]
+        publisher.publish_all([(topic, reading(v, m)) for v, m in fall])
+        publisher.close()
+        wait_until(lambda: len(river_events(alerts_seen)) >= 6, 10, "resolved after restart")
+        # a marker: events go out in order, so once the marker's arrive, any repeat of the
+        # episode's would have arrived before it
+        marker = Publisher(mosquitto.url)
+        marker.publish_all([(f"{topic_prefix}/salinity/xuan-hoa", reading(1.2, 5))])
+        marker.close()
+        wait_until(
+            lambda: any(b'"xuan-hoa"' in p for _, p in alerts_seen.snapshot()),
+            10,
+            "the marker alert",
+        )
+    events = river_events(alerts_seen)
+    assert sorted(str(e["state"]) for _, e in events) == ["firing"] * 3 + ["resolved"] * 3
+    assert len({e["id"] for _, e in events}) == 1

@@ -1,0 +1,249 @@
+"""Table and timeline tests of the pure alert logic: levels, hysteresis, hold times, windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alerts.engine import AlertEngine
+from alerts.evaluate import judge_levels, trailing_run_start
+from alerts.lifecycle import Alert
+from alerts.rules import SalinityLevels, load_rules, parse_rules
+from alerts.state import AlertState
+from core.clock import FakeClock
+from core.errors import ConfigError
+from core.qc import QcFlag
+from core.registry import load_registry
+from core.topics import TopicKind
+from core.types import Reading
+
+M = 60 * 10**9
+T0 = 1_710_226_800 * 10**9  # 2024-03-12 14:00 in Vietnam
+RIVER = SalinityLevels(
+    warning=1.0, critical=4.0, hold_warning=900, hold_critical=0, hold_clear=1800
+)
+
+
+def series(*values: float, step_min: int = 15) -> tuple[np.ndarray, np.ndarray]:
+    ts = np.array([T0 + i * step_min * M for i in range(len(values))], np.int64)
+    return ts, np.array(values, np.float64)
+
+
+@pytest.mark.parametrize(
+    ("values", "current", "severity", "pending"),
+    [
+        ((0.5, 0.6, 0.7), None, None, None),
+        ((0.5, 4.2), None, "critical", None),  # critical holds for 0 s: the first reading fires
+        ((0.5, 1.2), None, None, "warning"),  # warning must hold 15 min
+        ((0.5, 1.2, 1.3), None, "warning", None),  # …and did (15 min between readings)
+        ((4.2, 3.9, 3.7, 3.65), "critical", "critical", None),  # above 90 % of 4: still critical
+        ((4.2, 3.5), "critical", "critical", None),  # below 3.6 but not yet 30 min
+        ((4.2, 3.5, 3.4, 3.3), "critical", "warning", None),  # 30 min below 3.6: down to warning
+        ((4.2, 0.5, 0.5, 0.5), "critical", None, None),  # 30 min below 0.9: clear
+        ((1.1, 0.95, 0.92, 0.91, 0.95), "warning", "warning", None),  # no flapping around 1 ‰
+    ],
+)
+def test_levels_hold_times_and_hysteresis(
+    values: tuple[float, ...], current: str | None, severity: str | None, pending: str | None
+) -> None:
+    ts, v = series(*values)
+    judged = judge_levels(ts, v, RIVER, 0.9, current)  # type: ignore[arg-type]
+    assert (judged.severity, judged.pending) == (severity, pending)
+
+
+def test_flapping_signal_raises_one_episode() -> None:
+    """A value oscillating around the warning level fires once and never clears."""
+    current = None
+    changes = 0
+    values = [1.05 if i % 2 else 0.95 for i in range(40)]
+    for n in range(2, len(values) + 1):
+        ts, v = series(*values[:n])
+        judged = judge_levels(ts, v, RIVER, 0.9, current)
+        if judged.severity != current:
+            changes += 1
+            current = judged.severity
+    assert changes <= 1
+
+
+def test_trailing_run() -> None:
+    ts = np.array([1, 2, 3, 4], np.int64)
+    assert trailing_run_start(np.array([True, False, True, True]), ts) == 3
+    assert trailing_run_start(np.array([True, True]), ts[:2]) == 1
+    assert trailing_run_start(np.array([True, False]), ts[:2]) is None
+
+
+def test_rules_file_errors_are_precise() -> None:
+    data = {"salinity": {"river": {"warning": 4.0, "critical": 1.0}}}
+    with pytest.raises(ConfigError, match="critical must exceed warning"):
+        parse_rules(data)
+    with pytest.raises(ConfigError, match=r"salinity\.river\.warning"):
+        parse_rules({"salinity": {"river": {"warning": -1, "critical": 1.0}}})
+
+
+def test_overrides_by_zone_device_and_season() -> None:
+    registry = load_registry()
+    base = load_rules()
+    rules = base.model_copy(
+        update={
+            "override": parse_rules(
+                {
+                    "salinity": {k.value: v.model_dump() for k, v in base.salinity.items()},
+                    "override": [
+                        {"zone": "ngot-hoa-go-cong", "profile": "intake", "warning": 0.4},
+                        {"device": "xuan-hoa", "critical": 0.8},
+                        {"season": "wet", "warning": 2.5},
+                    ],
+                }
+            ).override
+        }
+    )
+    xuan_hoa = registry.device("xuan-hoa")
+    assert xuan_hoa is not None
+    march = rules.levels_for(xuan_hoa, registry, 3)
+    assert (march.warning, march.critical) == (0.4, 0.8)
+    august = rules.levels_for(xuan_hoa, registry, 8)
+    assert (august.warning, august.critical) == (0.4, 0.8)  # zone beats season
+    vam_kenh = registry.device("vam-kenh")
+    assert vam_kenh is not None
+    assert rules.levels_for(vam_kenh, registry, 8).warning == 2.5
+    assert rules.levels_for(vam_kenh, registry, 3).warning == 1.0
+
+
+# ---------------------------------------------------------------- engine timelines (fake clock)
+class Recorder:
+    channel = "test"
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, object]] = []
+
+    def send(self, event: dict[str, object], zones: list[str]) -> None:
+        self.events.append({**event, "zones": zones})
+
+
+def engine(tmp_path: Path, clock: FakeClock, recorder: Recorder) -> AlertEngine:
+    return AlertEngine(
+        load_rules(), load_registry(), AlertState(tmp_path / "state.db"), clock, [recorder]
+    )
+
+
+def sal(device: str, minutes: float, value: float, qc: int = 0) -> Reading:
+    return Reading(
+        TopicKind.SALINITY, device, T0 + int(minutes * M), {"salinity_ppt": value}, qc=qc
+    )
+
+
+def test_episode_rise_fire_acknowledge_resolve(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    e.on_readings([sal("vam-kenh", 0, 0.6)])
+    clock.set(T0 + 15 * M)
+    e.on_readings([sal("vam-kenh", 15, 4.6)])
+    e.dispatch()
+    (fired,) = recorder.events
+    assert (fired["state"], fired["severity"], fired["rule"]) == (
+        "firing",
+        "critical",
+        "salinity-river",
+    )
+    assert fired["zones"] == ["xa-tan-dong", "go-cong-dong", "dong-thap"]
+    assert fired["zone_name"] == "Xã Tân Đông" and "Vàm Kênh" in str(fired["message_vi"])
+    assert fired["started_at"] == "2024-03-12T14:15:00+07:00"
+    e.on_readings([sal("vam-kenh", 30, 4.8)])  # still critical: nothing new
+    e.dispatch()
+    assert len(recorder.events) == 1
+    acked = e.acknowledge(str(fired["id"]), "kỹ sư Lan", "đã đóng cống")
+    assert acked.state == "acknowledged"
+    for minute in (45, 60, 75):
+        e.on_readings([sal("vam-kenh", minute, 0.4)])
+    e.dispatch()
+    states = [ev["state"] for ev in recorder.events]
+    assert states == ["firing", "acknowledged", "resolved"]
+    assert len({ev["id"] for ev in recorder.events}) == 1
+
+
+def test_qc_flagged_readings_never_fire_on_their_own(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    e.on_readings(
+        [
+            sal("vam-kenh", 0, 0.5),
+            sal("vam-kenh", 15, 12.0, qc=QcFlag.SPIKE),
+            sal("vam-kenh", 30, 0.5),
+        ]
+    )
+    e.dispatch()
+    assert recorder.events == []
+
+
+def test_missing_data_never_resolves_a_firing_alert(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    e.on_readings([sal("xuan-hoa", 0, 1.5)])
+    clock.set(T0 + 6 * 3600 * 10**9)  # six hours of silence
+    e.tick()
+    e.dispatch()
+    by_rule = {(ev["rule"], ev["state"]) for ev in recorder.events if ev["device"] == "xuan-hoa"}
+    assert ("salinity-intake", "firing") in by_rule
+    assert ("nodata", "firing") in by_rule
+    assert not any(state == "resolved" for _, state in by_rule)
+    assert any(a.rule == "salinity-intake" for a in e.open_alerts())
+
+
+def test_late_backfill_is_judged_at_its_own_times_and_marked_late(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0 + 5 * 3600 * 10**9), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    backlog = [sal("vam-kenh", m, v) for m, v in ((0, 0.5), (15, 2.0), (30, 4.3), (45, 4.4))]
+    e.on_readings(backlog)
+    e.dispatch()
+    (fired,) = [ev for ev in recorder.events if ev["rule"] == "salinity-river"]
+    assert fired["started_at"] == "2024-03-12T14:30:00+07:00"
+    assert fired["late"] is True
+
+
+def test_restart_neither_forgets_nor_resends(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    first = engine(tmp_path, clock, recorder)
+    first.on_readings([sal("vam-kenh", 0, 4.5)])
+    first.dispatch()
+    assert len(recorder.events) == 1
+    first.state.close()
+    again = engine(tmp_path, clock, recorder)  # a new process on the same state file
+    again.on_readings([sal("vam-kenh", 15, 4.7)])
+    again.dispatch()
+    assert len(recorder.events) == 1  # the open alert was remembered: no second "firing"
+    assert [a.rule for a in again.open_alerts()] == ["salinity-river"]
+
+
+def test_tidal_day_maximum_keeps_a_regime_alert_through_low_water(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    tide = [0.3, 1.4, 5.0, 1.2, 0.3, 0.2, 0.3, 1.5, 4.8, 1.1, 0.3]  # two high waters a day
+    e.on_readings([sal("vam-kenh", i * 150, v) for i, v in enumerate(tide)])
+    clock.set(T0 + 10 * 150 * M)
+    e.tick()
+    e.dispatch()
+    regime = [ev for ev in recorder.events if ev["rule"] == "salinity-river-tidal-day"]
+    assert [(ev["state"], ev["severity"]) for ev in regime] == [("firing", "critical")]
+
+
+def test_open_alert_type_round_trips_through_state(tmp_path: Path) -> None:
+    state = AlertState(tmp_path / "s.db")
+    alert = Alert(
+        "a1",
+        "f:x",
+        "salinity-river",
+        "salinity",
+        "x",
+        "z",
+        "critical",
+        "firing",
+        4.5,
+        4.0,
+        "‰",
+        T0,
+        T0,
+    )
+    state.save([(None, alert)], [], [])
+    assert state.open_alerts() == {"f:x": alert}
