@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -18,13 +19,15 @@ from alerts.evaluate import evaluate
 from alerts.lifecycle import Alert, Event, acknowledge, advance
 from alerts.messages import render
 from alerts.notifiers import Notifier
+from alerts.routing import alert_zones, channels_for
 from alerts.rules import RuleSet, Severity
-from alerts.state import AlertState
+from alerts.state import AlertState, Delivery
 from alerts.windows import FIELDS, Windows
 from core.backoff import Backoff
 from core.clock import Clock
-from core.errors import RetryableError
+from core.errors import BadInputError, FatalError, RetryableError
 from core.registry import Registry
+from core.settings import ReceiverSettings
 from core.timeutil import NS_PER_S
 from core.topics import TopicKind
 from core.types import Reading
@@ -42,16 +45,22 @@ class AlertEngine:
         registry: Registry,
         state: AlertState,
         clock: Clock,
-        notifiers: Sequence[Notifier],
+        notifiers: Mapping[str, Notifier],
         windows: Windows | None = None,
         statuses: StatusSource | None = None,
+        receivers: Sequence[ReceiverSettings] = (),
+        repeat_s: float = 4 * 3600.0,
+        escalate_after_s: float = 1800.0,
     ) -> None:
         self.rules = rules
         self.registry = registry
         self.state = state
         self.clock = clock
-        self.notifiers = list(notifiers)
+        self.notifiers = dict(notifiers)  # channel → notifier
         self.windows = windows or Windows()
+        self.receivers = list(receivers)
+        self.repeat_ns = int(repeat_s * NS_PER_S)
+        self.escalate_ns = int(escalate_after_s * NS_PER_S)
         self._statuses = statuses
         self._lock = threading.Lock()
         self._open: dict[str, Alert] = state.open_alerts()
@@ -68,8 +77,31 @@ class AlertEngine:
         self.run(devices, instant_only=True)
 
     def tick(self) -> None:
-        """Every rule for every device (the scheduled evaluation)."""
+        """Every rule for every device, then reminders and escalations (the scheduled run)."""
         self.run(None, instant_only=False)
+        self.remind_and_escalate()
+
+    def _deliveries(
+        self, event: Event, now: int, *, escalation: bool = False, reminder: int = 0
+    ) -> list[Delivery]:
+        silences = self.state.silences(now)
+        channels = channels_for(
+            event,
+            self.receivers,
+            self.registry,
+            silences,
+            now,
+            escalation=escalation,
+            reminder=reminder > 0,
+        )
+        a = event.alert
+        if event.state != "firing":  # tell the end of an episode only to who heard its start
+            told = self.state.channels_told(a.id)
+            channels = [c for c in channels if c in told]
+        key = f"{a.id}:{event.state}:{a.severity}:{reminder}:{'esc' if escalation else ''}"
+        if event.state == "acknowledged":
+            key += f":{a.acked_at_ns}"
+        return [Delivery(c, event, key) for c in channels if c in self.notifiers]
 
     def run(self, devices: set[str] | None, instant_only: bool) -> list[Event]:
         with self._lock:
@@ -90,6 +122,7 @@ class AlertEngine:
             )
             changes: list[tuple[Alert | None, Alert | None]] = []
             events: list[Event] = []
+            deliveries: list[Delivery] = []
             for obs in observations:
                 before = self._open.get(obs.fingerprint)
                 device = self.registry.device(obs.device)
@@ -104,20 +137,57 @@ class AlertEngine:
                     self._open.pop(obs.fingerprint, None)
                 if event is not None:
                     events.append(event)
+                    deliveries.extend(self._deliveries(event, now))
             if changes:
-                self.state.save(changes, events, [n.channel for n in self.notifiers])
-        if events:
+                self.state.save(changes, deliveries)
+        if deliveries:
             self._wake.set()
         return events
+
+    def remind_and_escalate(self) -> None:
+        """Remind receivers of firing alerts nobody acknowledged, every ``repeat``; send critical
+        ones unacknowledged for ``escalate_after`` to the escalation-only receivers."""
+        with self._lock:
+            now = self.clock.now_ns()
+            changes: list[tuple[Alert | None, Alert | None]] = []
+            deliveries: list[Delivery] = []
+            for fingerprint, alert in list(self._open.items()):
+                if alert.state != "firing" or alert.fired_at_ns is None:
+                    continue
+                updated = alert
+                since = now - alert.fired_at_ns
+                if self.repeat_ns and since >= self.repeat_ns * (alert.reminders + 1):
+                    updated = replace(updated, reminders=alert.reminders + 1)
+                    deliveries += self._deliveries(
+                        Event(updated, "firing", now), now, reminder=updated.reminders
+                    )
+                if (
+                    self.escalate_ns
+                    and alert.severity == "critical"
+                    and not alert.escalated
+                    and since >= self.escalate_ns
+                ):
+                    updated = replace(updated, escalated=True)
+                    deliveries += self._deliveries(
+                        Event(updated, "firing", now), now, escalation=True
+                    )
+                if updated is not alert:
+                    changes.append((alert, updated))
+                    self._open[fingerprint] = updated
+            if changes:
+                self.state.save(changes, deliveries)
+        if deliveries:
+            self._wake.set()
 
     def acknowledge(self, alert_id: str, by: str, note: str | None = None) -> Alert:
         with self._lock:
             alert = next((a for a in self._open.values() if a.id == alert_id), None)
             if alert is None:
                 raise KeyError(alert_id)
-            acked, event = acknowledge(alert, by, note, self.clock.now_ns())
+            now = self.clock.now_ns()
+            acked, event = acknowledge(alert, by, note, now)
             self._open[acked.fingerprint] = acked
-            self.state.save([(alert, acked)], [event], [n.channel for n in self.notifiers])
+            self.state.save([(alert, acked)], self._deliveries(event, now))
         self._wake.set()
         return acked
 
@@ -148,18 +218,22 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ delivery
     def dispatch(self) -> int:
-        """Deliver queued events; returns how many were delivered. Stops a channel at its first
-        retryable failure (the event stays queued for the next round)."""
+        """Deliver queued events; returns how many went out. A channel stops at its first
+        retryable failure (the delivery stays queued for the next round, with backoff); a
+        refusal that retrying cannot mend (4xx, bad login) is recorded and not retried."""
         delivered = 0
-        for notifier in self.notifiers:
-            for seq, event in self.state.unsent(notifier.channel):
-                device = self.registry.device(event.alert.device) if event.alert.device else None
-                zones = self.registry.alert_zones(device) if device else [event.alert.zone]
+        for channel, notifier in self.notifiers.items():
+            for seq, event in self.state.unsent(channel):
+                zones = alert_zones(event.alert, self.registry)
                 try:
                     notifier.send(render(event, self.registry), zones)
                 except RetryableError as exc:
-                    log.warning("%s delivery failed, will retry: %s", notifier.channel, exc)
+                    log.warning("%s delivery failed, will retry: %s", channel, exc)
                     break
+                except (BadInputError, FatalError) as exc:
+                    log.error("%s refused an alert, not retried: %s", channel, exc)
+                    self.state.mark_sent(seq, self.clock.now_ns(), error=str(exc)[:500])
+                    continue
                 self.state.mark_sent(seq, self.clock.now_ns())
                 delivered += 1
         return delivered
@@ -176,7 +250,7 @@ class AlertEngine:
                 log.exception("alert dispatch failed")
                 self._stop.wait(backoff.next())
             else:
-                if any(self.state.unsent(n.channel, 1) for n in self.notifiers):
+                if any(self.state.unsent(channel, 1) for channel in self.notifiers):
                     self._stop.wait(backoff.next())
                     self._wake.set()
 

@@ -40,6 +40,9 @@ class Alert:
     acked_note: str | None = None
     acked_at_ns: int | None = None
     late: bool = False
+    fired_at_ns: int | None = None  # when it (last) went firing: reminders and escalation count
+    reminders: int = 0
+    escalated: bool = False
 
     @property
     def open(self) -> bool:
@@ -81,6 +84,7 @@ def advance(
                 obs.since_ns,
                 now_ns,
                 late=late,
+                fired_at_ns=now_ns,
             )
             return fired, Event(fired, "firing", now_ns)
         if obs.severity != alert.severity:
@@ -92,6 +96,8 @@ def advance(
                 threshold=obs.threshold,
                 updated_at_ns=now_ns,
                 state="firing" if rising else alert.state,
+                fired_at_ns=now_ns if rising else alert.fired_at_ns,
+                escalated=alert.escalated and not rising,
             )
             return changed, Event(changed, "firing", now_ns)
         return replace(alert, value=obs.value, updated_at_ns=now_ns), None

@@ -14,23 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from core.errors import BadInputError, ConfigError
+from core.errors import ConfigError
 from core.registry import Device, Profile, Registry
-from core.timeutil import parse_duration
+from core.settings import duration_seconds
 
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
-
-
-def _seconds(value: Any) -> Any:
-    if isinstance(value, str) and value.strip() in ("0", "0s", "0m", "0h"):
-        return 0
-    if isinstance(value, str):
-        try:
-            return parse_duration(value)
-        except BadInputError as exc:
-            raise ValueError(str(exc)) from None
-    return value
 
 
 class _Model(BaseModel):
@@ -45,7 +34,7 @@ class SalinityLevels(_Model):
     hold_clear: float = 1800
 
     _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
-        _seconds
+        duration_seconds
     )
 
     def level(self, severity: Severity) -> float:
@@ -64,7 +53,7 @@ class Defaults(_Model):
     quality_flatline: int = Field(12, ge=2)
     quality_spikes: int = Field(3, ge=1)
 
-    _durations = field_validator("tidal_day", "rate_window", mode="before")(_seconds)
+    _durations = field_validator("tidal_day", "rate_window", mode="before")(duration_seconds)
 
 
 class WellRules(_Model):
@@ -72,14 +61,14 @@ class WellRules(_Model):
     salinity_max: float = 0.45
     stopped_grace: float = 1800
 
-    _durations = field_validator("stopped_grace", mode="before")(_seconds)
+    _durations = field_validator("stopped_grace", mode="before")(duration_seconds)
 
 
 class TapRules(_Model):
     tank_low_pct: float = 10.0
     open_no_flow: float = 1800
 
-    _durations = field_validator("open_no_flow", mode="before")(_seconds)
+    _durations = field_validator("open_no_flow", mode="before")(duration_seconds)
 
 
 class Season(_Model):
@@ -98,7 +87,7 @@ class Override(_Model):
     hold_clear: float | None = None
 
     _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
-        _seconds
+        duration_seconds
     )
 
     def weight(self) -> int:

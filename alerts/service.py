@@ -1,15 +1,33 @@
-"""Composition of the alert engine from settings: rules, state, notifiers."""
+"""Composition of the alert engine from settings: rules, state, notifiers, receivers."""
 
 from __future__ import annotations
 
 from alerts.engine import AlertEngine, StatusSource
 from alerts.notifiers import Notifier
+from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.mqtt import LogNotifier, MqttNotifier
+from alerts.notifiers.webhook import WebhookNotifier
+from alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
 from alerts.rules import load_rules
 from alerts.state import AlertState
 from core.clock import Clock, SystemClock
+from core.errors import ConfigError
 from core.registry import Registry
-from core.settings import Settings
+from core.settings import ReceiverSettings, Settings
+
+
+def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifier:
+    if receiver.type == "webhook":
+        if not receiver.url:
+            raise ConfigError(f"alerts.receivers {receiver.name!r}: a webhook needs a url")
+        return WebhookNotifier(receiver.name, receiver.url, receiver.secret)
+    if receiver.type == "email":
+        if not receiver.to:
+            raise ConfigError(f"alerts.receivers {receiver.name!r}: e-mail needs 'to' addresses")
+        return EmailNotifier(receiver.name, settings.alerts.smtp, receiver.to)
+    log = LogNotifier()
+    log.channel = receiver_channel(receiver.name)
+    return log
 
 
 def build_engine(
@@ -17,22 +35,24 @@ def build_engine(
     registry: Registry,
     clock: Clock | None = None,
     statuses: StatusSource | None = None,
-    extra_notifiers: list[Notifier] | None = None,
 ) -> AlertEngine:
-    notifiers: list[Notifier] = [
-        MqttNotifier(
-            settings.mqtt.url,
-            settings.mqtt.topic_prefix,
-            client_id=f"{settings.alerts.client_id}-out",
+    a = settings.alerts
+    notifiers: dict[str, Notifier] = {
+        MQTT_CHANNEL: MqttNotifier(
+            settings.mqtt.url, settings.mqtt.topic_prefix, client_id=f"{a.client_id}-out"
         ),
-        LogNotifier(),
-        *(extra_notifiers or []),
-    ]
+        LOG_CHANNEL: LogNotifier(),
+    }
+    for receiver in a.receivers:
+        notifiers[receiver_channel(receiver.name)] = receiver_notifier(receiver, settings)
     return AlertEngine(
-        load_rules(settings.alerts.rules_path),
+        load_rules(a.rules_path),
         registry,
         AlertState(settings.state.path),
         clock or SystemClock(),
         notifiers,
         statuses=statuses,
+        receivers=a.receivers,
+        repeat_s=a.repeat_s,
+        escalate_after_s=a.escalate_after_s,
     )

@@ -1,6 +1,8 @@
-"""Alert state in SQLite: alerts, and an outbox of events so a restart neither forgets nor
-re-sends. An event is written in the same transaction as the alert change that caused it, and
-marked sent per channel once delivered.
+"""Alert state in SQLite: alerts, silences, and an outbox of deliveries.
+
+A delivery (an event for one channel) is written in the same transaction as the alert change that
+caused it, under a unique key (alert, state, severity, reminder, escalation): a restart neither
+forgets an open alert nor queues its notification again. A delivery is marked sent once done.
 """
 
 from __future__ import annotations
@@ -8,11 +10,24 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
 from alerts.lifecycle import Alert, Event
+from alerts.routing import Silence
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    channel: str
+    event: Event
+    key: str  # what makes it the same notification (dedup)
+
+
+def _alert_blob(alert: Alert) -> bytes:
+    return orjson.dumps(dataclasses.asdict(alert))
 
 
 class AlertState:
@@ -31,37 +46,37 @@ class AlertState:
             CREATE INDEX IF NOT EXISTS alerts_open ON alerts (fingerprint)
                 WHERE state != 'resolved';
             CREATE TABLE IF NOT EXISTS outbox (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL, event BLOB NOT NULL,
-                created_at INTEGER NOT NULL, sent_at INTEGER);
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, channel TEXT NOT NULL,
+                dedup TEXT NOT NULL, event BLOB NOT NULL, created_at INTEGER NOT NULL,
+                sent_at INTEGER, error TEXT, UNIQUE (channel, dedup));
             CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (channel) WHERE sent_at IS NULL;
+            CREATE TABLE IF NOT EXISTS silences (
+                id TEXT PRIMARY KEY, zone TEXT, device TEXT, rule TEXT, starts_at INTEGER NOT NULL,
+                ends_at INTEGER NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL);
             """
         )
 
-    def open_alerts(self) -> dict[str, Alert]:
+    # ------------------------------------------------------------------ alerts
+    def _alerts(self, sql: str, params: tuple[object, ...] = ()) -> list[Alert]:
         with self._lock:
-            rows = self._db.execute("SELECT data FROM alerts WHERE state != 'resolved'").fetchall()
-        alerts = [Alert(**orjson.loads(row[0])) for row in rows]
+            rows = self._db.execute(sql, params).fetchall()
+        return [Alert(**orjson.loads(row[0])) for row in rows]
+
+    def open_alerts(self) -> dict[str, Alert]:
+        alerts = self._alerts("SELECT data FROM alerts WHERE state != 'resolved'")
         return {a.fingerprint: a for a in alerts}
 
     def get(self, alert_id: str) -> Alert | None:
-        with self._lock:
-            row = self._db.execute("SELECT data FROM alerts WHERE id = ?", (alert_id,)).fetchone()
-        return Alert(**orjson.loads(row[0])) if row else None
+        found = self._alerts("SELECT data FROM alerts WHERE id = ?", (alert_id,))
+        return found[0] if found else None
 
     def all(self, limit: int = 1000) -> list[Alert]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT data FROM alerts ORDER BY updated_at DESC LIMIT ?", (limit,)
-            ).fetchall()
-        return [Alert(**orjson.loads(row[0])) for row in rows]
+        return self._alerts("SELECT data FROM alerts ORDER BY updated_at DESC LIMIT ?", (limit,))
 
     def save(
-        self,
-        changes: list[tuple[Alert | None, Alert | None]],
-        events: list[Event],
-        channels: list[str],
+        self, changes: list[tuple[Alert | None, Alert | None]], deliveries: list[Delivery]
     ) -> None:
-        """Apply (before, after) changes and queue ``events`` for every channel, atomically."""
+        """Apply (before, after) changes and queue ``deliveries``, atomically."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -79,27 +94,28 @@ class AlertState:
                                 after.fingerprint,
                                 after.state,
                                 after.updated_at_ns,
-                                orjson.dumps(dataclasses.asdict(after)),
+                                _alert_blob(after),
                             ),
                         )
-                for event in events:
+                for d in deliveries:
                     blob = orjson.dumps(
                         {
-                            "alert": dataclasses.asdict(event.alert),
-                            "state": event.state,
-                            "at_ns": event.at_ns,
+                            "alert": dataclasses.asdict(d.event.alert),
+                            "state": d.event.state,
+                            "at_ns": d.event.at_ns,
                         }
                     )
-                    for channel in channels:
-                        self._db.execute(
-                            "INSERT INTO outbox (channel, event, created_at) VALUES (?, ?, ?)",
-                            (channel, blob, event.at_ns),
-                        )
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO outbox (channel, dedup, event, created_at) "
+                        "VALUES (?, ?, ?, ?)",
+                        (d.channel, d.key, blob, d.event.at_ns),
+                    )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
+    # ------------------------------------------------------------------ outbox
     def unsent(self, channel: str, limit: int = 500) -> list[tuple[int, Event]]:
         with self._lock:
             rows = self._db.execute(
@@ -113,16 +129,64 @@ class AlertState:
             out.append((seq, Event(Alert(**data["alert"]), data["state"], data["at_ns"])))
         return out
 
-    def mark_sent(self, seq: int, now_ns: int) -> None:
+    def mark_sent(self, seq: int, now_ns: int, error: str | None = None) -> None:
         with self._lock:
-            self._db.execute("UPDATE outbox SET sent_at = ? WHERE seq = ?", (now_ns, seq))
+            self._db.execute(
+                "UPDATE outbox SET sent_at = ?, error = ? WHERE seq = ?", (now_ns, error, seq)
+            )
 
-    def sent_count(self, channel: str) -> int:
+    def sent(self, channel: str) -> list[tuple[str, str | None]]:
+        """(dedup key, error) of every delivery made on ``channel``, oldest first."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*) FROM outbox WHERE channel = ? AND sent_at IS NOT NULL", (channel,)
-            ).fetchone()
-        return int(row[0])
+            rows = self._db.execute(
+                "SELECT dedup, error FROM outbox WHERE channel = ? AND sent_at IS NOT NULL "
+                "ORDER BY seq",
+                (channel,),
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    def channels_told(self, alert_id: str) -> set[str]:
+        """Channels that were given (or queued) this alert's firing."""
+        pattern = f"{alert_id}:firing:%"
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT channel FROM outbox WHERE dedup LIKE ?", (pattern,)
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    # ------------------------------------------------------------------ silences
+    def add_silence(self, silence: Silence) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    silence.id,
+                    silence.zone,
+                    silence.device,
+                    silence.rule,
+                    silence.starts_ns,
+                    silence.ends_ns,
+                    silence.author,
+                    silence.reason,
+                ),
+            )
+
+    def silences(self, active_at_ns: int | None = None) -> list[Silence]:
+        sql, params = "SELECT * FROM silences", ()
+        if active_at_ns is not None:
+            sql += " WHERE starts_at <= ? AND ends_at > ?"
+            params = (active_at_ns, active_at_ns)  # type: ignore[assignment]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY starts_at", params).fetchall()
+        return [Silence(*row) for row in rows]
+
+    def expire_silence(self, silence_id: str, now_ns: int) -> bool:
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?",
+                (now_ns, silence_id, now_ns),
+            )
+        return cursor.rowcount > 0
 
     def close(self) -> None:
         with self._lock:

@@ -32,10 +32,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _duration_seconds(value: Any) -> Any:
+def duration_seconds(value: Any) -> Any:
+    """A pydantic before-validator: duration text (15m, 0) to seconds; numbers pass."""
     if isinstance(value, str):
         try:
-            return parse_duration(value)
+            return parse_duration(value, allow_zero=True)
         except BadInputError as exc:
             raise ValueError(str(exc)) from None
     return value
@@ -135,7 +136,7 @@ class IngestSettings(_Section):
 
     _durations = field_validator(
         "max_backfill_s", "max_future_s", "batch_interval_s", mode="before"
-    )(_duration_seconds)
+    )(duration_seconds)
 
 
 class QcSettings(_Section):
@@ -157,10 +158,41 @@ class QcSettings(_Section):
         )
 
 
+class ReceiverSettings(_Section):
+    """Who is told: a webhook, an e-mail list or the log, for some zones, from some severity."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    type: Literal["webhook", "email", "log"]
+    zones: list[str] = Field(default_factory=list, description="empty: every zone")
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+    escalation_only: bool = False  # told only of critical alerts nobody acknowledged in time
+    url: str | None = None
+    secret: str | None = Field(None, repr=False)
+    to: list[str] = Field(default_factory=list)
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = Field(None, repr=False)
+    starttls: bool = True
+    sender: str = "saltwatch@localhost"
+    timeout_s: float = Field(10.0, gt=0)
+
+
 class AlertsSettings(_Section):
     rules_path: Path | None = Field(None, description="rules TOML; the bundled one when unset")
     tick_s: float = Field(15.0, gt=0, le=3600)
     client_id: str = Field("saltwatch-alerts", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    repeat_s: float = Field(4 * 3600, ge=0, alias="repeat")  # 0: no reminders
+    escalate_after_s: float = Field(1800, ge=0, alias="escalate_after")  # 0: no escalation
+    receivers: list[ReceiverSettings] = Field(default_factory=list)
+    smtp: SmtpSettings = SmtpSettings()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    _durations = field_validator("repeat_s", "escalate_after_s", mode="before")(duration_seconds)
 
 
 class Settings(BaseSettings):

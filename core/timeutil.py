@@ -58,8 +58,11 @@ def from_datetime(moment: datetime) -> int:
     return ((moment - _EPOCH) // _US) * NS_PER_US
 
 
-def parse_duration(text: str) -> int:
-    """``15m``, ``1h``, ``30d`` to seconds; raises BadInputError for anything else."""
+def parse_duration(text: str, allow_zero: bool = False) -> int:
+    """``15m``, ``1h``, ``30d`` to seconds (``0``/``0s`` too with ``allow_zero``);
+    raises BadInputError for anything else."""
+    if allow_zero and text.strip() in ("0", "0s", "0m", "0h", "0d"):
+        return 0
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise BadInputError(

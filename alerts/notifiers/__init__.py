@@ -6,7 +6,10 @@ from typing import Any, Protocol
 
 
 class Notifier(Protocol):
-    channel: str
+    @property
+    def channel(self) -> str:
+        """The outbox channel this notifier serves."""
+        ...
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:
         """Deliver one event; raise RetryableError for a passing fault, FatalError otherwise."""

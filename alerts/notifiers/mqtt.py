@@ -58,7 +58,8 @@ class MqttNotifier:
 
 
 class LogNotifier:
-    channel = "log"
+    def __init__(self) -> None:
+        self.channel = "log"
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:
         log.info(

@@ -124,7 +124,11 @@ class Recorder:
 
 def engine(tmp_path: Path, clock: FakeClock, recorder: Recorder) -> AlertEngine:
     return AlertEngine(
-        load_rules(), load_registry(), AlertState(tmp_path / "state.db"), clock, [recorder]
+        load_rules(),
+        load_registry(),
+        AlertState(tmp_path / "state.db"),
+        clock,
+        {"mqtt": recorder},
     )
 
 
@@ -245,5 +249,5 @@ def test_open_alert_type_round_trips_through_state(tmp_path: Path) -> None:
         T0,
         T0,
     )
-    state.save([(None, alert)], [], [])
+    state.save([(None, alert)], [])
     assert state.open_alerts() == {"f:x": alert}

@@ -1,0 +1,77 @@
+"""Who hears about an event: silences first, then the contract's MQTT topics and every receiver
+whose zones, minimum severity and kind (normal or escalation-only) match. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerts.lifecycle import Alert, Event
+from alerts.rules import SEVERITY_RANK
+from core.registry import Registry
+from core.settings import ReceiverSettings
+
+MQTT_CHANNEL = "mqtt"
+LOG_CHANNEL = "log"
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Mutes matching alerts from ``starts_ns`` to ``ends_ns``; None matches anything."""
+
+    id: str
+    zone: str | None
+    device: str | None
+    rule: str | None
+    starts_ns: int
+    ends_ns: int
+    author: str
+    reason: str
+
+    def mutes(self, alert: Alert, zones: list[str], now_ns: int) -> bool:
+        return (
+            self.starts_ns <= now_ns < self.ends_ns
+            and (self.zone is None or self.zone in zones)
+            and (self.device is None or self.device == alert.device)
+            and (self.rule is None or self.rule == alert.rule)
+        )
+
+
+def receiver_channel(name: str) -> str:
+    return f"receiver:{name}"
+
+
+def alert_zones(alert: Alert, registry: Registry) -> list[str]:
+    """The alert's zones: its device's zones and all their ancestors (or its own zone's)."""
+    device = registry.device(alert.device) if alert.device else None
+    if device is not None:
+        return registry.alert_zones(device)
+    if alert.zone in registry.zones:
+        return [alert.zone, *registry.ancestors(alert.zone)]
+    return [alert.zone]
+
+
+def channels_for(
+    event: Event,
+    receivers: list[ReceiverSettings],
+    registry: Registry,
+    silences: list[Silence],
+    now_ns: int,
+    *,
+    escalation: bool = False,
+    reminder: bool = False,
+) -> list[str]:
+    alert = event.alert
+    zones = alert_zones(alert, registry)
+    if any(s.mutes(alert, zones, now_ns) for s in silences):
+        return []
+    channels = [] if (escalation or reminder) else [MQTT_CHANNEL, LOG_CHANNEL]
+    rank = SEVERITY_RANK[alert.severity]
+    for receiver in receivers:
+        if rank < SEVERITY_RANK[receiver.min_severity]:
+            continue
+        if receiver.escalation_only != escalation:
+            continue
+        if receiver.zones and not set(receiver.zones) & set(zones):
+            continue
+        channels.append(receiver_channel(receiver.name))
+    return channels

@@ -1,0 +1,135 @@
+"""Webhook and e-mail delivery to real local servers: signature, retries, STARTTLS."""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from alerts.engine import AlertEngine
+from alerts.notifiers.email import EmailNotifier
+from alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
+from alerts.rules import load_rules
+from alerts.state import AlertState
+from core.clock import FakeClock
+from core.registry import load_registry
+from core.settings import ReceiverSettings, SmtpSettings
+from core.topics import TopicKind
+from core.types import Reading
+from tests.services import free_port
+
+pytestmark = pytest.mark.integration
+T0 = 1_710_226_800 * 10**9
+SECRET = "s3cret-hmac-key"
+
+
+class Hook(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]]
+    answers: list[int]
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), body))
+        status = self.answers.pop(0) if self.answers else 200
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[str, type[Hook]]]:
+    handler = type("H", (Hook,), {"received": [], "answers": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+
+
+def engine_with(tmp_path: Path, notifier: Any, receiver: ReceiverSettings) -> AlertEngine:
+    return AlertEngine(
+        load_rules(),
+        load_registry(),
+        AlertState(tmp_path / "s.db"),
+        FakeClock(T0),
+        {notifier.channel: notifier},
+        receivers=[receiver],
+    )
+
+
+def fire(engine: AlertEngine) -> None:
+    engine.on_readings([Reading(TopicKind.SALINITY, "vam-kenh", T0, {"salinity_ppt": 4.6})])
+
+
+def test_webhook_is_signed_and_retried_on_5xx_only(tmp_path: Path, hook: Any) -> None:
+    url, handler = hook
+    handler.answers.extend([503, 200])
+    receiver = ReceiverSettings(name="ops", type="webhook", url=url, secret=SECRET)
+    engine = engine_with(tmp_path, WebhookNotifier("ops", url, SECRET), receiver)
+    fire(engine)
+    assert engine.dispatch() == 0  # 503: kept for a retry
+    assert engine.dispatch() == 1
+    assert len(handler.received) == 2
+    headers, body = handler.received[-1]
+    assert headers[SIGNATURE_HEADER] == signature(SECRET, body)
+    event = orjson.loads(body)
+    assert event["state"] == "firing" and event["device"] == "vam-kenh"
+    assert "dong-thap" in event["zones"]
+    # a 4xx is the receiver's refusal: recorded, never retried
+    handler.answers.append(400)
+    engine.acknowledge(event["id"], "Lan")
+    engine.dispatch()
+    engine.dispatch()
+    assert len(handler.received) == 3
+    assert engine.state.sent("receiver:ops")[-1][1] is not None  # the error is kept
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content or b""
+        self.messages.append(content.encode() if isinstance(content, str) else content)
+        return "250 OK"
+
+
+def test_email_over_starttls_in_vietnamese_and_english(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_context, require_starttls=True
+    )
+    controller.start()
+    try:
+        client_context = ssl.create_default_context()
+        ca.configure_trust(client_context)
+        smtp = SmtpSettings(host="127.0.0.1", port=port, starttls=True, sender="sw@test")
+        notifier = EmailNotifier("engineers", smtp, ["lan@test"], context=client_context)
+        receiver = ReceiverSettings(name="engineers", type="email", to=["lan@test"])
+        engine = engine_with(tmp_path, notifier, receiver)
+        fire(engine)
+        assert engine.dispatch() == 1
+        (raw,) = inbox.messages
+        mail = message_from_bytes(raw, policy=default_policy)
+        assert "CẢNH BÁO" in str(mail["Subject"])
+        text = mail.get_body().get_content()  # type: ignore[union-attr]
+        assert "Độ mặn tại Vàm Kênh" in text and "Salinity at Vàm Kênh" in text
+    finally:
+        controller.stop()
