@@ -119,6 +119,7 @@ class AlertEngine:
                 self._statuses() if self._statuses else None,
                 self._started_ns,
                 instant_only,
+                open_fingerprints=self._open,
             )
             changes: list[tuple[Alert | None, Alert | None]] = []
             events: list[Event] = []

@@ -7,8 +7,8 @@ for salinity rules. Hysteresis needs the current severity of each fingerprint, p
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +21,7 @@ from core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
 H = 3600 * NS_PER_S
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     fingerprint: str
     rule: str
     kind: str
@@ -36,8 +35,7 @@ class Observation:
     at_ns: int  # the newest measurement time considered
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
+class Judgement(NamedTuple):
     severity: Severity | None
     pending: Severity | None
     since_ns: int
@@ -81,11 +79,38 @@ def judge_levels(
     return Judgement(None, None, last, None)
 
 
+_CLEAR = Judgement(None, None, 0, None)
+
+
+class _Everything:
+    """Treats every fingerprint as open: evaluate then reports every rule's observation."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_ALL = _Everything()
+
+
 def _obs(
-    rule: str, kind: str, device: str, j: Judgement, value: float | None, unit: str, at_ns: int
-) -> Observation:
+    open_fps: Container[str],
+    rule: str,
+    kind: str,
+    device: str,
+    j: Judgement,
+    value: float | None,
+    unit: str,
+    at_ns: int,
+) -> Observation | None:
+    """The observation, or None when it would change nothing (clear, and no alert open)."""
+    fingerprint = f"{rule}:{device}"
+    if j.severity is None and j.pending is None:
+        if fingerprint not in open_fps:
+            return None
+        if j is _CLEAR:
+            j = Judgement(None, None, at_ns, None)
     return Observation(
-        f"{rule}:{device}",
+        fingerprint,
         rule,
         kind,
         device,
@@ -100,6 +125,8 @@ def _obs(
 
 
 def _flag(condition: bool, severity: Severity, since: int, threshold: float | None) -> Judgement:
+    if not condition:
+        return _CLEAR
     return Judgement(severity if condition else None, None, since, threshold)
 
 
@@ -113,13 +140,15 @@ def evaluate(
     statuses: Mapping[str, tuple[bool, int]] | None = None,
     started_ns: int | None = None,
     instant_only: bool = False,
+    open_fingerprints: Container[str] | None = None,
 ) -> list[Observation]:
     """Observations for ``devices`` (all registry devices by default).
 
     ``instant_only`` limits evaluation to the rules judged as readings arrive (thresholds on the
     latest values); the scheduled tick evaluates everything, no-data included.
     """
-    out: list[Observation] = []
+    open_fps: Container[str] = _ALL if open_fingerprints is None else open_fingerprints
+    out: list[Observation | None] = []
     names = list(devices) if devices is not None else list(registry.devices)
     month = to_datetime(now_ns, VN_TZ).month
     for name in names:
@@ -135,17 +164,85 @@ def evaluate(
                 now_ns,
                 (statuses or {}).get(name),
                 started_ns if started_ns is not None else now_ns,
+                open_fps,
             )
             out.append(nodata)
         if window is None or window.ts.size == 0:
             continue
         if device.kind == "salinity":
-            out.extend(_salinity(rules, registry, device, window, current, month, instant_only))
+            out.extend(
+                _salinity(rules, registry, device, window, current, month, instant_only, open_fps)
+            )
         elif device.kind == "well":
-            out.extend(_well(rules, device, window))
+            out.extend(_well(rules, device, window, open_fps))
         else:
-            out.extend(_tap(rules, device, window))
-    return out
+            out.extend(_tap(rules, device, window, open_fps))
+    return [o for o in out if o is not None]
+
+
+class _SalinityStats(NamedTuple):
+    """What the salinity rules read from a window: computed once per window version."""
+
+    ts: IntArray  # good readings only
+    values: FloatArray
+    peak: float  # tidal-day maximum of the good readings
+    slope: float | None  # least-squares rise (‰/h) over the rate window
+    slope_from: int
+    flat_count: int  # FLATLINE-flagged readings ending the window
+    flat_since: int
+    spikes: int  # SPIKE-flagged readings in the tidal day
+    day_start: int
+
+
+def _salinity_stats(w: DeviceWindow, rules: RuleSet) -> _SalinityStats:
+    key = (rules.defaults.tidal_day, rules.defaults.rate_window)
+    cached = w.derived.get("salinity")
+    if cached is not None and cached[0] == key:
+        stats: _SalinityStats = cached[1]
+        return stats
+    good = ((w.qc & int(BAD_FLAGS)) == 0) & ~np.isnan(w.values["salinity_ppt"])
+    ts, values = w.ts[good], w.values["salinity_ppt"][good]
+    peak, slope, slope_from = float("nan"), None, int(w.ts[-1])
+    if ts.size:
+        peak = float(values[ts >= ts[-1] - rules.defaults.tidal_day * NS_PER_S].max())
+        window = ts >= ts[-1] - rules.defaults.rate_window * NS_PER_S
+        if window.sum() >= 3 and ts[window][-1] > ts[window][0]:
+            x = (ts[window] - ts[window][0]) / H
+            x = x - x.mean()
+            y = values[window]
+            slope = float((x * (y - y.mean())).sum() / (x * x).sum())  # least-squares slope
+            slope_from = int(ts[window][0])
+    flat_since = trailing_run_start((w.qc & int(QcFlag.FLATLINE)) != 0, w.ts)
+    flat_count = int(np.sum(w.ts >= flat_since)) if flat_since is not None else 0
+    day = w.ts >= w.ts[-1] - rules.defaults.tidal_day * NS_PER_S
+    spikes = int(np.count_nonzero(w.qc[day] & int(QcFlag.SPIKE)))
+    stats = _SalinityStats(
+        ts,
+        values,
+        peak,
+        slope,
+        slope_from,
+        flat_count,
+        flat_since or int(w.ts[-1]),
+        spikes,
+        int(w.ts[day][0]),
+    )
+    w.derived["salinity"] = (key, stats)
+    return stats
+
+
+def judge_peak(
+    peak: float, levels: SalinityLevels, clear_fraction: float, current: Severity | None
+) -> Severity | None:
+    """The tidal-day regime: no hold times, hysteresis on the clear level."""
+    for severity in ("critical", "warning"):
+        level = levels.level(severity)
+        if current is not None and SEVERITY_RANK[severity] <= SEVERITY_RANK[current]:
+            if peak >= clear_fraction * level:
+                return severity
+        elif peak >= level:
+            return severity
+    return None
 
 
 def _salinity(
@@ -156,98 +253,96 @@ def _salinity(
     current: Mapping[str, Severity],
     month: int,
     instant_only: bool,
-) -> list[Observation]:
+    open_fps: Container[str],
+) -> list[Observation | None]:
     levels = rules.levels_for(device, registry, month)
     profile = device.profile.value if device.profile else "river"
-    good = (w.qc & int(BAD_FLAGS)) == 0
-    ts, values = w.ts[good], w.values["salinity_ppt"][good]
-    values_ok = ~np.isnan(values)
-    ts, values = ts[values_ok], values[values_ok]
-    out: list[Observation] = []
+    st = _salinity_stats(w, rules)
+    ts, values = st.ts, st.values
+    out: list[Observation | None] = []
     cf = rules.defaults.clear_fraction
+    last = int(w.ts[-1])
     if ts.size:
         rule = f"salinity-{profile}"
         judged = judge_levels(ts, values, levels, cf, current.get(f"{rule}:{device.id}"))
-        out.append(_obs(rule, "salinity", device.id, judged, float(values[-1]), "‰", int(ts[-1])))
+        out.append(
+            _obs(open_fps, rule, "salinity", device.id, judged, float(values[-1]), "‰", int(ts[-1]))
+        )
     if instant_only:
         return out
     if ts.size:
         rule = f"salinity-{profile}-tidal-day"
-        recent = ts >= ts[-1] - rules.defaults.tidal_day * NS_PER_S
-        peak = float(values[recent].max())
-        regime_levels = levels.model_copy(
-            update={"hold_warning": 0, "hold_critical": 0, "hold_clear": 0}
-        )
-        judged = judge_levels(
-            np.array([ts[-1]]),
-            np.array([peak]),
-            regime_levels,
-            cf,
-            current.get(f"{rule}:{device.id}"),
-        )
-        out.append(_obs(rule, "salinity", device.id, judged, peak, "‰", int(ts[-1])))
-        window = ts >= ts[-1] - rules.defaults.rate_window * NS_PER_S
-        if window.sum() >= 3 and ts[window][-1] > ts[window][0]:
-            hours = (ts[window] - ts[window][0]) / H
-            slope = float(np.polyfit(hours, values[window], 1)[0])
-            limit = rules.defaults.rate_max_per_h
-            rising = current.get(f"salinity-rise:{device.id}") is not None
-            firing = slope > (limit * cf if rising else limit)
-            out.append(
-                _obs(
-                    "salinity-rise",
-                    "salinity",
-                    device.id,
-                    _flag(firing, "warning", int(ts[window][0]), limit),
-                    round(slope, 3),
-                    "‰/h",
-                    int(ts[-1]),
-                )
+        severity = judge_peak(st.peak, levels, cf, current.get(f"{rule}:{device.id}"))
+        threshold = levels.level(severity) if severity else None
+        out.append(
+            _obs(
+                open_fps,
+                rule,
+                "salinity",
+                device.id,
+                Judgement(severity, None, int(ts[-1]), threshold),
+                st.peak,
+                "‰",
+                int(ts[-1]),
             )
-    flat = trailing_run_start((w.qc & int(QcFlag.FLATLINE)) != 0, w.ts)
-    flat_count = int(np.sum(w.ts >= flat)) if flat is not None else 0
+        )
+    if st.slope is not None:
+        limit = rules.defaults.rate_max_per_h
+        rising = current.get(f"salinity-rise:{device.id}") is not None
+        firing = st.slope > (limit * cf if rising else limit)
+        out.append(
+            _obs(
+                open_fps,
+                "salinity-rise",
+                "salinity",
+                device.id,
+                _flag(firing, "warning", st.slope_from, limit),
+                round(st.slope, 3),
+                "‰/h",
+                last,
+            )
+        )
+    d = rules.defaults
     out.append(
         _obs(
+            open_fps,
             "quality-flatline",
             "salinity",
             device.id,
             _flag(
-                flat_count >= rules.defaults.quality_flatline,
+                st.flat_count >= d.quality_flatline,
                 "info",
-                flat or int(w.ts[-1]),
-                float(rules.defaults.quality_flatline),
+                st.flat_since,
+                float(d.quality_flatline),
             ),
-            float(flat_count),
+            float(st.flat_count),
             "readings",
-            int(w.ts[-1]),
+            last,
         )
     )
-    day = w.ts >= w.ts[-1] - rules.defaults.tidal_day * NS_PER_S
-    spikes = int(np.sum((w.qc[day] & int(QcFlag.SPIKE)) != 0))
     out.append(
         _obs(
+            open_fps,
             "quality-spikes",
             "salinity",
             device.id,
-            _flag(
-                spikes >= rules.defaults.quality_spikes,
-                "info",
-                int(w.ts[day][0]),
-                float(rules.defaults.quality_spikes),
-            ),
-            float(spikes),
+            _flag(st.spikes >= d.quality_spikes, "info", st.day_start, float(d.quality_spikes)),
+            float(st.spikes),
             "readings",
-            int(w.ts[-1]),
+            last,
         )
     )
     return out
 
 
-def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
+def _well(
+    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[str]
+) -> list[Observation | None]:
     r, last = rules.well, int(w.ts[-1])
     level = float(w.values["level_m"][-1])
     salinity = float(w.values["salinity_ppt"][-1])
-    stopped_since = trailing_run_start(w.values["running"] == 0, w.ts)
+    running = w.values["running"]
+    stopped_since = trailing_run_start(running == 0, w.ts) if running[-1] == 0 else None
     stopped = (
         stopped_since is not None
         and in_hours(device.hours, last / NS_PER_S)
@@ -256,6 +351,7 @@ def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
     )
     return [
         _obs(
+            open_fps,
             "well-fault",
             "well",
             device.id,
@@ -265,6 +361,7 @@ def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
             last,
         ),
         _obs(
+            open_fps,
             "well-stopped",
             "well",
             device.id,
@@ -274,6 +371,7 @@ def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
             last,
         ),
         _obs(
+            open_fps,
             "well-level-low",
             "well",
             device.id,
@@ -283,6 +381,7 @@ def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
             last,
         ),
         _obs(
+            open_fps,
             "well-salinity",
             "well",
             device.id,
@@ -294,13 +393,19 @@ def _well(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
     ]
 
 
-def _tap(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
+def _tap(
+    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[str]
+) -> list[Observation | None]:
     r, last = rules.tap, int(w.ts[-1])
     tank = float(w.values["tank_pct"][-1])
-    dry_since = trailing_run_start((w.values["open"] == 1) & (w.values["flow_lpm"] == 0), w.ts)
+    is_open, flow = w.values["open"], w.values["flow_lpm"]
+    dry_since = None
+    if is_open[-1] == 1 and flow[-1] == 0:  # cheap test first: most taps flow or are shut
+        dry_since = trailing_run_start((is_open == 1) & (flow == 0), w.ts)
     dry = dry_since is not None and last - dry_since >= r.open_no_flow * NS_PER_S
     return [
         _obs(
+            open_fps,
             "tap-tank-low",
             "tap",
             device.id,
@@ -310,6 +415,7 @@ def _tap(rules: RuleSet, device: Device, w: DeviceWindow) -> list[Observation]:
             last,
         ),
         _obs(
+            open_fps,
             "tap-no-flow",
             "tap",
             device.id,
@@ -328,7 +434,8 @@ def _nodata(
     now_ns: int,
     status: tuple[bool, int] | None,
     started_ns: int,
-) -> Observation:
+    open_fps: Container[str],
+) -> Observation | None:
     limit_s = rules.defaults.nodata_factor * device.interval_s
     last = int(window.ts[-1]) if window is not None and window.ts.size else None
     reference = last if last is not None else started_ns
@@ -338,6 +445,7 @@ def _nodata(
     since = status[1] if offline and status is not None else reference
     judged = _flag(firing, "warning", since, round(limit_s / 60, 1))
     return _obs(
+        open_fps,
         "nodata",
         "nodata",
         device.id,

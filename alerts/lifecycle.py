@@ -100,7 +100,7 @@ def advance(
                 escalated=alert.escalated and not rising,
             )
             return changed, Event(changed, "firing", now_ns)
-        return replace(alert, value=obs.value, updated_at_ns=now_ns), None
+        return alert, None  # unchanged: nothing to write, nothing to tell
     if obs.pending is not None:
         if alert is None or not alert.open:
             pending = Alert(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +36,7 @@ class DeviceWindow:
     values: dict[str, FloatArray] = field(default_factory=dict)
     fault: str | None = None  # the latest well fault code
     fault_ts: int = -1
+    derived: dict[str, Any] = field(default_factory=dict)  # what rules computed from this data
 
     def add(self, readings: list[Reading], keep_ns: int) -> None:
         names = FIELDS[self.kind]
@@ -51,6 +53,7 @@ class DeviceWindow:
         keep = np.ones(all_ts.size, bool)
         keep[:-1] = all_ts[1:] != all_ts[:-1]  # a repeated time: the later delivery wins
         keep &= all_ts >= all_ts[-1] - keep_ns
+        self.derived = {}  # new data: whatever was computed from the old is stale
         self.ts = all_ts[keep]
         self.qc = np.concatenate([self.qc, qc])[order][keep]
         self.values = {
