@@ -17,7 +17,7 @@ from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Inbound, Pipeline, PipelineConfig
 from ingest.spool import Spool
-from storage.ports import ReadingStore
+from storage.ports import ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -27,7 +27,7 @@ class IngestService:
         self,
         settings: Settings,
         registry: Registry,
-        store: ReadingStore,
+        store: ReadingWriter,
         clock: Clock | None = None,
         metrics: IngestMetrics | None = None,
         report_every_s: float = 60.0,

@@ -8,13 +8,17 @@ import sys
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from core.errors import ConfigError, FatalError, SaltWatchError
 from core.registry import Registry, load_registry
 from core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from ingest.service import IngestService
+    from storage.ports import ReadingStore
 
 app = typer.Typer(
     name="saltwatch",
@@ -118,18 +122,19 @@ def ingest(config: ConfigOption = None) -> None:
         store.close()
 
 
-@app.command()
-def serve(config: ConfigOption = None) -> None:
-    """Ingest and alerts in one process against the configured broker and store."""
-    from alerts.service import build_engine  # noqa: PLC0415
-    from ingest.service import IngestService  # noqa: PLC0415
-    from storage.factory import open_reading_store  # noqa: PLC0415
+class _NoStore:
+    """The alerts process's pipeline writes nothing: ingest stores, alerts only judge."""
 
-    settings = _settings(config)
-    reg = _registry(settings)
-    setup_logging()
-    store = open_reading_store(settings.store)
-    service = IngestService(settings, reg, store)
+    def write(self, readings: object) -> None:
+        return None
+
+
+def _with_alerts(
+    settings: Settings, reg: Registry, service: IngestService, warm_from: ReadingStore
+) -> None:
+    """Attach the alert engine to an ingest pipeline and run both until a signal."""
+    from alerts.service import build_engine  # noqa: PLC0415
+
     tracker = service.pipeline.tracker
 
     def statuses() -> dict[str, tuple[bool, int]]:
@@ -140,17 +145,57 @@ def serve(config: ConfigOption = None) -> None:
         }
 
     engine = build_engine(settings, reg, statuses=statuses)
-    logging.getLogger("saltwatch").info("alert windows warmed with %d readings", engine.warm(store))
+    logging.getLogger("saltwatch").info(
+        "alert windows warmed with %d readings", engine.warm(warm_from)
+    )
     service.pipeline.add_listener(engine.on_readings)
     engine.start(settings.alerts.tick_s)
-    stop = stop_on_signals()
     try:
-        service.run(stop)
+        service.run(stop_on_signals())
     except FatalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         engine.stop()
+
+
+@app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Ingest and alerts in one process against the configured broker and store."""
+    from ingest.service import IngestService  # noqa: PLC0415
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    setup_logging()
+    store = open_reading_store(settings.store)
+    try:
+        _with_alerts(settings, reg, IngestService(settings, reg, store), store)
+    finally:
+        store.close()
+
+
+@app.command()
+def alerts(config: ConfigOption = None) -> None:
+    """Alerts alone: their own MQTT subscription (alerts.client_id), rules, notifications."""
+    from ingest.service import IngestService  # noqa: PLC0415
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    setup_logging()
+    own = settings.model_copy(
+        update={
+            "mqtt": settings.mqtt.model_copy(update={"client_id": settings.alerts.client_id}),
+            "ingest": settings.ingest.model_copy(
+                update={"spool_path": settings.state.path.parent / "alerts-spool"}
+            ),
+        }
+    )
+    store = open_reading_store(settings.store)  # read once, to warm the windows
+    try:
+        _with_alerts(own, reg, IngestService(own, reg, _NoStore()), store)
+    finally:
         store.close()
 
 
