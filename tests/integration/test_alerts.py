@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -139,3 +143,40 @@ def test_restart_mid_episode_sends_nothing_twice_and_loses_nothing(
     events = river_events(alerts_seen)
     assert sorted(str(e["state"]) for _, e in events) == ["firing"] * 3 + ["resolved"] * 3
     assert len({e["id"] for _, e in events}) == 1
+
+
+def test_the_alerts_command_judges_on_its_own_subscription(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    env = {
+        **os.environ,
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
+        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+    }
+    log = tmp_path / "alerts.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    process = subprocess.Popen(
+        [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all([(f"{topic_prefix}/salinity/xuan-hoa", reading(1.3, 10))])
+        publisher.close()
+        wait_until(
+            lambda: any(b'"salinity-intake"' in p for _, p in alerts_seen.snapshot()),
+            15,
+            "the intake alert",
+        )
+        topics = {
+            t.rsplit("/", 1)[1] for t, p in alerts_seen.snapshot() if b'"salinity-intake"' in p
+        }
+        # Xuân Hòa: xã Bình Ninh (Chợ Gạo) and the Gò Công sweetening scheme it feeds
+        assert topics == {"xa-binh-ninh", "cho-gao", "dong-thap", "ngot-hoa-go-cong"}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
