@@ -13,16 +13,17 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+import numpy as np
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.evaluate import evaluate
-from alerts.lifecycle import Alert, Event, acknowledge, advance
+from alerts.evaluate import WindowSource, evaluate
+from alerts.lifecycle import LATE_AFTER_NS, Alert, Event, acknowledge, advance
 from alerts.messages import render
 from alerts.notifiers import Notifier
 from alerts.routing import alert_zones, channels_for
 from alerts.rules import RuleSet, Severity
 from alerts.state import AlertState, Delivery
-from alerts.windows import FIELDS, Windows
+from alerts.windows import FIELDS, DeviceWindow, Windows
 from core.backoff import Backoff
 from core.clock import Clock
 from core.errors import BadInputError, FatalError, RetryableError
@@ -36,6 +37,25 @@ from storage.ports import ReadingStore
 log = logging.getLogger("saltwatch.alerts")
 
 StatusSource = Callable[[], Mapping[str, tuple[bool, int]]]
+
+
+class _AsOf:
+    """One device's window as it stood at a past measurement time (for judging late data)."""
+
+    def __init__(self, device: str, window: DeviceWindow, ts_ns: int) -> None:
+        k = int(np.searchsorted(window.ts, ts_ns, side="right"))
+        self._device = device
+        self._window = DeviceWindow(
+            window.kind,
+            window.ts[:k],
+            window.qc[:k],
+            {n: v[:k] for n, v in window.values.items()},
+            window.fault,
+            window.fault_ts,
+        )
+
+    def get(self, device: str) -> DeviceWindow | None:
+        return self._window if device == self._device else None
 
 
 class AlertEngine:
@@ -72,9 +92,28 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ inputs
     def on_readings(self, readings: Sequence[Reading]) -> None:
-        """Ingest's hand-off: judge the devices that got data by the instantaneous rules."""
+        """Ingest's hand-off: judge the devices that got data by the instantaneous rules.
+
+        Late readings (a store-and-forward upload, say) are judged at each of their own times
+        first, so an exceedance that began and ended while the device was away is still raised
+        (marked late) and resolved, with its real times."""
+        now = self.clock.now_ns()
+        late = [r for r in readings if now - r.ts_ns > LATE_AFTER_NS]
         devices = self.windows.add(readings)
+        if late:
+            self._replay(late)
         self.run(devices, instant_only=True)
+
+    def _replay(self, late: Sequence[Reading]) -> None:
+        times: dict[str, set[int]] = {}
+        for reading in late:
+            times.setdefault(reading.device, set()).add(reading.ts_ns)
+        for device, stamps in times.items():
+            window = self.windows.get(device)
+            if window is None:
+                continue
+            for ts in sorted(stamps):
+                self.run({device}, instant_only=True, windows=_AsOf(device, window, ts))
 
     def tick(self) -> None:
         """Every rule for every device, then reminders and escalations (the scheduled run)."""
@@ -103,7 +142,9 @@ class AlertEngine:
             key += f":{a.acked_at_ns}"
         return [Delivery(c, event, key) for c in channels if c in self.notifiers]
 
-    def run(self, devices: set[str] | None, instant_only: bool) -> list[Event]:
+    def run(
+        self, devices: set[str] | None, instant_only: bool, windows: WindowSource | None = None
+    ) -> list[Event]:
         with self._lock:
             now = self.clock.now_ns()
             current: dict[str, Severity] = {
@@ -112,7 +153,7 @@ class AlertEngine:
             observations = evaluate(
                 self.rules,
                 self.registry,
-                self.windows,
+                windows or self.windows,
                 current,
                 now,
                 devices,

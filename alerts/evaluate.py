@@ -8,17 +8,21 @@ for salinity rules. Hysteresis needs the current severity of each fingerprint, p
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from alerts.rules import SEVERITY_RANK, RuleSet, SalinityLevels, Severity
-from alerts.windows import DeviceWindow, FloatArray, IntArray, Windows
+from alerts.windows import DeviceWindow, FloatArray, IntArray
 from core.qc import BAD_FLAGS, QcFlag
 from core.registry import Device, Registry
 from core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
 
 H = 3600 * NS_PER_S
+
+
+class WindowSource(Protocol):
+    def get(self, device: str) -> DeviceWindow | None: ...
 
 
 class Observation(NamedTuple):
@@ -133,7 +137,7 @@ def _flag(condition: bool, severity: Severity, since: int, threshold: float | No
 def evaluate(
     rules: RuleSet,
     registry: Registry,
-    windows: Windows,
+    windows: WindowSource,
     current: Mapping[str, Severity],
     now_ns: int,
     devices: Iterable[str] | None = None,

@@ -251,3 +251,21 @@ def test_open_alert_type_round_trips_through_state(tmp_path: Path) -> None:
     )
     state.save([(None, alert)], [])
     assert state.open_alerts() == {"f:x": alert}
+
+
+def test_an_episode_inside_a_backlog_is_raised_late_and_resolved(tmp_path: Path) -> None:
+    """A device away for hours uploads its backlog: the exceedance it missed is still told."""
+    clock, recorder = FakeClock(T0 + 6 * 3600 * 10**9), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    values = [0.5, 2.0, 3.5, 4.5, 4.6, 3.5, 2.0, 0.8, 0.5, 0.4, 0.4, 0.4]
+    e.on_readings([sal("vam-kenh", 15 * i, v) for i, v in enumerate(values)])
+    e.dispatch()
+    river = [ev for ev in recorder.events if ev["rule"] == "salinity-river"]
+    assert [(ev["state"], ev["severity"]) for ev in river] == [
+        ("firing", "warning"),
+        ("firing", "critical"),
+        ("resolved", "warning"),
+    ]
+    assert all(ev["late"] is True for ev in river)
+    assert river[0]["started_at"] == "2024-03-12T14:15:00+07:00"  # 2.0 ‰ held 15 min from here
+    assert not e.open_alerts() or all(a.rule != "salinity-river" for a in e.open_alerts())
