@@ -99,7 +99,8 @@ def advance(
                 fired_at_ns=now_ns if rising else alert.fired_at_ns,
                 escalated=alert.escalated and not rising,
             )
-            return changed, Event(changed, "firing", now_ns)
+            # a rise is news; falling back to a lower level is not (the end will be told)
+            return changed, Event(changed, "firing", now_ns) if rising else None
         return alert, None  # unchanged: nothing to write, nothing to tell
     if obs.pending is not None:
         if alert is None or not alert.open:

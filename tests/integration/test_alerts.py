@@ -93,9 +93,8 @@ def test_critical_salinity_fires_once_per_zone_topic_and_resolves(
     topic = f"{topic_prefix}/salinity/vam-kenh"  # a river station in xã Tân Đông, Gò Công Đông
     with Served(settings):
         publisher = Publisher(mosquitto.url)
-        # a rise QC accepts (6 ‰/h; a faster jump is flagged RATE and discounted)
-        rise = [(0.6, 135), (2.1, 120), (3.6, 105), (4.6, 90)]
-        publisher.publish_all([(topic, reading(v, m)) for v, m in rise])
+        # one reading over the critical level (its first: no QC history to flag it)
+        publisher.publish_all([(topic, reading(4.6, 150))])
         wait_until(lambda: len(river_events(alerts_seen)) >= 3, 10, "the firing events")
         fired = river_events(alerts_seen)
         assert sorted(zone for zone, _ in fired) == ["dong-thap", "go-cong-dong", "xa-tan-dong"]
@@ -103,9 +102,9 @@ def test_critical_salinity_fires_once_per_zone_topic_and_resolves(
         assert {e["severity"] for _, e in fired} == {"critical"}
         assert len({e["id"] for _, e in fired}) == 1
         # below the clear level (90 % of 1 ‰) for the 30-minute hold: resolved
-        publisher.publish_all(
-            [(topic, reading(0.5, 60)), (topic, reading(0.4, 45)), (topic, reading(0.4, 30))]
-        )
+        # a fall QC accepts (under 10 ‰/h), then 30 min below 0.9 ‰
+        fall = [(3.0, 135), (1.5, 120), (0.6, 105), (0.5, 90), (0.4, 75)]
+        publisher.publish_all([(topic, reading(v, m)) for v, m in fall])
         publisher.close()
         wait_until(lambda: len(river_events(alerts_seen)) >= 6, 10, "the resolved events")
         events = river_events(alerts_seen)
@@ -121,12 +120,12 @@ def test_restart_mid_episode_sends_nothing_twice_and_loses_nothing(
     topic = f"{topic_prefix}/salinity/vam-kenh"
     with Served(settings):
         publisher = Publisher(mosquitto.url)
-        publisher.publish_all([(topic, reading(4.6, 80))])
+        publisher.publish_all([(topic, reading(4.6, 150))])
         wait_until(lambda: len(river_events(alerts_seen)) == 3, 10, "firing")
         publisher.close()
     with Served(settings):  # the same state file: a restarted process
         publisher = Publisher(mosquitto.url)
-        fall = [(4.9, 75), (3.0, 60), (1.5, 45), (0.6, 30), (0.5, 15), (0.4, 0)]
+        fall = [(3.0, 135), (1.5, 120), (0.6, 105), (0.5, 90), (0.4, 75)]
         publisher.publish_all([(topic, reading(v, m)) for v, m in fall])
         publisher.close()
         wait_until(lambda: len(river_events(alerts_seen)) >= 6, 10, "resolved after restart")
@@ -180,3 +179,54 @@ def test_the_alerts_command_judges_on_its_own_subscription(
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_alerts_process_killed_mid_episode_sends_nothing_twice(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    env = {
+        **os.environ,
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
+        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+    }
+    exe = str(Path(sys.executable).with_name("saltwatch"))
+    log = tmp_path / "alerts.log"
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [exe, "alerts"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        )
+
+    topic = f"{topic_prefix}/salinity/vam-kenh"
+    first = start()
+    try:
+        wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "first connect")
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all([(topic, reading(4.6, 150))])
+        wait_until(lambda: len(river_events(alerts_seen)) == 3, 15, "firing")
+        first.kill()  # SIGKILL mid-episode
+        first.wait(10)
+        second = start()
+        try:
+            wait_until(lambda: log.read_text().count("connected to MQTT") >= 2, 20, "reconnect")
+            fall = [(3.0, 135), (1.5, 120), (0.6, 105), (0.5, 90), (0.4, 75)]
+            publisher.publish_all([(topic, reading(v, m)) for v, m in fall])
+            wait_until(lambda: len(river_events(alerts_seen)) >= 6, 15, "resolved")
+            publisher.publish_all([(f"{topic_prefix}/salinity/xuan-hoa", reading(1.2, 5))])
+            wait_until(
+                lambda: any(b'"xuan-hoa"' in p for _, p in alerts_seen.snapshot()),
+                15,
+                "the marker alert",
+            )
+            events = river_events(alerts_seen)
+            assert sorted(str(e["state"]) for _, e in events) == ["firing"] * 3 + ["resolved"] * 3
+            assert len({e["id"] for _, e in events}) == 1
+        finally:
+            second.terminate()
+            second.wait(15)
+        publisher.close()
+    finally:
+        if first.poll() is None:
+            first.kill()
