@@ -8,7 +8,6 @@ forgets an open alert nor queues its notification again. A delivery is marked se
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import orjson
 
 from alerts.lifecycle import Alert, Event
 from alerts.routing import Silence
+from storage.sqlite import connect_durable
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +33,8 @@ def _alert_blob(alert: Alert) -> bytes:
 class AlertState:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect_durable(self.path)
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS alerts (

@@ -74,13 +74,20 @@ def _typed(ftype: FieldType, value: Any) -> FieldValue:
     return str(value)
 
 
-def to_line(reading: Reading, measurement: Measurement) -> str:
+def _tagged_point(reading: Reading, measurement: Measurement) -> Point:
+    """A Point with the reading's measurement and tags (Point escapes them)."""
     check_tags(reading.device, reading.zone, reading.river)
-    point = Point(measurement.name).tag(measurement.device_tag, reading.device)
+    point: Point = Point(measurement.name)
+    point.tag(measurement.device_tag, reading.device)
     if reading.zone:
         point.tag("zone", reading.zone)
     if reading.river and "river" in measurement.tags:
         point.tag("river", reading.river)
+    return point
+
+
+def to_line(reading: Reading, measurement: Measurement) -> str:
+    point = _tagged_point(reading, measurement)
     for name, value in reading.fields.items():
         ftype = measurement.fields.get(name)
         if ftype is not None and name != "qc":
@@ -134,12 +141,7 @@ class LineFormatter:
 
     @staticmethod
     def _prefix(reading: Reading, measurement: Measurement) -> str:
-        check_tags(reading.device, reading.zone, reading.river)
-        point = Point(measurement.name).tag(measurement.device_tag, reading.device)
-        if reading.zone:
-            point.tag("zone", reading.zone)
-        if reading.river and "river" in measurement.tags:
-            point.tag("river", reading.river)
+        point = _tagged_point(reading, measurement)
         point.field(_MARK_FIELD, True)
         line: str = point.to_line_protocol()
         if not line.endswith(_MARK):

@@ -55,15 +55,22 @@ def path_from_url(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///") or "readings.db")
 
 
+def connect_durable(path: Path) -> sqlite3.Connection:
+    """A SQLite connection in WAL mode where a commit survives power loss (we acknowledge or
+    notify after it), shared across threads under the caller's lock, autocommit by default."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
 class SqliteReadingStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a commit survives power loss: we ack after it
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = connect_durable(self.path)
         self._inserts: dict[str, str] = {}
         for m in MEASUREMENTS.values():
             self._create(m)
