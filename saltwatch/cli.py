@@ -130,9 +130,13 @@ class _NoStore:
 
 
 def _with_alerts(
-    settings: Settings, reg: Registry, service: IngestService, warm_from: ReadingStore
+    settings: Settings,
+    reg: Registry,
+    service: IngestService,
+    warm_from: ReadingStore,
+    with_api: bool = False,
 ) -> None:
-    """Attach the alert engine to an ingest pipeline and run both until a signal."""
+    """Attach the alert engine (and the API) to an ingest pipeline; run until a signal."""
     from alerts.service import build_engine  # noqa: PLC0415
 
     tracker = service.pipeline.tracker
@@ -144,24 +148,42 @@ def _with_alerts(
             if d.online is not None
         }
 
+    log = logging.getLogger("saltwatch")
     engine = build_engine(settings, reg, statuses=statuses)
-    logging.getLogger("saltwatch").info(
-        "alert windows warmed with %d readings", engine.warm(warm_from)
-    )
+    log.info("alert windows warmed with %d readings", engine.warm(warm_from))
     service.pipeline.add_listener(engine.on_readings)
     engine.start(settings.alerts.tick_s)
+    api = None
+    if with_api:
+        from api.context import ApiContext  # noqa: PLC0415
+        from api.server import ApiServer  # noqa: PLC0415
+
+        ctx = ApiContext(
+            settings,
+            reg,
+            warm_from,
+            engine.state,
+            engine,
+            service.pipeline,
+            metrics=[service.pipeline.metrics.registry],
+        )
+        api = ApiServer(ctx)
+        api.start()
+        log.info("API on http://%s", settings.api.bind)
     try:
         service.run(stop_on_signals())
     except FatalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
+        if api is not None:
+            api.stop()
         engine.stop()
 
 
 @app.command()
 def serve(config: ConfigOption = None) -> None:
-    """Ingest and alerts in one process against the configured broker and store."""
+    """Ingest, alerts and the API in one process against the configured broker and store."""
     from ingest.service import IngestService  # noqa: PLC0415
     from storage.factory import open_reading_store  # noqa: PLC0415
 
@@ -170,7 +192,7 @@ def serve(config: ConfigOption = None) -> None:
     setup_logging()
     store = open_reading_store(settings.store)
     try:
-        _with_alerts(settings, reg, IngestService(settings, reg, store), store)
+        _with_alerts(settings, reg, IngestService(settings, reg, store), store, with_api=True)
     finally:
         store.close()
 

@@ -1,0 +1,53 @@
+"""Bearer tokens with roles: viewer < operator < admin. Tokens are compared in constant time and
+never written to a log line or an error body."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Annotated, Literal
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core.settings import ApiToken
+
+Role = Literal["viewer", "operator", "admin"]
+RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
+_bearer = HTTPBearer(auto_error=False, description="A token from api.tokens")
+
+
+def role_of(token: str, tokens: Sequence[ApiToken]) -> Role | None:
+    """The role of ``token``; every configured token is compared, in constant time."""
+    found: Role | None = None
+    for candidate in tokens:
+        if hmac.compare_digest(candidate.token.encode(), token.encode()):
+            found = candidate.role
+    return found
+
+
+def require(role: Role) -> Callable[..., Role]:
+    """A dependency: 401 without a valid token, 403 when its role is below ``role``."""
+
+    def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Role:
+        tokens: Sequence[ApiToken] = request.app.state.ctx.settings.api.tokens
+        granted = role_of(credentials.credentials, tokens) if credentials else None
+        if granted is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a valid bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if RANK[granted] < RANK[role]:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role")
+        return granted
+
+    return check
+
+
+Viewer = Annotated[Role, Depends(require("viewer"))]
+Operator = Annotated[Role, Depends(require("operator"))]
+Admin = Annotated[Role, Depends(require("admin"))]

@@ -1,0 +1,28 @@
+"""What the API reads from: one object built by the composition root and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+
+from alerts.engine import AlertEngine
+from alerts.state import AlertState
+from core.clock import Clock, SystemClock
+from core.registry import Registry
+from core.settings import Settings
+from ingest.pipeline import Pipeline
+from storage.ports import ReadingStore
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    registry: Registry
+    store: ReadingStore
+    state: AlertState
+    engine: AlertEngine | None = None  # acknowledgements go through it when it runs here
+    pipeline: Pipeline | None = None  # rejections, device liveness, metrics of ingest
+    clock: Clock = field(default_factory=SystemClock)
+    metrics: list[CollectorRegistry] = field(default_factory=list)
+    broker_up: bool | None = None

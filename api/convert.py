@@ -1,0 +1,60 @@
+"""Domain values to API bodies."""
+
+from __future__ import annotations
+
+from alerts.lifecycle import Alert
+from alerts.routing import Silence
+from api.schemas import AlertOut, LatestReading, SilenceOut
+from core.registry import Registry
+from core.timeutil import VN_TZ, to_rfc3339
+from core.types import Reading
+
+
+def when(ts_ns: int | None) -> str | None:
+    return None if ts_ns is None else to_rfc3339(ts_ns, VN_TZ)
+
+
+def latest(reading: Reading | None) -> LatestReading | None:
+    if reading is None:
+        return None
+    return LatestReading(
+        ts=to_rfc3339(reading.ts_ns, VN_TZ), values=dict(reading.fields), qc=reading.qc
+    )
+
+
+def alert_out(alert: Alert, registry: Registry) -> AlertOut:
+    zone = registry.zones.get(alert.zone)
+    return AlertOut(
+        id=alert.id,
+        fingerprint=alert.fingerprint,
+        rule=alert.rule,
+        kind=alert.kind,
+        severity=alert.severity,
+        state=alert.state,
+        zone=alert.zone,
+        zone_name=zone.name if zone else alert.zone,
+        device=alert.device,
+        value=alert.value,
+        threshold=alert.threshold,
+        unit=alert.unit,
+        started_at=to_rfc3339(alert.started_at_ns, VN_TZ),
+        updated_at=to_rfc3339(alert.updated_at_ns, VN_TZ),
+        resolved_at=when(alert.resolved_at_ns),
+        acked_by=alert.acked_by,
+        acked_note=alert.acked_note,
+        late=alert.late,
+    )
+
+
+def silence_out(silence: Silence, now_ns: int) -> SilenceOut:
+    return SilenceOut(
+        id=silence.id,
+        zone=silence.zone,
+        device=silence.device,
+        rule=silence.rule,
+        starts_at=to_rfc3339(silence.starts_ns, VN_TZ),
+        ends_at=to_rfc3339(silence.ends_ns, VN_TZ),
+        author=silence.author,
+        reason=silence.reason,
+        active=silence.starts_ns <= now_ns < silence.ends_ns,
+    )

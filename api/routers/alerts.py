@@ -1,0 +1,148 @@
+"""Alerts, acknowledgements, silences, recent ingest rejections."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from alerts.routing import Silence
+from api.auth import Operator, Viewer
+from api.context import ApiContext
+from api.convert import alert_out, silence_out, when
+from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
+from core.timeutil import NS_PER_S
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+@router.get(
+    "/alerts",
+    response_model=AlertPage,
+    summary="Alerts, newest first; `zone` includes its descendant zones",
+)
+def list_alerts(
+    request: Request,
+    _: Viewer,
+    zone: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = None,
+    state: Literal["pending", "firing", "acknowledged", "resolved"] | None = None,
+    severity: Literal["info", "warning", "critical"] | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> AlertPage:
+    ctx = _ctx(request)
+    if zone is not None and zone not in ctx.registry.zones:
+        raise HTTPException(404, "no such zone")
+    covered = {zone, *ctx.registry.descendants(zone)} if zone else None
+    chosen = [
+        a
+        for a in ctx.state.all(10_000)
+        if (covered is None or a.zone in covered)
+        and (state is None or a.state == state)
+        and (severity is None or a.severity == severity)
+    ]
+    page = chosen[offset : offset + limit]
+    return AlertPage(
+        items=[alert_out(a, ctx.registry) for a in page],
+        total=len(chosen),
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.post(
+    "/alerts/{alert_id}/ack",
+    response_model=AlertOut,
+    summary="Acknowledge a firing alert (operator)",
+    responses={
+        404: {"description": "no open alert with this id"},
+        409: {"description": "the alert is not firing"},
+    },
+)
+def acknowledge(request: Request, _: Operator, alert_id: str, body: AckIn) -> AlertOut:
+    ctx = _ctx(request)
+    if ctx.engine is None:
+        raise HTTPException(409, "acknowledge through the process that runs the alert engine")
+    known = ctx.state.get(alert_id)
+    if known is None:
+        raise HTTPException(404, "no such alert")
+    if known.state not in ("firing", "acknowledged"):
+        raise HTTPException(409, f"the alert is {known.state}")
+    try:
+        acked = ctx.engine.acknowledge(alert_id, body.by, body.note)
+    except KeyError:
+        raise HTTPException(409, "the alert is no longer open") from None
+    return alert_out(acked, ctx.registry)
+
+
+@router.get("/silences", response_model=list[SilenceOut], summary="Silences, oldest first")
+def list_silences(request: Request, _: Viewer) -> list[SilenceOut]:
+    ctx = _ctx(request)
+    now = ctx.clock.now_ns()
+    return [silence_out(s, now) for s in ctx.state.silences()]
+
+
+@router.post(
+    "/silences",
+    response_model=SilenceOut,
+    status_code=201,
+    summary="Mute alerts by zone, device and/or rule for a while (operator)",
+)
+def create_silence(request: Request, _: Operator, body: SilenceIn) -> SilenceOut:
+    ctx = _ctx(request)
+    if body.zone is None and body.device is None and body.rule is None:
+        raise HTTPException(422, "name a zone, a device or a rule")
+    if body.zone is not None and body.zone not in ctx.registry.zones:
+        raise HTTPException(422, "zone: no such zone")
+    now = ctx.clock.now_ns()
+    silence = Silence(
+        uuid.uuid4().hex,
+        body.zone,
+        body.device,
+        body.rule,
+        now,
+        now + body.minutes * 60 * NS_PER_S,
+        body.author,
+        body.reason,
+    )
+    ctx.state.add_silence(silence)
+    return silence_out(silence, now)
+
+
+@router.delete(
+    "/silences/{silence_id}",
+    status_code=204,
+    summary="Expire a silence now (operator)",
+    responses={404: {"description": "no active silence with this id"}},
+)
+def expire_silence(request: Request, _: Operator, silence_id: str) -> None:
+    ctx = _ctx(request)
+    if not ctx.state.expire_silence(silence_id, ctx.clock.now_ns()):
+        raise HTTPException(404, "no active silence with this id")
+
+
+@router.get(
+    "/ingest/rejections",
+    response_model=list[RejectionOut],
+    summary="The most recent rejected messages: time, topic, reason",
+)
+def rejections(request: Request, _: Viewer) -> list[RejectionOut]:
+    ctx = _ctx(request)
+    if ctx.pipeline is None:
+        return []
+    return [
+        RejectionOut(
+            at=when(r.received_ns) or "",
+            topic=r.topic,
+            reason=r.reason,
+            detail=r.detail,
+            payload_head=r.payload_head,
+        )
+        for r in ctx.pipeline.recent_rejections()
+    ]

@@ -1,0 +1,197 @@
+"""Zones, stations and their readings, wells, taps, device liveness."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from alerts.rules import SEVERITY_RANK
+from api.auth import Viewer
+from api.context import ApiContext
+from api.convert import latest, when
+from api.schemas import (
+    AggregatePoint,
+    DeviceLatestOut,
+    DeviceStatusOut,
+    ReadingPoint,
+    ReadingsOut,
+    StationOut,
+    ZoneOut,
+)
+from core.errors import BadInputError
+from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339, ts_from_rfc3339
+from core.topics import TopicKind
+
+router = APIRouter(prefix="/api/v1", tags=["devices"])
+MAX_POINTS = 10_000
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+@router.get(
+    "/zones",
+    response_model=list[ZoneOut],
+    summary="Zones with their parent, worst active severity and active alert count",
+)
+def zones(request: Request, _: Viewer) -> list[ZoneOut]:
+    ctx = _ctx(request)
+    reg = ctx.registry
+    active = [a for a in ctx.state.open_alerts().values() if a.state in ("firing", "acknowledged")]
+    out = []
+    for zone in reg.zones.values():
+        covered = {zone.id, *reg.descendants(zone.id)}
+        mine = [a for a in active if a.zone in covered]
+        worst = max((a.severity for a in mine), key=SEVERITY_RANK.__getitem__, default=None)
+        out.append(
+            ZoneOut(
+                id=zone.id,
+                name=zone.name,
+                name_en=zone.name_en,
+                kind=zone.kind.value,
+                parent=zone.parent,
+                legacy=zone.legacy,
+                worst_severity=worst,
+                active_alerts=len(mine),
+            )
+        )
+    return out
+
+
+@router.get(
+    "/stations",
+    response_model=list[StationOut],
+    summary="Salinity stations with registry data and the latest reading",
+)
+def stations(request: Request, _: Viewer) -> list[StationOut]:
+    ctx = _ctx(request)
+    newest = ctx.store.latest(TopicKind.SALINITY)
+    return [
+        StationOut(
+            id=d.id,
+            name=d.name,
+            zone=d.zone,
+            also_zones=list(d.also_zones),
+            river=d.river,
+            km=d.km,
+            lat=d.lat,
+            lon=d.lon,
+            approx_location=d.approx_location,
+            profile=d.profile.value if d.profile else None,
+            reports=d.reports,
+            latest=latest(newest.get(d.id)),
+        )
+        for d in ctx.registry.devices_of("salinity")
+    ]
+
+
+def _parse_time(text: str | None, name: str, default_ns: int) -> int:
+    if text is None:
+        return default_ns
+    try:
+        return ts_from_rfc3339(text)
+    except BadInputError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
+
+
+@router.get(
+    "/stations/{station}/readings",
+    response_model=ReadingsOut,
+    summary="A station's readings, or min/mean/max per `every` bucket",
+)
+def readings(
+    request: Request,
+    _: Viewer,
+    station: str,
+    start: Annotated[str | None, Query(description="RFC 3339; default: 24 h before end")] = None,
+    end: Annotated[str | None, Query(description="RFC 3339; default: now")] = None,
+    every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
+) -> ReadingsOut:
+    ctx = _ctx(request)
+    device = ctx.registry.device(station)
+    if device is None or device.kind != "salinity":
+        raise HTTPException(404, "no such salinity station")
+    end_ns = _parse_time(end, "end", ctx.clock.now_ns())
+    start_ns = _parse_time(start, "start", end_ns - 86_400 * NS_PER_S)
+    if start_ns >= end_ns:
+        raise HTTPException(422, "start must be before end")
+    out = ReadingsOut(
+        station=station,
+        start=to_rfc3339(start_ns, VN_TZ),
+        end=to_rfc3339(end_ns, VN_TZ),
+        every=every,
+    )
+    if every is None:
+        rows = ctx.store.query(TopicKind.SALINITY, station, start_ns, end_ns, MAX_POINTS + 1)
+        if len(rows) > MAX_POINTS:
+            raise HTTPException(
+                422, f"more than {MAX_POINTS} readings: narrow the range or give `every`"
+            )
+        out.readings = [
+            ReadingPoint(ts=to_rfc3339(r.ts_ns, VN_TZ), values=dict(r.fields), qc=r.qc)
+            for r in rows
+        ]
+        return out
+    try:
+        every_s = parse_duration(every)
+    except BadInputError as exc:
+        raise HTTPException(422, f"every: {exc}") from None
+    if (end_ns - start_ns) / (every_s * NS_PER_S) > MAX_POINTS:
+        raise HTTPException(422, f"more than {MAX_POINTS} buckets: widen `every`")
+    buckets = ctx.store.aggregate(
+        TopicKind.SALINITY, station, "salinity_ppt", start_ns, end_ns, every_s
+    )
+    out.aggregates = [
+        AggregatePoint(
+            ts=to_rfc3339(b.start_ns, VN_TZ), min=b.min, mean=b.mean, max=b.max, count=b.count
+        )
+        for b in buckets
+    ]
+    return out
+
+
+def _latest_of(request: Request, kind: TopicKind) -> list[DeviceLatestOut]:
+    ctx = _ctx(request)
+    newest = ctx.store.latest(kind)
+    return [
+        DeviceLatestOut(
+            id=d.id, name=d.name, zone=d.zone, lat=d.lat, lon=d.lon, latest=latest(newest.get(d.id))
+        )
+        for d in ctx.registry.devices_of(kind.value)
+    ]
+
+
+@router.get("/wells", response_model=list[DeviceLatestOut], summary="Latest status of each well")
+def wells(request: Request, _: Viewer) -> list[DeviceLatestOut]:
+    return _latest_of(request, TopicKind.WELL)
+
+
+@router.get("/taps", response_model=list[DeviceLatestOut], summary="Latest status of each tap")
+def taps(request: Request, _: Viewer) -> list[DeviceLatestOut]:
+    return _latest_of(request, TopicKind.TAP)
+
+
+@router.get(
+    "/devices/status",
+    response_model=list[DeviceStatusOut],
+    summary="Online/offline, last seen and lost messages (seq gaps) per device",
+)
+def device_status(request: Request, _: Viewer) -> list[DeviceStatusOut]:
+    ctx = _ctx(request)
+    if ctx.pipeline is None:
+        return []
+    return [
+        DeviceStatusOut(
+            device=s.device,
+            online=s.online,
+            status_at=when(s.status_at_ns),
+            last_seen=when(s.last_seen_ns),
+            last_measured=when(s.last_measured_ns),
+            seq_lost=s.seq_lost,
+            restarts=s.restarts,
+        )
+        for s in ctx.pipeline.tracker.snapshot()
+    ]

@@ -1,0 +1,29 @@
+"""/health and /metrics: no token (bind /metrics to a private interface in production)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.schemas import Health
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=Health, summary="Store and broker reachability")
+def health(request: Request) -> Health:
+    ctx = request.app.state.ctx
+    store_ok = ctx.store.ping()
+    broker = None
+    if ctx.pipeline is not None:
+        broker = bool(
+            ctx.pipeline.metrics.registry.get_sample_value("saltwatch_ingest_broker_connected")
+        )
+    ok = store_ok and broker is not False
+    return Health(status="ok" if ok else "degraded", store=store_ok, broker=broker)
+
+
+@router.get("/metrics", summary="Prometheus metrics: ingest, alerts, API", response_class=Response)
+def metrics(request: Request) -> Response:
+    body = b"".join(generate_latest(r) for r in request.app.state.ctx.metrics)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,157 @@
+"""Request and response bodies of the HTTP API (CONTRACT §5), separate from domain types."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    store: bool
+    broker: bool | None = Field(None, description="null when this process has no MQTT client")
+
+
+class ZoneOut(BaseModel):
+    id: str
+    name: str
+    name_en: str | None
+    kind: str
+    parent: str | None
+    legacy: bool
+    worst_severity: Severity | None = Field(description="worst active alert here or below")
+    active_alerts: int
+
+
+class LatestReading(BaseModel):
+    ts: str
+    values: dict[str, float | int | bool | str]
+    qc: int
+
+
+class StationOut(BaseModel):
+    id: str
+    name: str
+    zone: str
+    also_zones: list[str]
+    river: str | None
+    km: float | None
+    lat: float | None
+    lon: float | None
+    approx_location: bool
+    profile: str | None
+    reports: str
+    latest: LatestReading | None
+
+
+class DeviceLatestOut(BaseModel):
+    id: str
+    name: str
+    zone: str
+    lat: float | None
+    lon: float | None
+    latest: LatestReading | None
+
+
+class ReadingPoint(BaseModel):
+    ts: str
+    values: dict[str, float | int | bool | str]
+    qc: int
+
+
+class AggregatePoint(BaseModel):
+    ts: str = Field(description="start of the bucket")
+    min: float
+    mean: float
+    max: float
+    count: int
+
+
+class ReadingsOut(BaseModel):
+    station: str
+    start: str
+    end: str
+    every: str | None
+    readings: list[ReadingPoint] | None = None
+    aggregates: list[AggregatePoint] | None = None
+
+
+class AlertOut(BaseModel):
+    id: str
+    fingerprint: str
+    rule: str
+    kind: str
+    severity: Severity
+    state: Literal["pending", "firing", "acknowledged", "resolved"]
+    zone: str
+    zone_name: str
+    device: str | None
+    value: float | None
+    threshold: float | None
+    unit: str
+    started_at: str
+    updated_at: str
+    resolved_at: str | None
+    acked_by: str | None
+    acked_note: str | None
+    late: bool
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str = Field(min_length=1, max_length=100)
+    note: str | None = Field(None, max_length=1000)
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    zone: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    device: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    rule: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    minutes: int = Field(gt=0, le=60 * 24 * 30, description="how long it lasts")
+    author: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class SilenceOut(BaseModel):
+    id: str
+    zone: str | None
+    device: str | None
+    rule: str | None
+    starts_at: str
+    ends_at: str
+    author: str
+    reason: str
+    active: bool
+
+
+class RejectionOut(BaseModel):
+    at: str
+    topic: str
+    reason: str
+    detail: str
+    payload_head: str
+
+
+class DeviceStatusOut(BaseModel):
+    device: str
+    online: bool | None
+    status_at: str | None
+    last_seen: str | None
+    last_measured: str | None
+    seq_lost: int
+    restarts: int
+
+
+class Problem(BaseModel):
+    detail: Any

@@ -1,0 +1,317 @@
+"""Every API endpoint against both stores, and every role on what changes something."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from alerts.engine import AlertEngine
+from alerts.rules import load_rules
+from alerts.state import AlertState
+from api.app import create_app
+from api.context import ApiContext
+from core.clock import FakeClock
+from core.judge import JudgeConfig
+from core.qc import QcConfig, QualityControl
+from core.registry import load_registry
+from core.settings import ApiToken, Settings
+from core.topics import TopicKind
+from core.types import Reading
+from ingest.pipeline import Inbound, Pipeline
+from ingest.spool import Spool
+from storage.influx import InfluxReadingStore
+from storage.ports import ReadingStore
+from storage.sqlite import SqliteReadingStore
+from tests.services import InfluxServer, wait_until
+
+pytestmark = pytest.mark.integration
+NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
+M = 60 * 10**9
+TOKENS = {"viewer": "v" * 24, "operator": "o" * 24, "admin": "a" * 24}
+
+
+class Quiet:
+    channel = "mqtt"
+
+    def send(self, event: dict[str, Any], zones: list[str]) -> None:
+        pass
+
+
+class NoAcks:
+    def ack(self, mid: int, qos: int, epoch: int) -> None:
+        pass
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
+    if request.param == "sqlite":
+        adapter: ReadingStore = SqliteReadingStore(tmp_path / "r.db")
+    else:
+        server: InfluxServer = request.getfixturevalue("influxd")
+        adapter = InfluxReadingStore(server.store_url(request.getfixturevalue("influx_db")))
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture
+def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
+    registry = load_registry()
+    settings = Settings(api={"tokens": [ApiToken(role=r, token=t) for r, t in TOKENS.items()]})
+    clock = FakeClock(NOW)
+    state = AlertState(tmp_path / "state.db")
+    engine = AlertEngine(load_rules(), registry, state, clock, {"mqtt": Quiet()})
+    pipeline = Pipeline(
+        store,
+        registry,
+        JudgeConfig(),
+        QualityControl(QcConfig()),
+        Spool(tmp_path / "spool", 10**7),
+        NoAcks(),
+        clock,
+    )
+    pipeline.start()
+    readings = [
+        Reading(
+            TopicKind.SALINITY,
+            "vam-kenh",
+            NOW - (60 - i) * M,
+            {"salinity_ppt": 3.0 + i * 0.01, "temp_c": 29.0},
+            zone="xa-tan-dong",
+            river="tien",
+        )
+        for i in range(0, 60, 5)
+    ]
+    readings.append(
+        Reading(
+            TopicKind.WELL,
+            "well-tan-hoa-1",
+            NOW - M,
+            {"running": True, "flow_m3h": 30.0},
+            zone="xa-tan-hoa",
+        )
+    )
+    readings.append(
+        Reading(
+            TopicKind.TAP,
+            "tap-tan-thoi-01",
+            NOW - M,
+            {"open": True, "flow_lpm": 12.0, "tank_pct": 80.0},
+            zone="xa-tan-thoi",
+        )
+    )
+    store.write(readings)
+    engine.on_readings(readings)  # 3.55 ‰ at the end: a river warning at Vàm Kênh
+    pipeline.submit(Inbound("saltwatch/salinity/vam-kenh", b"{broken", NOW))
+    wait_until(lambda: bool(pipeline.recent_rejections()), 5, "the rejection")
+    ctx = ApiContext(
+        settings, registry, store, state, engine, pipeline, clock, [pipeline.metrics.registry]
+    )
+    with TestClient(create_app(ctx)) as test_client:
+        yield test_client
+    pipeline.stop(5)
+    state.close()
+
+
+def auth(role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+READ_ENDPOINTS = [
+    "/api/v1/zones",
+    "/api/v1/stations",
+    "/api/v1/stations/vam-kenh/readings",
+    "/api/v1/wells",
+    "/api/v1/taps",
+    "/api/v1/alerts",
+    "/api/v1/ingest/rejections",
+    "/api/v1/silences",
+    "/api/v1/devices/status",
+]
+
+
+@pytest.mark.parametrize("path", READ_ENDPOINTS)
+def test_reads_need_a_token(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers={"Authorization": "Bearer nope"}).status_code == 401
+    response = client.get(path, headers=auth("viewer"))
+    assert response.status_code == 200, response.text
+    assert TOKENS["viewer"] not in response.text
+
+
+def test_health_and_metrics_need_none(client: TestClient) -> None:
+    health = client.get("/health").json()
+    assert health["store"] is True and health["status"] in ("ok", "degraded")
+    metrics = client.get("/metrics").text
+    assert "saltwatch_ingest_rejected_total" in metrics
+
+
+def test_zones_carry_worst_severity_up_the_tree(client: TestClient) -> None:
+    zones = {z["id"]: z for z in client.get("/api/v1/zones", headers=auth("viewer")).json()}
+    for zone in ("xa-tan-dong", "go-cong-dong", "dong-thap"):
+        assert zones[zone]["worst_severity"] == "warning", zone
+        assert zones[zone]["active_alerts"] >= 1
+    assert zones["tan-phu-dong"]["worst_severity"] is None
+    assert zones["xa-tan-dong"]["parent"] == "go-cong-dong"
+
+
+def test_stations_wells_taps_latest(client: TestClient) -> None:
+    stations = {s["id"]: s for s in client.get("/api/v1/stations", headers=auth("viewer")).json()}
+    assert stations["vam-kenh"]["latest"]["values"]["salinity_ppt"] == pytest.approx(3.55)
+    assert stations["vam-kenh"]["km"] == 6.0 and stations["xuan-hoa"]["latest"] is None
+    wells = {w["id"]: w for w in client.get("/api/v1/wells", headers=auth("viewer")).json()}
+    assert len(wells) == 16 and wells["well-tan-hoa-1"]["latest"]["values"]["running"] is True
+    taps = client.get("/api/v1/taps", headers=auth("viewer")).json()
+    assert len(taps) == 60
+
+
+def test_readings_raw_and_aggregated(client: TestClient) -> None:
+    base = "/api/v1/stations/vam-kenh/readings"
+    start, end = "2024-03-12T16:00:00+07:00", "2024-03-12T17:00:00+07:00"
+    raw = client.get(base, params={"start": start, "end": end}, headers=auth("viewer")).json()
+    assert len(raw["readings"]) == 12
+    agg = client.get(
+        base, params={"start": start, "end": end, "every": "30m"}, headers=auth("viewer")
+    ).json()
+    assert [a["count"] for a in agg["aggregates"]] == [6, 6]
+    assert agg["aggregates"][0]["min"] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": "2024-03-12T17:00:00+07:00", "end": "2024-03-12T16:00:00+07:00"}, "before"),
+        ({"every": "5y"}, "every"),
+        (
+            {"every": "1s", "start": "2024-01-01T00:00:00Z", "end": "2024-03-01T00:00:00Z"},
+            "buckets",
+        ),
+        ({"start": "yesterday"}, "start"),
+    ],
+)
+def test_bad_query_parameters_are_422_with_a_reason(
+    client: TestClient, params: dict[str, str], message: str
+) -> None:
+    response = client.get(
+        "/api/v1/stations/vam-kenh/readings", params=params, headers=auth("viewer")
+    )
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_unknown_things_are_404(client: TestClient) -> None:
+    viewer = auth("viewer")
+    assert client.get("/api/v1/stations/nowhere/readings", headers=viewer).status_code == 404
+    assert client.get("/api/v1/stations/well-tan-hoa-1/readings", headers=viewer).status_code == 404
+    assert (
+        client.get("/api/v1/alerts", params={"zone": "atlantis"}, headers=viewer).status_code == 404
+    )
+
+
+def test_alerts_filter_by_zone_tree_state_and_severity(client: TestClient) -> None:
+    viewer = auth("viewer")
+    everything = client.get("/api/v1/alerts", headers=viewer).json()
+    assert everything["total"] >= 1
+    in_gcd = client.get("/api/v1/alerts", params={"zone": "go-cong-dong"}, headers=viewer).json()
+    assert any(a["device"] == "vam-kenh" for a in in_gcd["items"])
+    in_tpd = client.get("/api/v1/alerts", params={"zone": "tan-phu-dong"}, headers=viewer).json()
+    assert in_tpd["items"] == []
+    critical = client.get("/api/v1/alerts", params={"severity": "critical"}, headers=viewer)
+    assert all(a["severity"] == "critical" for a in critical.json()["items"])
+
+
+def firing_id(client: TestClient) -> str:
+    items = client.get("/api/v1/alerts", params={"state": "firing"}, headers=auth("viewer")).json()[
+        "items"
+    ]
+    return str(next(a["id"] for a in items if a["rule"] == "salinity-river"))
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("viewer", 403), ("operator", 200), ("admin", 200)]
+)
+def test_acknowledge_by_role(client: TestClient, role: str | None, status: int) -> None:
+    alert_id = firing_id(client)
+    headers = auth(role) if role else {}
+    response = client.post(
+        f"/api/v1/alerts/{alert_id}/ack", json={"by": "Lan", "note": "ok"}, headers=headers
+    )
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["state"] == "acknowledged"
+        assert response.json()["acked_by"] == "Lan"
+
+
+def test_acknowledge_errors(client: TestClient) -> None:
+    operator = auth("operator")
+    assert (
+        client.post("/api/v1/alerts/nope/ack", json={"by": "x"}, headers=operator).status_code
+        == 404
+    )
+    alert_id = firing_id(client)
+    assert (
+        client.post(f"/api/v1/alerts/{alert_id}/ack", json={}, headers=operator).status_code == 422
+    )
+    assert (
+        client.post(
+            f"/api/v1/alerts/{alert_id}/ack", json={"by": "x", "evil": 1}, headers=operator
+        ).status_code
+        == 422
+    )
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("viewer", 403), ("operator", 201), ("admin", 201)]
+)
+def test_silences_by_role(client: TestClient, role: str | None, status: int) -> None:
+    headers = auth(role) if role else {}
+    body = {"zone": "go-cong-dong", "minutes": 60, "author": "Lan", "reason": "maintenance"}
+    response = client.post("/api/v1/silences", json=body, headers=headers)
+    assert response.status_code == status
+    if status == 201:
+        silence = response.json()
+        assert silence["active"] is True
+        assert (
+            client.delete(f"/api/v1/silences/{silence['id']}", headers=auth("viewer")).status_code
+            == 403
+        )
+        assert (
+            client.delete(f"/api/v1/silences/{silence['id']}", headers=headers).status_code == 204
+        )
+        listed = client.get("/api/v1/silences", headers=auth("viewer")).json()
+        assert [s["active"] for s in listed] == [False]
+        assert (
+            client.delete(f"/api/v1/silences/{silence['id']}", headers=headers).status_code == 404
+        )
+
+
+def test_silence_validation(client: TestClient) -> None:
+    operator = auth("operator")
+    base = {"minutes": 10, "author": "a", "reason": "r"}
+    assert client.post("/api/v1/silences", json=base, headers=operator).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/silences", json={**base, "zone": "x'; DROP"}, headers=operator
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            "/api/v1/silences", json={**base, "zone": "atlantis"}, headers=operator
+        ).status_code
+        == 422
+    )
+
+
+def test_rejections_and_device_status(client: TestClient) -> None:
+    (rejection,) = client.get("/api/v1/ingest/rejections", headers=auth("viewer")).json()
+    assert rejection["reason"] == "not_json" and rejection["payload_head"] == "{broken"
+    assert client.get("/api/v1/devices/status", headers=auth("viewer")).status_code == 200
+
+
+def test_openapi_is_served(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert "/api/v1/alerts/{alert_id}/ack" in spec["paths"]
