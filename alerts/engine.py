@@ -82,6 +82,7 @@ class AlertEngine:
         self.repeat_ns = int(repeat_s * NS_PER_S)
         self.escalate_ns = int(escalate_after_s * NS_PER_S)
         self._statuses = statuses
+        self._listeners: list[Callable[[Event], None]] = []
         self._lock = threading.Lock()
         self._open: dict[str, Alert] = state.open_alerts()
         self._started_ns = clock.now_ns()
@@ -184,7 +185,30 @@ class AlertEngine:
                 self.state.save(changes, deliveries)
         if deliveries:
             self._wake.set()
+        self._publish(events)
         return events
+
+    def add_event_listener(self, listener: Callable[[Event], None]) -> None:
+        """Called with every state change (firing, resolved, acknowledged) once it is saved:
+        the API's live stream. Silences do not apply here; it is a view, not a notification."""
+        self._listeners.append(listener)
+
+    def remove_event_listener(self, listener: Callable[[Event], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _publish(self, events: list[Event]) -> None:
+        for event in events:
+            for listener in list(self._listeners):
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("alert event listener failed")
+
+    def replace_rules(self, rules: RuleSet) -> None:
+        """Apply new rules from the next evaluation on (no restart)."""
+        with self._lock:
+            self.rules = rules
 
     def remind_and_escalate(self) -> None:
         """Remind receivers of firing alerts nobody acknowledged, every ``repeat``; send critical
@@ -231,6 +255,7 @@ class AlertEngine:
             self._open[acked.fingerprint] = acked
             self.state.save([(alert, acked)], self._deliveries(event, now))
         self._wake.set()
+        self._publish([event])
         return acked
 
     def open_alerts(self) -> list[Alert]:

@@ -47,6 +47,7 @@ class AlertState:
                 dedup TEXT NOT NULL, event BLOB NOT NULL, created_at INTEGER NOT NULL,
                 sent_at INTEGER, error TEXT, UNIQUE (channel, dedup));
             CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (channel) WHERE sent_at IS NULL;
+            CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS silences (
                 id TEXT PRIMARY KEY, zone TEXT, device TEXT, rule TEXT, starts_at INTEGER NOT NULL,
                 ends_at INTEGER NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL);
@@ -184,6 +185,20 @@ class AlertState:
                 (now_ns, silence_id, now_ns),
             )
         return cursor.rowcount > 0
+
+    # ------------------------------------------------------------------ rules changed at run time
+    def save_rules(self, rules: dict[str, object]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO kv VALUES ('rules', ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = excluded.value",
+                (orjson.dumps(rules),),
+            )
+
+    def saved_rules(self) -> dict[str, object] | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM kv WHERE key = 'rules'").fetchone()
+        return orjson.loads(row[0]) if row else None
 
     def close(self) -> None:
         with self._lock:

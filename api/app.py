@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.context import ApiContext
-from api.routers import alerts, devices, system
+from api.routers import alerts, devices, operations, system
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -17,6 +17,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
         "viewer (read), operator (acknowledge, silence), admin.",
     )
     app.state.ctx = ctx
-    for module in (system, devices, alerts):
+    for module in (system, devices, operations, alerts):
         app.include_router(module.router)
     return app

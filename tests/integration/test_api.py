@@ -315,3 +315,45 @@ def test_rejections_and_device_status(client: TestClient) -> None:
 def test_openapi_is_served(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/alerts/{alert_id}/ack" in spec["paths"]
+
+
+def river_rules(client: TestClient) -> dict[str, Any]:
+    rules: dict[str, Any] = client.get("/api/v1/rules", headers=auth("viewer")).json()
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("viewer", 403), ("operator", 403), ("admin", 200)]
+)
+def test_rules_change_by_role(client: TestClient, role: str | None, status: int) -> None:
+    rules = river_rules(client)
+    rules["salinity"]["river"]["critical"] = 3.5
+    headers = auth(role) if role else {}
+    response = client.put("/api/v1/rules", json=rules, headers=headers)
+    assert response.status_code == status
+    expected = 3.5 if status == 200 else 4.0
+    assert river_rules(client)["salinity"]["river"]["critical"] == expected
+
+
+def test_rules_are_validated_and_applied_without_restart(client: TestClient) -> None:
+    admin = auth("admin")
+    rules = river_rules(client)
+    rules["salinity"]["river"]["critical"] = 0.5  # below the warning level
+    bad = client.put("/api/v1/rules", json=rules, headers=admin)
+    assert bad.status_code == 422 and "critical must exceed warning" in bad.json()["detail"]
+    rules["salinity"]["river"].update(warning=0.5, critical=3.5)
+    assert client.put("/api/v1/rules", json=rules, headers=admin).status_code == 200
+    engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
+    engine.tick()  # the next evaluation: Vàm Kênh's 3.55 ‰ is now critical
+    critical = client.get(
+        "/api/v1/alerts", params={"severity": "critical", "state": "firing"}, headers=auth("viewer")
+    ).json()["items"]
+    assert any(a["device"] == "vam-kenh" and a["rule"] == "salinity-river" for a in critical)
+
+
+def test_zone_summaries_of_wells_and_taps(client: TestClient) -> None:
+    rows = {r["zone"]: r for r in client.get("/api/v1/summary", headers=auth("viewer")).json()}
+    assert rows["dong-thap"]["wells_total"] == 16 and rows["dong-thap"]["taps_total"] == 60
+    assert rows["xa-tan-hoa"]["wells_running"] == 1
+    assert rows["xa-tan-thoi"]["taps_open"] == 1
+    assert rows["go-cong-dong"]["wells_total"] + rows["tan-phu-dong"]["wells_total"] == 16

@@ -1,0 +1,158 @@
+"""Rules (read: viewer; change: admin, validated, applied without restart), zone summaries of
+wells and taps, and the live stream of alert events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from alerts.lifecycle import Event
+from alerts.messages import render
+from alerts.rules import parse_rules
+from api.auth import Admin, Viewer
+from api.context import ApiContext
+from core.errors import ConfigError
+from core.timeutil import VN_TZ, from_datetime, to_datetime
+from core.topics import TopicKind
+
+router = APIRouter(prefix="/api/v1", tags=["operations"])
+
+
+def _ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+@router.get("/rules", summary="The alert rules in force", response_model=dict[str, Any])
+def get_rules(request: Request, _: Viewer) -> dict[str, Any]:
+    ctx = _ctx(request)
+    if ctx.engine is None:
+        raise HTTPException(409, "the alert engine does not run in this process")
+    rules: dict[str, Any] = ctx.engine.rules.model_dump(mode="json")
+    return rules
+
+
+@router.put(
+    "/rules",
+    summary="Replace the alert rules (admin); applied at the next evaluation",
+    response_model=dict[str, Any],
+    responses={422: {"description": "the rules are not valid; detail says why"}},
+)
+def put_rules(
+    request: Request,
+    _: Admin,
+    body: dict[str, Any] = Body(description="rules, as in config/rules.toml"),  # noqa: B008
+) -> dict[str, Any]:
+    ctx = _ctx(request)
+    if ctx.engine is None:
+        raise HTTPException(409, "the alert engine does not run in this process")
+    try:
+        rules = parse_rules(body, "rules")
+    except ConfigError as exc:
+        raise HTTPException(422, str(exc)) from None
+    ctx.engine.replace_rules(rules)
+    ctx.state.save_rules(rules.model_dump(mode="json"))
+    applied: dict[str, Any] = rules.model_dump(mode="json")
+    return applied
+
+
+class ZoneSummary(BaseModel):
+    zone: str
+    wells_running: int
+    wells_total: int
+    taps_open: int
+    taps_total: int
+    tap_m3_today: float
+
+
+@router.get(
+    "/summary",
+    response_model=list[ZoneSummary],
+    summary="Per zone (its descendants included): wells running, taps open, water "
+    "drawn at the taps today (Vietnam time)",
+)
+def summary(request: Request, _: Viewer) -> list[ZoneSummary]:
+    ctx = _ctx(request)
+    reg = ctx.registry
+    now = ctx.clock.now_ns()
+    today = to_datetime(now, VN_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight = from_datetime(today)
+    wells = ctx.store.latest(TopicKind.WELL)
+    taps = ctx.store.latest(TopicKind.TAP)
+    drawn: dict[str, float] = {}
+    for tap_id, reading in taps.items():
+        end = reading.fields.get("volume_m3")
+        if not isinstance(end, float) or reading.ts_ns < midnight:
+            continue
+        first = ctx.store.query(TopicKind.TAP, tap_id, midnight, now + 1, limit=1)
+        start = first[0].fields.get("volume_m3") if first else None
+        drawn[tap_id] = max(0.0, end - start) if isinstance(start, float) else 0.0
+    out = []
+    for zone in reg.zones.values():
+        covered = {zone.id, *reg.descendants(zone.id)}
+        zone_wells = [d.id for d in reg.devices_of("well") if d.zone in covered]
+        zone_taps = [d.id for d in reg.devices_of("tap") if d.zone in covered]
+        if not zone_wells and not zone_taps:
+            continue
+        out.append(
+            ZoneSummary(
+                zone=zone.id,
+                wells_running=sum(
+                    1 for w in zone_wells if w in wells and wells[w].fields.get("running") is True
+                ),
+                wells_total=len(zone_wells),
+                taps_open=sum(
+                    1 for t in zone_taps if t in taps and taps[t].fields.get("open") is True
+                ),
+                taps_total=len(zone_taps),
+                tap_m3_today=round(sum(drawn.get(t, 0.0) for t in zone_taps), 3),
+            )
+        )
+    return out
+
+
+@router.get(
+    "/alerts/stream",
+    summary="Server-Sent Events: every alert event as it happens",
+    response_class=StreamingResponse,
+)
+async def stream(request: Request, _: Viewer) -> StreamingResponse:
+    ctx = _ctx(request)
+    if ctx.engine is None:
+        raise HTTPException(409, "the alert engine does not run in this process")
+    engine = ctx.engine
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
+
+    def offer(event: Event) -> None:
+        if not queue.full():  # a client too slow to read loses events, not the server memory
+            queue.put_nowait(event)
+
+    def listener(event: Event) -> None:
+        loop.call_soon_threadsafe(offer, event)
+
+    engine.add_event_listener(listener)
+
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            yield b": connected\n\n"
+            while not await request.is_disconnected():
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                body = orjson.dumps(render(event, ctx.registry))
+                yield b"event: alert\ndata: " + body + b"\n\n"
+        finally:
+            engine.remove_event_listener(listener)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
