@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from api.context import ApiContext
 from api.routers import alerts, devices, operations, system
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A 422 for query parameters the route does not take: a typo (``?sevrity=``) should not
+    silently return everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    allowed = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise HTTPException(422, f"unknown query parameter(s): {shown}")
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(
+        dependencies=[Depends(reject_unknown_query)],
         title="SaltWatch",
         version="0.1.0",
         description="Salinity, backup wells and public taps of the Mekong Delta: readings, "

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.schemas import Problem
 from core.settings import ApiToken
 
 Role = Literal["viewer", "operator", "admin"]
@@ -47,6 +48,16 @@ def require(role: Role) -> Callable[..., Role]:
 
     return check
 
+
+#: Documented on every route that needs a token (422 detail: a text, or pydantic's error list).
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the request body is not JSON"},
+    401: {"model": Problem, "description": "no valid bearer token"},
+    403: {"model": Problem, "description": "the token's role is not enough"},
+    404: {"model": Problem, "description": "no such station, zone, alert or silence"},
+    409: {"model": Problem, "description": "not possible in this state or this process"},
+    422: {"model": Problem, "description": "a parameter or the body is invalid; detail says why"},
+}
 
 Viewer = Annotated[Role, Depends(require("viewer"))]
 Operator = Annotated[Role, Depends(require("operator"))]

@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from alerts.routing import Silence
-from api.auth import Operator, Viewer
+from api.auth import AUTH_RESPONSES, Operator, Viewer
 from api.context import ApiContext
 from api.convert import alert_out, silence_out, when
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from core.timeutil import NS_PER_S
 
-router = APIRouter(prefix="/api/v1", tags=["alerts"])
+router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
 
 
 def _ctx(request: Request) -> ApiContext:

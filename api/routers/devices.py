@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from alerts.rules import SEVERITY_RANK
-from api.auth import Viewer
+from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext
 from api.convert import latest, when
 from api.schemas import (
@@ -23,7 +23,7 @@ from core.errors import BadInputError
 from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339, ts_from_rfc3339
 from core.topics import TopicKind
 
-router = APIRouter(prefix="/api/v1", tags=["devices"])
+router = APIRouter(prefix="/api/v1", tags=["devices"], responses=AUTH_RESPONSES)
 MAX_POINTS = 10_000
 
 

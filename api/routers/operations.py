@@ -15,13 +15,13 @@ from pydantic import BaseModel
 from alerts.lifecycle import Event
 from alerts.messages import render
 from alerts.rules import parse_rules
-from api.auth import Admin, Viewer
+from api.auth import AUTH_RESPONSES, Admin, Viewer
 from api.context import ApiContext
 from core.errors import ConfigError
 from core.timeutil import VN_TZ, from_datetime, to_datetime
 from core.topics import TopicKind
 
-router = APIRouter(prefix="/api/v1", tags=["operations"])
+router = APIRouter(prefix="/api/v1", tags=["operations"], responses=AUTH_RESPONSES)
 
 
 def _ctx(request: Request) -> ApiContext:

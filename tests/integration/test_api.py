@@ -357,3 +357,8 @@ def test_zone_summaries_of_wells_and_taps(client: TestClient) -> None:
     assert rows["xa-tan-hoa"]["wells_running"] == 1
     assert rows["xa-tan-thoi"]["taps_open"] == 1
     assert rows["go-cong-dong"]["wells_total"] + rows["tan-phu-dong"]["wells_total"] == 16
+
+
+def test_unknown_query_parameters_are_refused(client: TestClient) -> None:
+    response = client.get("/api/v1/alerts", params={"sevrity": "critical"}, headers=auth("viewer"))
+    assert response.status_code == 422 and "sevrity" in response.json()["detail"]
