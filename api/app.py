@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
+
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from api.context import ApiContext
 from api.routers import alerts, devices, operations, system
@@ -42,4 +46,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.ctx = ctx
     for module in (system, devices, operations, alerts):
         app.include_router(module.router)
+    static = Path(str(resources.files("api").joinpath("static")))
+    app.mount("/", StaticFiles(directory=static, html=True), name="dashboard")
     return app

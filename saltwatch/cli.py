@@ -269,7 +269,11 @@ def sim(
         Path | None, typer.Option(help="CSV device,username,password: each device logs in")
     ] = None,
     shift_to_now: Annotated[
-        bool, typer.Option(help="time-stamp the replayed season as if it started now")
+        bool,
+        typer.Option(
+            help="time-stamp the season as recent data: a replay (--from --to) "
+            "ends now, a paced run starts now"
+        ),
     ] = False,
 ) -> None:
     """Simulate the registry's stations, wells and taps over MQTT (tides, seasons, faults)."""
@@ -302,7 +306,7 @@ def sim(
         step,
         FaultRates().scaled(faults),
         settings.mqtt.topic_prefix,
-        ts_offset_s=(time.time() - start_s) if shift_to_now else 0.0,
+        ts_offset_s=_shift(shift_to_now, start_s, end_s, pace, end is not None),
     )
     fleet = Fleet(registry, cfg, chosen, keep_truth=truth is not None)
     publisher = SimPublisher(
@@ -333,6 +337,16 @@ def sim(
     if truth is not None:
         paths = fleet.write_truth(truth)
         typer.echo(f"ground truth: {len(paths)} files in {truth}", err=True)
+
+
+def _shift(enabled: bool, start_s: float, end_s: float, pace: float | None, bounded: bool) -> float:
+    """How far to move payload timestamps so a past season reads as recent data: a replay ends
+    now; a paced run starts now."""
+    import time  # noqa: PLC0415
+
+    if not enabled:
+        return 0.0
+    return time.time() - (end_s if bounded and pace is None else start_s)
 
 
 def setup_logging(level: int = logging.INFO) -> None:

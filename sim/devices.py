@@ -102,6 +102,11 @@ class WellModel:
     last_t: float | None = None
     fault_per_day: float = 0.05
     static_level_m: float = field(default=8.0)
+    base_salinity: float = 0.25  # groundwater; DOMAIN §6 gives no figure (placeholder)
+    salt_factor: float = 1.0  # how much the season reaches this well
+
+    def __post_init__(self) -> None:
+        self.salt_factor = float(self.rng.uniform(0.3, 1.8))  # a few wells turn brackish
 
     def samples(self, t_s: FloatArray) -> list[Sample]:
         rated = self.device.rated_flow_m3h or 30.0
@@ -120,7 +125,8 @@ class WellModel:
             if running:
                 self.runtime_h += step_h
             flow = rated * (1 + self.rng.normal(0, 0.03)) if running else 0.0
-            salinity = 0.35 + 0.2 * float(self.scenario.envelope(np.array([t]))[0])
+            season = float(self.scenario.envelope(np.array([t]))[0])
+            salinity = self.base_salinity + 0.12 * self.salt_factor * season
             values: dict[str, Any] = {
                 "running": running,
                 "flow_m3h": round(max(flow, 0.0), 2),

@@ -362,3 +362,13 @@ def test_zone_summaries_of_wells_and_taps(client: TestClient) -> None:
 def test_unknown_query_parameters_are_refused(client: TestClient) -> None:
     response = client.get("/api/v1/alerts", params={"sevrity": "critical"}, headers=auth("viewer"))
     assert response.status_code == 422 and "sevrity" in response.json()["detail"]
+
+
+def test_dashboard_is_served_without_a_token(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "SaltWatch" in page.text and 'src="app.js"' in page.text
+    script = client.get("/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "Asia/Ho_Chi_Minh" in script.text and "https://" not in script.text  # no CDN
+    assert client.get("/style.css").status_code == 200

@@ -1,0 +1,215 @@
+// SaltWatch dashboard: static, no build step, no CDN. Vietnamese first, English second.
+"use strict";
+
+const TEXT = {
+  vi: { subtitle: "giám sát xâm nhập mặn", logout: "Đổi mã", token: "Mã truy cập", enter: "Vào",
+        zones: "Khu vực", alerts: "Cảnh báo đang mở", map: "Bản đồ trạm", stations: "Trạm đo mặn",
+        station: "Trạm", zone: "Khu vực", salinity: "Độ mặn (‰)", time: "Lúc", chart: "Độ mặn 7 ngày",
+        supply: "Giếng và vòi nước", wells: "Giếng chạy", taps: "Vòi mở", m3today: "m³ hôm nay",
+        ack: "Xác nhận", acked: "đã xác nhận", by: "Người xác nhận", none: "Không có cảnh báo",
+        badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English" },
+  en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
+        enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
+        stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
+        time: "At", chart: "Salinity, 7 days", supply: "Wells and taps", wells: "Wells running",
+        taps: "Taps open", m3today: "m³ today", ack: "Acknowledge", acked: "acknowledged",
+        by: "Acknowledged by", none: "No alerts", badtoken: "Invalid token",
+        noack: "Acknowledging needs the operator role", other: "Tiếng Việt" },
+};
+const state = { lang: localStorage.getItem("sw-lang") || "vi", token: localStorage.getItem("sw-token"),
+                rules: null, stations: [], zones: [], alerts: [], selected: null };
+const $ = (id) => document.getElementById(id);
+const t = (key) => TEXT[state.lang][key] || key;
+const fmtTime = (iso) => iso ? new Intl.DateTimeFormat(state.lang === "vi" ? "vi-VN" : "en-GB",
+  { timeZone: "Asia/Ho_Chi_Minh", dateStyle: "short", timeStyle: "short" }).format(new Date(iso)) : "–";
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options,
+    headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" } });
+  if (response.status === 401) { askToken(true); throw new Error("unauthorized"); }
+  if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
+  return response.status === 204 ? null : response.json();
+}
+
+function askToken(failed) {
+  $("login-error").hidden = !failed; $("login-error").textContent = t("badtoken");
+  if (!$("login").open) $("login").showModal();
+}
+
+function translate() {
+  document.documentElement.lang = state.lang;
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+  $("lang").textContent = t("other");
+}
+
+function levelOf(station, value) {
+  const levels = state.rules && state.rules.salinity[station.profile];
+  if (!levels || value === undefined || value === null) return "ok";
+  return value >= levels.critical ? "critical" : value >= levels.warning ? "warning" : "ok";
+}
+
+function renderZones() {
+  const byParent = {};
+  for (const z of state.zones) (byParent[z.parent || ""] ||= []).push(z);
+  const branch = (parent) => {
+    const list = el("ul");
+    for (const z of byParent[parent] || []) {
+      const sev = z.worst_severity || "none";
+      list.append(el("li", {}, el("span", { class: `badge sev-${sev}`, title: sev }, z.active_alerts), " ",
+        state.lang === "en" && z.name_en ? z.name_en : z.name, branch(z.id)));
+    }
+    return list;
+  };
+  $("zones").replaceChildren(...branch("").children);
+}
+
+function renderAlerts() {
+  const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged");
+  if (!open.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
+  $("alerts").replaceChildren(...open.map((a) => {
+    const item = el("li", { class: `${a.severity} ${a.state}`, "data-id": a.id },
+      el("strong", {}, `${a.severity.toUpperCase()} · ${a.zone_name}`), " ",
+      `${a.device || ""} ${num(a.value)} ${a.unit} (≥ ${num(a.threshold)} ${a.unit}) — ${a.rule}`,
+      el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${a.state === "acknowledged" ? `${t("acked")}: ${a.acked_by}` : a.state}`));
+    if (a.state === "firing") item.append(" ", el("button", { type: "button", class: "ack", onclick: () => acknowledge(a) }, t("ack")));
+    return item;
+  }));
+}
+
+async function acknowledge(alert) {
+  const by = prompt(t("by"), localStorage.getItem("sw-name") || "");
+  if (!by) return;
+  localStorage.setItem("sw-name", by);
+  try {
+    const updated = await api(`/api/v1/alerts/${alert.id}/ack`, { method: "POST", body: JSON.stringify({ by }) });
+    state.alerts = state.alerts.map((a) => (a.id === updated.id ? updated : a));
+    renderAlerts();
+  } catch (error) { if (error.status === 403) alert_(t("noack")); }
+}
+const alert_ = (message) => window.alert(message);
+const num = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(Math.abs(v) < 10 ? 2 : 1));
+
+function renderStations() {
+  const names = Object.fromEntries(state.zones.map((z) => [z.id, z.name]));
+  const rows = state.stations.map((s) => {
+    const value = s.latest ? s.latest.values.salinity_ppt : undefined;
+    return el("tr", { class: "clickable", onclick: () => chart(s) }, el("td", {}, s.name),
+      el("td", {}, names[s.zone] || s.zone), el("td", {}, s.km ?? "–"),
+      el("td", { class: `val-${levelOf(s, value)}` }, value === undefined ? "–" : value.toFixed(2)),
+      el("td", {}, fmtTime(s.latest && s.latest.ts)));
+  });
+  $("stations").tBodies[0].replaceChildren(...rows);
+}
+
+function renderMap() {
+  const pts = state.stations.filter((s) => s.lat !== null && s.lon !== null);
+  if (!pts.length) return;
+  const lats = pts.map((s) => s.lat), lons = pts.map((s) => s.lon);
+  const [x0, x1, y0, y1] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
+  const x = (lon) => 30 + ((lon - x0) / (x1 - x0 || 1)) * 540, y = (lat) => 330 - ((lat - y0) / (y1 - y0 || 1)) * 300;
+  const map = $("map"); map.replaceChildren();
+  for (const s of pts) {
+    const value = s.latest ? s.latest.values.salinity_ppt : undefined;
+    const colour = { ok: "#2e7d32", warning: "#ef6c00", critical: "#c62828" }[levelOf(s, value)];
+    const dot = svg("circle", { cx: x(s.lon), cy: y(s.lat), r: 7, fill: value === undefined ? "#999" : colour });
+    dot.append(svg("title", {}, `${s.name}: ${value === undefined ? "–" : value.toFixed(2)} ‰`));
+    dot.addEventListener("click", () => chart(s));
+    map.append(dot, svg("text", { x: x(s.lon) + 9, y: y(s.lat) + 4 }, s.name));
+  }
+}
+
+async function chart(station) {
+  state.selected = station;
+  $("chart-title").textContent = `— ${station.name}`;
+  const end = new Date(), start = new Date(end - 7 * 864e5);
+  const data = await api(`/api/v1/stations/${station.id}/readings?start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(end.toISOString())}&every=1h`);
+  const buckets = data.aggregates || [], box = $("chart"); box.replaceChildren();
+  const levels = state.rules && state.rules.salinity[station.profile];
+  const top = Math.max(1, ...buckets.map((b) => b.max), levels ? levels.critical * 1.1 : 0);
+  const x = (iso) => 40 + ((new Date(iso) - start) / (end - start)) * 590, y = (v) => 240 - (v / top) * 220;
+  box.append(svg("line", { x1: 40, y1: 240, x2: 630, y2: 240, stroke: "#999" }), svg("text", { x: 2, y: 24 }, top.toFixed(1)));
+  if (levels) for (const [name, colour] of [["warning", "#ef6c00"], ["critical", "#c62828"]]) {
+    box.append(svg("line", { x1: 40, x2: 630, y1: y(levels[name]), y2: y(levels[name]), stroke: colour, "stroke-dasharray": "4 3" }),
+      svg("text", { x: 42, y: y(levels[name]) - 3, fill: colour }, `${levels[name]} ‰`));
+  }
+  const path = (key) => buckets.map((b, i) => `${i ? "L" : "M"}${x(b.ts).toFixed(1)},${y(b[key]).toFixed(1)}`).join("");
+  if (buckets.length) {
+    const band = buckets.map((b) => `${x(b.ts).toFixed(1)},${y(b.max).toFixed(1)}`)
+      .concat(buckets.slice().reverse().map((b) => `${x(b.ts).toFixed(1)},${y(b.min).toFixed(1)}`));
+    box.append(svg("polygon", { points: band.join(" "), fill: "#0b4f6c22" }), svg("path", { d: path("mean"), stroke: "#0b4f6c", fill: "none" }));
+  }
+}
+
+function renderSupply(rows) {
+  const names = Object.fromEntries(state.zones.map((z) => [z.id, z.name]));
+  $("supply").tBodies[0].replaceChildren(...rows.map((r) => el("tr", {},
+    el("td", {}, names[r.zone] || r.zone), el("td", {}, `${r.wells_running} / ${r.wells_total}`),
+    el("td", {}, `${r.taps_open} / ${r.taps_total}`), el("td", {}, r.tap_m3_today.toFixed(1)))));
+}
+
+async function refresh() {
+  const [zones, stations, alerts, summary] = await Promise.all([api("/api/v1/zones"),
+    api("/api/v1/stations"), api("/api/v1/alerts?limit=200"), api("/api/v1/summary")]);
+  Object.assign(state, { zones, stations, alerts: alerts.items });
+  renderZones(); renderAlerts(); renderStations(); renderMap(); renderSupply(summary);
+  if (!state.selected && stations.length) chart(stations.find((s) => s.latest) || stations[0]);
+}
+
+async function live() {
+  // fetch() rather than EventSource: the stream needs the Authorization header
+  for (;;) {
+    try {
+      const response = await fetch("/api/v1/alerts/stream", { headers: { Authorization: `Bearer ${state.token}` } });
+      const reader = response.body.getReader(), decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const chunk = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+          const data = chunk.split("\n").find((line) => line.startsWith("data: "));
+          if (data) { await refresh(); }
+        }
+      }
+    } catch (error) { /* reconnect below */ }
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+  }
+}
+
+async function start() {
+  translate();
+  if (location.hash.startsWith("#token=")) {  // a link with the token (never sent to the server)
+    state.token = decodeURIComponent(location.hash.slice(7));
+    localStorage.setItem("sw-token", state.token);
+    history.replaceState(null, "", location.pathname);
+  }
+  if (!state.token) { askToken(false); return; }
+  try { state.rules = await api("/api/v1/rules"); } catch (error) { if (error.message === "unauthorized") return; }
+  await refresh();
+  live();
+  setInterval(refresh, 60000);
+}
+
+$("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); localStorage.setItem("sw-token", state.token); start(); });
+$("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
+$("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); state.token = null; askToken(false); });
+setInterval(() => { $("clock").textContent = fmtTime(new Date().toISOString()); }, 1000);
+start();
