@@ -222,6 +222,36 @@ def alerts(config: ConfigOption = None) -> None:
 
 
 @app.command()
+def api(config: ConfigOption = None) -> None:
+    """The HTTP API and dashboard alone (reads the store and the alert state; acknowledging
+    needs the process that runs the alert engine, e.g. ``saltwatch serve``)."""
+    import uvicorn  # noqa: PLC0415
+
+    from alerts.state import AlertState  # noqa: PLC0415
+    from api.app import create_app  # noqa: PLC0415
+    from api.context import ApiContext  # noqa: PLC0415
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    setup_logging()
+    store = open_reading_store(settings.store)
+    state = AlertState(settings.state.path)
+    host, _, port = settings.api.bind.rpartition(":")
+    try:
+        uvicorn.run(
+            create_app(ApiContext(settings, reg, store, state)),
+            host=host.strip("[]"),
+            port=int(port),
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        state.close()
+        store.close()
+
+
+@app.command()
 def sim(
     config: ConfigOption = None,
     scenario: Annotated[
