@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.engine import AlertEngine
 from alerts.state import AlertState
+from api.cache import TtlCache
 from core.clock import Clock, SystemClock
 from core.registry import Registry
 from core.settings import Settings
@@ -26,3 +27,5 @@ class ApiContext:
     clock: Clock = field(default_factory=SystemClock)
     metrics: list[CollectorRegistry] = field(default_factory=list)
     broker_up: bool | None = None
+    #: answers shared by the clients polling within a couple of seconds of each other
+    cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))

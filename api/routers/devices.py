@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+import orjson
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from pydantic import BaseModel
 
 from alerts.rules import SEVERITY_RANK
 from api.auth import AUTH_RESPONSES, Viewer
@@ -27,6 +30,15 @@ router = APIRouter(prefix="/api/v1", tags=["devices"], responses=AUTH_RESPONSES)
 MAX_POINTS = 10_000
 
 
+def _encode(models: Sequence[BaseModel]) -> bytes:
+    """Serialised once, served to every client of the cache's few seconds."""
+    return orjson.dumps([m.model_dump(mode="json") for m in models])
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
 def _ctx(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
@@ -37,8 +49,12 @@ def _ctx(request: Request) -> ApiContext:
     response_model=list[ZoneOut],
     summary="Zones with their parent, worst active severity and active alert count",
 )
-def zones(request: Request, _: Viewer) -> list[ZoneOut]:
+def zones(request: Request, _: Viewer) -> Response:
     ctx = _ctx(request)
+    return _json(ctx.cache.get("zones", lambda: _encode(_zones(ctx))))
+
+
+def _zones(ctx: ApiContext) -> list[ZoneOut]:
     reg = ctx.registry
     active = [a for a in ctx.state.open_alerts().values() if a.state in ("firing", "acknowledged")]
     out = []
@@ -66,8 +82,12 @@ def zones(request: Request, _: Viewer) -> list[ZoneOut]:
     response_model=list[StationOut],
     summary="Salinity stations with registry data and the latest reading",
 )
-def stations(request: Request, _: Viewer) -> list[StationOut]:
+def stations(request: Request, _: Viewer) -> Response:
     ctx = _ctx(request)
+    return _json(ctx.cache.get("stations", lambda: _encode(_stations(ctx))))
+
+
+def _stations(ctx: ApiContext) -> list[StationOut]:
     newest = ctx.store.latest(TopicKind.SALINITY)
     return [
         StationOut(
@@ -141,8 +161,13 @@ def readings(
         raise HTTPException(422, f"every: {exc}") from None
     if (end_ns - start_ns) / (every_s * NS_PER_S) > MAX_POINTS:
         raise HTTPException(422, f"more than {MAX_POINTS} buckets: widen `every`")
-    buckets = ctx.store.aggregate(
-        TopicKind.SALINITY, station, "salinity_ppt", start_ns, end_ns, every_s
+    minute = 60 * NS_PER_S  # the same minute's request shares its buckets for a while
+    key = ("aggregate", station, start_ns // minute, end_ns // minute, every_s)
+    buckets = ctx.cache.get(
+        key,
+        lambda: ctx.store.aggregate(
+            TopicKind.SALINITY, station, "salinity_ppt", start_ns, end_ns, every_s
+        ),
     )
     out.aggregates = [
         AggregatePoint(
