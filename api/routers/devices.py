@@ -129,7 +129,7 @@ def readings(
     start: Annotated[str | None, Query(description="RFC 3339; default: 24 h before end")] = None,
     end: Annotated[str | None, Query(description="RFC 3339; default: now")] = None,
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
-) -> ReadingsOut:
+) -> ReadingsOut | Response:
     ctx = _ctx(request)
     device = ctx.registry.device(station)
     if device is None or device.kind != "salinity":
@@ -163,19 +163,22 @@ def readings(
         raise HTTPException(422, f"more than {MAX_POINTS} buckets: widen `every`")
     minute = 60 * NS_PER_S  # the same minute's request shares its buckets for a while
     key = ("aggregate", station, start_ns // minute, end_ns // minute, every_s)
-    buckets = ctx.cache.get(
-        key,
-        lambda: ctx.store.aggregate(
+
+    def buckets() -> list[dict[str, object]]:
+        rows = ctx.store.aggregate(
             TopicKind.SALINITY, station, "salinity_ppt", start_ns, end_ns, every_s
-        ),
-    )
-    out.aggregates = [
-        AggregatePoint(
-            ts=to_rfc3339(b.start_ns, VN_TZ), min=b.min, mean=b.mean, max=b.max, count=b.count
         )
-        for b in buckets
-    ]
-    return out
+        return [
+            AggregatePoint(
+                ts=to_rfc3339(b.start_ns, VN_TZ), min=b.min, mean=b.mean, max=b.max, count=b.count
+            ).model_dump()
+            for b in rows
+        ]
+
+    body = out.model_dump(exclude={"aggregates", "readings"})
+    body["readings"] = None
+    body["aggregates"] = ctx.cache.get(key, buckets)
+    return _json(orjson.dumps(body))
 
 
 def _latest_of(request: Request, kind: TopicKind) -> list[DeviceLatestOut]:
