@@ -96,13 +96,16 @@ SCENARIOS: dict[str, Scenario] = {
         excursion_km=9.0,
         arrive=(11, 15),
     ),
-    # 2019-20: the deepest: 4 ‰ line ~60 km in March, 4.5 ‰ at Xuân Hòa mid-February.
+    # 2019-20: the deepest. On 14/2/2020 Phú Phong (64 km) had 4.66 ‰ and Vàm Ba Rài (97 km)
+    # 1.0 ‰: a long, flat toe (w ≈ 20 km); the 4 ‰ line reached 55–74 km. The same day's
+    # 4.5 ‰ at Xuân Hòa (42 km) cannot sit on any profile falling upstream from there, so the
+    # scenario follows the far stations and the reported reach.
     "2020": Scenario(
         "2020",
         2020,
         front_low_km=-15.0,
-        front_peak_km=34.0,
-        width_km=10.0,
+        front_peak_km=24.0,
+        width_km=20.0,
         excursion_km=9.0,
         arrive=(12, 1),
         peak_from=(2, 5),
