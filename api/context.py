@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fastapi import Request
 from prometheus_client import CollectorRegistry
 
 from alerts.engine import AlertEngine
@@ -29,3 +30,9 @@ class ApiContext:
     broker_up: bool | None = None
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
+
+
+def ctx_of(request: Request) -> ApiContext:
+    """The context the composition root put on the app."""
+    ctx: ApiContext = request.app.state.ctx
+    return ctx

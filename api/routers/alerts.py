@@ -9,17 +9,12 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from alerts.routing import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
-from api.context import ApiContext
+from api.context import ctx_of
 from api.convert import alert_out, silence_out, when
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from core.timeutil import NS_PER_S
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
-
-
-def _ctx(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
 
 
 @router.get(
@@ -36,7 +31,7 @@ def list_alerts(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AlertPage:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if zone is not None and zone not in ctx.registry.zones:
         raise HTTPException(404, "no such zone")
     covered = {zone, *ctx.registry.descendants(zone)} if zone else None
@@ -66,7 +61,7 @@ def list_alerts(
     },
 )
 def acknowledge(request: Request, _: Operator, alert_id: str, body: AckIn) -> AlertOut:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if ctx.engine is None:
         raise HTTPException(409, "acknowledge through the process that runs the alert engine")
     known = ctx.state.get(alert_id)
@@ -83,7 +78,7 @@ def acknowledge(request: Request, _: Operator, alert_id: str, body: AckIn) -> Al
 
 @router.get("/silences", response_model=list[SilenceOut], summary="Silences, oldest first")
 def list_silences(request: Request, _: Viewer) -> list[SilenceOut]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     now = ctx.clock.now_ns()
     return [silence_out(s, now) for s in ctx.state.silences()]
 
@@ -95,7 +90,7 @@ def list_silences(request: Request, _: Viewer) -> list[SilenceOut]:
     summary="Mute alerts by zone, device and/or rule for a while (operator)",
 )
 def create_silence(request: Request, _: Operator, body: SilenceIn) -> SilenceOut:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if body.zone is None and body.device is None and body.rule is None:
         raise HTTPException(422, "name a zone, a device or a rule")
     if body.zone is not None and body.zone not in ctx.registry.zones:
@@ -122,7 +117,7 @@ def create_silence(request: Request, _: Operator, body: SilenceIn) -> SilenceOut
     responses={404: {"description": "no active silence with this id"}},
 )
 def expire_silence(request: Request, _: Operator, silence_id: str) -> None:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if not ctx.state.expire_silence(silence_id, ctx.clock.now_ns()):
         raise HTTPException(404, "no active silence with this id")
 
@@ -133,7 +128,7 @@ def expire_silence(request: Request, _: Operator, silence_id: str) -> None:
     summary="The most recent rejected messages: time, topic, reason",
 )
 def rejections(request: Request, _: Viewer) -> list[RejectionOut]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if ctx.pipeline is None:
         return []
     return [

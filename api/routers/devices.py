@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from alerts.rules import SEVERITY_RANK
 from api.auth import AUTH_RESPONSES, Viewer
-from api.context import ApiContext
+from api.context import ApiContext, ctx_of
 from api.convert import latest, when
 from api.schemas import (
     AggregatePoint,
@@ -39,18 +39,13 @@ def _json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-def _ctx(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
-
-
 @router.get(
     "/zones",
     response_model=list[ZoneOut],
     summary="Zones with their parent, worst active severity and active alert count",
 )
 def zones(request: Request, _: Viewer) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     return _json(ctx.cache.get("zones", lambda: _encode(_zones(ctx))))
 
 
@@ -83,7 +78,7 @@ def _zones(ctx: ApiContext) -> list[ZoneOut]:
     summary="Salinity stations with registry data and the latest reading",
 )
 def stations(request: Request, _: Viewer) -> Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     return _json(ctx.cache.get("stations", lambda: _encode(_stations(ctx))))
 
 
@@ -130,7 +125,7 @@ def readings(
     end: Annotated[str | None, Query(description="RFC 3339; default: now")] = None,
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
 ) -> ReadingsOut | Response:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     device = ctx.registry.device(station)
     if device is None or device.kind != "salinity":
         raise HTTPException(404, "no such salinity station")
@@ -182,7 +177,7 @@ def readings(
 
 
 def _latest_of(request: Request, kind: TopicKind) -> list[DeviceLatestOut]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     newest = ctx.store.latest(kind)
     return [
         DeviceLatestOut(
@@ -208,7 +203,7 @@ def taps(request: Request, _: Viewer) -> list[DeviceLatestOut]:
     summary="Online/offline, last seen and lost messages (seq gaps) per device",
 )
 def device_status(request: Request, _: Viewer) -> list[DeviceStatusOut]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if ctx.pipeline is None:
         return []
     return [

@@ -16,7 +16,7 @@ from alerts.lifecycle import Event
 from alerts.messages import render
 from alerts.rules import parse_rules
 from api.auth import AUTH_RESPONSES, Admin, Viewer
-from api.context import ApiContext
+from api.context import ctx_of
 from core.errors import ConfigError
 from core.timeutil import VN_TZ, from_datetime, to_datetime
 from core.topics import TopicKind
@@ -24,14 +24,9 @@ from core.topics import TopicKind
 router = APIRouter(prefix="/api/v1", tags=["operations"], responses=AUTH_RESPONSES)
 
 
-def _ctx(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.ctx
-    return ctx
-
-
 @router.get("/rules", summary="The alert rules in force", response_model=dict[str, Any])
 def get_rules(request: Request, _: Viewer) -> dict[str, Any]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if ctx.engine is None:
         raise HTTPException(409, "the alert engine does not run in this process")
     rules: dict[str, Any] = ctx.engine.rules.model_dump(mode="json")
@@ -49,7 +44,7 @@ def put_rules(
     _: Admin,
     body: dict[str, Any] = Body(description="rules, as in config/rules.toml"),  # noqa: B008
 ) -> dict[str, Any]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if ctx.engine is None:
         raise HTTPException(409, "the alert engine does not run in this process")
     try:
@@ -78,7 +73,7 @@ class ZoneSummary(BaseModel):
     "drawn at the taps today (Vietnam time)",
 )
 def summary(request: Request, _: Viewer) -> list[ZoneSummary]:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     reg = ctx.registry
     now = ctx.clock.now_ns()
     today = to_datetime(now, VN_TZ).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -123,7 +118,7 @@ def summary(request: Request, _: Viewer) -> list[ZoneSummary]:
     response_class=StreamingResponse,
 )
 async def stream(request: Request, _: Viewer) -> StreamingResponse:
-    ctx = _ctx(request)
+    ctx = ctx_of(request)
     if ctx.engine is None:
         raise HTTPException(409, "the alert engine does not run in this process")
     engine = ctx.engine

@@ -26,19 +26,13 @@ from ingest.spool import Spool
 from storage.influx import InfluxReadingStore
 from storage.ports import ReadingStore
 from storage.sqlite import SqliteReadingStore
+from tests.alert_tools import Quiet
 from tests.services import InfluxServer, wait_until
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
 M = 60 * 10**9
 TOKENS = {"viewer": "v" * 24, "operator": "o" * 24, "admin": "a" * 24}
-
-
-class Quiet:
-    channel = "mqtt"
-
-    def send(self, event: dict[str, Any], zones: list[str]) -> None:
-        pass
 
 
 class NoAcks:

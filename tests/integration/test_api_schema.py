@@ -22,17 +22,11 @@ from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
 from storage.sqlite import SqliteReadingStore
+from tests.alert_tools import Quiet
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
 ADMIN = "schema-admin-token-0000"
-
-
-class Quiet:
-    channel = "mqtt"
-
-    def send(self, event: dict[str, Any], zones: list[str]) -> None:
-        pass
 
 
 def _app() -> Any:

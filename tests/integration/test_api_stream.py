@@ -21,18 +21,12 @@ from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
 from storage.sqlite import SqliteReadingStore
+from tests.alert_tools import Quiet
 from tests.services import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
 TOKEN = "stream-viewer-token-000"
-
-
-class Quiet:
-    channel = "mqtt"
-
-    def send(self, event: dict[str, Any], zones: list[str]) -> None:
-        pass
 
 
 def test_a_firing_alert_reaches_the_stream(tmp_path: Path) -> None:
