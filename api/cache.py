@@ -19,24 +19,31 @@ class TtlCache:
         self._computing: dict[Hashable, threading.Lock] = {}
 
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The cached answer; on expiry one caller recomputes it while the others get the
+        previous answer at once (stale while revalidating); with none yet, they wait for it."""
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
             if hit is not None and hit[0] > now:
                 return hit[1]
             gate = self._computing.setdefault(key, threading.Lock())
-        with gate:  # one computation per key; the others wait for it
+        if hit is not None and not gate.acquire(blocking=False):
+            return hit[1]  # someone is already refreshing it
+        if hit is None:
+            gate.acquire()
+        try:
             with self._lock:
-                hit = self._entries.get(key)
-                if hit is not None and hit[0] > time.monotonic():
-                    return hit[1]
+                fresh = self._entries.get(key)
+                if fresh is not None and fresh[0] > time.monotonic():
+                    return fresh[1]
             value = compute()
             with self._lock:
                 if len(self._entries) >= self.max_entries:
                     self._entries.clear()
                 self._entries[key] = (time.monotonic() + self.ttl_s, value)
-                self._computing.pop(key, None)
             return value
+        finally:
+            gate.release()
 
     def clear(self) -> None:
         with self._lock:

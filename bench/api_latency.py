@@ -118,6 +118,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="per client and endpoint")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seconds", type=int, default=10, help="per endpoint, with wrk")
+    parser.add_argument("--workers", type=int, default=2, help="saltwatch api --workers")
     parser.add_argument(
         "--python-client", action="store_true", help="load from httpx even when wrk is installed"
     )
@@ -138,7 +139,7 @@ def main() -> None:
         "SALTWATCH_API__TOKENS": f'[{{"role": "viewer", "token": "{TOKEN}"}}]',
     }
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("saltwatch")), "api"],
+        [str(Path(sys.executable).with_name("saltwatch")), "api", "--workers", str(args.workers)],
         env=env,
         stdout=(work / "api.log").open("wb"),
         stderr=subprocess.STDOUT,

@@ -222,33 +222,35 @@ def alerts(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def api(config: ConfigOption = None) -> None:
+def api(
+    config: ConfigOption = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=16, help="API processes sharing the port (uvicorn workers)")
+    ] = 1,
+) -> None:
     """The HTTP API and dashboard alone (reads the store and the alert state; acknowledging
     needs the process that runs the alert engine, e.g. ``saltwatch serve``)."""
+    import os  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
 
-    from alerts.state import AlertState  # noqa: PLC0415
-    from api.app import create_app  # noqa: PLC0415
-    from api.context import ApiContext  # noqa: PLC0415
-    from storage.factory import open_reading_store  # noqa: PLC0415
+    from api.standalone import CONFIG_ENV  # noqa: PLC0415
 
-    settings = _settings(config)
-    reg = _registry(settings)
+    settings = _settings(config)  # fail early, here, on bad settings
+    _registry(settings)
     setup_logging()
-    store = open_reading_store(settings.store)
-    state = AlertState(settings.state.path)
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config.resolve())
     host, _, port = settings.api.bind.rpartition(":")
-    try:
-        uvicorn.run(
-            create_app(ApiContext(settings, reg, store, state)),
-            host=host.strip("[]"),
-            port=int(port),
-            log_level="warning",
-            access_log=False,
-        )
-    finally:
-        state.close()
-        store.close()
+    uvicorn.run(
+        "api.standalone:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host.strip("[]"),
+        port=int(port),
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @app.command()

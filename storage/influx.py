@@ -8,6 +8,7 @@ by ``quote_literal`` / ``quote_ident``, so no device id, tag or caller input can
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,9 @@ from core.schema import FieldType, FieldValue, Measurement, check_tags, measurem
 from core.topics import TopicKind
 from core.types import Reading, Series
 from storage.ports import Aggregate
+
+#: ``latest`` looks this far back first (seconds).
+LATEST_RECENT_S = 2 * 86_400
 
 
 def quote_literal(value: str) -> str:
@@ -263,9 +267,22 @@ class InfluxReadingStore:
 
     # ------------------------------------------------------------------ port
     def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
+        """Newest reading per device. A scan of recent shards answers almost every device; only
+        those silent longer than ``LATEST_RECENT_S`` cost a scan of everything (10x slower)."""
         m = measurement_for(kind)
+        since = time.time_ns() - LATEST_RECENT_S * 1_000_000_000
+        out = self._latest(kind, m, devices, since)
+        wanted = set(devices) if devices is not None else self._devices_of(m)
+        missing = sorted(wanted - set(out))
+        if missing:
+            out.update(self._latest(kind, m, missing, None))
+        return out
+
+    def _latest(
+        self, kind: TopicKind, m: Measurement, devices: Sequence[str] | None, since_ns: int | None
+    ) -> dict[str, Reading]:
         q = (
-            f"SELECT * FROM {quote_ident(m.name)}{self._where(m, devices)} "
+            f"SELECT * FROM {quote_ident(m.name)}{self._where(m, devices, since_ns)} "
             f"GROUP BY {quote_ident(m.device_tag)} ORDER BY time DESC LIMIT 1"
         )
         out: dict[str, Reading] = {}
@@ -276,6 +293,11 @@ class InfluxReadingStore:
                 if known is None or reading.ts_ns > known.ts_ns:
                     out[reading.device] = reading
         return out
+
+    def _devices_of(self, m: Measurement) -> set[str]:
+        """Every device that ever wrote this measurement (from the index: cheap)."""
+        q = f"SHOW TAG VALUES FROM {quote_ident(m.name)} WITH KEY = {quote_ident(m.device_tag)}"
+        return {str(v[1]) for series in self._query(q) for v in series.get("values") or []}
 
     def query(
         self, kind: TopicKind, device: str, start_ns: int, end_ns: int, limit: int = 10_000

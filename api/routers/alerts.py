@@ -11,6 +11,7 @@ from alerts.routing import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
 from api.context import ctx_of
 from api.convert import alert_out, silence_out, when
+from api.paging import Page
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from core.timeutil import NS_PER_S
 
@@ -77,10 +78,11 @@ def acknowledge(request: Request, _: Operator, alert_id: str, body: AckIn) -> Al
 
 
 @router.get("/silences", response_model=list[SilenceOut], summary="Silences, oldest first")
-def list_silences(request: Request, _: Viewer) -> list[SilenceOut]:
+def list_silences(request: Request, _: Viewer, page: Page) -> list[SilenceOut]:
     ctx = ctx_of(request)
     now = ctx.clock.now_ns()
-    return [silence_out(s, now) for s in ctx.state.silences()]
+    offset, limit = page
+    return [silence_out(s, now) for s in ctx.state.silences()[offset : offset + limit]]
 
 
 @router.post(
@@ -127,10 +129,11 @@ def expire_silence(request: Request, _: Operator, silence_id: str) -> None:
     response_model=list[RejectionOut],
     summary="The most recent rejected messages: time, topic, reason",
 )
-def rejections(request: Request, _: Viewer) -> list[RejectionOut]:
+def rejections(request: Request, _: Viewer, page: Page) -> list[RejectionOut]:
     ctx = ctx_of(request)
     if ctx.pipeline is None:
         return []
+    offset, limit = page
     return [
         RejectionOut(
             at=when(r.received_ns) or "",
@@ -139,5 +142,5 @@ def rejections(request: Request, _: Viewer) -> list[RejectionOut]:
             detail=r.detail,
             payload_head=r.payload_head,
         )
-        for r in ctx.pipeline.recent_rejections()
+        for r in ctx.pipeline.recent_rejections()[offset : offset + limit]
     ]

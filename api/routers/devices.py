@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -13,6 +13,7 @@ from alerts.rules import SEVERITY_RANK
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext, ctx_of
 from api.convert import latest, when
+from api.paging import Page
 from api.schemas import (
     AggregatePoint,
     DeviceLatestOut,
@@ -26,8 +27,14 @@ from core.errors import BadInputError
 from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339, ts_from_rfc3339
 from core.topics import TopicKind
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["devices"], responses=AUTH_RESPONSES)
 MAX_POINTS = 10_000
+
+
+def _sliced(items: Sequence[T], page: tuple[int, int]) -> list[T]:
+    offset, limit = page
+    return list(items[offset : offset + limit])
 
 
 def _encode(models: Sequence[BaseModel]) -> bytes:
@@ -44,9 +51,9 @@ def _json(body: bytes) -> Response:
     response_model=list[ZoneOut],
     summary="Zones with their parent, worst active severity and active alert count",
 )
-def zones(request: Request, _: Viewer) -> Response:
+def zones(request: Request, _: Viewer, page: Page) -> Response:
     ctx = ctx_of(request)
-    return _json(ctx.cache.get("zones", lambda: _encode(_zones(ctx))))
+    return _json(ctx.cache.get(("zones", *page), lambda: _encode(_sliced(_zones(ctx), page))))
 
 
 def _zones(ctx: ApiContext) -> list[ZoneOut]:
@@ -77,9 +84,9 @@ def _zones(ctx: ApiContext) -> list[ZoneOut]:
     response_model=list[StationOut],
     summary="Salinity stations with registry data and the latest reading",
 )
-def stations(request: Request, _: Viewer) -> Response:
+def stations(request: Request, _: Viewer, page: Page) -> Response:
     ctx = ctx_of(request)
-    return _json(ctx.cache.get("stations", lambda: _encode(_stations(ctx))))
+    return _json(ctx.cache.get(("stations", *page), lambda: _encode(_sliced(_stations(ctx), page))))
 
 
 def _stations(ctx: ApiContext) -> list[StationOut]:
@@ -188,13 +195,13 @@ def _latest_of(request: Request, kind: TopicKind) -> list[DeviceLatestOut]:
 
 
 @router.get("/wells", response_model=list[DeviceLatestOut], summary="Latest status of each well")
-def wells(request: Request, _: Viewer) -> list[DeviceLatestOut]:
-    return _latest_of(request, TopicKind.WELL)
+def wells(request: Request, _: Viewer, page: Page) -> list[DeviceLatestOut]:
+    return _sliced(_latest_of(request, TopicKind.WELL), page)
 
 
 @router.get("/taps", response_model=list[DeviceLatestOut], summary="Latest status of each tap")
-def taps(request: Request, _: Viewer) -> list[DeviceLatestOut]:
-    return _latest_of(request, TopicKind.TAP)
+def taps(request: Request, _: Viewer, page: Page) -> list[DeviceLatestOut]:
+    return _sliced(_latest_of(request, TopicKind.TAP), page)
 
 
 @router.get(
@@ -202,7 +209,7 @@ def taps(request: Request, _: Viewer) -> list[DeviceLatestOut]:
     response_model=list[DeviceStatusOut],
     summary="Online/offline, last seen and lost messages (seq gaps) per device",
 )
-def device_status(request: Request, _: Viewer) -> list[DeviceStatusOut]:
+def device_status(request: Request, _: Viewer, page: Page) -> list[DeviceStatusOut]:
     ctx = ctx_of(request)
     if ctx.pipeline is None:
         return []
@@ -216,5 +223,5 @@ def device_status(request: Request, _: Viewer) -> list[DeviceStatusOut]:
             seq_lost=s.seq_lost,
             restarts=s.restarts,
         )
-        for s in ctx.pipeline.tracker.snapshot()
+        for s in _sliced(ctx.pipeline.tracker.snapshot(), page)
     ]

@@ -366,3 +366,14 @@ def test_dashboard_is_served_without_a_token(client: TestClient) -> None:
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert "Asia/Ho_Chi_Minh" in script.text and "https://" not in script.text  # no CDN
     assert client.get("/style.css").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/zones", "/api/v1/stations", "/api/v1/wells", "/api/v1/taps"]
+)
+def test_lists_paginate(client: TestClient, path: str) -> None:
+    viewer = auth("viewer")
+    everything = client.get(path, headers=viewer).json()
+    page = client.get(path, params={"offset": 2, "limit": 3}, headers=viewer).json()
+    assert [item["id"] for item in page] == [item["id"] for item in everything[2:5]]
+    assert client.get(path, params={"limit": 0}, headers=viewer).status_code == 422

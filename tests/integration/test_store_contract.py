@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +158,17 @@ def test_latest_picks_newest_per_device_and_filters(store: ReadingStore) -> None
 
 def test_ping(store: ReadingStore) -> None:
     assert store.ping() is True
+
+
+def test_latest_finds_recent_and_long_silent_devices_together(store: ReadingStore) -> None:
+    now = time.time_ns()
+    store.write(
+        [
+            sal("fresh", now - 60 * 10**9, 1.0),
+            sal("fresh", now - 120 * 10**9, 0.9),
+            sal("silent", T0, 2.0),
+        ]
+    )  # "silent" last reported in March 2024
+    latest = store.latest(TopicKind.SALINITY)
+    assert {d: r.fields["salinity_ppt"] for d, r in latest.items()} == {"fresh": 1.0, "silent": 2.0}
+    assert set(store.latest(TopicKind.SALINITY, ["silent", "nobody"])) == {"silent"}

@@ -1,0 +1,29 @@
+"""The API's composition root for ``saltwatch api --workers N``: each worker process builds its own
+clients from the settings (environment, and ``SALTWATCH_CONFIG_FILE`` for a TOML file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from alerts.state import AlertState
+from api.app import create_app
+from api.context import ApiContext
+from core.registry import load_registry
+from core.settings import load_settings
+from storage.factory import open_reading_store
+
+CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
+
+
+def app_from_environment() -> FastAPI:
+    config = os.environ.get(CONFIG_ENV)
+    settings = load_settings(Path(config) if config else None)
+    registry = load_registry(settings.registry.path)
+    return create_app(
+        ApiContext(
+            settings, registry, open_reading_store(settings.store), AlertState(settings.state.path)
+        )
+    )
