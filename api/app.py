@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from api.context import ApiContext
 from api.routers import alerts, devices, operations, system
 
+_ALLOWED: dict[int, frozenset[str]] = {}  # per route (routes live as long as the app)
+
 
 def _query_names(dependant: Dependant) -> set[str]:
     names = {p.alias for p in dependant.query_params}
@@ -27,7 +29,9 @@ def reject_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
-    allowed = _query_names(route.dependant)
+    allowed = _ALLOWED.get(id(route))
+    if allowed is None:
+        allowed = _ALLOWED[id(route)] = frozenset(_query_names(route.dependant))
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         shown = ", ".join(repr(name[:40]) for name in unknown[:5])
