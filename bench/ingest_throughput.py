@@ -117,42 +117,28 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
         proc.wait(30)
 
 
-def run_drain(
+def measure(
     name: str,
     procs: list[subprocess.Popen[bytes]],
     url: str,
     store: InfluxReadingStore,
     msgs: list[tuple[str, bytes]],
+    drain: bool,
 ) -> Result:
-    for proc in procs:
-        os.kill(proc.pid, signal.SIGSTOP)
-    publish(url, msgs)
+    """drain: publish while the ingesters are frozen, then time from resuming them;
+    live: time from the first publish. Either way, until every reading is stored."""
+    if drain:
+        for proc in procs:
+            os.kill(proc.pid, signal.SIGSTOP)
+        publish(url, msgs)
     cpu0 = [cpu_seconds(p.pid) for p in procs]
     started = time.monotonic()
-    for proc in procs:
-        os.kill(proc.pid, signal.SIGCONT)
-    wait_until(lambda: salinity_count(store) >= len(msgs), 600, f"{name} drain", interval=0.1)
-    seconds = time.monotonic() - started
-    return Result(
-        name,
-        len(msgs),
-        seconds,
-        [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu0, strict=True)],
-        [peak_rss_mb(p.pid) for p in procs],
-    )
-
-
-def run_live(
-    name: str,
-    procs: list[subprocess.Popen[bytes]],
-    url: str,
-    store: InfluxReadingStore,
-    msgs: list[tuple[str, bytes]],
-) -> Result:
-    cpu0 = [cpu_seconds(p.pid) for p in procs]
-    started = time.monotonic()
-    publish(url, msgs)
-    wait_until(lambda: salinity_count(store) >= len(msgs), 600, f"{name} live", interval=0.1)
+    if drain:
+        for proc in procs:
+            os.kill(proc.pid, signal.SIGCONT)
+    else:
+        publish(url, msgs)
+    wait_until(lambda: salinity_count(store) >= len(msgs), 600, name, interval=0.1)
     seconds = time.monotonic() - started
     return Result(
         name,
@@ -199,13 +185,9 @@ def main() -> None:
                 env["SALTWATCH_MQTT__SHARE_GROUP"] = "saltwatch"
             procs = start_ingesters(args.processes, env, work, mode)
             msgs = messages(prefix, args.messages, start)
-            runner = run_drain if mode == "drain" else run_live
+            name = f"saltwatch {mode} ({args.processes} proc)"
             try:
-                results.append(
-                    runner(
-                        f"saltwatch {mode} ({args.processes} proc)", procs, broker.url, store, msgs
-                    )
-                )
+                results.append(measure(name, procs, broker.url, store, msgs, mode == "drain"))
             finally:
                 stop(procs)
                 store.close()
@@ -230,12 +212,13 @@ def main() -> None:
             wait_until(lambda: "connected" in log.read_text(), 30, "baseline connect")
             try:
                 results.append(
-                    run_drain(
+                    measure(
                         "minimal paho → /write drain",
                         [proc],
                         broker.url,
                         store,
                         messages("baseline", args.messages, start),
+                        drain=True,
                     )
                 )
             finally:

@@ -73,6 +73,17 @@ def alerts_seen(mosquitto: MosquittoServer, topic_prefix: str) -> Iterator[Colle
     collector.close()
 
 
+def process_env(mosquitto: MosquittoServer, tmp_path: Path, prefix: str) -> dict[str, str]:
+    """The environment of a ``saltwatch`` process under test."""
+    return {
+        **os.environ,
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": prefix,
+        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+    }
+
+
 def reading(value: float, minutes_ago: float) -> bytes:
     return orjson.dumps({"ts": round(time.time() - minutes_ago * 60, 3), "salinity_ppt": value})
 
@@ -147,13 +158,7 @@ def test_restart_mid_episode_sends_nothing_twice_and_loses_nothing(
 def test_the_alerts_command_judges_on_its_own_subscription(
     mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
 ) -> None:
-    env = {
-        **os.environ,
-        "SALTWATCH_MQTT__URL": mosquitto.url,
-        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
-        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
-        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
-    }
+    env = process_env(mosquitto, tmp_path, topic_prefix)
     log = tmp_path / "alerts.log"
     exe = Path(sys.executable).with_name("saltwatch")
     process = subprocess.Popen(
@@ -184,13 +189,7 @@ def test_the_alerts_command_judges_on_its_own_subscription(
 def test_alerts_process_killed_mid_episode_sends_nothing_twice(
     mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
 ) -> None:
-    env = {
-        **os.environ,
-        "SALTWATCH_MQTT__URL": mosquitto.url,
-        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
-        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
-        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
-    }
+    env = process_env(mosquitto, tmp_path, topic_prefix)
     exe = str(Path(sys.executable).with_name("saltwatch"))
     log = tmp_path / "alerts.log"
 

@@ -23,11 +23,9 @@ from core.topics import TopicKind
 from core.types import Reading
 from ingest.pipeline import Inbound, Pipeline
 from ingest.spool import Spool
-from storage.influx import InfluxReadingStore
 from storage.ports import ReadingStore
-from storage.sqlite import SqliteReadingStore
 from tests.alert_tools import Quiet
-from tests.services import InfluxServer, wait_until
+from tests.services import wait_until
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
@@ -38,17 +36,6 @@ TOKENS = {"viewer": "v" * 24, "operator": "o" * 24, "admin": "a" * 24}
 class NoAcks:
     def ack(self, mid: int, qos: int, epoch: int) -> None:
         pass
-
-
-@pytest.fixture(params=["sqlite", "influxdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
-    if request.param == "sqlite":
-        adapter: ReadingStore = SqliteReadingStore(tmp_path / "r.db")
-    else:
-        server: InfluxServer = request.getfixturevalue("influxd")
-        adapter = InfluxReadingStore(server.store_url(request.getfixturevalue("influx_db")))
-    yield adapter
-    adapter.close()
 
 
 @pytest.fixture

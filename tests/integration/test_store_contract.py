@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from core.errors import BadInputError
 from core.topics import TopicKind
 from core.types import Reading
-from storage.influx import InfluxReadingStore
 from storage.ports import ReadingStore
-from storage.sqlite import SqliteReadingStore
-from tests.services import InfluxServer
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_710_226_800 * 10**9  # 2024-03-12T07:00:00Z
 H = 3600 * 10**9
 NASTY = 'Cửa Tiểu, "nhánh" = 1 \\ it\'s'
-
-
-@pytest.fixture(params=["sqlite", "influxdb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadingStore]:
-    if request.param == "sqlite":
-        adapter: ReadingStore = SqliteReadingStore(tmp_path / "readings.db")
-    else:
-        server: InfluxServer = request.getfixturevalue("influxd")
-        adapter = InfluxReadingStore(server.store_url(request.getfixturevalue("influx_db")))
-    yield adapter
-    adapter.close()
 
 
 def sal(device: str, ts: int, value: float, **extra: float | int) -> Reading:
