@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alerts.evaluate import WindowSource, evaluate
 from alerts.lifecycle import LATE_AFTER_NS, Alert, Event, acknowledge, advance
 from alerts.messages import render
+from alerts.metrics import AlertMetrics
 from alerts.notifiers import Notifier
 from alerts.routing import alert_zones, channels_for
 from alerts.rules import RuleSet, Severity
@@ -90,6 +91,7 @@ class AlertEngine:
         self._stop = threading.Event()
         self._dispatcher: threading.Thread | None = None
         self._scheduler: BackgroundScheduler | None = None
+        self.metrics = AlertMetrics(lambda: len(self._open))
 
     # ------------------------------------------------------------------ inputs
     def on_readings(self, readings: Sequence[Reading]) -> None:
@@ -118,8 +120,9 @@ class AlertEngine:
 
     def tick(self) -> None:
         """Every rule for every device, then reminders and escalations (the scheduled run)."""
-        self.run(None, instant_only=False)
-        self.remind_and_escalate()
+        with self.metrics.tick_seconds.time():
+            self.run(None, instant_only=False)
+            self.remind_and_escalate()
 
     def _deliveries(
         self, event: Event, now: int, *, escalation: bool = False, reminder: int = 0
@@ -199,6 +202,7 @@ class AlertEngine:
 
     def _publish(self, events: list[Event]) -> None:
         for event in events:
+            self.metrics.events.labels(event.alert.kind, event.state).inc()
             for listener in list(self._listeners):
                 try:
                     listener(event)
@@ -296,12 +300,15 @@ class AlertEngine:
                     notifier.send(render(event, self.registry), zones)
                 except RetryableError as exc:
                     log.warning("%s delivery failed, will retry: %s", channel, exc)
+                    self.metrics.deliveries.labels(channel, "retry").inc()
                     break
                 except (BadInputError, FatalError) as exc:
                     log.error("%s refused an alert, not retried: %s", channel, exc)
                     self.state.mark_sent(seq, self.clock.now_ns(), error=str(exc)[:500])
+                    self.metrics.deliveries.labels(channel, "refused").inc()
                     continue
                 self.state.mark_sent(seq, self.clock.now_ns())
+                self.metrics.deliveries.labels(channel, "sent").inc()
                 delivered += 1
         return delivered
 

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.context import ApiContext
+from api.metrics import ApiMetrics, LatencyMiddleware
 from api.routers import alerts, devices, operations, system
 
 _ALLOWED: dict[int, frozenset[str]] = {}  # per route (routes live as long as the app)
@@ -23,7 +24,7 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """A 422 for query parameters the route does not take: a typo (``?sevrity=``) should not
     silently return everything."""
     route = request.scope.get("route")
@@ -48,6 +49,9 @@ def create_app(ctx: ApiContext) -> FastAPI:
         "viewer (read), operator (acknowledge, silence), admin.",
     )
     app.state.ctx = ctx
+    api_metrics = ApiMetrics()
+    app.state.api_metrics = api_metrics
+    app.add_middleware(LatencyMiddleware, metrics=api_metrics)
     for module in (system, devices, operations, alerts):
         app.include_router(module.router)
     static = Path(str(resources.files("api").joinpath("static")))

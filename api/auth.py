@@ -4,7 +4,7 @@ never written to a log line or an error body."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, HTTPException, Request, status
@@ -27,10 +27,10 @@ def role_of(token: str, tokens: Sequence[ApiToken]) -> Role | None:
     return found
 
 
-def require(role: Role) -> Callable[..., Role]:
+def require(role: Role) -> Callable[..., Awaitable[Role]]:
     """A dependency: 401 without a valid token, 403 when its role is below ``role``."""
 
-    def check(
+    async def check(  # async: no thread hop for a few microseconds of work
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Role:

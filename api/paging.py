@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 
-def _page(
+async def _page(
     offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="items to return at most")] = 1000,
 ) -> tuple[int, int]:

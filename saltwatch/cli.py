@@ -165,7 +165,7 @@ def _with_alerts(
             engine.state,
             engine,
             service.pipeline,
-            metrics=[service.pipeline.metrics.registry],
+            metrics=[service.pipeline.metrics.registry, engine.metrics.registry],
         )
         api = ApiServer(ctx)
         api.start()

@@ -25,5 +25,6 @@ def health(request: Request) -> Health:
 
 @router.get("/metrics", summary="Prometheus metrics: ingest, alerts, API", response_class=Response)
 def metrics(request: Request) -> Response:
-    body = b"".join(generate_latest(r) for r in request.app.state.ctx.metrics)
+    registries = [*request.app.state.ctx.metrics, request.app.state.api_metrics.registry]
+    body = b"".join(generate_latest(r) for r in registries)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -89,7 +89,14 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     pipeline.submit(Inbound("saltwatch/salinity/vam-kenh", b"{broken", NOW))
     wait_until(lambda: bool(pipeline.recent_rejections()), 5, "the rejection")
     ctx = ApiContext(
-        settings, registry, store, state, engine, pipeline, clock, [pipeline.metrics.registry]
+        settings,
+        registry,
+        store,
+        state,
+        engine,
+        pipeline,
+        clock,
+        [pipeline.metrics.registry, engine.metrics.registry],
     )
     with TestClient(create_app(ctx)) as test_client:
         yield test_client
@@ -126,8 +133,22 @@ def test_reads_need_a_token(client: TestClient, path: str) -> None:
 def test_health_and_metrics_need_none(client: TestClient) -> None:
     health = client.get("/health").json()
     assert health["store"] is True and health["status"] in ("ok", "degraded")
+    client.get("/api/v1/stations/vam-kenh/readings", headers=auth("viewer"))
+    client.get("/api/v1/stations/nowhere/readings", headers=auth("viewer"))
     metrics = client.get("/metrics").text
     assert "saltwatch_ingest_rejected_total" in metrics
+    # request latency by route template (ids in paths do not make new series), by status class
+    template = 'route="/api/v1/stations/{station}/readings"'
+    counts = {
+        line.split("status=")[1][:5]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("saltwatch_api_request_seconds_count") and template in line
+    }
+    assert counts == {'"2xx"': 1.0, '"4xx"': 1.0}
+    assert "nowhere" not in metrics
+    # the alert engine's: the warning the fixture raised, and the open alert
+    assert 'saltwatch_alert_events_total{kind="salinity",state="firing"}' in metrics
+    assert "saltwatch_alerts_open 1.0" in metrics
 
 
 def test_zones_carry_worst_severity_up_the_tree(client: TestClient) -> None:
