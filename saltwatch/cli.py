@@ -371,6 +371,51 @@ def sim(
         typer.echo(f"ground truth: {len(paths)} files in {truth}", err=True)
 
 
+devices_app = typer.Typer(help="Device administration: broker credentials.", no_args_is_help=True)
+app.add_typer(devices_app, name="devices")
+
+
+@devices_app.command("credentials")
+def devices_credentials(
+    config: ConfigOption = None,
+    device: Annotated[
+        list[str] | None, typer.Argument(help="device ids; default: every registry device")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="folder for devices.csv (0600), passwd and acl")] = Path(
+        "secrets"
+    ),
+    rotate: Annotated[
+        bool, typer.Option(help="new passwords for the devices named (or all), not kept ones")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="do not print the CSV")] = False,
+) -> None:
+    """Generate each device's broker password: Mosquitto's password file and ACL (each device
+    may publish only below its own id), and the installers' CSV on stdout. A re-run keeps every
+    existing password unless --rotate."""
+    from saltwatch.credentials import csv_text, generate, load_logins, write_files  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    unknown = sorted(set(device or ()) - set(reg.devices))
+    if unknown:
+        raise typer.BadParameter(f"not in the registry: {', '.join(unknown[:10])}")
+    chosen = [reg.devices[d] for d in device] if device else list(reg.devices.values())
+    previous = load_logins(out / "devices.csv")
+    if rotate and device:
+        outcome = generate(chosen, previous, rotate=[d.id for d in chosen])
+    else:
+        outcome = generate(chosen, previous, rotate=rotate)
+    paths = write_files(outcome, out, settings.mqtt.topic_prefix)
+    if not quiet:
+        shown = {d.id for d in chosen} if device else {x.device for x in outcome.logins}
+        typer.echo(csv_text(x for x in outcome.logins if x.device in shown), nl=False)
+    typer.echo(
+        f"{len(outcome.created)} created, {len(outcome.rotated)} rotated, "
+        f"{len(outcome.kept)} kept; wrote {paths['passwd']}, {paths['acl']} and {paths['csv']}",
+        err=True,
+    )
+
+
 def _shift(enabled: bool, start_s: float, end_s: float, pace: float | None, bounded: bool) -> float:
     """How far to move payload timestamps so a past season reads as recent data: a replay ends
     now; a paced run starts now."""

@@ -1,0 +1,164 @@
+"""Device credentials for the broker: a password per device, Mosquitto's password file (its own
+PBKDF2-SHA512 ``$7$`` format, as ``mosquitto_passwd`` writes it) and the ACL that lets each device
+publish only below its own id, plus the installers' CSV.
+
+The CSV (mode 0600) is the record of the plain passwords: a second run keeps every password it
+holds unless asked to rotate, so re-generating after adding devices does not re-key the field.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import io
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import BadInputError
+from core.registry import Device
+
+BACKEND_USER = "saltwatch-backend"
+ITERATIONS = 101  # Mosquitto 2.0's own default for $7$
+CSV_FIELDS = ("device", "kind", "zone", "username", "password")
+
+
+@dataclass(frozen=True)
+class Login:
+    device: str  # the device id, or BACKEND_USER for the backend's account
+    kind: str  # salinity | well | tap | backend
+    zone: str
+    username: str
+    password: str
+
+
+def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    """``$7$<iterations>$<salt>$<digest>``: PBKDF2-HMAC-SHA512, 12-byte salt, 64-byte digest."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations, 64)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """True when ``password`` matches a ``$7$`` entry (constant-time comparison)."""
+    parts = encoded.split("$")
+    if len(parts) != 5 or parts[1] != "7" or not parts[2].isdigit():
+        return False
+    try:
+        salt = base64.b64decode(parts[3], validate=True)
+        expected = base64.b64decode(parts[4], validate=True)
+    except ValueError:
+        return False
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, int(parts[2]), len(expected))
+    return hmac.compare_digest(digest, expected)
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """``username:hash`` lines to a lookup (comments and blank lines skipped)."""
+    users: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#") and ":" in line:
+            user, _, encoded = line.partition(":")
+            users[user] = encoded
+    return users
+
+
+def acl_text(topic_prefix: str, backend_user: str = BACKEND_USER) -> str:
+    return (
+        "# SaltWatch broker ACL, written by `saltwatch devices credentials`.\n"
+        "# Every device publishes only below its own id (its username) and reads nothing.\n"
+        f"pattern write {topic_prefix}/+/%u\n"
+        "\n"
+        "# The backend reads every device and publishes alerts.\n"
+        f"user {backend_user}\n"
+        f"topic readwrite {topic_prefix}/#\n"
+    )
+
+
+def load_logins(path: Path) -> dict[str, Login]:
+    """The installers' CSV of an earlier run, by device; empty when there is none."""
+    if not path.exists():
+        return {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(CSV_FIELDS) - set(reader.fieldnames or ())
+        if missing:
+            raise BadInputError(f"{path}: not a credentials CSV (missing {sorted(missing)})")
+        return {row["device"]: Login(**{k: row[k] for k in CSV_FIELDS}) for row in reader}
+
+
+def csv_text(logins: Iterable[Login]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for login in logins:
+        writer.writerow([login.device, login.kind, login.zone, login.username, login.password])
+    return out.getvalue()
+
+
+@dataclass
+class Outcome:
+    logins: list[Login]
+    created: list[str]
+    rotated: list[str]
+    kept: list[str]
+
+
+def generate(
+    devices: Sequence[Device],
+    previous: dict[str, Login],
+    rotate: bool | Sequence[str] = False,
+    backend_user: str = BACKEND_USER,
+) -> Outcome:
+    """A login per device (and the backend): the previous password kept unless rotated
+    (``True``: all; a list: those ids). Devices of ``previous`` not in ``devices`` are kept too,
+    so generating for a few named devices never drops the others."""
+    to_rotate = set(previous) if rotate is True else set(rotate or ())
+    wanted: dict[str, tuple[str, str]] = {d.id: (d.kind, d.zone) for d in devices}
+    wanted.setdefault(backend_user, ("backend", ""))
+    outcome = Outcome([], [], [], [])
+    for device in sorted(set(previous) | set(wanted)):
+        old = previous.get(device)
+        if device not in wanted and old is not None:
+            outcome.logins.append(old)
+            continue
+        kind, zone = wanted[device]
+        if old is not None and device not in to_rotate:
+            outcome.logins.append(Login(device, kind, zone, old.username, old.password))
+            outcome.kept.append(device)
+            continue
+        (outcome.rotated if old is not None else outcome.created).append(device)
+        outcome.logins.append(Login(device, kind, zone, device, secrets.token_urlsafe(18)))
+    return outcome
+
+
+def write_files(
+    outcome: Outcome, folder: Path, topic_prefix: str, backend_user: str = BACKEND_USER
+) -> dict[str, Path]:
+    """``devices.csv`` (0600), ``passwd`` and ``acl`` for Mosquitto; written whole then renamed,
+    so a broker never reads half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "csv": (folder / "devices.csv", csv_text(outcome.logins), 0o600),
+        "passwd": (
+            folder / "passwd",
+            "".join(f"{x.username}:{hash_password(x.password)}\n" for x in outcome.logins),
+            0o640,
+        ),
+        "acl": (folder / "acl", acl_text(topic_prefix, backend_user), 0o644),
+    }
+    for path, text, mode in files.values():
+        temporary = path.with_name(f".{path.name}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    return {name: spec[0] for name, spec in files.items()}

@@ -1,0 +1,100 @@
+"""Generated device credentials on a real mosquitto: its own password file format and the ACL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from core.registry import load_registry
+from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
+from tests.conftest import need_binary
+from tests.mqtt_tools import Collector, Publisher
+from tests.services import MosquittoServer, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def secured(
+    tmp_path: Path, topic_prefix: str
+) -> Iterator[tuple[MosquittoServer, dict[str, Login]]]:
+    need_binary("mosquitto", "mosquitto")
+    registry = load_registry()
+    devices = [registry.devices["vam-kenh"], registry.devices["xuan-hoa"]]
+    outcome = generate(devices, {})
+    files = write_files(outcome, tmp_path / "secrets", topic_prefix)
+    server = MosquittoServer(tmp_path / "mq", password_file=files["passwd"], acl_file=files["acl"])
+    server.start()
+    yield server, {x.device: x for x in outcome.logins}
+    server.stop()
+
+
+def login_url(server: MosquittoServer, login: Login) -> str:
+    return server.url.replace("mqtt://", f"mqtt://{login.username}:{login.password}@")
+
+
+def test_devices_publish_only_their_own_topics(
+    secured: tuple[MosquittoServer, dict[str, Login]], topic_prefix: str
+) -> None:
+    server, logins = secured
+    backend = Collector(login_url(server, logins[BACKEND_USER]), [f"{topic_prefix}/#"])
+    vam_kenh = Publisher(login_url(server, logins["vam-kenh"]), "dev-vam-kenh")
+    xuan_hoa = Publisher(login_url(server, logins["xuan-hoa"]), "dev-xuan-hoa")
+    try:
+        forged = (f"{topic_prefix}/salinity/xuan-hoa", b'{"salinity_ppt": 9.9}')
+        alerts = (f"{topic_prefix}/alerts/go-cong-dong", b"{}")
+        own = (f"{topic_prefix}/salinity/vam-kenh", b'{"salinity_ppt": 1.0}')
+        status = (f"{topic_prefix}/status/vam-kenh", b"online")
+        # the forged and the alert publishes go first: once the own ones (same client, QoS 1,
+        # ordered) have arrived, the others would have too
+        vam_kenh.publish_all([forged, alerts, own, status])
+        xuan_hoa.publish_all([(f"{topic_prefix}/salinity/xuan-hoa", b'{"salinity_ppt": 2.0}')])
+        wait_until(lambda: len(backend.snapshot()) >= 3, 15, "the permitted messages")
+        received = backend.snapshot()
+        assert own in received and status in received
+        assert (f"{topic_prefix}/salinity/xuan-hoa", b'{"salinity_ppt": 2.0}') in received
+        assert forged not in received and alerts not in received
+        assert len(received) == 3
+    finally:
+        vam_kenh.close()
+        xuan_hoa.close()
+        backend.close()
+
+
+def connect_result(server: MosquittoServer, user: str | None, password: str | None) -> str:
+    """The broker's answer to a login: the CONNACK reason, as text."""
+    answered = threading.Event()
+    result: list[str] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{user}")
+    if user is not None:
+        client.username_pw_set(user, password)
+
+    def on_connect(c: mqtt.Client, u: object, flags: object, reason: object, p: object) -> None:
+        result.append(str(reason))
+        answered.set()
+
+    client.on_connect = on_connect
+    client.connect("127.0.0.1", server.port, 10)
+    client.loop_start()
+    try:
+        wait_until(answered.is_set, 10, "the broker's answer")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return result[0]
+
+
+def test_wrong_password_and_anonymous_are_refused(
+    secured: tuple[MosquittoServer, dict[str, Login]],
+) -> None:
+    server, logins = secured
+    good = logins["vam-kenh"]
+    assert connect_result(server, good.username, good.password) == "Success"
+    assert connect_result(server, good.username, good.password + "x") == "Not authorized"
+    assert connect_result(server, "xuan-hoa", good.password) == "Not authorized"
+    assert connect_result(server, None, None) == "Not authorized"
