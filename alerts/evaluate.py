@@ -128,6 +128,21 @@ def _obs(
     )
 
 
+def _beyond(
+    value: float, limit: float, open_fps: Container[str], fingerprint: str, fraction: float
+) -> bool:
+    """``value`` above ``limit``, with hysteresis: an open alert clears only once the value is
+    back under ``fraction`` of the limit, so readings wavering around it raise one alert."""
+    return value > (limit * fraction if fingerprint in open_fps else limit)
+
+
+def _below(
+    value: float, limit: float, open_fps: Container[str], fingerprint: str, fraction: float
+) -> bool:
+    """``value`` below ``limit``; an open alert clears only above ``limit / fraction``."""
+    return value < (limit / fraction if fingerprint in open_fps else limit)
+
+
 def _flag(condition: bool, severity: Severity, since: int, threshold: float | None) -> Judgement:
     if not condition:
         return _CLEAR
@@ -379,7 +394,14 @@ def _well(
             "well-level-low",
             "well",
             device.id,
-            _flag(level > r.level_low_m, "warning", last, r.level_low_m),
+            _flag(
+                _beyond(
+                    level, r.level_low_m, open_fps, f"well-level-low:{device.id}", r.clear_fraction
+                ),
+                "warning",
+                last,
+                r.level_low_m,
+            ),
             level,
             "m",
             last,
@@ -389,7 +411,18 @@ def _well(
             "well-salinity",
             "well",
             device.id,
-            _flag(salinity > r.salinity_max, "warning", last, r.salinity_max),
+            _flag(
+                _beyond(
+                    salinity,
+                    r.salinity_max,
+                    open_fps,
+                    f"well-salinity:{device.id}",
+                    r.clear_fraction,
+                ),
+                "warning",
+                last,
+                r.salinity_max,
+            ),
             salinity,
             "‰",
             last,
@@ -413,7 +446,14 @@ def _tap(
             "tap-tank-low",
             "tap",
             device.id,
-            _flag(tank < r.tank_low_pct, "warning", last, r.tank_low_pct),
+            _flag(
+                _below(
+                    tank, r.tank_low_pct, open_fps, f"tap-tank-low:{device.id}", r.clear_fraction
+                ),
+                "warning",
+                last,
+                r.tank_low_pct,
+            ),
             tank,
             "%",
             last,

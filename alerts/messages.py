@@ -61,7 +61,23 @@ FIRING: dict[str, tuple[str, str]] = {
         "Tap {where} is open but gives no water.",
     ),
 }
-RESOLVED = ("Đã hết: {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
+#: what ended, as a noun phrase, for the resolved message (its firing text speaks in the present)
+ENDED: dict[str, tuple[str, str]] = {
+    "salinity": ("độ mặn vượt ngưỡng", "salinity above its threshold"),
+    "salinity-tidal-day": ("độ mặn ngày triều vượt ngưỡng", "tidal-day salinity above threshold"),
+    "salinity-rise": ("độ mặn tăng nhanh", "fast-rising salinity"),
+    "nodata": ("mất dữ liệu", "missing data"),
+    "quality-flatline": ("cảm biến bị kẹt", "a stuck sensor"),
+    "quality-spikes": ("giá trị bất thường", "repeated spikes"),
+    "well-fault": ("lỗi bơm", "a pump fault"),
+    "well-stopped": ("giếng ngừng bơm", "a stopped well"),
+    "well-level-low": ("mực nước giếng thấp", "a low well level"),
+    "well-salinity": ("nước giếng mặn", "salty well water"),
+    "tap-tank-low": ("bồn chứa gần cạn", "a low tank"),
+    "tap-no-flow": ("vòi không có nước", "a tap without water"),
+}
+RESOLVED = ("Đã hết {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
+NOW = (" Hiện tại: {value}{unit}.", " Now {value}{unit}.")
 ACKED = ("{by} đã xác nhận cảnh báo tại {where}.", "{by} acknowledged the alert at {where}.")
 
 
@@ -96,9 +112,11 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
     }
     vi, en = FIRING.get(family(alert.rule), ("{where}: {value}", "{where}: {value}"))
     if event.state == "resolved":
-        what_vi, what_en = vi.format(**fields), en.format(**fields)
-        vi = RESOLVED[0].format(what_vi=what_vi.rstrip("."), where=where)
-        en = RESOLVED[1].format(what_en=what_en.rstrip("."), where=where)
+        what_vi, what_en = ENDED.get(family(alert.rule), ("cảnh báo", "the alert"))
+        vi = RESOLVED[0].format(what_vi=what_vi, where=where)
+        en = RESOLVED[1].format(what_en=what_en, where=where)
+        if alert.value is not None and alert.unit != "min":
+            vi, en = vi + NOW[0].format(**fields), en + NOW[1].format(**fields)
     elif event.state == "acknowledged":
         vi, en = ACKED[0].format(**fields), ACKED[1].format(**fields)
     else:

@@ -60,6 +60,7 @@ class WellRules(_Model):
     level_low_m: float = 20.0
     salinity_max: float = 0.45
     stopped_grace: float = 1800
+    clear_fraction: float = Field(0.9, gt=0, le=1)  # hysteresis, as for salinity levels
 
     _durations = field_validator("stopped_grace", mode="before")(duration_seconds)
 
@@ -67,6 +68,7 @@ class WellRules(_Model):
 class TapRules(_Model):
     tank_low_pct: float = 10.0
     open_no_flow: float = 1800
+    clear_fraction: float = Field(0.9, gt=0, le=1)  # the tank clears above low / fraction
 
     _durations = field_validator("open_no_flow", mode="before")(duration_seconds)
 

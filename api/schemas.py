@@ -13,6 +13,8 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"]
     store: bool
     broker: bool | None = Field(None, description="null when this process has no MQTT client")
+    now: str = Field(description="the server's time, RFC 3339 (the demo's runs accelerated)")
+    clock_rate: float = Field(1.0, description="server seconds per real second (1 but in a demo)")
 
 
 class ZoneOut(BaseModel):

@@ -33,3 +33,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self._now += round(seconds * NS_PER_S)
+
+
+class ScaledClock:
+    """Time that runs ``rate`` times faster than the wall, from ``start_ns`` (the demo plays a
+    past dry season in accelerated time; every component reads this one clock)."""
+
+    def __init__(self, start_ns: int, rate: float) -> None:
+        self.start_ns = start_ns
+        self.rate = rate
+        self._began = time.monotonic_ns()
+
+    def now_ns(self) -> int:
+        return self.start_ns + round((time.monotonic_ns() - self._began) * self.rate)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import signal
+import itertools
 import sys
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,10 +13,10 @@ import typer
 from core.errors import ConfigError, FatalError, SaltWatchError
 from core.registry import Registry, load_registry
 from core.settings import Settings, load_settings
+from saltwatch.runtime import NoStore, run_with_alerts, setup_logging, stop_on_signals
 
 if TYPE_CHECKING:
-    from ingest.service import IngestService
-    from storage.ports import ReadingStore
+    pass
 
 app = typer.Typer(
     name="saltwatch",
@@ -122,63 +120,50 @@ def ingest(config: ConfigOption = None) -> None:
         store.close()
 
 
-class _NoStore:
-    """The alerts process's pipeline writes nothing: ingest stores, alerts only judge."""
-
-    def write(self, readings: object) -> None:
-        return None
-
-
-def _with_alerts(
-    settings: Settings,
-    reg: Registry,
-    service: IngestService,
-    warm_from: ReadingStore,
-    with_api: bool = False,
+@app.command()
+def demo(
+    config: ConfigOption = None,
+    data: Annotated[
+        Path, typer.Option(help="folder for the demo's stores, logins and state")
+    ] = Path("saltwatch-demo"),
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset/--reuse", help="start the season over, or continue where the last run stopped"
+        ),
+    ] = False,
+    bind: Annotated[str, typer.Option(help="host:port of the API and dashboard")] = (
+        "127.0.0.1:8000"
+    ),
+    mqtt_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="embedded broker's loopback port; 0: any free one")
+    ] = 0,
+    speed: Annotated[
+        float, typer.Option(min=1, max=3600, help="simulated seconds per real second")
+    ] = 120.0,
+    scenario: Annotated[str, typer.Option(help="dry season: 2016, 2020, 2024 or mild")] = "2024",
+    start: Annotated[
+        str, typer.Option("--from", help="simulated start (YYYY-MM-DD, Vietnam time) of a new run")
+    ] = "2024-03-01",
+    seed: Annotated[int, typer.Option(help="the simulator's random seed")] = 1,
+    history: Annotated[
+        float, typer.Option(min=0, max=60, help="days of history written before the start")
+    ] = 7.0,
 ) -> None:
-    """Attach the alert engine (and the API) to an ingest pipeline; run until a signal."""
-    from alerts.service import build_engine  # noqa: PLC0415
+    """The whole system on this machine, nothing else needed: an embedded MQTT broker, SQLite
+    stores in --data, the simulator playing a dry season in accelerated time, ingest, alerts,
+    and the API with the dashboard. Prints where to look and the tokens; Ctrl-C stops."""
+    from saltwatch.demo import DemoOptions, run_demo  # noqa: PLC0415
 
-    tracker = service.pipeline.tracker
-
-    def statuses() -> dict[str, tuple[bool, int]]:
-        return {
-            d.device: (bool(d.online), d.status_at_ns or 0)
-            for d in tracker.snapshot()
-            if d.online is not None
-        }
-
-    log = logging.getLogger("saltwatch")
-    engine = build_engine(settings, reg, statuses=statuses)
-    log.info("alert windows warmed with %d readings", engine.warm(warm_from))
-    service.pipeline.add_listener(engine.on_readings)
-    engine.start(settings.alerts.tick_s)
-    api = None
-    if with_api:
-        from api.context import ApiContext  # noqa: PLC0415
-        from api.server import ApiServer  # noqa: PLC0415
-
-        ctx = ApiContext(
-            settings,
-            reg,
-            warm_from,
-            engine.state,
-            engine,
-            service.pipeline,
-            metrics=[service.pipeline.metrics.registry, engine.metrics.registry],
-        )
-        api = ApiServer(ctx)
-        api.start()
-        log.info("API on http://%s", settings.api.bind)
+    settings = _settings(config)
+    reg = _registry(settings)
+    setup_logging()
+    options = DemoOptions(data, reset, bind, mqtt_port, speed, scenario, start, seed, history)
     try:
-        service.run(stop_on_signals())
-    except FatalError as exc:
+        run_demo(options, settings, reg, lambda text: typer.echo(text, err=True), stop_on_signals())
+    except (FatalError, ConfigError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    finally:
-        if api is not None:
-            api.stop()
-        engine.stop()
 
 
 @app.command()
@@ -192,7 +177,10 @@ def serve(config: ConfigOption = None) -> None:
     setup_logging()
     store = open_reading_store(settings.store)
     try:
-        _with_alerts(settings, reg, IngestService(settings, reg, store), store, with_api=True)
+        run_with_alerts(settings, reg, IngestService(settings, reg, store), store, with_api=True)
+    except FatalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         store.close()
 
@@ -216,7 +204,10 @@ def alerts(config: ConfigOption = None) -> None:
     )
     store = open_reading_store(settings.store)  # read once, to warm the windows
     try:
-        _with_alerts(own, reg, IngestService(own, reg, _NoStore()), store)
+        run_with_alerts(own, reg, IngestService(own, reg, NoStore()), store)
+    except FatalError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         store.close()
 
@@ -355,7 +346,7 @@ def sim(
     publisher.connect()
     stop = stop_on_signals()
     try:
-        messages = (m for m in fleet.messages(start_s, end_s) if not stop.is_set())
+        messages = itertools.takewhile(lambda _: not stop.is_set(), fleet.messages(start_s, end_s))
         stats = publisher.publish(messages, start_s, end_s, pace)
     finally:
         publisher.close()
@@ -424,25 +415,6 @@ def _shift(enabled: bool, start_s: float, end_s: float, pace: float | None, boun
     if not enabled:
         return 0.0
     return time.time() - (end_s if bounded and pace is None else start_s)
-
-
-def setup_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT (Ctrl-C): the process then stops cleanly."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
 
 
 def _redact(url: str) -> str:

@@ -92,8 +92,10 @@ class SimPublisher:
         end_s: float,
         speed: float | None = None,
         progress: TextIO | None = sys.stderr,
+        flush_timeout: float = 120.0,
     ) -> PublishStats:
-        """Publish in time order; ``speed`` simulated seconds per real second, None: no waiting."""
+        """Publish in time order; ``speed`` simulated seconds per real second, None: no waiting.
+        Then wait up to ``flush_timeout`` for the broker's acknowledgements (TimeoutError)."""
         stats = PublishStats()
         began = time.monotonic()
         shown = 0.0
@@ -114,7 +116,7 @@ class SimPublisher:
             if progress is not None and now - shown >= 1.0:
                 shown = now
                 _progress(progress, message.t_s, start_s, end_s, now - began, stats.published)
-        self.flush()
+        self.flush(flush_timeout)
         stats.seconds = time.monotonic() - began
         if progress is not None:
             _progress(progress, end_s, start_s, end_s, stats.seconds, stats.published)

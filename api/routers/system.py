@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.schemas import Health
+from core.timeutil import VN_TZ, to_rfc3339
 
 router = APIRouter(tags=["system"])
 
@@ -20,7 +21,13 @@ def health(request: Request) -> Health:
             ctx.pipeline.metrics.registry.get_sample_value("saltwatch_ingest_broker_connected")
         )
     ok = store_ok and broker is not False
-    return Health(status="ok" if ok else "degraded", store=store_ok, broker=broker)
+    return Health(
+        status="ok" if ok else "degraded",
+        store=store_ok,
+        broker=broker,
+        now=to_rfc3339(ctx.clock.now_ns(), VN_TZ),
+        clock_rate=float(getattr(ctx.clock, "rate", 1.0)),
+    )
 
 
 @router.get("/metrics", summary="Prometheus metrics: ingest, alerts, API", response_class=Response)

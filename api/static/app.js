@@ -137,7 +137,7 @@ function renderMap() {
 async function chart(station) {
   state.selected = station;
   $("chart-title").textContent = `— ${station.name}`;
-  const end = new Date(), start = new Date(end - 7 * 864e5);
+  const end = serverNow(), start = new Date(end - 7 * 864e5);
   const data = await api(`/api/v1/stations/${station.id}/readings?start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(end.toISOString())}&every=1h`);
   const buckets = data.aggregates || [], box = $("chart"); box.replaceChildren();
   const levels = state.rules && state.rules.salinity[station.profile];
@@ -163,9 +163,23 @@ function renderSupply(rows) {
     el("td", {}, `${r.taps_open} / ${r.taps_total}`), el("td", {}, r.tap_m3_today.toFixed(1)))));
 }
 
+// the server's clock: the demo plays a past season in accelerated time
+const clock = { server: Date.now(), wall: Date.now(), rate: 1 };
+const serverNow = () => new Date(clock.server + (Date.now() - clock.wall) * clock.rate);
+
+async function syncClock() {
+  try {
+    const health = await (await fetch("/health")).json();
+    Object.assign(clock, { server: Date.parse(health.now), wall: Date.now(), rate: health.clock_rate });
+  } catch (error) { /* keep the browser's clock */ }
+}
+
+let pending = null;  // alert bursts: one refresh for many events
+function refreshSoon() { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 1000); }
+
 async function refresh() {
   const [zones, stations, alerts, summary] = await Promise.all([api("/api/v1/zones"),
-    api("/api/v1/stations"), api("/api/v1/alerts?limit=200"), api("/api/v1/summary")]);
+    api("/api/v1/stations"), api("/api/v1/alerts?limit=200"), api("/api/v1/summary"), syncClock()]);
   Object.assign(state, { zones, stations, alerts: alerts.items });
   renderZones(); renderAlerts(); renderStations(); renderMap(); renderSupply(summary);
   if (!state.selected && stations.length) chart(stations.find((s) => s.latest) || stations[0]);
@@ -186,7 +200,7 @@ async function live() {
         while ((cut = buffer.indexOf("\n\n")) >= 0) {
           const chunk = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
           const data = chunk.split("\n").find((line) => line.startsWith("data: "));
-          if (data) { await refresh(); }
+          if (data) refreshSoon();
         }
       }
     } catch (error) { /* reconnect below */ }
@@ -205,11 +219,11 @@ async function start() {
   try { state.rules = await api("/api/v1/rules"); } catch (error) { if (error.message === "unauthorized") return; }
   await refresh();
   live();
-  setInterval(refresh, 60000);
+  setInterval(refresh, clock.rate > 1 ? 10000 : 60000);
 }
 
 $("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); localStorage.setItem("sw-token", state.token); start(); });
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
 $("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); state.token = null; askToken(false); });
-setInterval(() => { $("clock").textContent = fmtTime(new Date().toISOString()); }, 1000);
+setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);
 start();

@@ -269,3 +269,31 @@ def test_an_episode_inside_a_backlog_is_raised_late_and_resolved(tmp_path: Path)
     assert all(ev["late"] is True for ev in river)
     assert river[0]["started_at"] == "2024-03-12T14:15:00+07:00"  # 2.0 ‰ held 15 min from here
     assert not e.open_alerts() or all(a.rule != "salinity-river" for a in e.open_alerts())
+
+
+def well(minutes: float, salinity: float, level: float = 8.0) -> Reading:
+    fields: dict[str, float | int | bool | str] = {
+        "running": True,
+        "flow_m3h": 30.0,
+        "level_m": level,
+        "salinity_ppt": salinity,
+    }
+    return Reading(TopicKind.WELL, "well-tan-hoa-1", T0 + int(minutes * M), fields)
+
+
+def test_well_salinity_wavering_at_the_limit_raises_one_alert(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    for i, value in enumerate([0.44, 0.46, 0.44, 0.46, 0.43, 0.46, 0.41]):  # limit 0.45
+        clock.set(T0 + i * 15 * M)
+        e.on_readings([well(i * 15, value)])
+    e.dispatch()
+    assert [(ev["rule"], ev["state"]) for ev in recorder.events] == [("well-salinity", "firing")]
+    clock.set(T0 + 7 * 15 * M)
+    e.on_readings([well(7 * 15, 0.39)])  # under 90 % of the limit: resolved
+    e.dispatch()
+    resolved = recorder.events[-1]
+    assert resolved["state"] == "resolved"
+    assert str(resolved["message_en"]).startswith("Resolved: salty well water at ")
+    assert str(resolved["message_en"]).endswith("Now 0.39‰.")
+    assert str(resolved["message_vi"]).startswith("Đã hết nước giếng mặn tại ")

@@ -1,0 +1,296 @@
+"""``saltwatch demo``: the whole system on one machine with nothing else installed.
+
+An embedded broker (amqtt, loopback, device logins and the per-device ACL), the SQLite stores in
+one data folder, the simulator playing a dry season in accelerated time, ingest, alerts and the
+API with the dashboard. Every component reads one accelerated clock, so readings, alerts and the
+dashboard all speak of the simulated date. A fresh folder first gets a week of history written
+straight to the store (charts are not empty, rules have their windows); a second run continues
+the season where the last one stopped, or starts over with ``--reset``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.clock import ScaledClock
+from core.codec import CodecLimits
+from core.errors import ConfigError
+from core.judge import Judge, JudgeConfig
+from core.registry import Registry
+from core.settings import ApiToken, Settings
+from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from core.types import Reading
+from saltwatch.broker import EmbeddedBroker, free_port
+from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
+from saltwatch.runtime import run_with_alerts
+from sim.faults import FaultRates
+from sim.fleet import Fleet, Message, SimConfig
+from sim.publisher import SimPublisher
+from sim.salinity import SCENARIOS, epoch
+from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch.demo")
+MARKER = "demo.json"  # what makes a folder a demo folder (and --reset allowed to empty it)
+
+
+@dataclass
+class DemoOptions:
+    data: Path
+    reset: bool = False
+    bind: str = "127.0.0.1:8000"
+    mqtt_port: int = 0  # 0: any free port
+    speed: float = 120.0
+    scenario: str = "2024"
+    start: str = "2024-03-01"
+    seed: int = 1
+    history_days: float = 7.0
+
+
+def prepare_folder(data: Path, reset: bool) -> dict[str, Any]:
+    """The saved state of an earlier run ({} for a new folder); refuses a folder that is not
+    ours rather than mixing with (or, with --reset, deleting) someone else's files."""
+    marker = data / MARKER
+    if data.exists() and any(data.iterdir()) and not marker.exists():
+        raise ConfigError(f"{data} is not empty and not a SaltWatch demo folder; choose another")
+    if reset and marker.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True, exist_ok=True)
+    if not marker.exists():
+        return {}
+    saved: dict[str, Any] = json.loads(marker.read_text(encoding="utf-8"))
+    return saved
+
+
+def open_folder(data: Path, options: DemoOptions) -> tuple[dict[str, Any], bool]:
+    """The demo's state (tokens, simulated time to start from) and whether the folder is new."""
+    saved = prepare_folder(data, options.reset)
+    fresh = "clock_ns" not in saved
+    state: dict[str, Any] = {
+        "tokens": saved.get("tokens")
+        or {
+            role: f"{role}-{secrets.token_urlsafe(18)}" for role in ("viewer", "operator", "admin")
+        },
+        "scenario": options.scenario,
+        "clock_ns": int(epoch(options.start) * NS_PER_S) if fresh else int(saved["clock_ns"]),
+    }
+    save_state(data, state)
+    return state, fresh
+
+
+def save_state(data: Path, state: dict[str, Any]) -> None:
+    path = data / MARKER
+    temporary = path.with_name(f".{MARKER}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(state, handle, indent=2)
+    os.replace(temporary, path)
+
+
+def demo_settings(
+    base: Settings, data: Path, broker_url: str, tokens: dict[str, str], bind: str
+) -> Settings:
+    return base.model_copy(
+        update={
+            "mqtt": base.mqtt.model_copy(update={"url": broker_url}),
+            "store": base.store.model_copy(update={"url": f"sqlite:///{data / 'readings.db'}"}),
+            "state": base.state.model_copy(update={"path": data / "state.db"}),
+            "ingest": base.ingest.model_copy(update={"spool_path": data / "spool"}),
+            "api": base.api.model_copy(
+                update={
+                    "bind": bind,
+                    "tokens": [
+                        ApiToken.model_validate({"role": r, "token": t}) for r, t in tokens.items()
+                    ],
+                }
+            ),
+            # simulated hours pass in wall seconds: remind twice a simulated day, not every minute
+            "alerts": base.alerts.model_copy(update={"repeat_s": 12 * 3600.0}),
+        }
+    )
+
+
+def preload(
+    messages: Iterator[Message],
+    until_s: float,
+    registry: Registry,
+    store: ReadingStore,
+    prefix: str,
+) -> tuple[int, list[Message]]:
+    """Write the messages before ``until_s`` straight to the store (history). Returns how many
+    readings, and what to publish when live begins: each device's last status message, then the
+    first message at or after ``until_s`` (taken from ``messages`` to find the end)."""
+    judge = Judge(
+        registry,
+        JudgeConfig(topic_prefix=prefix, limits=CodecLimits(max_backfill_s=400 * 86400)),
+    )
+    now_ns = int(until_s * NS_PER_S)
+    batch: list[Reading] = []
+    total = 0
+    statuses: dict[str, Message] = {}
+    for message in messages:
+        if message.t_s >= until_s:
+            statuses[""] = message  # the first live one: last in the list
+            break
+        if "/status/" in message.topic:
+            statuses[message.device] = message
+            continue
+        batch.extend(judge.judge(message.topic, message.payload, now_ns).readings)
+        if len(batch) >= 5_000:
+            store.write(batch)
+            total += len(batch)
+            batch = []
+    store.write(batch)
+    return total + len(batch), list(statuses.values())
+
+
+def run_demo(
+    options: DemoOptions,
+    base: Settings,
+    registry: Registry,
+    echo: Callable[[str], None],
+    stop: threading.Event,
+) -> None:
+    """Start everything, print where to look, run until ``stop``, then stop it all in order."""
+    from ingest.service import IngestService  # noqa: PLC0415
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    if options.scenario not in SCENARIOS:
+        raise ConfigError(f"no scenario {options.scenario!r}: choose one of {', '.join(SCENARIOS)}")
+    data = options.data.resolve()
+    state, fresh = open_folder(data, options)
+    tokens: dict[str, str] = state["tokens"]
+    start_ns: int = state["clock_ns"]
+    devices = list(registry.devices.values())
+    logins = generate(devices, load_logins(data / "broker" / "devices.csv"))
+    files = write_files(logins, data / "broker", base.mqtt.topic_prefix)
+    by_device = {x.device: (x.username, x.password) for x in logins.logins}
+    broker = EmbeddedBroker(
+        options.mqtt_port or free_port(), files["passwd"], base.mqtt.topic_prefix
+    )
+    backend = "{}:{}@".format(*by_device[BACKEND_USER])
+    settings = demo_settings(
+        base, data, broker.url.replace("://", f"://{backend}"), tokens, options.bind
+    )
+
+    store = open_reading_store(settings.store)
+    start_s = start_ns / NS_PER_S
+    history_s = options.history_days * 86400 if fresh else 0.0
+    fleet = Fleet(
+        registry,
+        SimConfig(
+            SCENARIOS[options.scenario],
+            options.seed,
+            None,
+            FaultRates(),
+            settings.mqtt.topic_prefix,
+        ),
+        devices,
+    )
+    # an hour per chunk: a day of 92 devices takes seconds to compute, and Ctrl-C waits for it
+    messages = fleet.messages(start_s - history_s, start_s + 3650 * 86400, chunk_s=3600)
+    statuses: list[Message] = []
+    if history_s:
+        echo(f"writing {options.history_days:g} days of history before {_day(start_ns)}…")
+        count, statuses = preload(messages, start_s, registry, store, settings.mqtt.topic_prefix)
+        echo(f"  {count:,} readings")
+    broker.start()
+    clock = ScaledClock(start_ns, options.speed)
+    sim = LiveSim(
+        SimPublisher(broker.url, devices, settings.mqtt.topic_prefix, by_device),
+        itertools.chain(statuses, messages),
+        clock,
+        stop,
+    )
+
+    def ready() -> None:
+        sim.start()
+        echo(banner(options, clock.now_ns(), tokens, broker.url, files["csv"], data))
+
+    try:
+        run_with_alerts(
+            settings,
+            registry,
+            IngestService(settings, registry, store, clock=clock),
+            store,
+            with_api=True,
+            clock=clock,
+            stop=stop,
+            on_ready=ready,
+        )
+    finally:
+        stop.set()
+        sim.join(5)
+        state["clock_ns"] = clock.now_ns()
+        save_state(data, state)
+        broker.stop()
+        store.close()
+        echo(f"stopped at {_day(clock.now_ns())} (simulated); data kept in {data}")
+
+
+class LiveSim:
+    """The simulator's thread: publishes in step with the demo's clock until ``stop``."""
+
+    def __init__(
+        self,
+        publisher: SimPublisher,
+        messages: Iterator[Message],
+        clock: ScaledClock,
+        stop: threading.Event,
+    ) -> None:
+        self._publisher = publisher
+        self._messages = messages
+        self._clock = clock
+        self._stop = stop
+        self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self._publisher.connect()
+            live = itertools.takewhile(lambda _: not self._stop.is_set(), self._messages)
+            now_s = self._clock.now_ns() / NS_PER_S
+            self._publisher.publish(live, now_s, float("inf"), self._clock.rate, None, 2.0)
+        except TimeoutError:
+            log.info("the simulator stopped with messages unacknowledged (a demo loses them)")
+        except Exception:
+            log.exception("the simulator stopped")
+        finally:
+            self._publisher.close()
+
+
+def banner(
+    options: DemoOptions, now_ns: int, tokens: dict[str, str], broker: str, logins: Path, data: Path
+) -> str:
+    host, _, port = options.bind.rpartition(":")
+    site = f"http://{host if host not in ('', '0.0.0.0', '[::]') else '127.0.0.1'}:{port}"  # noqa: S104
+    return (
+        f"\nSaltWatch demo: the {options.scenario} dry season from {_day(now_ns)}, "
+        f"{options.speed:g}x real time ({options.speed / 60:g} simulated minutes a second)\n"
+        f"  dashboard       {site}/#token={tokens['operator']}\n"
+        f"  API             {site}/docs\n"
+        f"  viewer token    {tokens['viewer']}\n"
+        f"  operator token  {tokens['operator']}\n"
+        f"  MQTT broker     {broker} (embedded; device logins in {logins})\n"
+        f"  data folder     {data} (run again to continue, --reset to start over)\n"
+        "Ctrl-C stops.\n"
+    )
+
+
+def _day(ts_ns: int) -> str:
+    return to_rfc3339(ts_ns, VN_TZ)[:16].replace("T", " ")

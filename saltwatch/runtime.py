@@ -1,0 +1,118 @@
+"""Shared by the composition roots (serve, alerts, demo): logging, signals, and ingest with the
+alert engine and the API attached to it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from core.clock import Clock
+
+if TYPE_CHECKING:
+    from core.registry import Registry
+    from core.settings import Settings
+    from ingest.service import IngestService
+    from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch")
+
+
+class NoStore:
+    """The alerts process's pipeline writes nothing: ingest stores, alerts only judge."""
+
+    def write(self, readings: object) -> None:
+        return None
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request is noise
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C): the process then stops cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def run_with_alerts(
+    settings: Settings,
+    reg: Registry,
+    service: IngestService,
+    warm_from: ReadingStore,
+    *,
+    with_api: bool = False,
+    clock: Clock | None = None,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Attach the alert engine (and the API) to an ingest pipeline and run until ``stop`` (by
+    default: a signal). ``on_ready`` is called once ingest is subscribed and the API answers.
+    Raises FatalError when the broker or the store refuses us."""
+    from alerts.service import build_engine  # noqa: PLC0415
+
+    tracker = service.pipeline.tracker
+
+    def statuses() -> dict[str, tuple[bool, int]]:
+        return {
+            d.device: (bool(d.online), d.status_at_ns or 0)
+            for d in tracker.snapshot()
+            if d.online is not None
+        }
+
+    engine = build_engine(settings, reg, clock=clock, statuses=statuses)
+    log.info("alert windows warmed with %d readings", engine.warm(warm_from))
+    service.pipeline.add_listener(engine.on_readings)
+    engine.start(settings.alerts.tick_s)
+    api = None
+    if with_api:
+        from api.context import ApiContext  # noqa: PLC0415
+        from api.server import ApiServer  # noqa: PLC0415
+
+        ctx = ApiContext(
+            settings,
+            reg,
+            warm_from,
+            engine.state,
+            engine,
+            service.pipeline,
+            metrics=[service.pipeline.metrics.registry, engine.metrics.registry],
+        )
+        if clock is not None:
+            ctx.clock = clock
+        api = ApiServer(ctx)
+        api.start()
+        log.info("API on http://%s", settings.api.bind)
+    stop = stop if stop is not None else stop_on_signals()
+    if on_ready is not None:
+        server = api
+
+        def when_ready() -> None:
+            while not stop.is_set():
+                subscribed = service.consumer.connected.is_set()
+                if subscribed and (server is None or server.started):
+                    on_ready()
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=when_ready, name="on-ready", daemon=True).start()
+    try:
+        service.run(stop)
+    finally:
+        if api is not None:
+            api.stop()
+        engine.stop()

@@ -1,0 +1,115 @@
+"""``saltwatch demo`` as a newcomer runs it: a subprocess on a fresh data folder, nothing else
+started (no mosquitto, no influxd): readings and a firing alert through the API within 90 s, a
+clean exit on Ctrl-C, and a second run that continues the season."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.services import free_port, wait_until
+
+pytestmark = pytest.mark.integration
+EXE = str(Path(sys.executable).with_name("saltwatch"))
+T_START = "2024-03-01T00:00:00+07:00"
+
+
+def start_demo(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SALTWATCH_")}
+    return subprocess.Popen(
+        [EXE, "demo", "--data", str(data), "--bind", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def get(base: str, path: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(base + path, headers=headers, timeout=5)
+    except httpx.HTTPError:
+        return None
+    return response.json() if response.status_code == 200 else None
+
+
+def stop_demo(process: subprocess.Popen[bytes], log: Path) -> float:
+    began = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(
+            "the demo did not stop within 10 s:\n" + log.read_text()[-3000:]
+        ) from None
+    assert code == 0, log.read_text()[-3000:]
+    return time.monotonic() - began
+
+
+def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
+    data, log, port = tmp_path / "demo", tmp_path / "demo.log", free_port()
+    base = f"http://127.0.0.1:{port}"
+    began = time.monotonic()
+    process = start_demo(data, port, log)
+    try:
+        wait_until(lambda: get(base, "/health") is not None, 60, "the demo's /health")
+        viewer = json.loads((data / "demo.json").read_text())["tokens"]["viewer"]
+
+        def live_reading() -> bool:  # came through the embedded broker, not the history
+            stations = get(base, "/api/v1/stations", viewer) or []
+            return any(s["latest"] and s["latest"]["ts"] > T_START for s in stations)
+
+        def firing() -> list[Any]:
+            page = get(base, "/api/v1/alerts?state=firing", viewer)
+            return page["items"] if page else []
+
+        wait_until(live_reading, 90 - (time.monotonic() - began), "a live reading")
+        wait_until(lambda: bool(firing()), 90 - (time.monotonic() - began), "a firing alert")
+        first_alert = time.monotonic() - began
+        health = get(base, "/health")
+        assert health["clock_rate"] == 120 and health["now"] > T_START
+        assert any(a["kind"] == "salinity" for a in firing())
+        banner = log.read_text()
+        assert "viewer token" in banner and f"{base}/#token=" in banner
+    finally:
+        if process.poll() is None:
+            stopped_in = stop_demo(process, log)
+    print(f"first alert {first_alert:.1f} s after start; stopped in {stopped_in:.1f} s")
+    saved = json.loads((data / "demo.json").read_text())
+    assert saved["clock_ns"] > 1_709_226_000 * 10**9  # it kept where the season got to
+
+    # a second run continues from there, with the same tokens
+    process = start_demo(data, port, log)
+    try:
+        wait_until(lambda: get(base, "/health") is not None, 60, "the second run's /health")
+        assert get(base, "/api/v1/zones", viewer) is not None
+        resumed = get(base, "/health")["now"]
+        stopped_at = time.strftime(
+            "%Y-%m-%dT%H:%M", time.gmtime(saved["clock_ns"] / 1e9 + 7 * 3600)
+        )
+        assert resumed[:16] >= stopped_at
+    finally:
+        stop_demo(process, log)
+
+
+def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
+    (tmp_path / "thesis.docx").write_text("years of work")
+    result = subprocess.run(
+        [EXE, "demo", "--data", str(tmp_path), "--reset", "--bind", f"127.0.0.1:{free_port()}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1 and "not a SaltWatch demo folder" in result.stderr
+    assert (tmp_path / "thesis.docx").read_text() == "years of work"
