@@ -9,6 +9,7 @@ holds unless asked to rotate, so re-generating after adding devices does not re-
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -140,8 +141,8 @@ def generate(
 def write_files(
     outcome: Outcome, folder: Path, topic_prefix: str, backend_user: str = BACKEND_USER
 ) -> dict[str, Path]:
-    """``devices.csv`` (0600), ``passwd`` and ``acl`` for Mosquitto; written whole then renamed,
-    so a broker never reads half a file."""
+    """``devices.csv`` (0600), ``passwd`` (0640) and ``acl`` for Mosquitto; written whole then
+    renamed, so a broker never reads half a file, keeping an existing file's owner."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         "csv": (folder / "devices.csv", csv_text(outcome.logins), 0o600),
@@ -160,5 +161,9 @@ def write_files(
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)
+        if path.exists():  # keep the owner a broker container was given (chown 1883 passwd)
+            owner = path.stat()
+            with contextlib.suppress(PermissionError):
+                os.chown(temporary, owner.st_uid, owner.st_gid)
         os.replace(temporary, path)
     return {name: spec[0] for name, spec in files.items()}

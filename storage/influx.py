@@ -184,9 +184,14 @@ class InfluxReadingStore:
         return response
 
     def ensure_database(self) -> None:
-        """Create the database on 1.x; 2.x and 3.x map it to a bucket and refuse CREATE: fine."""
+        """Create the database on 1.x; 2.x and 3.x map it to a bucket and refuse CREATE with an
+        error status of their own (even a 5xx, "not implemented"): fine, the bucket must exist."""
         q = f"CREATE DATABASE {quote_ident(self.database)}"
-        self._request("POST", "/query", params={"q": q})
+        try:
+            self._request("POST", "/query", params={"q": q})
+        except RetryableError:
+            if not self.ping():
+                raise  # down, not "not supported": the write will retry
         self._database_ready = True
 
     def write(self, readings: Sequence[Reading]) -> None:
