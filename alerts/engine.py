@@ -12,11 +12,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import numpy as np
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.evaluate import WindowSource, evaluate
+from alerts.evaluate import Observation, WindowSource, evaluate
 from alerts.lifecycle import LATE_AFTER_NS, Alert, Event, acknowledge, advance
 from alerts.messages import render
 from alerts.metrics import AlertMetrics
@@ -166,30 +167,46 @@ class AlertEngine:
                 instant_only,
                 open_fingerprints=self._open,
             )
-            changes: list[tuple[Alert | None, Alert | None]] = []
-            events: list[Event] = []
-            deliveries: list[Delivery] = []
-            for obs in observations:
-                before = self._open.get(obs.fingerprint)
-                device = self.registry.device(obs.device)
-                zone = device.zone if device else "unassigned"
-                after, event = advance(before, obs, zone, now)
-                if after is before:
-                    continue
-                changes.append((before, after))
-                if after is not None and after.open:
-                    self._open[obs.fingerprint] = after
-                else:
-                    self._open.pop(obs.fingerprint, None)
-                if event is not None:
-                    events.append(event)
-                    deliveries.extend(self._deliveries(event, now))
-            if changes:
-                self.state.save(changes, deliveries)
+            events, deliveries = self._apply([(obs, None) for obs in observations], now)
         if deliveries:
             self._wake.set()
         self._publish(events)
         return events
+
+    def observe(self, observations: Sequence[tuple[Observation, str]]) -> list[Event]:
+        """Observations made outside the device rules (the salt front), each for a zone."""
+        with self._lock:
+            events, deliveries = self._apply(observations, self.clock.now_ns())
+        if deliveries:
+            self._wake.set()
+        self._publish(events)
+        return events
+
+    def _apply(
+        self, observations: Sequence[tuple[Observation, str | None]], now: int
+    ) -> tuple[list[Event], list[Delivery]]:
+        """Advance each alert by its observation and save the changes (lock held)."""
+        changes: list[tuple[Alert | None, Alert | None]] = []
+        events: list[Event] = []
+        deliveries: list[Delivery] = []
+        for obs, zone_of in observations:
+            before = self._open.get(obs.fingerprint)
+            device = self.registry.device(obs.device) if obs.device else None
+            zone = zone_of or (device.zone if device else "unassigned")
+            after, event = advance(before, obs, zone, now)
+            if after is before:
+                continue
+            changes.append((before, after))
+            if after is not None and after.open:
+                self._open[obs.fingerprint] = after
+            else:
+                self._open.pop(obs.fingerprint, None)
+            if event is not None:
+                events.append(event)
+                deliveries.extend(self._deliveries(event, now))
+        if changes:
+            self.state.save(changes, deliveries)
+        return events, deliveries
 
     def add_event_listener(self, listener: Callable[[Event], None]) -> None:
         """Called with every state change (firing, resolved, acknowledged) once it is saved:
@@ -328,7 +345,11 @@ class AlertEngine:
                     self._stop.wait(backoff.next())
                     self._wake.set()
 
-    def start(self, tick_s: float = 15.0) -> None:
+    def start(
+        self, tick_s: float = 15.0, jobs: Sequence[tuple[Callable[[], object], float]] = ()
+    ) -> None:
+        """The tick every ``tick_s``, each of ``jobs`` (function, seconds) at once and then at
+        its interval, and the delivery thread."""
         self._dispatcher = threading.Thread(
             target=self._dispatch_loop, name="alerts-dispatch", daemon=True
         )
@@ -338,6 +359,15 @@ class AlertEngine:
         self._scheduler.add_job(
             self.tick, "interval", seconds=tick_s, max_instances=1, coalesce=True, id="alerts-tick"
         )
+        for job, seconds in jobs:
+            self._scheduler.add_job(
+                job,
+                "interval",
+                seconds=seconds,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
         self._scheduler.start()
 
     def stop(self) -> None:

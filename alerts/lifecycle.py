@@ -74,7 +74,7 @@ def advance(
                 obs.fingerprint,
                 obs.rule,
                 obs.kind,
-                obs.device,
+                obs.device or None,  # "": a zone-wide alert (salt front)
                 zone,
                 obs.severity,
                 "firing",
@@ -109,7 +109,7 @@ def advance(
                 obs.fingerprint,
                 obs.rule,
                 obs.kind,
-                obs.device,
+                obs.device or None,  # "": a zone-wide alert (salt front)
                 zone,
                 obs.pending,
                 "pending",

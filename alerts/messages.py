@@ -60,6 +60,18 @@ FIRING: dict[str, tuple[str, str]] = {
         "Vòi nước {where} mở nhưng không có nước.",
         "Tap {where} is open but gives no water.",
     ),
+    "saltfront-risk": (
+        "Rủi ro thiên tai do xâm nhập mặn cấp {level} trên {river}: ranh mặn 4‰ vào sâu "
+        "{value} km tính từ cửa sông (cấp {level} từ {threshold} km).",
+        "Saltwater intrusion risk level {level} on the {river}: the 4‰ line reached {value} km "
+        "from the mouth (level {level} beyond {threshold} km).",
+    ),
+    "saltfront-advance": (
+        "Ranh mặn 4‰ trên {river} tiến sâu thêm {value} km trong một ngày "
+        "(ngưỡng {threshold} km/ngày).",
+        "The 4‰ line on the {river} moved {value} km inland in one day "
+        "(alert above {threshold} km/day).",
+    ),
 }
 #: what ended, as a noun phrase, for the resolved message (its firing text speaks in the present)
 ENDED: dict[str, tuple[str, str]] = {
@@ -75,6 +87,14 @@ ENDED: dict[str, tuple[str, str]] = {
     "well-salinity": ("nước giếng mặn", "salty well water"),
     "tap-tank-low": ("bồn chứa gần cạn", "a low tank"),
     "tap-no-flow": ("vòi không có nước", "a tap without water"),
+    "saltfront-risk": (
+        "rủi ro xâm nhập mặn cấp {level} trên {river}",
+        "risk level {level} on the {river}",
+    ),
+    "saltfront-advance": (
+        "ranh mặn tiến nhanh trên {river}",
+        "a fast-moving salt front on the {river}",
+    ),
 }
 RESOLVED = ("Đã hết {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
 NOW = (" Hiện tại: {value}{unit}.", " Now {value}{unit}.")
@@ -86,6 +106,8 @@ def family(rule: str) -> str:
         return "salinity-tidal-day"
     if rule.startswith("salinity-") and rule != "salinity-rise":
         return "salinity"
+    if rule.startswith("saltfront-risk-"):
+        return "saltfront-risk"
     return rule
 
 
@@ -95,12 +117,21 @@ def _fmt(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
 
 
+def _river_name(fingerprint: str, registry: Registry) -> str:
+    """The river of a salt-front alert (its fingerprint ends in ``:<river id>``)."""
+    river = registry.rivers.get(fingerprint.rpartition(":")[2])
+    return river.name if river else ""
+
+
 def render(event: Event, registry: Registry) -> dict[str, Any]:
     """The event as CONTRACT §4 JSON."""
     alert = event.alert
     zone = registry.zones.get(alert.zone)
     device = registry.device(alert.device) if alert.device else None
-    where = f"{device.name} ({zone.name})" if device and zone else (alert.device or alert.zone)
+    if device and zone:
+        where = f"{device.name} ({zone.name})"
+    else:  # a zone-wide alert (salt front), or a device no longer in the registry
+        where = alert.device or (zone.name if zone else alert.zone)
     fields = {
         "where": where,
         "value": _fmt(alert.value),
@@ -109,10 +140,13 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         "sev_vi": SEVERITY_VI[alert.severity],
         "sev_en": SEVERITY_EN[alert.severity],
         "by": alert.acked_by or "",
+        "level": alert.rule.rsplit("-", 1)[-1],
+        "river": _river_name(alert.fingerprint, registry),
     }
     vi, en = FIRING.get(family(alert.rule), ("{where}: {value}", "{where}: {value}"))
     if event.state == "resolved":
         what_vi, what_en = ENDED.get(family(alert.rule), ("cảnh báo", "the alert"))
+        what_vi, what_en = what_vi.format(**fields), what_en.format(**fields)
         vi = RESOLVED[0].format(what_vi=what_vi, where=where)
         en = RESOLVED[1].format(what_en=what_en, where=where)
         if alert.value is not None and alert.unit != "min":

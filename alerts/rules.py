@@ -7,6 +7,7 @@ then zone, then profile, then season), and later entries win over earlier ones o
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -101,12 +102,30 @@ class Override(_Model):
         )
 
 
+class SaltFrontRules(_Model):
+    """The salt front's risk levels and advance alert (analytics/saltfront.py)."""
+
+    #: level L when the 4 ‰ line is beyond the L-th bound (km from the mouth); Decision
+    #: 18/2021/QĐ-TTg, Southern region. UNVERIFIED reconstruction (DOMAIN §1.3): keep configurable.
+    risk_bounds_km: tuple[float, ...] = (15.0, 25.0, 50.0, 90.0)
+    #: a zone-level alert when the 4 ‰ line moves inland faster than this between two days
+    advance_km_per_day: float = Field(5.0, gt=0)
+
+    @field_validator("risk_bounds_km")
+    @classmethod
+    def _increasing(cls, bounds: tuple[float, ...]) -> tuple[float, ...]:
+        if not bounds or any(b >= c for b, c in itertools.pairwise(bounds)) or bounds[0] < 0:
+            raise ValueError("must be one or more distances, increasing, from 0 km")
+        return bounds
+
+
 class RuleSet(_Model):
     salinity: dict[Profile, SalinityLevels]
     defaults: Defaults = Defaults()
     well: WellRules = WellRules()
     tap: TapRules = TapRules()
     season: Season = Season()
+    saltfront: SaltFrontRules = SaltFrontRules()
     override: tuple[Override, ...] = ()
 
     def levels_for(self, device: Device, registry: Registry, month: int) -> SalinityLevels:

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.context import ApiContext
 from api.metrics import ApiMetrics, LatencyMiddleware
-from api.routers import alerts, devices, operations, system
+from api.routers import alerts, analytics, devices, operations, system
 
 _ALLOWED: dict[int, frozenset[str]] = {}  # per route (routes live as long as the app)
 
@@ -52,7 +52,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     api_metrics = ApiMetrics()
     app.state.api_metrics = api_metrics
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)
-    for module in (system, devices, operations, alerts):
+    for module in (system, devices, operations, alerts, analytics):
         app.include_router(module.router)
     static = Path(str(resources.files("api").joinpath("static")))
     app.mount("/", StaticFiles(directory=static, html=True), name="dashboard")

@@ -157,3 +157,32 @@ class DeviceStatusOut(BaseModel):
 
 class Problem(BaseModel):
     detail: Any
+
+
+class FrontStationOut(BaseModel):
+    id: str
+    name: str
+    km: float
+    max_ppt: float = Field(description="the station's maximum of the day, good readings only")
+
+
+class FrontDayOut(BaseModel):
+    day: str = Field(description="YYYY-MM-DD, Vietnam time")
+    km_4ppt: float | None = Field(description="km from the mouth reached by the 4 ‰ line")
+    km_1ppt: float | None = Field(description="km from the mouth reached by the 1 ‰ line")
+    risk_level: int = Field(description="0–4, Decision 18/2021/QĐ-TTg (bounds configurable)")
+    bound: str = Field(
+        description="lines that passed the last station (km_4ppt>) or not even the first "
+        "(km_4ppt<): their km is then a bound, not a position; empty when interpolated"
+    )
+
+
+class FrontOut(BaseModel):
+    river: str
+    name: str
+    zone: str = Field(description="the zone its alerts go to: the smallest holding its stations")
+    today: FrontDayOut | None = Field(description="the current day so far")
+    text_4ppt: str | None = Field(description='the 4 ‰ reach as text, e.g. "> 64 km"')
+    text_1ppt: str | None
+    stations: list[FrontStationOut] = Field(description="today's station maxima, from the mouth")
+    history: list[FrontDayOut] = Field(description="earlier days, oldest first")

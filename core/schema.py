@@ -100,8 +100,24 @@ TAP: Final = Measurement(
     None,
 )
 
+#: Computed, not measured: the salt front's daily reach per river (analytics/saltfront.py). The
+#: "device" is the river; ``bound`` names the lines that passed the last station (``km_4ppt>``)
+#: or stayed below the first (``km_4ppt<``), comma-separated, empty when both are interpolated.
+SALTFRONT: Final = Measurement(
+    "saltfront",
+    "river",
+    ("river",),
+    MappingProxyType({"km_4ppt": _F, "km_1ppt": _F, "risk_level": _I, "bound": _S, "qc": _I}),
+    None,
+)
+
 MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType(
-    {TopicKind.SALINITY: SALINITY, TopicKind.WELL: WELL, TopicKind.TAP: TAP}
+    {
+        TopicKind.SALINITY: SALINITY,
+        TopicKind.WELL: WELL,
+        TopicKind.TAP: TAP,
+        TopicKind.SALTFRONT: SALTFRONT,
+    }
 )
 
 

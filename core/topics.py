@@ -22,6 +22,7 @@ class TopicKind(StrEnum):
     TAP = "tap"
     STATUS = "status"
     ALERTS = "alerts"
+    SALTFRONT = "saltfront"  # computed by SaltWatch, never a topic devices may use
 
 
 #: Kinds that carry readings from devices (the others are status and alert topics).

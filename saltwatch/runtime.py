@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.clock import Clock
+from analytics.saltfront import FrontKeeper
+from core.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from core.registry import Registry
@@ -77,7 +78,12 @@ def run_with_alerts(
     engine = build_engine(settings, reg, clock=clock, statuses=statuses)
     log.info("alert windows warmed with %d readings", engine.warm(warm_from))
     service.pipeline.add_listener(engine.on_readings)
-    engine.start(settings.alerts.tick_s)
+    front = FrontKeeper(warm_from, reg, lambda: engine.rules.saltfront, clock or SystemClock())
+
+    def judge_front() -> None:
+        engine.observe(front.update())
+
+    engine.start(settings.alerts.tick_s, [(judge_front, settings.alerts.saltfront_s)])
     api = None
     if with_api:
         from api.context import ApiContext  # noqa: PLC0415
@@ -91,6 +97,7 @@ def run_with_alerts(
             engine,
             service.pipeline,
             metrics=[service.pipeline.metrics.registry, engine.metrics.registry],
+            front=front,
         )
         if clock is not None:
             ctx.clock = clock

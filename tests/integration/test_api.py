@@ -118,6 +118,7 @@ READ_ENDPOINTS = [
     "/api/v1/ingest/rejections",
     "/api/v1/silences",
     "/api/v1/devices/status",
+    "/api/v1/saltfront",
 ]
 
 

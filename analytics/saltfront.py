@@ -1,0 +1,293 @@
+"""The salt front: how far inland the 4 ‰ and 1 ‰ lines reached on each river, and the official
+risk level that follows from the 4 ‰ line (Decision 18/2021/QĐ-TTg, measured from the mouth).
+
+Per river, the registry's stations ordered by km from the mouth; each station's maximum of the
+day (good readings only: QC-flagged ones never move the front); between two neighbouring
+stations the line is interpolated on a log scale of salinity (salinity falls roughly
+exponentially upstream). Beyond the last station the reach is a bound ("> 64 km"), and below
+the first one too ("< 6 km"): never extrapolated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from alerts.evaluate import Observation
+from alerts.rules import SaltFrontRules, Severity
+from core.clock import Clock
+from core.qc import BAD_FLAGS
+from core.registry import Registry
+from core.timeutil import NS_PER_S, VN_TZ
+from core.topics import TopicKind
+from core.types import Reading
+from storage.ports import ReadingStore
+
+LINES_PPT = (4.0, 1.0)
+_FLOOR_PPT = 1e-3  # fresh water reads ~0: keep the logarithm finite
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Where one line reached: ``km`` exact (bound ""), at least ``km`` (">": past the last
+    station), or at most ``km`` ("<": not even at the first station)."""
+
+    km: float
+    bound: str = ""
+
+    def text(self) -> str:
+        value = f"{self.km:.1f}".rstrip("0").rstrip(".")
+        return f"{self.bound} {value} km" if self.bound else f"{value} km"
+
+
+def line_reach(stations: Iterable[tuple[float, float]], threshold_ppt: float) -> Reach | None:
+    """The reach of the ``threshold_ppt`` line from ``(km, daily max ‰)`` pairs (any order);
+    None without any station. Two stations at one km count as the saltier of the two."""
+    by_km: dict[float, float] = {}
+    for km, ppt in stations:
+        by_km[km] = max(ppt, by_km.get(km, -math.inf))
+    points = sorted(by_km.items())
+    if not points:
+        return None
+    salty = [i for i, (_, ppt) in enumerate(points) if ppt >= threshold_ppt]
+    if not salty:
+        return Reach(points[0][0], "<")
+    last = salty[-1]  # the furthest station the line passed; above it, fresher than the line
+    if last == len(points) - 1:
+        return Reach(points[-1][0], ">")
+    (k1, s1), (k2, s2) = points[last], points[last + 1]
+    if s1 == threshold_ppt:
+        return Reach(k1)
+    share = math.log(s1 / threshold_ppt) / math.log(s1 / max(s2, _FLOOR_PPT))
+    return Reach(k1 + share * (k2 - k1))
+
+
+def risk_level(reach: Reach | None, bounds_km: Sequence[float]) -> int:
+    """0 (below level 1) to len(bounds_km): the number of bounds the 4 ‰ line went beyond
+    (strictly: 50 km exactly is still level 2 with the default bounds). For a "> km" reach the
+    level is a minimum, for a "< km" one a maximum."""
+    if reach is None:
+        return 0
+    return sum(1 for bound in bounds_km if reach.km > bound)
+
+
+@dataclass
+class FrontDay:
+    river: str
+    day: str  # YYYY-MM-DD, Vietnam time
+    start_ns: int
+    reaches: dict[float, Reach | None]  # by line (‰)
+    risk_level: int
+    stations: dict[str, float] = field(default_factory=dict)  # daily max ‰ of each good station
+
+    @property
+    def bound(self) -> str:
+        return ",".join(
+            f"{_field(line)}{r.bound}" for line, r in self.reaches.items() if r and r.bound
+        )
+
+    def reading(self) -> Reading:
+        """The day as one ``saltfront`` point (time: the day's start, Vietnam time)."""
+        fields: dict[str, float | int | bool | str] = {
+            "risk_level": self.risk_level,
+            "bound": self.bound,
+        }
+        for line, reach in self.reaches.items():
+            if reach is not None:
+                fields[_field(line)] = round(reach.km, 2)
+        return Reading(TopicKind.SALTFRONT, self.river, self.start_ns, fields, river=self.river)
+
+
+def _field(line_ppt: float) -> str:
+    return f"km_{line_ppt:g}ppt"
+
+
+def day_start_ns(ts_ns: int) -> int:
+    """Midnight (Vietnam time) of the day holding ``ts_ns``."""
+    moment = datetime.fromtimestamp(ts_ns / NS_PER_S, VN_TZ)
+    return int(moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()) * NS_PER_S
+
+
+def compute_days(
+    store: ReadingStore,
+    registry: Registry,
+    river: str,
+    start_ns: int,
+    end_ns: int,
+    bounds_km: Sequence[float],
+) -> list[FrontDay]:
+    """The front of every Vietnam-time day that begins in ``[start_ns, end_ns)`` (a day still
+    under way counts what it has so far). One query per station for the whole range."""
+    first = day_start_ns(start_ns)
+    daily: dict[int, dict[str, tuple[float, float]]] = {}  # day → station → (km, max)
+    for station in registry.stations_on(river):
+        if station.km is None:
+            continue
+        for r in _readings(store, station.id, first, end_ns):
+            value = r.fields.get("salinity_ppt")
+            if r.qc & BAD_FLAGS or not isinstance(value, float | int) or isinstance(value, bool):
+                continue
+            day = daily.setdefault(day_start_ns(r.ts_ns), {})
+            km, seen = day.get(station.id, (station.km, -math.inf))
+            day[station.id] = (km, max(seen, float(value)))
+    out = []
+    day_ns = first
+    while day_ns < end_ns:
+        found = daily.get(day_ns, {})
+        if found:
+            pairs = list(found.values())
+            reaches = {line: line_reach(pairs, line) for line in LINES_PPT}
+            out.append(
+                FrontDay(
+                    river,
+                    datetime.fromtimestamp(day_ns / NS_PER_S, VN_TZ).date().isoformat(),
+                    day_ns,
+                    reaches,
+                    risk_level(reaches[4.0], bounds_km),
+                    {sid: mx for sid, (_, mx) in found.items()},
+                )
+            )
+        day_ns = _next_day(day_ns)
+    return out
+
+
+def _next_day(day_ns: int) -> int:
+    moment = datetime.fromtimestamp(day_ns / NS_PER_S, VN_TZ) + timedelta(days=1)
+    return int(moment.timestamp()) * NS_PER_S
+
+
+def _readings(store: ReadingStore, station: str, start_ns: int, end_ns: int) -> list[Reading]:
+    """Every reading of the range, in pages (a season of 15-minute readings is ~9,000)."""
+    out: list[Reading] = []
+    page = 20_000
+    while True:
+        rows = store.query(TopicKind.SALINITY, station, start_ns, end_ns, page)
+        out.extend(rows)
+        if len(rows) < page:
+            return out
+        start_ns = rows[-1].ts_ns + 1
+
+
+def rivers_with_stations(registry: Registry) -> list[str]:
+    return sorted(
+        river
+        for river in registry.rivers
+        if sum(1 for d in registry.stations_on(river) if d.km is not None) >= 1
+    )
+
+
+SEVERITY_OF_LEVEL: tuple[Severity, ...] = ("info", "warning", "critical")
+
+
+def river_zone(registry: Registry, river: str) -> str:
+    """The smallest zone holding every station of the river (their common ancestor)."""
+    chains = [[d.zone, *registry.ancestors(d.zone)] for d in registry.stations_on(river)]
+    if not chains:
+        return "unassigned"
+    common = set(chains[0]).intersection(*chains[1:])
+    return next((z for z in chains[0] if z in common), chains[0][-1])
+
+
+class FrontKeeper:
+    """Keeps each river's daily front in the store (measurement ``saltfront``) and judges it:
+    one alert per risk level reached (so every rise is told), and one when the 4 ‰ line moved
+    inland faster than ``advance_km_per_day`` from one whole day to the next."""
+
+    def __init__(
+        self,
+        store: ReadingStore,
+        registry: Registry,
+        rules: Callable[[], SaltFrontRules],
+        clock: Clock,
+        history_days: int = 30,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.rules = rules
+        self.clock = clock
+        self.history_days = history_days
+        self.recent: dict[str, list[FrontDay]] = {}  # per river, oldest first, the last 3 days
+        self._zones = {r: river_zone(registry, r) for r in rivers_with_stations(registry)}
+
+    def update(self) -> list[tuple[Observation, str]]:
+        """Compute the days since the last stored one (that one again: it may have been
+        partial), write them, and return the observations for the alert engine."""
+        now = self.clock.now_ns()
+        bounds = self.rules().risk_bounds_km
+        stored = self.store.latest(TopicKind.SALTFRONT)
+        observations: list[tuple[Observation, str]] = []
+        for river, zone in self._zones.items():
+            known = self.recent.get(river)
+            if known:
+                start = known[-1].start_ns
+            elif river in stored:
+                start = stored[river].ts_ns
+            else:
+                start = now - self.history_days * 86400 * NS_PER_S
+            days = compute_days(self.store, self.registry, river, start, now + 1, bounds)
+            if days:
+                self.store.write([d.reading() for d in days])
+                by_start = {d.start_ns: d for d in (known or [])}
+                by_start.update((d.start_ns, d) for d in days)
+                self.recent[river] = [by_start[k] for k in sorted(by_start)][-3:]
+            observations.extend((obs, zone) for obs in self._judge(river, now))
+        return observations
+
+    def _judge(self, river: str, now: int) -> list[Observation]:
+        days = self.recent.get(river, [])
+        if not days:
+            return []
+        rules = self.rules()
+        # the level of the last day and a half: a new day's first hours do not reset it
+        current = days[-2:] if len(days) >= 2 else days
+        reach = max((d.reaches[4.0] for d in current if d.reaches[4.0]), key=_km, default=None)
+        level = risk_level(reach, rules.risk_bounds_km)
+        km = reach.km if reach else None
+        out = []
+        for n, bound in enumerate(rules.risk_bounds_km, start=1):
+            severity = SEVERITY_OF_LEVEL[min(n, len(SEVERITY_OF_LEVEL)) - 1]
+            out.append(
+                Observation(
+                    f"saltfront-risk-{n}:{river}",
+                    f"saltfront-risk-{n}",
+                    "saltfront",
+                    "",
+                    severity if level >= n else None,
+                    None,
+                    km,
+                    bound,
+                    "km",
+                    now,
+                    now,
+                )
+            )
+        complete = [d for d in days if _next_day(d.start_ns) <= now]
+        if len(complete) >= 2:
+            before, last = complete[-2].reaches[4.0], complete[-1].reaches[4.0]
+            moved = last.km - before.km if last and before else 0.0
+            fast = moved > rules.advance_km_per_day and not (last and last.bound == "<")
+            out.append(
+                Observation(
+                    f"saltfront-advance:{river}",
+                    "saltfront-advance",
+                    "saltfront",
+                    "",
+                    "warning" if fast else None,
+                    None,
+                    round(moved, 1),
+                    rules.advance_km_per_day,
+                    "km",
+                    now,
+                    now,
+                )
+            )
+        return out
+
+    def latest(self) -> dict[str, FrontDay]:
+        return {river: days[-1] for river, days in self.recent.items() if days}
+
+
+def _km(reach: Reach) -> float:
+    return reach.km

@@ -1,0 +1,113 @@
+"""The salt front (per river: how far the 4 ‰ and 1 ‰ lines reached, the risk level, history)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from analytics.saltfront import (
+    FrontDay,
+    compute_days,
+    day_start_ns,
+    river_zone,
+    rivers_with_stations,
+)
+from api.auth import AUTH_RESPONSES, Viewer
+from api.context import ApiContext, ctx_of
+from api.schemas import FrontDayOut, FrontOut, FrontStationOut
+from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from core.topics import TopicKind
+
+router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSES)
+
+
+@router.get(
+    "/saltfront",
+    response_model=list[FrontOut],
+    summary="Per river: km from the mouth reached by the 4 ‰ and 1 ‰ lines, the risk level, "
+    "and the daily history",
+)
+def saltfront(
+    request: Request,
+    _: Viewer,
+    days: Annotated[int, Query(ge=0, le=366, description="days of history before today")] = 30,
+) -> list[FrontOut]:
+    ctx = ctx_of(request)
+    now = ctx.clock.now_ns()
+    minute = now // (60 * NS_PER_S)
+    result: list[FrontOut] = ctx.cache.get(("saltfront", days, minute), lambda: _fronts(ctx, days))
+    return result
+
+
+def _fronts(ctx: ApiContext, days: int) -> list[FrontOut]:
+    now = ctx.clock.now_ns()
+    today_ns = day_start_ns(now)
+    bounds = ctx.engine.rules.saltfront.risk_bounds_km if ctx.engine else _default_bounds()
+    kept = ctx.front.latest() if ctx.front else {}
+    out = []
+    for river in rivers_with_stations(ctx.registry):
+        today = kept.get(river)
+        if today is None or today.start_ns != today_ns:  # no keeper here, or not yet today
+            found = compute_days(ctx.store, ctx.registry, river, today_ns, now + 1, bounds)
+            today = found[-1] if found else None
+        stored = ctx.store.query(
+            TopicKind.SALTFRONT, river, today_ns - (days + 1) * 86400 * NS_PER_S, today_ns
+        )
+        names = {d.id: d.name for d in ctx.registry.stations_on(river)}
+        kms = {d.id: d.km or 0.0 for d in ctx.registry.stations_on(river)}
+        out.append(
+            FrontOut(
+                river=river,
+                name=ctx.registry.rivers[river].name,
+                zone=river_zone(ctx.registry, river),
+                today=_day_out(today) if today else None,
+                text_4ppt=_text(today, 4.0),
+                text_1ppt=_text(today, 1.0),
+                stations=sorted(
+                    (
+                        FrontStationOut(id=s, name=names[s], km=kms[s], max_ppt=v)
+                        for s, v in (today.stations if today else {}).items()
+                    ),
+                    key=lambda s: s.km,
+                ),
+                history=[
+                    FrontDayOut(
+                        day=to_rfc3339(r.ts_ns, VN_TZ)[:10],
+                        km_4ppt=_float(r.fields.get("km_4ppt")),
+                        km_1ppt=_float(r.fields.get("km_1ppt")),
+                        risk_level=int(r.fields.get("risk_level", 0)),
+                        bound=str(r.fields.get("bound", "")),
+                    )
+                    for r in stored[-days:]
+                    if days
+                ],
+            )
+        )
+    return out
+
+
+def _day_out(day: FrontDay) -> FrontDayOut:
+    four, one = day.reaches.get(4.0), day.reaches.get(1.0)
+    return FrontDayOut(
+        day=day.day,
+        km_4ppt=round(four.km, 2) if four else None,
+        km_1ppt=round(one.km, 2) if one else None,
+        risk_level=day.risk_level,
+        bound=day.bound,
+    )
+
+
+def _text(day: FrontDay | None, line: float) -> str | None:
+    reach = day.reaches.get(line) if day else None
+    return reach.text() if reach else None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _default_bounds() -> tuple[float, ...]:
+    from alerts.rules import load_rules  # noqa: PLC0415 - only without an engine here
+
+    return load_rules().saltfront.risk_bounds_km

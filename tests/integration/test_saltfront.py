@@ -1,0 +1,148 @@
+"""The salt front on the simulator's 2024 season, replayed into each real store: the computed
+4 ‰ reach against the simulator's ground truth, day by day."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from alerts.engine import AlertEngine
+from alerts.messages import render
+from alerts.rules import load_rules
+from alerts.state import AlertState
+from analytics.saltfront import FrontKeeper, Reach, compute_days
+from api.app import create_app
+from api.context import ApiContext
+from core.clock import FakeClock
+from core.codec import CodecLimits
+from core.judge import Judge, JudgeConfig
+from core.qc import QualityControl
+from core.registry import load_registry
+from core.settings import QcSettings, Settings
+from core.timeutil import NS_PER_S
+from core.topics import TopicKind
+from core.types import Reading
+from sim.fleet import Fleet, SimConfig
+from sim.salinity import SCENARIOS, epoch
+from storage.ports import ReadingStore
+from tests.alert_tools import Quiet
+
+pytestmark = pytest.mark.integration
+START, END = "2024-02-01", "2024-05-01"
+TOLERANCE_KM = 5.0
+
+
+@pytest.fixture(scope="module")
+def season() -> list[Reading]:
+    """Every station of the Tiền, 15-minute readings with the simulator's usual faults, judged
+    and quality-controlled as ingest does."""
+    registry = load_registry()
+    stations = [d for d in registry.devices_of("salinity") if d.river == "tien"]
+    fleet = Fleet(registry, SimConfig(SCENARIOS["2024"], seed=7, interval_s=900), stations)
+    judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=400 * 86400)))
+    now_ns = int(epoch(END) * NS_PER_S)
+    qc = QualityControl(QcSettings().to_config())
+    readings: list[Reading] = []
+    for message in fleet.messages(epoch(START), epoch(END)):
+        for reading in judge.judge(message.topic, message.payload, now_ns).readings:
+            readings.append(qc.apply(reading, "salinity_ppt"))
+    return readings
+
+
+def truth_km(day_start_s: float) -> float:
+    """The furthest the 4 ‰ line went that day, by the simulator's own model."""
+    t = np.arange(day_start_s, day_start_s + 86400, 300.0)
+    return float(np.max(SCENARIOS["2024"].line_km(4.0, t)))
+
+
+def agrees(reach: Reach | None, truth: float) -> bool:
+    if reach is None:
+        return False
+    if reach.bound == ">":
+        return truth >= reach.km - TOLERANCE_KM
+    if reach.bound == "<":
+        return truth <= reach.km + TOLERANCE_KM
+    return abs(reach.km - truth) <= TOLERANCE_KM
+
+
+def test_front_tracks_ground_truth(store: ReadingStore, season: list[Reading]) -> None:
+    for i in range(0, len(season), 5000):
+        store.write(season[i : i + 5000])
+    bounds = load_rules().saltfront.risk_bounds_km
+    days = compute_days(
+        store,
+        load_registry(),
+        "tien",
+        int(epoch(START) * NS_PER_S),
+        int(epoch(END) * NS_PER_S),
+        bounds,
+    )
+    assert len(days) == 90
+    errors = [
+        (day.day, day.reaches[4.0], truth_km(day.start_ns / NS_PER_S))
+        for day in days
+        if not agrees(day.reaches[4.0], truth_km(day.start_ns / NS_PER_S))
+    ]
+    share = 1 - len(errors) / len(days)
+    exact = [
+        d.reaches[4.0].km - truth_km(d.start_ns / NS_PER_S)
+        for d in days
+        if d.reaches[4.0] and not d.reaches[4.0].bound
+    ]
+    print(
+        f"4 ‰ reach within {TOLERANCE_KM:g} km of the truth on {share:.0%} of {len(days)} days; "
+        f"interpolated days {len(exact)}, mean error {np.mean(exact):+.2f} km, "
+        f"max |error| {np.max(np.abs(exact)):.2f} km; misses: {errors[:5]}"
+    )
+    assert share >= 0.9
+    peak = max(days, key=lambda d: d.reaches[4.0].km if d.reaches[4.0] else 0)
+    assert peak.risk_level >= 2  # the 2024 season reached level 2 or 3 on the Tiền
+
+
+def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
+    store: ReadingStore, season: list[Reading], tmp_path: Path
+) -> None:
+    now = int(epoch("2024-03-12T12:00:00+07:00") * NS_PER_S)
+    upto = [r for r in season if r.ts_ns <= now]
+    for i in range(0, len(upto), 5000):
+        store.write(upto[i : i + 5000])
+    registry, rules, clock = load_registry(), load_rules(), FakeClock(now)
+    recorder = Quiet()
+    engine = AlertEngine(rules, registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": recorder})
+    keeper = FrontKeeper(store, registry, lambda: engine.rules.saltfront, clock, history_days=10)
+    events = engine.observe(keeper.update())
+    # 12/3/2024: the 4 ‰ line beyond 50 km on the Tiền (level 3): one alert per level reached
+    fired = sorted(e.alert.rule for e in events if e.state == "firing")
+    assert fired == ["saltfront-risk-1", "saltfront-risk-2", "saltfront-risk-3"]
+    alert = next(e.alert for e in events if e.alert.rule == "saltfront-risk-3")
+    assert alert.device is None and alert.zone == "dong-thap" and alert.kind == "saltfront"
+    message = render(events[-1], registry)
+    assert "Sông Tiền" in message["message_vi"] and message["device"] is None
+    stored = store.query(TopicKind.SALTFRONT, "tien", now - 11 * 86400 * NS_PER_S, now)
+    assert len(stored) == 11  # ten whole days and today so far
+    assert engine.observe(keeper.update()) == []  # the same situation: nothing new
+    # the front recedes: a day later with nothing new, yesterday still counts (no flapping)
+    clock.set(now + 86400 * NS_PER_S)
+    assert [e for e in engine.observe(keeper.update()) if e.state == "resolved"] == []
+
+    settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
+    ctx = ApiContext(settings, registry, store, engine.state, engine, clock=FakeClock(now))
+    ctx.front = keeper
+    with TestClient(create_app(ctx)) as client:
+        response = client.get(
+            "/api/v1/saltfront?days=5", headers={"Authorization": f"Bearer {'v' * 24}"}
+        )
+        assert response.status_code == 200, response.text
+        (tien,) = [f for f in response.json() if f["river"] == "tien"]
+        assert tien["today"]["risk_level"] == 3 and 50 < tien["today"]["km_4ppt"] < 64
+        assert tien["text_4ppt"].endswith(" km") and len(tien["history"]) == 5
+        assert [s["km"] for s in tien["stations"]] == sorted(s["km"] for s in tien["stations"])
+        assert (
+            client.get(
+                "/api/v1/saltfront?days=400", headers={"Authorization": f"Bearer {'v' * 24}"}
+            ).status_code
+            == 422
+        )

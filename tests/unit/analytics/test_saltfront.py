@@ -1,0 +1,125 @@
+"""The salt front's computation, as tables: interpolation, bounds, bad stations, ties, levels."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from analytics.saltfront import Reach, compute_days, line_reach, risk_level
+from core.qc import QcFlag
+from core.registry import load_registry
+from core.topics import TopicKind
+from core.types import Reading
+from storage.sqlite import SqliteReadingStore
+
+BOUNDS = (15.0, 25.0, 50.0, 90.0)
+# Tiền river stations of the bundled registry on 12/3/2024 (DOMAIN §3.2, rounded)
+PROFILE = [(6.0, 20.0), (21.0, 14.0), (42.0, 8.85), (50.0, 4.5), (64.0, 0.9), (97.0, 0.1)]
+
+
+def log_between(k1: float, s1: float, k2: float, s2: float, line: float) -> float:
+    return k1 + (k2 - k1) * math.log(s1 / line) / math.log(s1 / s2)
+
+
+@pytest.mark.parametrize(
+    ("stations", "line", "expected"),
+    [
+        # between 50 km (4.5 ‰) and 64 km (0.9 ‰), on a log scale of salinity
+        (PROFILE, 4.0, Reach(log_between(50, 4.5, 64, 0.9, 4.0))),
+        (PROFILE, 1.0, Reach(log_between(50, 4.5, 64, 0.9, 1.0))),
+        # log, not linear: halfway in log (sqrt(8 * 2) = 4) is halfway in km
+        ([(10.0, 8.0), (20.0, 2.0)], 4.0, Reach(15.0)),
+        # past the last station: a bound, never extrapolated
+        ([(10.0, 9.0), (30.0, 6.0)], 4.0, Reach(30.0, ">")),
+        # not even at the first station
+        ([(10.0, 3.0), (30.0, 1.0)], 4.0, Reach(10.0, "<")),
+        # exactly the line at a station: that station's km
+        ([(10.0, 9.0), (30.0, 4.0), (40.0, 1.0)], 4.0, Reach(30.0)),
+        # two stations at one km: the saltier counts (order does not matter)
+        ([(30.0, 1.0), (10.0, 8.0), (10.0, 2.0), (20.0, 2.0)], 4.0, Reach(15.0)),
+        # a fresh upstream station (0 ‰): still finite, just short of it
+        ([(10.0, 8.0), (20.0, 0.0)], 4.0, Reach(log_between(10, 8.0, 20, 1e-3, 4.0))),
+        # non-monotonic: the furthest station the line passed decides
+        (
+            [(10.0, 8.0), (20.0, 3.0), (30.0, 5.0), (40.0, 1.25)],
+            4.0,
+            Reach(log_between(30, 5.0, 40, 1.25, 4.0)),
+        ),
+        ([], 4.0, None),
+    ],
+)
+def test_line_reach(
+    stations: list[tuple[float, float]], line: float, expected: Reach | None
+) -> None:
+    got = line_reach(stations, line)
+    if expected is None:
+        assert got is None
+        return
+    assert got is not None and got.bound == expected.bound
+    assert got.km == pytest.approx(expected.km, abs=1e-9)
+
+
+def test_reach_text() -> None:
+    assert Reach(64.0, ">").text() == "> 64 km" and Reach(47.25).text() == "47.2 km"
+
+
+@pytest.mark.parametrize(
+    ("km", "level"),
+    [
+        (0.0, 0),
+        (15.0, 0),
+        (15.1, 1),
+        (25.0, 1),
+        (25.1, 2),
+        (50.0, 2),
+        (50.1, 3),
+        (90.0, 3),
+        (90.1, 4),
+        (140.0, 4),
+    ],
+)
+def test_risk_level_bounds(km: float, level: int) -> None:
+    assert risk_level(Reach(km), BOUNDS) == level
+    assert risk_level(None, BOUNDS) == 0
+
+
+def test_a_station_flagged_bad_is_left_out(tmp_path: Path) -> None:
+    registry = load_registry()
+    store = SqliteReadingStore(tmp_path / "r.db")
+    t = 1_710_176_400 * 10**9 + 3600 * 10**9  # 2024-03-12 01:00 in Vietnam
+    values = {
+        "vam-kenh": 20.0,
+        "hoa-binh": 14.0,
+        "xuan-hoa": 8.85,
+        "dong-tam": 4.5,
+        "phu-phong": 0.9,
+        "vam-ba-rai": 0.1,
+    }
+    readings = [
+        Reading(TopicKind.SALINITY, station, t, {"salinity_ppt": v}, river="tien")
+        for station, v in values.items()
+    ]
+    # a spike at Phú Phong (flagged by QC): it must not drag the 4 ‰ line to 64 km or beyond
+    readings.append(
+        Reading(
+            TopicKind.SALINITY,
+            "phu-phong",
+            t + 600 * 10**9,
+            {"salinity_ppt": 25.0},
+            qc=int(QcFlag.SPIKE),
+            river="tien",
+        )
+    )
+    store.write(readings)
+    (day,) = compute_days(store, registry, "tien", t, t + 3600 * 10**9, BOUNDS)
+    assert day.day == "2024-03-12" and day.stations["phu-phong"] == 0.9
+    reach = day.reaches[4.0]
+    assert reach is not None and 50 < reach.km < 64 and day.risk_level == 3
+    point = day.reading()
+    assert point.kind is TopicKind.SALTFRONT and point.fields["risk_level"] == 3
+    assert point.fields["bound"] == ""  # both lines between stations
+    store.write([point])  # the daily history: written and read back from the store
+    (back,) = store.query(TopicKind.SALTFRONT, "tien", day.start_ns, day.start_ns + 1)
+    assert back.fields["km_4ppt"] == pytest.approx(round(reach.km, 2))
