@@ -173,8 +173,9 @@ class AlertEngine:
         self._publish(events)
         return events
 
-    def observe(self, observations: Sequence[tuple[Observation, str]]) -> list[Event]:
-        """Observations made outside the device rules (the salt front), each for a zone."""
+    def observe(self, observations: Sequence[tuple[Observation, str | None]]) -> list[Event]:
+        """Observations made outside the device rules (salt front, forecasts), each for a zone
+        (None: the device's zone)."""
         with self._lock:
             events, deliveries = self._apply(observations, self.clock.now_ns())
         if deliveries:

@@ -66,6 +66,16 @@ FIRING: dict[str, tuple[str, str]] = {
         "Saltwater intrusion risk level {level} on the {river}: the 4‰ line reached {value} km "
         "from the mouth (level {level} beyond {threshold} km).",
     ),
+    "forecast-exceedance": (
+        "Dự báo: độ mặn tại {where} lên tới {threshold}‰ sau khoảng {value} giờ nữa.",
+        "Forecast: salinity at {where} reaches {threshold}‰ in about {value} hours.",
+    ),
+    "intake-window": (
+        "Có thể lấy nước tại {where}: dự báo độ mặn dưới {threshold}‰ trong {value} giờ, "
+        "từ {start}.",
+        "Intake window at {where}: salinity forecast below {threshold}‰ for {value} hours "
+        "from {start}.",
+    ),
     "saltfront-advance": (
         "Ranh mặn 4‰ trên {river} tiến sâu thêm {value} km trong một ngày "
         "(ngưỡng {threshold} km/ngày).",
@@ -95,6 +105,8 @@ ENDED: dict[str, tuple[str, str]] = {
         "ranh mặn tiến nhanh trên {river}",
         "a fast-moving salt front on the {river}",
     ),
+    "forecast-exceedance": ("dự báo độ mặn vượt ngưỡng", "the forecast exceedance"),
+    "intake-window": ("cửa sổ lấy nước", "the intake window"),
 }
 RESOLVED = ("Đã hết {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
 NOW = (" Hiện tại: {value}{unit}.", " Now {value}{unit}.")
@@ -115,6 +127,12 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
+
+
+def _short_time(ts_ns: int) -> str:
+    """``14:30 12/03`` in Vietnam time."""
+    text = to_rfc3339(ts_ns, VN_TZ)
+    return f"{text[11:16]} {text[8:10]}/{text[5:7]}"
 
 
 def _river_name(fingerprint: str, registry: Registry) -> str:
@@ -142,6 +160,7 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         "by": alert.acked_by or "",
         "level": alert.rule.rsplit("-", 1)[-1],
         "river": _river_name(alert.fingerprint, registry),
+        "start": _short_time(alert.started_at_ns),
     }
     vi, en = FIRING.get(family(alert.rule), ("{where}: {value}", "{where}: {value}"))
     if event.state == "resolved":
@@ -149,7 +168,7 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         what_vi, what_en = what_vi.format(**fields), what_en.format(**fields)
         vi = RESOLVED[0].format(what_vi=what_vi, where=where)
         en = RESOLVED[1].format(what_en=what_en, where=where)
-        if alert.value is not None and alert.unit != "min":
+        if alert.value is not None and alert.unit not in ("min", "h"):
             vi, en = vi + NOW[0].format(**fields), en + NOW[1].format(**fields)
     elif event.state == "acknowledged":
         vi, en = ACKED[0].format(**fields), ACKED[1].format(**fields)

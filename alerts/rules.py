@@ -119,6 +119,19 @@ class SaltFrontRules(_Model):
         return bounds
 
 
+class ForecastRules(_Model):
+    """Forecasts of each station (analytics/forecast.py) and what is told from them."""
+
+    fit_days: float = Field(7.0, ge=1, le=60)  # the recent readings the model is fitted on
+    horizon: float = Field(48 * 3600, gt=0, le=7 * 86400)
+    z: float = Field(2.0, gt=0, le=5)  # the band: ± z standard deviations of the expected error
+    min_window: float = Field(2 * 3600, gt=0)  # shortest safe intake window worth a notice
+    intake_level: Literal["warning", "critical"] = "warning"  # intake threshold: which level
+    exceedance: Literal["warning", "critical"] = "critical"  # forecast alert: reaching which
+
+    _durations = field_validator("horizon", "min_window", mode="before")(duration_seconds)
+
+
 class RuleSet(_Model):
     salinity: dict[Profile, SalinityLevels]
     defaults: Defaults = Defaults()
@@ -126,6 +139,7 @@ class RuleSet(_Model):
     tap: TapRules = TapRules()
     season: Season = Season()
     saltfront: SaltFrontRules = SaltFrontRules()
+    forecast: ForecastRules = ForecastRules()
     override: tuple[Override, ...] = ()
 
     def levels_for(self, device: Device, registry: Registry, month: int) -> SalinityLevels:

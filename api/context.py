@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.engine import AlertEngine
 from alerts.state import AlertState
+from analytics.forecast import ForecastJob
 from analytics.saltfront import FrontKeeper
 from api.cache import TtlCache
 from core.clock import Clock, SystemClock
@@ -30,6 +31,7 @@ class ApiContext:
     metrics: list[CollectorRegistry] = field(default_factory=list)
     broker_up: bool | None = None
     front: FrontKeeper | None = None  # the salt front as the alert engine keeps it
+    forecasts: ForecastJob | None = None  # the stations' forecasts as the alert engine made them
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

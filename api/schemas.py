@@ -186,3 +186,29 @@ class FrontOut(BaseModel):
     text_1ppt: str | None
     stations: list[FrontStationOut] = Field(description="today's station maxima, from the mouth")
     history: list[FrontDayOut] = Field(description="earlier days, oldest first")
+
+
+class ForecastPoint(BaseModel):
+    ts: str
+    mean: float = Field(description="forecast salinity, ‰")
+    lower: float = Field(description="the band's lower edge, ‰")
+    upper: float = Field(description="the band's upper edge, ‰ (windows are judged on it)")
+
+
+class WindowOut(BaseModel):
+    start: str
+    end: str
+    hours: float
+
+
+class ForecastOut(BaseModel):
+    station: str
+    name: str
+    fitted_at: str
+    readings_used: int
+    sigma_log: float = Field(description="the fit's residual standard deviation, log salinity")
+    level: float = Field(description="the level a forecast alert is about, ‰")
+    reaches_level_at: str | None = Field(description="when the forecast mean first reaches it")
+    intake_threshold: float | None = Field(description="intake stations: safe below this, ‰")
+    windows: list[WindowOut] = Field(description="safe intake windows (intake stations)")
+    points: list[ForecastPoint]

@@ -186,6 +186,8 @@ class AlertsSettings(_Section):
     tick_s: float = Field(15.0, gt=0, le=3600)
     #: how often the salt front is recomputed (daily history, risk level and advance alerts)
     saltfront_s: float = Field(300.0, gt=0, le=86400, alias="saltfront_every")
+    #: how often every station's 48 h forecast is refitted (forecast and intake window alerts)
+    forecast_s: float = Field(3600.0, gt=0, le=86400, alias="forecast_every")
     client_id: str = Field("saltwatch-alerts", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     repeat_s: float = Field(4 * 3600, ge=0, alias="repeat")  # 0: no reminders
     escalate_after_s: float = Field(1800, ge=0, alias="escalate_after")  # 0: no escalation
@@ -194,9 +196,9 @@ class AlertsSettings(_Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    _durations = field_validator("repeat_s", "escalate_after_s", "saltfront_s", mode="before")(
-        duration_seconds
-    )
+    _durations = field_validator(
+        "repeat_s", "escalate_after_s", "saltfront_s", "forecast_s", mode="before"
+    )(duration_seconds)
 
 
 class Settings(BaseSettings):

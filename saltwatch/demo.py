@@ -114,7 +114,9 @@ def demo_settings(
                 }
             ),
             # simulated hours pass in wall seconds: remind twice a simulated day, not every minute
-            "alerts": base.alerts.model_copy(update={"repeat_s": 12 * 3600.0, "saltfront_s": 15.0}),
+            "alerts": base.alerts.model_copy(
+                update={"repeat_s": 12 * 3600.0, "saltfront_s": 15.0, "forecast_s": 30.0}
+            ),
         }
     )
 

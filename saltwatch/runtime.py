@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from analytics.forecast import ForecastJob
 from analytics.saltfront import FrontKeeper
 from core.clock import Clock, SystemClock
 
@@ -79,11 +80,18 @@ def run_with_alerts(
     log.info("alert windows warmed with %d readings", engine.warm(warm_from))
     service.pipeline.add_listener(engine.on_readings)
     front = FrontKeeper(warm_from, reg, lambda: engine.rules.saltfront, clock or SystemClock())
+    forecasts = ForecastJob(warm_from, reg, lambda: engine.rules, clock or SystemClock())
 
     def judge_front() -> None:
         engine.observe(front.update())
 
-    engine.start(settings.alerts.tick_s, [(judge_front, settings.alerts.saltfront_s)])
+    def judge_forecasts() -> None:
+        engine.observe(forecasts.update())
+
+    engine.start(
+        settings.alerts.tick_s,
+        [(judge_front, settings.alerts.saltfront_s), (judge_forecasts, settings.alerts.forecast_s)],
+    )
     api = None
     if with_api:
         from api.context import ApiContext  # noqa: PLC0415
@@ -98,6 +106,7 @@ def run_with_alerts(
             service.pipeline,
             metrics=[service.pipeline.metrics.registry, engine.metrics.registry],
             front=front,
+            forecasts=forecasts,
         )
         if clock is not None:
             ctx.clock = clock

@@ -1,11 +1,14 @@
-"""The salt front (per river: how far the 4 ‰ and 1 ‰ lines reached, the risk level, history)."""
+"""The salt front (per river: how far the 4 ‰ and 1 ‰ lines reached, the risk level, history)
+and the stations' forecasts with their safe intake windows."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from alerts.rules import RuleSet
+from analytics.forecast import StationForecast, forecast_station
 from analytics.saltfront import (
     FrontDay,
     compute_days,
@@ -15,7 +18,15 @@ from analytics.saltfront import (
 )
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext, ctx_of
-from api.schemas import FrontDayOut, FrontOut, FrontStationOut
+from api.schemas import (
+    ForecastOut,
+    ForecastPoint,
+    FrontDayOut,
+    FrontOut,
+    FrontStationOut,
+    WindowOut,
+)
+from core.registry import Profile
 from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from core.topics import TopicKind
 
@@ -108,6 +119,68 @@ def _float(value: object) -> float | None:
 
 
 def _default_bounds() -> tuple[float, ...]:
+    return _default_rules().saltfront.risk_bounds_km
+
+
+@router.get(
+    "/forecast/{station}",
+    response_model=ForecastOut,
+    summary="A station's 48 h salinity forecast with its uncertainty band, and safe intake "
+    "windows at intake stations",
+    responses={409: {"description": "too few recent readings to fit a forecast"}},
+)
+def forecast(request: Request, _: Viewer, station: str) -> ForecastOut:
+    ctx = ctx_of(request)
+    device = ctx.registry.device(station)
+    if device is None or device.kind != "salinity":
+        raise HTTPException(404, "no such salinity station")
+    now = ctx.clock.now_ns()
+    kept = ctx.forecasts.latest.get(station) if ctx.forecasts else None
+    if kept is None or now - kept.forecast.fitted_at_ns > 3600 * NS_PER_S:
+        rules = ctx.engine.rules if ctx.engine else _default_rules()
+        minute = now // (60 * NS_PER_S)
+        kept = ctx.cache.get(
+            ("forecast", station, minute),
+            lambda: forecast_station(ctx.store, ctx.registry, device, rules, now),
+        )
+    if kept is None:
+        raise HTTPException(409, "too few recent good readings to fit a forecast")
+    return _forecast_out(kept)
+
+
+def _forecast_out(found: StationForecast) -> ForecastOut:
+    f = found.forecast
+    at = f.first_above(found.level)
+    return ForecastOut(
+        station=found.station.id,
+        name=found.station.name,
+        fitted_at=to_rfc3339(f.fitted_at_ns, VN_TZ),
+        readings_used=f.points,
+        sigma_log=round(f.sigma, 4),
+        level=found.level,
+        reaches_level_at=to_rfc3339(at, VN_TZ) if at is not None else None,
+        intake_threshold=found.threshold if found.station.profile is Profile.INTAKE else None,
+        windows=[
+            WindowOut(
+                start=to_rfc3339(w.start_ns, VN_TZ),
+                end=to_rfc3339(w.end_ns, VN_TZ),
+                hours=round(w.hours, 2),
+            )
+            for w in found.windows
+        ],
+        points=[
+            ForecastPoint(
+                ts=to_rfc3339(int(t), VN_TZ),
+                mean=round(float(m), 3),
+                lower=round(float(lo), 3),
+                upper=round(float(hi), 3),
+            )
+            for t, m, lo, hi in zip(f.ts_ns, f.mean, f.lower, f.upper, strict=True)
+        ],
+    )
+
+
+def _default_rules() -> RuleSet:
     from alerts.rules import load_rules  # noqa: PLC0415 - only without an engine here
 
-    return load_rules().saltfront.risk_bounds_km
+    return load_rules()
