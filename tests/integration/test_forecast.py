@@ -74,12 +74,12 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
 
     # Phú Phong (fruit, 1 ‰) below its level, rising towards the spring tide: the forecast
     # tells when it will reach it, before it does
-    leads = []
+    leads: list[float] = []
     for _ in range(24):
         clock.set(clock.now_ns() + H)
         for event in engine.observe(job.update()):
             if event.alert.kind == "forecast" and event.state == "firing":
-                leads.append(event.alert.value)
+                leads.append(event.alert.value or 0.0)
                 assert "Dự báo" in render(event, registry)["message_vi"]
     assert len(leads) == 1 and 0 < leads[0] <= 48  # told once, then kept up to date
 
