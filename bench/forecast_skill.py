@@ -1,6 +1,6 @@
-"""Forecast skill on the simulator's 2024 season: each intake station forecast every 6 hours
-from its own readings (as ingest would have stored and flagged them), scored against the
-simulator's ground truth.
+"""Forecast skill on the simulator's 2024 season (or another, --scenario): each intake station
+forecast every 6 hours from its own readings (as ingest would have stored and flagged them),
+scored against the simulator's ground truth.
 
     python -m bench.forecast_skill [--from 2024-01-15] [--to 2024-05-15] [--every-h 6]
 
@@ -40,6 +40,13 @@ class Score:
     truly_safe: int = 0  # forecast steps truly below the threshold
     forecasts: int = 0
 
+    def add(self, other: Score) -> None:
+        self.abs_errors += other.abs_errors
+        self.predicted += other.predicted
+        self.hit += other.hit
+        self.truly_safe += other.truly_safe
+        self.forecasts += other.forecasts
+
     def line(self, name: str, threshold: float) -> str:
         mae = float(np.mean(self.abs_errors)) if self.abs_errors else float("nan")
         precision = self.hit / self.predicted if self.predicted else float("nan")
@@ -51,10 +58,10 @@ class Score:
 
 
 def readings_of(
-    stations: list[Device], start_s: float, end_s: float, seed: int
+    stations: list[Device], start_s: float, end_s: float, seed: int, scenario: str = "2024"
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     registry = load_registry()
-    fleet = Fleet(registry, SimConfig(SCENARIOS["2024"], seed=seed, interval_s=900), stations)
+    fleet = Fleet(registry, SimConfig(SCENARIOS[scenario], seed=seed, interval_s=900), stations)
     judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=800 * 86400)))
     qc = QualityControl(QcSettings().to_config())
     now_ns = int(end_s * NS_PER_S)
@@ -81,20 +88,21 @@ def main() -> None:
     parser.add_argument("--to", dest="end", default="2024-06-10")
     parser.add_argument("--every-h", type=float, default=6.0)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--scenario", default="2024", choices=sorted(SCENARIOS))
     args = parser.parse_args()
     registry, rules = load_registry(), load_rules()
     stations = [d for d in registry.devices_of("salinity") if d.profile == "intake"]
     start_s, end_s = epoch(args.start), epoch(args.end)
     began = time.monotonic()
-    data = readings_of(stations, start_s, end_s, args.seed)
+    data = readings_of(stations, start_s, end_s, args.seed, args.scenario)
     count = sum(len(v[0]) for v in data.values())
     print(
         f"{len(stations)} intake stations, {args.start} to {args.end}: "
         f"{count:,} good readings in {time.monotonic() - began:.0f} s"
     )
     cfg = ForecastSettings()
-    scenario = SCENARIOS["2024"]
-    total = Score([])
+    scenario = SCENARIOS[args.scenario]
+    total, river = Score([]), Score([])  # river: the stations on the river (not the scheme's)
     rows = []
     for device in stations:
         threshold = rules.salinity[device.profile].warning  # type: ignore[index]
@@ -120,17 +128,15 @@ def main() -> None:
             score.truly_safe += int(safe.sum())
             score.forecasts += 1
         rows.append(score.line(device.id, threshold))
-        total.abs_errors += score.abs_errors
-        total.predicted += score.predicted
-        total.hit += score.hit
-        total.truly_safe += score.truly_safe
-        total.forecasts += score.forecasts
+        for into in (total, river) if device.km is not None else (total,):
+            into.add(score)
     print(
         f"{'station':<12} {'thr ‰':>6} {'forecasts':>9} {'MAE 24h ‰':>10} "
         f"{'precision':>10} {'recall':>8} {'safe h':>10}"
     )
     for row in rows:
         print(row)
+    print(river.line("on the river", float("nan")))
     print(total.line("all", float("nan")))
 
 
