@@ -362,6 +362,62 @@ def sim(
         typer.echo(f"ground truth: {len(paths)} files in {truth}", err=True)
 
 
+@app.command()
+def report(
+    config: ConfigOption = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="the day (YYYY-MM-DD, Vietnam time); default: yesterday"),
+    ] = None,
+    zone: Annotated[
+        str | None, typer.Option(help="a zone id (its sub-zones included); default: all")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="folder for the HTML, Markdown and PNG")] = Path(
+        "reports"
+    ),
+) -> None:
+    """The daily bulletin in Vietnamese: stations' max and min against their levels, the salt
+    front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
+    import datetime as dt  # noqa: PLC0415
+
+    from alerts.rules import load_rules, parse_rules  # noqa: PLC0415
+    from alerts.state import AlertState  # noqa: PLC0415
+    from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415
+    from storage.factory import open_reading_store  # noqa: PLC0415
+
+    settings = _settings(config)
+    reg = _registry(settings)
+    try:
+        when = (
+            dt.date.fromisoformat(day)
+            if day
+            else dt.datetime.now(dt.timezone(dt.timedelta(hours=7))).date() - dt.timedelta(days=1)
+        )
+    except ValueError:
+        raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--date") from None
+    if zone is not None and zone not in reg.zones:
+        raise typer.BadParameter(f"no zone {zone!r} in the registry", param_hint="--zone")
+    state = AlertState(settings.state.path) if settings.state.path.exists() else None
+    saved = state.saved_rules() if state else None
+    rules = parse_rules(saved, "saved rules") if saved else load_rules(settings.alerts.rules_path)
+    store = open_reading_store(settings.store)
+    try:
+        bulletin = build(store, state, reg, rules, when, zone)
+    finally:
+        store.close()
+        if state:
+            state.close()
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"bulletin-{when.isoformat()}" + (f"-{zone}" if zone else "")
+    (out / f"{stem}.png").write_bytes(bulletin.chart_png)
+    (out / f"{stem}.md").write_text(to_markdown(bulletin, reg, f"{stem}.png"), encoding="utf-8")
+    (out / f"{stem}.html").write_text(to_html(bulletin, reg), encoding="utf-8")
+    typer.echo(
+        f"{out / stem}.html (and .md, .png): {len(bulletin.stations)} stations, "
+        f"{len(bulletin.fronts)} rivers, {len(bulletin.alerts)} alerts"
+    )
+
+
 devices_app = typer.Typer(help="Device administration: broker credentials.", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
 

@@ -26,7 +26,9 @@ from core.clock import ScaledClock
 from core.codec import CodecLimits
 from core.errors import ConfigError
 from core.judge import Judge, JudgeConfig
+from core.qc import QualityControl
 from core.registry import Registry
+from core.schema import measurement_for
 from core.settings import ApiToken, Settings
 from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from core.types import Reading
@@ -127,6 +129,7 @@ def preload(
     registry: Registry,
     store: ReadingStore,
     prefix: str,
+    qc: QualityControl,
 ) -> tuple[int, list[Message]]:
     """Write the messages before ``until_s`` straight to the store (history). Returns how many
     readings, and what to publish when live begins: each device's last status message, then the
@@ -146,7 +149,8 @@ def preload(
         if "/status/" in message.topic:
             statuses[message.device] = message
             continue
-        batch.extend(judge.judge(message.topic, message.payload, now_ns).readings)
+        for reading in judge.judge(message.topic, message.payload, now_ns).readings:
+            batch.append(qc.apply(reading, measurement_for(reading.kind).primary))  # as ingest
         if len(batch) >= 5_000:
             store.write(batch)
             total += len(batch)
@@ -203,7 +207,14 @@ def run_demo(
     statuses: list[Message] = []
     if history_s:
         echo(f"writing {options.history_days:g} days of history before {_day(start_ns)}…")
-        count, statuses = preload(messages, start_s, registry, store, settings.mqtt.topic_prefix)
+        count, statuses = preload(
+            messages,
+            start_s,
+            registry,
+            store,
+            settings.mqtt.topic_prefix,
+            QualityControl(settings.qc.to_config()),
+        )
         echo(f"  {count:,} readings")
     broker.start()
     clock = ScaledClock(start_ns, options.speed)

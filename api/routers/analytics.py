@@ -1,11 +1,14 @@
-"""The salt front (per river: how far the 4 ‰ and 1 ‰ lines reached, the risk level, history)
-and the stations' forecasts with their safe intake windows."""
+"""The salt front (per river: how far the 4 ‰ and 1 ‰ lines reached, the risk level, history),
+the stations' forecasts with their safe intake windows, and the daily bulletin."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import base64
+from datetime import date, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from alerts.rules import RuleSet
 from analytics.forecast import StationForecast, forecast_station
@@ -184,3 +187,48 @@ def _default_rules() -> RuleSet:
     from alerts.rules import load_rules  # noqa: PLC0415 - only without an engine here
 
     return load_rules()
+
+
+@router.get(
+    "/reports/daily",
+    summary="The daily bulletin in Vietnamese (HTML with its 7-day chart, or Markdown)",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}, "text/markdown": {}}}},
+)
+def daily_report(
+    request: Request,
+    _: Viewer,
+    day: Annotated[
+        str | None,
+        Query(alias="date", description="YYYY-MM-DD (Vietnam time); default: yesterday"),
+    ] = None,
+    zone: Annotated[str | None, Query(description="a zone id; its sub-zones included")] = None,
+    fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
+) -> Response:
+    from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415 - matplotlib
+
+    ctx = ctx_of(request)
+    if day is None:
+        when = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).date()
+        when -= timedelta(days=1)
+    else:
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            raise HTTPException(422, "date: expected YYYY-MM-DD") from None
+    if zone is not None and zone not in ctx.registry.zones:
+        raise HTTPException(404, "no such zone")
+    rules = ctx.engine.rules if ctx.engine else _default_rules()
+
+    def render() -> str:
+        bulletin = build(ctx.store, ctx.state, ctx.registry, rules, when, zone)
+        if fmt == "html":
+            return to_html(bulletin, ctx.registry)
+        chart = "data:image/png;base64," + base64.b64encode(bulletin.chart_png).decode()
+        return to_markdown(bulletin, ctx.registry, chart)
+
+    minute = ctx.clock.now_ns() // (60 * NS_PER_S)
+    text: str = ctx.cache.get(("report", when, zone, fmt, minute), render)
+    if fmt == "html":
+        return HTMLResponse(text)
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from alerts.engine import AlertEngine
 from alerts.messages import render
 from alerts.rules import load_rules
 from alerts.state import AlertState
+from analytics.bulletin import build, to_html, to_markdown
 from analytics.saltfront import FrontKeeper, Reach, compute_days
 from api.app import create_app
 from api.context import ApiContext
@@ -146,3 +148,51 @@ def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
             ).status_code
             == 422
         )
+
+
+def test_daily_bulletin_page_chart_and_api(
+    store: ReadingStore, season: list[Reading], tmp_path: Path
+) -> None:
+    day_end = int(epoch("2024-03-13") * NS_PER_S)
+    upto = [r for r in season if r.ts_ns < day_end]
+    for i in range(0, len(upto), 5000):
+        store.write(upto[i : i + 5000])
+    registry, rules = load_registry(), load_rules()
+    clock = FakeClock(day_end + 6 * 3600 * NS_PER_S)
+    engine = AlertEngine(rules, registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": Quiet()})
+    keeper = FrontKeeper(store, registry, lambda: rules.saltfront, clock, history_days=3)
+    clock.set(day_end - 3600 * NS_PER_S)
+    engine.observe(keeper.update())  # risk level alerts during the day
+    clock.set(day_end + 6 * 3600 * NS_PER_S)
+
+    bulletin = build(store, engine.state, registry, rules, date(2024, 3, 12))
+    page = to_html(bulletin, registry)
+    assert "<h1>Bản tin xâm nhập mặn ngày 12/03/2024" in page
+    assert "Cống Xuân Hòa" in page and "vượt ngưỡng nguy hiểm" in page
+    assert "Sông Tiền" in page and "cấp 3" in page
+    assert "saltfront-risk-3" in page  # the day's alerts
+    assert bulletin.chart_png.startswith(b"\x89PNG") and "data:image/png;base64," in page
+    xuan_hoa = next(s for s in bulletin.stations if s.device.id == "xuan-hoa")
+    assert xuan_hoa.max_ppt is not None and 7 < xuan_hoa.max_ppt < 11  # observed 8.85 ‰
+    markdown = to_markdown(bulletin, registry, "chart.png")
+    assert "| Cống Xuân Hòa |" in markdown and "![Độ mặn 7 ngày qua](chart.png)" in markdown
+
+    settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
+    ctx = ApiContext(settings, registry, store, engine.state, engine, clock=clock)
+    auth = {"Authorization": f"Bearer {'v' * 24}"}
+    with TestClient(create_app(ctx)) as client:
+        response = client.get("/api/v1/reports/daily", headers=auth)  # yesterday: 12/3
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "text/html"
+        )
+        assert "12/03/2024" in response.text
+        md = client.get(
+            "/api/v1/reports/daily?date=2024-03-12&zone=go-cong-dong&format=markdown",
+            headers=auth,
+        )
+        assert md.status_code == 200 and md.text.startswith("# Bản tin xâm nhập mặn ngày 12/03")
+        assert "Gò Công Đông" in md.text
+        bad = client.get("/api/v1/reports/daily?date=12-03-2024", headers=auth)
+        assert bad.status_code == 422
+        assert client.get("/api/v1/reports/daily?zone=nowhere", headers=auth).status_code == 404
+        assert client.get("/api/v1/reports/daily").status_code == 401

@@ -41,3 +41,23 @@ def test_invalid_setting_is_named(tmp_path: Path) -> None:
     result = run("check", env={"SALTWATCH_MQTT__URL": "ftp://x"}, cwd=tmp_path)
     assert result.returncode == 2
     assert "mqtt.url" in result.stderr and "SALTWATCH_MQTT__URL" in result.stderr
+
+
+def test_report_on_a_fresh_install(tmp_path: Path) -> None:
+    env = {
+        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/r.db",
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+    }
+    out = tmp_path / "reports"
+    result = run(
+        "report", "--date", "2024-03-12", "--zone", "go-cong-dong", "--out", str(out), env=env
+    )
+    assert result.returncode == 0, result.stderr
+    stem = out / "bulletin-2024-03-12-go-cong-dong"
+    page = stem.with_suffix(".html").read_text()
+    assert "Bản tin xâm nhập mặn ngày 12/03/2024 — Gò Công Đông" in page
+    assert "không có số liệu" in page  # nothing stored yet: said so, not an error
+    assert stem.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    assert "bulletin-2024-03-12-go-cong-dong.png" in stem.with_suffix(".md").read_text()
+    refused = run("report", "--date", "12/03/2024", env=env)
+    assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr
