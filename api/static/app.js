@@ -7,14 +7,18 @@ const TEXT = {
         station: "Trạm", zone: "Khu vực", salinity: "Độ mặn (‰)", time: "Lúc", chart: "Độ mặn 7 ngày",
         supply: "Giếng và vòi nước", wells: "Giếng chạy", taps: "Vòi mở", m3today: "m³ hôm nay",
         ack: "Xác nhận", acked: "đã xác nhận", by: "Người xác nhận", none: "Không có cảnh báo",
-        badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English" },
+        badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English",
+        front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro", forecast: "dự báo 48 giờ",
+        bulletin: "Bản tin hôm qua" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
         time: "At", chart: "Salinity, 7 days", supply: "Wells and taps", wells: "Wells running",
         taps: "Taps open", m3today: "m³ today", ack: "Acknowledge", acked: "acknowledged",
         by: "Acknowledged by", none: "No alerts", badtoken: "Invalid token",
-        noack: "Acknowledging needs the operator role", other: "Tiếng Việt" },
+        noack: "Acknowledging needs the operator role", other: "Tiếng Việt",
+        front: "Salt front (from the mouth)", risk: "Risk level", forecast: "48 h forecast",
+        bulletin: "Yesterday's bulletin" },
 };
 const state = { lang: localStorage.getItem("sw-lang") || "vi", token: localStorage.getItem("sw-token"),
                 rules: null, stations: [], zones: [], alerts: [], selected: null };
@@ -137,23 +141,58 @@ function renderMap() {
 async function chart(station) {
   state.selected = station;
   $("chart-title").textContent = `— ${station.name}`;
-  const end = serverNow(), start = new Date(end - 7 * 864e5);
-  const data = await api(`/api/v1/stations/${station.id}/readings?start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(end.toISOString())}&every=1h`);
-  const buckets = data.aggregates || [], box = $("chart"); box.replaceChildren();
+  const now = serverNow(), start = new Date(now - 7 * 864e5), end = new Date(+now + 2 * 864e5);
+  const [data, forecast] = await Promise.all([
+    api(`/api/v1/stations/${station.id}/readings?start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(now.toISOString())}&every=1h`),
+    api(`/api/v1/forecast/${station.id}`).catch(() => null)]);  // 409: too few readings yet
+  const buckets = data.aggregates || [], points = forecast ? forecast.points : [], box = $("chart");
+  box.replaceChildren();
   const levels = state.rules && state.rules.salinity[station.profile];
-  const top = Math.max(1, ...buckets.map((b) => b.max), levels ? levels.critical * 1.1 : 0);
-  const x = (iso) => 40 + ((new Date(iso) - start) / (end - start)) * 590, y = (v) => 240 - (v / top) * 220;
-  box.append(svg("line", { x1: 40, y1: 240, x2: 630, y2: 240, stroke: "#999" }), svg("text", { x: 2, y: 24 }, top.toFixed(1)));
+  const top = Math.max(1, ...buckets.map((b) => b.max), ...points.map((p) => Math.min(p.upper, 40)),
+    levels ? levels.critical * 1.1 : 0);
+  const x = (iso) => 40 + ((new Date(iso) - start) / (end - start)) * 590, y = (v) => 240 - (Math.min(v, top) / top) * 220;
+  box.append(svg("line", { x1: 40, y1: 240, x2: 630, y2: 240, stroke: "#999" }), svg("text", { x: 2, y: 24 }, top.toFixed(1)),
+    svg("line", { x1: x(now), x2: x(now), y1: 20, y2: 240, stroke: "#999", "stroke-dasharray": "2 2" }),
+    svg("text", { x: x(now) + 3, y: 30, class: "muted" }, t("forecast")));
+  for (const w of forecast ? forecast.windows : []) {  // safe intake windows
+    box.append(svg("rect", { x: x(w.start), y: 20, width: Math.max(1, x(w.end) - x(w.start)), height: 220, fill: "#2e7d3222", class: "window" },
+    ));
+  }
   if (levels) for (const [name, colour] of [["warning", "#ef6c00"], ["critical", "#c62828"]]) {
     box.append(svg("line", { x1: 40, x2: 630, y1: y(levels[name]), y2: y(levels[name]), stroke: colour, "stroke-dasharray": "4 3" }),
       svg("text", { x: 42, y: y(levels[name]) - 3, fill: colour }, `${levels[name]} ‰`));
   }
-  const path = (key) => buckets.map((b, i) => `${i ? "L" : "M"}${x(b.ts).toFixed(1)},${y(b[key]).toFixed(1)}`).join("");
+  const path = (rows, key) => rows.map((b, i) => `${i ? "L" : "M"}${x(b.ts).toFixed(1)},${y(b[key]).toFixed(1)}`).join("");
+  const area = (rows, hi, lo) => rows.map((b) => `${x(b.ts).toFixed(1)},${y(b[hi]).toFixed(1)}`)
+    .concat(rows.slice().reverse().map((b) => `${x(b.ts).toFixed(1)},${y(b[lo]).toFixed(1)}`)).join(" ");
   if (buckets.length) {
-    const band = buckets.map((b) => `${x(b.ts).toFixed(1)},${y(b.max).toFixed(1)}`)
-      .concat(buckets.slice().reverse().map((b) => `${x(b.ts).toFixed(1)},${y(b.min).toFixed(1)}`));
-    box.append(svg("polygon", { points: band.join(" "), fill: "#0b4f6c22" }), svg("path", { d: path("mean"), stroke: "#0b4f6c", fill: "none" }));
+    box.append(svg("polygon", { points: area(buckets, "max", "min"), fill: "#0b4f6c22" }),
+      svg("path", { d: path(buckets, "mean"), stroke: "#0b4f6c", fill: "none" }));
   }
+  if (points.length) {
+    box.append(svg("polygon", { points: area(points, "upper", "lower"), fill: "#6a1b9a22", class: "band" }),
+      svg("path", { d: path(points, "mean"), stroke: "#6a1b9a", fill: "none", "stroke-dasharray": "3 2" }));
+  }
+}
+
+async function renderFront() {
+  const fronts = await api("/api/v1/saltfront?days=14");
+  $("front").replaceChildren(...fronts.map((f) => {
+    const today = f.today || {}, history = f.history.concat(f.today ? [f.today] : []);
+    const kms = history.map((d) => d.km_4ppt).filter((v) => v !== null);
+    const most = Math.max(10, ...kms), spark = svg("svg", { viewBox: "0 0 140 30", class: "spark" });
+    spark.append(svg("path", { d: history.map((d, i) => `${i ? "L" : "M"}${(i / Math.max(1, history.length - 1) * 138 + 1).toFixed(1)},${(29 - (d.km_4ppt || 0) / most * 27).toFixed(1)}`).join(""), stroke: "#0b4f6c", fill: "none" }));
+    return el("li", { class: `risk-${today.risk_level || 0}` },
+      el("strong", {}, f.name), ` 4‰: ${f.text_4ppt || "–"} · 1‰: ${f.text_1ppt || "–"} · `,
+      el("span", { class: "level" }, `${t("risk")} ${today.risk_level ?? "–"}`), " ", spark);
+  }));
+}
+
+async function openBulletin() {  // the report needs the token: fetched here, shown as a page
+  const response = await fetch("/api/v1/reports/daily", { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) return;
+  const page = URL.createObjectURL(new Blob([await response.text()], { type: "text/html" }));
+  window.open(page, "_blank");
 }
 
 function renderSupply(rows) {
@@ -182,6 +221,7 @@ async function refresh() {
     api("/api/v1/stations"), api("/api/v1/alerts?limit=200"), api("/api/v1/summary"), syncClock()]);
   Object.assign(state, { zones, stations, alerts: alerts.items });
   renderZones(); renderAlerts(); renderStations(); renderMap(); renderSupply(summary);
+  renderFront().catch(() => {});
   if (!state.selected && stations.length) chart(stations.find((s) => s.latest) || stations[0]);
 }
 
@@ -224,6 +264,7 @@ async function start() {
 
 $("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); localStorage.setItem("sw-token", state.token); start(); });
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
+$("bulletin").addEventListener("click", () => { openBulletin(); });
 $("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); state.token = null; askToken(false); });
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);
 start();
