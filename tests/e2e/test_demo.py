@@ -79,6 +79,8 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         health = get(base, "/health")
         assert health["clock_rate"] == 120 and health["now"] > T_START
         assert any(a["kind"] == "salinity" for a in firing())
+        fronts = get(base, "/api/v1/saltfront", viewer)
+        assert fronts and fronts[0]["today"]["km_4ppt"] > 6  # the 4 ‰ line is in the river
         banner = log.read_text()
         assert "viewer token" in banner and f"{base}/#token=" in banner
     finally:
