@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.context import ApiContext
+from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, LatencyMiddleware
 from api.routers import alerts, analytics, devices, operations, system
 
@@ -51,7 +52,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.ctx = ctx
     api_metrics = ApiMetrics()
     app.state.api_metrics = api_metrics
-    app.add_middleware(LatencyMiddleware, metrics=api_metrics)
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
     for module in (system, devices, operations, alerts, analytics):
         app.include_router(module.router)
     static = Path(str(resources.files("api").joinpath("static")))

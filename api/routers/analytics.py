@@ -192,8 +192,15 @@ def _default_rules() -> RuleSet:
 @router.get(
     "/reports/daily",
     summary="The daily bulletin in Vietnamese (HTML with its 7-day chart, or Markdown)",
-    response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}, "text/markdown": {}}}},
+    responses={
+        200: {
+            "description": "the page",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "text/markdown": {"schema": {"type": "string"}},
+            },
+        }
+    },
 )
 def daily_report(
     request: Request,

@@ -1,0 +1,69 @@
+"""Request bodies are bounded: the API's bodies are a few hundred bytes (an acknowledgement, a
+silence, a rules file), so anything over ``max_bytes`` is refused with 413 before it is read
+whole, whether it says its length or streams in chunks."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _refuse(send, self.max_bytes)
+            return
+        received = 0
+        started = refused = False
+
+        async def limited() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    refused = True
+                    if not started:
+                        await _refuse(send, self.max_bytes)
+                    return {"type": "http.disconnect"}  # the app stops reading here
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return  # the 413 went out; whatever the app says after it is dropped
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, sending)
+        except Exception:
+            if not refused:
+                raise  # the app's own failure; after a refusal, its "client went away" is ours
+
+
+async def _refuse(send: Send, limit: int) -> None:
+    body = f'{{"detail": "the request body is over {limit} bytes"}}'.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
