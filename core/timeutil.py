@@ -16,6 +16,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")
 
+#: epoch milliseconds of the year 2262, the last that fits int64 nanoseconds
+MAX_EPOCH_NUMBER = 9.2e15
+
 _DURATION = re.compile(r"([1-9][0-9]{0,6})(s|m|h|d|w)")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -24,6 +27,8 @@ def ts_from_epoch_number(value: float) -> int:
     """Epoch seconds or milliseconds (above 1e11) to integer ns, microsecond resolution."""
     if not math.isfinite(value) or value < 0:
         raise BadInputError("timestamp must be a finite, non-negative epoch number")
+    if value > MAX_EPOCH_NUMBER:  # neither seconds nor milliseconds of any year we can store
+        raise BadInputError("timestamp is out of range")
     micros = round(value * 1000) if value > MS_THRESHOLD else round(value * 1_000_000)
     return int(micros) * NS_PER_US
 

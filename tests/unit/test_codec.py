@@ -64,6 +64,8 @@ REJECTIONS = [
     (S, {"salinity_ppt": 1.0, "ts": "yesterday"}, Reason.BAD_TIMESTAMP),
     (S, {"salinity_ppt": 1.0, "ts": -5}, Reason.BAD_TIMESTAMP),
     (S, {"salinity_ppt": 1.0, "ts": [1]}, Reason.BAD_TIMESTAMP),
+    (S, {"salinity_ppt": 1.0, "ts": 1e308}, Reason.BAD_TIMESTAMP),  # found by the fuzz
+    (S, {"salinity_ppt": 1.0, "ts": 9.3e15}, Reason.BAD_TIMESTAMP),  # past int64 ns
     (S, {"salinity_ppt": 1.0, "ts": "2024-03-12T14:05:01+07:00"}, Reason.TS_IN_FUTURE),
     (S, {"salinity_ppt": 1.0, "ts": 1_710_226_800 - 31 * 86400}, Reason.TS_TOO_OLD),
 ]
