@@ -83,10 +83,7 @@ def test_every_payload_is_judged(batch: list[bytes], kind: TopicKind) -> None:
         if whole:
             assert len(whole) == 1 and not result.readings and len(result.rejections) == 1
             continue
-        indices = sorted(
-            [r.index for r in result.rejections if r.index is not None]
-            + list(range(len(result.readings) + len(result.rejections)))[:0]
-        )
+        indices = [r.index for r in result.rejections if r.index is not None]
         assert len(set(indices)) == len(indices)  # an item is judged once
         assert result.readings or result.rejections  # nothing silently dropped
         for reading in result.readings:
