@@ -435,6 +435,12 @@ def devices_credentials(
         bool, typer.Option(help="new passwords for the devices named (or all), not kept ones")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="do not print the CSV")] = False,
+    zone_reader: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="also an account zone-<ZONE> that may read that zone's alerts only (repeatable)"
+        ),
+    ] = None,
 ) -> None:
     """Generate each device's broker password: Mosquitto's password file and ACL (each device
     may publish only below its own id), and the installers' CSV on stdout. A re-run keeps every
@@ -446,12 +452,16 @@ def devices_credentials(
     unknown = sorted(set(device or ()) - set(reg.devices))
     if unknown:
         raise typer.BadParameter(f"not in the registry: {', '.join(unknown[:10])}")
+    zones = sorted(set(zone_reader or ()))
+    if set(zones) - set(reg.zones):
+        missing = ", ".join(sorted(set(zones) - set(reg.zones)))
+        raise typer.BadParameter(f"no such zone: {missing}", param_hint="--zone-reader")
     chosen = [reg.devices[d] for d in device] if device else list(reg.devices.values())
     previous = load_logins(out / "devices.csv")
     if rotate and device:
-        outcome = generate(chosen, previous, rotate=[d.id for d in chosen])
+        outcome = generate(chosen, previous, rotate=[d.id for d in chosen], readers=zones)
     else:
-        outcome = generate(chosen, previous, rotate=rotate)
+        outcome = generate(chosen, previous, rotate=rotate, readers=zones)
     paths = write_files(outcome, out, settings.mqtt.topic_prefix)
     if not quiet:
         shown = {d.id for d in chosen} if device else {x.device for x in outcome.logins}

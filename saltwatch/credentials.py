@@ -24,6 +24,7 @@ from core.errors import BadInputError
 from core.registry import Device
 
 BACKEND_USER = "saltwatch-backend"
+READER_PREFIX = "zone-"  # alert-reader accounts: zone-<zone id>
 ITERATIONS = 101  # Mosquitto 2.0's own default for $7$
 CSV_FIELDS = ("device", "kind", "zone", "username", "password")
 
@@ -69,7 +70,17 @@ def read_password_file(path: Path) -> dict[str, str]:
     return users
 
 
-def acl_text(topic_prefix: str, backend_user: str = BACKEND_USER) -> str:
+def acl_text(
+    topic_prefix: str, backend_user: str = BACKEND_USER, readers: Sequence[str] = ()
+) -> str:
+    """The ACL; each of ``readers`` (zone ids) gets an account ``zone-<id>`` that reads that
+    zone's alert topic alone (alerts are published for every ancestor zone too, so a district's
+    reader hears its communes)."""
+    zone_blocks = "".join(
+        f"\n# Reads the alerts of {zone} only.\nuser {READER_PREFIX}{zone}\n"
+        f"topic read {topic_prefix}/alerts/{zone}\n"
+        for zone in sorted(readers)
+    )
     return (
         "# SaltWatch broker ACL, written by `saltwatch devices credentials`.\n"
         "# Every device publishes only below its own id (its username) and reads nothing.\n"
@@ -77,7 +88,7 @@ def acl_text(topic_prefix: str, backend_user: str = BACKEND_USER) -> str:
         "\n"
         "# The backend reads every device and publishes alerts.\n"
         f"user {backend_user}\n"
-        f"topic readwrite {topic_prefix}/#\n"
+        f"topic readwrite {topic_prefix}/#\n" + zone_blocks
     )
 
 
@@ -115,6 +126,7 @@ def generate(
     previous: dict[str, Login],
     rotate: bool | Sequence[str] = False,
     backend_user: str = BACKEND_USER,
+    readers: Sequence[str] = (),
 ) -> Outcome:
     """A login per device (and the backend): the previous password kept unless rotated
     (``True``: all; a list: those ids). Devices of ``previous`` not in ``devices`` are kept too,
@@ -122,6 +134,8 @@ def generate(
     to_rotate = set(previous) if rotate is True else set(rotate or ())
     wanted: dict[str, tuple[str, str]] = {d.id: (d.kind, d.zone) for d in devices}
     wanted.setdefault(backend_user, ("backend", ""))
+    for zone in readers:
+        wanted[READER_PREFIX + zone] = ("zone-reader", zone)
     outcome = Outcome([], [], [], [])
     for device in sorted(set(previous) | set(wanted)):
         old = previous.get(device)
@@ -151,7 +165,7 @@ def write_files(
             "".join(f"{x.username}:{hash_password(x.password)}\n" for x in outcome.logins),
             0o640,
         ),
-        "acl": (folder / "acl", acl_text(topic_prefix, backend_user), 0o644),
+        "acl": (folder / "acl", acl_text(topic_prefix, backend_user, _readers(outcome)), 0o644),
     }
     for path, text, mode in files.values():
         temporary = path.with_name(f".{path.name}.tmp")
@@ -167,3 +181,7 @@ def write_files(
                 os.chown(temporary, owner.st_uid, owner.st_gid)
         os.replace(temporary, path)
     return {name: spec[0] for name, spec in files.items()}
+
+
+def _readers(outcome: Outcome) -> list[str]:
+    return [x.zone for x in outcome.logins if x.kind == "zone-reader"]

@@ -98,3 +98,33 @@ def test_wrong_password_and_anonymous_are_refused(
     assert connect_result(server, good.username, good.password + "x") == "Not authorized"
     assert connect_result(server, "xuan-hoa", good.password) == "Not authorized"
     assert connect_result(server, None, None) == "Not authorized"
+
+
+def test_zone_readers_hear_their_zone_alone(tmp_path: Path, topic_prefix: str) -> None:
+    need_binary("mosquitto", "mosquitto")
+    registry = load_registry()
+    outcome = generate([registry.devices["vam-kenh"]], {}, readers=["xa-tan-dong"])
+    files = write_files(outcome, tmp_path / "secrets", topic_prefix)
+    logins = {x.device: x for x in outcome.logins}
+    assert logins["zone-xa-tan-dong"].kind == "zone-reader"
+    server = MosquittoServer(tmp_path / "mq", password_file=files["passwd"], acl_file=files["acl"])
+    server.start()
+    reader = Collector(login_url(server, logins["zone-xa-tan-dong"]), [f"{topic_prefix}/#"])
+    device = Collector(login_url(server, logins["vam-kenh"]), [f"{topic_prefix}/alerts/#"])
+    backend = Publisher(login_url(server, logins[BACKEND_USER]), "backend-out")
+    try:
+        other = (f"{topic_prefix}/alerts/go-cong-tay", b'{"zone": "go-cong-tay"}')
+        reading = (f"{topic_prefix}/salinity/vam-kenh", b'{"salinity_ppt": 1}')
+        mine = (f"{topic_prefix}/alerts/xa-tan-dong", b'{"zone": "xa-tan-dong"}')
+        backend.publish_all([other, reading, mine])  # in order: once "mine" is in, so are they
+        wait_until(lambda: bool(reader.snapshot()), 15, "the reader's alert")
+        assert reader.snapshot() == [mine]  # not the other zone, not the device's reading
+        # a device hears no alerts at all: publish one more and wait for the reader to get it
+        backend.publish_all([mine])
+        wait_until(lambda: len(reader.snapshot()) == 2, 15, "the second alert")
+        assert device.snapshot() == []
+    finally:
+        backend.close()
+        reader.close()
+        device.close()
+        server.stop()

@@ -59,6 +59,8 @@ def test_acl_confines_devices_to_their_id() -> None:
     text = acl_text("sw")
     assert "pattern write sw/+/%u" in text
     assert f"user {BACKEND_USER}\ntopic readwrite sw/#" in text
+    readers = acl_text("sw", readers=["xa-tan-dong"])
+    assert "user zone-xa-tan-dong\ntopic read sw/alerts/xa-tan-dong\n" in readers
 
 
 def test_command_writes_files_and_keeps_passwords(tmp_path: Path) -> None:
