@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 
 from analytics.forecast import ForecastJob
 from analytics.saltfront import FrontKeeper
+from core.backoff import Backoff
 from core.clock import Clock, SystemClock
+from core.errors import RetryableError
 
 if TYPE_CHECKING:
+    from alerts.engine import AlertEngine
     from core.registry import Registry
     from core.settings import Settings
     from ingest.service import IngestService
@@ -51,6 +54,20 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def _warm(engine: AlertEngine, store: ReadingStore, stop: threading.Event) -> None:
+    """Fill the alert windows from the store's recent readings, retrying while it is away
+    (readings arriving meanwhile merge with these: a window keeps one value per time)."""
+    backoff = Backoff(initial=1.0, cap=30.0)
+    while not stop.is_set():
+        try:
+            log.info("alert windows warmed with %d readings", engine.warm(store))
+            return
+        except RetryableError as exc:
+            delay = backoff.next()
+            log.warning("cannot warm the alert windows yet (%s); again in %.0f s", exc, delay)
+            stop.wait(delay)
+
+
 def run_with_alerts(
     settings: Settings,
     reg: Registry,
@@ -77,7 +94,10 @@ def run_with_alerts(
         }
 
     engine = build_engine(settings, reg, clock=clock, statuses=statuses)
-    log.info("alert windows warmed with %d readings", engine.warm(warm_from))
+    stop = stop if stop is not None else stop_on_signals()
+    # the windows fill from the store in the background: a store that is down at start (it
+    # comes back later) must not stop ingest, which spools meanwhile
+    threading.Thread(target=_warm, args=(engine, warm_from, stop), name="warm", daemon=True).start()
     service.pipeline.add_listener(engine.on_readings)
     front = FrontKeeper(warm_from, reg, lambda: engine.rules.saltfront, clock or SystemClock())
     forecasts = ForecastJob(warm_from, reg, lambda: engine.rules, clock or SystemClock())
@@ -113,7 +133,6 @@ def run_with_alerts(
         api = ApiServer(ctx)
         api.start()
         log.info("API on http://%s", settings.api.bind)
-    stop = stop if stop is not None else stop_on_signals()
     if on_ready is not None:
         server = api
 

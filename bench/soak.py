@@ -1,0 +1,528 @@
+"""Chaos soak: every reading a simulated device sent, accounted for, while things break.
+
+    python -m bench.soak [--duration 600] [--devices 2000] [--seed 1]
+
+Starts a real mosquitto, a real influxd and ``saltwatch serve``, then plays the registry's
+devices cloned up to ``--devices`` (one reading each every 10 s of real time, the 2024 season's
+12 March stamped as now, fault rates raised so that faults happen within minutes), plus bursts of
+backlog uploads. At random moments drawn from the seed it restarts the broker, stops influxd for
+60 s, SIGKILLs ``saltwatch serve`` and starts it again, publishes duplicates and malformed
+payloads. Then it accounts per device: published, stored, rejected (by reason), lost, stored
+twice; critical salinity episodes the readings imply (the same rules replayed offline over what
+was sent) against those the live system raised; notifications delivered twice; publish → stored
+and publish → alert latency; peak RSS and CPU of each process. Prints one table; exits 1 on any
+loss, duplicate, missed or spurious critical episode, or notification sent twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from alerts.engine import AlertEngine
+from alerts.rules import load_rules
+from alerts.state import AlertState
+from bench._common import cpu_seconds, peak_rss_mb
+from core.clock import FakeClock
+from core.codec import CodecLimits
+from core.judge import Judge, JudgeConfig
+from core.qc import QualityControl
+from core.registry import Device, Registry, bundled_registry_path, load_registry
+from core.schema import MEASUREMENTS, measurement_for
+from core.settings import QcSettings
+from core.topics import READING_KINDS
+from core.types import Reading
+from sim.faults import FaultRates
+from sim.fleet import Fleet, SimConfig, select_devices
+from sim.salinity import SCENARIOS, epoch
+from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
+
+NS = 1_000_000_000
+PREFIX = "saltwatch"
+TOKEN = "soak-viewer-token-0000000"
+SIM_START = "2024-03-12T06:00:00+07:00"
+
+
+# ------------------------------------------------------------------ the system under test
+def registry_file(path: Path, registry: Registry, devices: list[Device]) -> Path:
+    """The bundled registry plus the clones, as TOML ``saltwatch serve`` reads."""
+    bundled = bundled_registry_path().read_text(encoding="utf-8")
+    blocks = []
+    for device in devices:
+        if device.id in load_registry().devices:
+            continue
+        blocks.append("\n[[device]]")
+        for key, value in device.model_dump(mode="json", exclude_none=True).items():
+            if isinstance(value, list) and not value:
+                continue
+            blocks.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    path.write_text(bundled + "\n".join(blocks) + "\n", encoding="utf-8")
+    return path
+
+
+class Serve:
+    """``saltwatch serve`` as a subprocess that can be killed and started again."""
+
+    def __init__(self, env: dict[str, str], log: Path, base: str) -> None:
+        self.env, self.log, self.base = env, log, base
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stats: list[tuple[float, float]] = []  # (peak RSS MB, CPU s) of each run
+
+    def start(self) -> None:
+        exe = str(Path(sys.executable).with_name("saltwatch"))
+        self.proc = subprocess.Popen(
+            [exe, "serve"], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
+        wait_until(self.healthy, 60, "saltwatch serve")
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.base}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _record(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.stats.append((peak_rss_mb(self.proc.pid), cpu_seconds(self.proc.pid)))
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self._record()
+            self.proc.kill()
+            self.proc.wait(15)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self._record()
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+
+
+# ------------------------------------------------------------------ the devices' side
+class Publisher:
+    """QoS 1 on persistent sessions; each device always on the same client, so its messages
+    keep their order. Counts the broker's acknowledgements."""
+
+    def __init__(self, url: str, clients: int = 2) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        self.clients = []
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.acked = 0
+        for n in range(clients):
+            client = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id=f"soak-pub-{n}", clean_session=False
+            )
+            client.max_inflight_messages_set(1000)
+            client.on_publish = self._on_publish
+            client.reconnect_delay_set(1, 2)
+            client.connect_async("127.0.0.1", port, 30)
+            client.loop_start()
+            self.clients.append(client)
+        wait_until(lambda: all(c.is_connected() for c in self.clients), 15, "publishers")
+
+    def _on_publish(self, *args: Any) -> None:
+        with self._lock:
+            self.acked += 1
+
+    def publish(self, device: str, topic: str, payload: bytes, retain: bool = False) -> None:
+        client = self.clients[hash(device) % len(self.clients)]
+        with self._lock:
+            self.sent += 1
+        client.publish(topic, payload, qos=1, retain=retain)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.disconnect()
+            client.loop_stop()
+
+
+class AlertListener:
+    """Every alert event published, with the time it arrived (a persistent session, so the
+    broker keeps what comes while it restarts)."""
+
+    def __init__(self, url: str) -> None:
+        port = int(url.rsplit(":", 1)[1])
+        self.events: list[tuple[float, str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="soak-alerts", clean_session=False
+        )
+        self.client.on_connect = lambda c, *a: c.subscribe(f"{PREFIX}/alerts/#", qos=1)
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 2)
+        self.client.connect_async("127.0.0.1", port, 30)
+        self.client.loop_start()
+        wait_until(self.client.is_connected, 15, "the alert listener")
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.events.append((time.time(), msg.topic, json.loads(msg.payload)))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@dataclass
+class Ledger:
+    """What was sent and what the codec makes of it, message by message."""
+
+    expected: dict[tuple[str, int], float] = field(default_factory=dict)  # (device, ts) → sent at
+    newest: tuple[str, int] | None = None
+    sent_readings: list[tuple[int, list[Reading]]] = field(default_factory=list)  # for the replay
+    rejected: Counter[str] = field(default_factory=Counter)
+    messages: int = 0
+    duplicates: int = 0
+    malformed: int = 0
+    backlog: int = 0
+
+    def record(self, judge: Judge, topic: str, payload: bytes, now: float) -> None:
+        result = judge.judge(topic, payload, int(now * NS))
+        for reading in result.readings:
+            self.expected.setdefault((reading.device, reading.ts_ns), now)
+            self.newest = (reading.device, reading.ts_ns)
+        if result.readings:
+            self.sent_readings.append((int(now * NS), result.readings))
+        for rejection in result.rejections:
+            self.rejected[rejection.reason] += 1
+
+
+# ------------------------------------------------------------------ faults
+def schedule(duration: float, rng: random.Random) -> list[tuple[float, str]]:
+    """One of each fault at a random moment, not in the first 15 s nor the last 75 s."""
+    kinds = ["broker-restart", "influxd-outage", "serve-kill", "duplicates", "malformed"]
+    latest = max(20.0, duration - 75.0)
+    return sorted((rng.uniform(15.0, latest), kind) for kind in kinds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=600.0, help="seconds of publishing")
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument(
+        "--interval", type=float, default=10.0, help="s between a device's readings"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--outage", type=float, default=60.0, help="s influxd stays down")
+    parser.add_argument("--faults", type=float, default=20.0, help="scale the device fault rates")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="soak-"))
+    print(f"work folder {work}", flush=True)
+
+    registry, devices = select_devices(load_registry(), args.devices)
+    influx = InfluxServer(work / "influxd")
+    broker = MosquittoServer(work / "mosquitto")
+    influx.start()
+    broker.start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SALTWATCH_MQTT__URL": broker.url,
+        "SALTWATCH_STORE__URL": influx.store_url("soak"),
+        "SALTWATCH_STATE__PATH": str(work / "state.db"),
+        "SALTWATCH_INGEST__SPOOL_PATH": str(work / "spool"),
+        "SALTWATCH_REGISTRY__PATH": str(registry_file(work / "registry.toml", registry, devices)),
+        "SALTWATCH_API__BIND": f"127.0.0.1:{port}",
+        "SALTWATCH_API__TOKENS": json.dumps([{"role": "viewer", "token": TOKEN}]),
+        "SALTWATCH_ALERTS__REPEAT": "0",  # no reminders: every notification is news
+    }
+    serve = Serve(env, work / "serve.log", base)
+    serve.start()
+    listener = AlertListener(broker.url)
+    publisher = Publisher(broker.url)
+    judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=30 * 86400)))
+    ledger = Ledger()
+    start_s = epoch(SIM_START)
+    offset = time.time() - start_s
+    fleet = Fleet(
+        registry,
+        SimConfig(
+            SCENARIOS["2024"],
+            args.seed,
+            args.interval,
+            FaultRates().scaled(args.faults),
+            PREFIX,
+            ts_offset_s=offset,
+        ),
+        devices,
+    )
+    faults = schedule(args.duration, rng)
+    done: list[tuple[float, str]] = []
+    latencies_store: list[float] = []
+    stop_probe = threading.Event()
+
+    def inject(kind: str) -> None:
+        if kind == "broker-restart":
+            broker.restart()
+        elif kind == "influxd-outage":
+            influx.stop()
+            time.sleep(args.outage)
+            influx.start()
+        elif kind == "serve-kill":
+            serve.kill()
+            time.sleep(2)
+            serve.start()
+
+    def probe() -> None:
+        """publish → stored: now and then, one fresh reading is looked for until it is there."""
+        http = httpx.Client(base_url=influx.http_url, timeout=2)
+        while not stop_probe.wait(1.0):
+            if not ledger.newest:
+                continue
+            device, ts = ledger.newest  # the reading published last: its wait starts now
+            sent = ledger.expected[(device, ts)]
+            kind = registry.devices[device].topic_kind
+            m = measurement_for(kind)
+            q = (
+                f'SELECT count(*) FROM "{m.name}" WHERE "{m.device_tag}" = \'{device}\' '
+                f"AND time = {ts}"
+            )
+            deadline = time.time() + 180  # an outage delays it: that is measured too
+            while time.time() < deadline and not stop_probe.is_set():
+                try:
+                    body = http.post("/query", data={"db": "soak", "q": q}).json()
+                    if body["results"][0].get("series"):
+                        latencies_store.append(time.time() - sent)
+                        break
+                except (httpx.HTTPError, KeyError, ValueError):
+                    pass
+                time.sleep(0.02)
+
+    threading.Thread(target=probe, daemon=True).start()
+    began = time.time()
+    fault_threads: list[threading.Thread] = []
+    last_backlog = began
+    print(
+        f"{len(devices)} devices, one reading each every {args.interval:g} s for "
+        f"{args.duration:g} s; faults at " + ", ".join(f"{kind} {at:.0f}s" for at, kind in faults),
+        flush=True,
+    )
+    for message in fleet.messages(start_s, start_s + args.duration, chunk_s=60):
+        due = began + (message.t_s - start_s)
+        pause = due - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        now = time.time()
+        publisher.publish(message.device, message.topic, message.payload, message.retain)
+        ledger.messages += 1
+        if "/status/" not in message.topic:
+            ledger.record(judge, message.topic, message.payload, now)
+        while faults and now - began >= faults[0][0]:
+            _, kind = faults.pop(0)
+            done.append((now - began, kind))
+            if kind == "duplicates":  # 200 earlier messages again, as a device resending would
+                for device_ts in rng.sample(list(ledger.sent_readings), 200):
+                    reading = device_ts[1][0]
+                    kind_name = reading.kind.value
+                    payload = json.dumps({**reading.fields, "ts": reading.ts_ns / NS}).encode()
+                    topic = f"{PREFIX}/{kind_name}/{reading.device}"
+                    publisher.publish(reading.device, topic, payload)
+                    ledger.record(judge, topic, payload, time.time())
+                    ledger.duplicates += 1
+            elif kind == "malformed":  # 200 payloads no device should send
+                for n in range(200):
+                    device = rng.choice(devices)
+                    topic = f"{PREFIX}/{device.topic_kind.value}/{device.id}"
+                    payload = [b"{broken", b'{"salinity_ppt": "x"}', b"\xff\xfe", b"[]"][n % 4]
+                    publisher.publish(device.id, topic, payload)
+                    ledger.record(judge, topic, payload, time.time())
+                    ledger.malformed += 1
+            else:
+                thread = threading.Thread(target=inject, args=(kind,), daemon=True)
+                thread.start()
+                fault_threads.append(thread)
+        if now - last_backlog >= 30:  # a burst: 20 stations upload 5 minutes kept offline
+            last_backlog = now
+            for device in rng.sample([d for d in devices if d.kind == "salinity"], 20):
+                items = [
+                    {"salinity_ppt": round(rng.uniform(0.1, 0.3), 3), "ts": now - 300 + k * 10 + 5}
+                    for k in range(30)
+                ]
+                topic = f"{PREFIX}/salinity/{device.id}"
+                payload = json.dumps(items).encode()
+                publisher.publish(device.id, topic, payload)
+                ledger.record(judge, topic, payload, now)
+                ledger.backlog += len(items)
+    publishing = time.time() - began
+    for thread in fault_threads:
+        thread.join(args.outage + 120)
+    wait_until(lambda: publisher.acked >= publisher.sent, 300, "the broker's acknowledgements")
+
+    stored: dict[tuple[str, int], int] = {}
+
+    def count_stored() -> int:
+        stored.clear()
+        http = httpx.Client(base_url=influx.http_url, timeout=60)
+        for kind in READING_KINDS:
+            m = MEASUREMENTS[kind]
+            q = f'SELECT "qc" FROM "{m.name}" GROUP BY "{m.device_tag}"'
+            body = http.post("/query", data={"db": "soak", "q": q, "epoch": "ns"}).json()
+            for series in body["results"][0].get("series", []):
+                device = series["tags"][m.device_tag]
+                for row in series["values"]:
+                    key = (device, int(row[0]))
+                    stored[key] = stored.get(key, 0) + 1
+        return len(stored)
+
+    expected_n = len(ledger.expected)
+    with contextlib.suppress(TimeoutError):  # what is missing is reported below
+        wait_until(lambda: count_stored() >= expected_n, 300, "every reading stored", 1.0)
+    ticks = _ticks(base)
+    wait_until(lambda: _ticks(base) > ticks, 60, "an alert tick on what arrived last", 0.5)
+    stop_probe.set()
+    count_stored()
+    serve.stop()
+    mosquitto_stats = (
+        (peak_rss_mb(broker._proc.pid), cpu_seconds(broker._proc.pid))
+        if broker._proc
+        else (0.0, 0.0)
+    )
+    influx_stats = (
+        (peak_rss_mb(influx._proc.pid), cpu_seconds(influx._proc.pid))
+        if influx._proc
+        else (0.0, 0.0)
+    )
+    listener.close()
+    publisher.close()
+
+    # ------------------------------------------------------------------ accounting
+    lost = [k for k in ledger.expected if k not in stored]
+    extra = [k for k in stored if k not in ledger.expected]
+    twice = sum(n - 1 for n in stored.values() if n > 1)
+    per_device_lost = Counter(device for device, _ in lost)
+
+    live = AlertState(work / "state.db")
+    critical_live = _episodes(live.all(1_000_000))
+    live.close()
+    replay_clock = FakeClock(ledger.sent_readings[0][0] if ledger.sent_readings else 0)
+    offline_state = AlertState(work / "replay.db")
+    offline = AlertEngine(load_rules(), registry, offline_state, replay_clock, {})
+    qc = QualityControl(QcSettings().to_config())
+    for sent_ns, readings in ledger.sent_readings:
+        replay_clock.set(sent_ns)
+        offline.on_readings([qc.apply(r, measurement_for(r.kind).primary) for r in readings])
+    critical_expected = _episodes(offline_state.all(1_000_000))
+    offline_state.close()
+    missed = critical_expected - critical_live
+    spurious = critical_live - critical_expected
+
+    told = Counter((topic, e["id"], e["state"], e["at"]) for _, topic, e in listener.events)
+    told_twice = sum(n - 1 for n in told.values() if n > 1)
+    sent_at = ledger.expected
+    alert_latency = [
+        arrived - sent_at[(e["device"], _ts(e["started_at"]))]
+        for arrived, topic, e in listener.events
+        if e["state"] == "firing"
+        and e["rule"].startswith("salinity-")
+        and topic == f"{PREFIX}/alerts/{e['zone']}"
+        and (e["device"], _ts(e["started_at"])) in sent_at
+        and not e.get("late")
+    ]
+
+    rows = [
+        ("devices", f"{len(devices):,}"),
+        ("messages published (acked)", f"{publisher.acked:,} in {publishing:.0f} s"),
+        ("  of which duplicates / malformed", f"{ledger.duplicates} / {ledger.malformed}"),
+        ("  backlog readings in bursts", f"{ledger.backlog:,}"),
+        ("faults injected", ", ".join(f"{k} @{t:.0f}s" for t, k in done)),
+        ("valid readings sent (distinct)", f"{expected_n:,}"),
+        ("readings stored", f"{len(stored):,}"),
+        (
+            "rejected items, by reason",
+            ", ".join(f"{r} {n}" for r, n in ledger.rejected.most_common()),
+        ),
+        (
+            "LOST",
+            f"{len(lost)}" + (f" (devices {dict(per_device_lost.most_common(5))})" if lost else ""),
+        ),
+        ("stored but never sent", f"{len(extra)}"),
+        ("STORED TWICE", f"{twice}"),
+        (
+            "critical salinity episodes implied / raised",
+            f"{len(critical_expected)} / {len(critical_live)}",
+        ),
+        ("MISSED / SPURIOUS critical episodes", f"{len(missed)} / {len(spurious)}"),
+        ("alert events received", f"{len(listener.events):,}"),
+        ("NOTIFICATIONS SENT TWICE", f"{told_twice}"),
+        ("publish → stored p50/p95/p99 s", _pcts(latencies_store)),
+        ("publish → alert p50/p95/p99 s", _pcts(alert_latency)),
+        (
+            "saltwatch serve peak RSS MB / CPU s",
+            " + ".join(f"{r:.0f}/{c:.0f}" for r, c in serve.stats),
+        ),
+        ("mosquitto peak RSS MB / CPU s", f"{mosquitto_stats[0]:.0f}/{mosquitto_stats[1]:.0f}"),
+        ("influxd peak RSS MB / CPU s", f"{influx_stats[0]:.0f}/{influx_stats[1]:.0f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print()
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    if missed or spurious:
+        print(f"missed {sorted(missed)[:5]} spurious {sorted(spurious)[:5]}")
+    broker.stop()
+    influx.stop()
+    failed = bool(lost or twice or missed or spurious or told_twice)
+    print("\nRESULT:", "FAIL" if failed else "PASS")
+    sys.exit(1 if failed else 0)
+
+
+def _ticks(base: str) -> float:
+    """How many scheduled alert evaluations ``saltwatch serve`` has finished."""
+    for line in httpx.get(f"{base}/metrics", timeout=5).text.splitlines():
+        if line.startswith("saltwatch_alert_tick_seconds_count"):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _ts(text: str) -> int:
+    from core.timeutil import ts_from_rfc3339  # noqa: PLC0415
+
+    return ts_from_rfc3339(text)
+
+
+def _episodes(alerts: list[Any]) -> set[tuple[str, int]]:
+    """Critical episodes of the instantaneous salinity rules: (fingerprint, start)."""
+    return {
+        (a.fingerprint, a.started_at_ns)
+        for a in alerts
+        if a.kind == "salinity"
+        and a.severity == "critical"
+        and a.rule.startswith("salinity-")
+        and not a.rule.endswith("-tidal-day")
+        and a.rule != "salinity-rise"
+    }
+
+
+def _pcts(values: list[float]) -> str:
+    if not values:
+        return "–"
+    ordered = sorted(values)
+
+    def at(p: float) -> float:
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+    return f"{at(50):.2f} / {at(95):.2f} / {at(99):.2f}  ({len(values)} samples)"
+
+
+if __name__ == "__main__":
+    main()
