@@ -273,45 +273,28 @@ class ForecastJob:
         station = found.station.id
         before = self._announced.get(station, [])
         kept: list[tuple[str, Window]] = []
-        out = []
         for window in found.windows:
             same = next((fp for fp, w in before if _overlap(w, window)), None)
-            fingerprint = same or f"intake-window:{station}:{window.start_ns // NS_PER_S}"
-            kept.append((fingerprint, window))
-            out.append(
-                Observation(
-                    fingerprint,
-                    "intake-window",
-                    "intake_window",
-                    station,
-                    "info",
-                    None,
-                    round(window.hours, 1),
-                    found.threshold,
-                    "h",
-                    window.start_ns,
-                    now,
-                )
-            )
-        for fingerprint, window in before:
-            if all(fp != fingerprint for fp, _ in kept):  # passed, or no longer forecast
-                out.append(
-                    Observation(
-                        fingerprint,
-                        "intake-window",
-                        "intake_window",
-                        station,
-                        None,
-                        None,
-                        round(window.hours, 1),
-                        found.threshold,
-                        "h",
-                        now,
-                        now,
-                    )
-                )
+            kept.append((same or f"intake-window:{station}:{window.start_ns // NS_PER_S}", window))
+        gone = [(fp, w) for fp, w in before if all(fp != k for k, _ in kept)]  # passed or withdrawn
         self._announced[station] = kept
-        return out
+
+        def notice(fingerprint: str, window: Window, open_: bool) -> Observation:
+            return Observation(
+                fingerprint,
+                "intake-window",
+                "intake_window",
+                station,
+                "info" if open_ else None,
+                None,
+                round(window.hours, 1),
+                found.threshold,
+                "h",
+                window.start_ns if open_ else now,
+                now,
+            )
+
+        return [notice(fp, w, True) for fp, w in kept] + [notice(fp, w, False) for fp, w in gone]
 
 
 def _overlap(a: Window, b: Window) -> bool:
