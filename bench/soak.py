@@ -47,7 +47,7 @@ from core.qc import QualityControl
 from core.registry import Device, Registry, bundled_registry_path, load_registry
 from core.schema import MEASUREMENTS, measurement_for
 from core.settings import QcSettings
-from core.topics import READING_KINDS
+from core.topics import READING_KINDS, TopicKind
 from core.types import Reading
 from sim.faults import FaultRates
 from sim.fleet import Fleet, SimConfig, select_devices
@@ -187,6 +187,7 @@ class Ledger:
 
     expected: dict[tuple[str, int], float] = field(default_factory=dict)  # (device, ts) → sent at
     newest: tuple[str, int] | None = None
+    salinity: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (value, sent)
     sent_readings: list[tuple[int, list[Reading]]] = field(default_factory=list)  # for the replay
     rejected: Counter[str] = field(default_factory=Counter)
     messages: int = 0
@@ -199,6 +200,9 @@ class Ledger:
         for reading in result.readings:
             self.expected.setdefault((reading.device, reading.ts_ns), now)
             self.newest = (reading.device, reading.ts_ns)
+            value = reading.fields.get("salinity_ppt")
+            if reading.kind is TopicKind.SALINITY and isinstance(value, float):
+                self.salinity.setdefault(reading.device, []).append((value, now))
         if result.readings:
             self.sent_readings.append((int(now * NS), result.readings))
         for rejection in result.rejections:
@@ -428,16 +432,27 @@ def main() -> None:
 
     told = Counter((topic, e["id"], e["state"], e["at"]) for _, topic, e in listener.events)
     told_twice = sum(n - 1 for n in told.values() if n > 1)
-    sent_at = ledger.expected
-    alert_latency = [
-        arrived - sent_at[(e["device"], _ts(e["started_at"]))]
-        for arrived, topic, e in listener.events
-        if e["state"] == "firing"
-        and e["rule"].startswith("salinity-")
-        and topic == f"{PREFIX}/alerts/{e['zone']}"
-        and (e["device"], _ts(e["started_at"])) in sent_at
-        and not e.get("late")
-    ]
+    alert_latency = []  # from the publishing of the reading whose value the alert reports
+    for arrived, topic, e in listener.events:
+        if (
+            e["state"] != "firing"
+            or e["rule"]
+            not in (
+                "salinity-river",
+                "salinity-intake",
+                "salinity-rice",
+                "salinity-fruit",
+                "salinity-domestic",
+            )
+            or topic != f"{PREFIX}/alerts/{e['zone']}"
+            or e.get("late")
+        ):
+            continue
+        sent = [
+            t for v, t in ledger.salinity.get(e["device"], []) if v == e["value"] and t <= arrived
+        ]
+        if sent:
+            alert_latency.append(arrived - sent[-1])
 
     rows = [
         ("devices", f"{len(devices):,}"),
@@ -492,12 +507,6 @@ def _ticks(base: str) -> float:
         if line.startswith("saltwatch_alert_tick_seconds_count"):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
-
-
-def _ts(text: str) -> int:
-    from core.timeutil import ts_from_rfc3339  # noqa: PLC0415
-
-    return ts_from_rfc3339(text)
 
 
 def _episodes(alerts: list[Any]) -> set[tuple[str, int]]:

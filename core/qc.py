@@ -17,7 +17,7 @@ bit   name         set when
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import IntFlag
 
@@ -103,6 +103,14 @@ class QualityControl:
         self._cfg = cfg
         self._depth = max(depth, cfg.flatline_count, cfg.spike_window)
         self._history: dict[tuple[str, str], list[tuple[int, float]]] = {}
+
+    def seed(self, kind: str, device: str, points: Iterable[tuple[int, float]]) -> None:
+        """Earlier main values of a device (from the store, at start): a restarted process
+        judges its first readings against them, as the process before it would have."""
+        key = (kind, device)
+        merged = dict(self._history.get(key, []))
+        merged.update(points)
+        self._history[key] = sorted(merged.items())[-self._depth :]
 
     def apply(self, reading: Reading, primary: str | None) -> Reading:
         battery = reading.fields.get("battery_v")

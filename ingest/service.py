@@ -8,16 +8,19 @@ import time
 
 from core.clock import Clock, SystemClock
 from core.codec import CodecLimits
-from core.errors import FatalError
+from core.errors import FatalError, RetryableError
 from core.judge import JudgeConfig
 from core.qc import QualityControl
 from core.registry import Registry
+from core.schema import measurement_for
 from core.settings import Settings
+from core.timeutil import NS_PER_S
+from core.topics import READING_KINDS
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Inbound, Pipeline, PipelineConfig
 from ingest.spool import Spool
-from storage.ports import ReadingWriter
+from storage.ports import ReadingStore, ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -31,9 +34,13 @@ class IngestService:
         clock: Clock | None = None,
         metrics: IngestMetrics | None = None,
         report_every_s: float = 60.0,
+        history: ReadingStore | None = None,
     ) -> None:
         ingest = settings.ingest
         clock = clock or SystemClock()
+        self._qc = QualityControl(settings.qc.to_config())
+        self._history = history
+        self._clock = clock
         judge = JudgeConfig(
             topic_prefix=settings.mqtt.topic_prefix,
             accept_unknown=ingest.accept_unknown,
@@ -59,7 +66,7 @@ class IngestService:
             store,
             registry,
             judge,
-            QualityControl(settings.qc.to_config()),
+            self._qc,
             Spool(ingest.spool_path, ingest.spool_max_bytes),
             self.consumer,
             clock,
@@ -75,9 +82,36 @@ class IngestService:
         self.pipeline.submit(message)
 
     def start(self) -> None:
+        self._seed_qc()
         self.pipeline.start()
         self.consumer.start()
         threading.Thread(target=self._report, name="ingest-report", daemon=True).start()
+
+    def _seed_qc(self, hours: float = 6.0) -> None:
+        """QC's memory of each device's recent values, from the store: after a restart the
+        first readings are judged as the previous process would have (a spike is still a
+        spike). A store that is away leaves QC to start afresh."""
+        if self._history is None:
+            return
+        since = self._clock.now_ns() - int(hours * 3600 * NS_PER_S)
+        seeded = 0
+        try:
+            for kind in READING_KINDS:
+                primary = measurement_for(kind).primary
+                if primary is None:
+                    continue
+                for device, series in self._history.recent(kind, since, [primary]).items():
+                    points = [
+                        (ts, float(v))
+                        for ts, v in zip(series.ts_ns, series.values[primary], strict=True)
+                        if isinstance(v, float | int) and not isinstance(v, bool)
+                    ]
+                    self._qc.seed(kind.value, device, points)
+                    seeded += 1
+        except RetryableError as exc:
+            log.warning("QC starts without history, the store is away: %s", exc)
+            return
+        log.info("QC history of %d devices loaded from the store", seeded)
 
     def stop(self) -> None:
         """Stop taking messages, make the open batch durable, acknowledge it, disconnect."""

@@ -109,7 +109,7 @@ def ingest(config: ConfigOption = None) -> None:
     reg = _registry(settings)
     setup_logging()
     store = open_reading_store(settings.store)
-    service = IngestService(settings, reg, store)
+    service = IngestService(settings, reg, store, history=store)
     stop = stop_on_signals()
     try:
         service.run(stop)
@@ -177,7 +177,8 @@ def serve(config: ConfigOption = None) -> None:
     setup_logging()
     store = open_reading_store(settings.store)
     try:
-        run_with_alerts(settings, reg, IngestService(settings, reg, store), store, with_api=True)
+        service = IngestService(settings, reg, store, history=store)
+        run_with_alerts(settings, reg, service, store, with_api=True)
     except FatalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -204,7 +205,7 @@ def alerts(config: ConfigOption = None) -> None:
     )
     store = open_reading_store(settings.store)  # read once, to warm the windows
     try:
-        run_with_alerts(own, reg, IngestService(own, reg, NoStore()), store)
+        run_with_alerts(own, reg, IngestService(own, reg, NoStore(), history=store), store)
     except FatalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

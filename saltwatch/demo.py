@@ -233,7 +233,7 @@ def run_demo(
         run_with_alerts(
             settings,
             registry,
-            IngestService(settings, registry, store, clock=clock),
+            IngestService(settings, registry, store, clock=clock, history=store),
             store,
             with_api=True,
             clock=clock,

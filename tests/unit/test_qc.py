@@ -75,3 +75,17 @@ def test_tracker_keeps_battery_and_server_time_bits() -> None:
     assert qc.apply(r, "salinity_ppt").qc == QcFlag.SERVER_TIME | QcFlag.LOW_BATTERY
     tap = Reading(TopicKind.TAP, "t", 0, {"open": True})
     assert qc.apply(tap, None) is tap
+
+
+def test_seeded_history_makes_a_restart_judge_like_before() -> None:
+    def sal(minute: int, value: float) -> Reading:
+        return Reading(TopicKind.SALINITY, "st", minute * M, {"salinity_ppt": value})
+
+    earlier = [(m * M, v) for m, v in [(0, 0.4), (15, 0.5), (30, 0.4), (45, 0.5)]]
+    spike = sal(60, 6.0)
+    fresh = QualityControl(CFG)  # a restarted process with no memory: the spike passes
+    assert fresh.apply(spike, "salinity_ppt").qc == 0
+    seeded = QualityControl(CFG)
+    seeded.seed("salinity", "st", earlier)
+    seeded.seed("salinity", "st", earlier[-2:])  # seeding twice changes nothing
+    assert seeded.apply(spike, "salinity_ppt").qc & QcFlag.SPIKE
