@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,6 +40,16 @@ def _settings(config: Path | None) -> Settings:
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+@contextmanager
+def _exit_1_on(*kinds: type[Exception]) -> Iterator[None]:
+    """A refusal the operator must mend (bad login, broker gone for good): said, exit 1."""
+    try:
+        yield
+    except kinds as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _registry(settings: Settings) -> Registry:
@@ -112,10 +124,8 @@ def ingest(config: ConfigOption = None) -> None:
     service = IngestService(settings, reg, store, history=store)
     stop = stop_on_signals()
     try:
-        service.run(stop)
-    except FatalError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        with _exit_1_on(FatalError):
+            service.run(stop)
     finally:
         store.close()
 
@@ -159,11 +169,8 @@ def demo(
     reg = _registry(settings)
     setup_logging()
     options = DemoOptions(data, reset, bind, mqtt_port, speed, scenario, start, seed, history)
-    try:
+    with _exit_1_on(FatalError, ConfigError):
         run_demo(options, settings, reg, lambda text: typer.echo(text, err=True), stop_on_signals())
-    except (FatalError, ConfigError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -177,11 +184,9 @@ def serve(config: ConfigOption = None) -> None:
     setup_logging()
     store = open_reading_store(settings.store)
     try:
-        service = IngestService(settings, reg, store, history=store)
-        run_with_alerts(settings, reg, service, store, with_api=True)
-    except FatalError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        with _exit_1_on(FatalError):
+            service = IngestService(settings, reg, store, history=store)
+            run_with_alerts(settings, reg, service, store, with_api=True)
     finally:
         store.close()
 
@@ -205,10 +210,8 @@ def alerts(config: ConfigOption = None) -> None:
     )
     store = open_reading_store(settings.store)  # read once, to warm the windows
     try:
-        run_with_alerts(own, reg, IngestService(own, reg, NoStore(), history=store), store)
-    except FatalError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        with _exit_1_on(FatalError):
+            run_with_alerts(own, reg, IngestService(own, reg, NoStore(), history=store), store)
     finally:
         store.close()
 
