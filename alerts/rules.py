@@ -122,14 +122,28 @@ class SaltFrontRules(_Model):
 class ForecastRules(_Model):
     """Forecasts of each station (analytics/forecast.py) and what is told from them."""
 
-    fit_days: float = Field(7.0, ge=1, le=60)  # the recent readings the model is fitted on
+    method: Literal["learned", "persistence", "persistence+tide", "harmonic"] = "learned"
+    fit_days: float = Field(28.0, ge=1, le=60)  # the recent readings the model is fitted on
+    min_coverage: float = Field(72 * 3600, gt=0)  # hours of that window with data, at least
     horizon: float = Field(48 * 3600, gt=0, le=7 * 86400)
-    z: float = Field(2.0, gt=0, le=5)  # the band: ± z standard deviations of the expected error
+    band: float = Field(0.9, gt=0.5, lt=1)  # the band's nominal coverage
+    transform: Literal["linear", "log"] = "linear"
+    z: float | None = Field(None, description="no longer used: the band is calibrated (band)")
     min_window: float = Field(2 * 3600, gt=0)  # shortest safe intake window worth a notice
+    window_horizon: float = Field(24 * 3600, gt=0, le=7 * 86400)  # windows announced this far
     intake_level: Literal["warning", "critical"] = "warning"  # intake threshold: which level
     exceedance: Literal["warning", "critical"] = "critical"  # forecast alert: reaching which
+    # the live score that earns a station its intake window notices
+    score_days: float = Field(14.0, gt=0, le=60)
+    min_scored: int = Field(4, ge=1)  # scored forecasts needed before any notice
+    min_skill: float = Field(0.0, ge=-1, le=1)  # against tidal-day persistence
+    # skill is not judged where persistence itself errs by less (fresh water, sensor noise)
+    skill_resolution: float = Field(0.02, ge=0)
+    min_precision: float = Field(0.9, ge=0, le=1)  # of the windows announced
 
-    _durations = field_validator("horizon", "min_window", mode="before")(duration_seconds)
+    _durations = field_validator(
+        "horizon", "min_window", "min_coverage", "window_horizon", mode="before"
+    )(duration_seconds)
 
 
 class RuleSet(_Model):

@@ -1,18 +1,18 @@
 """A station's salinity for the next 48 hours, and the safe intake windows that follow from it.
 
-Fitted by least squares (numpy) on the recent days of the station's own good readings, in log
-salinity: a slowly varying level (a line over the fitting window) plus the tidal constituents
-M2, S2, N2, K1, O1, M4 and MS4 (salt comes and goes with the tide; the M2–S2 pair makes the
-spring–neap cycle). The uncertainty band comes from the residuals, widening with lead time.
-A safe intake window is a period of at least ``min_window`` in which the band's *upper* edge
-stays below the intake threshold: a gate keeper who opens then takes fresh water with a
-probability the band's width sets (bench/forecast_skill.py measures it).
+The forecast is built on the one an engineer already makes, *tidal-day persistence* (the value
+one tidal day earlier), corrected by what the station's own recent history says carries on
+(analytics/forecasters.py: the ``learned`` method). Where the correction did not beat plain
+persistence over the last days, the forecast *is* persistence and says so (``method``). The band
+is calibrated on the method's own errors (nominal 90 %). A safe intake window is a period of at
+least ``min_window`` in which the band's *upper* edge stays below the intake threshold; windows
+are announced only for stations whose live score (analytics/forecast_score.py) earned it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -20,37 +20,27 @@ import numpy.typing as npt
 
 from alerts.evaluate import Observation
 from alerts.rules import ForecastRules, RuleSet
+from analytics.forecast_store import LiveScore, live_score, past_forecasts, to_reading
+from analytics.forecasters import CONSTITUENTS, Method, MethodSettings, predict
 from core.clock import Clock
 from core.qc import BAD_FLAGS
 from core.registry import Device, Profile, Registry
 from core.timeutil import NS_PER_S, VN_TZ
 from core.topics import TopicKind
+from core.types import Reading
 from storage.ports import ReadingStore
 
 FloatArray = npt.NDArray[np.float64]
-
-#: periods in hours (standard astronomical values)
-CONSTITUENTS: dict[str, float] = {
-    "M2": 12.4206012,
-    "S2": 12.0,
-    "N2": 12.65834751,
-    "K1": 23.93447213,
-    "O1": 25.81934171,
-    "M4": 6.210300601,
-    "MS4": 6.103339275,
-}
-OFFSET_PPT = 0.05  # log(S + offset): fresh water's tiny values do not dominate the fit
+__all__ = ["CONSTITUENTS", "Forecast", "ForecastSettings", "fit_forecast", "safe_windows"]
 
 
 @dataclass(frozen=True)
 class ForecastSettings:
-    fit_days: float = 7.0
     horizon_h: float = 48.0
     step_s: float = 900.0
-    z: float = 2.0  # band half-width in standard deviations of the expected error
-    half_life_days: float = 2.0  # recent days weigh more: the level follows the season's turns
-    min_points: int = 96  # a day of 15-minute readings at least
     min_window_s: float = 2 * 3600.0
+    window_horizon_h: float = 24.0  # safe windows are announced this far ahead at most
+    method: MethodSettings = field(default_factory=MethodSettings)
 
 
 @dataclass(frozen=True)
@@ -70,8 +60,9 @@ class Forecast:
     mean: FloatArray
     lower: FloatArray
     upper: FloatArray
-    sigma: float  # residual standard deviation, log space
     points: int  # readings the fit used
+    method: Method = "learned"
+    coverage_h: float = 0.0  # hours of the fitting window with data
     windows: list[Window] = field(default_factory=list)
 
     def first_above(self, level: float) -> int | None:
@@ -79,27 +70,10 @@ class Forecast:
         hits = np.nonzero(self.mean >= level)[0]
         return int(self.ts_ns[hits[0]]) if hits.size else None
 
-
-def _design(t_h: FloatArray, span_h: float) -> FloatArray:
-    columns = [np.ones_like(t_h), t_h / max(span_h, 1.0)]
-    for period in CONSTITUENTS.values():
-        w = 2 * np.pi * t_h / period
-        columns += [np.cos(w), np.sin(w)]
-    return np.column_stack(columns)
-
-
-def _fit(
-    t_h: FloatArray, y: FloatArray, span_h: float, half_life_days: float
-) -> tuple[FloatArray, float]:
-    """Weighted least squares (recent readings weigh more); the weighted residual deviation."""
-    a = _design(t_h, span_h)
-    w = np.sqrt(0.5 ** (-t_h / (24.0 * half_life_days)))
-    solution = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
-    coef: FloatArray = np.asarray(solution[0], dtype=np.float64)
-    residuals = (y - a @ coef) * w
-    dof = max(y.size - a.shape[1], 1)
-    sigma = float(np.sqrt(np.sum(residuals**2) / np.sum(w**2) * y.size / dof))
-    return coef, sigma
+    def spread_log(self, lead_h: float = 24.0) -> float:
+        """Half the band's width at ``lead_h`` on a log scale (0.1: about ±10 %)."""
+        i = int(np.argmin(np.abs((self.ts_ns - self.fitted_at_ns) / NS_PER_S / 3600 - lead_h)))
+        return float(0.5 * np.log((self.upper[i] + 0.05) / (self.lower[i] + 0.05)))
 
 
 def fit_forecast(
@@ -108,38 +82,23 @@ def fit_forecast(
     now_ns: int,
     settings: ForecastSettings = ForecastSettings(),
 ) -> Forecast | None:
-    """The forecast from ``now_ns`` on, from good readings (any order, older ones ignored);
-    None with too few readings in the fitting window."""
-    t = np.asarray(ts_ns, dtype=np.int64)
-    s = np.asarray(ppt, dtype=np.float64)
-    keep = (t <= now_ns) & (t > now_ns - int(settings.fit_days * 86400 * NS_PER_S)) & np.isfinite(s)
-    t, s = t[keep], np.maximum(s[keep], 0.0)
-    if t.size < settings.min_points:
-        return None
-    t_h: FloatArray = (t - now_ns).astype(np.float64) / NS_PER_S / 3600.0  # 0 = now
-    span_h = settings.fit_days * 24.0
-    y = np.log(s + OFFSET_PPT)
-    coef, sigma = _fit(t_h, y, span_h, settings.half_life_days)
-    # how fast the level drifts off: the same fit a day ago, against the day since
-    earlier = t_h <= -24.0
-    drift = 0.0
-    if earlier.sum() >= settings.min_points:
-        past, _ = _fit(t_h[earlier] + 24.0, y[earlier], span_h, settings.half_life_days)
-        missed = y[~earlier] - _design(t_h[~earlier] + 24.0, span_h) @ past
-        drift = float(np.sqrt(max(float(np.mean(missed**2)) - sigma**2, 0.0)))
+    """The forecast from ``now_ns`` on, every ``step_s`` to the horizon, from good readings (any
+    order, any interval; older ones ignored); None with too little data in the fitting window."""
+    t_h = (np.asarray(ts_ns, np.int64) - now_ns).astype(np.float64) / NS_PER_S / 3600.0
     steps = int(settings.horizon_h * 3600 / settings.step_s)
-    future_h: FloatArray = np.arange(1, steps + 1, dtype=np.float64) * settings.step_s / 3600.0
-    predicted = _design(future_h, span_h) @ coef
-    half = settings.z * np.sqrt(sigma**2 + (drift * future_h / 24.0) ** 2)
-    ts_future = now_ns + (future_h * 3600 * NS_PER_S).astype(np.int64)
+    leads_h = np.arange(1, steps + 1, dtype=np.float64) * settings.step_s / 3600.0
+    found = predict(t_h, np.asarray(ppt, np.float64), leads_h, settings.method)
+    if found is None:
+        return None
     return Forecast(
         now_ns,
-        ts_future,
-        np.maximum(np.exp(predicted) - OFFSET_PPT, 0.0),
-        np.maximum(np.exp(predicted - half) - OFFSET_PPT, 0.0),
-        np.exp(predicted + half) - OFFSET_PPT,
-        sigma,
-        int(t.size),
+        now_ns + (leads_h * 3600 * NS_PER_S).astype(np.int64),
+        found.mean,
+        found.lower,
+        found.upper,
+        found.points,
+        found.method,
+        found.coverage_h,
     )
 
 
@@ -148,10 +107,14 @@ def safe_windows(
     threshold_ppt: float,
     min_window_s: float,
     step_s: float,
+    horizon_h: float | None = None,
 ) -> list[Window]:
-    """Periods of at least ``min_window_s`` whose band stays below ``threshold_ppt`` throughout;
-    each covers its forecast steps (a step stands for the ``step_s`` that ends at it)."""
+    """Periods of at least ``min_window_s`` whose band stays below ``threshold_ppt`` throughout,
+    within ``horizon_h`` of the fit (default: the whole forecast); each covers its forecast
+    steps (a step stands for the ``step_s`` that ends at it)."""
     safe = forecast.upper < threshold_ppt
+    if horizon_h is not None:
+        safe &= forecast.ts_ns <= forecast.fitted_at_ns + int(horizon_h * 3600 * NS_PER_S)
     out: list[Window] = []
     step_ns = int(step_s * NS_PER_S)
     i = 0
@@ -170,11 +133,19 @@ def safe_windows(
 
 
 def settings_from(rules: ForecastRules) -> ForecastSettings:
-    return ForecastSettings(
+    method = MethodSettings(
+        method=rules.method,
         fit_days=rules.fit_days,
+        min_coverage_h=rules.min_coverage / 3600.0,
+        coverage=rules.band,
+        transform=rules.transform,
+    )
+    return replace(
+        ForecastSettings(),
         horizon_h=rules.horizon / 3600.0,
-        z=rules.z,
         min_window_s=rules.min_window,
+        window_horizon_h=rules.window_horizon / 3600.0,
+        method=method,
     )
 
 
@@ -184,43 +155,107 @@ class StationForecast:
     forecast: Forecast
     threshold: float  # the station's intake threshold (intake stations) or exceedance level
     level: float  # the level a forecast alert is about
-    windows: list[Window]  # safe intake windows (intake stations only)
+    windows: list[Window]  # safe intake windows found (intake stations only)
+    score: LiveScore | None = None  # what the station's past forecasts earned
+
+    @property
+    def reliable(self) -> bool:
+        return self.score is not None and self.score.reliable
 
 
-def forecast_station(
-    store: ReadingStore, registry: Registry, station: Device, rules: RuleSet, now_ns: int
-) -> StationForecast | None:
-    """The station's forecast from its good readings in the store; None with too few (or a
-    station without a use profile, hence without levels)."""
-    if station.profile is None:
-        return None
-    cfg = settings_from(rules.forecast)
-    since = now_ns - int(cfg.fit_days * 86400 * NS_PER_S)
-    rows = store.query(TopicKind.SALINITY, station.id, since, now_ns + 1, 50_000)
+def good_readings(
+    store: ReadingStore, station: str, since_ns: int, until_ns: int
+) -> tuple[npt.NDArray[np.int64], FloatArray]:
+    """The station's readings that QC let through, oldest first."""
+    rows = store.query(TopicKind.SALINITY, station, since_ns, until_ns, 100_000)
     times, values = [], []
     for r in rows:
         value = r.fields.get("salinity_ppt")
         if not r.qc & BAD_FLAGS and isinstance(value, float | int) and not isinstance(value, bool):
             times.append(r.ts_ns)
             values.append(float(value))
-    forecast = fit_forecast(times, values, now_ns, cfg)
+    return np.asarray(times, np.int64), np.asarray(values, np.float64)
+
+
+def _history_days(rules: ForecastRules, hindcast: bool = False) -> float:
+    """Days of readings to load: the fitting window, and the scored days with the tidal days
+    persistence looks back (plus a fitting window before the first hindcast)."""
+    scored = rules.score_days + 3.0
+    return scored + rules.fit_days if hindcast else max(rules.fit_days, scored)
+
+
+def forecast_from(
+    ts: npt.NDArray[np.int64],
+    ppt: FloatArray,
+    registry: Registry,
+    station: Device,
+    rules: RuleSet,
+    now_ns: int,
+) -> StationForecast | None:
+    """The station's forecast at ``now_ns`` from its good readings (only those up to then are
+    used); None with too little data, or for a station without a use profile (no levels)."""
+    if station.profile is None:
+        return None
+    cfg = settings_from(rules.forecast)
+    known = ts <= now_ns
+    forecast = fit_forecast(ts[known], ppt[known], now_ns, cfg)
     if forecast is None:
         return None
     month = datetime.fromtimestamp(now_ns / NS_PER_S, VN_TZ).month
     levels = rules.levels_for(station, registry, month)
     threshold = levels.level(rules.forecast.intake_level)
     if station.profile is Profile.INTAKE:
-        forecast.windows = safe_windows(forecast, threshold, cfg.min_window_s, cfg.step_s)
+        forecast.windows = safe_windows(
+            forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h
+        )
     return StationForecast(
         station, forecast, threshold, levels.level(rules.forecast.exceedance), forecast.windows
     )
 
 
+def forecast_station(
+    store: ReadingStore, registry: Registry, station: Device, rules: RuleSet, now_ns: int
+) -> StationForecast | None:
+    """The station's forecast from its good readings in the store, with the live score of the
+    forecasts kept for it; None with too little data (or no use profile)."""
+    since = now_ns - int(_history_days(rules.forecast) * 86400 * NS_PER_S)
+    ts, ppt = good_readings(store, station.id, since, now_ns + 1)
+    found = forecast_from(ts, ppt, registry, station, rules, now_ns)
+    if found is not None:
+        found.score = live_score(store, station.id, ts, ppt, now_ns, rules.forecast)
+    return found
+
+
+def kept(found: StationForecast, rules: ForecastRules) -> Reading:
+    """The forecast as it is kept in the store, to be scored later."""
+    f = found.forecast
+    intake = found.station.profile is Profile.INTAKE
+    return to_reading(
+        found.station.id,
+        f.fitted_at_ns,
+        f.ts_ns,
+        f.mean,
+        f.lower,
+        f.upper,
+        f.method,
+        f.points,
+        found.threshold if intake else None,
+        [(w.start_ns, w.end_ns) for w in found.windows],
+        f.fitted_at_ns + int(rules.window_horizon * NS_PER_S),
+    )
+
+
 class ForecastJob:
-    """Forecasts every salinity station and judges the forecasts: an alert (kind ``forecast``)
-    when a station below its level is forecast to reach it, with the lead time; a notice (kind
-    ``intake_window``) for each safe intake window ahead at intake stations, kept under one
-    identity while later forecasts move its edges, resolved once it is no longer ahead."""
+    """Forecasts every salinity station, keeps each forecast (to score it against the readings
+    that follow) and judges them: an alert (kind ``forecast``) when a station below its level is
+    forecast to reach it, with the lead time; a notice (kind ``intake_window``) for each safe
+    intake window ahead at intake stations whose live score earned it (analytics/
+    forecast_store.py), kept under one identity while later forecasts move its edges, resolved
+    once it is no longer ahead or the station's score no longer earns it.
+
+    A station seen for the first time without enough kept forecasts gets *hindcasts*: forecasts
+    made as if at each past day of the scored span from the readings before it, so that its score
+    says something from the start."""
 
     def __init__(
         self,
@@ -228,26 +263,58 @@ class ForecastJob:
         registry: Registry,
         rules: Callable[[], RuleSet],
         clock: Clock,
+        hindcast_every_h: float = 24.0,
     ) -> None:
         self.store = store
         self.registry = registry
         self.rules = rules
         self.clock = clock
+        self.hindcast_every_h = hindcast_every_h
         self.latest: dict[str, StationForecast] = {}
         self._announced: dict[str, list[tuple[str, Window]]] = {}
+        self._hindcast_done: set[str] = set()
 
     def update(self) -> list[tuple[Observation, str | None]]:
         now = self.clock.now_ns()
         rules = self.rules()
         out: list[tuple[Observation, str | None]] = []
         for station in self.registry.devices_of("salinity"):
+            if station.profile is None:
+                continue
+            if station.id not in self._hindcast_done:
+                self._hindcast(station, rules, now)
+                self._hindcast_done.add(station.id)
             found = forecast_station(self.store, self.registry, station, rules, now)
             if found is None:
-                continue  # too few readings: no-data rules speak for the station
+                continue  # too little data: no-data rules speak for the station
+            self.store.write([kept(found, rules.forecast)])
             self.latest[station.id] = found
             out.append((self._exceedance(found, now), None))
             out.extend((obs, None) for obs in self._windows(found, now))
         return out
+
+    def _hindcast(self, station: Device, rules: RuleSet, now: int) -> int:
+        """Forecasts as if made at each past ``hindcast_every_h`` of the scored span, kept
+        where none is kept yet. Returns how many were made."""
+        cfg = rules.forecast
+        span = int(cfg.score_days * 86400 * NS_PER_S)
+        have = {p.fitted_at_ns for p in past_forecasts(self.store, station.id, now - span, now)}
+        if len(have) >= cfg.min_scored:
+            return 0
+        since = now - int(_history_days(cfg, hindcast=True) * 86400 * NS_PER_S)
+        ts, ppt = good_readings(self.store, station.id, since, now + 1)
+        step = int(self.hindcast_every_h * 3600 * NS_PER_S)
+        made = []
+        at = now - span
+        at -= at % (3600 * NS_PER_S)
+        while at < now - step // 2:
+            found = forecast_from(ts, ppt, self.registry, station, rules, at)
+            if found is not None and at not in have:
+                made.append(kept(found, cfg))
+            at += step
+        if made:
+            self.store.write(made)
+        return len(made)
 
     @staticmethod
     def _exceedance(found: StationForecast, now: int) -> Observation:
@@ -273,7 +340,7 @@ class ForecastJob:
         station = found.station.id
         before = self._announced.get(station, [])
         kept: list[tuple[str, Window]] = []
-        for window in found.windows:
+        for window in found.windows if found.reliable else []:
             same = next((fp for fp, w in before if _overlap(w, window)), None)
             kept.append((same or f"intake-window:{station}:{window.start_ns // NS_PER_S}", window))
         gone = [(fp, w) for fp, w in before if all(fp != k for k, _ in kept)]  # passed or withdrawn

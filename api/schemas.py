@@ -201,14 +201,47 @@ class WindowOut(BaseModel):
     hours: float
 
 
+class SkillOut(BaseModel):
+    """The live score of a station's kept forecasts (CONTRACT §7)."""
+
+    days: float = Field(description="scored over this many days back")
+    forecasts: int = Field(description="forecasts with at least one reading after them")
+    mae_24h: float | None = Field(description="mean absolute error over their first 24 h, ‰")
+    mae_24h_persistence: float | None = Field(
+        description="the same for tidal-day persistence (the value 24 h 50 min earlier), ‰"
+    )
+    skill: float | None = Field(description="1 − mae_24h / mae_24h_persistence; > 0 is better")
+    band_coverage: float | None = Field(description="share of readings inside the band")
+    window_precision: float | None = Field(
+        description="share of the time inside safe windows found that was truly below the "
+        "intake threshold"
+    )
+    window_recall: float | None = Field(
+        description="share of the truly safe time (within the windows' horizon) that was found"
+    )
+
+
 class ForecastOut(BaseModel):
     station: str
     name: str
     fitted_at: str
     readings_used: int
-    sigma_log: float = Field(description="the fit's residual standard deviation, log salinity")
+    method: str = Field(
+        description='"learned" (tidal-day persistence with a correction learned from the '
+        'station\'s recent errors) or "persistence" where that correction did not beat it'
+    )
+    sigma_log: float = Field(description="half the band's width at 24 h, log salinity")
+    skill: SkillOut | None = Field(description="the live score of past forecasts")
+    reliable: bool = Field(
+        description="the live score earns intake window notices (skill ≥ 0, window precision "
+        "≥ 90 %, enough forecasts scored); false: draw as not yet reliable"
+    )
+    unreliable_because: str | None = Field(description="why not reliable")
     level: float = Field(description="the level a forecast alert is about, ‰")
     reaches_level_at: str | None = Field(description="when the forecast mean first reaches it")
     intake_threshold: float | None = Field(description="intake stations: safe below this, ‰")
-    windows: list[WindowOut] = Field(description="safe intake windows (intake stations)")
+    windows: list[WindowOut] = Field(
+        description="safe intake windows found (intake stations); notices are sent only when "
+        "reliable"
+    )
     points: list[ForecastPoint]

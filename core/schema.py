@@ -111,12 +111,38 @@ SALTFRONT: Final = Measurement(
     None,
 )
 
+#: Computed: one forecast per station and hour (analytics/forecast_store.py), kept so that it can
+#: be scored against the readings that follow. Hourly values for the first ``FORECAST_HOURS``:
+#: ``mean_01`` … (the forecast), ``lower_01`` / ``upper_01`` … (the band). ``windows`` lists the
+#: safe intake windows found ("start/end" in epoch seconds, ";"-separated), ``windows_until`` the
+#: end of the span they were looked for in (epoch seconds), ``threshold`` the level they were
+#: judged on (intake stations only).
+FORECAST_HOURS: Final = 48
+FORECAST: Final = Measurement(
+    "forecast",
+    "station",
+    ("station",),
+    MappingProxyType(
+        {
+            "method": _S,
+            "threshold": _F,
+            "windows": _S,
+            "windows_until": _I,
+            "points": _I,
+            **{f"{part}_{h:02d}": _F for part in ("mean", "lower", "upper") for h in range(1, 49)},
+            "qc": _I,
+        }
+    ),
+    None,
+)
+
 MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType(
     {
         TopicKind.SALINITY: SALINITY,
         TopicKind.WELL: WELL,
         TopicKind.TAP: TAP,
         TopicKind.SALTFRONT: SALTFRONT,
+        TopicKind.FORECAST: FORECAST,
     }
 )
 

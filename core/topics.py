@@ -23,6 +23,7 @@ class TopicKind(StrEnum):
     STATUS = "status"
     ALERTS = "alerts"
     SALTFRONT = "saltfront"  # computed by SaltWatch, never a topic devices may use
+    FORECAST = "forecast"  # computed by SaltWatch: each station's forecasts, kept to score them
 
 
 #: Kinds that carry readings from devices (the others are status and alert topics).

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from alerts.rules import RuleSet
 from analytics.forecast import StationForecast, forecast_station
+from analytics.forecast_store import LiveScore
 from analytics.saltfront import (
     FrontDay,
     compute_days,
@@ -27,6 +28,7 @@ from api.schemas import (
     FrontDayOut,
     FrontOut,
     FrontStationOut,
+    SkillOut,
     WindowOut,
 )
 from core.registry import Profile
@@ -159,7 +161,11 @@ def _forecast_out(found: StationForecast) -> ForecastOut:
         name=found.station.name,
         fitted_at=to_rfc3339(f.fitted_at_ns, VN_TZ),
         readings_used=f.points,
-        sigma_log=round(f.sigma, 4),
+        method=f.method,
+        sigma_log=round(f.spread_log(), 4),
+        skill=_skill_out(found.score),
+        reliable=found.reliable,
+        unreliable_because=(found.score.reason or None) if found.score else "not scored",
         level=found.level,
         reaches_level_at=to_rfc3339(at, VN_TZ) if at is not None else None,
         intake_threshold=found.threshold if found.station.profile is Profile.INTAKE else None,
@@ -180,6 +186,26 @@ def _forecast_out(found: StationForecast) -> ForecastOut:
             )
             for t, m, lo, hi in zip(f.ts_ns, f.mean, f.lower, f.upper, strict=True)
         ],
+    )
+
+
+def _skill_out(score: LiveScore | None) -> SkillOut | None:
+    if score is None:
+        return None
+    t = score.tally
+
+    def r(value: float | None, digits: int = 4) -> float | None:
+        return round(value, digits) if value is not None else None
+
+    return SkillOut(
+        days=score.days,
+        forecasts=t.forecasts,
+        mae_24h=r(t.mae),
+        mae_24h_persistence=r(t.mae_persistence),
+        skill=r(t.skill),
+        band_coverage=r(t.coverage),
+        window_precision=r(t.precision),
+        window_recall=r(t.recall),
     )
 
 

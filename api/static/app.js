@@ -9,7 +9,9 @@ const TEXT = {
         ack: "Xác nhận", acked: "đã xác nhận", by: "Người xác nhận", none: "Không có cảnh báo",
         badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English",
         front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro", forecast: "dự báo 48 giờ",
-        bulletin: "Bản tin hôm qua" },
+        bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
+        skill: "Dự báo: sai số 24 giờ {mae}‰, lặp lại con triều {pmae}‰ (kỹ năng {skill}), {n} lần dự báo trong {days} ngày",
+        noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -18,7 +20,9 @@ const TEXT = {
         by: "Acknowledged by", none: "No alerts", badtoken: "Invalid token",
         noack: "Acknowledging needs the operator role", other: "Tiếng Việt",
         front: "Salt front (from the mouth)", risk: "Risk level", forecast: "48 h forecast",
-        bulletin: "Yesterday's bulletin" },
+        bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
+        skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
+        noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)" },
 };
 const state = { lang: localStorage.getItem("sw-lang") || "vi", token: localStorage.getItem("sw-token"),
                 rules: null, stations: [], zones: [], alerts: [], selected: null };
@@ -154,7 +158,7 @@ async function chart(station) {
   box.append(svg("line", { x1: 40, y1: 240, x2: 630, y2: 240, stroke: "#999" }), svg("text", { x: 2, y: 24 }, top.toFixed(1)),
     svg("line", { x1: x(now), x2: x(now), y1: 20, y2: 240, stroke: "#999", "stroke-dasharray": "2 2" }),
     svg("text", { x: x(now) + 3, y: 30, class: "muted" }, t("forecast")));
-  for (const w of forecast ? forecast.windows : []) {  // safe intake windows
+  for (const w of forecast && forecast.reliable ? forecast.windows : []) {  // safe intake windows
     box.append(svg("rect", { x: x(w.start), y: 20, width: Math.max(1, x(w.end) - x(w.start)), height: 220, fill: "#2e7d3222", class: "window" },
     ));
   }
@@ -170,9 +174,25 @@ async function chart(station) {
       svg("path", { d: path(buckets, "mean"), stroke: "#0b4f6c", fill: "none" }));
   }
   if (points.length) {
-    box.append(svg("polygon", { points: area(points, "upper", "lower"), fill: "#6a1b9a22", class: "band" }),
-      svg("path", { d: path(points, "mean"), stroke: "#6a1b9a", fill: "none", "stroke-dasharray": "3 2" }));
+    const colour = forecast.reliable ? "#6a1b9a" : "#888";  // an unearned forecast is drawn grey
+    box.append(svg("polygon", { points: area(points, "upper", "lower"), fill: `${colour}22`, class: "band" }),
+      svg("path", { d: path(points, "mean"), stroke: colour, fill: "none", "stroke-dasharray": "3 2" }));
   }
+  $("chart-skill").replaceChildren(...skillText(forecast));
+  $("chart-skill").className = forecast && !forecast.reliable ? "skill unreliable" : "skill";
+}
+
+function skillText(forecast) {  // the forecast's live score beside its band (CONTRACT §7 skill)
+  if (!forecast) return [];
+  const s = forecast.skill, out = [];
+  const num = (v, d = 2) => v === null || v === undefined ? "–"
+    : new Intl.NumberFormat(state.lang === "vi" ? "vi-VN" : "en-GB", { maximumFractionDigits: d, minimumFractionDigits: d, signDisplay: "auto" }).format(v);
+  if (!forecast.reliable) out.push(`${t("unreliable")}. `);
+  if (!s || !s.forecasts) out.push(`${t("forecast")}: ${t("noscore")}.`);
+  else out.push(t("skill").replace("{mae}", num(s.mae_24h)).replace("{pmae}", num(s.mae_24h_persistence))
+    .replace("{skill}", (s.skill > 0 ? "+" : "") + num(s.skill)).replace("{n}", s.forecasts).replace("{days}", num(s.days, 0)) + ".");
+  if (forecast.method === "persistence") out.push(` ${t("persistence")}.`);
+  return out;
 }
 
 async function renderFront() {

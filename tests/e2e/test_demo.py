@@ -81,6 +81,14 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         assert any(a["kind"] == "salinity" for a in firing())
         fronts = get(base, "/api/v1/saltfront", viewer)
         assert fronts and fronts[0]["today"]["km_4ppt"] > 6  # the 4 ‰ line is in the river
+
+        def scored() -> dict[str, Any] | None:  # the week of history is hindcast and scored
+            forecast = get(base, "/api/v1/forecast/vam-kenh", viewer)
+            return forecast if forecast and (forecast["skill"] or {}).get("forecasts") else None
+
+        wait_until(lambda: scored() is not None, 60, "a forecast with its live score")
+        skill = (scored() or {})["skill"]
+        assert skill["mae_24h"] >= 0 and skill["mae_24h_persistence"] > 0
         banner = log.read_text()
         assert "viewer token" in banner and f"{base}/#token=" in banner
     finally:
