@@ -143,6 +143,8 @@ class AlertEngine:
             told = self.state.channels_told(a.id)
             channels = [c for c in channels if c in told]
         key = f"{a.id}:{event.state}:{a.severity}:{reminder}:{'esc' if escalation else ''}"
+        if a.unit.startswith("level") and event.state == "firing":  # each level rise is news
+            key += f":L{a.value}"
         if event.state == "acknowledged":
             key += f":{a.acked_at_ns}"
         return [Delivery(c, event, key) for c in channels if c in self.notifiers]

@@ -482,6 +482,9 @@ def _nodata(
 ) -> Observation | None:
     limit_s = rules.defaults.nodata_factor * device.interval_s
     last = int(window.ts[-1]) if window is not None and window.ts.size else None
+    if not device.active_in(to_datetime(now_ns, VN_TZ).month):
+        # out of its season the station is silent by design: nothing is missing
+        return _obs(open_fps, "nodata", "nodata", device.id, _CLEAR, None, "min", last or now_ns)
     reference = last if last is not None else started_ns
     silent_s = (now_ns - reference) / NS_PER_S
     offline = status is not None and not status[0] and (last is None or status[1] >= last)

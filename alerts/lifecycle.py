@@ -87,13 +87,20 @@ def advance(
                 fired_at_ns=now_ns,
             )
             return fired, Event(fired, "firing", now_ns)
-        if obs.severity != alert.severity:
-            rising = SEVERITY_RANK[obs.severity] > SEVERITY_RANK[alert.severity]
+        # a level (risk level) moves in place: same episode, its new value, a rise is told
+        level_moved = obs.unit.startswith("level") and (
+            obs.value != alert.value or obs.unit != alert.unit
+        )
+        if obs.severity != alert.severity or level_moved:
+            rising = SEVERITY_RANK[obs.severity] > SEVERITY_RANK[alert.severity] or (
+                level_moved and (obs.value or 0.0) > (alert.value or 0.0)
+            )
             changed = replace(
                 alert,
                 severity=obs.severity,
                 value=obs.value,
                 threshold=obs.threshold,
+                unit=obs.unit,
                 updated_at_ns=now_ns,
                 state="firing" if rising else alert.state,
                 fired_at_ns=now_ns if rising else alert.fired_at_ns,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.lifecycle import Event
+from alerts.lifecycle import Alert, Event
 from core.registry import Registry
 from core.timeutil import VN_TZ, to_rfc3339
 
@@ -61,10 +61,18 @@ FIRING: dict[str, tuple[str, str]] = {
         "Tap {where} is open but gives no water.",
     ),
     "saltfront-risk": (
-        "Rủi ro thiên tai do xâm nhập mặn cấp {level} trên {river}: ranh mặn 4‰ vào sâu "
-        "{value} km tính từ cửa sông (cấp {level} từ {threshold} km).",
-        "Saltwater intrusion risk level {level} on the {river}: the 4‰ line reached {value} km "
-        "from the mouth (level {level} beyond {threshold} km).",
+        "Cấp độ rủi ro do xâm nhập mặn (tham khảo) cấp {level} trên {river}, {basis_vi}: ranh "
+        "mặn {line} vào sâu {threshold} km tính từ cửa sông. Cấp độ chính thức do cơ quan có "
+        "thẩm quyền công bố.",
+        "Indicative saltwater-intrusion risk level {level} on the {river}, {basis_en}: the "
+        "{line} line reached {threshold} km from the mouth. The official level is declared by "
+        "the authorities.",
+    ),
+    "saltfront-risk-declared": (
+        "Cấp độ rủi ro do xâm nhập mặn cấp {level} trên {river}, theo công bố đã được ghi nhận "
+        "trong SaltWatch.",
+        "Saltwater-intrusion risk level {level} on the {river}, as declared and recorded in "
+        "SaltWatch.",
     ),
     "forecast-exceedance": (
         "Dự báo: độ mặn tại {where} lên tới {threshold}‰ sau khoảng {value} giờ nữa.",
@@ -98,8 +106,8 @@ ENDED: dict[str, tuple[str, str]] = {
     "tap-tank-low": ("bồn chứa gần cạn", "a low tank"),
     "tap-no-flow": ("vòi không có nước", "a tap without water"),
     "saltfront-risk": (
-        "rủi ro xâm nhập mặn cấp {level} trên {river}",
-        "risk level {level} on the {river}",
+        "cấp độ rủi ro xâm nhập mặn trên {river}",
+        "the saltwater-intrusion risk level on the {river}",
     ),
     "saltfront-advance": (
         "ranh mặn tiến nhanh trên {river}",
@@ -118,9 +126,28 @@ def family(rule: str) -> str:
         return "salinity-tidal-day"
     if rule.startswith("salinity-") and rule != "salinity-rise":
         return "salinity"
-    if rule.startswith("saltfront-risk-"):
-        return "saltfront-risk"
     return rule
+
+
+#: how the risk level was come by (its alert's unit reads ``level:<line>:<basis>``)
+BASIS: dict[str, tuple[str, str]] = {
+    "observed": ("tính từ số liệu quan trắc", "computed from measurements"),
+    "forecast": ("tính từ dự báo 48 giờ", "computed from the 48 h forecast"),
+}
+LINES = {"4ppt": "4‰", "1ppt": "1‰"}
+
+
+def is_level(alert: Alert) -> bool:
+    return alert.unit.startswith("level")
+
+
+def _risk_fields(alert: Alert) -> dict[str, str]:
+    if not is_level(alert):
+        return {"level": "", "line": "", "basis_vi": "", "basis_en": ""}
+    _, line, basis = ([*alert.unit.split(":"), "", ""])[:3]
+    vi, en = BASIS.get(basis, ("", ""))
+    level = f"{alert.value:.0f}" if alert.value is not None else "-"
+    return {"level": level, "line": LINES.get(line, line), "basis_vi": vi, "basis_en": en}
 
 
 def _fmt(value: float | None) -> str:
@@ -158,17 +185,20 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         "sev_vi": SEVERITY_VI[alert.severity],
         "sev_en": SEVERITY_EN[alert.severity],
         "by": alert.acked_by or "",
-        "level": alert.rule.rsplit("-", 1)[-1],
         "river": _river_name(alert.fingerprint, registry),
         "start": _short_time(alert.started_at_ns),
     }
-    vi, en = FIRING.get(family(alert.rule), ("{where}: {value}", "{where}: {value}"))
+    fields |= _risk_fields(alert)
+    templates = family(alert.rule)
+    if templates == "saltfront-risk" and alert.unit.endswith(":declared"):
+        templates = "saltfront-risk-declared"
+    vi, en = FIRING.get(templates, ("{where}: {value}", "{where}: {value}"))
     if event.state == "resolved":
         what_vi, what_en = ENDED.get(family(alert.rule), ("cảnh báo", "the alert"))
         what_vi, what_en = what_vi.format(**fields), what_en.format(**fields)
         vi = RESOLVED[0].format(what_vi=what_vi, where=where)
         en = RESOLVED[1].format(what_en=what_en, where=where)
-        if alert.value is not None and alert.unit not in ("min", "h"):
+        if alert.value is not None and alert.unit not in ("min", "h") and not is_level(alert):
             vi, en = vi + NOW[0].format(**fields), en + NOW[1].format(**fields)
     elif event.state == "acknowledged":
         vi, en = ACKED[0].format(**fields), ACKED[1].format(**fields)

@@ -7,13 +7,19 @@ then zone, then profile, then season), and later entries win over earlier ones o
 
 from __future__ import annotations
 
-import itertools
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from core.errors import ConfigError
 from core.registry import Device, Profile, Registry
@@ -102,21 +108,77 @@ class Override(_Model):
         )
 
 
-class SaltFrontRules(_Model):
-    """The salt front's risk levels and advance alert (analytics/saltfront.py)."""
+class RiskCriterion(_Model):
+    """Level ``level`` when a line reaches beyond ``beyond_km`` from the mouth (or to it, when
+    ``inclusive``: the decree's "15 to 25 km" counts 15, its "> 25 to 50 km" does not count 25)."""
 
-    #: level L when the 4 ‰ line is beyond the L-th bound (km from the mouth); Decision
-    #: 18/2021/QĐ-TTg, Southern region. UNVERIFIED reconstruction (DOMAIN §1.3): keep configurable.
-    risk_bounds_km: tuple[float, ...] = (15.0, 25.0, 50.0, 90.0)
+    level: int = Field(ge=1, le=5)
+    beyond_km: float = Field(ge=0)
+    inclusive: bool = False
+
+
+def _criteria(*rows: tuple[int, float, bool]) -> tuple[RiskCriterion, ...]:
+    return tuple(RiskCriterion(level=lv, beyond_km=km, inclusive=inc) for lv, km, inc in rows)
+
+
+class RiskRegion(_Model):
+    """One region's criteria for the 4 ‰ and 1 ‰ lines (QĐ 18/2021/QĐ-TTg, Điều 49)."""
+
+    line_4ppt: tuple[RiskCriterion, ...]
+    line_1ppt: tuple[RiskCriterion, ...]
+
+
+_ONE_PPT = _criteria((1, 25.0, False), (2, 50.0, False), (3, 90.0, False))
+#: Điều 49 (DOMAIN §1.3): the 1 ‰ line alike everywhere; the 4 ‰ line by region
+RISK_REGIONS: dict[str, RiskRegion] = {
+    "nam-bo": RiskRegion(
+        line_4ppt=_criteria((2, 25.0, False), (3, 50.0, False), (4, 90.0, False)),
+        line_1ppt=_ONE_PPT,
+    ),
+    "trung-bo": RiskRegion(  # Trung Trung Bộ and Nam Trung Bộ
+        line_4ppt=_criteria((1, 15.0, True), (2, 25.0, False), (3, 50.0, False), (4, 90.0, False)),
+        line_1ppt=_ONE_PPT,
+    ),
+    "bac-bo": RiskRegion(  # Bắc Bộ and Bắc Trung Bộ
+        line_4ppt=_criteria((2, 15.0, True), (3, 25.0, False), (4, 50.0, False)),
+        line_1ppt=_ONE_PPT,
+    ),
+}
+
+
+class RiskOverride(_Model):
+    """A level set by people, not computed (khoản 5 of Điều 49; Điều 4 khoản 4): shown and
+    alerted as such, with who set it and why."""
+
+    level: int = Field(ge=0, le=5)
+    reason: str = Field(min_length=1, max_length=500)
+    by: str = Field(min_length=1, max_length=100)
+
+
+class SaltFrontRules(_Model):
+    """The salt front's risk level and advance alert (analytics/saltfront.py, analytics/risk.py)."""
+
+    #: the region whose criteria apply to a river not named in ``river_region``
+    region: str = "nam-bo"
+    river_region: dict[str, str] = {}
+    regions: dict[str, RiskRegion] = RISK_REGIONS
+    #: per river: a level declared by people (admin), which the computed one does not replace
+    override: dict[str, RiskOverride] = {}
+    #: no longer used: the level comes from ``regions`` (both lines)
+    risk_bounds_km: tuple[float, ...] | None = None
     #: a zone-level alert when the 4 ‰ line moves inland faster than this between two days
     advance_km_per_day: float = Field(5.0, gt=0)
 
-    @field_validator("risk_bounds_km")
-    @classmethod
-    def _increasing(cls, bounds: tuple[float, ...]) -> tuple[float, ...]:
-        if not bounds or any(b >= c for b, c in itertools.pairwise(bounds)) or bounds[0] < 0:
-            raise ValueError("must be one or more distances, increasing, from 0 km")
-        return bounds
+    @model_validator(mode="after")
+    def _known_regions(self) -> SaltFrontRules:
+        for name in (self.region, *self.river_region.values()):
+            if name not in self.regions:
+                raise ValueError(f"unknown region {name!r}: one of {', '.join(self.regions)}")
+        return self
+
+    def region_of(self, river: str) -> tuple[str, RiskRegion]:
+        name = self.river_region.get(river, self.region)
+        return name, self.regions[name]
 
 
 class ForecastRules(_Model):

@@ -17,7 +17,8 @@ from typing import Any
 from alerts.lifecycle import Alert
 from alerts.rules import RuleSet
 from alerts.state import AlertState
-from analytics.saltfront import FrontDay, compute_days, rivers_with_stations
+from analytics.risk import LINE_TEXT, RiskLevel
+from analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
 from core.qc import BAD_FLAGS
 from core.registry import Device, Registry
 from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
@@ -126,7 +127,12 @@ def build(
     fronts = []
     for river in rivers_with_stations(registry):
         if covered is None or any(_in(d, covered) for d in registry.stations_on(river)):
-            found = compute_days(store, registry, river, start, end, rules.saltfront.risk_bounds_km)
+            _, region = rules.saltfront.region_of(river)
+            found = compute_days(store, registry, river, start, end, region)
+            kept = {r.ts_ns: r for r in store.query(TopicKind.SALTFRONT, river, start, end)}
+            for front in found:  # the forecast level, as the keeper last saw it that day
+                stored = kept.get(front.start_ns)
+                front.forecast = forecast_of(stored) if stored else None
             fronts.extend(found)
     alerts = _alerts_of(state, registry, covered, zone, start, end) if state else []
     return Bulletin(
@@ -282,7 +288,8 @@ def _tables(b: Bulletin, registry: Registry) -> list[tuple[str, list[str], list[
             registry.rivers[f.river].name,
             _reach_text(f, 4.0),
             _reach_text(f, 1.0),
-            LEVEL_VI.get(f.risk_level, str(f.risk_level)),
+            _level_text(f.risk),
+            _level_text(f.forecast) if f.forecast else "–",
         ]
         for f in b.fronts
     ]
@@ -325,7 +332,7 @@ def _tables(b: Bulletin, registry: Registry) -> list[tuple[str, list[str], list[
         ),
         (
             "Ranh mặn và cấp độ rủi ro (QĐ 18/2021/QĐ-TTg)",
-            ["Sông", "Ranh mặn 4‰", "Ranh mặn 1‰", "Cấp độ rủi ro"],
+            ["Sông", "Ranh mặn 4‰", "Ranh mặn 1‰", "Cấp độ (quan trắc)", "Cấp độ (dự báo)"],
             fronts,
         ),
         (
@@ -341,6 +348,12 @@ def _tables(b: Bulletin, registry: Registry) -> list[tuple[str, list[str], list[
     ]
 
 
+def _level_text(risk: RiskLevel) -> str:
+    """``cấp 2 (ranh 4‰)``: the level and the line that gave it."""
+    text = LEVEL_VI.get(risk.level, f"cấp {risk.level}")
+    return f"{text} (ranh {LINE_TEXT[risk.by]})" if risk.by else text
+
+
 def _reach_text(front: FrontDay, line: float) -> str:
     reach = front.reaches.get(line)
     return reach.text() if reach else "–"
@@ -354,8 +367,9 @@ def _alert_text(alert: Alert, registry: Registry) -> str:
 
 
 NOTE = (
-    "Số liệu tự động, chỉ tính các giá trị đạt kiểm tra chất lượng. Cấp độ rủi ro tính theo ranh "
-    "mặn 4‰; các mốc khoảng cách là cấu hình (chưa đối chiếu văn bản gốc của QĐ 18/2021)."
+    "Số liệu tự động, chỉ tính các giá trị đạt kiểm tra chất lượng. Cấp độ rủi ro là cấp tham "
+    "khảo, tính theo ranh mặn 4‰ và 1‰ (Điều 49, QĐ 18/2021/QĐ-TTg) từ số liệu quan trắc trong "
+    "ngày và từ dự báo 48 giờ; cấp độ chính thức do cơ quan có thẩm quyền công bố."
 )
 
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from alerts.evaluate import Observation
 from alerts.rules import ForecastRules, RuleSet
 from analytics.forecast_store import LiveScore, live_score, past_forecasts, to_reading
-from analytics.forecasters import CONSTITUENTS, Method, MethodSettings, predict
+from analytics.forecasters import CONSTITUENTS, TIDAL_DAY_H, Method, MethodSettings, predict
 from core.clock import Clock
 from core.qc import BAD_FLAGS
 from core.registry import Device, Profile, Registry
@@ -157,6 +157,7 @@ class StationForecast:
     level: float  # the level a forecast alert is about
     windows: list[Window]  # safe intake windows found (intake stations only)
     score: LiveScore | None = None  # what the station's past forecasts earned
+    recent_max: float | None = None  # the highest good reading of the last tidal day
 
     @property
     def reliable(self) -> bool:
@@ -208,8 +209,15 @@ def forecast_from(
         forecast.windows = safe_windows(
             forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h
         )
+    last_day = (ts > now_ns - int(TIDAL_DAY_H * 3600 * NS_PER_S)) & known
+    recent = float(np.max(ppt[last_day])) if last_day.any() else None
     return StationForecast(
-        station, forecast, threshold, levels.level(rules.forecast.exceedance), forecast.windows
+        station,
+        forecast,
+        threshold,
+        levels.level(rules.forecast.exceedance),
+        forecast.windows,
+        recent_max=recent,
     )
 
 
@@ -293,6 +301,16 @@ class ForecastJob:
             out.extend((obs, None) for obs in self._windows(found, now))
         return out
 
+    def peaks(self, max_age_s: float = 3 * 3600.0) -> dict[str, float]:
+        """Each station's highest forecast salinity over the horizon, from forecasts no older
+        than ``max_age_s`` (the salt front's forecast level)."""
+        now = self.clock.now_ns()
+        return {
+            sid: float(np.max(found.forecast.mean))
+            for sid, found in list(self.latest.items())
+            if now - found.forecast.fitted_at_ns <= max_age_s * NS_PER_S
+        }
+
     def _hindcast(self, station: Device, rules: RuleSet, now: int) -> int:
         """Forecasts as if made at each past ``hindcast_every_h`` of the scored span, kept
         where none is kept yet. Returns how many were made."""
@@ -318,9 +336,12 @@ class ForecastJob:
 
     @staticmethod
     def _exceedance(found: StationForecast, now: int) -> Observation:
+        """Coming: forecast to reach the level while the last tidal day stayed below it (once
+        there, the salinity alert speaks; the tide's ups and downs do not re-announce it)."""
         f = found.forecast
         at = f.first_above(found.level)
-        coming = at is not None and f.mean[0] < found.level
+        below = found.recent_max is None or found.recent_max < found.level
+        coming = at is not None and below
         lead_h = round((at - now) / NS_PER_S / 3600, 1) if coming and at is not None else None
         return Observation(
             f"forecast-exceedance:{found.station.id}",

@@ -1,5 +1,7 @@
-"""The salt front: how far inland the 4 ‰ and 1 ‰ lines reached on each river, and the official
-risk level that follows from the 4 ‰ line (Decision 18/2021/QĐ-TTg, measured from the mouth).
+"""The salt front: how far inland the 4 ‰ and 1 ‰ lines reached on each river, and the risk
+level of Decision 18/2021/QĐ-TTg that follows from both (analytics/risk.py): *observed* from the
+day's maxima, *forecast* from the stations' 48 h forecasts. Both are indicative: the
+authorities declare the level; an admin may record a declared one (``[saltfront.override]``).
 
 Per river, the registry's stations ordered by km from the mouth; each station's maximum of the
 day (good readings only: QC-flagged ones never move the front); between two neighbouring
@@ -11,12 +13,13 @@ the first one too ("< 6 km"): never extrapolated.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alerts.evaluate import Observation
-from alerts.rules import SaltFrontRules, Severity
+from alerts.rules import RiskOverride, SaltFrontRules, Severity
+from analytics.risk import Line, RegionCriteria, RiskLevel, risk_level
 from core.clock import Clock
 from core.qc import BAD_FLAGS
 from core.registry import Registry
@@ -64,13 +67,9 @@ def line_reach(stations: Iterable[tuple[float, float]], threshold_ppt: float) ->
     return Reach(k1 + share * (k2 - k1))
 
 
-def risk_level(reach: Reach | None, bounds_km: Sequence[float]) -> int:
-    """0 (below level 1) to len(bounds_km): the number of bounds the 4 ‰ line went beyond
-    (strictly: 50 km exactly is still level 2 with the default bounds). For a "> km" reach the
-    level is a minimum, for a "< km" one a maximum."""
-    if reach is None:
-        return 0
-    return sum(1 for bound in bounds_km if reach.km > bound)
+def level_of(reaches: dict[float, Reach | None], region: RegionCriteria) -> RiskLevel:
+    """The risk level from the 4 ‰ and 1 ‰ reaches."""
+    return risk_level({"4ppt": reaches.get(4.0), "1ppt": reaches.get(1.0)}, region)
 
 
 @dataclass
@@ -79,8 +78,9 @@ class FrontDay:
     day: str  # YYYY-MM-DD, Vietnam time
     start_ns: int
     reaches: dict[float, Reach | None]  # by line (‰)
-    risk_level: int
+    risk: RiskLevel  # observed: from the day's maxima
     stations: dict[str, float] = field(default_factory=dict)  # daily max ‰ of each good station
+    forecast: RiskLevel | None = None  # from the stations' forecasts, as last computed that day
 
     @property
     def bound(self) -> str:
@@ -91,13 +91,26 @@ class FrontDay:
     def reading(self) -> Reading:
         """The day as one ``saltfront`` point (time: the day's start, Vietnam time)."""
         fields: dict[str, float | int | bool | str] = {
-            "risk_level": self.risk_level,
+            "risk_level": self.risk.level,
+            "risk_by": self.risk.by or "",
             "bound": self.bound,
         }
         for line, reach in self.reaches.items():
             if reach is not None:
                 fields[_field(line)] = round(reach.km, 2)
+        if self.forecast is not None:
+            fields["forecast_level"] = self.forecast.level
+            fields["forecast_by"] = self.forecast.by or ""
         return Reading(TopicKind.SALTFRONT, self.river, self.start_ns, fields, river=self.river)
+
+
+def forecast_of(stored: Reading) -> RiskLevel | None:
+    """The forecast level kept in a stored ``saltfront`` day (None: none was kept)."""
+    level, by = stored.fields.get("forecast_level"), stored.fields.get("forecast_by")
+    if not isinstance(level, int) or isinstance(level, bool):
+        return None
+    line: Line | None = "4ppt" if by == "4ppt" else "1ppt" if by == "1ppt" else None
+    return RiskLevel(level, line, None)
 
 
 def _field(line_ppt: float) -> str:
@@ -116,7 +129,7 @@ def compute_days(
     river: str,
     start_ns: int,
     end_ns: int,
-    bounds_km: Sequence[float],
+    region: RegionCriteria,
 ) -> list[FrontDay]:
     """The front of every Vietnam-time day that begins in ``[start_ns, end_ns)`` (a day still
     under way counts what it has so far). One query per station for the whole range."""
@@ -145,7 +158,7 @@ def compute_days(
                     datetime.fromtimestamp(day_ns / NS_PER_S, VN_TZ).date().isoformat(),
                     day_ns,
                     reaches,
-                    risk_level(reaches[4.0], bounds_km),
+                    level_of(reaches, region),
                     {sid: mx for sid, (_, mx) in found.items()},
                 )
             )
@@ -181,6 +194,11 @@ def rivers_with_stations(registry: Registry) -> list[str]:
 SEVERITY_OF_LEVEL: tuple[Severity, ...] = ("info", "warning", "critical")
 
 
+def severity_of(level: int) -> Severity | None:
+    """Level 1 info, 2 warning, 3 and up critical; 0: no alert."""
+    return SEVERITY_OF_LEVEL[min(level, len(SEVERITY_OF_LEVEL)) - 1] if level >= 1 else None
+
+
 def river_zone(registry: Registry, river: str) -> str:
     """The smallest zone holding every station of the river (their common ancestor)."""
     chains = [[d.zone, *registry.ancestors(d.zone)] for d in registry.stations_on(river)]
@@ -190,9 +208,44 @@ def river_zone(registry: Registry, river: str) -> str:
     return next((z for z in chains[0] if z in common), chains[0][-1])
 
 
+@dataclass(frozen=True)
+class RiverRisk:
+    """A river's risk level now: observed (today's maxima), forecast (the stations' 48 h
+    forecasts), and one declared by people when an admin recorded it."""
+
+    region: str
+    observed: RiskLevel
+    forecast: RiskLevel | None  # None: no forecast of the river's stations yet
+    declared: RiskOverride | None = None
+
+    @property
+    def alert_level(self) -> tuple[int, str, str, float | None]:
+        """(level, line, basis, km) the river's alert carries: a declared level as it is,
+        otherwise the higher of the observed and the forecast one."""
+        if self.declared is not None:
+            return self.declared.level, "", "declared", None
+        best, basis = self.observed, "observed"
+        if self.forecast is not None and self.forecast.level > best.level:
+            best, basis = self.forecast, "forecast"
+        return best.level, best.by or "", basis, best.km
+
+
+def forecast_risk(
+    registry: Registry, river: str, peaks: dict[str, float], region: RegionCriteria
+) -> RiskLevel | None:
+    """The level of the forecast lines: each station's highest forecast salinity over the
+    horizon (``peaks``, ‰ by station id) placed along the river; None without any."""
+    stations = registry.stations_on(river)
+    pairs = [(d.km, peaks[d.id]) for d in stations if d.km is not None and d.id in peaks]
+    if not pairs:
+        return None
+    return level_of({line: line_reach(pairs, line) for line in LINES_PPT}, region)
+
+
 class FrontKeeper:
     """Keeps each river's daily front in the store (measurement ``saltfront``) and judges it:
-    one alert per risk level reached (so every rise is told), and one when the 4 ‰ line moved
+    one ``saltfront-risk`` alert per river whose severity and level follow the level reached
+    (observed, forecast, or declared), changing in place; and one when the 4 ‰ line moved
     inland faster than ``advance_km_per_day`` from one whole day to the next."""
 
     def __init__(
@@ -202,20 +255,23 @@ class FrontKeeper:
         rules: Callable[[], SaltFrontRules],
         clock: Clock,
         history_days: int = 30,
+        forecast_peaks: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.rules = rules
         self.clock = clock
         self.history_days = history_days
+        self.forecast_peaks = forecast_peaks
         self.recent: dict[str, list[FrontDay]] = {}  # per river, oldest first, the last 3 days
+        self.risks: dict[str, RiverRisk] = {}
         self._zones = {r: river_zone(registry, r) for r in rivers_with_stations(registry)}
 
     def update(self) -> list[tuple[Observation, str]]:
         """Compute the days since the last stored one (that one again: it may have been
         partial), write them, and return the observations for the alert engine."""
         now = self.clock.now_ns()
-        bounds = self.rules().risk_bounds_km
+        rules = self.rules()
         stored = self.store.latest(TopicKind.SALTFRONT)
         observations: list[tuple[Observation, str]] = []
         for river, zone in self._zones.items():
@@ -226,43 +282,57 @@ class FrontKeeper:
                 start = stored[river].ts_ns
             else:
                 start = now - self.history_days * 86400 * NS_PER_S
-            days = compute_days(self.store, self.registry, river, start, now + 1, bounds)
+            _, region = rules.region_of(river)
+            days = compute_days(self.store, self.registry, river, start, now + 1, region)
             if days:
-                self.store.write([d.reading() for d in days])
                 by_start = {d.start_ns: d for d in (known or [])}
                 by_start.update((d.start_ns, d) for d in days)
                 self.recent[river] = [by_start[k] for k in sorted(by_start)][-3:]
-            observations.extend((obs, zone) for obs in self._judge(river, now))
+            risk = self.risk(river, rules)
+            if days:
+                days[-1].forecast = risk.forecast  # today's forecast level, kept with the day
+                self.store.write([d.reading() for d in days])
+            observations.extend((obs, zone) for obs in self._judge(river, now, rules, risk))
         return observations
 
-    def _judge(self, river: str, now: int) -> list[Observation]:
+    def risk(self, river: str, rules: SaltFrontRules) -> RiverRisk:
+        """The river's levels now, from the last day and a half (a new day's first hours do
+        not reset it) and the latest forecasts."""
+        name, region = rules.region_of(river)
+        days = self.recent.get(river, [])
+        current = days[-2:] if len(days) >= 2 else days
+        reaches = {line: _furthest(d.reaches[line] for d in current) for line in LINES_PPT}
+        peaks = self.forecast_peaks() if self.forecast_peaks else {}
+        return RiverRisk(
+            name,
+            level_of(reaches, region),
+            forecast_risk(self.registry, river, peaks, region),
+            rules.override.get(river),
+        )
+
+    def _judge(
+        self, river: str, now: int, rules: SaltFrontRules, risk: RiverRisk
+    ) -> list[Observation]:
         days = self.recent.get(river, [])
         if not days:
             return []
-        rules = self.rules()
-        # the level of the last day and a half: a new day's first hours do not reset it
-        current = days[-2:] if len(days) >= 2 else days
-        reach = max((d.reaches[4.0] for d in current if d.reaches[4.0]), key=_km, default=None)
-        level = risk_level(reach, rules.risk_bounds_km)
-        km = reach.km if reach else None
-        out = []
-        for n, bound in enumerate(rules.risk_bounds_km, start=1):
-            severity = SEVERITY_OF_LEVEL[min(n, len(SEVERITY_OF_LEVEL)) - 1]
-            out.append(
-                Observation(
-                    f"saltfront-risk-{n}:{river}",
-                    f"saltfront-risk-{n}",
-                    "saltfront",
-                    "",
-                    severity if level >= n else None,
-                    None,
-                    km,
-                    bound,
-                    "km",
-                    now,
-                    now,
-                )
+        self.risks[river] = risk
+        level, line, basis, km = risk.alert_level
+        out = [
+            Observation(
+                f"saltfront-risk:{river}",
+                "saltfront-risk",
+                "saltfront",
+                "",
+                severity_of(level),
+                None,
+                float(level),
+                round(km, 1) if km is not None else None,
+                f"level:{line}:{basis}",
+                now,
+                now,
             )
+        ]
         complete = [d for d in days if _next_day(d.start_ns) <= now]
         if len(complete) >= 2:
             before, last = complete[-2].reaches[4.0], complete[-1].reaches[4.0]
@@ -289,5 +359,5 @@ class FrontKeeper:
         return {river: days[-1] for river, days in self.recent.items() if days}
 
 
-def _km(reach: Reach) -> float:
-    return reach.km
+def _furthest(reaches: Iterable[Reach | None]) -> Reach | None:
+    return max((r for r in reaches if r is not None), key=lambda r: r.km, default=None)

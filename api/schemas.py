@@ -170,11 +170,33 @@ class FrontDayOut(BaseModel):
     day: str = Field(description="YYYY-MM-DD, Vietnam time")
     km_4ppt: float | None = Field(description="km from the mouth reached by the 4 ‰ line")
     km_1ppt: float | None = Field(description="km from the mouth reached by the 1 ‰ line")
-    risk_level: int = Field(description="0–4, Decision 18/2021/QĐ-TTg (bounds configurable)")
+    risk_level: int = Field(
+        description="0–4, observed: QĐ 18/2021/QĐ-TTg Điều 49 from the day's 4 ‰ and 1 ‰ reaches "
+        "(indicative: the authorities declare the level)"
+    )
     bound: str = Field(
         description="lines that passed the last station (km_4ppt>) or not even the first "
         "(km_4ppt<): their km is then a bound, not a position; empty when interpolated"
     )
+
+
+class RiskOut(BaseModel):
+    """One indicative risk level of a river (CONTRACT §7)."""
+
+    level: int = Field(description="0–4 (QĐ 18/2021/QĐ-TTg Điều 49); 0: below level 1")
+    by: Literal["4ppt", "1ppt"] | None = Field(description="the line that gave the level")
+    km: float | None = Field(description="how far that line reached from the mouth")
+    basis: Literal["observed", "forecast"] = Field(
+        description="observed: today's maxima (the last day and a half); forecast: the stations' "
+        "48 h forecasts (the law's criteria are about the forecast line)"
+    )
+    region: str = Field(description="whose criteria: nam-bo (Mekong Delta), trung-bo, bac-bo")
+
+
+class RiskOverrideOut(BaseModel):
+    level: int
+    reason: str
+    by: str
 
 
 class FrontOut(BaseModel):
@@ -186,6 +208,14 @@ class FrontOut(BaseModel):
     text_1ppt: str | None
     stations: list[FrontStationOut] = Field(description="today's station maxima, from the mouth")
     history: list[FrontDayOut] = Field(description="earlier days, oldest first")
+    risk: list[RiskOut] = Field(
+        description="the indicative level from the observed line, then (once forecasts exist) "
+        "from the forecast line"
+    )
+    risk_declared: RiskOverrideOut | None = Field(
+        description="a level declared by the authorities and recorded by an admin (rules "
+        "[saltfront.override]); it is what the river's alert carries"
+    )
 
 
 class ForecastPoint(BaseModel):

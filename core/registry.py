@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.errors import ConfigError
 from core.topics import ID_PATTERN, TopicKind
@@ -74,6 +74,9 @@ class Device(_Model):
     lon: float | None = Field(default=None, ge=-180, le=180)
     approx_location: bool = False
     interval_s: int = Field(default=900, gt=0)
+    #: months (1–12) the device reports in; empty: all year (a dry-season station is silent
+    #: outside them, and no no-data alert is raised then)
+    active_months: tuple[int, ...] = ()
     # salinity stations
     river: Ident | None = None
     km: float | None = Field(default=None, ge=0, le=500)
@@ -90,6 +93,16 @@ class Device(_Model):
         if self.kind == "salinity" and self.profile is None:
             raise ValueError(f"salinity station {self.id!r} needs a profile")
         return self
+
+    @field_validator("active_months")
+    @classmethod
+    def _months(cls, months: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 1 <= m <= 12 for m in months):
+            raise ValueError("months are 1 to 12")
+        return months
+
+    def active_in(self, month: int) -> bool:
+        return not self.active_months or month in self.active_months
 
     @property
     def topic_kind(self) -> TopicKind:

@@ -103,11 +103,24 @@ TAP: Final = Measurement(
 #: Computed, not measured: the salt front's daily reach per river (analytics/saltfront.py). The
 #: "device" is the river; ``bound`` names the lines that passed the last station (``km_4ppt>``)
 #: or stayed below the first (``km_4ppt<``), comma-separated, empty when both are interpolated.
+#: ``risk_level`` is the observed level (QĐ 18/2021 Điều 49) and ``risk_by`` the line that gave it
+#: (``4ppt``, ``1ppt`` or empty); ``forecast_level`` / ``forecast_by`` the same from the forecasts.
 SALTFRONT: Final = Measurement(
     "saltfront",
     "river",
     ("river",),
-    MappingProxyType({"km_4ppt": _F, "km_1ppt": _F, "risk_level": _I, "bound": _S, "qc": _I}),
+    MappingProxyType(
+        {
+            "km_4ppt": _F,
+            "km_1ppt": _F,
+            "risk_level": _I,
+            "risk_by": _S,
+            "forecast_level": _I,
+            "forecast_by": _S,
+            "bound": _S,
+            "qc": _I,
+        }
+    ),
     None,
 )
 

@@ -151,7 +151,9 @@ def demo(
     speed: Annotated[
         float, typer.Option(min=1, max=3600, help="simulated seconds per real second")
     ] = 120.0,
-    scenario: Annotated[str, typer.Option(help="dry season: 2016, 2020, 2024 or mild")] = "2024",
+    scenario: Annotated[
+        str, typer.Option(help="dry season: 2005, 2016, 2020, 2024 or mild")
+    ] = "2024",
     start: Annotated[
         str, typer.Option("--from", help="simulated start (YYYY-MM-DD, Vietnam time) of a new run")
     ] = "2024-03-01",
@@ -252,7 +254,7 @@ def api(
 def sim(
     config: ConfigOption = None,
     scenario: Annotated[
-        str, typer.Option(help="dry season to play: 2016, 2020, 2024 or mild")
+        str, typer.Option(help="dry season to play: 2005, 2016, 2020, 2024 or mild")
     ] = "2024",
     speed: Annotated[
         float | None,

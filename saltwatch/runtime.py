@@ -99,8 +99,14 @@ def run_with_alerts(
     # comes back later) must not stop ingest, which spools meanwhile
     threading.Thread(target=_warm, args=(engine, warm_from, stop), name="warm", daemon=True).start()
     service.pipeline.add_listener(engine.on_readings)
-    front = FrontKeeper(warm_from, reg, lambda: engine.rules.saltfront, clock or SystemClock())
     forecasts = ForecastJob(warm_from, reg, lambda: engine.rules, clock or SystemClock())
+    front = FrontKeeper(
+        warm_from,
+        reg,
+        lambda: engine.rules.saltfront,
+        clock or SystemClock(),
+        forecast_peaks=forecasts.peaks,
+    )
 
     def judge_front() -> None:
         engine.observe(front.update())

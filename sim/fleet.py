@@ -87,6 +87,10 @@ class _DeviceSim:
         first = np.ceil((start - self.phase) / self.interval)
         last = np.ceil((end - self.phase) / self.interval)
         result: FloatArray = self.phase + np.arange(first, last, dtype=np.float64) * self.interval
+        if self.device.active_months:  # a dry-season station: silent outside its months
+            local = (result + 7 * 3600).astype("datetime64[s]").astype("datetime64[M]")
+            months = local.astype(np.int64) % 12 + 1
+            result = result[np.isin(months, self.device.active_months)]
         return result
 
     def run(self, start: float, end: float, tally: Tally, keep_truth: bool) -> list[Message]:

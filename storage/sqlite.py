@@ -87,6 +87,12 @@ class SqliteReadingStore:
             f"{cols}, PRIMARY KEY (device, ts)) WITHOUT ROWID"
         )
         names = self._columns(m)
+        # a file written by an older SaltWatch: the fields added since become new columns
+        have = {row[1] for row in self._db.execute(f"PRAGMA table_info({_q(m.name)})")}
+        for c in names:
+            if c not in have:
+                kind = _SQL_TYPES.get(m.fields.get(c, FieldType.STRING))
+                self._db.execute(f"ALTER TABLE {_q(m.name)} ADD COLUMN {_q(c)} {kind}")
         updates = ", ".join(
             f"{_q(c)} = COALESCE(excluded.{_q(c)}, {_q(m.name)}.{_q(c)})" for c in names
         )

@@ -13,10 +13,12 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from alerts.rules import RuleSet
 from analytics.forecast import StationForecast, forecast_station
 from analytics.forecast_store import LiveScore
+from analytics.risk import RiskLevel
 from analytics.saltfront import (
     FrontDay,
     compute_days,
     day_start_ns,
+    forecast_of,
     river_zone,
     rivers_with_stations,
 )
@@ -28,6 +30,8 @@ from api.schemas import (
     FrontDayOut,
     FrontOut,
     FrontStationOut,
+    RiskOut,
+    RiskOverrideOut,
     SkillOut,
     WindowOut,
 )
@@ -59,14 +63,19 @@ def saltfront(
 def _fronts(ctx: ApiContext, days: int) -> list[FrontOut]:
     now = ctx.clock.now_ns()
     today_ns = day_start_ns(now)
-    bounds = ctx.engine.rules.saltfront.risk_bounds_km if ctx.engine else _default_bounds()
+    rules = ctx.engine.rules.saltfront if ctx.engine else _default_rules().saltfront
     kept = ctx.front.latest() if ctx.front else {}
     out = []
     for river in rivers_with_stations(ctx.registry):
+        region_name, region = rules.region_of(river)
         today = kept.get(river)
         if today is None or today.start_ns != today_ns:  # no keeper here, or not yet today
-            found = compute_days(ctx.store, ctx.registry, river, today_ns, now + 1, bounds)
+            found = compute_days(ctx.store, ctx.registry, river, today_ns, now + 1, region)
             today = found[-1] if found else None
+        known = ctx.front.risks.get(river) if ctx.front else None
+        observed = known.observed if known else (today.risk if today else None)
+        forecast = known.forecast if known else _kept_forecast(ctx, river, today_ns)
+        declared = rules.override.get(river)
         stored = ctx.store.query(
             TopicKind.SALTFRONT, river, today_ns - (days + 1) * 86400 * NS_PER_S, today_ns
         )
@@ -98,6 +107,12 @@ def _fronts(ctx: ApiContext, days: int) -> list[FrontOut]:
                     for r in stored[-days:]
                     if days
                 ],
+                risk=[
+                    RiskOut(level=r.level, by=r.by, km=_km(r.km), basis=b, region=region_name)
+                    for r, b in ((observed, "observed"), (forecast, "forecast"))
+                    if r is not None
+                ],
+                risk_declared=RiskOverrideOut(**declared.model_dump()) if declared else None,
             )
         )
     return out
@@ -109,7 +124,7 @@ def _day_out(day: FrontDay) -> FrontDayOut:
         day=day.day,
         km_4ppt=round(four.km, 2) if four else None,
         km_1ppt=round(one.km, 2) if one else None,
-        risk_level=day.risk_level,
+        risk_level=day.risk.level,
         bound=day.bound,
     )
 
@@ -123,8 +138,14 @@ def _float(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _default_bounds() -> tuple[float, ...]:
-    return _default_rules().saltfront.risk_bounds_km
+def _kept_forecast(ctx: ApiContext, river: str, today_ns: int) -> RiskLevel | None:
+    """Today's forecast level as the alerts process kept it (no keeper in this process)."""
+    rows = ctx.store.query(TopicKind.SALTFRONT, river, today_ns, today_ns + 1)
+    return forecast_of(rows[-1]) if rows else None
+
+
+def _km(km: float | None) -> float | None:
+    return round(km, 2) if km is not None else None
 
 
 @router.get(

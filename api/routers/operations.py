@@ -4,6 +4,7 @@ wells and taps, and the live stream of alert events."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from core.errors import ConfigError
 from core.timeutil import VN_TZ, from_datetime, to_datetime
 from core.topics import TopicKind
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["operations"], responses=AUTH_RESPONSES)
 
 
@@ -51,8 +53,18 @@ def put_rules(
         rules = parse_rules(body, "rules")
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from None
+    before = ctx.engine.rules.saltfront.override
     ctx.engine.replace_rules(rules)
     ctx.state.save_rules(rules.model_dump(mode="json"))
+    for river in sorted(set(before) | set(rules.saltfront.override)):
+        was, now = before.get(river), rules.saltfront.override.get(river)
+        if was != now:  # a declared level is a human decision: on the record
+            log.warning(
+                "declared risk level on %s: %s → %s",
+                river,
+                f"{was.level} ({was.by}: {was.reason})" if was else "none",
+                f"{now.level} ({now.by}: {now.reason})" if now else "none (computed again)",
+            )
     applied: dict[str, Any] = rules.model_dump(mode="json")
     return applied
 

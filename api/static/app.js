@@ -8,7 +8,8 @@ const TEXT = {
         supply: "Giếng và vòi nước", wells: "Giếng chạy", taps: "Vòi mở", m3today: "m³ hôm nay",
         ack: "Xác nhận", acked: "đã xác nhận", by: "Người xác nhận", none: "Không có cảnh báo",
         badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English",
-        front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro", forecast: "dự báo 48 giờ",
+        front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro (tham khảo)", forecast: "dự báo 48 giờ",
+        observed: "quan trắc", declared: "đã công bố",
         bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
         skill: "Dự báo: sai số 24 giờ {mae}‰, lặp lại con triều {pmae}‰ (kỹ năng {skill}), {n} lần dự báo trong {days} ngày",
         noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)" },
@@ -19,7 +20,8 @@ const TEXT = {
         taps: "Taps open", m3today: "m³ today", ack: "Acknowledge", acked: "acknowledged",
         by: "Acknowledged by", none: "No alerts", badtoken: "Invalid token",
         noack: "Acknowledging needs the operator role", other: "Tiếng Việt",
-        front: "Salt front (from the mouth)", risk: "Risk level", forecast: "48 h forecast",
+        front: "Salt front (from the mouth)", risk: "Risk level (indicative)", forecast: "48 h forecast",
+        observed: "observed", declared: "declared",
         bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
         skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
         noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)" },
@@ -202,9 +204,12 @@ async function renderFront() {
     const kms = history.map((d) => d.km_4ppt).filter((v) => v !== null);
     const most = Math.max(10, ...kms), spark = svg("svg", { viewBox: "0 0 140 30", class: "spark" });
     spark.append(svg("path", { d: history.map((d, i) => `${i ? "L" : "M"}${(i / Math.max(1, history.length - 1) * 138 + 1).toFixed(1)},${(29 - (d.km_4ppt || 0) / most * 27).toFixed(1)}`).join(""), stroke: "#0b4f6c", fill: "none" }));
-    return el("li", { class: `risk-${today.risk_level || 0}` },
+    const risks = f.risk || [], top = Math.max(0, ...risks.map((r) => r.level));
+    const levels = risks.map((r) => `${t(r.basis)} ${r.level}${r.by ? ` (${r.by === "4ppt" ? "4‰" : "1‰"})` : ""}`);
+    const declared = f.risk_declared ? ` · ${t("declared")} ${f.risk_declared.level}` : "";
+    return el("li", { class: `risk-${f.risk_declared ? f.risk_declared.level : top}` },
       el("strong", {}, f.name), ` 4‰: ${f.text_4ppt || "–"} · 1‰: ${f.text_1ppt || "–"} · `,
-      el("span", { class: "level" }, `${t("risk")} ${today.risk_level ?? "–"}`), " ", spark);
+      el("span", { class: "level" }, `${t("risk")}: ${levels.join(" · ") || "–"}${declared}`), " ", spark);
   }));
 }
 

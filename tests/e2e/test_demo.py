@@ -81,6 +81,12 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         assert any(a["kind"] == "salinity" for a in firing())
         fronts = get(base, "/api/v1/saltfront", viewer)
         assert fronts and fronts[0]["today"]["km_4ppt"] > 6  # the 4 ‰ line is in the river
+        assert fronts[0]["risk"][0]["basis"] == "observed"
+        wait_until(
+            lambda: any(a["rule"] == "saltfront-risk" for a in firing()), 30, "the risk alert"
+        )
+        risk = [a for a in firing() if a["rule"] == "saltfront-risk"]
+        assert len(risk) == len(fronts)  # one risk alert per river, whatever its level
 
         def scored() -> dict[str, Any] | None:  # the week of history is hindcast and scored
             forecast = get(base, "/api/v1/forecast/vam-kenh", viewer)

@@ -164,7 +164,7 @@ def test_zones_carry_worst_severity_up_the_tree(client: TestClient) -> None:
 def test_stations_wells_taps_latest(client: TestClient) -> None:
     stations = {s["id"]: s for s in client.get("/api/v1/stations", headers=auth("viewer")).json()}
     assert stations["vam-kenh"]["latest"]["values"]["salinity_ppt"] == pytest.approx(3.55)
-    assert stations["vam-kenh"]["km"] == 6.0 and stations["xuan-hoa"]["latest"] is None
+    assert stations["vam-kenh"]["km"] == 18.0 and stations["xuan-hoa"]["latest"] is None
     wells = {w["id"]: w for w in client.get("/api/v1/wells", headers=auth("viewer")).json()}
     assert len(wells) == 16 and wells["well-tan-hoa-1"]["latest"]["values"]["running"] is True
     taps = client.get("/api/v1/taps", headers=auth("viewer")).json()

@@ -33,7 +33,7 @@ from tests.alert_tools import Quiet
 
 pytestmark = pytest.mark.integration
 STATIONS = ("gia-thuan", "phu-phong", "xuan-hoa")
-START, END = "2024-03-01", "2024-03-12"
+START, END = "2024-02-24", "2024-03-12"
 H = 3600 * NS_PER_S
 VIEWER = {"Authorization": f"Bearer {'v' * 24}"}
 
@@ -78,16 +78,29 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
     clock.set(clock.now_ns() + H)
     assert [e for e in engine.observe(job.update()) if e.alert.kind == "intake_window"] == []
 
-    # Phú Phong (fruit, 1 ‰) below its level, rising towards the spring tide: the forecast
-    # tells when it will reach it, before it does
+    # Phú Phong (fruit) below its warning level (0.5 ‰) in early March, rising towards the
+    # spring tide: the forecast tells when it will reach it, before it does
+    rules = engine.rules
+    engine.rules = rules.model_copy(
+        update={"forecast": rules.forecast.model_copy(update={"exceedance": "warning"})}
+    )
+    began = int(epoch("2024-03-04") * NS_PER_S)
+    clock.set(began)
     leads: list[float] = []
-    for _ in range(24):
+    told_at = 0
+    for _ in range(120):
         clock.set(clock.now_ns() + H)
         for event in engine.observe(job.update()):
             if event.alert.kind == "forecast" and event.state == "firing":
                 leads.append(event.alert.value or 0.0)
+                told_at = clock.now_ns()
                 assert "Dự báo" in render(event, registry)["message_vi"]
-    assert len(leads) == 1 and 0 < leads[0] <= 48  # told once, then kept up to date
+    assert len(leads) == 1 and 0 < leads[0] <= 48  # told once, not again with every tide
+    pp = store.query(TopicKind.SALINITY, "phu-phong", began, told_at + 72 * H)
+    reached = next(r.ts_ns for r in pp if float(r.fields.get("salinity_ppt") or 0) >= 0.5)
+    assert told_at < reached  # before it did
+    engine.rules = rules
+    clock.set(int(epoch("2024-03-09") * NS_PER_S))
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
     ctx = ApiContext(settings, registry, store, engine.state, engine, clock=clock)

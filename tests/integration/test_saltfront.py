@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
 from alerts.messages import render
-from alerts.rules import load_rules
+from alerts.rules import RiskOverride, load_rules
 from alerts.state import AlertState
 from analytics.bulletin import build, to_html, to_markdown
 from analytics.saltfront import FrontKeeper, Reach, compute_days
@@ -73,14 +73,13 @@ def agrees(reach: Reach | None, truth: float) -> bool:
 def test_front_tracks_ground_truth(store: ReadingStore, season: list[Reading]) -> None:
     for i in range(0, len(season), 5000):
         store.write(season[i : i + 5000])
-    bounds = load_rules().saltfront.risk_bounds_km
     days = compute_days(
         store,
         load_registry(),
         "tien",
         int(epoch(START) * NS_PER_S),
         int(epoch(END) * NS_PER_S),
-        bounds,
+        load_rules().saltfront.region_of("tien")[1],
     )
     assert len(days) == 90
     errors = [
@@ -101,7 +100,7 @@ def test_front_tracks_ground_truth(store: ReadingStore, season: list[Reading]) -
     )
     assert share >= 0.9
     peak = max(days, key=lambda d: d.reaches[4.0].km if d.reaches[4.0] else 0)
-    assert peak.risk_level >= 2  # the 2024 season reached level 2 or 3 on the Tiền
+    assert peak.risk.level >= 2  # the 2024 season reached level 2 or 3 on the Tiền
 
 
 def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
@@ -114,18 +113,57 @@ def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
     registry, rules, clock = load_registry(), load_rules(), FakeClock(now)
     recorder = Quiet()
     engine = AlertEngine(rules, registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": recorder})
-    keeper = FrontKeeper(store, registry, lambda: engine.rules.saltfront, clock, history_days=10)
+    peaks: dict[str, float] = {}
+    keeper = FrontKeeper(
+        store,
+        registry,
+        lambda: engine.rules.saltfront,
+        clock,
+        history_days=10,
+        forecast_peaks=lambda: peaks,
+    )
     events = engine.observe(keeper.update())
-    # 12/3/2024: the 4 ‰ line beyond 50 km on the Tiền (level 3): one alert per level reached
-    fired = sorted(e.alert.rule for e in events if e.state == "firing")
-    assert fired == ["saltfront-risk-1", "saltfront-risk-2", "saltfront-risk-3"]
-    alert = next(e.alert for e in events if e.alert.rule == "saltfront-risk-3")
+    # 12/3/2024: the 4 ‰ line beyond 50 km on the Tiền (level 3): one alert for the river
+    (fired,) = [e for e in events if e.state == "firing"]
+    alert = fired.alert
+    assert (alert.rule, alert.value, alert.unit) == ("saltfront-risk", 3.0, "level:4ppt:observed")
     assert alert.device is None and alert.zone == "dong-thap" and alert.kind == "saltfront"
-    message = render(events[-1], registry)
+    assert alert.severity == "critical" and alert.threshold is not None and alert.threshold > 50
+    message = render(fired, registry)
     assert "Sông Tiền" in message["message_vi"] and message["device"] is None
+    assert "tham khảo" in message["message_vi"] and "quan trắc" in message["message_vi"]
+    assert "Indicative" in message["message_en"] and "declared" not in message["message_en"][:60]
     stored = store.query(TopicKind.SALTFRONT, "tien", now - 11 * 86400 * NS_PER_S, now)
     assert len(stored) == 11  # ten whole days and today so far
     assert engine.observe(keeper.update()) == []  # the same situation: nothing new
+
+    # the forecasts put 4 ‰ past 90 km: the same alert rises to level 4, in place, told once
+    peaks.update({d.id: 6.0 for d in registry.stations_on("tien") if (d.km or 0) <= 97})
+    (rise,) = engine.observe(keeper.update())
+    assert (rise.alert.id, rise.state, rise.alert.value) == (alert.id, "firing", 4.0)
+    assert (
+        rise.alert.unit == "level:4ppt:forecast"
+        and "dự báo" in render(rise, registry)["message_vi"]
+    )
+    assert keeper.risks["tien"].forecast is not None and keeper.risks["tien"].observed.level == 3
+    # the forecast eases: back to the observed level 3, in place and quietly
+    peaks.clear()
+    assert engine.observe(keeper.update()) == []
+    (again,) = [a for a in engine.state.open_alerts().values() if a.rule == "saltfront-risk"]
+    assert (again.id, again.value) == (alert.id, 3.0)
+    # a level declared by the authorities, recorded by an admin, is what the alert carries
+    declared = RiskOverride(level=4, reason="UBND tỉnh công bố cấp 4", by="admin")
+    rules_now = engine.rules
+    engine.rules = rules_now.model_copy(
+        update={
+            "saltfront": rules_now.saltfront.model_copy(update={"override": {"tien": declared}})
+        }
+    )
+    (told,) = engine.observe(keeper.update())
+    assert told.alert.unit == "level::declared" and told.alert.value == 4.0
+    assert "công bố" in render(told, registry)["message_vi"]
+    engine.rules = rules_now
+
     # the front recedes: a day later with nothing new, yesterday still counts (no flapping)
     clock.set(now + 86400 * NS_PER_S)
     assert [e for e in engine.observe(keeper.update()) if e.state == "resolved"] == []
@@ -139,7 +177,12 @@ def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
         )
         assert response.status_code == 200, response.text
         (tien,) = [f for f in response.json() if f["river"] == "tien"]
-        assert tien["today"]["risk_level"] == 3 and 50 < tien["today"]["km_4ppt"] < 64
+        today = tien["today"]
+        assert 40 < today["km_4ppt"] < 64  # this morning's front, its level by the table
+        assert today["risk_level"] == (3 if today["km_4ppt"] > 50 else 2)
+        observed = tien["risk"][0]  # the last day and a half: yesterday's spring tide counts
+        assert (observed["level"], observed["by"], observed["basis"]) == (3, "4ppt", "observed")
+        assert observed["region"] == "nam-bo" and tien["risk_declared"] is None
         assert tien["text_4ppt"].endswith(" km") and len(tien["history"]) == 5
         assert [s["km"] for s in tien["stations"]] == sorted(s["km"] for s in tien["stations"])
         assert (
@@ -169,8 +212,8 @@ def test_daily_bulletin_page_chart_and_api(
     page = to_html(bulletin, registry)
     assert "<h1>Bản tin xâm nhập mặn ngày 12/03/2024" in page
     assert "Cống Xuân Hòa" in page and "vượt ngưỡng nguy hiểm" in page
-    assert "Sông Tiền" in page and "cấp 3" in page
-    assert "saltfront-risk-3" in page  # the day's alerts
+    assert "Sông Tiền" in page and "cấp 3 (ranh 4‰)" in page and "Cấp độ (dự báo)" in page
+    assert "saltfront-risk" in page and "tham khảo" in page  # the day's alerts
     assert bulletin.chart_png.startswith(b"\x89PNG") and "data:image/png;base64," in page
     xuan_hoa = next(s for s in bulletin.stations if s.device.id == "xuan-hoa")
     assert xuan_hoa.max_ppt is not None and 7 < xuan_hoa.max_ppt < 11  # observed 8.85 ‰

@@ -18,6 +18,9 @@ from core.qc import QcFlag
 from core.registry import load_registry
 from core.topics import TopicKind
 from core.types import Reading
+from sim.faults import FaultRates
+from sim.fleet import Fleet, SimConfig
+from sim.salinity import SCENARIOS, epoch
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9  # 2024-03-12 14:00 in Vietnam
@@ -297,3 +300,35 @@ def test_well_salinity_wavering_at_the_limit_raises_one_alert(tmp_path: Path) ->
     assert str(resolved["message_en"]).startswith("Resolved: salty well water at ")
     assert str(resolved["message_en"]).endswith("Now 0.39‰.")
     assert str(resolved["message_vi"]).startswith("Đã hết nước giếng mặn tại ")
+
+
+def test_a_two_hourly_seasonal_station_is_judged_on_its_own_schedule(tmp_path: Path) -> None:
+    """Hòa Bình reads every 2 h in the dry season only: 5 h of silence is no news, 7 h is; out of
+    its months nothing is missing (the open no-data alert ends) and the simulator sends nothing."""
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    e.on_readings([sal("hoa-binh", 0, 3.0)])
+
+    def nodata() -> set[str]:
+        e.tick()
+        e.dispatch()
+        return {
+            str(ev["state"])
+            for ev in recorder.events
+            if ev["rule"] == "nodata" and ev["device"] == "hoa-binh"
+        }
+
+    clock.set(T0 + 5 * 3600 * 10**9)
+    assert nodata() == set()
+    clock.set(T0 + 7 * 3600 * 10**9)  # 3 × 2 h without a reading
+    assert nodata() == {"firing"}
+    clock.set(int(1_720_000_000e9))  # 3 July 2024: the wet season, out of its months
+    assert nodata() == {"firing", "resolved"}
+
+    registry = load_registry()
+    cfg = SimConfig(SCENARIOS["2024"], seed=1, faults=FaultRates.none())
+    fleet = Fleet(registry, cfg, [registry.devices["hoa-binh"]])
+    sent = fleet.messages(epoch("2024-06-29"), epoch("2024-07-03"))
+    june = [m for m in sent if "/salinity/" in m.topic]
+    assert all(m.t_s < epoch("2024-07-01") for m in june)
+    assert len(june) == 24  # two days of 2-hourly readings, then silence

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from analytics.saltfront import Reach, compute_days, line_reach, risk_level
+from alerts.rules import RISK_REGIONS
+from analytics.risk import Line, risk_level
+from analytics.saltfront import Reach, compute_days, line_reach
 from core.qc import QcFlag
 from core.registry import load_registry
 from core.topics import TopicKind
 from core.types import Reading
 from storage.sqlite import SqliteReadingStore
 
-BOUNDS = (15.0, 25.0, 50.0, 90.0)
 # Tiền river stations of the bundled registry on 12/3/2024 (DOMAIN §3.2, rounded)
 PROFILE = [(6.0, 20.0), (21.0, 14.0), (42.0, 8.85), (50.0, 4.5), (64.0, 0.9), (97.0, 0.1)]
 
@@ -65,24 +66,86 @@ def test_reach_text() -> None:
     assert Reach(64.0, ">").text() == "> 64 km" and Reach(47.25).text() == "47.2 km"
 
 
+# QĐ 18/2021/QĐ-TTg Điều 49 (DOMAIN §1.3), every boundary of each line and region: (region,
+# line, km reached, level). "> 25 to 50 km" starts just beyond 25; "15 to 25 km" includes 15.
+LAW_TABLE = [
+    # the 1 ‰ line, the same in every region
+    *[
+        (region, "1ppt", km, level)
+        for region in ("nam-bo", "trung-bo", "bac-bo")
+        for km, level in [
+            (0.0, 0), (25.0, 0), (25.01, 1), (50.0, 1), (50.01, 2), (90.0, 2), (90.01, 3),
+            (200.0, 3),
+        ]
+    ],
+    # the 4 ‰ line, Nam Bộ: no level 1
+    *[
+        ("nam-bo", "4ppt", km, level)
+        for km, level in [
+            (0.0, 0), (15.0, 0), (24.99, 0), (25.0, 0), (25.01, 2), (50.0, 2), (50.01, 3),
+            (90.0, 3), (90.01, 4), (140.0, 4),
+        ]
+    ],
+    # Trung Trung Bộ / Nam Trung Bộ: level 1 from 15 km (inclusive)
+    *[
+        ("trung-bo", "4ppt", km, level)
+        for km, level in [
+            (14.99, 0), (15.0, 1), (25.0, 1), (25.01, 2), (50.0, 2), (50.01, 3), (90.0, 3),
+            (90.01, 4),
+        ]
+    ],
+    # Bắc Bộ / Bắc Trung Bộ: level 2 from 15 km, 4 beyond 50
+    *[
+        ("bac-bo", "4ppt", km, level)
+        for km, level in [
+            (14.99, 0), (15.0, 2), (25.0, 2), (25.01, 3), (50.0, 3), (50.01, 4), (90.01, 4),
+        ]
+    ],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("region", "line", "km", "level"), LAW_TABLE)
+def test_the_law_table(region: str, line: Line, km: float, level: int) -> None:
+    criteria = RISK_REGIONS[region]
+    got = risk_level({line: Reach(km)}, criteria)
+    assert got.level == level
+    assert got.by == (line if level else None) and got.km == (km if level else None)
+    # a line known only to be beyond a station at that km ("> km") meets what km itself meets
+    # and more: never a lower level
+    assert risk_level({line: Reach(km, ">")}, criteria).level >= level
+    # a line short of the first station ("< km") meets nothing
+    assert risk_level({line: Reach(km, "<")}, criteria).level == 0
+
+
 @pytest.mark.parametrize(
-    ("km", "level"),
+    ("four", "one", "level", "by"),
     [
-        (0.0, 0),
-        (15.0, 0),
-        (15.1, 1),
-        (25.0, 1),
-        (25.1, 2),
-        (50.0, 2),
-        (50.1, 3),
-        (90.0, 3),
-        (90.1, 4),
-        (140.0, 4),
+        (20.0, 30.0, 1, "1ppt"),  # Nam Bộ: only the 1 ‰ line gives level 1
+        (30.0, 45.0, 2, "4ppt"),  # both give 2: told by the 4 ‰ line
+        (30.0, 60.0, 2, "4ppt"),
+        (45.0, 95.0, 3, "1ppt"),  # the 1 ‰ line beyond 90 km outranks the 4 ‰ at 45
+        (60.0, 95.0, 3, "4ppt"),
+        (95.0, 130.0, 4, "4ppt"),
+        (None, None, 0, None),
     ],
 )
-def test_risk_level_bounds(km: float, level: int) -> None:
-    assert risk_level(Reach(km), BOUNDS) == level
-    assert risk_level(None, BOUNDS) == 0
+def test_the_highest_of_both_lines(
+    four: float | None, one: float | None, level: int, by: str | None
+) -> None:
+    reaches = {
+        "4ppt": Reach(four) if four is not None else None,
+        "1ppt": Reach(one) if one is not None else None,
+    }
+    got = risk_level(reaches, RISK_REGIONS["nam-bo"])  # type: ignore[arg-type]
+    assert (got.level, got.by) == (level, by)
+
+
+def test_2024_and_2025_levels_issued_match_the_table() -> None:
+    """DOMAIN §1.2: Sông Tiền 4 ‰ at 45–50 km in Feb 2025 → 2; Long An 90–110 km forecast → 4."""
+    nam_bo = RISK_REGIONS["nam-bo"]
+    assert risk_level({"4ppt": Reach(48.0)}, nam_bo).level == 2
+    assert risk_level({"4ppt": Reach(100.0)}, nam_bo).level == 4
+    assert risk_level({"4ppt": Reach(75.0)}, nam_bo).level == 3  # Sài Gòn, Mar 2024
 
 
 def test_a_station_flagged_bad_is_left_out(tmp_path: Path) -> None:
@@ -113,12 +176,15 @@ def test_a_station_flagged_bad_is_left_out(tmp_path: Path) -> None:
         )
     )
     store.write(readings)
-    (day,) = compute_days(store, registry, "tien", t, t + 3600 * 10**9, BOUNDS)
+    nam_bo = RISK_REGIONS["nam-bo"]
+    (day,) = compute_days(store, registry, "tien", t, t + 3600 * 10**9, nam_bo)
     assert day.day == "2024-03-12" and day.stations["phu-phong"] == 0.9
     reach = day.reaches[4.0]
-    assert reach is not None and 50 < reach.km < 64 and day.risk_level == 3
+    assert reach is not None and 50 < reach.km < 64 and day.risk.level == 3
+    assert day.risk.by == "4ppt"  # the 1 ‰ line (64–97 km) gives 2 only
     point = day.reading()
     assert point.kind is TopicKind.SALTFRONT and point.fields["risk_level"] == 3
+    assert point.fields["risk_by"] == "4ppt"
     assert point.fields["bound"] == ""  # both lines between stations
     store.write([point])  # the daily history: written and read back from the store
     (back,) = store.query(TopicKind.SALTFRONT, "tien", day.start_ns, day.start_ns + 1)
