@@ -84,7 +84,7 @@ def score_series(
         known = ts <= now
         forecast = fit_forecast(ts[known], ppt[known], now, cfg)
         if forecast is not None:
-            for threshold in thresholds:
+            for k, threshold in enumerate(thresholds):
                 windows = safe_windows(
                     forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h
                 )
@@ -99,7 +99,7 @@ def score_series(
                     now + int(cfg.window_horizon_h * H_NS),
                 )
                 tally = score(past, ts, ppt, int(ts[-1]), cfg.method.max_gap_h)
-                if threshold != thresholds[0]:  # error and band once per forecast
+                if k:  # error and band once per forecast
                     tally.forecasts = tally.errors = tally.banded = tally.in_band = 0
                     tally.abs_error = tally.abs_error_persistence = 0.0
                 total.add(tally)
