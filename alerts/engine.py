@@ -17,18 +17,16 @@ from datetime import UTC, datetime
 import numpy as np
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from alerts.dispatch import Dispatcher
 from alerts.evaluate import Observation, WindowSource, evaluate
 from alerts.lifecycle import LATE_AFTER_NS, Alert, Event, acknowledge, advance
-from alerts.messages import render
 from alerts.metrics import AlertMetrics
 from alerts.notifiers import Notifier
-from alerts.routing import alert_zones, channels_for
+from alerts.routing import channels_for
 from alerts.rules import RuleSet, Severity
 from alerts.state import AlertState, Delivery
 from alerts.windows import FIELDS, DeviceWindow, Windows
-from core.backoff import Backoff
 from core.clock import Clock
-from core.errors import BadInputError, FatalError, RetryableError
 from core.registry import Registry
 from core.settings import ReceiverSettings
 from core.timeutil import NS_PER_S
@@ -88,11 +86,14 @@ class AlertEngine:
         self._lock = threading.Lock()
         self._open: dict[str, Alert] = state.open_alerts()
         self._started_ns = clock.now_ns()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._dispatcher: threading.Thread | None = None
         self._scheduler: BackgroundScheduler | None = None
         self.metrics = AlertMetrics(lambda: len(self._open))
+        self.dispatcher = Dispatcher(
+            self.notifiers,
+            state,
+            registry,
+            counted=lambda channel, outcome: self.metrics.deliveries.labels(channel, outcome).inc(),
+        )
 
     # ------------------------------------------------------------------ inputs
     def on_readings(self, readings: Sequence[Reading]) -> None:
@@ -171,7 +172,7 @@ class AlertEngine:
             )
             events, deliveries = self._apply([(obs, None) for obs in observations], now)
         if deliveries:
-            self._wake.set()
+            self.dispatcher.wake()
         self._publish(events)
         return events
 
@@ -181,7 +182,7 @@ class AlertEngine:
         with self._lock:
             events, deliveries = self._apply(observations, self.clock.now_ns())
         if deliveries:
-            self._wake.set()
+            self.dispatcher.wake()
         self._publish(events)
         return events
 
@@ -267,7 +268,7 @@ class AlertEngine:
             if changes:
                 self.state.save(changes, deliveries)
         if deliveries:
-            self._wake.set()
+            self.dispatcher.wake()
 
     def acknowledge(self, alert_id: str, by: str, note: str | None = None) -> Alert:
         with self._lock:
@@ -278,7 +279,7 @@ class AlertEngine:
             acked, event = acknowledge(alert, by, note, now)
             self._open[acked.fingerprint] = acked
             self.state.save([(alert, acked)], self._deliveries(event, now))
-        self._wake.set()
+        self.dispatcher.wake()
         self._publish([event])
         return acked
 
@@ -309,55 +310,15 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ delivery
     def dispatch(self) -> int:
-        """Deliver queued events; returns how many went out. A channel stops at its first
-        retryable failure (the delivery stays queued for the next round, with backoff); a
-        refusal that retrying cannot mend (4xx, bad login) is recorded and not retried."""
-        delivered = 0
-        for channel, notifier in self.notifiers.items():
-            for seq, event in self.state.unsent(channel):
-                zones = alert_zones(event.alert, self.registry)
-                try:
-                    notifier.send(render(event, self.registry), zones)
-                except RetryableError as exc:
-                    log.warning("%s delivery failed, will retry: %s", channel, exc)
-                    self.metrics.deliveries.labels(channel, "retry").inc()
-                    break
-                except (BadInputError, FatalError) as exc:
-                    log.error("%s refused an alert, not retried: %s", channel, exc)
-                    self.state.mark_sent(seq, self.clock.now_ns(), error=str(exc)[:500])
-                    self.metrics.deliveries.labels(channel, "refused").inc()
-                    continue
-                self.state.mark_sent(seq, self.clock.now_ns())
-                self.metrics.deliveries.labels(channel, "sent").inc()
-                delivered += 1
-        return delivered
-
-    def _dispatch_loop(self) -> None:
-        backoff = Backoff(initial=0.5, cap=30.0)
-        while not self._stop.is_set():
-            self._wake.wait(5.0)
-            self._wake.clear()
-            try:
-                self.dispatch()
-                backoff.reset()
-            except Exception:
-                log.exception("alert dispatch failed")
-                self._stop.wait(backoff.next())
-            else:
-                if any(self.state.unsent(channel, 1) for channel in self.notifiers):
-                    self._stop.wait(backoff.next())
-                    self._wake.set()
+        """Deliver every queued event now, in this thread (backoff or not); how many went."""
+        return self.dispatcher.deliver_now()
 
     def start(
         self, tick_s: float = 15.0, jobs: Sequence[tuple[Callable[[], object], float]] = ()
     ) -> None:
         """The tick every ``tick_s``, each of ``jobs`` (function, seconds) at once and then at
-        its interval, and the delivery thread."""
-        self._dispatcher = threading.Thread(
-            target=self._dispatch_loop, name="alerts-dispatch", daemon=True
-        )
-        self._dispatcher.start()
-        self._wake.set()  # deliver what a previous run left queued
+        its interval, and a delivery thread per channel."""
+        self.dispatcher.start()
         self._scheduler = BackgroundScheduler()
         self._scheduler.add_job(
             self.tick, "interval", seconds=tick_s, max_instances=1, coalesce=True, id="alerts-tick"
@@ -376,7 +337,4 @@ class AlertEngine:
     def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
-        self._stop.set()
-        self._wake.set()
-        if self._dispatcher is not None:
-            self._dispatcher.join(10)
+        self.dispatcher.stop()

@@ -53,6 +53,12 @@ class AlertState:
                 ends_at INTEGER NOT NULL, author TEXT NOT NULL, reason TEXT NOT NULL);
             """
         )
+        # a file of an older SaltWatch: the delivery attempts became columns later
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        if "attempts" not in columns:
+            self._db.execute("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
+        if "next_at" not in columns:
+            self._db.execute("ALTER TABLE outbox ADD COLUMN next_at INTEGER")
 
     # ------------------------------------------------------------------ alerts
     def _alerts(self, sql: str, params: tuple[object, ...] = ()) -> list[Alert]:
@@ -132,6 +138,25 @@ class AlertState:
             self._db.execute(
                 "UPDATE outbox SET sent_at = ?, error = ? WHERE seq = ?", (now_ns, error, seq)
             )
+
+    def record_attempt(self, seq: int, attempts: int, next_at_ns: int, error: str) -> None:
+        """A failed delivery: how many attempts so far, when the next one is due, and why."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE outbox SET attempts = ?, next_at = ?, error = ? WHERE seq = ?",
+                (attempts, next_at_ns, error, seq),
+            )
+
+    def pending_attempt(self, channel: str) -> tuple[int, int | None]:
+        """(attempts, next try) of the channel's oldest unsent delivery: where a restarted
+        worker takes its backoff up again."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT attempts, next_at FROM outbox WHERE channel = ? AND sent_at IS NULL "
+                "ORDER BY seq LIMIT 1",
+                (channel,),
+            ).fetchone()
+        return (int(row[0]), row[1]) if row else (0, None)
 
     def sent(self, channel: str) -> list[tuple[str, str | None]]:
         """(dedup key, error) of every delivery made on ``channel``, oldest first."""

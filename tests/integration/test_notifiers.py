@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -17,6 +18,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from alerts.dispatch import ChannelWorker
 from alerts.engine import AlertEngine
 from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
@@ -133,3 +135,96 @@ def test_email_over_starttls_in_vietnamese_and_english(tmp_path: Path) -> None:
         assert "Độ mặn tại Vàm Kênh" in text and "Salinity at Vàm Kênh" in text
     finally:
         controller.stop()
+
+
+class Clock:
+    """Monotonic seconds the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_a_webhook_that_always_fails_is_retried_ever_less_often(tmp_path: Path, hook: Any) -> None:
+    """Always 500: the attempts space out (1 s, 2 s, 4 s … up to 5 min), at most 8 in the first
+    minute, the count and next try kept in the outbox, one warning per kind of error."""
+    url, handler = hook
+    handler.answers.extend([500] * 1000)
+    receiver = ReceiverSettings(name="ops", type="webhook", url=url, secret=SECRET)
+    engine = engine_with(tmp_path, WebhookNotifier("ops", url, SECRET), receiver)
+    fire(engine)
+    clock = Clock()
+    worker = ChannelWorker(
+        engine.notifiers["receiver:ops"], engine.state, engine.registry, monotonic=clock, seed=1
+    )
+    while clock.t <= 60.0:  # a minute, looked at every 100 ms
+        worker.step()
+        clock.t += 0.1
+    attempts = len(handler.received)
+    assert 5 <= attempts <= 8, attempts
+    assert worker.failures == attempts
+    assert engine.state.pending_attempt("receiver:ops")[0] == attempts
+    # a restarted worker takes the backoff up where the outbox left it: not at once
+    again = ChannelWorker(
+        engine.notifiers["receiver:ops"], engine.state, engine.registry, monotonic=clock
+    )
+    assert again.step() is not None and len(handler.received) == attempts
+    handler.answers.clear()  # the receiver is back: the next due try delivers, backoff reset
+    clock.t += 400.0
+    assert again.step() is None and again.failures == 0 and len(handler.received) == attempts + 1
+
+
+class Recorder:
+    channel = "mqtt"
+
+    def __init__(self) -> None:
+        self.sent: list[float] = []
+
+    def send(self, event: dict[str, Any], zones: list[str]) -> None:
+        self.sent.append(time.monotonic())
+
+
+def test_a_hanging_receiver_delays_no_other_channel(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    class Hang(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            release.wait(30)  # answers after 30 s at the earliest (or when the test ends)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hang)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    recorder = Recorder()
+    engine = AlertEngine(
+        load_rules(),
+        load_registry(),
+        AlertState(tmp_path / "s.db"),
+        FakeClock(T0),
+        {"receiver:slow": WebhookNotifier("slow", url, SECRET, timeout_s=40), "mqtt": recorder},
+        receivers=[ReceiverSettings(name="slow", type="webhook", url=url, secret=SECRET)],
+    )
+    engine.dispatcher.start()
+    try:
+        began = time.monotonic()
+        fire(engine)  # queued for both channels; the webhook's worker now hangs for 30 s
+        deadline = began + 5.0
+        while not recorder.sent and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert recorder.sent and recorder.sent[0] - began < 2.0
+        # and again while the webhook still hangs: the MQTT channel keeps up
+        engine.on_readings([Reading(TopicKind.SALINITY, "xuan-hoa", T0, {"salinity_ppt": 2.0})])
+        while len(recorder.sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(recorder.sent) >= 2 and recorder.sent[-1] - began < 3.0
+        assert engine.state.sent("receiver:slow") == []  # still waiting on its receiver
+    finally:
+        release.set()
+        engine.dispatcher.stop()
+        server.shutdown()
