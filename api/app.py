@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -14,6 +16,9 @@ from api.context import ApiContext
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, LatencyMiddleware
 from api.routers import alerts, analytics, devices, operations, system
+from core.errors import RetryableError
+
+log = logging.getLogger(__name__)
 
 _ALLOWED: dict[int, frozenset[str]] = {}  # per route (routes live as long as the app)
 
@@ -40,6 +45,20 @@ async def reject_unknown_query(request: Request) -> None:
         raise HTTPException(422, f"unknown query parameter(s): {shown}")
 
 
+RETRY_AFTER_S = 5
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """A store or the alert state that cannot be reached now (CONTRACT §7): 503, JSON, and
+    when to try again; never a plain-text 500."""
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": f"temporarily unavailable: {exc}"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(
         dependencies=[Depends(reject_unknown_query)],
@@ -56,6 +75,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
     for module in (system, devices, operations, alerts, analytics):
         app.include_router(module.router)
+    app.add_exception_handler(RetryableError, _unavailable)
     static = Path(str(resources.files("api").joinpath("static")))
     app.mount("/", StaticFiles(directory=static, html=True), name="dashboard")
     return app

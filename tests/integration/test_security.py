@@ -29,9 +29,11 @@ from core.registry import load_registry
 from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
+from storage.influx import InfluxReadingStore
 from storage.ports import ReadingStore
 from tests.alert_tools import Quiet
-from tests.services import free_port, wait_until
+from tests.conftest import need_binary
+from tests.services import InfluxServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
@@ -247,4 +249,51 @@ def test_slow_clients_do_not_hold_up_the_others(
         stop.set()
         for conn in slow:
             conn.close()
+        server.stop()
+
+
+#: the read endpoints that need the reading store
+NEED_THE_STORE = {
+    "/api/v1/stations",
+    "/api/v1/stations/{station}/readings",
+    "/api/v1/wells",
+    "/api/v1/taps",
+    "/api/v1/summary",
+    "/api/v1/saltfront",
+    "/api/v1/forecast/{station}",
+    "/api/v1/reports/daily",
+}
+
+
+def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path: Path) -> None:
+    """CONTRACT §7: a store that cannot be reached is a 503 with JSON and Retry-After."""
+    need_binary("influxd", "influxdb")
+    server = InfluxServer(tmp_path / "influxd")
+    server.start()
+    try:
+        store = InfluxReadingStore(server.store_url("down"))
+        registry = load_registry()
+        settings = Settings(
+            api={"tokens": [ApiToken.model_validate({"role": "viewer", "token": TOKENS["viewer"]})]}
+        )
+        state = AlertState(tmp_path / "state.db")
+        store.write([Reading(TopicKind.SALINITY, "vam-kenh", NOW, {"salinity_ppt": 3.0})])
+        ctx = ApiContext(settings, registry, store, state, None, clock=FakeClock(NOW))
+        server.stop()
+        with TestClient(create_app(ctx)) as client:
+            for method, path in sorted(ROUTES):
+                if method != "GET" or path in ("/health", "/metrics", "/api/v1/alerts/stream"):
+                    continue
+                response = call(client, method, path, TOKENS["viewer"], {"station": "vam-kenh"})
+                if path in NEED_THE_STORE:
+                    assert response.status_code == 503, (path, response.text)
+                    assert response.headers["retry-after"].isdigit(), path
+                    assert "unavailable" in response.json()["detail"], path
+                else:
+                    assert response.status_code in (200, 409), (path, response.text)
+            health = client.get("/health").json()
+            assert health["status"] == "degraded"
+        store.close()
+        state.close()
+    finally:
         server.stop()
