@@ -39,7 +39,10 @@ def build_engine(
     a = settings.alerts
     notifiers: dict[str, Notifier] = {
         MQTT_CHANNEL: MqttNotifier(
-            settings.mqtt.url, settings.mqtt.topic_prefix, client_id=f"{a.client_id}-out"
+            settings.mqtt.url,
+            settings.mqtt.topic_prefix,
+            client_id=f"{a.client_id}-out",
+            ca_file=settings.mqtt.ca_file,
         ),
         LOG_CHANNEL: LogNotifier(),
     }

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
-import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -23,8 +20,9 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from core.backoff import Backoff
+from core.broker import configure, parse_mqtt_url
 from core.clock import Clock
-from core.errors import AuthError, ConfigError
+from core.errors import AuthError
 from core.topics import READING_KINDS, TopicKind, subscription
 from ingest.pipeline import Inbound
 
@@ -38,29 +36,6 @@ _AUTH_FAILURES = {
     "Bad authentication method",
     "Client identifier not valid",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-
-def parse_mqtt_url(url: str) -> BrokerAddress:
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ConfigError("mqtt.url must look like mqtt://[user:pass@]host[:port]")
-    tls = parts.scheme == "mqtts"
-    return BrokerAddress(
-        parts.hostname,
-        parts.port or (8883 if tls else 1883),
-        tls,
-        unquote(parts.username) if parts.username else None,
-        unquote(parts.password) if parts.password is not None else None,
-    )
 
 
 class _BufferedClient(mqtt.Client):
@@ -144,11 +119,7 @@ class MqttConsumer:
             clean_session=None if self._v5 else False,
             manual_ack=True,
         )
-        if self._address.username is not None:
-            self._client.username_pw_set(self._address.username, self._address.password)
-        if self._address.tls:
-            context = ssl.create_default_context(cafile=ca_file)
-            self._client.tls_set_context(context)
+        configure(self._client, self._address, ca_file)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message

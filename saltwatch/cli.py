@@ -343,6 +343,7 @@ def sim(
         chosen,
         settings.mqtt.topic_prefix,
         load_credentials(credentials) if credentials else None,
+        ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
     )
     typer.echo(
         f"simulating {len(chosen)} devices, scenario {scenario}, "

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.broker import configure, parse_mqtt_url
 from core.registry import Device
 from core.timeutil import VN_TZ, to_rfc3339
 from core.topics import TopicKind, format_topic
@@ -46,10 +46,10 @@ class SimPublisher:
         topic_prefix: str = "saltwatch",
         credentials: dict[str, tuple[str, str]] | None = None,
         window: int = 2_000,
+        ca_file: str | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or 1883
+        address = parse_mqtt_url(url)
+        self._host, self._port = address.host, address.port
         self._window = window
         self._outstanding = 0
         self._cond = threading.Condition()
@@ -58,11 +58,7 @@ class SimPublisher:
             client = mqtt.Client(
                 CallbackAPIVersion.VERSION2, client_id=f"sim-{device.id}", clean_session=True
             )
-            login = (credentials or {}).get(device.id)
-            if login:
-                client.username_pw_set(*login)
-            elif parts.username:
-                client.username_pw_set(parts.username, parts.password)
+            configure(client, address, ca_file, (credentials or {}).get(device.id))
             status = format_topic(topic_prefix, TopicKind.STATUS, device.id)
             client.will_set(status, b"offline", qos=1, retain=True)
             client.on_publish = self._on_publish

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from core.broker import configure, parse_mqtt_url
 from core.errors import RetryableError
 from core.topics import TopicKind, format_topic
 
@@ -25,17 +26,15 @@ class MqttNotifier:
         topic_prefix: str,
         client_id: str = "saltwatch-alerts-out",
         timeout_s: float = 10.0,
+        ca_file: str | Path | None = None,
     ) -> None:
-        parts = urlsplit(url)
+        address = parse_mqtt_url(url)
         self._prefix = topic_prefix
         self._timeout = timeout_s
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-        if parts.username:
-            self._client.username_pw_set(parts.username, parts.password)
-        if parts.scheme == "mqtts":
-            self._client.tls_set()
+        configure(self._client, address, ca_file)  # the same credentials and TLS as ingest
         self._client.reconnect_delay_set(1, 30)
-        self._client.connect_async(parts.hostname or "127.0.0.1", parts.port or 1883, 30)
+        self._client.connect_async(address.host, address.port, 30)
         self._client.loop_start()
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:

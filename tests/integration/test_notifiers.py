@@ -11,25 +11,32 @@ from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
+import paho.mqtt.client as mqtt
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from paho.mqtt.enums import CallbackAPIVersion
 
 from alerts.dispatch import ChannelWorker
 from alerts.engine import AlertEngine
 from alerts.notifiers.email import EmailNotifier
+from alerts.notifiers.mqtt import MqttNotifier
 from alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
 from alerts.rules import load_rules
 from alerts.state import AlertState
+from core.broker import configure, parse_mqtt_url
 from core.clock import FakeClock
 from core.registry import load_registry
 from core.settings import ReceiverSettings, SmtpSettings
 from core.topics import TopicKind
 from core.types import Reading
-from tests.services import free_port
+from saltwatch.credentials import hash_password
+from tests.conftest import need_binary
+from tests.services import MosquittoServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_226_800 * 10**9
@@ -228,3 +235,48 @@ def test_a_hanging_receiver_delays_no_other_channel(tmp_path: Path) -> None:
         release.set()
         engine.dispatcher.stop()
         server.shutdown()
+
+
+def test_alerts_reach_mqtt_over_tls_with_a_private_ca_and_an_encoded_password(
+    tmp_path: Path,
+) -> None:
+    """The alert publisher reads the broker URL as ingest does: TLS verified against
+    ``mqtt.ca_file``, and a password holding '@' and ':' written percent-encoded."""
+    need_binary("mosquitto", "mosquitto")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    password = "p@ss:w0rd/ổ"
+    passwd = tmp_path / "passwd"
+    passwd.write_text(f"alerts:{hash_password(password)}\n")
+    passwd.chmod(0o600)
+    tls_port = free_port()
+    broker = MosquittoServer(
+        tmp_path / "mq",
+        password_file=passwd,
+        extra=f"listener {tls_port} 127.0.0.1\ncertfile {cert_file}\nkeyfile {key_file}\n",
+    )
+    broker.start()
+    url = f"mqtts://alerts:{quote(password, safe='')}@127.0.0.1:{tls_port}"
+    received: list[bytes] = []
+    listener = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="listener")
+    address = parse_mqtt_url(url)
+    configure(listener, address, ca_file)
+    listener.on_connect = lambda c, *_: c.subscribe("tls/alerts/#", qos=1)
+    listener.on_message = lambda c, u, m: received.append(bytes(m.payload))
+    listener.connect(address.host, address.port)
+    listener.loop_start()
+    notifier = MqttNotifier(url, "tls", client_id="alerts-out", ca_file=ca_file)
+    try:
+        wait_until(listener.is_connected, 10, "the listener's TLS login")
+        notifier.send({"id": "a1", "state": "firing"}, ["dong-thap"])
+        wait_until(lambda: bool(received), 10, "the alert over TLS")
+        assert orjson.loads(received[0])["id"] == "a1"
+    finally:
+        notifier.close()
+        listener.loop_stop()
+        listener.disconnect()
+        broker.stop()
