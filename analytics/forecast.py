@@ -11,9 +11,10 @@ are announced only for stations whose live score (analytics/forecast_score.py) e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -253,6 +254,21 @@ def kept(found: StationForecast, rules: ForecastRules) -> Reading:
     )
 
 
+class Announced(Protocol):
+    """What the job needs of an open intake window notice (an alert of the engine)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def device(self) -> str | None: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def started_at_ns(self) -> int: ...
+    @property
+    def value(self) -> float | None: ...
+
+
 class ForecastJob:
     """Forecasts every salinity station, keeps each forecast (to score it against the readings
     that follow) and judges them: an alert (kind ``forecast``) when a station below its level is
@@ -272,6 +288,7 @@ class ForecastJob:
         rules: Callable[[], RuleSet],
         clock: Clock,
         hindcast_every_h: float = 24.0,
+        open_notices: Callable[[], Iterable[Announced]] | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -280,6 +297,13 @@ class ForecastJob:
         self.hindcast_every_h = hindcast_every_h
         self.latest: dict[str, StationForecast] = {}
         self._announced: dict[str, list[tuple[str, Window]]] = {}
+        # notices announced before a restart, still open in the alert state: the same windows
+        # keep their identities (else each restart would announce them anew)
+        for notice in open_notices() if open_notices else ():
+            if notice.rule == "intake-window" and notice.device and notice.value is not None:
+                start = notice.started_at_ns
+                window = Window(start, start + int(notice.value * 3600 * NS_PER_S))
+                self._announced.setdefault(notice.device, []).append((notice.fingerprint, window))
         self._hindcast_done: set[str] = set()
 
     def update(self) -> list[tuple[Observation, str | None]]:

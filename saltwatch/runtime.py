@@ -99,7 +99,13 @@ def run_with_alerts(
     # comes back later) must not stop ingest, which spools meanwhile
     threading.Thread(target=_warm, args=(engine, warm_from, stop), name="warm", daemon=True).start()
     service.pipeline.add_listener(engine.on_readings)
-    forecasts = ForecastJob(warm_from, reg, lambda: engine.rules, clock or SystemClock())
+    forecasts = ForecastJob(
+        warm_from,
+        reg,
+        lambda: engine.rules,
+        clock or SystemClock(),
+        open_notices=engine.open_alerts,
+    )
     front = FrontKeeper(
         warm_from,
         reg,

@@ -78,6 +78,20 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
     clock.set(clock.now_ns() + H)
     assert [e for e in engine.observe(job.update()) if e.alert.kind == "intake_window"] == []
 
+    # two restarts (engine and job anew, from the same alert state): still that one notice
+    for _ in range(2):
+        clock.set(clock.now_ns() + H)
+        again = AlertEngine(
+            load_rules(), registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
+        )
+        anew = ForecastJob(
+            store, registry, lambda: again.rules, clock, open_notices=again.open_alerts
+        )
+        told = [e for e in again.observe(anew.update()) if e.alert.kind == "intake_window"]
+        assert told == []
+        notices = [a for a in again.open_alerts() if a.kind == "intake_window"]
+        assert [a.fingerprint for a in notices] == [window.alert.fingerprint]
+
     # Phú Phong (fruit) below its warning level (0.5 ‰) in early March, rising towards the
     # spring tide: the forecast tells when it will reach it, before it does
     rules = engine.rules
