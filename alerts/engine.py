@@ -9,6 +9,7 @@ the windowed and no-data rules (``max_instances=1``, ``coalesce=True``).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -58,6 +59,9 @@ class _AsOf:
         return self._window if device == self._device else None
 
 
+HANDOFF_BATCHES = 1_000  # ingest batches waiting to be judged; beyond, the tick catches up
+
+
 class AlertEngine:
     def __init__(
         self,
@@ -88,6 +92,11 @@ class AlertEngine:
         self._started_ns = clock.now_ns()
         self._scheduler: BackgroundScheduler | None = None
         self.metrics = AlertMetrics(lambda: len(self._open))
+        # readings handed over by ingest, judged on the engine's thread (not ingest's writer)
+        self._handoff: queue.Queue[tuple[set[str], list[Reading]] | None] = queue.Queue(
+            maxsize=HANDOFF_BATCHES
+        )
+        self._judge_thread: threading.Thread | None = None
         self.dispatcher = Dispatcher(
             self.notifiers,
             state,
@@ -97,7 +106,10 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ inputs
     def on_readings(self, readings: Sequence[Reading]) -> None:
-        """Ingest's hand-off: judge the devices that got data by the instantaneous rules.
+        """Ingest's hand-off: the windows take the readings here (cheap), the devices that got
+        data are judged by the instantaneous rules on the engine's own thread once started (in
+        the caller's thread before that: tests, one-shot tools). A full hand-off queue never
+        blocks ingest: those devices wait for the next tick, which judges every window.
 
         Late readings (a store-and-forward upload, say) are judged at each of their own times
         first, so an exceedance that began and ended while the device was away is still raised
@@ -105,9 +117,28 @@ class AlertEngine:
         now = self.clock.now_ns()
         late = [r for r in readings if now - r.ts_ns > LATE_AFTER_NS]
         devices = self.windows.add(readings)
+        if self._judge_thread is None:
+            self._judge(devices, late)
+            return
+        try:
+            self._handoff.put_nowait((devices, late))
+        except queue.Full:
+            self.metrics.handoff_dropped.inc()
+
+    def _judge(self, devices: set[str], late: Sequence[Reading]) -> None:
         if late:
             self._replay(late)
         self.run(devices, instant_only=True)
+
+    def _judge_loop(self) -> None:
+        while True:
+            item = self._handoff.get()
+            if item is None:
+                return
+            try:
+                self._judge(*item)
+            except Exception:  # one bad batch must not end the judging
+                log.exception("judging new readings failed; the next tick judges them")
 
     def _replay(self, late: Sequence[Reading]) -> None:
         times: dict[str, set[int]] = {}
@@ -317,8 +348,12 @@ class AlertEngine:
         self, tick_s: float = 15.0, jobs: Sequence[tuple[Callable[[], object], float]] = ()
     ) -> None:
         """The tick every ``tick_s``, each of ``jobs`` (function, seconds) at once and then at
-        its interval, and a delivery thread per channel."""
+        its interval, the judging thread and a delivery thread per channel."""
         self.dispatcher.start()
+        self._judge_thread = threading.Thread(
+            target=self._judge_loop, name="alerts-judge", daemon=True
+        )
+        self._judge_thread.start()
         self._scheduler = BackgroundScheduler()
         self._scheduler.add_job(
             self.tick, "interval", seconds=tick_s, max_instances=1, coalesce=True, id="alerts-tick"
@@ -337,4 +372,11 @@ class AlertEngine:
     def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
+        if self._judge_thread is not None:
+            self._handoff.put(None)
+            self._judge_thread.join(10)
         self.dispatcher.stop()
+        for notifier in self.notifiers.values():
+            close = getattr(notifier, "close", None)
+            if callable(close):
+                close()

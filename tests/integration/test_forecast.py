@@ -3,6 +3,7 @@ while later forecasts move them, a forecast exceedance with its lead time, the A
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,11 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
             load_rules(), registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
         )
         anew = ForecastJob(
-            store, registry, lambda: again.rules, clock, open_notices=again.open_alerts
+            store,
+            registry,
+            functools.partial(getattr, again, "rules"),
+            clock,
+            open_notices=again.open_alerts,
         )
         told = [e for e in again.observe(anew.update()) if e.alert.kind == "intake_window"]
         assert told == []

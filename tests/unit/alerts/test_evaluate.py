@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -333,3 +334,29 @@ def test_a_two_hourly_seasonal_station_is_judged_on_its_own_schedule(tmp_path: P
     june = [m for m in sent if "/salinity/" in m.topic]
     assert all(m.t_s < epoch("2024-07-01") for m in june)
     assert len(june) == 24  # two days of 2-hourly readings, then silence
+
+
+def test_judging_runs_off_ingest_thread_and_a_full_handoff_never_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started, the engine judges new readings on its own thread: ingest's call only fills the
+    windows. With the judge held up and the hand-off full, ingest still returns at once; the
+    readings it handed over are judged by the next tick."""
+    import alerts.engine as engine_module  # noqa: PLC0415
+
+    monkeypatch.setattr(engine_module, "HANDOFF_BATCHES", 2)
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    e.start(tick_s=3600)
+    try:
+        with e._lock:  # the judge is busy (holds the engine) for as long as this block lasts
+            began = time.monotonic()
+            for i in range(10):
+                e.on_readings([sal("vam-kenh", i, 5.0)])
+            assert time.monotonic() - began < 1.0  # no waiting on the judge
+            assert e.metrics.handoff_dropped._value.get() >= 7
+            assert e.windows.get("vam-kenh") is not None  # the readings are in the windows
+        e.tick()
+        assert any(a.rule == "salinity-river" for a in e.open_alerts())
+    finally:
+        e.stop()
