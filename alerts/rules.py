@@ -248,6 +248,12 @@ def bundled_rules_path() -> Path:
     return Path(str(resources.files("config").joinpath("rules.toml")))
 
 
+def rules_in_force(saved: dict[str, Any] | None, path: Path | None = None) -> RuleSet:
+    """The rules every process applies: those an admin saved through the API (they outlive a
+    restart) or else the rules file (``alerts.rules_path``, by default the bundled one)."""
+    return parse_rules(saved, "saved rules") if saved else load_rules(path)
+
+
 def load_rules(path: Path | None = None) -> RuleSet:
     source = path or bundled_rules_path()
     try:

@@ -8,7 +8,7 @@ from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.mqtt import LogNotifier, MqttNotifier
 from alerts.notifiers.webhook import WebhookNotifier
 from alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
-from alerts.rules import load_rules, parse_rules
+from alerts.rules import rules_in_force
 from alerts.state import AlertState
 from core.clock import Clock, SystemClock
 from core.errors import ConfigError
@@ -50,7 +50,7 @@ def build_engine(
         notifiers[receiver_channel(receiver.name)] = receiver_notifier(receiver, settings)
     state = AlertState(settings.state.path)
     saved = state.saved_rules()  # rules an admin changed through the API outlive a restart
-    rules = parse_rules(saved, "saved rules") if saved else load_rules(a.rules_path)
+    rules = rules_in_force(saved, a.rules_path)
     return AlertEngine(
         rules,
         registry,

@@ -387,7 +387,7 @@ def report(
     front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
     import datetime as dt  # noqa: PLC0415
 
-    from alerts.rules import load_rules, parse_rules  # noqa: PLC0415
+    from alerts.rules import rules_in_force  # noqa: PLC0415
     from alerts.state import AlertState  # noqa: PLC0415
     from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415
     from storage.factory import open_reading_store  # noqa: PLC0415
@@ -406,7 +406,7 @@ def report(
         raise typer.BadParameter(f"no zone {zone!r} in the registry", param_hint="--zone")
     state = AlertState(settings.state.path) if settings.state.path.exists() else None
     saved = state.saved_rules() if state else None
-    rules = parse_rules(saved, "saved rules") if saved else load_rules(settings.alerts.rules_path)
+    rules = rules_in_force(saved, settings.alerts.rules_path)
     store = open_reading_store(settings.store)
     try:
         bulletin = build(store, state, reg, rules, when, zone)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core.errors import BadInputError, ConfigError, RetryableError
+from core.errors import BadInputError, ConfigError, FatalError, RetryableError
 from core.schema import (
     MEASUREMENTS,
     FieldType,
@@ -66,6 +66,19 @@ def connect_durable(path: Path) -> sqlite3.Connection:
     return db
 
 
+#: what SQLite says when waiting cannot help: the file or its folder cannot be written
+_FATAL = ("readonly", "read-only", "unable to open", "not authorized", "no such table")
+
+
+def classify_sqlite(exc: sqlite3.OperationalError) -> RetryableError | FatalError:
+    """A busy database, a full disk or an I/O error may pass (retryable); a read-only file or
+    one that cannot be opened will not (fatal: an operator must act)."""
+    text = str(exc)
+    if any(word in text.lower() for word in _FATAL):
+        return FatalError(f"SQLite cannot be written: {text}")
+    return RetryableError(f"SQLite busy or unavailable: {text}")
+
+
 class SqliteReadingStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -108,7 +121,7 @@ class SqliteReadingStore:
             try:
                 yield self._db
             except sqlite3.OperationalError as exc:
-                raise RetryableError(f"SQLite busy or unavailable: {exc}") from None
+                raise classify_sqlite(exc) from None
 
     def write(self, readings: Sequence[Reading]) -> None:
         rows: dict[str, list[tuple[Any, ...]]] = {}

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from alerts.rules import RuleSet
+from alerts.rules import RuleSet, rules_in_force
 from analytics.forecast import StationForecast, forecast_station
 from analytics.forecast_store import LiveScore
 from analytics.risk import RiskLevel
@@ -63,7 +63,7 @@ def saltfront(
 def _fronts(ctx: ApiContext, days: int) -> list[FrontOut]:
     now = ctx.clock.now_ns()
     today_ns = day_start_ns(now)
-    rules = ctx.engine.rules.saltfront if ctx.engine else _default_rules().saltfront
+    rules = _rules(ctx).saltfront
     kept = ctx.front.latest() if ctx.front else {}
     out = []
     for river in rivers_with_stations(ctx.registry):
@@ -163,7 +163,7 @@ def forecast(request: Request, _: Viewer, station: str) -> ForecastOut:
     now = ctx.clock.now_ns()
     kept = ctx.forecasts.latest.get(station) if ctx.forecasts else None
     if kept is None or now - kept.forecast.fitted_at_ns > 3600 * NS_PER_S:
-        rules = ctx.engine.rules if ctx.engine else _default_rules()
+        rules = _rules(ctx)
         minute = now // (60 * NS_PER_S)
         kept = ctx.cache.get(
             ("forecast", station, minute),
@@ -230,10 +230,12 @@ def _skill_out(score: LiveScore | None) -> SkillOut | None:
     )
 
 
-def _default_rules() -> RuleSet:
-    from alerts.rules import load_rules  # noqa: PLC0415 - only without an engine here
-
-    return load_rules()
+def _rules(ctx: ApiContext) -> RuleSet:
+    """The engine's rules; without an engine here (``saltwatch api``), the rules in force as
+    the alerts process applies them (saved by an admin, or the configured file)."""
+    if ctx.engine is not None:
+        return ctx.engine.rules
+    return rules_in_force(ctx.state.saved_rules(), ctx.settings.alerts.rules_path)
 
 
 @router.get(
@@ -272,7 +274,7 @@ def daily_report(
             raise HTTPException(422, "date: expected YYYY-MM-DD") from None
     if zone is not None and zone not in ctx.registry.zones:
         raise HTTPException(404, "no such zone")
-    rules = ctx.engine.rules if ctx.engine else _default_rules()
+    rules = _rules(ctx)
 
     def render() -> str:
         bulletin = build(ctx.store, ctx.state, ctx.registry, rules, when, zone)

@@ -386,3 +386,24 @@ def test_lists_paginate(client: TestClient, path: str) -> None:
     page = client.get(path, params={"offset": 2, "limit": 3}, headers=viewer).json()
     assert [item["id"] for item in page] == [item["id"] for item in everything[2:5]]
     assert client.get(path, params={"limit": 0}, headers=viewer).status_code == 422
+
+
+def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
+    """``saltwatch api`` runs no engine: it reads the rules an admin saved, as the alerts
+    process applies them, not the bundled file."""
+    from alerts.rules import RiskOverride  # noqa: PLC0415
+    from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+
+    state = AlertState(tmp_path / "state.db")
+    rules = load_rules()
+    declared = RiskOverride(level=3, reason="công bố của tỉnh", by="admin")
+    saltfront = rules.saltfront.model_copy(update={"override": {"tien": declared}})
+    state.save_rules(rules.model_copy(update={"saltfront": saltfront}).model_dump(mode="json"))
+    settings = Settings(api={"tokens": [ApiToken(role="viewer", token=TOKENS["viewer"])]})
+    store = SqliteReadingStore(tmp_path / "r.db")
+    ctx = ApiContext(settings, load_registry(), store, state, None, clock=FakeClock(NOW))
+    with TestClient(create_app(ctx)) as client:
+        (tien,) = client.get("/api/v1/saltfront", headers=auth("viewer")).json()
+        assert tien["risk_declared"] == {"level": 3, "reason": "công bố của tỉnh", "by": "admin"}
+    store.close()
+    state.close()
