@@ -19,12 +19,13 @@ import numpy as np
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alerts.dispatch import Dispatcher
-from alerts.evaluate import Observation, WindowSource, evaluate
-from alerts.lifecycle import LATE_AFTER_NS, Alert, Event, acknowledge, advance
+from alerts.evaluate import WindowSource, evaluate
+from alerts.lifecycle import acknowledge, advance
 from alerts.metrics import AlertMetrics
+from alerts.model import LATE_AFTER_NS, Alert, Event, Observation, Severity
 from alerts.notifiers import Notifier
 from alerts.routing import channels_for
-from alerts.rules import RuleSet, Severity
+from alerts.rules import RuleSet
 from alerts.state import AlertState, Delivery
 from alerts.windows import FIELDS, DeviceWindow, Windows
 from core.clock import Clock

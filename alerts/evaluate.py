@@ -12,7 +12,8 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from alerts.rules import SEVERITY_RANK, RuleSet, SalinityLevels, Severity
+from alerts.model import Fingerprint, Observation, Severity
+from alerts.rules import SEVERITY_RANK, RuleSet, SalinityLevels
 from alerts.windows import DeviceWindow, FloatArray, IntArray
 from core.qc import BAD_FLAGS, QcFlag
 from core.registry import Device, Registry
@@ -23,20 +24,6 @@ H = 3600 * NS_PER_S
 
 class WindowSource(Protocol):
     def get(self, device: str) -> DeviceWindow | None: ...
-
-
-class Observation(NamedTuple):
-    fingerprint: str
-    rule: str
-    kind: str
-    device: str
-    severity: Severity | None  # the condition holds (for its hold time) at this severity
-    pending: Severity | None  # the condition holds, its hold time not yet reached
-    value: float | None
-    threshold: float | None
-    unit: str
-    since_ns: int  # measurement time the condition (or its clearing) began
-    at_ns: int  # the newest measurement time considered
 
 
 class Judgement(NamedTuple):
@@ -107,24 +94,24 @@ def _obs(
     at_ns: int,
 ) -> Observation | None:
     """The observation, or None when it would change nothing (clear, and no alert open)."""
-    fingerprint = f"{rule}:{device}"
+    fingerprint = str(Fingerprint(rule, device))
     if j.severity is None and j.pending is None:
         if fingerprint not in open_fps:
             return None
         if j is _CLEAR:
             j = Judgement(None, None, at_ns, None)
     return Observation(
-        fingerprint,
-        rule,
-        kind,
-        device,
-        j.severity,
-        j.pending,
-        value,
-        j.threshold,
-        unit,
-        j.since_ns,
-        at_ns,
+        fingerprint=fingerprint,
+        rule=rule,
+        kind=kind,
+        device=device,
+        severity=j.severity,
+        pending=j.pending,
+        value=value,
+        threshold=j.threshold,
+        unit=unit,
+        since_ns=j.since_ns,
+        at_ns=at_ns,
     )
 
 

@@ -9,53 +9,12 @@ A missing observation changes nothing: no data is never read as "resolved" (it i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import replace
 
-from alerts.evaluate import Observation
-from alerts.rules import SEVERITY_RANK, Severity
+from alerts.model import LATE_AFTER_NS, Alert, Event, Observation
+from alerts.rules import SEVERITY_RANK
 
-State = Literal["pending", "firing", "acknowledged", "resolved"]
-#: a firing first seen this long after its measurement time is marked late (backfilled data)
-LATE_AFTER_NS = 30 * 60 * 1_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    id: str
-    fingerprint: str
-    rule: str
-    kind: str
-    device: str | None
-    zone: str
-    severity: Severity
-    state: State
-    value: float | None
-    threshold: float | None
-    unit: str
-    started_at_ns: int
-    updated_at_ns: int
-    resolved_at_ns: int | None = None
-    acked_by: str | None = None
-    acked_note: str | None = None
-    acked_at_ns: int | None = None
-    late: bool = False
-    fired_at_ns: int | None = None  # when it (last) went firing: reminders and escalation count
-    reminders: int = 0
-    escalated: bool = False
-
-    @property
-    def open(self) -> bool:
-        return self.state != "resolved"
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """Something to tell people: the alert as it is after the change."""
-
-    alert: Alert
-    state: Literal["firing", "resolved", "acknowledged"]
-    at_ns: int
+__all__ = ["LATE_AFTER_NS", "Alert", "Event", "acknowledge", "advance", "new_id"]
 
 
 def new_id() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerts.lifecycle import Alert, Event
+from alerts.model import Alert, Event, Fingerprint
 from core.registry import Registry
 from core.timeutil import VN_TZ, to_rfc3339
 
@@ -164,7 +164,7 @@ def _short_time(ts_ns: int) -> str:
 
 def _river_name(fingerprint: str, registry: Registry) -> str:
     """The river of a salt-front alert (its fingerprint ends in ``:<river id>``)."""
-    river = registry.rivers.get(fingerprint.rpartition(":")[2])
+    river = registry.rivers.get(Fingerprint.parse(fingerprint).subject)
     return river.name if river else ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.lifecycle import Alert, Event
+from alerts.model import Alert, Event
 from alerts.rules import SEVERITY_RANK
 from core.registry import Registry
 from core.settings import ReceiverSettings

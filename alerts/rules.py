@@ -21,11 +21,11 @@ from pydantic import (
     model_validator,
 )
 
+from alerts.model import Severity
 from core.errors import ConfigError
 from core.registry import Device, Profile, Registry
 from core.settings import duration_seconds
 
-Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 

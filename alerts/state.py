@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from alerts.lifecycle import Alert, Event
+from alerts.model import Alert, Event
 from alerts.routing import Silence
 from storage.sqlite import connect_durable
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from alerts.lifecycle import Alert
+from alerts.model import Alert
 from alerts.rules import RuleSet
 from alerts.state import AlertState
 from analytics.risk import LINE_TEXT, RiskLevel
@@ -360,8 +360,8 @@ def _reach_text(front: FrontDay, line: float) -> str:
 
 
 def _alert_text(alert: Alert, registry: Registry) -> str:
-    from alerts.lifecycle import Event  # noqa: PLC0415
     from alerts.messages import render  # noqa: PLC0415
+    from alerts.model import Event  # noqa: PLC0415
 
     return str(render(Event(alert, "firing", alert.updated_at_ns), registry)["message_vi"])
 

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from alerts.evaluate import Observation
+from alerts.model import Fingerprint, Observation
 from alerts.rules import ForecastRules, RuleSet
 from analytics.forecast_store import LiveScore, live_score, past_forecasts, to_reading
 from analytics.forecasters import CONSTITUENTS, TIDAL_DAY_H, Method, MethodSettings, predict
@@ -368,17 +368,16 @@ class ForecastJob:
         coming = at is not None and below
         lead_h = round((at - now) / NS_PER_S / 3600, 1) if coming and at is not None else None
         return Observation(
-            f"forecast-exceedance:{found.station.id}",
-            "forecast-exceedance",
-            "forecast",
-            found.station.id,
-            "warning" if coming else None,
-            None,
-            lead_h,
-            found.level,
-            "h",
-            now,
-            now,
+            fingerprint=str(Fingerprint("forecast-exceedance", found.station.id)),
+            rule="forecast-exceedance",
+            kind="forecast",
+            device=found.station.id,
+            severity="warning" if coming else None,
+            value=lead_h,
+            threshold=found.level,
+            unit="h",
+            since_ns=now,
+            at_ns=now,
         )
 
     def _windows(self, found: StationForecast, now: int) -> list[Observation]:
@@ -387,23 +386,23 @@ class ForecastJob:
         kept: list[tuple[str, Window]] = []
         for window in found.windows if found.reliable else []:
             same = next((fp for fp, w in before if _overlap(w, window)), None)
-            kept.append((same or f"intake-window:{station}:{window.start_ns // NS_PER_S}", window))
+            named = Fingerprint("intake-window", station, str(window.start_ns // NS_PER_S))
+            kept.append((same or str(named), window))
         gone = [(fp, w) for fp, w in before if all(fp != k for k, _ in kept)]  # passed or withdrawn
         self._announced[station] = kept
 
         def notice(fingerprint: str, window: Window, open_: bool) -> Observation:
             return Observation(
-                fingerprint,
-                "intake-window",
-                "intake_window",
-                station,
-                "info" if open_ else None,
-                None,
-                round(window.hours, 1),
-                found.threshold,
-                "h",
-                window.start_ns if open_ else now,
-                now,
+                fingerprint=fingerprint,
+                rule="intake-window",
+                kind="intake_window",
+                device=station,
+                severity="info" if open_ else None,
+                value=round(window.hours, 1),
+                threshold=found.threshold,
+                unit="h",
+                since_ns=window.start_ns if open_ else now,
+                at_ns=now,
             )
 
         return [notice(fp, w, True) for fp, w in kept] + [notice(fp, w, False) for fp, w in gone]

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.evaluate import Observation
-from alerts.rules import RiskOverride, SaltFrontRules, Severity
+from alerts.model import Fingerprint, Observation, Severity
+from alerts.rules import RiskOverride, SaltFrontRules
 from analytics.risk import Line, RegionCriteria, RiskLevel, risk_level
 from core.clock import Clock
 from core.qc import BAD_FLAGS
@@ -320,17 +320,16 @@ class FrontKeeper:
         level, line, basis, km = risk.alert_level
         out = [
             Observation(
-                f"saltfront-risk:{river}",
-                "saltfront-risk",
-                "saltfront",
-                "",
-                severity_of(level),
-                None,
-                float(level),
-                round(km, 1) if km is not None else None,
-                f"level:{line}:{basis}",
-                now,
-                now,
+                fingerprint=str(Fingerprint("saltfront-risk", river)),
+                rule="saltfront-risk",
+                kind="saltfront",
+                device="",
+                severity=severity_of(level),
+                value=float(level),
+                threshold=round(km, 1) if km is not None else None,
+                unit=f"level:{line}:{basis}",
+                since_ns=now,
+                at_ns=now,
             )
         ]
         complete = [d for d in days if _next_day(d.start_ns) <= now]
@@ -340,17 +339,16 @@ class FrontKeeper:
             fast = moved > rules.advance_km_per_day and not (last and last.bound == "<")
             out.append(
                 Observation(
-                    f"saltfront-advance:{river}",
-                    "saltfront-advance",
-                    "saltfront",
-                    "",
-                    "warning" if fast else None,
-                    None,
-                    round(moved, 1),
-                    rules.advance_km_per_day,
-                    "km",
-                    now,
-                    now,
+                    fingerprint=str(Fingerprint("saltfront-advance", river)),
+                    rule="saltfront-advance",
+                    kind="saltfront",
+                    device="",
+                    severity="warning" if fast else None,
+                    value=round(moved, 1),
+                    threshold=rules.advance_km_per_day,
+                    unit="km",
+                    since_ns=now,
+                    at_ns=now,
                 )
             )
         return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.lifecycle import Alert
+from alerts.model import Alert
 from alerts.routing import Silence
 from api.schemas import AlertOut, LatestReading, SilenceOut
 from core.registry import Registry

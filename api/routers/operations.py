@@ -13,8 +13,8 @@ from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from alerts.lifecycle import Event
 from alerts.messages import render
+from alerts.model import Event
 from alerts.rules import parse_rules
 from api.auth import AUTH_RESPONSES, Admin, Viewer
 from api.context import ctx_of

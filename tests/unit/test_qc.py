@@ -89,4 +89,3 @@ def test_seeded_history_makes_a_restart_judge_like_before() -> None:
     seeded.seed("salinity", "st", earlier)
     seeded.seed("salinity", "st", earlier[-2:])  # seeding twice changes nothing
     assert seeded.apply(spike, "salinity_ppt").qc & QcFlag.SPIKE
-

@@ -10,7 +10,7 @@ import pytest
 
 from alerts.engine import AlertEngine
 from alerts.evaluate import judge_levels, trailing_run_start
-from alerts.lifecycle import Alert
+from alerts.model import Alert
 from alerts.rules import SalinityLevels, load_rules, parse_rules
 from alerts.state import AlertState
 from core.clock import FakeClock

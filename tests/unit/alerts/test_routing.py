@@ -121,7 +121,7 @@ def test_the_same_notification_is_never_queued_twice(tmp_path: Path) -> None:
     engine.on_readings([salty(0)])
     (alert,) = engine.open_alerts()
     event_deliveries = engine._deliveries
-    from alerts.lifecycle import Event  # noqa: PLC0415
+    from alerts.model import Event  # noqa: PLC0415
 
     again = event_deliveries(Event(alert, "firing", T0), T0)
     engine.state.save([], again)  # queued a second time: ignored by the unique key

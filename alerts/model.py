@@ -1,0 +1,95 @@
+"""The alert pipeline's values, shared by alerts/ and analytics/ (which imports nothing else of
+alerts/): an ``Observation`` (what a rule saw), an ``Alert`` (one episode of one fingerprint), an
+``Event`` (a change worth telling) and the ``Fingerprint`` that names what an alert is about.
+All are frozen and built by keyword.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["info", "warning", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What an alert is about: the rule, its subject (a device, a river) and, where one subject
+    has several at once, the part (an intake window's start). Written ``rule:subject[:part]``."""
+
+    rule: str
+    subject: str
+    part: str = ""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rule}:{self.subject}:{self.part}"
+            if self.part
+            else f"{self.rule}:{self.subject}"
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Fingerprint:
+        rule, _, rest = text.partition(":")
+        subject, _, part = rest.partition(":")
+        return cls(rule, subject, part)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Observation:
+    """What a rule saw of one subject at one moment."""
+
+    fingerprint: str
+    rule: str
+    kind: str
+    device: str  # "": a zone-wide subject (a river)
+    severity: Severity | None  # the condition holds (for its hold time) at this severity
+    pending: Severity | None = None  # the condition holds, its hold time not yet reached
+    value: float | None
+    threshold: float | None
+    unit: str
+    since_ns: int  # measurement time the condition (or its clearing) began
+    at_ns: int  # the newest measurement time considered
+
+
+State = Literal["pending", "firing", "acknowledged", "resolved"]
+#: a firing first seen this long after its measurement time is marked late (backfilled data)
+LATE_AFTER_NS = 30 * 60 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: str
+    fingerprint: str
+    rule: str
+    kind: str
+    device: str | None
+    zone: str
+    severity: Severity
+    state: State
+    value: float | None
+    threshold: float | None
+    unit: str
+    started_at_ns: int
+    updated_at_ns: int
+    resolved_at_ns: int | None = None
+    acked_by: str | None = None
+    acked_note: str | None = None
+    acked_at_ns: int | None = None
+    late: bool = False
+    fired_at_ns: int | None = None  # when it (last) went firing: reminders and escalation count
+    reminders: int = 0
+    escalated: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.state != "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something to tell people: the alert as it is after the change."""
+
+    alert: Alert
+    state: Literal["firing", "resolved", "acknowledged"]
+    at_ns: int
