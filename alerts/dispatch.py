@@ -22,9 +22,9 @@ from typing import Protocol
 from alerts.messages import render
 from alerts.notifiers import Notifier
 from alerts.routing import alert_zones
-from alerts.state import AlertState
 from core.errors import BadInputError, FatalError, RetryableError
 from core.registry import Registry
+from storage.alert_sqlite import AlertState
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000

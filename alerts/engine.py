@@ -22,18 +22,18 @@ from alerts.dispatch import Dispatcher
 from alerts.evaluate import WindowSource, evaluate
 from alerts.lifecycle import acknowledge, advance
 from alerts.metrics import AlertMetrics
-from alerts.model import LATE_AFTER_NS, Alert, Event, Observation, Severity
+from alerts.model import LATE_AFTER_NS, Alert, Delivery, Event, Observation, Severity
 from alerts.notifiers import Notifier
 from alerts.routing import channels_for
-from alerts.rules import RuleSet
-from alerts.state import AlertState, Delivery
 from alerts.windows import FIELDS, DeviceWindow, Windows
 from core.clock import Clock
 from core.registry import Registry
+from core.rules import RuleSet
 from core.settings import ReceiverSettings
 from core.timeutil import NS_PER_S
 from core.topics import TopicKind
 from core.types import Reading
+from storage.alert_sqlite import AlertState
 from storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts")

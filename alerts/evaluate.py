@@ -13,10 +13,10 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from alerts.model import Fingerprint, Observation, Severity
-from alerts.rules import SEVERITY_RANK, RuleSet, SalinityLevels
 from alerts.windows import DeviceWindow, FloatArray, IntArray
 from core.qc import BAD_FLAGS, QcFlag
 from core.registry import Device, Registry
+from core.rules import SEVERITY_RANK, RuleSet, SalinityLevels
 from core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
 
 H = 3600 * NS_PER_S

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import replace
 
 from alerts.model import LATE_AFTER_NS, Alert, Event, Observation
-from alerts.rules import SEVERITY_RANK
+from core.rules import SEVERITY_RANK
 
 __all__ = ["LATE_AFTER_NS", "Alert", "Event", "acknowledge", "advance", "new_id"]
 

@@ -9,7 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Severity = Literal["info", "warning", "critical"]
+from core.rules import Severity
+
+__all__ = [
+    "LATE_AFTER_NS",
+    "Alert",
+    "Delivery",
+    "Event",
+    "Fingerprint",
+    "Observation",
+    "Severity",
+    "Silence",
+    "State",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +105,34 @@ class Event:
     alert: Alert
     state: Literal["firing", "resolved", "acknowledged"]
     at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """An event queued for one channel; ``key`` makes it the same notification (dedup)."""
+
+    channel: str
+    event: Event
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Mutes matching alerts from ``starts_ns`` to ``ends_ns``; None matches anything."""
+
+    id: str
+    zone: str | None
+    device: str | None
+    rule: str | None
+    starts_ns: int
+    ends_ns: int
+    author: str
+    reason: str
+
+    def mutes(self, alert: Alert, zones: list[str], now_ns: int) -> bool:
+        return (
+            self.starts_ns <= now_ns < self.ends_ns
+            and (self.zone is None or self.zone in zones)
+            and (self.device is None or self.device == alert.device)
+            and (self.rule is None or self.rule == alert.rule)
+        )

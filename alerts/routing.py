@@ -3,37 +3,13 @@ whose zones, minimum severity and kind (normal or escalation-only) match. Pure f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from alerts.model import Alert, Event
-from alerts.rules import SEVERITY_RANK
+from alerts.model import Alert, Event, Silence
 from core.registry import Registry
+from core.rules import SEVERITY_RANK
 from core.settings import ReceiverSettings
 
 MQTT_CHANNEL = "mqtt"
 LOG_CHANNEL = "log"
-
-
-@dataclass(frozen=True, slots=True)
-class Silence:
-    """Mutes matching alerts from ``starts_ns`` to ``ends_ns``; None matches anything."""
-
-    id: str
-    zone: str | None
-    device: str | None
-    rule: str | None
-    starts_ns: int
-    ends_ns: int
-    author: str
-    reason: str
-
-    def mutes(self, alert: Alert, zones: list[str], now_ns: int) -> bool:
-        return (
-            self.starts_ns <= now_ns < self.ends_ns
-            and (self.zone is None or self.zone in zones)
-            and (self.device is None or self.device == alert.device)
-            and (self.rule is None or self.rule == alert.rule)
-        )
 
 
 def receiver_channel(name: str) -> str:

@@ -8,12 +8,12 @@ from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.mqtt import LogNotifier, MqttNotifier
 from alerts.notifiers.webhook import WebhookNotifier
 from alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
-from alerts.rules import rules_in_force
-from alerts.state import AlertState
 from core.clock import Clock, SystemClock
 from core.errors import ConfigError
 from core.registry import Registry
+from core.rules import rules_in_force
 from core.settings import ReceiverSettings, Settings
+from storage.alert_sqlite import AlertState
 
 
 def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifier:

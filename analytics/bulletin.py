@@ -15,15 +15,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from alerts.model import Alert
-from alerts.rules import RuleSet
-from alerts.state import AlertState
 from analytics.risk import LINE_TEXT, RiskLevel
 from analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
 from core.qc import BAD_FLAGS
 from core.registry import Device, Registry
+from core.rules import RuleSet
 from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from core.topics import TopicKind
 from core.types import Reading
+from storage.alert_sqlite import AlertState
 from storage.ports import ReadingStore
 
 SEVERITY_VI = {"critical": "nguy hiểm", "warning": "cảnh báo", "info": "thông tin"}

@@ -20,12 +20,12 @@ import numpy as np
 import numpy.typing as npt
 
 from alerts.model import Fingerprint, Observation
-from alerts.rules import ForecastRules, RuleSet
 from analytics.forecast_store import LiveScore, live_score, past_forecasts, to_reading
 from analytics.forecasters import CONSTITUENTS, TIDAL_DAY_H, Method, MethodSettings, predict
 from core.clock import Clock
 from core.qc import BAD_FLAGS
 from core.registry import Device, Profile, Registry
+from core.rules import ForecastRules, RuleSet
 from core.timeutil import NS_PER_S, VN_TZ
 from core.topics import TopicKind
 from core.types import Reading

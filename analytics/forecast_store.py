@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alerts.rules import ForecastRules
 from analytics.forecast_score import PastForecast, Tally, score_all
+from core.rules import ForecastRules
 from core.schema import FORECAST_HOURS
 from core.timeutil import NS_PER_S
 from core.topics import TopicKind

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from alerts.model import Fingerprint, Observation, Severity
-from alerts.rules import RiskOverride, SaltFrontRules
 from analytics.risk import Line, RegionCriteria, RiskLevel, risk_level
 from core.clock import Clock
 from core.qc import BAD_FLAGS
 from core.registry import Registry
+from core.rules import RiskOverride, SaltFrontRules
 from core.timeutil import NS_PER_S, VN_TZ
 from core.topics import TopicKind
 from core.types import Reading

@@ -8,7 +8,6 @@ from fastapi import Request
 from prometheus_client import CollectorRegistry
 
 from alerts.engine import AlertEngine
-from alerts.state import AlertState
 from analytics.forecast import ForecastJob
 from analytics.saltfront import FrontKeeper
 from api.cache import TtlCache
@@ -16,6 +15,7 @@ from core.clock import Clock, SystemClock
 from core.registry import Registry
 from core.settings import Settings
 from ingest.pipeline import Pipeline
+from storage.alert_sqlite import AlertState
 from storage.ports import ReadingStore
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.model import Alert
-from alerts.routing import Silence
+from alerts.model import Alert, Silence
 from api.schemas import AlertOut, LatestReading, SilenceOut
 from core.registry import Registry
 from core.timeutil import VN_TZ, to_rfc3339

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from alerts.state import AlertState
 from api.app import create_app
 from api.context import ApiContext
 from core.registry import load_registry
 from core.settings import load_settings
+from storage.alert_sqlite import AlertState
 from storage.factory import open_reading_store
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"

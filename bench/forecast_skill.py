@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.rules import load_rules
 from analytics.forecast import ForecastSettings, fit_forecast, safe_windows, settings_from
 from analytics.forecast_score import PastForecast, Tally, score
 from analytics.forecasters import METHODS, Method
+from core.rules import load_rules
 from core.timeutil import NS_PER_S
 
 H_NS = 3600 * NS_PER_S

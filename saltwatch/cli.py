@@ -387,9 +387,9 @@ def report(
     front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
     import datetime as dt  # noqa: PLC0415
 
-    from alerts.rules import rules_in_force  # noqa: PLC0415
-    from alerts.state import AlertState  # noqa: PLC0415
     from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415
+    from core.rules import rules_in_force  # noqa: PLC0415
+    from storage.alert_sqlite import AlertState  # noqa: PLC0415
     from storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = _settings(config)

@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from alerts.routing import Silence
+from alerts.model import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
 from api.context import ctx_of
 from api.convert import alert_out, silence_out, when
 from api.paging import Page
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
-from core.timeutil import NS_PER_S
+from core.errors import BadInputError
+from core.timeutil import NS_PER_S, ts_from_rfc3339
+from storage.ports import AlertQuery
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
 
@@ -21,7 +23,9 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
 @router.get(
     "/alerts",
     response_model=AlertPage,
-    summary="Alerts, newest first; `zone` includes its descendant zones",
+    summary="Alerts, newest change first, filtered and paged in the store, any age; `zone` "
+    "includes its descendant zones; `since`/`until` keep the episodes that overlap them",
+    responses={422: {"description": "a time that is not RFC 3339"}},
 )
 def list_alerts(
     request: Request,
@@ -29,27 +33,42 @@ def list_alerts(
     zone: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = None,
     state: Literal["pending", "firing", "acknowledged", "resolved"] | None = None,
     severity: Literal["info", "warning", "critical"] | None = None,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    since: Annotated[str | None, Query(description="RFC 3339")] = None,
+    until: Annotated[str | None, Query(description="RFC 3339")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AlertPage:
     ctx = ctx_of(request)
     if zone is not None and zone not in ctx.registry.zones:
         raise HTTPException(404, "no such zone")
-    covered = {zone, *ctx.registry.descendants(zone)} if zone else None
-    chosen = [
-        a
-        for a in ctx.state.all(10_000)
-        if (covered is None or a.zone in covered)
-        and (state is None or a.state == state)
-        and (severity is None or a.severity == severity)
-    ]
-    page = chosen[offset : offset + limit]
-    return AlertPage(
-        items=[alert_out(a, ctx.registry) for a in page],
-        total=len(chosen),
+    covered = frozenset({zone, *ctx.registry.descendants(zone)}) if zone else None
+    query = AlertQuery(
+        zones=covered,
+        state=state,
+        severity=severity,
+        kind=kind,
+        since_ns=_time(since, "since"),
+        until_ns=_time(until, "until"),
         offset=offset,
         limit=limit,
     )
+    items, total = ctx.state.query(query)
+    return AlertPage(
+        items=[alert_out(a, ctx.registry) for a in items],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+def _time(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return ts_from_rfc3339(text)
+    except BadInputError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None
 
 
 @router.post(

@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from alerts.rules import RuleSet, rules_in_force
 from analytics.forecast import StationForecast, forecast_station
 from analytics.forecast_store import LiveScore
 from analytics.risk import RiskLevel
@@ -36,6 +35,7 @@ from api.schemas import (
     WindowOut,
 )
 from core.registry import Profile
+from core.rules import RuleSet, rules_in_force
 from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from core.topics import TopicKind
 

@@ -9,7 +9,6 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
-from alerts.rules import SEVERITY_RANK
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext, ctx_of
 from api.convert import latest, when
@@ -24,6 +23,7 @@ from api.schemas import (
     ZoneOut,
 )
 from core.errors import BadInputError
+from core.rules import SEVERITY_RANK
 from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339, ts_from_rfc3339
 from core.topics import TopicKind
 

@@ -15,10 +15,10 @@ from pydantic import BaseModel
 
 from alerts.messages import render
 from alerts.model import Event
-from alerts.rules import parse_rules
 from api.auth import AUTH_RESPONSES, Admin, Viewer
 from api.context import ctx_of
 from core.errors import ConfigError
+from core.rules import parse_rules
 from core.timeutil import VN_TZ, from_datetime, to_datetime
 from core.topics import TopicKind
 

@@ -10,19 +10,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
-from alerts.rules import load_rules
-from alerts.state import AlertState
 from api.app import create_app
 from api.context import ApiContext
 from core.clock import FakeClock
 from core.judge import JudgeConfig
 from core.qc import QcConfig, QualityControl
 from core.registry import load_registry
+from core.rules import load_rules
 from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
 from ingest.pipeline import Inbound, Pipeline
 from ingest.spool import Spool
+from storage.alert_sqlite import AlertState
 from storage.ports import ReadingStore
 from tests.alert_tools import Quiet
 from tests.services import wait_until
@@ -391,7 +391,7 @@ def test_lists_paginate(client: TestClient, path: str) -> None:
 def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
     """``saltwatch api`` runs no engine: it reads the rules an admin saved, as the alerts
     process applies them, not the bundled file."""
-    from alerts.rules import RiskOverride  # noqa: PLC0415
+    from core.rules import RiskOverride  # noqa: PLC0415
     from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
     state = AlertState(tmp_path / "state.db")

@@ -12,15 +12,15 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from alerts.engine import AlertEngine
-from alerts.rules import load_rules
-from alerts.state import AlertState
 from api.app import create_app
 from api.context import ApiContext
 from core.clock import FakeClock
 from core.registry import load_registry
+from core.rules import load_rules
 from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
+from storage.alert_sqlite import AlertState
 from storage.sqlite import SqliteReadingStore
 from tests.alert_tools import Quiet
 

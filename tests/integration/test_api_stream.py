@@ -11,15 +11,15 @@ import orjson
 import pytest
 
 from alerts.engine import AlertEngine
-from alerts.rules import load_rules
-from alerts.state import AlertState
 from api.context import ApiContext
 from api.server import ApiServer
 from core.clock import FakeClock
 from core.registry import load_registry
+from core.rules import load_rules
 from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
+from storage.alert_sqlite import AlertState
 from storage.sqlite import SqliteReadingStore
 from tests.alert_tools import Quiet
 from tests.services import free_port, wait_until

@@ -12,8 +12,6 @@ from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
 from alerts.messages import render
-from alerts.rules import RuleSet, load_rules
-from alerts.state import AlertState
 from analytics.forecast import ForecastJob
 from analytics.forecast_store import live_score, past_forecasts, to_reading
 from api.app import create_app
@@ -23,12 +21,14 @@ from core.codec import CodecLimits
 from core.judge import Judge, JudgeConfig
 from core.qc import QualityControl
 from core.registry import load_registry
+from core.rules import RuleSet, load_rules
 from core.settings import QcSettings, Settings
 from core.timeutil import NS_PER_S
 from core.topics import TopicKind
 from core.types import Reading
 from sim.fleet import Fleet, SimConfig
 from sim.salinity import SCENARIOS, epoch
+from storage.alert_sqlite import AlertState
 from storage.ports import ReadingStore
 from tests.alert_tools import Quiet
 

@@ -26,15 +26,15 @@ from alerts.engine import AlertEngine
 from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.mqtt import MqttNotifier
 from alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
-from alerts.rules import load_rules
-from alerts.state import AlertState
 from core.broker import configure, parse_mqtt_url
 from core.clock import FakeClock
 from core.registry import load_registry
+from core.rules import load_rules
 from core.settings import ReceiverSettings, SmtpSettings
 from core.topics import TopicKind
 from core.types import Reading
 from saltwatch.credentials import hash_password
+from storage.alert_sqlite import AlertState
 from tests.conftest import need_binary
 from tests.services import MosquittoServer, free_port, wait_until
 

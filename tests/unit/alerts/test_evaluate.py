@@ -11,17 +11,17 @@ import pytest
 from alerts.engine import AlertEngine
 from alerts.evaluate import judge_levels, trailing_run_start
 from alerts.model import Alert
-from alerts.rules import SalinityLevels, load_rules, parse_rules
-from alerts.state import AlertState
 from core.clock import FakeClock
 from core.errors import ConfigError
 from core.qc import QcFlag
 from core.registry import load_registry
+from core.rules import SalinityLevels, load_rules, parse_rules
 from core.topics import TopicKind
 from core.types import Reading
 from sim.faults import FaultRates
 from sim.fleet import Fleet, SimConfig
 from sim.salinity import SCENARIOS, epoch
+from storage.alert_sqlite import AlertState
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9  # 2024-03-12 14:00 in Vietnam

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from alerts.engine import AlertEngine
-from alerts.routing import Silence
-from alerts.rules import load_rules
-from alerts.state import AlertState
+from alerts.model import Silence
 from core.clock import FakeClock
 from core.registry import load_registry
+from core.rules import load_rules
 from core.settings import ReceiverSettings
 from core.topics import TopicKind
 from core.types import Reading
+from storage.alert_sqlite import AlertState
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9

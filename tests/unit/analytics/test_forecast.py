@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alerts.rules import load_rules
 from analytics.forecast import (
     Forecast,
     ForecastSettings,
@@ -16,6 +15,7 @@ from analytics.forecast import (
 )
 from analytics.forecast_score import PastForecast, Tally, score
 from analytics.forecasters import TIDAL_DAY_H, History, MethodSettings, predict
+from core.rules import load_rules
 
 H = 3600 * 10**9
 NOW = 1_710_000_000 * 10**9

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from alerts.rules import RISK_REGIONS
 from analytics.risk import Line, risk_level
 from analytics.saltfront import Reach, compute_days, line_reach
 from core.qc import QcFlag
 from core.registry import load_registry
+from core.rules import RISK_REGIONS
 from core.topics import TopicKind
 from core.types import Reading
 from storage.sqlite import SqliteReadingStore

@@ -21,12 +21,14 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.model import Severity
 from core.errors import ConfigError
 from core.registry import Device, Profile, Registry
 from core.settings import duration_seconds
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+Severity = Literal["info", "warning", "critical"]
 
 
 class _Model(BaseModel):

@@ -1,4 +1,5 @@
-"""Alert state in SQLite: alerts, silences, and an outbox of deliveries.
+"""The alert store on SQLite (the ``AlertStore`` port of storage/ports.py): alerts, silences, an
+outbox of deliveries and the rules an admin saved.
 
 A delivery (an event for one channel) is written in the same transaction as the alert change that
 caused it, under a unique key (alert, state, severity, reminder, escalation): a restart neither
@@ -9,21 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from alerts.model import Alert, Event
-from alerts.routing import Silence
+from alerts.model import Alert, Delivery, Event, Silence
+from storage.ports import AlertQuery
 from storage.sqlite import connect_durable
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    channel: str
-    event: Event
-    key: str  # what makes it the same notification (dedup)
+_FILTERED = {
+    "zone": "TEXT",
+    "severity": "TEXT",
+    "kind": "TEXT",
+    "started_at": "INTEGER",
+    "resolved_at": "INTEGER",
+}
 
 
 def _alert_blob(alert: Alert) -> bytes:
@@ -59,6 +60,30 @@ class AlertState:
             self._db.execute("ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0")
         if "next_at" not in columns:
             self._db.execute("ALTER TABLE outbox ADD COLUMN next_at INTEGER")
+        self._index_columns()
+
+    def _index_columns(self) -> None:
+        """What the alert list filters on, as indexed columns (filled from the stored alert
+        for a file written before they existed)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(alerts)")}
+        added = [c for c in _FILTERED if c not in columns]
+        for column in added:
+            self._db.execute(f"ALTER TABLE alerts ADD COLUMN {column} {_FILTERED[column]}")
+        if added:
+            rows = self._db.execute("SELECT id, data FROM alerts").fetchall()
+            for alert_id, blob in rows:
+                a = Alert(**orjson.loads(blob))
+                self._db.execute(
+                    "UPDATE alerts SET zone = ?, severity = ?, kind = ?, started_at = ?, "
+                    "resolved_at = ? WHERE id = ?",
+                    (a.zone, a.severity, a.kind, a.started_at_ns, a.resolved_at_ns, alert_id),
+                )
+        self._db.executescript(
+            """
+            CREATE INDEX IF NOT EXISTS alerts_updated ON alerts (updated_at);
+            CREATE INDEX IF NOT EXISTS alerts_zone ON alerts (zone, updated_at);
+            """
+        )
 
     # ------------------------------------------------------------------ alerts
     def _alerts(self, sql: str, params: tuple[object, ...] = ()) -> list[Alert]:
@@ -77,6 +102,37 @@ class AlertState:
     def all(self, limit: int = 1000) -> list[Alert]:
         return self._alerts("SELECT data FROM alerts ORDER BY updated_at DESC LIMIT ?", (limit,))
 
+    def query(self, q: AlertQuery) -> tuple[list[Alert], int]:
+        """One page of the alerts that match, newest change first, and how many match in all:
+        filtered, counted and paged in SQL."""
+        where: list[str] = ["1 = 1"]
+        params: list[str | int] = []
+        if q.zones is not None:
+            zones = sorted(q.zones)
+            where.append(f"zone IN ({', '.join('?' * len(zones))})")
+            params.extend(zones)
+        for column, value in (("state", q.state), ("severity", q.severity), ("kind", q.kind)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if q.until_ns is not None:  # episodes that overlap [since, until)
+            where.append("started_at < ?")
+            params.append(q.until_ns)
+        if q.since_ns is not None:
+            where.append("(resolved_at IS NULL OR resolved_at >= ?)")
+            params.append(q.since_ns)
+        clause = " AND ".join(where)
+        with self._lock:
+            total = self._db.execute(
+                f"SELECT COUNT(*) FROM alerts WHERE {clause}", params
+            ).fetchone()
+            rows = self._db.execute(
+                f"SELECT data FROM alerts WHERE {clause} ORDER BY updated_at DESC, id "
+                "LIMIT ? OFFSET ?",
+                [*params, q.limit, q.offset],
+            ).fetchall()
+        return [Alert(**orjson.loads(row[0])) for row in rows], int(total[0])
+
     def save(
         self, changes: list[tuple[Alert | None, Alert | None]], deliveries: list[Delivery]
     ) -> None:
@@ -89,16 +145,24 @@ class AlertState:
                         self._db.execute("DELETE FROM alerts WHERE id = ?", (before.id,))
                     elif after is not None:
                         self._db.execute(
-                            "INSERT INTO alerts (id, fingerprint, state, updated_at, data) "
-                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                            "INSERT INTO alerts (id, fingerprint, state, updated_at, data, zone, "
+                            "severity, kind, started_at, resolved_at) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                             "state = excluded.state, updated_at = excluded.updated_at, "
-                            "data = excluded.data",
+                            "data = excluded.data, zone = excluded.zone, "
+                            "severity = excluded.severity, kind = excluded.kind, "
+                            "started_at = excluded.started_at, resolved_at = excluded.resolved_at",
                             (
                                 after.id,
                                 after.fingerprint,
                                 after.state,
                                 after.updated_at_ns,
                                 _alert_blob(after),
+                                after.zone,
+                                after.severity,
+                                after.kind,
+                                after.started_at_ns,
+                                after.resolved_at_ns,
                             ),
                         )
                 for d in deliveries:
