@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.engine import AlertEngine, StatusSource
+from alerts.engine import AlertEngine
+from alerts.judging import StatusSource
 from alerts.notifiers import Notifier
 from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.mqtt import LogNotifier, MqttNotifier

@@ -62,7 +62,7 @@ def test_a_firing_alert_reaches_the_stream(tmp_path: Path) -> None:
         thread = threading.Thread(target=listen, daemon=True)
         thread.start()
         assert connected.wait(10)
-        wait_until(lambda: bool(engine._listeners), 5, "the stream to subscribe")
+        wait_until(lambda: bool(engine.episodes._listeners), 5, "the stream to subscribe")
         engine.on_readings([Reading(TopicKind.SALINITY, "vam-kenh", T0, {"salinity_ppt": 4.7})])
         thread.join(10)
         (event,) = received

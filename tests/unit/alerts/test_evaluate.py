@@ -342,14 +342,16 @@ def test_judging_runs_off_ingest_thread_and_a_full_handoff_never_blocks(
     """Started, the engine judges new readings on its own thread: ingest's call only fills the
     windows. With the judge held up and the hand-off full, ingest still returns at once; the
     readings it handed over are judged by the next tick."""
-    import alerts.engine as engine_module  # noqa: PLC0415
+    import alerts.judging as judging  # noqa: PLC0415
 
-    monkeypatch.setattr(engine_module, "HANDOFF_BATCHES", 2)
+    monkeypatch.setattr(judging, "HANDOFF_BATCHES", 2)
     clock, recorder = FakeClock(T0), Recorder()
     e = engine(tmp_path, clock, recorder)
     e.start(tick_s=3600)
     try:
-        with e._lock:  # the judge is busy (holds the engine) for as long as this block lasts
+        with (
+            e.episodes.lock
+        ):  # the judge is busy (holds the engine) for as long as this block lasts
             began = time.monotonic()
             for i in range(10):
                 e.on_readings([sal("vam-kenh", i, 5.0)])

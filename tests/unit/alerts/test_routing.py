@@ -120,7 +120,7 @@ def test_the_same_notification_is_never_queued_twice(tmp_path: Path) -> None:
     engine, rec = setup(tmp_path, clock)
     engine.on_readings([salty(0)])
     (alert,) = engine.open_alerts()
-    event_deliveries = engine._deliveries
+    event_deliveries = engine.episodes.deliveries
     from alerts.model import Event  # noqa: PLC0415
 
     again = event_deliveries(Event(alert, "firing", T0), T0)

@@ -1,0 +1,170 @@
+"""Judging the devices: readings go into the windows (on ingest's thread: cheap), and the
+devices that got data are evaluated by the instantaneous rules on the judge's own thread, through
+a bounded hand-off (a full one never blocks ingest: the next tick judges every window). Late
+readings are judged at their own measurement times first. The tick evaluates every rule of every
+device; ``warm`` fills the windows from the store at start."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from alerts.episodes import Episodes
+from alerts.evaluate import WindowSource, evaluate
+from alerts.metrics import AlertMetrics
+from alerts.model import LATE_AFTER_NS, Event
+from alerts.windows import FIELDS, DeviceWindow, Windows
+from core.clock import Clock
+from core.registry import Registry
+from core.rules import RuleSet
+from core.timeutil import NS_PER_S
+from core.topics import TopicKind
+from core.types import Reading
+from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch.alerts")
+StatusSource = Callable[[], Mapping[str, tuple[bool, int]]]
+HANDOFF_BATCHES = 1_000  # ingest batches waiting to be judged; beyond, the tick catches up
+
+
+class _AsOf:
+    """One device's window as it stood at a past measurement time (for judging late data)."""
+
+    def __init__(self, device: str, window: DeviceWindow, ts_ns: int) -> None:
+        k = int(np.searchsorted(window.ts, ts_ns, side="right"))
+        self._device = device
+        self._window = DeviceWindow(
+            window.kind,
+            window.ts[:k],
+            window.qc[:k],
+            {n: v[:k] for n, v in window.values.items()},
+            window.fault,
+            window.fault_ts,
+        )
+
+    def get(self, device: str) -> DeviceWindow | None:
+        return self._window if device == self._device else None
+
+
+class ReadingJudge:
+    def __init__(
+        self,
+        rules: Callable[[], RuleSet],
+        registry: Registry,
+        clock: Clock,
+        windows: Windows,
+        episodes: Episodes,
+        metrics: AlertMetrics,
+        statuses: StatusSource | None = None,
+    ) -> None:
+        self.rules = rules
+        self.registry = registry
+        self.clock = clock
+        self.windows = windows
+        self.episodes = episodes
+        self.metrics = metrics
+        self.statuses = statuses
+        self.started_ns = clock.now_ns()
+        self._handoff: queue.Queue[tuple[set[str], list[Reading]] | None] = queue.Queue(
+            maxsize=HANDOFF_BATCHES
+        )
+        self._thread: threading.Thread | None = None
+
+    def on_readings(self, readings: Sequence[Reading]) -> None:
+        """Ingest's hand-off (judged in the caller's thread until ``start``: tests, tools)."""
+        now = self.clock.now_ns()
+        late = [r for r in readings if now - r.ts_ns > LATE_AFTER_NS]
+        devices = self.windows.add(readings)
+        if self._thread is None:
+            self._judge(devices, late)
+            return
+        try:
+            self._handoff.put_nowait((devices, late))
+        except queue.Full:
+            self.metrics.handoff_dropped.inc()
+
+    def _judge(self, devices: set[str], late: Sequence[Reading]) -> None:
+        if late:
+            self._replay(late)
+        self.run(devices, instant_only=True)
+
+    def _replay(self, late: Sequence[Reading]) -> None:
+        times: dict[str, set[int]] = {}
+        for reading in late:
+            times.setdefault(reading.device, set()).add(reading.ts_ns)
+        for device, stamps in times.items():
+            window = self.windows.get(device)
+            if window is None:
+                continue
+            for ts in sorted(stamps):
+                self.run({device}, instant_only=True, windows=_AsOf(device, window, ts))
+
+    def run(
+        self, devices: set[str] | None, instant_only: bool, windows: WindowSource | None = None
+    ) -> list[Event]:
+        """Evaluate ``devices`` (None: all) and apply what the rules saw."""
+        episodes = self.episodes
+        with episodes.lock:
+            now = self.clock.now_ns()
+            observations = evaluate(
+                self.rules(),
+                self.registry,
+                windows or self.windows,
+                episodes.current(),
+                now,
+                devices,
+                self.statuses() if self.statuses else None,
+                self.started_ns,
+                instant_only,
+                open_fingerprints=episodes.open,
+            )
+            events = episodes.apply([(obs, None) for obs in observations], now)
+        episodes.publish(events)
+        return events
+
+    def tick(self) -> None:
+        """Every rule for every device, then reminders and escalations (the scheduled run)."""
+        with self.metrics.tick_seconds.time():
+            self.run(None, instant_only=False)
+            self.episodes.remind_and_escalate()
+
+    def warm(self, store: ReadingStore, hours: float = 26.0) -> int:
+        """Fill the windows from the store's recent readings; returns how many were loaded."""
+        since = self.clock.now_ns() - int(hours * 3600 * NS_PER_S)
+        loaded = 0
+        for kind, names in FIELDS.items():
+            wanted = [*names, "fault"] if kind is TopicKind.WELL else list(names)
+            for device, series in store.recent(kind, since, wanted).items():
+                readings = [
+                    Reading(
+                        kind,
+                        device,
+                        ts,
+                        {f: series.values[f][i] for f in wanted if series.values[f][i] is not None},
+                        int(series.values["qc"][i] or 0),
+                    )
+                    for i, ts in enumerate(series.ts_ns)
+                ]
+                self.windows.add(readings)
+                loaded += len(readings)
+        return loaded
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="alerts-judge", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while (item := self._handoff.get()) is not None:
+            try:
+                self._judge(*item)
+            except Exception:  # one bad batch must not end the judging
+                log.exception("judging new readings failed; the next tick judges them")
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._handoff.put(None)
+            self._thread.join(10)
