@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from alerts.episodes import Episodes
-from alerts.evaluate import WindowSource, evaluate
+from alerts.evaluate import evaluate
+from alerts.judgement import WindowSource
 from alerts.metrics import AlertMetrics
 from alerts.model import LATE_AFTER_NS, Event
 from alerts.windows import FIELDS, DeviceWindow, Windows

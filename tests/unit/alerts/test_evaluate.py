@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from alerts.engine import AlertEngine
-from alerts.evaluate import judge_levels, trailing_run_start
+from alerts.judgement import judge_levels, trailing_run_start
 from alerts.model import Alert
 from core.clock import FakeClock
 from core.errors import ConfigError

@@ -1,0 +1,165 @@
+"""The rules of the supply side and of silence: backup wells (fault, stopped in their hours,
+level, salinity), public taps (tank, no flow) and no-data for every device (a station out of its
+season is silent by design). Pure, by measurement time."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+from alerts.judgement import CLEAR, below, beyond, flag, observation, trailing_run_start
+from alerts.model import Observation
+from alerts.windows import DeviceWindow
+from core.registry import Device
+from core.rules import RuleSet
+from core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
+
+
+def well(
+    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[str]
+) -> list[Observation | None]:
+    r, last = rules.well, int(w.ts[-1])
+    level = float(w.values["level_m"][-1])
+    salinity = float(w.values["salinity_ppt"][-1])
+    running = w.values["running"]
+    stopped_since = trailing_run_start(running == 0, w.ts) if running[-1] == 0 else None
+    stopped = (
+        stopped_since is not None
+        and in_hours(device.hours, last / NS_PER_S)
+        and last - stopped_since >= r.stopped_grace * NS_PER_S
+        and w.fault is None
+    )
+    return [
+        observation(
+            open_fps,
+            "well-fault",
+            "well",
+            device.id,
+            flag(w.fault is not None, "critical", w.fault_ts, None),
+            None,
+            "",
+            last,
+        ),
+        observation(
+            open_fps,
+            "well-stopped",
+            "well",
+            device.id,
+            flag(stopped, "warning", stopped_since or last, r.stopped_grace / 60),
+            None,
+            "min",
+            last,
+        ),
+        observation(
+            open_fps,
+            "well-level-low",
+            "well",
+            device.id,
+            flag(
+                beyond(
+                    level, r.level_low_m, open_fps, f"well-level-low:{device.id}", r.clear_fraction
+                ),
+                "warning",
+                last,
+                r.level_low_m,
+            ),
+            level,
+            "m",
+            last,
+        ),
+        observation(
+            open_fps,
+            "well-salinity",
+            "well",
+            device.id,
+            flag(
+                beyond(
+                    salinity,
+                    r.salinity_max,
+                    open_fps,
+                    f"well-salinity:{device.id}",
+                    r.clear_fraction,
+                ),
+                "warning",
+                last,
+                r.salinity_max,
+            ),
+            salinity,
+            "‰",
+            last,
+        ),
+    ]
+
+
+def tap(
+    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[str]
+) -> list[Observation | None]:
+    r, last = rules.tap, int(w.ts[-1])
+    tank = float(w.values["tank_pct"][-1])
+    is_open, flow = w.values["open"], w.values["flow_lpm"]
+    dry_since = None
+    if is_open[-1] == 1 and flow[-1] == 0:  # cheap test first: most taps flow or are shut
+        dry_since = trailing_run_start((is_open == 1) & (flow == 0), w.ts)
+    dry = dry_since is not None and last - dry_since >= r.open_no_flow * NS_PER_S
+    return [
+        observation(
+            open_fps,
+            "tap-tank-low",
+            "tap",
+            device.id,
+            flag(
+                below(
+                    tank, r.tank_low_pct, open_fps, f"tap-tank-low:{device.id}", r.clear_fraction
+                ),
+                "warning",
+                last,
+                r.tank_low_pct,
+            ),
+            tank,
+            "%",
+            last,
+        ),
+        observation(
+            open_fps,
+            "tap-no-flow",
+            "tap",
+            device.id,
+            flag(dry, "warning", dry_since or last, r.open_no_flow / 60),
+            None,
+            "min",
+            last,
+        ),
+    ]
+
+
+def nodata(
+    rules: RuleSet,
+    device: Device,
+    window: DeviceWindow | None,
+    now_ns: int,
+    status: tuple[bool, int] | None,
+    started_ns: int,
+    open_fps: Container[str],
+) -> Observation | None:
+    limit_s = rules.defaults.nodata_factor * device.interval_s
+    last = int(window.ts[-1]) if window is not None and window.ts.size else None
+    if not device.active_in(to_datetime(now_ns, VN_TZ).month):
+        # out of its season the station is silent by design: nothing is missing
+        return observation(
+            open_fps, "nodata", "nodata", device.id, CLEAR, None, "min", last or now_ns
+        )
+    reference = last if last is not None else started_ns
+    silent_s = (now_ns - reference) / NS_PER_S
+    offline = status is not None and not status[0] and (last is None or status[1] >= last)
+    firing = offline or silent_s > limit_s
+    since = status[1] if offline and status is not None else reference
+    judged = flag(firing, "warning", since, round(limit_s / 60, 1))
+    return observation(
+        open_fps,
+        "nodata",
+        "nodata",
+        device.id,
+        judged,
+        round(max(silent_s, 0) / 60, 1),
+        "min",
+        last or now_ns,
+    )
