@@ -223,3 +223,8 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         "message_en": en,
         "late": alert.late,
     }
+
+
+def firing_text_vi(alert: Alert, registry: Registry) -> str:
+    """The alert's firing message in Vietnamese (the bulletin's list of the day's alerts)."""
+    return str(render(Event(alert, "firing", alert.updated_at_ns), registry)["message_vi"])

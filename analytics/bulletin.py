@@ -10,7 +10,8 @@ import base64
 import html
 import io
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -70,6 +71,7 @@ class Bulletin:
     supply: list[SupplyDay]
     alerts: list[Alert]
     chart_png: bytes
+    alert_texts: dict[str, str] = field(default_factory=dict)  # alert id → its message
 
 
 def _bounds(day: date) -> tuple[int, int]:
@@ -103,7 +105,10 @@ def build(
     rules: RuleSet,
     day: date,
     zone: str | None = None,
+    describe: Callable[[Alert], str] | None = None,
 ) -> Bulletin:
+    """The day's bulletin; ``describe`` gives an alert's text in Vietnamese (alerts/messages.py
+    ``firing_text_vi``, passed in by the caller: analytics knows alerts by their model only)."""
     start, end = _bounds(day)
     covered = _covered(registry, zone)
     stations = []
@@ -143,6 +148,7 @@ def build(
         _supply(store, registry, zone, start, end),
         alerts,
         chart_png(store, stations, end),
+        {a.id: describe(a) for a in alerts} if describe else {},
     )
 
 
@@ -311,7 +317,7 @@ def _tables(b: Bulletin, registry: Registry) -> list[tuple[str, list[str], list[
             SEVERITY_VI.get(a.severity, a.severity),
             zone_name.get(a.zone, a.zone),
             a.rule,
-            _alert_text(a, registry),
+            b.alert_texts.get(a.id, a.rule),
             STATE_VI.get(a.state, a.state),
         ]
         for a in b.alerts
@@ -357,13 +363,6 @@ def _level_text(risk: RiskLevel) -> str:
 def _reach_text(front: FrontDay, line: float) -> str:
     reach = front.reaches.get(line)
     return reach.text() if reach else "–"
-
-
-def _alert_text(alert: Alert, registry: Registry) -> str:
-    from alerts.messages import render  # noqa: PLC0415
-    from alerts.model import Event  # noqa: PLC0415
-
-    return str(render(Event(alert, "firing", alert.updated_at_ns), registry)["message_vi"])
 
 
 NOTE = (

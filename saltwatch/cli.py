@@ -387,6 +387,7 @@ def report(
     front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
     import datetime as dt  # noqa: PLC0415
 
+    from alerts.messages import firing_text_vi  # noqa: PLC0415
     from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415
     from core.rules import rules_in_force  # noqa: PLC0415
     from storage.alert_sqlite import AlertState  # noqa: PLC0415
@@ -409,7 +410,7 @@ def report(
     rules = rules_in_force(saved, settings.alerts.rules_path)
     store = open_reading_store(settings.store)
     try:
-        bulletin = build(store, state, reg, rules, when, zone)
+        bulletin = build(store, state, reg, rules, when, zone, lambda a: firing_text_vi(a, reg))
     finally:
         store.close()
         if state:

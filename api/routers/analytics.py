@@ -261,6 +261,7 @@ def daily_report(
     zone: Annotated[str | None, Query(description="a zone id; its sub-zones included")] = None,
     fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
 ) -> Response:
+    from alerts.messages import firing_text_vi  # noqa: PLC0415
     from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415 - matplotlib
 
     ctx = ctx_of(request)
@@ -277,7 +278,15 @@ def daily_report(
     rules = _rules(ctx)
 
     def render() -> str:
-        bulletin = build(ctx.store, ctx.state, ctx.registry, rules, when, zone)
+        bulletin = build(
+            ctx.store,
+            ctx.state,
+            ctx.registry,
+            rules,
+            when,
+            zone,
+            lambda alert: firing_text_vi(alert, ctx.registry),
+        )
         if fmt == "html":
             return to_html(bulletin, ctx.registry)
         chart = "data:image/png;base64," + base64.b64encode(bulletin.chart_png).decode()

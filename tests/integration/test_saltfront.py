@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
-from alerts.messages import render
+from alerts.messages import firing_text_vi, render
 from analytics.bulletin import build, to_html, to_markdown
 from analytics.saltfront import FrontKeeper, Reach, compute_days
 from api.app import create_app
@@ -208,7 +208,14 @@ def test_daily_bulletin_page_chart_and_api(
     engine.observe(keeper.update())  # risk level alerts during the day
     clock.set(day_end + 6 * 3600 * NS_PER_S)
 
-    bulletin = build(store, engine.state, registry, rules, date(2024, 3, 12))
+    bulletin = build(
+        store,
+        engine.state,
+        registry,
+        rules,
+        date(2024, 3, 12),
+        describe=lambda alert: firing_text_vi(alert, registry),
+    )
     page = to_html(bulletin, registry)
     assert "<h1>Bản tin xâm nhập mặn ngày 12/03/2024" in page
     assert "Cống Xuân Hòa" in page and "vượt ngưỡng nguy hiểm" in page
