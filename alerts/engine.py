@@ -118,7 +118,12 @@ class AlertEngine:
 
     def start(self, tick_s: float = 15.0, jobs: Sequence[Job] = ()) -> None:
         """The tick every ``tick_s``, each of ``jobs`` (function, seconds) at once and then at
-        its interval, the judging thread and a delivery thread per channel."""
+        its interval, the judging thread, the notifiers' connections and a delivery thread per
+        channel."""
+        for notifier in self.notifiers.values():
+            start = getattr(notifier, "start", None)
+            if callable(start):
+                start()
         self.dispatcher.start()
         self.judge.start()
         self._scheduler = BackgroundScheduler()

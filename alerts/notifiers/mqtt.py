@@ -34,10 +34,19 @@ class MqttNotifier:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         configure(self._client, address, ca_file)  # the same credentials and TLS as ingest
         self._client.reconnect_delay_set(1, 30)
-        self._client.connect_async(address.host, address.port, 30)
-        self._client.loop_start()
+        self._address = address
+        self._started = False
+
+    def start(self) -> None:
+        """Connect and run the network loop (the engine's ``start`` calls it; sending before
+        starts it too)."""
+        if not self._started:
+            self._started = True
+            self._client.connect_async(self._address.host, self._address.port, 30)
+            self._client.loop_start()
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:
+        self.start()
         payload = orjson.dumps(event)
         infos = [
             self._client.publish(format_topic(self._prefix, TopicKind.ALERTS, zone), payload, qos=1)
@@ -52,8 +61,9 @@ class MqttNotifier:
                 raise RetryableError("MQTT broker did not acknowledge the alert in time")
 
     def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+        if self._started:
+            self._client.disconnect()
+            self._client.loop_stop()
 
 
 class LogNotifier:
