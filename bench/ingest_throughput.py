@@ -8,10 +8,13 @@ One reading per QoS-1 message over 200 devices, in two modes:
 - live: publisher and ingester run together; the clock runs from the first publish to the last
   reading stored.
 
+- serve: drain, into ``saltwatch serve`` (ingest, the alert engine and the API in one process):
+  what judging every reading costs ingest.
+
 The minimal paho → /write script (bench/baseline_paho_write.py) runs in drain mode in the same run.
 Prints readings/s, CPU seconds per 10,000 readings and peak RSS per ingest process.
 
-    python -m bench.ingest_throughput [--messages 200000] [--processes 1] [--modes drain,live]
+    python -m bench.ingest_throughput [--messages 200000] [--processes 1] [--modes drain,live,serve]
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from core.topics import TopicKind
 from storage.influx import InfluxReadingStore
 from tests.integration.ingest_helpers import write_registry
 from tests.mqtt_tools import Publisher
-from tests.services import InfluxServer, MosquittoServer, wait_until
+from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
 
 DEVICES = 200
 
@@ -85,7 +88,7 @@ def salinity_count(store: InfluxReadingStore) -> int:
 
 
 def start_ingesters(
-    n: int, env: dict[str, str], work: Path, tag: str
+    n: int, env: dict[str, str], work: Path, tag: str, command: str = "ingest"
 ) -> list[subprocess.Popen[bytes]]:
     exe = Path(sys.executable).with_name("saltwatch")
     procs = []
@@ -96,10 +99,12 @@ def start_ingesters(
             **env,
             "SALTWATCH_MQTT__CLIENT_ID": f"ingest-{tag}-{i}",
             "SALTWATCH_INGEST__SPOOL_PATH": str(work / f"spool-{tag}-{i}"),
+            "SALTWATCH_STATE__PATH": str(work / f"state-{tag}-{i}.db"),
+            "SALTWATCH_API__BIND": f"127.0.0.1:{free_port()}",
         }
         procs.append(
             subprocess.Popen(
-                [str(exe), "ingest"], env=proc_env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+                [str(exe), command], env=proc_env, stdout=log.open("wb"), stderr=subprocess.STDOUT
             )
         )
         wait_until(_connected(log), 30, "ingest connect")
@@ -183,11 +188,13 @@ def main() -> None:
             }
             if args.processes > 1:
                 env["SALTWATCH_MQTT__SHARE_GROUP"] = "saltwatch"
-            procs = start_ingesters(args.processes, env, work, mode)
+            command = "serve" if mode == "serve" else "ingest"
+            procs = start_ingesters(args.processes, env, work, mode, command)
             msgs = messages(prefix, args.messages, start)
-            name = f"saltwatch {mode} ({args.processes} proc)"
+            how = "live" if mode == "live" else "drain"
+            name = f"saltwatch {command} {how} ({args.processes} proc)"
             try:
-                results.append(measure(name, procs, broker.url, store, msgs, mode == "drain"))
+                results.append(measure(name, procs, broker.url, store, msgs, mode != "live"))
             finally:
                 stop(procs)
                 store.close()
