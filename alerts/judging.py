@@ -20,9 +20,9 @@ from alerts.metrics import AlertMetrics
 from alerts.model import LATE_AFTER_NS, Event
 from alerts.windows import FIELDS, DeviceWindow, Windows
 from core.clock import Clock
-from core.registry import Registry
-from core.rules import RuleSet
-from core.timeutil import NS_PER_S
+from core.registry import Device, Registry
+from core.rules import RuleSet, SalinityLevels
+from core.timeutil import NS_PER_S, VN_TZ, to_datetime
 from core.topics import TopicKind
 from core.types import Reading
 from storage.ports import ReadingStore
@@ -94,15 +94,59 @@ class ReadingJudge:
         self.run(devices, instant_only=True)
 
     def _replay(self, late: Sequence[Reading]) -> None:
-        times: dict[str, set[int]] = {}
+        """Judge a late backlog in one pass per device, at the times where a judgement can
+        change rather than at every reading: for a salinity station, where its value moves from
+        one band of its levels to another (below clearing, below warning, … above critical) and
+        where each hold time since such a move runs out; a well or a tap at each of its readings
+        (few, and their rules read several fields). The run at the newest time follows."""
+        rules = self.rules()
+        by_device: dict[str, list[Reading]] = {}
         for reading in late:
-            times.setdefault(reading.device, set()).add(reading.ts_ns)
-        for device, stamps in times.items():
-            window = self.windows.get(device)
-            if window is None:
+            by_device.setdefault(reading.device, []).append(reading)
+        for name, readings in by_device.items():
+            window = self.windows.get(name)
+            device = self.registry.device(name)
+            if window is None or device is None:
                 continue
-            for ts in sorted(stamps):
-                self.run({device}, instant_only=True, windows=_AsOf(device, window, ts))
+            for ts in self._moments(device, sorted(readings, key=lambda r: r.ts_ns), rules):
+                self.run({name}, instant_only=True, windows=_AsOf(name, window, ts))
+
+    def _moments(self, device: Device, readings: list[Reading], rules: RuleSet) -> list[int]:
+        if device.kind != "salinity" or device.profile is None:
+            return sorted({r.ts_ns for r in readings})
+        out: list[int] = []
+        band = -1
+        due: list[int] = []  # the times a hold since the last move runs out
+        by_month: dict[int, SalinityLevels] = {}
+        for reading in readings:
+            value = reading.fields.get("salinity_ppt")
+            if not isinstance(value, float | int) or isinstance(value, bool):
+                continue
+            month = to_datetime(reading.ts_ns, VN_TZ).month
+            levels = by_month.get(month) or by_month.setdefault(
+                month, rules.levels_for(device, self.registry, month)
+            )
+            f = rules.defaults.clear_fraction
+            now_band = sum(
+                float(value) >= t
+                for t in (f * levels.warning, levels.warning, f * levels.critical, levels.critical)
+            )
+            ripe = [d for d in due if reading.ts_ns >= d]
+            if now_band != band:
+                # the hold that can run out after this move: rising to a level, that level's;
+                # falling below a clearing level, the clearing hold
+                hold = levels.hold_clear
+                if now_band > band and now_band in (2, 4):
+                    hold = levels.hold_warning if now_band == 2 else levels.hold_critical
+                due = [d for d in due if d > reading.ts_ns]
+                if hold > 0 and ((now_band > band and now_band in (2, 4)) or now_band < band):
+                    due.append(reading.ts_ns + int(hold * NS_PER_S))
+                band = now_band
+                out.append(reading.ts_ns)
+            elif ripe:
+                due = [d for d in due if d > reading.ts_ns]
+                out.append(reading.ts_ns)
+        return out
 
     def run(
         self, devices: set[str] | None, instant_only: bool, windows: WindowSource | None = None

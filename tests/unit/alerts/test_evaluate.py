@@ -362,3 +362,18 @@ def test_judging_runs_off_ingest_thread_and_a_full_handoff_never_blocks(
         assert any(a.rule == "salinity-river" for a in e.open_alerts())
     finally:
         e.stop()
+
+
+def test_a_late_backlog_is_judged_where_judgements_can_change(tmp_path: Path) -> None:
+    """A day of minute readings uploaded late is judged at the moves between level bands and
+    where a hold runs out, not 1,440 times; an episode inside it is still told (above)."""
+    clock, recorder = FakeClock(T0 + 30 * 3600 * 10**9), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    day = [sal("vam-kenh", i, 0.5 + 0.3 * ((i // 120) % 2)) for i in range(1440)]  # 0.5 / 0.8
+    device = e.registry.device("vam-kenh")
+    assert device is not None
+    moments = e.judge._moments(device, day, e.rules)
+    assert moments == [day[0].ts_ns]  # never near a level: judged once, at its start
+    salty = [sal("vam-kenh", i, 4.5 if 600 <= i < 660 else 0.5) for i in range(1440)]
+    moments = e.judge._moments(device, salty, e.rules)
+    assert len(moments) <= 6 and salty[600].ts_ns in moments and salty[660].ts_ns in moments
