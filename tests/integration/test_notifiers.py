@@ -28,6 +28,7 @@ from alerts.notifiers.mqtt import MqttNotifier
 from alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
 from core.broker import configure, parse_mqtt_url
 from core.clock import FakeClock
+from core.errors import RetryableError
 from core.registry import load_registry
 from core.rules import load_rules
 from core.settings import ReceiverSettings, SmtpSettings
@@ -272,7 +273,16 @@ def test_alerts_reach_mqtt_over_tls_with_a_private_ca_and_an_encoded_password(
     notifier = MqttNotifier(url, "tls", client_id="alerts-out", ca_file=ca_file)
     try:
         wait_until(listener.is_connected, 10, "the listener's TLS login")
-        notifier.send({"id": "a1", "state": "firing"}, ["dong-thap"])
+        notifier.start()  # as the engine's start does; until the TLS login is done, retryable
+
+        def sent() -> bool:
+            try:
+                notifier.send({"id": "a1", "state": "firing"}, ["dong-thap"])
+            except RetryableError:
+                return False
+            return True
+
+        wait_until(sent, 10, "the notifier's TLS login")
         wait_until(lambda: bool(received), 10, "the alert over TLS")
         assert orjson.loads(received[0])["id"] == "a1"
     finally:
