@@ -41,6 +41,7 @@ def to_reading(
     inside = at <= int(ts_ns[-1])
     fields: dict[str, float | int | str] = {
         "method": method,
+        "fitted_at": int(fitted_at_ns // NS_PER_S),
         "points": int(points),
         "windows": ";".join(f"{s // NS_PER_S}/{e // NS_PER_S}" for s, e in windows),
         "windows_until": int(windows_until_ns // NS_PER_S),
@@ -72,9 +73,11 @@ def from_reading(reading: Reading) -> PastForecast | None:
         windows.append((int(start) * NS_PER_S, int(end) * NS_PER_S))
     threshold = f.get("threshold")
     until = f.get("windows_until")
+    fitted = f.get("fitted_at")
+    at = int(fitted) * NS_PER_S if isinstance(fitted, int) else reading.ts_ns
     return PastForecast(
-        reading.ts_ns,
-        reading.ts_ns + np.array(hours, np.int64) * H_NS,
+        at,
+        at + np.array(hours, np.int64) * H_NS,
         series("mean"),
         series("lower"),
         series("upper"),

@@ -138,6 +138,7 @@ FORECAST: Final = Measurement(
     MappingProxyType(
         {
             "method": _S,
+            "fitted_at": _I,  # epoch seconds: the point's time is its hour, the fit's own time
             "threshold": _F,
             "windows": _S,
             "windows_until": _I,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,20 @@ def test_a_forecast_with_nothing_after_it_counts_for_nothing() -> None:
     f = PastForecast(T0, np.array([T0 + H]), np.ones(1), np.ones(1), np.ones(1), 2.0)
     t = score(f, ts, ppt, T0 + 10 * H)
     assert t.forecasts == 0 and t.skill is None and t.precision is None and t.recall is None
+
+
+def test_a_kept_forecast_keeps_its_own_times(tmp_path: Path) -> None:
+    """Kept under its hour (one per station and hour), a forecast fitted at 10:37 still says
+    what it forecast for 11:37, 12:37 …: scored against the right readings."""
+    from analytics.forecast_store import past_forecasts, to_reading  # noqa: PLC0415
+    from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+
+    fitted = T0 + 37 * 60 * 10**9
+    steps = fitted + (np.arange(1, 193) * H // 4).astype(np.int64)
+    mean = np.arange(192, dtype=np.float64)  # the lead in quarter hours, minus one
+    store = SqliteReadingStore(tmp_path / "r.db")
+    store.write([to_reading("x", fitted, steps, mean, mean, mean, "learned", 10, None, [], fitted)])
+    (back,) = past_forecasts(store, "x", T0 - H, T0 + H)
+    assert back.fitted_at_ns == fitted and back.ts_ns[0] == fitted + H
+    assert back.mean[0] == 3.0 and back.mean[23] == 95.0  # 1 h and 24 h ahead
+    store.close()
