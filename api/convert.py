@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.model import Alert, Silence
+from alerts.messages import render
+from alerts.model import Alert, Event, Silence
 from api.schemas import AlertOut, LatestReading, SilenceOut
 from core.registry import Registry
 from core.timeutil import VN_TZ, to_rfc3339
@@ -23,6 +24,9 @@ def latest(reading: Reading | None) -> LatestReading | None:
 
 def alert_out(alert: Alert, registry: Registry) -> AlertOut:
     zone = registry.zones.get(alert.zone)
+    # what it is about (its firing or resolved text), not who acknowledged it
+    event = Event(alert, "resolved" if alert.state == "resolved" else "firing", alert.updated_at_ns)
+    text = render(event, registry)
     return AlertOut(
         id=alert.id,
         fingerprint=alert.fingerprint,
@@ -42,6 +46,8 @@ def alert_out(alert: Alert, registry: Registry) -> AlertOut:
         acked_by=alert.acked_by,
         acked_note=alert.acked_note,
         late=alert.late,
+        message_vi=text["message_vi"],
+        message_en=text["message_en"],
     )
 
 

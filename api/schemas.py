@@ -100,6 +100,8 @@ class AlertOut(BaseModel):
     acked_by: str | None
     acked_note: str | None
     late: bool
+    message_vi: str = Field(description="what it is about, in plain Vietnamese")
+    message_en: str = Field(description="the same in English")
 
 
 class AlertPage(BaseModel):

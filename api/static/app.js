@@ -89,13 +89,18 @@ function renderZones() {
   $("zones").replaceChildren(...branch("").children);
 }
 
-function renderAlerts() {
-  const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged");
+const RANK = { critical: 0, warning: 1, info: 2 };
+const SEVERITY = { vi: { critical: "NGUY HIỂM", warning: "CẢNH BÁO", info: "THÔNG TIN" },
+                   en: { critical: "CRITICAL", warning: "WARNING", info: "INFO" } };
+
+function renderAlerts() {  // the most severe first, then the oldest; each in plain words
+  const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged")
+    .sort((a, b) => RANK[a.severity] - RANK[b.severity] || a.started_at.localeCompare(b.started_at));
   if (!open.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
   $("alerts").replaceChildren(...open.map((a) => {
     const item = el("li", { class: `${a.severity} ${a.state}`, "data-id": a.id },
-      el("strong", {}, `${a.severity.toUpperCase()} · ${a.zone_name}`), " ",
-      `${a.device || ""} ${num(a.value)} ${a.unit} (≥ ${num(a.threshold)} ${a.unit}) — ${a.rule}`,
+      el("strong", {}, `${SEVERITY[state.lang][a.severity]} · ${a.zone_name}`), " ",
+      (state.lang === "vi" ? a.message_vi : a.message_en) || `${a.device || ""} ${num(a.value)} ${a.unit} — ${a.rule}`,
       el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${a.state === "acknowledged" ? `${t("acked")}: ${a.acked_by}` : a.state}`));
     if (a.state === "firing") item.append(" ", el("button", { type: "button", class: "ack", onclick: () => acknowledge(a) }, t("ack")));
     return item;

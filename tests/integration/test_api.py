@@ -224,6 +224,16 @@ def test_alerts_filter_by_zone_tree_state_and_severity(client: TestClient) -> No
     assert in_tpd["items"] == []
     critical = client.get("/api/v1/alerts", params={"severity": "critical"}, headers=viewer)
     assert all(a["severity"] == "critical" for a in critical.json()["items"])
+    # in plain words, both languages (CONTRACT §7)
+    vam_kenh = next(a for a in in_gcd["items"] if a["device"] == "vam-kenh")
+    assert "Vàm Kênh" in vam_kenh["message_vi"] and "Vàm Kênh" in vam_kenh["message_en"]
+    # a time range and a kind, answered by the store
+    far = client.get("/api/v1/alerts", params={"until": "2000-01-01T00:00:00Z"}, headers=viewer)
+    assert far.json() == {"items": [], "total": 0, "offset": 0, "limit": 100}
+    kind = client.get("/api/v1/alerts", params={"kind": "salinity"}, headers=viewer).json()
+    assert kind["total"] >= 1 and all(a["kind"] == "salinity" for a in kind["items"])
+    bad = client.get("/api/v1/alerts", params={"since": "yesterday"}, headers=viewer)
+    assert bad.status_code == 422 and "since" in bad.json()["detail"]
 
 
 def firing_id(client: TestClient) -> str:
