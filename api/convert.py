@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi import HTTPException
+
 from alerts.messages import render
 from alerts.model import Alert, Event, Silence
 from api.schemas import AlertOut, LatestReading, SilenceOut
+from core.errors import BadInputError
 from core.registry import Registry
-from core.timeutil import VN_TZ, to_rfc3339
+from core.timeutil import VN_TZ, to_rfc3339, ts_from_rfc3339
 from core.types import Reading
 
 
@@ -63,3 +66,13 @@ def silence_out(silence: Silence, now_ns: int) -> SilenceOut:
         reason=silence.reason,
         active=silence.starts_ns <= now_ns < silence.ends_ns,
     )
+
+
+def query_time(text: str | None, name: str) -> int | None:
+    """An RFC 3339 query parameter as ns (None when absent); 422 naming it when malformed."""
+    if text is None:
+        return None
+    try:
+        return ts_from_rfc3339(text)
+    except BadInputError as exc:
+        raise HTTPException(422, f"{name}: {exc}") from None

@@ -248,3 +248,19 @@ log_type warning
                 return True
         except OSError:
             return False
+
+
+def tls_listener(workdir: Path) -> tuple[Path, str]:
+    """A private CA and a certificate for 127.0.0.1 in ``workdir``: the CA file, and the
+    mosquitto lines of a TLS listener on a free port (``extra`` of ``MosquittoServer``)."""
+    import trustme  # noqa: PLC0415 - test extra
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = workdir / "ca.pem", workdir / "cert.pem", workdir / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    port = free_port()
+    listener = f"listener {port} 127.0.0.1\ncertfile {cert_file}\nkeyfile {key_file}\n"
+    return ca_file, listener

@@ -10,11 +10,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from alerts.model import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
 from api.context import ctx_of
-from api.convert import alert_out, silence_out, when
+from api.convert import alert_out, query_time, silence_out, when
 from api.paging import Page
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
-from core.errors import BadInputError
-from core.timeutil import NS_PER_S, ts_from_rfc3339
+from core.timeutil import NS_PER_S
 from storage.ports import AlertQuery
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
@@ -48,8 +47,8 @@ def list_alerts(
         state=state,
         severity=severity,
         kind=kind,
-        since_ns=_time(since, "since"),
-        until_ns=_time(until, "until"),
+        since_ns=query_time(since, "since"),
+        until_ns=query_time(until, "until"),
         offset=offset,
         limit=limit,
     )
@@ -60,15 +59,6 @@ def list_alerts(
         offset=offset,
         limit=limit,
     )
-
-
-def _time(text: str | None, name: str) -> int | None:
-    if text is None:
-        return None
-    try:
-        return ts_from_rfc3339(text)
-    except BadInputError as exc:
-        raise HTTPException(422, f"{name}: {exc}") from None
 
 
 @router.post(

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext, ctx_of
-from api.convert import latest, when
+from api.convert import latest, query_time, when
 from api.paging import Page
 from api.schemas import (
     AggregatePoint,
@@ -24,7 +24,7 @@ from api.schemas import (
 )
 from core.errors import BadInputError
 from core.rules import SEVERITY_RANK
-from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339, ts_from_rfc3339
+from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339
 from core.topics import TopicKind
 
 T = TypeVar("T")
@@ -110,15 +110,6 @@ def _stations(ctx: ApiContext) -> list[StationOut]:
     ]
 
 
-def _parse_time(text: str | None, name: str, default_ns: int) -> int:
-    if text is None:
-        return default_ns
-    try:
-        return ts_from_rfc3339(text)
-    except BadInputError as exc:
-        raise HTTPException(422, f"{name}: {exc}") from None
-
-
 @router.get(
     "/stations/{station}/readings",
     response_model=ReadingsOut,
@@ -136,8 +127,9 @@ def readings(
     device = ctx.registry.device(station)
     if device is None or device.kind != "salinity":
         raise HTTPException(404, "no such salinity station")
-    end_ns = _parse_time(end, "end", ctx.clock.now_ns())
-    start_ns = _parse_time(start, "start", end_ns - 86_400 * NS_PER_S)
+    until, since = query_time(end, "end"), query_time(start, "start")
+    end_ns = until if until is not None else ctx.clock.now_ns()
+    start_ns = since if since is not None else end_ns - 86_400 * NS_PER_S
     if start_ns >= end_ns:
         raise HTTPException(422, "start must be before end")
     out = ReadingsOut(

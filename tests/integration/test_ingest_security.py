@@ -10,7 +10,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-import trustme
 
 from core.errors import AuthError
 from core.topics import TopicKind
@@ -19,7 +18,7 @@ from storage.sqlite import SqliteReadingStore
 from tests.conftest import need_binary
 from tests.integration.ingest_helpers import ingest_settings, make_registry, write_registry
 from tests.mqtt_tools import Publisher
-from tests.services import MosquittoServer, free_port, wait_until
+from tests.services import MosquittoServer, tls_listener, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -107,17 +106,9 @@ def test_refused_login_stops_with_a_clear_error(
 
 def test_ingest_over_tls(tmp_path: Path, topic_prefix: str) -> None:
     need_binary("mosquitto", "mosquitto")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    cert.cert_chain_pems[0].write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    tls_port = free_port()
-    broker = MosquittoServer(
-        tmp_path / "mq-tls",
-        extra=f"listener {tls_port} 127.0.0.1\ncertfile {cert_file}\nkeyfile {key_file}\n",
-    )
+    ca_file, listener = tls_listener(tmp_path)
+    tls_port = int(listener.split()[1])
+    broker = MosquittoServer(tmp_path / "mq-tls", extra=listener)
     broker.start()
     store = SqliteReadingStore(tmp_path / "r.db")
     try:

@@ -37,7 +37,7 @@ from core.types import Reading
 from saltwatch.credentials import hash_password
 from storage.alert_sqlite import AlertState
 from tests.conftest import need_binary
-from tests.services import MosquittoServer, free_port, wait_until
+from tests.services import MosquittoServer, free_port, tls_listener, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_226_800 * 10**9
@@ -244,22 +244,13 @@ def test_alerts_reach_mqtt_over_tls_with_a_private_ca_and_an_encoded_password(
     """The alert publisher reads the broker URL as ingest does: TLS verified against
     ``mqtt.ca_file``, and a password holding '@' and ':' written percent-encoded."""
     need_binary("mosquitto", "mosquitto")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    cert.cert_chain_pems[0].write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
+    ca_file, tls = tls_listener(tmp_path)
+    tls_port = int(tls.split()[1])
     password = "p@ss:w0rd/ổ"
     passwd = tmp_path / "passwd"
     passwd.write_text(f"alerts:{hash_password(password)}\n")
     passwd.chmod(0o600)
-    tls_port = free_port()
-    broker = MosquittoServer(
-        tmp_path / "mq",
-        password_file=passwd,
-        extra=f"listener {tls_port} 127.0.0.1\ncertfile {cert_file}\nkeyfile {key_file}\n",
-    )
+    broker = MosquittoServer(tmp_path / "mq", password_file=passwd, extra=tls)
     broker.start()
     url = f"mqtts://alerts:{quote(password, safe='')}@127.0.0.1:{tls_port}"
     received: list[bytes] = []
