@@ -162,6 +162,9 @@ def main() -> None:
     )
     parser.add_argument("--modes", default="drain,live")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--settle", type=float, default=15.0, help="seconds serve may start up before the drain"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     broker = MosquittoServer(work / "mosquitto")
@@ -190,6 +193,8 @@ def main() -> None:
                 env["SALTWATCH_MQTT__SHARE_GROUP"] = "saltwatch"
             command = "serve" if mode == "serve" else "ingest"
             procs = start_ingesters(args.processes, env, work, mode, command)
+            if command == "serve":  # its first salt-front and forecast runs are start-up work
+                time.sleep(args.settle)
             msgs = messages(prefix, args.messages, start)
             how = "live" if mode == "live" else "drain"
             name = f"saltwatch {command} {how} ({args.processes} proc)"
