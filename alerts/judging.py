@@ -89,27 +89,37 @@ class ReadingJudge:
             self.metrics.handoff_dropped.inc()
 
     def _judge(self, devices: set[str], late: Sequence[Reading]) -> None:
-        if late:
-            self._replay(late)
-        self.run(devices, instant_only=True)
+        judged = self._replay(late) if late else set()
+        if devices - judged:
+            self.run(devices - judged, instant_only=True)
 
-    def _replay(self, late: Sequence[Reading]) -> None:
+    def _replay(self, late: Sequence[Reading]) -> set[str]:
         """Judge a late backlog in one pass per device, at the times where a judgement can
         change rather than at every reading: for a salinity station, where its value moves from
         one band of its levels to another (below clearing, below warning, … above critical) and
         where each hold time since such a move runs out; a well or a tap at each of its readings
-        (few, and their rules read several fields). The run at the newest time follows."""
+        (few, and their rules read several fields). Returns the devices judged up to their
+        newest reading (the run at the newest time that otherwise follows is not needed)."""
         rules = self.rules()
         by_device: dict[str, list[Reading]] = {}
         for reading in late:
             by_device.setdefault(reading.device, []).append(reading)
+        done: set[str] = set()
         for name, readings in by_device.items():
             window = self.windows.get(name)
             device = self.registry.device(name)
             if window is None or device is None:
                 continue
-            for ts in self._moments(device, sorted(readings, key=lambda r: r.ts_ns), rules):
+            ordered = sorted(readings, key=lambda r: r.ts_ns)
+            moments = self._moments(device, ordered, rules)
+            newest = int(window.ts[-1]) if window.ts.size else None
+            if newest == ordered[-1].ts_ns:  # the window holds nothing newer: end there
+                if not moments or moments[-1] != newest:
+                    moments.append(newest)
+                done.add(name)
+            for ts in moments:
                 self.run({name}, instant_only=True, windows=_AsOf(name, window, ts))
+        return done
 
     def _moments(self, device: Device, readings: list[Reading], rules: RuleSet) -> list[int]:
         if device.kind != "salinity" or device.profile is None:
