@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.context import ApiContext
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, LatencyMiddleware
-from api.routers import alerts, analytics, devices, operations, system
+from api.routers import alerts, analytics, devices, exports, operations, system
 from core.errors import RetryableError
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.api_metrics = api_metrics
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
-    for module in (system, devices, operations, alerts, analytics):
+    for module in (system, devices, operations, alerts, exports, analytics):
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
     static = Path(str(resources.files("api").joinpath("static")))

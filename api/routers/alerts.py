@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from alerts.model import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
@@ -19,6 +20,33 @@ from storage.ports import AlertQuery
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
 
 
+def alert_filters(
+    request: Request,
+    zone: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = None,
+    state: Literal["pending", "firing", "acknowledged", "resolved"] | None = None,
+    severity: Literal["info", "warning", "critical"] | None = None,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
+    since: Annotated[str | None, Query(description="RFC 3339")] = None,
+    until: Annotated[str | None, Query(description="RFC 3339")] = None,
+) -> AlertQuery:
+    """The alert filters every alert listing takes (the JSON page and the CSV)."""
+    ctx = ctx_of(request)
+    if zone is not None and zone not in ctx.registry.zones:
+        raise HTTPException(404, "no such zone")
+    covered = frozenset({zone, *ctx.registry.descendants(zone)}) if zone else None
+    return AlertQuery(
+        zones=covered,
+        state=state,
+        severity=severity,
+        kind=kind,
+        since_ns=query_time(since, "since"),
+        until_ns=query_time(until, "until"),
+    )
+
+
+AlertFilters = Annotated[AlertQuery, Depends(alert_filters)]
+
+
 @router.get(
     "/alerts",
     response_model=AlertPage,
@@ -29,29 +57,12 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
 def list_alerts(
     request: Request,
     _: Viewer,
-    zone: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")] = None,
-    state: Literal["pending", "firing", "acknowledged", "resolved"] | None = None,
-    severity: Literal["info", "warning", "critical"] | None = None,
-    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
-    since: Annotated[str | None, Query(description="RFC 3339")] = None,
-    until: Annotated[str | None, Query(description="RFC 3339")] = None,
+    filters: AlertFilters,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AlertPage:
     ctx = ctx_of(request)
-    if zone is not None and zone not in ctx.registry.zones:
-        raise HTTPException(404, "no such zone")
-    covered = frozenset({zone, *ctx.registry.descendants(zone)}) if zone else None
-    query = AlertQuery(
-        zones=covered,
-        state=state,
-        severity=severity,
-        kind=kind,
-        since_ns=query_time(since, "since"),
-        until_ns=query_time(until, "until"),
-        offset=offset,
-        limit=limit,
-    )
+    query = replace(filters, offset=offset, limit=limit)
     items, total = ctx.state.query(query)
     return AlertPage(
         items=[alert_out(a, ctx.registry) for a in items],

@@ -417,3 +417,36 @@ def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
         assert tien["risk_declared"] == {"level": 3, "reason": "công bố của tỉnh", "by": "admin"}
     store.close()
     state.close()
+
+
+def test_csv_exports_open_with_their_accents(client: TestClient) -> None:
+    """Spreadsheets: UTF-8 with a BOM, a header row, Vietnamese as written, the filters of the
+    JSON list; readings or buckets of a station."""
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    def table(response: Any) -> list[dict[str, str]]:
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/csv")
+        raw = response.content
+        assert raw.startswith("\ufeff".encode())  # the BOM that spreadsheet programs look for
+        return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+    viewer = auth("viewer")
+    alerts = table(
+        client.get("/api/v1/alerts.csv", params={"zone": "go-cong-dong"}, headers=viewer)
+    )
+    listed = client.get("/api/v1/alerts", params={"zone": "go-cong-dong"}, headers=viewer).json()
+    assert [a["id"] for a in alerts] == [a["id"] for a in listed["items"]]
+    vam_kenh = next(a for a in alerts if a["device"] == "vam-kenh")
+    assert vam_kenh["zone_name"] == "Xã Tân Đông" and "Vàm Kênh" in vam_kenh["message_vi"]
+    none = table(client.get("/api/v1/alerts.csv", params={"state": "pending"}, headers=viewer))
+    assert none == []
+    readings = table(client.get("/api/v1/stations/vam-kenh/readings.csv", headers=viewer))
+    assert readings and float(readings[-1]["salinity_ppt"]) == pytest.approx(3.55)
+    hourly = table(
+        client.get("/api/v1/stations/vam-kenh/readings.csv", params={"every": "1h"}, headers=viewer)
+    )
+    assert hourly and set(hourly[0]) == {"time", "min_ppt", "mean_ppt", "max_ppt", "count"}
+    assert client.get("/api/v1/stations/nowhere/readings.csv", headers=viewer).status_code == 404
+    assert client.get("/api/v1/alerts.csv").status_code == 401

@@ -54,6 +54,8 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/rules"): "viewer",
     ("PUT", "/api/v1/rules"): "admin",
     ("GET", "/api/v1/alerts"): "viewer",
+    ("GET", "/api/v1/alerts.csv"): "viewer",
+    ("GET", "/api/v1/stations/{station}/readings.csv"): "viewer",
     ("GET", "/api/v1/alerts/stream"): "viewer",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): "operator",
     ("GET", "/api/v1/silences"): "viewer",
@@ -256,6 +258,7 @@ def test_slow_clients_do_not_hold_up_the_others(
 NEED_THE_STORE = {
     "/api/v1/stations",
     "/api/v1/stations/{station}/readings",
+    "/api/v1/stations/{station}/readings.csv",
     "/api/v1/wells",
     "/api/v1/taps",
     "/api/v1/summary",

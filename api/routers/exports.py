@@ -1,0 +1,129 @@
+"""Spreadsheets for the district's reports: alerts and a station's readings as CSV, streamed page
+by page from the store, UTF-8 with a byte-order mark so that spreadsheet programs show Vietnamese
+(Xã Tân Đông, Cống Xuân Hòa) as written."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from api.auth import AUTH_RESPONSES, Viewer
+from api.context import ctx_of
+from api.convert import alert_out, query_time
+from api.routers.alerts import AlertFilters
+from core.errors import BadInputError
+from core.schema import measurement_for
+from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339
+from core.topics import TopicKind
+
+router = APIRouter(prefix="/api/v1", tags=["exports"], responses=AUTH_RESPONSES)
+BOM = "\ufeff"
+PAGE = 500
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"description": "CSV, UTF-8 with BOM, a header row", "content": {"text/csv": {}}}
+}
+ALERT_COLUMNS: list[object] = [
+    "id", "started_at", "updated_at", "resolved_at", "state", "severity", "kind", "rule",
+    "zone", "zone_name", "device", "value", "threshold", "unit", "acked_by", "message_vi",
+    "message_en",
+]  # fmt: skip
+
+
+def _csv(rows: Iterable[list[object]], filename: str) -> StreamingResponse:
+    def lines() -> Iterator[str]:
+        yield BOM
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/alerts.csv",
+    summary="Alerts as CSV (the filters of GET /alerts, every match, any age), streamed",
+    responses=CSV_RESPONSE,
+    response_class=StreamingResponse,
+)
+def alerts_csv(request: Request, _: Viewer, filters: AlertFilters) -> StreamingResponse:
+    ctx = ctx_of(request)
+    first, _total = ctx.state.query(replace(filters, offset=0, limit=PAGE))  # unreachable: 503
+
+    def rows() -> Iterator[list[object]]:
+        yield ALERT_COLUMNS
+        offset, items = 0, first
+        while True:
+            if offset:
+                items, _total = ctx.state.query(replace(filters, offset=offset, limit=PAGE))
+            for alert in items:
+                out = alert_out(alert, ctx.registry).model_dump()
+                yield [out[str(c)] for c in ALERT_COLUMNS]
+            if len(items) < PAGE:
+                return
+            offset += PAGE
+
+    return _csv(rows(), "saltwatch-alerts.csv")
+
+
+@router.get(
+    "/stations/{station}/readings.csv",
+    summary="A station's readings, or min/mean/max/count per `every`, as CSV, streamed",
+    responses={**CSV_RESPONSE, 404: {"description": "no such salinity station"}},
+    response_class=StreamingResponse,
+)
+def readings_csv(
+    request: Request,
+    _: Viewer,
+    station: str,
+    start: Annotated[str | None, Query(description="RFC 3339; default: 7 days before end")] = None,
+    end: Annotated[str | None, Query(description="RFC 3339; default: now")] = None,
+    every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
+) -> StreamingResponse:
+    ctx = ctx_of(request)
+    device = ctx.registry.device(station)
+    if device is None or device.kind != "salinity":
+        raise HTTPException(404, "no such salinity station")
+    until, since = query_time(end, "end"), query_time(start, "start")
+    end_ns = until if until is not None else ctx.clock.now_ns()
+    start_ns = since if since is not None else end_ns - 7 * 86_400 * NS_PER_S
+    if start_ns >= end_ns:
+        raise HTTPException(422, "start must be before end")
+    if every is not None:
+        try:
+            every_s = parse_duration(every)
+        except BadInputError as exc:
+            raise HTTPException(422, f"every: {exc}") from None
+        buckets = ctx.store.aggregate(
+            TopicKind.SALINITY, station, "salinity_ppt", start_ns, end_ns, every_s
+        )
+        header: list[object] = ["time", "min_ppt", "mean_ppt", "max_ppt", "count"]
+        rows = [[to_rfc3339(b.start_ns, VN_TZ), b.min, b.mean, b.max, b.count] for b in buckets]
+        return _csv([header, *rows], f"{station}-{every}.csv")
+    fields = [f for f in measurement_for(TopicKind.SALINITY).fields if f != "qc"]
+    first = ctx.store.query(TopicKind.SALINITY, station, start_ns, end_ns, PAGE)  # else a 503
+
+    def readings() -> Iterator[list[object]]:
+        yield ["time", *fields, "qc"]
+        page = first
+        while True:
+            for r in page:
+                yield [to_rfc3339(r.ts_ns, VN_TZ), *(r.fields.get(f) for f in fields), r.qc]
+            if len(page) < PAGE:
+                return
+            page = ctx.store.query(TopicKind.SALINITY, station, page[-1].ts_ns + 1, end_ns, PAGE)
+
+    return _csv(readings(), f"{station}.csv")
