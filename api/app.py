@@ -8,7 +8,8 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -59,6 +60,25 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _local_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` with its script and style from the swagger-ui-bundle package."""
+    import swagger_ui_bundle  # noqa: PLC0415
+
+    app.mount(
+        "/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), "docs-assets"
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="SaltWatch API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
 def create_app(ctx: ApiContext) -> FastAPI:
     app = FastAPI(
         dependencies=[Depends(reject_unknown_query)],
@@ -67,6 +87,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
         description="Salinity, backup wells and public taps of the Mekong Delta: readings, "
         "alerts and acknowledgements. Authenticate with `Authorization: Bearer <token>`; roles "
         "viewer (read), operator (acknowledge, silence), admin.",
+        docs_url=None,  # served below from local files: the deployments may be offline
+        redoc_url=None,
     )
     app.state.ctx = ctx
     api_metrics = ApiMetrics()
@@ -76,6 +98,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     for module in (system, devices, operations, alerts, exports, analytics):
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
+    _local_docs(app)
     static = Path(str(resources.files("api").joinpath("static")))
     app.mount("/", StaticFiles(directory=static, html=True), name="dashboard")
     return app

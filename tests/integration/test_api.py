@@ -450,3 +450,12 @@ def test_csv_exports_open_with_their_accents(client: TestClient) -> None:
     assert hourly and set(hourly[0]) == {"time", "min_ppt", "mean_ppt", "max_ppt", "count"}
     assert client.get("/api/v1/stations/nowhere/readings.csv", headers=viewer).status_code == 404
     assert client.get("/api/v1/alerts.csv").status_code == 401
+
+
+def test_the_api_docs_need_no_cdn(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "cdn." not in page.text
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    script = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert client.get("/docs-assets/swagger-ui.css").status_code == 200
