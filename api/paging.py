@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 
 async def _page(
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="items to return at most")] = 1000,
 ) -> tuple[int, int]:
     return offset, limit

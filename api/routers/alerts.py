@@ -58,7 +58,7 @@ def list_alerts(
     request: Request,
     _: Viewer,
     filters: AlertFilters,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AlertPage:
     ctx = ctx_of(request)
