@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api.context import ApiContext
+from api.headers import SecurityHeadersMiddleware
 from api.limits import BodyLimitMiddleware
 from api.metrics import ApiMetrics, LatencyMiddleware
 from api.routers import alerts, analytics, devices, exports, operations, system
@@ -94,6 +95,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     api_metrics = ApiMetrics()
     app.state.api_metrics = api_metrics
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
     for module in (system, devices, operations, alerts, exports, analytics):
         app.include_router(module.router)

@@ -461,3 +461,26 @@ def test_the_api_docs_need_no_cdn(client: TestClient) -> None:
     script = client.get("/docs-assets/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
     assert client.get("/docs-assets/swagger-ui.css").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "cached", "allows"),
+    [
+        ("/api/v1/zones", False, "default-src 'none'"),
+        ("/health", False, "default-src 'none'"),
+        ("/api/v1/reports/daily?format=html", False, "img-src data:"),
+        ("/", True, "default-src 'self'"),
+        ("/app.js", True, "default-src 'self'"),
+        ("/docs", True, "script-src 'self' 'unsafe-inline'"),
+    ],
+)
+def test_every_answer_carries_its_browser_policy(
+    client: TestClient, path: str, cached: bool, allows: str
+) -> None:
+    response = client.get(path, headers=auth("viewer"))
+    assert response.status_code == 200, response.text
+    h = response.headers
+    assert allows in h["content-security-policy"]
+    assert "frame-ancestors 'none'" in h["content-security-policy"]
+    assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "no-referrer"
+    assert (h.get("cache-control") == "no-store") is not cached
