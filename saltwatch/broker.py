@@ -23,7 +23,7 @@ from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
 from core.errors import FatalError
-from saltwatch.credentials import BACKEND_USER, read_password_file, verify_password
+from saltwatch.credentials import BACKEND_USER, DEVICE_KINDS, read_password_file, verify_password
 
 log = logging.getLogger("saltwatch.broker")
 
@@ -75,9 +75,9 @@ class DeviceTopicAcl(BaseTopicPlugin):  # type: ignore[misc]
         prefix = self.config.topic_prefix
         if user == self.config.backend_user:
             return topic == prefix or topic.startswith(prefix + "/")
-        if action is Action.PUBLISH:
-            levels = topic.split("/")
-            return len(levels) == 3 and levels[0] == prefix and levels[2] == user
+        if action is Action.PUBLISH and topic.startswith(prefix + "/"):
+            levels = topic[len(prefix) + 1 :].split("/")  # the same four kinds as Mosquitto's ACL
+            return len(levels) == 2 and levels[0] in DEVICE_KINDS and levels[1] == user
         return False
 
 

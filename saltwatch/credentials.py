@@ -70,6 +70,10 @@ def read_password_file(path: Path) -> dict[str, str]:
     return users
 
 
+#: the topic kinds a device may write (CONTRACT §1): what it measures, and its status
+DEVICE_KINDS = ("salinity", "well", "tap", "status")
+
+
 def acl_text(
     topic_prefix: str, backend_user: str = BACKEND_USER, readers: Sequence[str] = ()
 ) -> str:
@@ -83,9 +87,10 @@ def acl_text(
     )
     return (
         "# SaltWatch broker ACL, written by `saltwatch devices credentials`.\n"
-        "# Every device publishes only below its own id (its username) and reads nothing.\n"
-        f"pattern write {topic_prefix}/+/%u\n"
-        "\n"
+        "# Every device publishes its readings and status under its own id (its username), on\n"
+        "# these four kinds only (never an alert or salt-front topic), and reads nothing.\n"
+        + "".join(f"pattern write {topic_prefix}/{kind}/%u\n" for kind in DEVICE_KINDS)
+        + "\n"
         "# The backend reads every device and publishes alerts.\n"
         f"user {backend_user}\n"
         f"topic readwrite {topic_prefix}/#\n" + zone_blocks

@@ -48,17 +48,22 @@ def test_devices_publish_only_their_own_topics(
     try:
         forged = (f"{topic_prefix}/salinity/xuan-hoa", b'{"salinity_ppt": 9.9}')
         alerts = (f"{topic_prefix}/alerts/go-cong-dong", b"{}")
+        # a device's own id under a topic kind that is not its own: a forged "resolved" alert
+        # on alerts/<its id> once reached every subscriber of alerts/#
+        own_alert = (f"{topic_prefix}/alerts/vam-kenh", b'{"state": "resolved"}')
+        own_front = (f"{topic_prefix}/saltfront/vam-kenh", b"{}")
         own = (f"{topic_prefix}/salinity/vam-kenh", b'{"salinity_ppt": 1.0}')
         status = (f"{topic_prefix}/status/vam-kenh", b"online")
         # the forged and the alert publishes go first: once the own ones (same client, QoS 1,
         # ordered) have arrived, the others would have too
-        vam_kenh.publish_all([forged, alerts, own, status])
+        vam_kenh.publish_all([forged, alerts, own_alert, own_front, own, status])
         xuan_hoa.publish_all([(f"{topic_prefix}/salinity/xuan-hoa", b'{"salinity_ppt": 2.0}')])
         wait_until(lambda: len(backend.snapshot()) >= 3, 15, "the permitted messages")
         received = backend.snapshot()
         assert own in received and status in received
         assert (f"{topic_prefix}/salinity/xuan-hoa", b'{"salinity_ppt": 2.0}') in received
         assert forged not in received and alerts not in received
+        assert own_alert not in received and own_front not in received
         assert len(received) == 3
     finally:
         vam_kenh.close()
