@@ -150,6 +150,11 @@ class Registry:
         for zone_id in self.zones:
             self.ancestors(zone_id)  # raises on a cycle
         for device in self.devices.values():
+            if device.id in self.zones:  # its alert topic would be that zone's
+                raise ConfigError(
+                    f"device {device.id!r}: the id of a zone; a device may not share it (it could "
+                    "publish on that zone's alert topic)"
+                )
             for zone_id in (device.zone, *device.also_zones):
                 if zone_id not in self.zones:
                     raise ConfigError(f"device {device.id!r}: unknown zone {zone_id!r}")

@@ -76,6 +76,7 @@ BASE: dict[str, object] = {
             "needs a profile",
         ),
         ({"device": [{"id": "S!", "kind": "tap", "name": "S", "zone": "p"}]}, "device 'S!'.id"),
+        ({"device": [{"id": "p", "kind": "tap", "name": "P", "zone": "p"}]}, "the id of a zone"),
         (
             {
                 "device": [
