@@ -18,8 +18,9 @@ import yaml
 
 from core.registry import load_registry
 from core.schema import MEASUREMENTS
-from saltwatch.credentials import generate, write_files
+from saltwatch.credentials import BACKEND_USER, generate, write_files
 from tests.conftest import need_binary
+from tests.mqtt_tools import Collector, Publisher
 from tests.services import free_port, wait_until
 
 pytestmark = pytest.mark.integration
@@ -140,7 +141,9 @@ def test_grafana_provisioning_and_dashboard_parse_and_agree() -> None:
 def test_production_mosquitto_conf_runs_with_generated_credentials(tmp_path: Path) -> None:
     need_binary("mosquitto", "mosquitto")
     registry = load_registry()
-    files = write_files(generate([registry.devices["vam-kenh"]], {}), tmp_path / "s", "saltwatch")
+    outcome = generate([registry.devices["vam-kenh"]], {})
+    files = write_files(outcome, tmp_path / "s", "saltwatch")
+    logins = {x.device: x for x in outcome.logins}
     port = free_port()
     (tmp_path / "data").mkdir()
     conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
@@ -166,6 +169,23 @@ def test_production_mosquitto_conf_runs_with_generated_credentials(tmp_path: Pat
             return True
 
         wait_until(listening, 15, "mosquitto with the production config")
+
+        # a message over ingest's 64 KiB never reaches the backend; the device's next one does
+        def url(user: str) -> str:
+            login = logins[user]
+            return f"mqtt://{login.username}:{login.password}@127.0.0.1:{port}"
+
+        backend = Collector(url(BACKEND_USER), ["saltwatch/#"])
+        device = Publisher(url("vam-kenh"), "dev-vam-kenh")
+        try:
+            big = ("saltwatch/salinity/vam-kenh", b"x" * 100_000)
+            small = ("saltwatch/salinity/vam-kenh", b'{"salinity_ppt": 1.0}')
+            device.publish_all([big, small])
+            wait_until(lambda: small in backend.snapshot(), 15, "the small message")
+            assert big not in backend.snapshot()
+        finally:
+            device.close()
+            backend.close()
     finally:
         process.terminate()
         process.wait(10)
