@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -62,7 +63,8 @@ def _registry(settings: Settings) -> Registry:
 
 @app.command()
 def check(config: ConfigOption = None) -> None:
-    """Validate settings and the registry, and say whether the store answers."""
+    """Validate settings and the registry; say whether the store answers and whether the spool
+    and alert state folders can be written."""
     from storage.factory import open_reading_store  # noqa: PLC0415 - only this command needs it
 
     settings = _settings(config)
@@ -80,8 +82,30 @@ def check(config: ConfigOption = None) -> None:
     ok = store.ping()
     store.close()
     typer.echo(f"store {_redact(settings.store.url)}: {'answers' if ok else 'DOES NOT ANSWER'}")
+    for what, folder in (
+        ("spool", settings.ingest.spool_path),
+        ("alert state", settings.state.path.parent),
+    ):
+        problem = _unwritable(folder)
+        typer.echo(f"{what} folder {folder}: {problem or 'writable'}", err=bool(problem))
+        ok = ok and problem is None
     if not ok:
         raise typer.Exit(1)
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why nothing can be durably written in ``folder`` (created if missing), or None."""
+    probe = folder / ".saltwatch-check"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with probe.open("wb") as f:
+            f.write(b"ok")
+            f.flush()
+            os.fsync(f.fileno())
+        probe.unlink()
+    except OSError as exc:
+        return f"CANNOT BE WRITTEN ({exc.strerror or exc})"
+    return None
 
 
 @app.command()

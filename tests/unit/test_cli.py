@@ -32,9 +32,19 @@ def test_help_lists_commands() -> None:
 
 
 def test_check_reports_registry_and_store(tmp_path: Path) -> None:
-    result = run("check", env={"SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/r.db"})
+    env = {
+        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/r.db",
+        "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state" / "state.db"),
+    }
+    result = run("check", env=env)
     assert result.returncode == 0, result.stderr
-    assert "16 wells, 60 taps" in result.stdout
+    assert "16 wells, 60 taps" in result.stdout and "spool folder" in result.stdout
+    # a spool that cannot be written (here: below a file) fails the check, saying so
+    (tmp_path / "a-file").write_text("")
+    env["SALTWATCH_INGEST__SPOOL_PATH"] = str(tmp_path / "a-file" / "spool")
+    bad = run("check", env=env)
+    assert bad.returncode == 1 and "CANNOT BE WRITTEN" in bad.stderr
 
 
 def test_invalid_setting_is_named(tmp_path: Path) -> None:
