@@ -10,7 +10,8 @@ const TEXT = {
         badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English",
         front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro (tham khảo)", forecast: "dự báo 48 giờ",
         observed: "quan trắc", declared: "đã công bố",
-        bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
+        offline: "Mất kết nối với máy chủ — số liệu trên trang có thể đã cũ",
+        remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
         skill: "Dự báo: sai số 24 giờ {mae}‰, lặp lại con triều {pmae}‰ (kỹ năng {skill}), {n} lần dự báo trong {days} ngày",
         noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
@@ -22,11 +23,18 @@ const TEXT = {
         noack: "Acknowledging needs the operator role", other: "Tiếng Việt",
         front: "Salt front (from the mouth)", risk: "Risk level (indicative)", forecast: "48 h forecast",
         observed: "observed", declared: "declared",
-        bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
+        offline: "Connection lost — the figures on this page may be out of date",
+        remember: "Remember the token on this device", bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
         skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
         noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)" },
 };
-const state = { lang: localStorage.getItem("sw-lang") || "vi", token: localStorage.getItem("sw-token"),
+// the token lives for this tab only, unless its holder asked to be remembered on this device
+const saved = () => sessionStorage.getItem("sw-token") || localStorage.getItem("sw-token");
+function keepToken(token, remember) {
+  sessionStorage.setItem("sw-token", token);
+  if (remember) localStorage.setItem("sw-token", token); else localStorage.removeItem("sw-token");
+}
+const state = { lang: localStorage.getItem("sw-lang") || "vi", token: saved(),
                 rules: null, stations: [], zones: [], alerts: [], selected: null };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || key;
@@ -49,9 +57,17 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
+function connected(ok) {  // a banner while the server cannot be reached: old figures look live
+  $("offline").hidden = ok; $("offline").textContent = t("offline");
+}
+
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options,
-    headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" } });
+  let response;
+  try {
+    response = await fetch(path, { ...options,
+      headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" } });
+  } catch (error) { connected(false); throw error; }
+  connected(response.status < 500);
   if (response.status === 401) { askToken(true); throw new Error("unauthorized"); }
   if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
   return response.status === 204 ? null : response.json();
@@ -282,19 +298,19 @@ async function start() {
   translate();
   if (location.hash.startsWith("#token=")) {  // a link with the token (never sent to the server)
     state.token = decodeURIComponent(location.hash.slice(7));
-    localStorage.setItem("sw-token", state.token);
+    keepToken(state.token, localStorage.getItem("sw-token") === state.token);
     history.replaceState(null, "", location.pathname);
   }
   if (!state.token) { askToken(false); return; }
   try { state.rules = await api("/api/v1/rules"); } catch (error) { if (error.message === "unauthorized") return; }
   await refresh();
   live();
-  setInterval(refresh, clock.rate > 1 ? 10000 : 60000);
+  setInterval(() => refresh().catch(() => {}), clock.rate > 1 ? 10000 : 60000);
 }
 
-$("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); localStorage.setItem("sw-token", state.token); start(); });
+$("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); keepToken(state.token, $("remember").checked); start(); });
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
 $("bulletin").addEventListener("click", () => { openBulletin(); });
-$("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); state.token = null; askToken(false); });
+$("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null; askToken(false); });
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);
 start();

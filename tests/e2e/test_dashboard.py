@@ -125,6 +125,18 @@ def test_dashboard_shows_and_acknowledges_an_alert(fed_system: str) -> None:
         assert "Kỹ sư Lan" in page.inner_text(f'#alerts li[data-id="{alert_id}"]')
         page.click("#lang")
         assert page.inner_text("#alerts-panel h2") == "Open alerts"
+        # the token of the link is kept for this tab only (no one asked to be remembered)
+        assert page.evaluate("localStorage.getItem('sw-token')") is None
+        assert page.evaluate("sessionStorage.getItem('sw-token')") == OPERATOR
+        # the server out of reach: a banner says so, rather than old figures looking live
+        assert page.locator("#offline").is_hidden()
+        page.route("**/api/v1/**", lambda route: route.abort())
+        page.evaluate("refresh().catch(() => null)")
+        page.wait_for_selector("#offline", state="visible", timeout=5_000)
+        assert "Connection lost" in page.inner_text("#offline")
+        page.unroute("**/api/v1/**")
+        page.evaluate("refresh().catch(() => null)")
+        page.wait_for_selector("#offline", state="hidden", timeout=10_000)
         browser.close()
     alerts = httpx.get(
         f"{base}/api/v1/alerts", params={"state": "acknowledged"}, headers=headers
