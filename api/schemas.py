@@ -15,6 +15,10 @@ class Health(BaseModel):
     broker: bool | None = Field(None, description="null when this process has no MQTT client")
     now: str = Field(description="the server's time, RFC 3339 (the demo's runs accelerated)")
     clock_rate: float = Field(1.0, description="server seconds per real second (1 but in a demo)")
+    quarantined: list[str] = Field(
+        default_factory=list,
+        description="spool files that could not be read back, moved to spool/quarantine/",
+    )
 
 
 class ZoneOut(BaseModel):

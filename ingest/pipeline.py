@@ -203,6 +203,11 @@ class Pipeline:
         return self._spool.depth
 
     @property
+    def quarantined(self) -> list[str]:
+        """Spool files that could not be read back, moved aside (CONTRACT: named in /health)."""
+        return list(self._spool.quarantined)
+
+    @property
     def store_up(self) -> bool:
         return self._health.up
 

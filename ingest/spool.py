@@ -9,6 +9,7 @@ caller turns into backpressure on the broker.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -19,6 +20,7 @@ from core.topics import TopicKind
 from core.types import Reading
 
 _SUFFIX = ".batch"
+log = logging.getLogger("saltwatch.ingest")
 
 
 def encode_batch(readings: list[Reading]) -> bytes:
@@ -46,6 +48,7 @@ class Spool:
         self._bytes = sum(f.stat().st_size for f in files)
         self._count = len(files)
         self._next = int(files[-1].stem) + 1 if files else 0
+        self.quarantined: list[str] = sorted(str(p) for p in (folder / "quarantine").glob("*"))
 
     def _files(self) -> list[Path]:
         return sorted(self.folder.glob("*" + _SUFFIX))
@@ -80,11 +83,32 @@ class Spool:
         return True
 
     def oldest(self) -> tuple[Path, list[Reading]] | None:
-        """The oldest batch and its file, or None when empty."""
-        files = self._files()
-        if not files:
-            return None
-        return files[0], decode_batch(files[0].read_bytes())
+        """The oldest batch and its file, or None when empty. A file that cannot be read back
+        (a damaged disk, a hand edit) is moved to ``quarantine/``, named in the log and in
+        ``quarantined``, and the batches behind it drain."""
+        for path in self._files():
+            try:
+                return path, decode_batch(path.read_bytes())
+            except (ValueError, TypeError, KeyError) as exc:  # orjson's errors are ValueErrors
+                self._quarantine(path, exc)
+        return None
+
+    def _quarantine(self, path: Path, exc: Exception) -> None:
+        into = self.folder / "quarantine"
+        into.mkdir(exist_ok=True)
+        size = path.stat().st_size
+        path.rename(into / path.name)
+        self._fsync_folder()
+        with self._lock:
+            self._bytes -= size
+            self._count -= 1
+            self.quarantined.append(str(into / path.name))
+        log.error(
+            "spool batch %s cannot be read (%s): moved to %s; the batches behind it go on",
+            path.name,
+            exc,
+            into / path.name,
+        )
 
     def remove(self, path: Path) -> None:
         size = path.stat().st_size

@@ -20,13 +20,15 @@ def health(request: Request) -> Health:
         broker = bool(
             ctx.pipeline.metrics.registry.get_sample_value("saltwatch_ingest_broker_connected")
         )
-    ok = store_ok and broker is not False
+    quarantined = ctx.pipeline.quarantined if ctx.pipeline is not None else []
+    ok = store_ok and broker is not False and not quarantined
     return Health(
         status="ok" if ok else "degraded",
         store=store_ok,
         broker=broker,
         now=to_rfc3339(ctx.clock.now_ns(), VN_TZ),
         clock_rate=float(getattr(ctx.clock, "rate", 1.0)),
+        quarantined=quarantined,
     )
 
 
