@@ -213,5 +213,6 @@ class MqttConsumer:
                 message.mid,
                 message.qos,
                 self._epoch,
+                bool(message.retain),
             )
         )

@@ -52,6 +52,7 @@ class Inbound(NamedTuple):
     mid: int = 0
     qos: int = 1
     epoch: int = 0
+    retained: bool = False  # the broker's stored copy, given on subscribing: said at some past time
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +288,10 @@ class Pipeline:
         if self._registry.device(device) is None and not self._judge_cfg.accept_unknown:
             self._record_rejection(message, Reason.UNKNOWN_DEVICE.value, "status of unknown device")
         elif text in (b"online", b"offline"):
-            self.tracker.status(device, text == b"online", message.received_ns)
+            # a retained status was said at an unknown past time (say, before this restart): any
+            # reading of the device outranks it, so a device that came back is not "offline"
+            said_at = 0 if message.retained else message.received_ns
+            self.tracker.status(device, text == b"online", said_at)
         else:
             self._record_rejection(message, Reason.BAD_SHAPE.value, "status must be online/offline")
         return True

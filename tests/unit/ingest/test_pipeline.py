@@ -122,6 +122,22 @@ def test_invalid_messages_are_acknowledged_and_recorded(parts: Parts) -> None:
     assert state.online is True
 
 
+def test_a_retained_offline_status_does_not_outrank_readings(parts: Parts) -> None:
+    """After a restart the broker hands over the last retained status; "offline" said before
+    the device came back must not mark it offline now (its time is unknown: 0)."""
+    pipeline, _, acker, _ = parts
+    retained = Inbound("saltwatch/status/s1", b"offline", NOW, 7, 1, 0, retained=True)
+    pipeline.submit(retained)
+    pipeline.submit(msg(8, b"offline", topic="saltwatch/status/s1"))  # a live one counts now
+    wait_until(lambda: sorted(acker.acked) == [7, 8], 5, "acks")
+    (state,) = [d for d in pipeline.tracker.snapshot() if d.device == "s1"]
+    assert state.online is False and state.status_at_ns == NOW
+    pipeline.submit(Inbound("saltwatch/status/s1", b"offline", NOW + 5, 9, 1, 0, retained=True))
+    wait_until(lambda: 9 in acker.acked, 5, "ack")
+    (state,) = [d for d in pipeline.tracker.snapshot() if d.device == "s1"]
+    assert state.status_at_ns == 0  # any reading of the device is newer than that
+
+
 def test_store_outage_spools_acknowledges_and_drains_later(parts: Parts) -> None:
     pipeline, store, acker, spool = parts
     store.down = True
