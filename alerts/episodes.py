@@ -6,6 +6,7 @@ is then shown to the listeners (the API's live stream). One lock guards the open
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from alerts.metrics import AlertMetrics
 from alerts.model import Alert, Delivery, Event, Observation, Severity
 from alerts.routing import channels_for
 from core.clock import Clock
+from core.errors import SaltWatchError
 from core.registry import Registry
 from core.settings import ReceiverSettings
 from core.timeutil import NS_PER_S
@@ -46,6 +48,7 @@ class Episodes:
         self.repeat_ns = int(repeat_s * NS_PER_S)
         self.escalate_ns = int(escalate_after_s * NS_PER_S)
         self.lock = threading.Lock()
+        self.unsaved_since: int | None = None  # the alert state could not be saved since
         self.open: dict[str, Alert] = state.open_alerts()
         self._listeners: list[Callable[[Event], None]] = []
 
@@ -61,26 +64,48 @@ class Episodes:
         changes: list[tuple[Alert | None, Alert | None]] = []
         events: list[Event] = []
         deliveries: list[Delivery] = []
+        staged: dict[str, Alert | None] = {}  # shown only once saved: durable before visible
         for obs, zone_of in observations:
-            before = self.open.get(obs.fingerprint)
+            fp = obs.fingerprint
+            before = staged[fp] if fp in staged else self.open.get(fp)
             device = self.registry.device(obs.device) if obs.device else None
             zone = zone_of or (device.zone if device else "unassigned")
             after, event = advance(before, obs, zone, now)
             if after is before:
                 continue
             changes.append((before, after))
-            if after is not None and after.open:
-                self.open[obs.fingerprint] = after
-            else:
-                self.open.pop(obs.fingerprint, None)
+            staged[fp] = after if after is not None and after.open else None
             if event is not None:
                 events.append(event)
                 deliveries.extend(self.deliveries(event, now))
-        if changes:
-            self.state.save(changes, deliveries)
+        if changes and not self._saved(changes, deliveries):
+            return []  # nothing changes, nothing is told: the next run judges it all again
+        for fp, alert in staged.items():
+            if alert is None:
+                self.open.pop(fp, None)
+            else:
+                self.open[fp] = alert
         if deliveries:
             self.wake()
         return events
+
+    def _saved(
+        self, changes: list[tuple[Alert | None, Alert | None]], deliveries: list[Delivery]
+    ) -> bool:
+        """Save, or say why not: a full disk or a read-only file must not lose an alert, so
+        the changes are simply not made and the next evaluation tries again."""
+        try:
+            self.state.save(changes, deliveries)
+        except (sqlite3.Error, OSError, SaltWatchError) as exc:
+            if self.unsaved_since is None:
+                self.unsaved_since = self.clock.now_ns()
+                log.error("alert state cannot be saved (%s): alerts wait until it can", exc)
+            self.metrics.unsaved.inc()
+            return False
+        if self.unsaved_since is not None:
+            log.warning("alert state saved again: the alerts that waited go out now")
+            self.unsaved_since = None
+        return True
 
     def deliveries(
         self, event: Event, now: int, *, escalation: bool = False, reminder: int = 0
@@ -113,7 +138,7 @@ class Episodes:
             now = self.clock.now_ns()
             changes: list[tuple[Alert | None, Alert | None]] = []
             deliveries: list[Delivery] = []
-            for fingerprint, alert in list(self.open.items()):
+            for alert in list(self.open.values()):
                 if alert.state != "firing" or alert.fired_at_ns is None:
                     continue
                 updated = alert
@@ -129,9 +154,11 @@ class Episodes:
                     deliveries += self.deliveries(escalated, now, escalation=True)
                 if updated is not alert:
                     changes.append((alert, updated))
-                    self.open[fingerprint] = updated
-            if changes:
-                self.state.save(changes, deliveries)
+            if not changes or not self._saved(changes, deliveries):
+                return
+            for _, changed in changes:
+                if changed is not None:
+                    self.open[changed.fingerprint] = changed
         if deliveries:
             self.wake()
 
@@ -142,8 +169,8 @@ class Episodes:
                 raise KeyError(alert_id)
             now = self.clock.now_ns()
             acked, event = acknowledge(alert, by, note, now)
+            self.state.save([(alert, acked)], self.deliveries(event, now))  # or it raises
             self.open[acked.fingerprint] = acked
-            self.state.save([(alert, acked)], self.deliveries(event, now))
         self.wake()
         self.publish([event])
         return acked

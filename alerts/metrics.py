@@ -28,6 +28,12 @@ class AlertMetrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=self.registry,
         )
+        self.unsaved = Counter(
+            "saltwatch_alert_state_unsaved",
+            "Evaluations whose alert changes could not be saved (full disk, read-only file): "
+            "held back and judged again",
+            registry=self.registry,
+        )
         self.handoff_dropped = Counter(
             "saltwatch_alert_handoff_dropped",
             "Ingest batches not judged at once because the hand-off queue was full (the next "

@@ -19,6 +19,9 @@ class Health(BaseModel):
         default_factory=list,
         description="spool files that could not be read back, moved to spool/quarantine/",
     )
+    alert_state_saved: bool = Field(
+        True, description="false while alert changes cannot be saved (they wait, none is lost)"
+    )
 
 
 class ZoneOut(BaseModel):

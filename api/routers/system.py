@@ -21,7 +21,8 @@ def health(request: Request) -> Health:
             ctx.pipeline.metrics.registry.get_sample_value("saltwatch_ingest_broker_connected")
         )
     quarantined = ctx.pipeline.quarantined if ctx.pipeline is not None else []
-    ok = store_ok and broker is not False and not quarantined
+    saving = ctx.engine is None or ctx.engine.episodes.unsaved_since is None
+    ok = store_ok and broker is not False and not quarantined and saving
     return Health(
         status="ok" if ok else "degraded",
         store=store_ok,
@@ -29,6 +30,7 @@ def health(request: Request) -> Health:
         now=to_rfc3339(ctx.clock.now_ns(), VN_TZ),
         clock_rate=float(getattr(ctx.clock, "rate", 1.0)),
         quarantined=quarantined,
+        alert_state_saved=saving,
     )
 
 

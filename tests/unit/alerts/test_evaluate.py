@@ -377,3 +377,53 @@ def test_a_late_backlog_is_judged_where_judgements_can_change(tmp_path: Path) ->
     salty = [sal("vam-kenh", i, 4.5 if 600 <= i < 660 else 0.5) for i in range(1440)]
     moments = e.judge._moments(device, salty, e.rules)
     assert len(moments) <= 6 and salty[600].ts_ns in moments and salty[660].ts_ns in moments
+
+
+def test_an_alert_is_shown_only_once_saved_and_none_is_lost_on_a_full_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Durable before visible: while the alert state cannot be written (a full disk), a 9 ‰
+    reading raises nothing in memory, the API or the notifiers; once it can, the next tick
+    raises it, with the reading's time."""
+    import sqlite3  # noqa: PLC0415
+
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(tmp_path, clock, recorder)
+    real_save = e.state.save
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(e.state, "save", full)
+    e.on_readings([sal("vam-kenh", 0, 9.0)])
+    e.dispatch()
+    assert e.open_alerts() == [] and recorder.events == []
+    assert e.episodes.unsaved_since == T0 and e.metrics.unsaved._value.get() >= 1
+    health = health_of(e)
+    assert health["status"] == "degraded" and health["alert_state_saved"] is False
+    monkeypatch.setattr(e.state, "save", real_save)  # space came back
+    clock.set(T0 + 60 * 10**9)
+    e.tick()
+    e.dispatch()
+    fired = [a for a in e.open_alerts() if a.rule == "salinity-river"]
+    assert len(fired) == 1 and fired[0].started_at_ns == T0 and fired[0].severity == "critical"
+    assert ("salinity-river", "firing") in {(ev["rule"], ev["state"]) for ev in recorder.events}
+    assert e.state.open_alerts()[fired[0].fingerprint] == fired[0]  # saved, as shown
+    assert e.episodes.unsaved_since is None and health_of(e)["alert_state_saved"] is True
+
+
+def health_of(e: AlertEngine) -> dict[str, object]:
+    """/health of an API over this engine (the store: an empty SQLite one)."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from api.app import create_app  # noqa: PLC0415
+    from api.context import ApiContext  # noqa: PLC0415
+    from core.settings import Settings  # noqa: PLC0415
+    from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+
+    store = SqliteReadingStore(e.state.path.parent / "readings.db")
+    ctx = ApiContext(Settings(), e.registry, store, e.state, e, clock=e.clock)
+    with TestClient(create_app(ctx)) as client:
+        body: dict[str, object] = client.get("/health").json()
+    store.close()
+    return body
