@@ -6,6 +6,7 @@ from fastapi import HTTPException
 
 from alerts.messages import render
 from alerts.model import Alert, Event, Silence
+from api.context import ApiContext
 from api.schemas import AlertOut, LatestReading, SilenceOut
 from core.errors import BadInputError
 from core.registry import Registry
@@ -76,3 +77,19 @@ def query_time(text: str | None, name: str) -> int | None:
         return ts_from_rfc3339(text)
     except BadInputError as exc:
         raise HTTPException(422, f"{name}: {exc}") from None
+
+
+def station_range(
+    ctx: ApiContext, station: str, start: str | None, end: str | None, default_s: int
+) -> tuple[int, int]:
+    """A salinity station's time range from query parameters (``end`` default now, ``start``
+    default ``default_s`` before it): 404 for no such station, 422 for a bad range."""
+    device = ctx.registry.device(station)
+    if device is None or device.kind != "salinity":
+        raise HTTPException(404, "no such salinity station")
+    until, since = query_time(end, "end"), query_time(start, "start")
+    end_ns = until if until is not None else ctx.clock.now_ns()
+    start_ns = since if since is not None else end_ns - default_s * 1_000_000_000
+    if start_ns >= end_ns:
+        raise HTTPException(422, "start must be before end")
+    return start_ns, end_ns

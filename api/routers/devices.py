@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext, ctx_of
-from api.convert import latest, query_time, when
+from api.convert import latest, station_range, when
 from api.paging import Page
 from api.schemas import (
     AggregatePoint,
@@ -124,14 +124,7 @@ def readings(
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
 ) -> ReadingsOut | Response:
     ctx = ctx_of(request)
-    device = ctx.registry.device(station)
-    if device is None or device.kind != "salinity":
-        raise HTTPException(404, "no such salinity station")
-    until, since = query_time(end, "end"), query_time(start, "start")
-    end_ns = until if until is not None else ctx.clock.now_ns()
-    start_ns = since if since is not None else end_ns - 86_400 * NS_PER_S
-    if start_ns >= end_ns:
-        raise HTTPException(422, "start must be before end")
+    start_ns, end_ns = station_range(ctx, station, start, end, 86_400)
     out = ReadingsOut(
         station=station,
         start=to_rfc3339(start_ns, VN_TZ),

@@ -15,11 +15,11 @@ from fastapi.responses import StreamingResponse
 
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ctx_of
-from api.convert import alert_out, query_time
+from api.convert import alert_out, station_range
 from api.routers.alerts import AlertFilters
 from core.errors import BadInputError
 from core.schema import measurement_for
-from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339
+from core.timeutil import VN_TZ, parse_duration, to_rfc3339
 from core.topics import TopicKind
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], responses=AUTH_RESPONSES)
@@ -94,14 +94,7 @@ def readings_csv(
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
 ) -> StreamingResponse:
     ctx = ctx_of(request)
-    device = ctx.registry.device(station)
-    if device is None or device.kind != "salinity":
-        raise HTTPException(404, "no such salinity station")
-    until, since = query_time(end, "end"), query_time(start, "start")
-    end_ns = until if until is not None else ctx.clock.now_ns()
-    start_ns = since if since is not None else end_ns - 7 * 86_400 * NS_PER_S
-    if start_ns >= end_ns:
-        raise HTTPException(422, "start must be before end")
+    start_ns, end_ns = station_range(ctx, station, start, end, 7 * 86_400)
     if every is not None:
         try:
             every_s = parse_duration(every)
