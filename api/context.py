@@ -8,7 +8,7 @@ from fastapi import Request
 from prometheus_client import CollectorRegistry
 
 from alerts.engine import AlertEngine
-from analytics.forecast import ForecastJob
+from analytics.forecast_job import ForecastJob
 from analytics.saltfront import FrontKeeper
 from api.cache import TtlCache
 from core.clock import Clock, SystemClock

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from analytics.forecast import ForecastJob
+from analytics.forecast_job import ForecastJob
 from analytics.saltfront import FrontKeeper
 from core.backoff import Backoff
 from core.clock import Clock, SystemClock

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
 from alerts.messages import render
-from analytics.forecast import ForecastJob
+from analytics.forecast_job import ForecastJob
 from analytics.forecast_store import live_score, past_forecasts, to_reading
 from api.app import create_app
 from api.context import ApiContext
