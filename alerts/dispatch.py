@@ -16,12 +16,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 from alerts.messages import render
 from alerts.notifiers import Notifier
 from alerts.routing import alert_zones
+from core.backoff import Backoff
 from core.errors import BadInputError, FatalError, RetryableError
 from core.registry import Registry
 from storage.alert_sqlite import AlertState
@@ -34,18 +34,6 @@ class DeliveryCounter(Protocol):
     def __call__(self, channel: str, outcome: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class Backoff:
-    initial_s: float = 1.0
-    cap_s: float = 300.0
-    jitter: float = 0.2  # each wait is shortened by up to this share, at random
-
-    def delay(self, failures: int, rng: random.Random) -> float:
-        """The wait after ``failures`` failures in a row (1: the first)."""
-        base = min(self.cap_s, self.initial_s * 2.0 ** max(failures - 1, 0))
-        return float(base * (1.0 - self.jitter * rng.random()))
-
-
 class ChannelWorker:
     """Delivers one channel's queue; ``step`` does what is due now and says when to come back."""
 
@@ -55,7 +43,8 @@ class ChannelWorker:
         state: AlertState,
         registry: Registry,
         *,
-        backoff: Backoff = Backoff(),
+        initial_s: float = 1.0,
+        cap_s: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
         counted: DeliveryCounter | None = None,
@@ -66,16 +55,21 @@ class ChannelWorker:
         self.channel = channel or notifier.channel  # the outbox's name for it
         self.state = state
         self.registry = registry
-        self.backoff = backoff
+        # 1 s after the first failure, doubling to 5 min, each wait up to 20 % shorter at random
+        rng = random.Random(seed)  # noqa: S311 - jitter, not a secret
+        self.backoff = Backoff(initial_s, cap_s, rng, jitter=0.2)
         self.monotonic = monotonic
         self.wall_ns = wall_ns
         self.counted = counted
-        self.failures = 0
         self.delivered = 0  # sent since start
         self.next_try = 0.0  # monotonic seconds; 0: now
         self.last_error: str | None = None
-        self._rng = random.Random(seed)  # noqa: S311 - jitter, not a secret
         self._resumed = False
+
+    @property
+    def failures(self) -> int:
+        """Failed tries in a row."""
+        return self.backoff.attempts
 
     def step(self, force: bool = False) -> float | None:
         """Send what is queued, unless the channel is backing off (``force`` ignores that).
@@ -85,7 +79,7 @@ class ChannelWorker:
             self._resumed = True
             attempts, next_at = self.state.pending_attempt(self.channel)
             if attempts:
-                self.failures = attempts
+                self.backoff.resume(attempts)
                 self.next_try = now + max(0.0, ((next_at or 0) - self.wall_ns()) / NS)
         if not force and now < self.next_try:
             return self.next_try - now
@@ -105,12 +99,12 @@ class ChannelWorker:
             self._count("sent")
             if self.failures:
                 log.info("%s delivers again after %d failed attempts", self.channel, self.failures)
-            self.failures, self.next_try, self.last_error = 0, 0.0, None
+            self.backoff.reset()
+            self.next_try, self.last_error = 0.0, None
         return None
 
     def _failed(self, seq: int, error: str) -> float:
-        self.failures += 1
-        wait = self.backoff.delay(self.failures, self._rng)
+        wait = self.backoff.next()
         self.next_try = self.monotonic() + wait
         self.state.record_attempt(seq, self.failures, self.wall_ns() + int(wait * NS), error[:500])
         self._count("retry")
@@ -133,13 +127,10 @@ class Dispatcher:
         state: AlertState,
         registry: Registry,
         *,
-        backoff: Backoff = Backoff(),
         counted: DeliveryCounter | None = None,
     ) -> None:
         self.workers = {
-            channel: ChannelWorker(
-                n, state, registry, backoff=backoff, counted=counted, channel=channel
-            )
+            channel: ChannelWorker(n, state, registry, counted=counted, channel=channel)
             for channel, n in notifiers.items()
         }
         self._wake = {channel: threading.Event() for channel in self.workers}
@@ -174,8 +165,7 @@ class Dispatcher:
                 wait = worker.step()
             except Exception:  # a bug in a notifier must not end its channel for good
                 log.exception("%s delivery crashed", worker.channel)
-                worker.failures += 1
-                wait = worker.backoff.delay(worker.failures, random.Random())  # noqa: S311
+                wait = worker.backoff.next()
             # a failing channel waits out its backoff even when more is queued meanwhile
             if wait is not None:
                 self._stop.wait(wait)

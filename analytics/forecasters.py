@@ -76,7 +76,6 @@ class Prediction:
     method: Method
     points: int  # readings in the fitting window
     coverage_h: float  # hours of the window with data
-    spread: float  # typical error at 24 h (half the band's width there), in the method's units
 
 
 class History:
@@ -329,7 +328,6 @@ def predict(
         # from the last reading: its value is what is known now (its time is at or before now)
         origin = float(history.t[-1])
         mean, lower, upper = _apply(history, fitted, tide, origin, leads_h - origin)
-    spread_24 = float(np.interp(24.0, leads_h, (upper - lower) / 2.0))
     return Prediction(
         leads_h,
         np.maximum(_back(mean, s), 0.0),
@@ -338,7 +336,6 @@ def predict(
         method,
         int(history.t.size),
         covered,
-        spread_24,
     )
 
 
