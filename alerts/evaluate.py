@@ -24,7 +24,7 @@ from alerts.judgement import (
 from alerts.model import Observation, Severity
 from alerts.supply_rules import nodata, tap, well
 from alerts.windows import DeviceWindow, FloatArray, IntArray
-from core.qc import BAD_FLAGS, QcFlag
+from core.qc import QcFlag
 from core.registry import Device, Registry
 from core.rules import SEVERITY_RANK, RuleSet, SalinityLevels
 from core.timeutil import NS_PER_S, VN_TZ, to_datetime
@@ -102,8 +102,7 @@ def _salinity_stats(w: DeviceWindow, rules: RuleSet) -> _SalinityStats:
     if cached is not None and cached[0] == key:
         stats: _SalinityStats = cached[1]
         return stats
-    good = ((w.qc & int(BAD_FLAGS)) == 0) & ~np.isnan(w.values["salinity_ppt"])
-    ts, values = w.ts[good], w.values["salinity_ppt"][good]
+    ts, values = w.good_salinity()
     peak, slope, slope_from = float("nan"), None, int(w.ts[-1])
     if ts.size:
         peak = float(values[ts >= ts[-1] - rules.defaults.tidal_day * NS_PER_S].max())
@@ -159,8 +158,7 @@ def _salinity(
 ) -> list[Observation | None]:
     levels = rules.levels_for(device, registry, month)
     profile = device.profile.value if device.profile else "river"
-    st = _salinity_stats(w, rules)
-    ts, values = st.ts, st.values
+    ts, values = w.good_salinity()
     out: list[Observation | None] = []
     cf = rules.defaults.clear_fraction
     last = int(w.ts[-1])
@@ -174,6 +172,7 @@ def _salinity(
         )
     if instant_only:
         return out
+    st = _salinity_stats(w, rules)
     if ts.size:
         rule = f"salinity-{profile}-tidal-day"
         severity = judge_peak(st.peak, levels, cf, current.get(f"{rule}:{device.id}"))

@@ -1,28 +1,30 @@
 """Judging the devices: readings go into the windows (on ingest's thread: cheap), and the
 devices that got data are evaluated by the instantaneous rules on the judge's own thread, through
-a bounded hand-off (a full one never blocks ingest: the next tick judges every window). Late
-readings are judged at their own measurement times first. The tick evaluates every rule of every
-device; ``warm`` fills the windows from the store at start."""
+a bounded hand-off (a full one never blocks ingest: the next tick judges every window). What
+queued up while the judge was busy is judged in one pass per device, at the measurement times
+where a judgement can change. The tick evaluates every rule of every device; ``warm`` fills the
+windows from the store at start."""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-
-import numpy as np
+from functools import partial
 
 from alerts.episodes import Episodes
 from alerts.evaluate import evaluate
 from alerts.judgement import WindowSource
 from alerts.metrics import AlertMetrics
 from alerts.model import LATE_AFTER_NS, Event
+from alerts.moments import MonthLevels, salinity_moments
 from alerts.windows import FIELDS, DeviceWindow, Windows
 from core.clock import Clock
 from core.registry import Device, Registry
-from core.rules import RuleSet, SalinityLevels
-from core.timeutil import NS_PER_S, VN_TZ, to_datetime
+from core.rules import RuleSet
+from core.timeutil import NS_PER_S
 from core.topics import TopicKind
 from core.types import Reading
 from storage.ports import ReadingStore
@@ -30,25 +32,26 @@ from storage.ports import ReadingStore
 log = logging.getLogger("saltwatch.alerts")
 StatusSource = Callable[[], Mapping[str, tuple[bool, int]]]
 HANDOFF_BATCHES = 1_000  # ingest batches waiting to be judged; beyond, the tick catches up
+#: The judge's passes start at least this far apart; what arrives meanwhile is judged together
+PASS_INTERVAL_S = 0.1
+#: …and further apart when a pass took long: the judge keeps to about this share of one core, so
+#: a flood (a drained backlog) is judged in a few large passes instead of starving ingest
+JUDGE_SHARE = 0.05
+MAX_PASS_INTERVAL_S = 2.0
 
 
 class _AsOf:
-    """One device's window as it stood at a past measurement time (for judging late data)."""
+    """One device's window as it stood at a measurement time (for judging the past)."""
 
     def __init__(self, device: str, window: DeviceWindow, ts_ns: int) -> None:
-        k = int(np.searchsorted(window.ts, ts_ns, side="right"))
         self._device = device
-        self._window = DeviceWindow(
-            window.kind,
-            window.ts[:k],
-            window.qc[:k],
-            {n: v[:k] for n, v in window.values.items()},
-            window.fault,
-            window.fault_ts,
-        )
+        self._window = window.as_of(ts_ns)
 
     def get(self, device: str) -> DeviceWindow | None:
         return self._window if device == self._device else None
+
+
+Spans = dict[str, int]  # device → the oldest measurement time among its new readings
 
 
 class ReadingJudge:
@@ -70,93 +73,62 @@ class ReadingJudge:
         self.metrics = metrics
         self.statuses = statuses
         self.started_ns = clock.now_ns()
-        self._handoff: queue.Queue[tuple[set[str], list[Reading]] | None] = queue.Queue(
-            maxsize=HANDOFF_BATCHES
-        )
+        self._handoff: queue.Queue[Sequence[Reading] | None] = queue.Queue(maxsize=HANDOFF_BATCHES)
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._levels: tuple[RuleSet | None, dict[str, MonthLevels]] = (None, {})
+        self._judged: set[str] = set()  # devices judged since start (their history was not)
 
     def on_readings(self, readings: Sequence[Reading]) -> None:
-        """Ingest's hand-off (judged in the caller's thread until ``start``: tests, tools)."""
-        now = self.clock.now_ns()
-        late = [r for r in readings if now - r.ts_ns > LATE_AFTER_NS]
-        devices = self.windows.add(readings)
+        """Ingest's hand-off: queued for the judge's thread, which adds them to the windows and
+        judges them (in the caller's thread until ``start``: tests, tools). When the hand-off is
+        full, ingest adds them to the windows itself and goes on: the next tick judges them."""
         if self._thread is None:
-            self._judge(devices, late)
+            self._judge(self.windows.add(readings))
             return
         try:
-            self._handoff.put_nowait((devices, late))
+            self._handoff.put_nowait(readings)
         except queue.Full:
+            self.windows.add(readings)
             self.metrics.handoff_dropped.inc()
 
-    def _judge(self, devices: set[str], late: Sequence[Reading]) -> None:
-        judged = self._replay(late) if late else set()
-        if devices - judged:
-            self.run(devices - judged, instant_only=True)
-
-    def _replay(self, late: Sequence[Reading]) -> set[str]:
-        """Judge a late backlog in one pass per device, at the times where a judgement can
-        change rather than at every reading: for a salinity station, where its value moves from
-        one band of its levels to another (below clearing, below warning, … above critical) and
-        where each hold time since such a move runs out; a well or a tap at each of its readings
-        (few, and their rules read several fields). Returns the devices judged up to their
-        newest reading (the run at the newest time that otherwise follows is not needed)."""
+    def _judge(self, spans: Spans) -> None:
+        """Judge each device that got data at the times where its judgement can change: for a
+        salinity station, its band moves and hold ends (``alerts.moments``); for a well or a
+        tap, the newest reading, or each one of a late backlog (their rules read several
+        fields; they report rarely)."""
         rules = self.rules()
-        by_device: dict[str, list[Reading]] = {}
-        for reading in late:
-            by_device.setdefault(reading.device, []).append(reading)
-        done: set[str] = set()
-        for name, readings in by_device.items():
+        now = self.clock.now_ns()
+        for name, oldest in spans.items():
             window = self.windows.get(name)
             device = self.registry.device(name)
-            if window is None or device is None:
+            if window is None or device is None or window.ts.size == 0:
                 continue
-            ordered = sorted(readings, key=lambda r: r.ts_ns)
-            moments = self._moments(device, ordered, rules)
-            newest = int(window.ts[-1]) if window.ts.size else None
-            if newest == ordered[-1].ts_ns:  # the window holds nothing newer: end there
-                if not moments or moments[-1] != newest:
-                    moments.append(newest)
-                done.add(name)
+            if device.kind == "salinity" and device.profile is not None:
+                levels = self._levels_for(rules, device)
+                moments = salinity_moments(window, oldest, levels, rules.defaults.clear_fraction)
+            elif now - oldest > LATE_AFTER_NS:
+                moments = window.ts[window.ts.searchsorted(oldest, "left") :].tolist()
+            else:
+                moments = [int(window.ts[-1])]
+            if name not in self._judged:  # its first data here: judge where it now stands
+                self._judged.add(name)
+                if not moments or moments[-1] != window.ts[-1]:
+                    moments.append(int(window.ts[-1]))
             for ts in moments:
                 self.run({name}, instant_only=True, windows=_AsOf(name, window, ts))
-        return done
 
-    def _moments(self, device: Device, readings: list[Reading], rules: RuleSet) -> list[int]:
-        if device.kind != "salinity" or device.profile is None:
-            return sorted({r.ts_ns for r in readings})
-        out: list[int] = []
-        band = -1
-        due: list[int] = []  # the times a hold since the last move runs out
-        by_month: dict[int, SalinityLevels] = {}
-        for reading in readings:
-            value = reading.fields.get("salinity_ppt")
-            if not isinstance(value, float | int) or isinstance(value, bool):
-                continue
-            month = to_datetime(reading.ts_ns, VN_TZ).month
-            levels = by_month.get(month) or by_month.setdefault(
-                month, rules.levels_for(device, self.registry, month)
+    def _levels_for(self, rules: RuleSet, device: Device) -> MonthLevels:
+        """A station's levels by month, remembered while the rules stay the same."""
+        if self._levels[0] is not rules:
+            self._levels = (rules, {})
+        known = self._levels[1]
+        levels = known.get(device.id)
+        if levels is None:
+            levels = known[device.id] = MonthLevels(
+                partial(rules.levels_for, device, self.registry)
             )
-            f = rules.defaults.clear_fraction
-            now_band = sum(
-                float(value) >= t
-                for t in (f * levels.warning, levels.warning, f * levels.critical, levels.critical)
-            )
-            ripe = [d for d in due if reading.ts_ns >= d]
-            if now_band != band:
-                # the hold that can run out after this move: rising to a level, that level's;
-                # falling below a clearing level, the clearing hold
-                hold = levels.hold_clear
-                if now_band > band and now_band in (2, 4):
-                    hold = levels.hold_warning if now_band == 2 else levels.hold_critical
-                due = [d for d in due if d > reading.ts_ns]
-                if hold > 0 and ((now_band > band and now_band in (2, 4)) or now_band < band):
-                    due.append(reading.ts_ns + int(hold * NS_PER_S))
-                band = now_band
-                out.append(reading.ts_ns)
-            elif ripe:
-                due = [d for d in due if d > reading.ts_ns]
-                out.append(reading.ts_ns)
-        return out
+        return levels
 
     def run(
         self, devices: set[str] | None, instant_only: bool, windows: WindowSource | None = None
@@ -172,7 +144,7 @@ class ReadingJudge:
                 episodes.current(),
                 now,
                 devices,
-                self.statuses() if self.statuses else None,
+                self.statuses() if self.statuses and not instant_only else None,
                 self.started_ns,
                 instant_only,
                 open_fingerprints=episodes.open,
@@ -213,13 +185,36 @@ class ReadingJudge:
         self._thread.start()
 
     def _loop(self) -> None:
-        while (item := self._handoff.get()) is not None:
+        next_pass = 0.0
+        while (first := self._handoff.get()) is not None:
+            # what arrives until the next pass is due is judged with it: the windows grow once
+            # and each device is judged once, however many batches brought it data
+            self._stopping.wait(next_pass - time.monotonic())
+            readings = list(first)
+            stopping = False
+            while True:
+                try:
+                    more = self._handoff.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                readings.extend(more)
+            started, cpu = time.monotonic(), time.thread_time()
             try:
-                self._judge(*item)
+                self._judge(self.windows.add(readings))
             except Exception:  # one bad batch must not end the judging
                 log.exception("judging new readings failed; the next tick judges them")
+            spent = time.thread_time() - cpu
+            next_pass = started + min(
+                max(PASS_INTERVAL_S, spent / JUDGE_SHARE), MAX_PASS_INTERVAL_S
+            )
+            if stopping:
+                return
 
     def stop(self) -> None:
         if self._thread is not None:
+            self._stopping.set()
             self._handoff.put(None)
             self._thread.join(10)

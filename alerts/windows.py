@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.qc import BAD_FLAGS
 from core.topics import TopicKind
 from core.types import Reading
 
@@ -38,28 +39,82 @@ class DeviceWindow:
     fault_ts: int = -1
     derived: dict[str, Any] = field(default_factory=dict)  # what rules computed from this data
 
-    def add(self, readings: list[Reading], keep_ns: int) -> None:
+    def good_salinity(self) -> tuple[IntArray, FloatArray]:
+        """The salinity readings QC passed, times and values: what every salinity rule reads."""
+        cached: tuple[IntArray, FloatArray] | None = self.derived.get("good")
+        if cached is None:
+            values = self.values["salinity_ppt"]
+            good = ((self.qc & int(BAD_FLAGS)) == 0) & ~np.isnan(values)
+            cached = self.derived["good"] = (self.ts[good], values[good])
+        return cached
+
+    def as_of(self, ts_ns: int) -> DeviceWindow:
+        """The window as it stood at ``ts_ns`` (its readings up to then), for judging the past."""
+        if self.ts.size == 0 or ts_ns >= self.ts[-1]:
+            return self
+        k = int(self.ts.searchsorted(ts_ns, "right"))
+        past = DeviceWindow(
+            self.kind,
+            self.ts[:k],
+            self.qc[:k],
+            {n: v[:k] for n, v in self.values.items()},
+            self.fault,
+            self.fault_ts,
+        )
+        good: tuple[IntArray, FloatArray] | None = self.derived.get("good")
+        if good is not None:  # a prefix of the good readings: no need to look again
+            j = int(good[0].searchsorted(ts_ns, "right"))
+            past.derived["good"] = (good[0][:j], good[1][:j])
+        return past
+
+    def with_readings(self, readings: list[Reading], keep_ns: int) -> DeviceWindow:
+        """A new window: this one's data and ``readings``, in time order, trimmed to ``keep_ns``
+        before the newest. A window is never changed in place, so a reader holding one sees
+        consistent arrays while ingest adds the next readings."""
         names = FIELDS[self.kind]
-        ts = np.fromiter((r.ts_ns for r in readings), np.int64, len(readings))
-        qc = np.fromiter((r.qc for r in readings), np.int64, len(readings))
-        cols = {n: np.array([_num(r.fields.get(n)) for r in readings], np.float64) for n in names}
-        for r in readings:
-            if self.kind is TopicKind.WELL and r.ts_ns >= self.fault_ts:
-                fault = r.fields.get("fault")
-                self.fault, self.fault_ts = (fault if isinstance(fault, str) else None), r.ts_ns
+        ts = np.array([r.ts_ns for r in readings], np.int64)
+        qc = np.array([r.qc for r in readings], np.int64)
+        cols = {m: _column([r.fields.get(m) for r in readings]) for m in names}
+        fault, fault_ts = self.fault, self.fault_ts
+        if self.kind is TopicKind.WELL:
+            for r in readings:
+                if r.ts_ns >= fault_ts:
+                    value = r.fields.get("fault")
+                    fault, fault_ts = (value if isinstance(value, str) else None), r.ts_ns
+        in_order = bool(np.all(ts[1:] > ts[:-1])) and (self.ts.size == 0 or ts[0] > self.ts[-1])
         all_ts = np.concatenate([self.ts, ts])
+        all_qc = np.concatenate([self.qc, qc])
+        values = {m: np.concatenate([self.values.get(m, np.empty(0)), cols[m]]) for m in names}
+        if in_order:  # the usual case: appended after the newest, nothing to sort
+            first = int(all_ts.searchsorted(all_ts[-1] - keep_ns, "left"))
+            return DeviceWindow(
+                self.kind,
+                all_ts[first:],
+                all_qc[first:],
+                {m: v[first:] for m, v in values.items()},
+                fault,
+                fault_ts,
+            )
         order = np.argsort(all_ts, kind="stable")
         all_ts = all_ts[order]
         keep = np.ones(all_ts.size, bool)
         keep[:-1] = all_ts[1:] != all_ts[:-1]  # a repeated time: the later delivery wins
         keep &= all_ts >= all_ts[-1] - keep_ns
-        self.derived = {}  # new data: whatever was computed from the old is stale
-        self.ts = all_ts[keep]
-        self.qc = np.concatenate([self.qc, qc])[order][keep]
-        self.values = {
-            n: np.concatenate([self.values.get(n, np.empty(0)), cols[n]])[order][keep]
-            for n in names
-        }
+        return DeviceWindow(
+            self.kind,
+            all_ts[keep],
+            all_qc[order][keep],
+            {m: v[order][keep] for m, v in values.items()},
+            fault,
+            fault_ts,
+        )
+
+
+def _column(values: list[Any]) -> FloatArray:
+    """Numbers as floats (booleans 0/1); anything else (absent, a string) NaN."""
+    if all(type(v) is float for v in values):  # the usual case: one conversion in C
+        return np.array(values, np.float64)
+    return np.array([_num(v) for v in values], np.float64)
 
 
 def _num(value: object) -> float:
@@ -78,18 +133,21 @@ class Windows:
         self._lock = threading.Lock()
         self._devices: dict[str, DeviceWindow] = {}
 
-    def add(self, readings: Iterable[Reading]) -> set[str]:
-        """Add readings; returns the devices that got new data."""
+    def add(self, readings: Iterable[Reading]) -> dict[str, int]:
+        """Add readings; returns each device that got new data with the oldest measurement time
+        of what it got."""
         grouped: dict[str, list[Reading]] = {}
         for reading in readings:
             grouped.setdefault(reading.device, []).append(reading)
-        with self._lock:
-            for device, items in grouped.items():
-                window = self._devices.get(device)
-                if window is None:
-                    window = self._devices[device] = DeviceWindow(items[0].kind)
-                window.add(items, self.keep_ns)
-        return set(grouped)
+        spans: dict[str, int] = {}
+        for device, items in grouped.items():
+            with self._lock:
+                window = self._devices.get(device) or DeviceWindow(items[0].kind)
+            updated = window.with_readings(items, self.keep_ns)  # outside the lock: readers go on
+            with self._lock:
+                self._devices[device] = updated
+            spans[device] = min(r.ts_ns for r in items)
+        return spans
 
     def get(self, device: str) -> DeviceWindow | None:
         with self._lock:

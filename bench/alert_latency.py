@@ -85,9 +85,9 @@ def main() -> None:
             publisher = Publisher(broker.url, chunk=200)
             began = time.monotonic()
             while not stop.is_set():
-                due = began + sent[0] / args.load
-                if due > time.monotonic():
-                    time.sleep(min(0.01, due - time.monotonic()))
+                ahead = began + sent[0] / args.load - time.monotonic()
+                if ahead > 0:  # pacing the load (not synchronisation)
+                    time.sleep(min(0.01, ahead))
                     continue
                 batch = [
                     (

@@ -510,11 +510,15 @@ def _ticks(base: str) -> float:
 
 
 def _episodes(alerts: list[Any]) -> set[tuple[str, int]]:
-    """Critical episodes of the instantaneous salinity rules: (fingerprint, start)."""
+    """Critical episodes of the instantaneous salinity rules that were raised: (fingerprint,
+    start). A pending alert (its hold not over when the soak ended) was never raised: its start
+    is where the run stood when first seen, which depends on how readings were grouped, and
+    when it fires it takes the run's start at that moment."""
     return {
         (a.fingerprint, a.started_at_ns)
         for a in alerts
-        if a.kind == "salinity"
+        if a.state != "pending"
+        and a.kind == "salinity"
         and a.severity == "critical"
         and a.rule.startswith("salinity-")
         and not a.rule.endswith("-tidal-day")
