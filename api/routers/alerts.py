@@ -12,6 +12,7 @@ from alerts.model import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
 from api.context import ctx_of
 from api.convert import alert_out, query_time, silence_out, when
+from api.deps import Context, Engine, Ingest
 from api.paging import Page
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from core.timeutil import NS_PER_S
@@ -81,17 +82,14 @@ def list_alerts(
         409: {"description": "the alert is not firing"},
     },
 )
-def acknowledge(request: Request, _: Operator, alert_id: str, body: AckIn) -> AlertOut:
-    ctx = ctx_of(request)
-    if ctx.engine is None:
-        raise HTTPException(409, "acknowledge through the process that runs the alert engine")
+def acknowledge(ctx: Context, engine: Engine, _: Operator, alert_id: str, body: AckIn) -> AlertOut:
     known = ctx.state.get(alert_id)
     if known is None:
         raise HTTPException(404, "no such alert")
     if known.state not in ("firing", "acknowledged"):
         raise HTTPException(409, f"the alert is {known.state}")
     try:
-        acked = ctx.engine.acknowledge(alert_id, body.by, body.note)
+        acked = engine.acknowledge(alert_id, body.by, body.note)
     except KeyError:
         raise HTTPException(409, "the alert is no longer open") from None
     return alert_out(acked, ctx.registry)
@@ -149,10 +147,7 @@ def expire_silence(request: Request, _: Operator, silence_id: str) -> None:
     response_model=list[RejectionOut],
     summary="The most recent rejected messages: time, topic, reason",
 )
-def rejections(request: Request, _: Viewer, page: Page) -> list[RejectionOut]:
-    ctx = ctx_of(request)
-    if ctx.pipeline is None:
-        return []
+def rejections(_: Viewer, ingest: Ingest, page: Page) -> list[RejectionOut]:
     offset, limit = page
     return [
         RejectionOut(
@@ -162,5 +157,5 @@ def rejections(request: Request, _: Viewer, page: Page) -> list[RejectionOut]:
             detail=r.detail,
             payload_head=r.payload_head,
         )
-        for r in ctx.pipeline.recent_rejections()[offset : offset + limit]
+        for r in ingest.recent_rejections()[offset : offset + limit]
     ]

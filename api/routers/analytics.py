@@ -7,7 +7,7 @@ import base64
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from analytics.forecast import StationForecast, forecast_station
@@ -22,7 +22,8 @@ from analytics.saltfront import (
     rivers_with_stations,
 )
 from api.auth import AUTH_RESPONSES, Viewer
-from api.context import ApiContext, ctx_of
+from api.context import ApiContext
+from api.deps import Context, Rules
 from api.schemas import (
     ForecastOut,
     ForecastPoint,
@@ -35,7 +36,7 @@ from api.schemas import (
     WindowOut,
 )
 from core.registry import Profile
-from core.rules import RuleSet, rules_in_force
+from core.rules import RuleSet
 from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from core.topics import TopicKind
 
@@ -49,21 +50,23 @@ router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSE
     "and the daily history",
 )
 def saltfront(
-    request: Request,
+    ctx: Context,
+    in_force: Rules,
     _: Viewer,
     days: Annotated[int, Query(ge=0, le=366, description="days of history before today")] = 30,
 ) -> list[FrontOut]:
-    ctx = ctx_of(request)
     now = ctx.clock.now_ns()
     minute = now // (60 * NS_PER_S)
-    result: list[FrontOut] = ctx.cache.get(("saltfront", days, minute), lambda: _fronts(ctx, days))
+    result: list[FrontOut] = ctx.cache.get(
+        ("saltfront", days, minute), lambda: _fronts(ctx, in_force(), days)
+    )
     return result
 
 
-def _fronts(ctx: ApiContext, days: int) -> list[FrontOut]:
+def _fronts(ctx: ApiContext, in_force: RuleSet, days: int) -> list[FrontOut]:
     now = ctx.clock.now_ns()
     today_ns = day_start_ns(now)
-    rules = _rules(ctx).saltfront
+    rules = in_force.saltfront
     kept = ctx.front.latest() if ctx.front else {}
     out = []
     for river in rivers_with_stations(ctx.registry):
@@ -155,15 +158,14 @@ def _km(km: float | None) -> float | None:
     "windows at intake stations",
     responses={409: {"description": "too few recent readings to fit a forecast"}},
 )
-def forecast(request: Request, _: Viewer, station: str) -> ForecastOut:
-    ctx = ctx_of(request)
+def forecast(ctx: Context, in_force: Rules, _: Viewer, station: str) -> ForecastOut:
     device = ctx.registry.device(station)
     if device is None or device.kind != "salinity":
         raise HTTPException(404, "no such salinity station")
     now = ctx.clock.now_ns()
     kept = ctx.forecasts.latest.get(station) if ctx.forecasts else None
     if kept is None or now - kept.forecast.fitted_at_ns > 3600 * NS_PER_S:
-        rules = _rules(ctx)
+        rules = in_force()
         minute = now // (60 * NS_PER_S)
         kept = ctx.cache.get(
             ("forecast", station, minute),
@@ -230,14 +232,6 @@ def _skill_out(score: LiveScore | None) -> SkillOut | None:
     )
 
 
-def _rules(ctx: ApiContext) -> RuleSet:
-    """The engine's rules; without an engine here (``saltwatch api``), the rules in force as
-    the alerts process applies them (saved by an admin, or the configured file)."""
-    if ctx.engine is not None:
-        return ctx.engine.rules
-    return rules_in_force(ctx.state.saved_rules(), ctx.settings.alerts.rules_path)
-
-
 @router.get(
     "/reports/daily",
     summary="The daily bulletin in Vietnamese (HTML with its 7-day chart, or Markdown)",
@@ -252,7 +246,8 @@ def _rules(ctx: ApiContext) -> RuleSet:
     },
 )
 def daily_report(
-    request: Request,
+    ctx: Context,
+    in_force: Rules,
     _: Viewer,
     day: Annotated[
         str | None,
@@ -264,7 +259,6 @@ def daily_report(
     from alerts.messages import firing_text_vi  # noqa: PLC0415
     from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415 - matplotlib
 
-    ctx = ctx_of(request)
     if day is None:
         when = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).date()
         when -= timedelta(days=1)
@@ -275,7 +269,7 @@ def daily_report(
             raise HTTPException(422, "date: expected YYYY-MM-DD") from None
     if zone is not None and zone not in ctx.registry.zones:
         raise HTTPException(404, "no such zone")
-    rules = _rules(ctx)
+    rules = in_force()
 
     def render() -> str:
         bulletin = build(

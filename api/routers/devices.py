@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext, ctx_of
 from api.convert import latest, station_range, when
+from api.deps import Ingest
 from api.paging import Page
 from api.schemas import (
     AggregatePoint,
@@ -194,10 +195,7 @@ def taps(request: Request, _: Viewer, page: Page) -> list[DeviceLatestOut]:
     response_model=list[DeviceStatusOut],
     summary="Online/offline, last seen and lost messages (seq gaps) per device",
 )
-def device_status(request: Request, _: Viewer, page: Page) -> list[DeviceStatusOut]:
-    ctx = ctx_of(request)
-    if ctx.pipeline is None:
-        return []
+def device_status(_: Viewer, ingest: Ingest, page: Page) -> list[DeviceStatusOut]:
     return [
         DeviceStatusOut(
             device=s.device,
@@ -208,5 +206,5 @@ def device_status(request: Request, _: Viewer, page: Page) -> list[DeviceStatusO
             seq_lost=s.seq_lost,
             restarts=s.restarts,
         )
-        for s in _sliced(ctx.pipeline.tracker.snapshot(), page)
+        for s in _sliced(ingest.devices(), page)
     ]

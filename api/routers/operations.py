@@ -17,6 +17,7 @@ from alerts.messages import render
 from alerts.model import Event
 from api.auth import AUTH_RESPONSES, Admin, Viewer
 from api.context import ctx_of
+from api.deps import Context, Engine
 from core.errors import ConfigError
 from core.rules import parse_rules
 from core.timeutil import VN_TZ, from_datetime, to_datetime
@@ -27,11 +28,8 @@ router = APIRouter(prefix="/api/v1", tags=["operations"], responses=AUTH_RESPONS
 
 
 @router.get("/rules", summary="The alert rules in force", response_model=dict[str, Any])
-def get_rules(request: Request, _: Viewer) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    if ctx.engine is None:
-        raise HTTPException(409, "the alert engine does not run in this process")
-    rules: dict[str, Any] = ctx.engine.rules.model_dump(mode="json")
+def get_rules(engine: Engine, _: Viewer) -> dict[str, Any]:
+    rules: dict[str, Any] = engine.rules.model_dump(mode="json")
     return rules
 
 
@@ -42,19 +40,17 @@ def get_rules(request: Request, _: Viewer) -> dict[str, Any]:
     responses={422: {"description": "the rules are not valid; detail says why"}},
 )
 def put_rules(
-    request: Request,
+    ctx: Context,
+    engine: Engine,
     _: Admin,
     body: dict[str, Any] = Body(description="rules, as in config/rules.toml"),  # noqa: B008
 ) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    if ctx.engine is None:
-        raise HTTPException(409, "the alert engine does not run in this process")
     try:
         rules = parse_rules(body, "rules")
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from None
-    before = ctx.engine.rules.saltfront.override
-    ctx.engine.replace_rules(rules)
+    before = engine.rules.saltfront.override
+    engine.replace_rules(rules)
     ctx.state.save_rules(rules.model_dump(mode="json"))
     for river in sorted(set(before) | set(rules.saltfront.override)):
         was, now = before.get(river), rules.saltfront.override.get(river)
@@ -129,11 +125,7 @@ def summary(request: Request, _: Viewer) -> list[ZoneSummary]:
     summary="Server-Sent Events: every alert event as it happens",
     response_class=StreamingResponse,
 )
-async def stream(request: Request, _: Viewer) -> StreamingResponse:
-    ctx = ctx_of(request)
-    if ctx.engine is None:
-        raise HTTPException(409, "the alert engine does not run in this process")
-    engine = ctx.engine
+async def stream(request: Request, ctx: Context, engine: Engine, _: Viewer) -> StreamingResponse:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
 

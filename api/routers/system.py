@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.deps import Context, Ingest
 from api.schemas import Health
 from core.timeutil import VN_TZ, to_rfc3339
 
@@ -12,15 +13,10 @@ router = APIRouter(tags=["system"])
 
 
 @router.get("/health", response_model=Health, summary="Store and broker reachability")
-def health(request: Request) -> Health:
-    ctx = request.app.state.ctx
+def health(ctx: Context, ingest: Ingest) -> Health:
     store_ok = ctx.store.ping()
-    broker = None
-    if ctx.pipeline is not None:
-        broker = bool(
-            ctx.pipeline.metrics.registry.get_sample_value("saltwatch_ingest_broker_connected")
-        )
-    quarantined = ctx.pipeline.quarantined if ctx.pipeline is not None else []
+    broker = ingest.broker_connected()
+    quarantined = ingest.quarantined()
     saving = ctx.engine is None or ctx.engine.episodes.unsaved_since is None
     ok = store_ok and broker is not False and not quarantined and saving
     return Health(
