@@ -1,4 +1,5 @@
-"""Publishes the fleet's messages over MQTT, one client (and client id, and login) per device.
+"""Publishes the fleet's messages over MQTT, one client (and client id, and login) per device, all
+on one network thread (``core.broker.SharedLoop``).
 
 Each device connects as ``sim-<device id>`` with its last will (``offline``, retained, on its status
 topic), and publishes with QoS 1. Pacing: real time (``speed=1``), accelerated (``speed=600``: ten
@@ -19,7 +20,7 @@ from typing import TextIO
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.broker import configure, parse_mqtt_url
+from core.broker import SharedLoop, configure, parse_mqtt_url
 from core.registry import Device
 from core.timeutil import VN_TZ, to_rfc3339
 from core.topics import TopicKind, format_topic
@@ -54,6 +55,7 @@ class SimPublisher:
         self._outstanding = 0
         self._cond = threading.Condition()
         self._clients: dict[str, mqtt.Client] = {}
+        self._loop = SharedLoop()
         for device in devices:
             client = mqtt.Client(
                 CallbackAPIVersion.VERSION2, client_id=f"sim-{device.id}", clean_session=True
@@ -62,7 +64,7 @@ class SimPublisher:
             status = format_topic(topic_prefix, TopicKind.STATUS, device.id)
             client.will_set(status, b"offline", qos=1, retain=True)
             client.on_publish = self._on_publish
-            client.reconnect_delay_set(1, 10)
+            self._loop.add(client)
             self._clients[device.id] = client
 
     def _on_publish(self, client: mqtt.Client, userdata: object, mid: int, *rest: object) -> None:
@@ -73,7 +75,7 @@ class SimPublisher:
     def connect(self, timeout: float = 30.0) -> None:
         for client in self._clients.values():
             client.connect_async(self._host, self._port, 60)
-            client.loop_start()
+        self._loop.start()
         deadline = time.monotonic() + timeout
         for device, client in self._clients.items():
             while not client.is_connected():
@@ -126,9 +128,7 @@ class SimPublisher:
                 raise TimeoutError("the broker did not acknowledge every message in time")
 
     def close(self) -> None:
-        for client in self._clients.values():
-            client.disconnect()  # a clean goodbye: the broker does not send the last will
-            client.loop_stop()
+        self._loop.close()  # a clean goodbye: the broker does not send the last wills
 
 
 def _progress(out: TextIO, t_s: float, start: float, end: float, elapsed: float, n: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
@@ -32,8 +33,11 @@ def test_a_week_of_every_device_arrives_as_the_simulator_counted(
         ),
     )
     collector = Collector(mosquitto.url, [f"{topic_prefix}/#"])
+    threads = threading.active_count()
     publisher = SimPublisher(mosquitto.url, fleet.devices, topic_prefix)
     publisher.connect()
+    # every device its own connection (its login, its last will), all on one network thread
+    assert threading.active_count() - threads == 1
     start, end = epoch("2024-03-06"), epoch("2024-03-13")
     stats = publisher.publish(fleet.messages(start, end), start, end, speed=None, progress=None)
     publisher.close()
