@@ -7,6 +7,7 @@ for salinity rules. Hysteresis needs the current severity of each fingerprint, p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container, Iterable, Mapping
 from typing import NamedTuple
 
@@ -52,7 +53,7 @@ def evaluate(
     open_fps: Container[str] = EVERYTHING if open_fingerprints is None else open_fingerprints
     out: list[Observation | None] = []
     names = list(devices) if devices is not None else list(registry.devices)
-    month = to_datetime(now_ns, VN_TZ).month
+    month = _month(now_ns // (3600 * NS_PER_S))
     for name in names:
         device = registry.device(name)
         window = windows.get(name)
@@ -80,6 +81,12 @@ def evaluate(
         else:
             out.extend(tap(rules, device, window, open_fps))
     return [o for o in out if o is not None]
+
+
+@functools.lru_cache(maxsize=64)
+def _month(hour: int) -> int:
+    """The month (Vietnam time) of an hour since the epoch."""
+    return to_datetime(hour * 3600 * NS_PER_S, VN_TZ).month
 
 
 class _SalinityStats(NamedTuple):

@@ -18,7 +18,7 @@ from alerts.episodes import Episodes
 from alerts.evaluate import evaluate
 from alerts.judgement import WindowSource
 from alerts.metrics import AlertMetrics
-from alerts.model import LATE_AFTER_NS, Event
+from alerts.model import LATE_AFTER_NS, Event, Fingerprint
 from alerts.moments import MonthLevels, salinity_moments
 from alerts.windows import FIELDS, DeviceWindow, Windows
 from core.clock import Clock
@@ -104,19 +104,40 @@ class ReadingJudge:
             device = self.registry.device(name)
             if window is None or device is None or window.ts.size == 0:
                 continue
+            newest = int(window.ts[-1])
             if device.kind == "salinity" and device.profile is not None:
-                levels = self._levels_for(rules, device)
-                moments = salinity_moments(window, oldest, levels, rules.defaults.clear_fraction)
-            elif now - oldest > LATE_AFTER_NS:
-                moments = window.ts[window.ts.searchsorted(oldest, "left") :].tolist()
+                judged_to = self._judge_station(device, window, oldest, rules)
             else:
-                moments = [int(window.ts[-1])]
+                if now - oldest > LATE_AFTER_NS:
+                    moments = window.ts[window.ts.searchsorted(oldest, "left") :].tolist()
+                else:
+                    moments = [newest]
+                for ts in moments:
+                    self.run({name}, instant_only=True, windows=_AsOf(name, window, ts))
+                judged_to = newest
             if name not in self._judged:  # its first data here: judge where it now stands
                 self._judged.add(name)
-                if not moments or moments[-1] != window.ts[-1]:
-                    moments.append(int(window.ts[-1]))
-            for ts in moments:
-                self.run({name}, instant_only=True, windows=_AsOf(name, window, ts))
+                if judged_to != newest:
+                    self.run({name}, instant_only=True, windows=_AsOf(name, window, newest))
+
+    def _judge_station(
+        self, device: Device, window: DeviceWindow, oldest: int, rules: RuleSet
+    ) -> int:
+        """Judge a salinity station at its moments since ``oldest``; returns the last one."""
+        assert device.profile is not None
+        fingerprint = str(Fingerprint(f"salinity-{device.profile.value}", device.id))
+        levels, cf = self._levels_for(rules, device), rules.defaults.clear_fraction
+        watching = fingerprint in self.episodes.open
+        moments = salinity_moments(window, oldest, levels, cf, watching)
+        judged_to = -1
+        while moments:
+            judged_to = moments.pop(0)
+            self.run({device.id}, instant_only=True, windows=_AsOf(device.id, window, judged_to))
+            if not watching and fingerprint in self.episodes.open:
+                # an alert opened here: from now on its clearing levels matter too
+                watching = True
+                moments = salinity_moments(window, judged_to + 1, levels, cf, watching)
+        return judged_to
 
     def _levels_for(self, rules: RuleSet, device: Device) -> MonthLevels:
         """A station's levels by month, remembered while the rules stay the same."""

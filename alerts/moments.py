@@ -36,10 +36,15 @@ def _bands(values: np.ndarray, warning: Any, critical: Any, clear_fraction: floa
 
 
 def salinity_moments(
-    window: DeviceWindow, since_ns: int, levels_at: LevelsAt, clear_fraction: float
+    window: DeviceWindow,
+    since_ns: int,
+    levels_at: LevelsAt,
+    clear_fraction: float,
+    watching: bool = True,
 ) -> list[int]:
     """The measurement times at or after ``since_ns`` where the station's threshold judgement
-    can change, oldest first."""
+    can change, oldest first. ``watching``: an alert of the rule is open (or pending); when
+    none is, the clearing levels cannot matter and only the levels themselves make moves."""
     ts, values = window.good_salinity()
     if ts.size == 0 or ts[-1] < since_ns:
         return []
@@ -52,12 +57,16 @@ def salinity_moments(
     oldest = levels_at(int(ts[0]))
     if oldest is newest:  # one month (MonthLevels hands out one object per month)
         holds_of = [newest] * ts.size
-        bands = _bands(values, newest.warning, newest.critical, clear_fraction)
+        warning: Any = newest.warning
+        critical: Any = newest.critical
     else:  # the levels change inside the span (a season's turn): per reading
         holds_of = [levels_at(int(t)) for t in ts]
         warning = np.array([lv.warning for lv in holds_of])
         critical = np.array([lv.critical for lv in holds_of])
+    if watching:
         bands = _bands(values, warning, critical, clear_fraction)
+    else:  # below the warning, above it, above the critical level: bands 0, 2 and 4
+        bands = ((values >= warning).astype(np.int8) + (values >= critical)) * 2
     previous = np.concatenate(([-1], bands[:-1])).astype(np.int8)
     moves = np.flatnonzero(bands != previous)
     out = set(ts[moves].tolist())

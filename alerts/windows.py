@@ -111,10 +111,12 @@ class DeviceWindow:
 
 
 def _column(values: list[Any]) -> FloatArray:
-    """Numbers as floats (booleans 0/1); anything else (absent, a string) NaN."""
-    if all(type(v) is float for v in values):  # the usual case: one conversion in C
+    """Numbers as floats (booleans 0/1), an absent value NaN. The fields kept are numbers or
+    booleans (the codec checked their types), so one conversion in C usually does."""
+    try:
         return np.array(values, np.float64)
-    return np.array([_num(v) for v in values], np.float64)
+    except TypeError:  # a None among them
+        return np.array([_num(v) for v in values], np.float64)
 
 
 def _num(value: object) -> float:
