@@ -1,5 +1,5 @@
-"""Shared by the composition roots (serve, alerts, demo): logging, signals, and ingest with the
-alert engine and the API attached to it."""
+"""Shared by the composition roots (serve, alerts, demo): logging, signals, and a source of
+readings with the alert engine and the API attached to it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from analytics.forecast_job import ForecastJob
 from analytics.saltfront import FrontKeeper
@@ -21,17 +21,27 @@ if TYPE_CHECKING:
     from alerts.engine import AlertEngine
     from core.registry import Registry
     from core.settings import Settings
-    from ingest.service import IngestService
+    from ingest.devices import DeviceTracker
+    from ingest.mqtt import MqttConsumer
+    from ingest.pipeline import Listener, Pipeline
     from storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch")
 
 
-class NoStore:
-    """The alerts process's pipeline writes nothing: ingest stores, alerts only judge."""
+class ReadingSource(Protocol):
+    """Where the alert engine gets readings: ingest's pipeline once they are durable (``serve``),
+    or the alerts process's own feed (``alerts``)."""
 
-    def write(self, readings: object) -> None:
-        return None
+    @property
+    def tracker(self) -> DeviceTracker: ...
+
+    @property
+    def consumer(self) -> MqttConsumer: ...
+
+    def add_listener(self, listener: Listener) -> None: ...
+
+    def run(self, stop: threading.Event) -> None: ...
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -71,20 +81,22 @@ def _warm(engine: AlertEngine, store: ReadingStore, stop: threading.Event) -> No
 def run_with_alerts(
     settings: Settings,
     reg: Registry,
-    service: IngestService,
+    source: ReadingSource,
     warm_from: ReadingStore,
     *,
+    api_pipeline: Pipeline | None = None,
     with_api: bool = False,
     clock: Clock | None = None,
     stop: threading.Event | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Attach the alert engine (and the API) to an ingest pipeline and run until ``stop`` (by
-    default: a signal). ``on_ready`` is called once ingest is subscribed and the API answers.
-    Raises FatalError when the broker or the store refuses us."""
+    """Attach the alert engine (and the API) to a source of readings and run until ``stop`` (by
+    default: a signal). ``api_pipeline``: ingest's, whose rejections, liveness and metrics the
+    API shows. ``on_ready`` is called once the source is subscribed and the API answers. Raises
+    FatalError when the broker or the store refuses us."""
     from alerts.service import build_engine  # noqa: PLC0415
 
-    tracker = service.pipeline.tracker
+    tracker = source.tracker
 
     def statuses() -> dict[str, tuple[bool, int]]:
         return {
@@ -98,7 +110,7 @@ def run_with_alerts(
     # the windows fill from the store in the background: a store that is down at start (it
     # comes back later) must not stop ingest, which spools meanwhile
     threading.Thread(target=_warm, args=(engine, warm_from, stop), name="warm", daemon=True).start()
-    service.pipeline.add_listener(engine.on_readings)
+    source.add_listener(engine.on_readings)
     forecasts = ForecastJob(
         warm_from,
         reg,
@@ -135,8 +147,11 @@ def run_with_alerts(
             warm_from,
             engine.state,
             engine,
-            service.pipeline,
-            metrics=[service.pipeline.metrics.registry, engine.metrics.registry],
+            api_pipeline,
+            metrics=[
+                *([api_pipeline.metrics.registry] if api_pipeline else []),
+                engine.metrics.registry,
+            ],
             front=front,
             forecasts=forecasts,
         )
@@ -150,7 +165,7 @@ def run_with_alerts(
 
         def when_ready() -> None:
             while not stop.is_set():
-                subscribed = service.consumer.connected.is_set()
+                subscribed = source.consumer.connected.is_set()
                 if subscribed and (server is None or server.started):
                     on_ready()
                     return
@@ -158,7 +173,7 @@ def run_with_alerts(
 
         threading.Thread(target=when_ready, name="on-ready", daemon=True).start()
     try:
-        service.run(stop)
+        source.run(stop)
     finally:
         if api is not None:
             api.stop()

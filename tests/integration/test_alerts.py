@@ -181,6 +181,8 @@ def test_the_alerts_command_judges_on_its_own_subscription(
         assert topics == {"xa-binh-ninh", "cho-gao", "dong-thap", "ngot-hoa-go-cong"}
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
+        # it only judges: no ingest pipeline, so nothing spooled and no spool folder made
+        assert not [p for p in tmp_path.rglob("*") if "spool" in p.name], log.read_text()
     finally:
         if process.poll() is None:
             process.kill()

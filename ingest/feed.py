@@ -1,0 +1,142 @@
+"""The readings of the alerts process, which runs apart from ingest (``saltwatch alerts``).
+
+Its own persistent subscription (``alerts.client_id``) gives it every message; each is judged as
+ingest judges it (``ingest.intake``: the same validation, QC and device liveness), handed to the
+listeners (the alert engine) in small batches, and acknowledged once they have it. Nothing is
+stored: ingest does that. A message this process never handed over (a crash) stays
+unacknowledged, and the broker gives it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from core.clock import Clock, SystemClock
+from core.errors import FatalError
+from core.qc import QualityControl
+from core.registry import Registry
+from core.settings import Settings
+from core.types import Reading
+from ingest.devices import DeviceTracker
+from ingest.intake import Inbound, Intake, judge_config, seed_qc
+from ingest.metrics import IngestMetrics
+from ingest.mqtt import MqttConsumer
+from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch.alerts.feed")
+
+Listener = Callable[[Sequence[Reading]], None]
+_STOP = object()
+
+
+class ReadingFeed:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        client_id: str,
+        clock: Clock | None = None,
+        history: ReadingStore | None = None,
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._history = history
+        self._interval = settings.ingest.batch_interval_s
+        self.metrics = IngestMetrics()
+        self.tracker = DeviceTracker()
+        self.intake = Intake(
+            registry,
+            judge_config(settings),
+            QualityControl(settings.qc.to_config()),
+            self.metrics,
+            self.tracker,
+        )
+        self.consumer = MqttConsumer(
+            settings.mqtt.url,
+            client_id,
+            settings.mqtt.topic_prefix,
+            self._inbox_put,
+            self._clock,
+            keepalive_s=settings.mqtt.keepalive_s,
+            receive_maximum=settings.ingest.max_unacked,
+            ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
+        )
+        self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
+        self._listeners: list[Listener] = []
+        self._thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called with each batch of readings, in the feed's thread, before it is acknowledged."""
+        self._listeners.append(listener)
+
+    def _inbox_put(self, messages: list[Inbound]) -> None:
+        self._inbox.put(messages)
+
+    def start(self) -> None:
+        if self._history is not None:
+            seed_qc(self.intake.qc, self._history, self._clock)
+        self._thread = threading.Thread(target=self._work, name="alerts-feed", daemon=True)
+        self._thread.start()
+        self.consumer.start()
+
+    def _work(self) -> None:
+        try:
+            while self._gather_and_hand_over():
+                pass
+        except BaseException as exc:  # noted, and the process stops (run raises it)
+            log.exception("the alerts feed failed")
+            self.failure = exc
+
+    def _gather_and_hand_over(self) -> bool:
+        """One batch: what arrives within the batch interval of its first message."""
+        first = self._inbox.get()
+        if not isinstance(first, list):
+            return False
+        messages = list(first)
+        deadline = time.monotonic() + self._interval
+        stopping = False
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                item = self._inbox.get(timeout=left)
+            except queue.Empty:
+                break
+            if not isinstance(item, list):
+                stopping = True
+                break
+            messages.extend(item)
+        readings: list[Reading] = []
+        for message in messages:
+            self.intake.take(message, readings)
+        self.metrics.received.inc(len(messages))
+        for listener in self._listeners if readings else ():
+            try:
+                listener(readings)
+            except Exception:  # the engine's own trouble: it is not the feed's to stop on
+                log.exception("reading listener failed")
+        self.consumer.ack_many([(m.mid, m.qos, m.epoch) for m in messages])
+        self.metrics.acked.inc(len(messages))
+        return not stopping
+
+    def stop(self) -> None:
+        """Hand over what arrived, acknowledge it, disconnect."""
+        self.consumer.stop_accepting()
+        self._inbox.put(_STOP)
+        if self._thread is not None:
+            self._thread.join(10)
+        self.consumer.stop()
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; raise FatalError when the broker refuses us."""
+        self.start()
+        try:
+            while not stop.wait(0.25):
+                if self.consumer.fatal is not None:
+                    raise self.consumer.fatal
+                if self.failure is not None:
+                    raise FatalError(f"the alerts feed failed: {self.failure}")
+        finally:
+            self.stop()

@@ -1,0 +1,171 @@
+"""From one MQTT message to the readings it carries: one step, shared by ingest's pipeline (which
+stores them) and the alerts process's feed (which only judges them), so both see the same
+readings with the same QC flags.
+
+A status message updates the device's liveness; a reading message is decoded and validated
+(``core.judge``), flagged by QC and counted for the device's liveness and sequence; whatever is
+refused is counted by reason and kept, newest first, for the API.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from core.clock import Clock
+from core.codec import CodecLimits, Reason
+from core.errors import RetryableError
+from core.judge import Judge, JudgeConfig
+from core.qc import QualityControl
+from core.registry import Registry
+from core.schema import measurement_for
+from core.settings import Settings
+from core.timeutil import NS_PER_S
+from core.topics import READING_KINDS, TopicKind
+from core.types import Reading
+from ingest.devices import DeviceTracker
+from ingest.metrics import IngestMetrics
+from storage.ports import ReadingStore
+
+log = logging.getLogger("saltwatch.ingest")
+
+
+class Inbound(NamedTuple):
+    topic: str
+    payload: bytes
+    received_ns: int
+    mid: int = 0
+    qos: int = 1
+    epoch: int = 0
+    retained: bool = False  # the broker's stored copy, given on subscribing: said at some past time
+
+
+@dataclass(frozen=True, slots=True)
+class RecentRejection:
+    received_ns: int
+    topic: str
+    reason: str
+    detail: str
+    payload_head: str
+
+
+def judge_config(settings: Settings) -> JudgeConfig:
+    """What a message must be to be read (from the ingest settings): ingest and feed alike."""
+    ingest = settings.ingest
+    return JudgeConfig(
+        topic_prefix=settings.mqtt.topic_prefix,
+        accept_unknown=ingest.accept_unknown,
+        limits=CodecLimits(
+            max_payload_bytes=ingest.max_payload_bytes,
+            max_items=ingest.max_items,
+            max_future_s=ingest.max_future_s,
+            max_backfill_s=ingest.max_backfill_s,
+        ),
+    )
+
+
+class Intake:
+    def __init__(
+        self,
+        registry: Registry,
+        judge: JudgeConfig,
+        qc: QualityControl,
+        metrics: IngestMetrics,
+        tracker: DeviceTracker,
+        recent_rejections: int = 500,
+        payload_head_bytes: int = 120,
+    ) -> None:
+        self._registry = registry
+        self._judge = Judge(registry, judge)
+        self._status_head = f"{judge.topic_prefix}/{TopicKind.STATUS.value}/"
+        self._accept_unknown = judge.accept_unknown
+        self.qc = qc
+        self.metrics = metrics
+        self.tracker = tracker
+        self._head_bytes = payload_head_bytes
+        self._rejections: deque[RecentRejection] = deque(maxlen=recent_rejections)
+        self._lock = threading.Lock()
+
+    def take(self, message: Inbound, out: list[Reading]) -> None:
+        """Append the readings ``message`` carries to ``out`` (none for a status message)."""
+        self.metrics.items.inc(self._take(message, out))
+
+    def take_many(self, messages: list[Inbound], out: list[Reading]) -> None:
+        """``take`` for each of ``messages``, counted once."""
+        take = self._take
+        self.metrics.items.inc(sum([take(message, out) for message in messages]))
+
+    def _take(self, message: Inbound, out: list[Reading]) -> int:
+        """The readings into ``out``; returns the number of items judged."""
+        if message.topic.startswith(self._status_head):
+            self._status(message)
+            return 0
+        result = self._judge.judge(message.topic, message.payload, message.received_ns)
+        items = len(result.readings) if not result.rejections else max(result.item_count, 1)
+        for rejection in result.rejections:
+            self._reject(message, rejection.reason, rejection.detail)
+        for reading in result.readings:
+            checked = self.qc.apply(reading, measurement_for(reading.kind).primary)
+            seq = checked.fields.get("seq")
+            self.tracker.seen(
+                checked.device,
+                message.received_ns,
+                checked.ts_ns,
+                seq if isinstance(seq, int) else None,
+            )
+            out.append(checked)
+        return items
+
+    def recent_rejections(self) -> list[RecentRejection]:
+        """The refused messages kept, newest first."""
+        with self._lock:
+            return list(reversed(self._rejections))
+
+    def _status(self, message: Inbound) -> None:
+        device = message.topic[len(self._status_head) :]
+        text = message.payload.strip().lower()
+        if self._registry.device(device) is None and not self._accept_unknown:
+            self._reject(message, Reason.UNKNOWN_DEVICE.value, "status of unknown device")
+        elif text in (b"online", b"offline"):
+            # a retained status was said at an unknown past time (say, before this restart): any
+            # reading of the device outranks it, so a device that came back is not "offline"
+            said_at = 0 if message.retained else message.received_ns
+            self.tracker.status(device, text == b"online", said_at)
+        else:
+            self._reject(message, Reason.BAD_SHAPE.value, "status must be online/offline")
+
+    def _reject(self, message: Inbound, reason: str, detail: str) -> None:
+        self.metrics.rejected.labels(reason).inc()
+        head = message.payload[: self._head_bytes].decode("utf-8", "replace")
+        with self._lock:
+            self._rejections.append(
+                RecentRejection(message.received_ns, message.topic[:200], reason, detail, head)
+            )
+
+
+def seed_qc(qc: QualityControl, history: ReadingStore, clock: Clock, hours: float = 6.0) -> None:
+    """QC's memory of each device's recent values, from the store: after a restart the first
+    readings are judged as the previous process would have (a spike is still a spike). A store
+    that is away leaves QC to start afresh."""
+    since = clock.now_ns() - int(hours * 3600 * NS_PER_S)
+    seeded = 0
+    try:
+        for kind in READING_KINDS:
+            primary = measurement_for(kind).primary
+            if primary is None:
+                continue
+            for device, series in history.recent(kind, since, [primary]).items():
+                points = [
+                    (ts, float(v))
+                    for ts, v in zip(series.ts_ns, series.values[primary], strict=True)
+                    if isinstance(v, float | int) and not isinstance(v, bool)
+                ]
+                qc.seed(kind.value, device, points)
+                seeded += 1
+    except RetryableError as exc:
+        log.warning("QC starts without history, the store is away: %s", exc)
+        return
+    log.info("QC history of %d devices loaded from the store", seeded)
