@@ -15,6 +15,8 @@ The minimal paho → /write script (bench/baseline_paho_write.py) runs in drain 
 Prints readings/s, CPU seconds per 10,000 readings and peak RSS per ingest process.
 
     python -m bench.ingest_throughput [--messages 200000] [--processes 1] [--modes drain,live,serve]
+        [--repeat N] [--profile DIR]
+    python -m bench.ingest_throughput --peers     # the race against Node-RED (bench/ingest_race.py)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,6 +36,7 @@ from pathlib import Path
 import orjson
 
 from bench._common import ROOT, cpu_seconds, peak_rss_mb
+from bench.ingest_race import race
 from core.topics import TopicKind
 from storage.influx import InfluxReadingStore
 from tests.integration.ingest_helpers import write_registry
@@ -129,13 +133,16 @@ def measure(
     store: InfluxReadingStore,
     msgs: list[tuple[str, bytes]],
     drain: bool,
+    profile: Path | None = None,
 ) -> Result:
     """drain: publish while the ingesters are frozen, then time from resuming them;
-    live: time from the first publish. Either way, until every reading is stored."""
+    live: time from the first publish. Either way, until every reading is stored.
+    ``profile``: a folder where py-spy writes each process's sampled stacks for the timed part."""
     if drain:
         for proc in procs:
             os.kill(proc.pid, signal.SIGSTOP)
         publish(url, msgs)
+    spies = [_spy(p.pid, profile, name, i) for i, p in enumerate(procs)] if profile else []
     cpu0 = [cpu_seconds(p.pid) for p in procs]
     started = time.monotonic()
     if drain:
@@ -145,6 +152,9 @@ def measure(
         publish(url, msgs)
     wait_until(lambda: salinity_count(store) >= len(msgs), 600, name, interval=0.1)
     seconds = time.monotonic() - started
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on interrupt
+        spy.wait(60)
     return Result(
         name,
         len(msgs),
@@ -152,6 +162,33 @@ def measure(
         [cpu_seconds(p.pid) - c for p, c in zip(procs, cpu0, strict=True)],
         [peak_rss_mb(p.pid) for p in procs],
     )
+
+
+def _spy(pid: int, folder: Path, name: str, index: int) -> subprocess.Popen[bytes]:
+    """Sample the Python stack of the thread holding the GIL until interrupted: where the
+    process's one core of Python goes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name.replace(' ', '-').replace('(', '').replace(')', '')}-{index}.txt"
+    spy = subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--gil",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)  # attaching takes a moment; the measured process is frozen meanwhile or idle
+    return spy
 
 
 def main() -> None:
@@ -163,9 +200,35 @@ def main() -> None:
     parser.add_argument("--modes", default="drain,live")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        help="folder for py-spy stacks of each measured process (summarise: bench.profile_shares)",
+    )
+    parser.add_argument(
         "--settle", type=float, default=15.0, help="seconds serve may start up before the drain"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of the modes, interleaved (medians shown)"
+    )
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="run the ingest race of ../shared/peers instead (bench/ingest_race.py)",
+    )
+    parser.add_argument("--peers-dir", type=Path, default=ROOT.parent / "shared" / "peers")
+    parser.add_argument("--runs", type=int, default=2, help="--peers: drains per contestant")
+    parser.add_argument("--workers", type=int, default=2, help="--peers: saltwatch --workers N")
+    parser.add_argument("--contestants", default="nodered,naive,saltwatch,workers")
     args = parser.parse_args()
+    if args.peers:
+        race(
+            args.peers_dir,
+            args.runs,
+            args.messages,
+            args.workers,
+            args.contestants.split(","),
+        )
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     broker = MosquittoServer(work / "mosquitto")
     influx = InfluxServer(work / "influxd")
@@ -175,11 +238,12 @@ def main() -> None:
     results: list[Result] = []
     start = time.time() - 3 * 86400
     try:
-        for mode in args.modes.split(","):
-            db = f"bench_{mode}"
+        rounds = [(r, m) for r in range(args.repeat) for m in args.modes.split(",")]
+        for round_no, mode in rounds:
+            db = f"bench_{mode}_{round_no}"
             # a topic prefix per run: shared subscriptions of a finished run's (persistent,
             # offline) sessions would otherwise take their share of the next run's messages
-            prefix = f"bench{mode}"
+            prefix = f"bench{mode}{round_no}"
             store = InfluxReadingStore(influx.store_url(db))
             store.ensure_database()
             env = {
@@ -192,14 +256,16 @@ def main() -> None:
             if args.processes > 1:
                 env["SALTWATCH_MQTT__SHARE_GROUP"] = "saltwatch"
             command = "serve" if mode == "serve" else "ingest"
-            procs = start_ingesters(args.processes, env, work, mode, command)
+            procs = start_ingesters(args.processes, env, work, f"{mode}{round_no}", command)
             if command == "serve":  # its first salt-front and forecast runs are start-up work
                 time.sleep(args.settle)
             msgs = messages(prefix, args.messages, start)
             how = "live" if mode == "live" else "drain"
             name = f"saltwatch {command} {how} ({args.processes} proc)"
             try:
-                results.append(measure(name, procs, broker.url, store, msgs, mode != "live"))
+                results.append(
+                    measure(name, procs, broker.url, store, msgs, mode != "live", args.profile)
+                )
             finally:
                 stop(procs)
                 store.close()
@@ -231,6 +297,7 @@ def main() -> None:
                         store,
                         messages("baseline", args.messages, start),
                         drain=True,
+                        profile=args.profile,
                     )
                 )
             finally:
@@ -245,6 +312,27 @@ def main() -> None:
     )
     for result in results:
         print(result.row())
+    _medians(results)
+
+
+def _medians(results: list[Result]) -> None:
+    """With several rounds: each kind of run's median rate, and serve against ingest alone."""
+    rates: dict[str, list[float]] = {}
+    for result in results:
+        rates.setdefault(result.name, []).append(result.readings / result.seconds)
+    if max(len(r) for r in rates.values()) < 2:
+        return
+    print()
+    for name, values in rates.items():
+        print(f"{name:<34} median {statistics.median(values):>10,.0f} readings/s of {len(values)}")
+    alone = [r for n, r in rates.items() if n.startswith("saltwatch ingest drain")]
+    serve = [r for n, r in rates.items() if n.startswith("saltwatch serve drain")]
+    if alone and serve:
+        ratios = [s / a for s, a in zip(serve[0], alone[0], strict=False)]
+        shown = " ".join(f"{r:.0%}" for r in ratios)
+        print(
+            f"serve / ingest alone, round by round: {shown}; median {statistics.median(ratios):.0%}"
+        )
 
 
 if __name__ == "__main__":

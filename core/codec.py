@@ -101,9 +101,13 @@ def _whole(reason: Reason, detail: str) -> DecodeResult:
 
 def _parse_json(payload: bytes) -> Any | Rejection:
     try:
-        return orjson.loads(payload)
+        return orjson.loads(payload)  # it refuses text that is not UTF-8 too
     except orjson.JSONDecodeError as exc:
         message = str(exc)
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return Rejection(Reason.NOT_UTF8.value, "payload is not UTF-8")
     if "depth limit" in message:
         return Rejection(Reason.TOO_DEEP.value, "JSON nested too deeply")
     if "infinity" in message or _has_non_finite_constant(payload):
@@ -145,10 +149,6 @@ def decode_payload(
     """
     if len(payload) > limits.max_payload_bytes:
         return _whole(Reason.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes")
-    try:
-        payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return _whole(Reason.NOT_UTF8, "payload is not UTF-8")
     parsed = _parse_json(payload)
     if isinstance(parsed, Rejection):
         return DecodeResult(rejections=[parsed])
@@ -251,10 +251,20 @@ def _decode_item(
     if ts_ns is None:
         ts_ns = now_ns + index * 1000  # distinct times for a batch without timestamps
     values: dict[str, FieldValue] = {}
-    for name, ftype in measurement.fields.items():
-        if name == "qc" or name not in item or item[name] is None:
-            continue
-        values[name] = _check_field(name, ftype, item[name])
+    fields = measurement.fields
+    for name, raw in item.items():
+        ftype = fields.get(name)
+        if ftype is None or raw is None or name == "qc":
+            continue  # not a field of this kind (ts, extras), or none given
+        if ftype is FieldType.FLOAT and type(raw) is float:  # the usual case, checked inline
+            low, high = BOUNDS[name]
+            if not low <= raw <= high:  # orjson gives finite floats only
+                raise _ItemError(Reason.OUT_OF_RANGE, f"{name!r}={raw:g} outside {low:g}…{high:g}")
+            values[name] = raw
+        elif ftype is FieldType.INT and type(raw) is int and 0 <= raw <= MAX_SEQ:
+            values[name] = raw
+        else:
+            values[name] = _check_field(name, ftype, raw)
     required = _REQUIRED_BOOL.get(kind)
     if required is not None and required not in values:
         raise _ItemError(Reason.MISSING_FIELD, f"{required!r} is required")
@@ -267,7 +277,9 @@ def _timestamp(raw: Any, now_ns: int, limits: CodecLimits) -> int | None:
     if raw is None:
         return None
     try:
-        if isinstance(raw, str):
+        if type(raw) is float or type(raw) is int:  # the usual case first
+            ts_ns = ts_from_epoch_number(float(raw))
+        elif isinstance(raw, str):
             ts_ns = ts_from_rfc3339(raw)
         elif _is_number(raw):
             ts_ns = ts_from_epoch_number(float(raw))

@@ -52,6 +52,10 @@ class QcConfig:
     low_battery_v: float = 3.3
 
 
+_RANGE, _SPIKE = int(QcFlag.RANGE), int(QcFlag.SPIKE)  # plain ints: IntFlag arithmetic is slow
+_FLATLINE, _RATE = int(QcFlag.FLATLINE), int(QcFlag.RATE)
+
+
 def flags_for_value(
     value: float, ts_ns: int, history: Sequence[tuple[int, float]], cfg: QcConfig
 ) -> int:
@@ -61,27 +65,27 @@ def flags_for_value(
     """
     flags = 0
     if not cfg.plausible_min <= value <= cfg.plausible_max:
-        flags |= QcFlag.RANGE
+        flags |= _RANGE
     if len(history) >= 3:
-        recent = sorted(v for _, v in history[-cfg.spike_window :])
+        recent = sorted([v for _, v in history[-cfg.spike_window :]])
         half = len(recent) // 2
         median = recent[half] if len(recent) % 2 else (recent[half - 1] + recent[half]) / 2
         deviation = abs(value - median)
         if deviation > cfg.spike_abs and deviation > cfg.spike_rel * abs(median):
-            flags |= QcFlag.SPIKE
+            flags |= _SPIKE
     run = cfg.flatline_count - 1
     if (
         len(history) >= run
         and history[-1][1] == value  # cheap test first: most values differ from the last
         and all(v == value for _, v in history[-run:])
     ):
-        flags |= QcFlag.FLATLINE
+        flags |= _FLATLINE
     if history:
         prev_ts, prev_value = history[-1]
         hours = (ts_ns - prev_ts) / (3600 * NS_PER_S)
         if hours > 0 and abs(value - prev_value) / hours > cfg.max_rate_per_h:
-            flags |= QcFlag.RATE
-    return int(flags)
+            flags |= _RATE
+    return flags
 
 
 def battery_flags(battery_v: float | None, cfg: QcConfig) -> int:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.client import MQTTv5, time_func
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -24,7 +26,7 @@ from core.broker import configure, parse_mqtt_url
 from core.clock import Clock
 from core.errors import AuthError
 from core.topics import READING_KINDS, TopicKind, subscription
-from ingest.pipeline import Inbound
+from ingest.intake import Inbound
 
 log = logging.getLogger("saltwatch.ingest.mqtt")
 
@@ -38,16 +40,30 @@ _AUTH_FAILURES = {
 }
 
 
+#: One PUBLISH as the fast path hands it over: topic, payload, packet id, QoS, retained.
+RawPublish = tuple[bytes, bytes, int, int, bool]
+
+PUBACK = 0x40
+
+
 class _BufferedClient(mqtt.Client):
-    """paho's Client, reading its socket in large chunks.
+    """paho's Client, reading its socket in large chunks and its PUBLISH packets in bulk.
 
     paho 2.x reads each packet with several small ``recv`` calls (one byte for the command, one per
-    length byte, then the body) and handles one packet per ``select``. At tens of thousands of
-    messages a second those system calls cost more than the messages. Here ``_sock_recv`` serves
-    paho from a buffer filled by one large ``recv``, and ``loop_read`` goes on while the buffer
-    holds data (otherwise buffered packets would wait for the next ``select``). Both hooks are paho
-    internals (as is ``_handle_on_message``, below): the project pins paho-mqtt below 3 and the
-    ingest tests exercise them.
+    length byte, then the body), builds an ``MQTTMessage`` for each and handles one packet per
+    ``select``. At tens of thousands of messages a second that costs more than the messages. Here:
+
+    - ``_sock_recv`` serves paho from a buffer filled by one large ``recv``;
+    - ``_packet_read`` takes every complete QoS 0/1 PUBLISH waiting in that buffer in one pass
+      and hands them to ``on_publishes`` as a list (no message objects, one callback); any other
+      packet (CONNACK, SUBACK, PINGRESP, a QoS 2 PUBLISH, one not yet complete) goes through
+      paho's own path;
+    - ``ack_many`` queues the PUBACKs of a whole batch as one write.
+
+    These hooks use paho internals (``_packet_read``, ``_packet_queue``, ``_in_packet``,
+    ``_msgtime_mutex``, ``_last_bytes_received``, ``_sock_recv``): the project pins paho-mqtt
+    below 3, ``tests/unit/ingest/test_paho_internals.py`` fails when any of them changes, and the
+    ingest tests run them against a real mosquitto.
     """
 
     _READ_SIZE = 256 * 1024
@@ -57,6 +73,7 @@ class _BufferedClient(mqtt.Client):
         self._rbuf = b""
         self._rpos = 0
         self._rsock: object = None
+        self.on_publishes: Callable[[list[RawPublish]], None] | None = None
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._rsock is not self._sock:  # a new connection: forget the old one's bytes
@@ -69,6 +86,33 @@ class _BufferedClient(mqtt.Client):
         start = self._rpos
         self._rpos = min(start + bufsize, len(self._rbuf))
         return self._rbuf[start : self._rpos]
+
+    def _packet_read(self) -> MQTTErrorCode:
+        sink = self.on_publishes
+        if sink is None or self._in_packet["command"] != 0:
+            return super()._packet_read()  # paho is half-way through a packet
+        if self._rsock is not self._sock or self._rpos >= len(self._rbuf):
+            try:
+                self._sock_recv(0)  # refill the buffer (a zero-length slice is taken)
+            except BlockingIOError:
+                return MQTTErrorCode.MQTT_ERR_AGAIN
+            except OSError:
+                return super()._packet_read()  # paho reports the failure its own way
+            if not self._rbuf:
+                return MQTTErrorCode.MQTT_ERR_CONN_LOST
+        batch, self._rpos = _publishes(self._rbuf, self._rpos, self._protocol == MQTTv5)
+        if not batch:
+            return super()._packet_read()
+        with self._msgtime_mutex:
+            self._last_bytes_received = time_func()
+        sink(batch)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def ack_many(self, mids: list[int]) -> None:
+        """Queue the PUBACKs of ``mids`` (QoS 1) as one packet write."""
+        if mids:
+            packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
+            self._packet_queue(PUBACK, packet, 0, 0)
 
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
         # This client never registers topic-filtered callbacks (message_callback_add), so paho's
@@ -89,15 +133,65 @@ class _BufferedClient(mqtt.Client):
         return rc
 
 
+_PUBACK = struct.Struct("!BBH")
+
+
+def _publishes(buf: bytes, pos: int, v5: bool) -> tuple[list[RawPublish], int]:
+    """The complete QoS 0/1 PUBLISH packets from ``pos`` on, and where the first other packet
+    (or an incomplete one) begins."""
+    out: list[RawPublish] = []
+    end = len(buf)
+    while pos < end:
+        first = buf[pos]
+        qos = (first >> 1) & 3
+        if first & 0xF0 != 0x30 or qos == 2:
+            break
+        i, length, shift = pos + 1, 0, 0
+        while i < end and shift <= 21:
+            byte = buf[i]
+            i += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        else:
+            break  # the length runs past the buffer (or past 4 bytes: paho says malformed)
+        body_end = i + length
+        if body_end > end or length < 2:
+            break
+        topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
+        j = topic_end
+        mid = 0
+        if qos:
+            mid = (buf[j] << 8) | buf[j + 1]
+            j += 2
+        if v5:  # the properties: skipped (no topic aliases are allowed to the broker)
+            plen, shift = 0, 0
+            while j < body_end:
+                byte = buf[j]
+                j += 1
+                plen |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            j += plen
+        if j > body_end:
+            break  # malformed: paho's path says so
+        out.append((buf[i + 2 : topic_end], buf[j:body_end], mid, qos, bool(first & 1)))
+        pos = body_end
+    return out, pos
+
+
 class MqttConsumer:
-    """Feeds every message to ``on_inbound``; ``ack`` is called by the pipeline when durable."""
+    """Feeds every message to ``on_inbound`` (in lists: what one read of the socket brought);
+    ``ack_many`` is called by the pipeline once they are durable."""
 
     def __init__(
         self,
         url: str,
         client_id: str,
         topic_prefix: str,
-        on_inbound: Callable[[Inbound], None],
+        on_inbound: Callable[[list[Inbound]], None],
         clock: Clock,
         share_group: str | None = None,
         keepalive_s: int = 30,
@@ -123,6 +217,7 @@ class MqttConsumer:
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
+        self._client.on_publishes = self._handle_publishes
         self._backoff = Backoff(initial=1.0, cap=30.0)
         self._client.reconnect_delay_set(1, 1)
         self._epoch = 0
@@ -163,6 +258,15 @@ class MqttConsumer:
             return  # QoS 0 needs none; an older connection's message is redelivered anyway
         self._client.ack(mid, qos)
 
+    def ack_many(self, acks: list[tuple[int, int, int]]) -> None:
+        """Acknowledge (mid, qos, epoch) triples: the QoS 1 ones of this connection in one
+        write, a QoS 2 one (rare) on its own."""
+        epoch = self._epoch
+        self._client.ack_many([mid for mid, qos, e in acks if qos == 1 and e == epoch])
+        for mid, qos, e in acks:
+            if qos == 2 and e == epoch:
+                self._client.ack(mid, qos)
+
     # ------------------------------------------------------------------ callbacks
     def _handle_connect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
@@ -200,19 +304,36 @@ class MqttConsumer:
         if reason.is_failure and not self.fatal_event.is_set():
             log.warning("MQTT connection lost (%s); reconnecting in %ds", reason.getName(), delay)
 
+    def _handle_publishes(self, batch: list[RawPublish]) -> None:
+        if not self._accepting:
+            return  # left unacknowledged: the broker delivers it again on the next session
+        now, epoch = self._clock.now_ns(), self._epoch
+        make = tuple.__new__  # an Inbound without its generated __new__: one call less each
+        self._on_inbound(
+            [
+                make(
+                    Inbound,
+                    (topic.decode("utf-8", "replace"), payload, now, mid, qos, epoch, retain),
+                )
+                for topic, payload, mid, qos, retain in batch
+            ]
+        )
+
     def _handle_message(
         self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
     ) -> None:
         if not self._accepting:
             return  # left unacknowledged: the broker delivers it again on the next session
         self._on_inbound(
-            Inbound(
-                message.topic,
-                bytes(message.payload),
-                self._clock.now_ns(),
-                message.mid,
-                message.qos,
-                self._epoch,
-                bool(message.retain),
-            )
+            [
+                Inbound(
+                    message.topic,
+                    bytes(message.payload),
+                    self._clock.now_ns(),
+                    message.mid,
+                    message.qos,
+                    self._epoch,
+                    bool(message.retain),
+                )
+            ]
         )

@@ -14,22 +14,19 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from core.backoff import Backoff
 from core.clock import Clock
-from core.codec import Reason
 from core.errors import BadInputError, FatalError, RetryableError
-from core.judge import Judge, JudgeConfig
+from core.judge import JudgeConfig
 from core.qc import QualityControl
 from core.registry import Registry
-from core.schema import measurement_for
-from core.topics import TopicKind
 from core.types import Reading
 from ingest.devices import DeviceTracker
+from ingest.intake import Inbound, Intake, RecentRejection
 from ingest.metrics import IngestMetrics
 from ingest.spool import Spool
 from storage.ports import ReadingWriter
@@ -40,28 +37,10 @@ Listener = Callable[[Sequence[Reading]], None]
 
 
 class Acker(Protocol):
-    def ack(self, mid: int, qos: int, epoch: int) -> None:
-        """Acknowledge a message received on connection ``epoch`` (drop it if that is gone)."""
+    def ack_many(self, acks: list[tuple[int, int, int]]) -> None:
+        """Acknowledge (mid, qos, epoch) triples: messages received on connection ``epoch``
+        (dropped if that is gone), in one write where the transport allows."""
         ...
-
-
-class Inbound(NamedTuple):
-    topic: str
-    payload: bytes
-    received_ns: int
-    mid: int = 0
-    qos: int = 1
-    epoch: int = 0
-    retained: bool = False  # the broker's stored copy, given on subscribing: said at some past time
-
-
-@dataclass(frozen=True, slots=True)
-class RecentRejection:
-    received_ns: int
-    topic: str
-    reason: str
-    detail: str
-    payload_head: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +109,6 @@ class Pipeline:
         tracker: DeviceTracker | None = None,
     ) -> None:
         self._store = store
-        self._registry = registry
-        self._judge = Judge(registry, judge)
-        self._judge_cfg = judge
-        self._qc = qc
         self._spool = spool
         self._refused = Spool(spool.folder / "refused", spool.max_bytes)
         self._acker = acker
@@ -141,8 +116,17 @@ class Pipeline:
         self._cfg = config
         self.metrics = metrics or IngestMetrics()
         self.tracker = tracker or DeviceTracker()
+        self.intake = Intake(
+            registry,
+            judge,
+            qc,
+            self.metrics,
+            self.tracker,
+            config.recent_rejections,
+            config.payload_head_bytes,
+        )
         self._listeners: list[Listener] = []
-        self._inbox: queue.SimpleQueue[Inbound | object] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._to_writer: queue.Queue[_Batch | object] = queue.Queue(maxsize=2)
         self._health = _StoreHealth()
         self._spool_event = threading.Event()
@@ -150,8 +134,6 @@ class Pipeline:
         self._submitted = 0  # written by the network thread only
         self._acked = 0  # written by the writer thread only
         self._acks_done = threading.Event()
-        self._rejections: deque[RecentRejection] = deque(maxlen=config.recent_rejections)
-        self._rejection_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.failure: BaseException | None = None
         self._update_spool_gauges()
@@ -174,14 +156,18 @@ class Pipeline:
             self._threads.append(thread)
 
     def submit(self, message: Inbound) -> None:
-        """Hand over one message (network thread). Blocks while ``max_unacked`` are in flight."""
+        """Hand over one message (network thread)."""
+        self.submit_many([message])
+
+    def submit_many(self, messages: list[Inbound]) -> None:
+        """Hand over messages (network thread). Blocks while ``max_unacked`` are in flight."""
         while (
             self._submitted - self._acked >= self._cfg.max_unacked and not self._stopping.is_set()
         ):
             self._acks_done.clear()
             self._acks_done.wait(0.1)
-        self._submitted += 1
-        self._inbox.put(message)
+        self._submitted += len(messages)
+        self._inbox.put(messages)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Flush the open batch, make it durable, acknowledge it, and end the threads."""
@@ -213,8 +199,7 @@ class Pipeline:
         return self._health.up
 
     def recent_rejections(self) -> list[RecentRejection]:
-        with self._rejection_lock:
-            return list(reversed(self._rejections))
+        return self.intake.recent_rejections()
 
     # ------------------------------------------------------------------ threads
     def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
@@ -233,76 +218,39 @@ class Pipeline:
         inbox = self._inbox
         while True:
             wait = max(0.0, batch.deadline - time.monotonic()) if batch.acks else 0.5
-            items: list[Inbound | object] = []
+            items: list[list[Inbound] | object] = []
             try:
                 items.append(inbox.get(timeout=wait))
                 while len(items) < 1000:  # take what is waiting without blocking again
                     items.append(inbox.get_nowait())
             except queue.Empty:
                 pass
+            received = 0
             for item in items:
                 if item is _STOP:
                     if batch.acks:
                         self._to_writer.put(batch)
                     self._to_writer.put(_STOP)
                     return
-                if isinstance(item, Inbound):
-                    self._judge_one(item, batch)
+                if not isinstance(item, list):
+                    continue
+                received += len(item)
+                self._judge_many(item, batch)
                 if len(batch.readings) >= self._cfg.batch_size:
                     self._to_writer.put(batch)
                     batch = _Batch()
-            self.metrics.received.inc(len(items))
+            self.metrics.received.inc(received)
             if batch.acks and time.monotonic() >= batch.deadline:
                 self._to_writer.put(batch)
                 batch = _Batch()
 
-    def _judge_one(self, message: Inbound, batch: _Batch) -> None:
-        """Judge one message into ``batch``; its acknowledgement goes out with the batch."""
-        ack = (message.mid, message.qos, message.epoch)
+    def _judge_many(self, messages: list[Inbound], batch: _Batch) -> None:
+        """Judge what one read of the socket brought into ``batch`` (which may so pass
+        ``batch_size`` by that much); their acknowledgements go out with the batch."""
         if not batch.acks:
             batch.deadline = time.monotonic() + self._cfg.batch_interval_s
-        batch.acks.append(ack)
-        if self._is_status(message):
-            return
-        result = self._judge.judge(message.topic, message.payload, message.received_ns)
-        self.metrics.items.inc(max(result.item_count, 1))
-        for rejection in result.rejections:
-            self._record_rejection(message, rejection.reason, rejection.detail)
-        for reading in result.readings:
-            checked = self._qc.apply(reading, measurement_for(reading.kind).primary)
-            seq = checked.fields.get("seq")
-            self.tracker.seen(
-                checked.device,
-                message.received_ns,
-                checked.ts_ns,
-                seq if isinstance(seq, int) else None,
-            )
-            batch.readings.append(checked)
-
-    def _is_status(self, message: Inbound) -> bool:
-        head = f"{self._judge_cfg.topic_prefix}/{TopicKind.STATUS.value}/"
-        if not message.topic.startswith(head):
-            return False
-        device = message.topic[len(head) :]
-        text = message.payload.strip().lower()
-        if self._registry.device(device) is None and not self._judge_cfg.accept_unknown:
-            self._record_rejection(message, Reason.UNKNOWN_DEVICE.value, "status of unknown device")
-        elif text in (b"online", b"offline"):
-            # a retained status was said at an unknown past time (say, before this restart): any
-            # reading of the device outranks it, so a device that came back is not "offline"
-            said_at = 0 if message.retained else message.received_ns
-            self.tracker.status(device, text == b"online", said_at)
-        else:
-            self._record_rejection(message, Reason.BAD_SHAPE.value, "status must be online/offline")
-        return True
-
-    def _record_rejection(self, message: Inbound, reason: str, detail: str) -> None:
-        self.metrics.rejected.labels(reason).inc()
-        head = message.payload[: self._cfg.payload_head_bytes].decode("utf-8", "replace")
-        with self._rejection_lock:
-            self._rejections.append(
-                RecentRejection(message.received_ns, message.topic[:200], reason, detail, head)
-            )
+        batch.acks.extend([(m.mid, m.qos, m.epoch) for m in messages])
+        self.intake.take_many(messages, batch.readings)
 
     def _write_loop(self) -> None:
         while True:
@@ -388,8 +336,7 @@ class Pipeline:
                 self._update_spool_gauges()
 
     def _ack(self, acks: list[tuple[int, int, int]]) -> None:
-        for mid, qos, epoch in acks:
-            self._acker.ack(mid, qos, epoch)
+        self._acker.ack_many(acks)
         self.metrics.acked.inc(len(acks))
         self._acked += len(acks)
         self.metrics.unacked.set(self._submitted - self._acked)

@@ -7,18 +7,15 @@ import threading
 import time
 
 from core.clock import Clock, SystemClock
-from core.codec import CodecLimits
-from core.errors import FatalError, RetryableError
-from core.judge import JudgeConfig
+from core.errors import FatalError
 from core.qc import QualityControl
 from core.registry import Registry
-from core.schema import measurement_for
 from core.settings import Settings
-from core.timeutil import NS_PER_S
-from core.topics import READING_KINDS
+from ingest.devices import DeviceTracker
+from ingest.intake import Inbound, judge_config, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
-from ingest.pipeline import Inbound, Pipeline, PipelineConfig
+from ingest.pipeline import Listener, Pipeline, PipelineConfig
 from ingest.spool import Spool
 from storage.ports import ReadingStore, ReadingWriter
 
@@ -41,16 +38,7 @@ class IngestService:
         self._qc = QualityControl(settings.qc.to_config())
         self._history = history
         self._clock = clock
-        judge = JudgeConfig(
-            topic_prefix=settings.mqtt.topic_prefix,
-            accept_unknown=ingest.accept_unknown,
-            limits=CodecLimits(
-                max_payload_bytes=ingest.max_payload_bytes,
-                max_items=ingest.max_items,
-                max_future_s=ingest.max_future_s,
-                max_backfill_s=ingest.max_backfill_s,
-            ),
-        )
+        judge = judge_config(settings)
         self.consumer = MqttConsumer(
             settings.mqtt.url,
             settings.mqtt.client_id,
@@ -78,8 +66,16 @@ class IngestService:
         self._report_every = report_every_s
         self._stopped = threading.Event()
 
-    def _inbound(self, message: Inbound) -> None:
-        self.pipeline.submit(message)
+    @property
+    def tracker(self) -> DeviceTracker:
+        return self.pipeline.tracker
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called with every batch once it is durable (stored or spooled)."""
+        self.pipeline.add_listener(listener)
+
+    def _inbound(self, messages: list[Inbound]) -> None:
+        self.pipeline.submit_many(messages)
 
     def start(self) -> None:
         self._seed_qc()
@@ -87,31 +83,9 @@ class IngestService:
         self.consumer.start()
         threading.Thread(target=self._report, name="ingest-report", daemon=True).start()
 
-    def _seed_qc(self, hours: float = 6.0) -> None:
-        """QC's memory of each device's recent values, from the store: after a restart the
-        first readings are judged as the previous process would have (a spike is still a
-        spike). A store that is away leaves QC to start afresh."""
-        if self._history is None:
-            return
-        since = self._clock.now_ns() - int(hours * 3600 * NS_PER_S)
-        seeded = 0
-        try:
-            for kind in READING_KINDS:
-                primary = measurement_for(kind).primary
-                if primary is None:
-                    continue
-                for device, series in self._history.recent(kind, since, [primary]).items():
-                    points = [
-                        (ts, float(v))
-                        for ts, v in zip(series.ts_ns, series.values[primary], strict=True)
-                        if isinstance(v, float | int) and not isinstance(v, bool)
-                    ]
-                    self._qc.seed(kind.value, device, points)
-                    seeded += 1
-        except RetryableError as exc:
-            log.warning("QC starts without history, the store is away: %s", exc)
-            return
-        log.info("QC history of %d devices loaded from the store", seeded)
+    def _seed_qc(self) -> None:
+        if self._history is not None:
+            seed_qc(self._qc, self._history, self._clock)
 
     def stop(self) -> None:
         """Stop taking messages, make the open batch durable, acknowledge it, disconnect."""

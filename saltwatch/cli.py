@@ -16,7 +16,7 @@ import typer
 from core.errors import ConfigError, FatalError, SaltWatchError
 from core.registry import Registry, load_registry
 from core.settings import Settings, load_settings
-from saltwatch.runtime import NoStore, run_with_alerts, setup_logging, stop_on_signals
+from saltwatch.runtime import run_with_alerts, setup_logging, stop_on_signals
 
 if TYPE_CHECKING:
     pass
@@ -136,17 +136,35 @@ def registry(
 
 
 @app.command()
-def ingest(config: ConfigOption = None) -> None:
+def ingest(
+    config: ConfigOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=16,
+            help="ingest processes on one shared subscription (one per core), started and "
+            "restarted by this one",
+        ),
+    ] = 1,
+    member: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
     """Consume device messages from MQTT and store every valid reading (at-least-once)."""
     from ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
+    from ingest.workers import Supervisor, member_settings, pause_with_parent  # noqa: PLC0415
     from storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = _settings(config)
     reg = _registry(settings)
     setup_logging()
+    if workers > 1 and member is None:
+        raise typer.Exit(Supervisor(workers, config).run())
+    stop = stop_on_signals()
+    if member is not None:
+        settings = member_settings(settings, member)
+        pause_with_parent(stop)
     store = open_reading_store(settings.store)
     service = IngestService(settings, reg, store, history=store)
-    stop = stop_on_signals()
     try:
         with _exit_1_on(FatalError):
             service.run(stop)
@@ -212,7 +230,9 @@ def serve(config: ConfigOption = None) -> None:
     try:
         with _exit_1_on(FatalError):
             service = IngestService(settings, reg, store, history=store)
-            run_with_alerts(settings, reg, service, store, with_api=True)
+            run_with_alerts(
+                settings, reg, service, store, api_pipeline=service.pipeline, with_api=True
+            )
     finally:
         store.close()
 
@@ -220,24 +240,17 @@ def serve(config: ConfigOption = None) -> None:
 @app.command()
 def alerts(config: ConfigOption = None) -> None:
     """Alerts alone: their own MQTT subscription (alerts.client_id), rules, notifications."""
-    from ingest.service import IngestService  # noqa: PLC0415
+    from ingest.feed import ReadingFeed  # noqa: PLC0415
     from storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = _settings(config)
     reg = _registry(settings)
     setup_logging()
-    own = settings.model_copy(
-        update={
-            "mqtt": settings.mqtt.model_copy(update={"client_id": settings.alerts.client_id}),
-            "ingest": settings.ingest.model_copy(
-                update={"spool_path": settings.state.path.parent / "alerts-spool"}
-            ),
-        }
-    )
-    store = open_reading_store(settings.store)  # read once, to warm the windows
+    store = open_reading_store(settings.store)  # read at start: windows and QC history
     try:
+        feed = ReadingFeed(settings, reg, settings.alerts.client_id, history=store)
         with _exit_1_on(FatalError):
-            run_with_alerts(own, reg, IngestService(own, reg, NoStore(), history=store), store)
+            run_with_alerts(settings, reg, feed, store)
     finally:
         store.close()
 

@@ -229,12 +229,14 @@ def run_demo(
         sim.start()
         echo(banner(options, clock.now_ns(), tokens, broker.url, files["csv"], data))
 
+    service = IngestService(settings, registry, store, clock=clock, history=store)
     try:
         run_with_alerts(
             settings,
             registry,
-            IngestService(settings, registry, store, clock=clock, history=store),
+            service,
             store,
+            api_pipeline=service.pipeline,
             with_api=True,
             clock=clock,
             stop=stop,

@@ -20,7 +20,8 @@ from core.rules import load_rules
 from core.settings import ApiToken, Settings
 from core.topics import TopicKind
 from core.types import Reading
-from ingest.pipeline import Inbound, Pipeline
+from ingest.intake import Inbound
+from ingest.pipeline import Pipeline
 from ingest.spool import Spool
 from storage.alert_sqlite import AlertState
 from storage.ports import ReadingStore
@@ -34,7 +35,7 @@ TOKENS = {"viewer": "v" * 24, "operator": "o" * 24, "admin": "a" * 24}
 
 
 class NoAcks:
-    def ack(self, mid: int, qos: int, epoch: int) -> None:
+    def ack_many(self, acks: list[tuple[int, int, int]]) -> None:
         pass
 
 

@@ -16,7 +16,8 @@ from core.qc import QcConfig, QualityControl
 from core.registry import Registry
 from core.topics import TopicKind
 from core.types import Reading
-from ingest.pipeline import Inbound, Pipeline, PipelineConfig
+from ingest.intake import Inbound
+from ingest.pipeline import Pipeline, PipelineConfig
 from ingest.spool import Spool
 from tests.services import wait_until
 
@@ -47,9 +48,9 @@ class FakeAcker:
         self.acked: list[int] = []
         self.lock = threading.Lock()
 
-    def ack(self, mid: int, qos: int, epoch: int) -> None:
+    def ack_many(self, acks: list[tuple[int, int, int]]) -> None:
         with self.lock:
-            self.acked.append(mid)
+            self.acked.extend(mid for mid, _, _ in acks)
 
 
 REGISTRY = Registry.from_dict(

@@ -1,0 +1,139 @@
+"""``saltwatch ingest --workers N``: N ingest processes on one shared subscription, started and
+supervised by the command's own process, so that using every core is one flag.
+
+Each member ``i`` is ``saltwatch ingest --member i`` with the client id ``<mqtt.client_id>-<i>``
+(the same across restarts: its persistent session, and the messages the broker holds for it,
+survive a crash), the share group ``mqtt.share_group`` (``saltwatch`` when unset) and its own
+spool folder ``<ingest.spool_path>/member-<i>``. A member that dies is started again after a
+capped backoff; one that exits with status 1 (a refusal the operator must mend, such as a bad
+login) stops them all with that status. SIGTERM or Ctrl-C stop the members cleanly (each makes
+its open batch durable and acknowledges it). Pausing the supervisor (SIGSTOP) pauses the
+members, and SIGCONT resumes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from core.backoff import Backoff
+from core.settings import Settings
+
+log = logging.getLogger("saltwatch.ingest.workers")
+
+DEFAULT_SHARE_GROUP = "saltwatch"
+PAUSE_POLL_S = 0.02  # how often a member looks whether its supervisor was paused
+
+
+def member_settings(settings: Settings, member: int) -> Settings:
+    """The settings member ``member`` runs with."""
+    mqtt = settings.mqtt.model_copy(
+        update={
+            "client_id": f"{settings.mqtt.client_id}-{member}"[:64],
+            "share_group": settings.mqtt.share_group or DEFAULT_SHARE_GROUP,
+        }
+    )
+    ingest = settings.ingest.model_copy(
+        update={"spool_path": settings.ingest.spool_path / f"member-{member}"}
+    )
+    return settings.model_copy(update={"mqtt": mqtt, "ingest": ingest})
+
+
+def pause_with_parent(stop: threading.Event) -> None:
+    """In a member: stop this process (SIGSTOP) whenever the supervisor is stopped; the
+    supervisor's SIGCONT handler continues it. A watcher thread, polling."""
+    parent = os.getppid()
+    stat = Path(f"/proc/{parent}/stat")
+
+    def watch() -> None:
+        while not stop.wait(PAUSE_POLL_S):
+            try:
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                return  # the supervisor is gone: the member's own signals still stop it
+            if state == "T":
+                os.kill(os.getpid(), signal.SIGSTOP)
+
+    threading.Thread(target=watch, name="pause-with-supervisor", daemon=True).start()
+
+
+class Supervisor:
+    def __init__(self, workers: int, config: Path | None = None) -> None:
+        self._workers = workers
+        self._config = config
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._backoff = {i: Backoff(initial=1.0, cap=30.0) for i in range(workers)}
+        self._restart_at: dict[int, float] = {}
+        self._started_at: dict[int, float] = {}
+        self._stop = threading.Event()
+        self.restarts = 0
+
+    def _command(self, member: int) -> list[str]:
+        command = [sys.executable, "-m", "saltwatch", "ingest", "--member", str(member)]
+        if self._config is not None:
+            command += ["--config", str(self._config)]
+        return command
+
+    def _start(self, member: int) -> None:
+        self._procs[member] = subprocess.Popen(self._command(member))
+        self._started_at[member] = time.monotonic()
+        log.info("ingest member %d started (pid %d)", member, self._procs[member].pid)
+
+    def run(self) -> int:
+        """Run until SIGTERM/SIGINT; returns the exit status."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGCONT, lambda *_: self._signal_all(signal.SIGCONT))
+        for member in range(self._workers):
+            self._start(member)
+        status = 0
+        while not self._stop.wait(0.2):
+            for member, proc in list(self._procs.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                if code == 1:
+                    log.error("ingest member %d refused to run (status 1): stopping", member)
+                    self._stop.set()
+                    status = 1
+                    break
+                self._restart_later(member, code)
+            self._restart_due()
+        self._signal_all(signal.SIGCONT)  # a paused member could not stop
+        self._signal_all(signal.SIGTERM)
+        for proc in self._procs.values():
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        return status
+
+    def _restart_later(self, member: int, code: int) -> None:
+        if member in self._restart_at:
+            return
+        if time.monotonic() - self._started_at[member] > 60:
+            self._backoff[member].reset()  # it ran well for a while: not a crash loop
+        delay = self._backoff[member].next()
+        self._restart_at[member] = time.monotonic() + delay
+        log.warning("ingest member %d ended (status %d); restarting in %.0f s", member, code, delay)
+
+    def _restart_due(self) -> None:
+        now = time.monotonic()
+        for member, at in list(self._restart_at.items()):
+            if now >= at:
+                del self._restart_at[member]
+                self.restarts += 1
+                self._start(member)
+
+    def _signal_all(self, signum: int) -> None:
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signum)
