@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,31 +18,38 @@ RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
 _bearer = HTTPBearer(auto_error=False, description="A token from api.tokens")
 
 
-def role_of(token: str, tokens: Sequence[ApiToken]) -> Role | None:
-    """The role of ``token``; every configured token is compared, in constant time."""
-    found: Role | None = None
+class Principal(NamedTuple):
+    """Who holds the request's token: its name (CONTRACT §7) and its role."""
+
+    name: str
+    role: Role
+
+
+def principal_of(token: str, tokens: Sequence[ApiToken]) -> Principal | None:
+    """Whose ``token`` it is; every configured token is compared, in constant time."""
+    found: Principal | None = None
     for candidate in tokens:
         if hmac.compare_digest(candidate.token.encode(), token.encode()):
-            found = candidate.role
+            found = Principal(candidate.label, candidate.role)
     return found
 
 
-def require(role: Role) -> Callable[..., Awaitable[Role]]:
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency: 401 without a valid token, 403 when its role is below ``role``."""
 
     async def check(  # async: no thread hop for a few microseconds of work
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Role:
+    ) -> Principal:
         tokens: Sequence[ApiToken] = request.app.state.ctx.settings.api.tokens
-        granted = role_of(credentials.credentials, tokens) if credentials else None
+        granted = principal_of(credentials.credentials, tokens) if credentials else None
         if granted is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "a valid bearer token is required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        if RANK[granted] < RANK[role]:
+        if RANK[granted.role] < RANK[role]:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the {role} role")
         return granted
 
@@ -59,6 +66,6 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": Problem, "description": "a parameter or the body is invalid; detail says why"},
 }
 
-Viewer = Annotated[Role, Depends(require("viewer"))]
-Operator = Annotated[Role, Depends(require("operator"))]
-Admin = Annotated[Role, Depends(require("admin"))]
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Operator = Annotated[Principal, Depends(require("operator"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

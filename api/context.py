@@ -16,6 +16,7 @@ from core.registry import Registry
 from core.settings import Settings
 from ingest.pipeline import Pipeline
 from storage.alert_sqlite import AlertState
+from storage.audit_sqlite import AuditLog
 from storage.ports import ReadingStore
 
 
@@ -32,6 +33,7 @@ class ApiContext:
     broker_up: bool | None = None
     front: FrontKeeper | None = None  # the salt front as the alert engine keeps it
     forecasts: ForecastJob | None = None  # the stations' forecasts as the alert engine made them
+    audit: AuditLog | None = None  # who did what; opened beside the alert state when unset
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

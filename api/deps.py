@@ -1,22 +1,25 @@
 """What a route may ask for, typed: declare a parameter ``engine: Engine`` and get the alert
 engine (or a 409 where this process does not run it), ``ingest: Ingest`` for ingest's view of the
 devices (empty in the API-only process), ``rules: Rules`` for the rules in force (read when
-called). The routes
+called), ``audit: Audit`` for the log of who did what. The routes
 never test a bag of optional services themselves."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request
 
 from alerts.engine import AlertEngine
+from api.auth import Principal
 from api.context import ApiContext, ctx_of
 from core.rules import RuleSet, rules_in_force
 from ingest.devices import DeviceSnapshot
 from ingest.intake import RecentRejection
 from ingest.pipeline import Pipeline
+from storage.audit_sqlite import AuditEntry, AuditLog
 
 Context = Annotated[ApiContext, Depends(ctx_of)]
 
@@ -42,6 +45,27 @@ def _rules(request: Request) -> Callable[[], RuleSet]:
 
 
 Rules = Annotated[Callable[[], RuleSet], Depends(_rules)]
+
+
+_audit_lock = threading.Lock()
+
+
+def _audit(request: Request) -> AuditLog:
+    ctx = ctx_of(request)
+    with _audit_lock:
+        if ctx.audit is None:
+            ctx.audit = AuditLog(ctx.state.path)
+        return ctx.audit
+
+
+Audit = Annotated[AuditLog, Depends(_audit)]
+
+
+def record(
+    audit: AuditLog, ctx: ApiContext, who: Principal, action: str, target: str, detail: str = ""
+) -> None:
+    """One line of who did what, at the context's clock."""
+    audit.record(AuditEntry(ctx.clock.now_ns(), who.name, who.role, action, target, detail))
 
 
 class IngestView(Protocol):

@@ -120,7 +120,12 @@ class AlertPage(BaseModel):
 
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    by: str = Field(min_length=1, max_length=100)
+    by: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="kept as a note: who acknowledged is the token's name",
+    )
     note: str | None = Field(None, max_length=1000)
 
 
@@ -130,7 +135,12 @@ class SilenceIn(BaseModel):
     device: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     rule: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     minutes: int = Field(gt=0, le=60 * 24 * 30, description="how long it lasts")
-    author: str = Field(min_length=1, max_length=100)
+    author: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="kept in the audit log only: the silence's author is the token's name",
+    )
     reason: str = Field(min_length=1, max_length=1000)
 
 
@@ -284,3 +294,17 @@ class ForecastOut(BaseModel):
         "reliable"
     )
     points: list[ForecastPoint]
+
+
+class AuditOut(BaseModel):
+    at: str
+    actor: str = Field(description="the name of the token that acted")
+    role: str
+    action: str = Field(description="ack, silence.create, silence.delete, rules.update")
+    target: str = Field(description="an alert id, a silence id, or rules")
+    detail: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    total: int

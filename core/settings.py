@@ -7,6 +7,7 @@ TOML file given by ``--config``, then the defaults below. Invalid settings fail 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -106,6 +107,13 @@ class RegistrySettings(_Section):
 class ApiToken(_Section):
     role: Literal["viewer", "operator", "admin"]
     token: str = Field(min_length=16, repr=False)
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+
+    @property
+    def label(self) -> str:
+        """Who acts with this token (CONTRACT §7): its name, else ``token-`` and the first 4
+        hex digits of its SHA-256."""
+        return self.name or f"token-{hashlib.sha256(self.token.encode()).hexdigest()[:4]}"
 
 
 class ApiSettings(_Section):

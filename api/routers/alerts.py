@@ -12,7 +12,7 @@ from alerts.model import Silence
 from api.auth import AUTH_RESPONSES, Operator, Viewer
 from api.context import ctx_of
 from api.convert import alert_out, query_time, silence_out, when
-from api.deps import Context, Engine, Ingest
+from api.deps import Audit, Context, Engine, Ingest, record
 from api.paging import Page
 from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from core.timeutil import NS_PER_S
@@ -82,16 +82,20 @@ def list_alerts(
         409: {"description": "the alert is not firing"},
     },
 )
-def acknowledge(ctx: Context, engine: Engine, _: Operator, alert_id: str, body: AckIn) -> AlertOut:
+def acknowledge(
+    ctx: Context, engine: Engine, audit: Audit, who: Operator, alert_id: str, body: AckIn
+) -> AlertOut:
     known = ctx.state.get(alert_id)
     if known is None:
         raise HTTPException(404, "no such alert")
     if known.state not in ("firing", "acknowledged"):
         raise HTTPException(409, f"the alert is {known.state}")
     try:
-        acked = engine.acknowledge(alert_id, body.by, body.note)
+        note = " — ".join(t for t in (body.by, body.note) if t) or None
+        acked = engine.acknowledge(alert_id, who.name, note)
     except KeyError:
         raise HTTPException(409, "the alert is no longer open") from None
+    record(audit, ctx, who, "ack", alert_id, note or "")
     return alert_out(acked, ctx.registry)
 
 
@@ -109,8 +113,7 @@ def list_silences(request: Request, _: Viewer, page: Page) -> list[SilenceOut]:
     status_code=201,
     summary="Mute alerts by zone, device and/or rule for a while (operator)",
 )
-def create_silence(request: Request, _: Operator, body: SilenceIn) -> SilenceOut:
-    ctx = ctx_of(request)
+def create_silence(ctx: Context, audit: Audit, who: Operator, body: SilenceIn) -> SilenceOut:
     if body.zone is None and body.device is None and body.rule is None:
         raise HTTPException(422, "name a zone, a device or a rule")
     if body.zone is not None and body.zone not in ctx.registry.zones:
@@ -123,10 +126,24 @@ def create_silence(request: Request, _: Operator, body: SilenceIn) -> SilenceOut
         body.rule,
         now,
         now + body.minutes * 60 * NS_PER_S,
-        body.author,
+        who.name,
         body.reason,
     )
     ctx.state.add_silence(silence)
+    scope = ", ".join(
+        f"{k} {v}"
+        for k, v in (("zone", body.zone), ("device", body.device), ("rule", body.rule))
+        if v
+    )
+    said = f" (as {body.author})" if body.author and body.author != who.name else ""
+    record(
+        audit,
+        ctx,
+        who,
+        "silence.create",
+        silence.id,
+        f"{scope}, {body.minutes} min: {body.reason}{said}",
+    )
     return silence_out(silence, now)
 
 
@@ -136,10 +153,10 @@ def create_silence(request: Request, _: Operator, body: SilenceIn) -> SilenceOut
     summary="Expire a silence now (operator)",
     responses={404: {"description": "no active silence with this id"}},
 )
-def expire_silence(request: Request, _: Operator, silence_id: str) -> None:
-    ctx = ctx_of(request)
+def expire_silence(ctx: Context, audit: Audit, who: Operator, silence_id: str) -> None:
     if not ctx.state.expire_silence(silence_id, ctx.clock.now_ns()):
         raise HTTPException(404, "no active silence with this id")
+    record(audit, ctx, who, "silence.delete", silence_id)
 
 
 @router.get(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -17,7 +17,10 @@ from alerts.messages import render
 from alerts.model import Event
 from api.auth import AUTH_RESPONSES, Admin, Viewer
 from api.context import ctx_of
-from api.deps import Context, Engine
+from api.convert import query_time, when
+from api.deps import Audit, Context, Engine, record
+from api.paging import Page
+from api.schemas import AuditOut, AuditPage
 from core.errors import ConfigError
 from core.rules import parse_rules
 from core.timeutil import VN_TZ, from_datetime, to_datetime
@@ -42,16 +45,21 @@ def get_rules(engine: Engine, _: Viewer) -> dict[str, Any]:
 def put_rules(
     ctx: Context,
     engine: Engine,
-    _: Admin,
+    audit: Audit,
+    who: Admin,
     body: dict[str, Any] = Body(description="rules, as in config/rules.toml"),  # noqa: B008
 ) -> dict[str, Any]:
     try:
         rules = parse_rules(body, "rules")
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from None
-    before = engine.rules.saltfront.override
+    previous = engine.rules
+    before = previous.saltfront.override
     engine.replace_rules(rules)
     ctx.state.save_rules(rules.model_dump(mode="json"))
+    # the rules replaced, kept whole: a change can be read back and undone
+    replaced = orjson.dumps(previous.model_dump(mode="json")).decode()
+    record(audit, ctx, who, "rules.update", "rules", f"previous: {replaced}")
     for river in sorted(set(before) | set(rules.saltfront.override)):
         was, now = before.get(river), rules.saltfront.override.get(river)
         if was != now:  # a declared level is a human decision: on the record
@@ -63,6 +71,43 @@ def put_rules(
             )
     applied: dict[str, Any] = rules.model_dump(mode="json")
     return applied
+
+
+@router.get(
+    "/audit",
+    response_model=AuditPage,
+    summary="Who did what (admin): acknowledgements, silences, rule changes; newest first",
+)
+def audit_log(
+    audit: Audit,
+    _: Admin,
+    page: Page,
+    since: Annotated[
+        str | None, Query(description="RFC 3339, e.g. 2026-03-12T00:00:00+07:00")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="RFC 3339, e.g. 2026-03-12T00:00:00+07:00")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="a token's name")] = None,
+) -> AuditPage:
+    offset, limit = page
+    entries, total = audit.query(
+        query_time(since, "since"), query_time(until, "until"), actor, offset, limit
+    )
+    return AuditPage(
+        items=[
+            AuditOut(
+                at=when(e.at_ns) or "",
+                actor=e.actor,
+                role=e.role,
+                action=e.action,
+                target=e.target,
+                detail=e.detail,
+            )
+            for e in entries
+        ],
+        total=total,
+    )
 
 
 class ZoneSummary(BaseModel):

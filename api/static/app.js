@@ -6,7 +6,7 @@ const TEXT = {
         zones: "Khu vực", alerts: "Cảnh báo đang mở", map: "Bản đồ trạm", stations: "Trạm đo mặn",
         station: "Trạm", zone: "Khu vực", salinity: "Độ mặn (‰)", time: "Lúc", chart: "Độ mặn 7 ngày",
         supply: "Giếng và vòi nước", wells: "Giếng chạy", taps: "Vòi mở", m3today: "m³ hôm nay",
-        ack: "Xác nhận", acked: "đã xác nhận", by: "Người xác nhận", none: "Không có cảnh báo",
+        ack: "Xác nhận", acked: "đã xác nhận", by: "Ghi chú khi xác nhận (không bắt buộc)", none: "Không có cảnh báo",
         badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English",
         front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro (tham khảo)", forecast: "dự báo 48 giờ",
         observed: "quan trắc", declared: "đã công bố",
@@ -19,7 +19,7 @@ const TEXT = {
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
         time: "At", chart: "Salinity, 7 days", supply: "Wells and taps", wells: "Wells running",
         taps: "Taps open", m3today: "m³ today", ack: "Acknowledge", acked: "acknowledged",
-        by: "Acknowledged by", none: "No alerts", badtoken: "Invalid token",
+        by: "Note with the acknowledgement (optional)", none: "No alerts", badtoken: "Invalid token",
         noack: "Acknowledging needs the operator role", other: "Tiếng Việt",
         front: "Salt front (from the mouth)", risk: "Risk level (indicative)", forecast: "48 h forecast",
         observed: "observed", declared: "declared",
@@ -124,11 +124,12 @@ function renderAlerts() {  // the most severe first, then the oldest; each in pl
 }
 
 async function acknowledge(alert) {
-  const by = prompt(t("by"), localStorage.getItem("sw-name") || "");
-  if (!by) return;
-  localStorage.setItem("sw-name", by);
+  // who acknowledges is the token's name (the server records it); a note is optional
+  const note = prompt(t("by"), "");
+  if (note === null) return;
   try {
-    const updated = await api(`/api/v1/alerts/${alert.id}/ack`, { method: "POST", body: JSON.stringify({ by }) });
+    const body = JSON.stringify(note.trim() ? { note: note.trim() } : {});
+    const updated = await api(`/api/v1/alerts/${alert.id}/ack`, { method: "POST", body });
     state.alerts = state.alerts.map((a) => (a.id === updated.id ? updated : a));
     renderAlerts();
   } catch (error) { if (error.status === 403) alert_(t("noack")); }

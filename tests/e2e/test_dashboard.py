@@ -43,7 +43,9 @@ def fed_system(mosquitto: MosquittoServer, tmp_path: Path) -> Iterator[str]:
         "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
         "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
         "SALTWATCH_API__BIND": f"127.0.0.1:{port}",
-        "SALTWATCH_API__TOKENS": orjson.dumps([{"role": "operator", "token": OPERATOR}]).decode(),
+        "SALTWATCH_API__TOKENS": orjson.dumps(
+            [{"role": "operator", "token": OPERATOR, "name": "lan.nguyen"}]
+        ).decode(),
     }
     serve = subprocess.Popen(
         [EXE, "serve"],
@@ -116,13 +118,13 @@ def test_dashboard_shows_and_acknowledges_an_alert(fed_system: str) -> None:
         first = page.locator("#alerts li.critical").first
         alert_id = first.get_attribute("data-id")
 
-        def answer(dialog: Dialog) -> None:
-            dialog.accept("Kỹ sư Lan")
+        def answer(dialog: Dialog) -> None:  # the note asked for on acknowledging
+            dialog.accept("đã đóng cống")
 
         page.on("dialog", answer)
         first.locator("button.ack").click()
         page.wait_for_selector(f'#alerts li.acknowledged[data-id="{alert_id}"]', timeout=10_000)
-        assert "Kỹ sư Lan" in page.inner_text(f'#alerts li[data-id="{alert_id}"]')
+        assert "lan.nguyen" in page.inner_text(f'#alerts li[data-id="{alert_id}"]')
         page.click("#lang")
         assert page.inner_text("#alerts-panel h2") == "Open alerts"
         # the token of the link is kept for this tab only (no one asked to be remembered)
@@ -141,4 +143,5 @@ def test_dashboard_shows_and_acknowledges_an_alert(fed_system: str) -> None:
     alerts = httpx.get(
         f"{base}/api/v1/alerts", params={"state": "acknowledged"}, headers=headers
     ).json()["items"]
-    assert [a["acked_by"] for a in alerts if a["id"] == alert_id] == ["Kỹ sư Lan"]
+    acked = [(a["acked_by"], a["acked_note"]) for a in alerts if a["id"] == alert_id]
+    assert acked == [("lan.nguyen", "đã đóng cống")]  # who: the token's name

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -32,6 +34,8 @@ pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
 M = 60 * 10**9
 TOKENS = {"viewer": "v" * 24, "operator": "o" * 24, "admin": "a" * 24}
+NAMES = {"operator": "lan.nguyen"}  # the admin's token has no name: token-<sha256[:4]>
+ADMIN_LABEL = "token-" + hashlib.sha256(TOKENS["admin"].encode()).hexdigest()[:4]
 
 
 class NoAcks:
@@ -42,7 +46,8 @@ class NoAcks:
 @pytest.fixture
 def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     registry = load_registry()
-    settings = Settings(api={"tokens": [ApiToken(role=r, token=t) for r, t in TOKENS.items()]})
+    tokens = [ApiToken(role=r, token=t, name=NAMES.get(r)) for r, t in TOKENS.items()]
+    settings = Settings(api={"tokens": tokens})
     clock = FakeClock(NOW)
     state = AlertState(tmp_path / "state.db")
     engine = AlertEngine(load_rules(), registry, state, clock, {"mqtt": Quiet()})
@@ -258,7 +263,9 @@ def test_acknowledge_by_role(client: TestClient, role: str | None, status: int) 
     assert response.status_code == status
     if status == 200:
         assert response.json()["state"] == "acknowledged"
-        assert response.json()["acked_by"] == "Lan"
+        # who acknowledged is the token's name; the "by" typed in is kept as a note
+        assert response.json()["acked_by"] == NAMES.get(str(role), ADMIN_LABEL)
+        assert response.json()["acked_note"] == "Lan — ok"
 
 
 def test_acknowledge_errors(client: TestClient) -> None:
@@ -269,7 +276,8 @@ def test_acknowledge_errors(client: TestClient) -> None:
     )
     alert_id = firing_id(client)
     assert (
-        client.post(f"/api/v1/alerts/{alert_id}/ack", json={}, headers=operator).status_code == 422
+        client.post(f"/api/v1/alerts/{alert_id}/ack", json={"by": ""}, headers=operator).status_code
+        == 422
     )
     assert (
         client.post(
@@ -485,3 +493,43 @@ def test_every_answer_carries_its_browser_policy(
     assert "frame-ancestors 'none'" in h["content-security-policy"]
     assert h["x-content-type-options"] == "nosniff" and h["referrer-policy"] == "no-referrer"
     assert (h.get("cache-control") == "no-store") is not cached
+
+
+def test_who_did_what_is_in_the_audit_log(client: TestClient) -> None:
+    """Acknowledging, silences and rule changes are recorded under the token's name (the "by"
+    and "author" typed in are notes); only an admin reads the log, filtered and paged."""
+    operator, admin = auth("operator"), auth("admin")
+    alert_id = firing_id(client)
+    acked = client.post(
+        f"/api/v1/alerts/{alert_id}/ack",
+        json={"by": "Anh Ba", "note": "đã đóng cống"},
+        headers=operator,
+    )
+    assert acked.status_code == 200
+    body = {"zone": "xa-tan-dong", "minutes": 30, "author": "Ba", "reason": "bảo trì trạm"}
+    silence = client.post("/api/v1/silences", json=body, headers=operator).json()
+    assert silence["author"] == "lan.nguyen"
+    assert client.delete(f"/api/v1/silences/{silence['id']}", headers=operator).status_code == 204
+    rules = client.get("/api/v1/rules", headers=admin).json()
+    assert client.put("/api/v1/rules", json=rules, headers=admin).status_code == 200
+
+    for role in ("viewer", "operator"):
+        assert client.get("/api/v1/audit", headers=auth(role)).status_code == 403
+    log = client.get("/api/v1/audit", headers=admin).json()
+    assert log["total"] == 4
+    assert [(e["actor"], e["role"], e["action"]) for e in log["items"]] == [
+        (ADMIN_LABEL, "admin", "rules.update"),
+        ("lan.nguyen", "operator", "silence.delete"),
+        ("lan.nguyen", "operator", "silence.create"),
+        ("lan.nguyen", "operator", "ack"),
+    ]
+    ack = log["items"][3]
+    assert (ack["target"], ack["detail"]) == (alert_id, "Anh Ba — đã đóng cống")
+    assert log["items"][2]["detail"] == "zone xa-tan-dong, 30 min: bảo trì trạm (as Ba)"
+    previous = orjson.loads(log["items"][0]["detail"].removeprefix("previous: "))
+    assert previous == rules  # the rules replaced, kept whole
+    mine = client.get("/api/v1/audit?actor=lan.nguyen&limit=2", headers=admin).json()
+    assert mine["total"] == 3 and len(mine["items"]) == 2
+    later = client.get("/api/v1/audit", params={"since": "2099-01-01T00:00:00Z"}, headers=admin)
+    assert later.json() == {"items": [], "total": 0}
+    assert client.get("/api/v1/audit?since=yesterday", headers=admin).status_code == 422

@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/saltfront"): "viewer",
     ("GET", "/api/v1/forecast/{station}"): "viewer",
     ("GET", "/api/v1/reports/daily"): "viewer",
+    ("GET", "/api/v1/audit"): "admin",
 }
 HOSTILE = [
     "x' OR '1'='1",
@@ -276,9 +277,8 @@ def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path:
     try:
         store = InfluxReadingStore(server.store_url("down"))
         registry = load_registry()
-        settings = Settings(
-            api={"tokens": [ApiToken.model_validate({"role": "viewer", "token": TOKENS["viewer"]})]}
-        )
+        tokens = [ApiToken.model_validate({"role": r, "token": t}) for r, t in TOKENS.items()]
+        settings = Settings(api={"tokens": tokens})
         state = AlertState(tmp_path / "state.db")
         store.write([Reading(TopicKind.SALINITY, "vam-kenh", NOW, {"salinity_ppt": 3.0})])
         ctx = ApiContext(settings, registry, store, state, None, clock=FakeClock(NOW))
@@ -287,7 +287,8 @@ def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path:
             for method, path in sorted(ROUTES):
                 if method != "GET" or path in ("/health", "/metrics", "/api/v1/alerts/stream"):
                     continue
-                response = call(client, method, path, TOKENS["viewer"], {"station": "vam-kenh"})
+                token = TOKENS[ROUTES[(method, path)] or "viewer"]
+                response = call(client, method, path, token, {"station": "vam-kenh"})
                 if path in NEED_THE_STORE:
                     assert response.status_code == 503, (path, response.text)
                     assert response.headers["retry-after"].isdigit(), path
