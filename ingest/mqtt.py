@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import struct
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from core.clock import Clock
 from core.errors import AuthError
 from core.topics import READING_KINDS, TopicKind, subscription
 from ingest.intake import Inbound
+from ingest.wire import PUBACK, RawPublish, puback_packets, publishes
 
 log = logging.getLogger("saltwatch.ingest.mqtt")
 
@@ -38,12 +38,6 @@ _AUTH_FAILURES = {
     "Bad authentication method",
     "Client identifier not valid",
 }
-
-
-#: One PUBLISH as the fast path hands it over: topic, payload, packet id, QoS, retained.
-RawPublish = tuple[bytes, bytes, int, int, bool]
-
-PUBACK = 0x40
 
 
 class _BufferedClient(mqtt.Client):
@@ -100,7 +94,7 @@ class _BufferedClient(mqtt.Client):
                 return super()._packet_read()  # paho reports the failure its own way
             if not self._rbuf:
                 return MQTTErrorCode.MQTT_ERR_CONN_LOST
-        batch, self._rpos = _publishes(self._rbuf, self._rpos, self._protocol == MQTTv5)
+        batch, self._rpos = publishes(self._rbuf, self._rpos, self._protocol == MQTTv5)
         if not batch:
             return super()._packet_read()
         with self._msgtime_mutex:
@@ -111,8 +105,7 @@ class _BufferedClient(mqtt.Client):
     def ack_many(self, mids: list[int]) -> None:
         """Queue the PUBACKs of ``mids`` (QoS 1) as one packet write."""
         if mids:
-            packet = b"".join([_PUBACK.pack(PUBACK, 2, mid) for mid in mids])
-            self._packet_queue(PUBACK, packet, 0, 0)
+            self._packet_queue(PUBACK, puback_packets(mids), 0, 0)
 
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
         # This client never registers topic-filtered callbacks (message_callback_add), so paho's
@@ -131,55 +124,6 @@ class _BufferedClient(mqtt.Client):
         ):
             rc = super().loop_read(max_packets)
         return rc
-
-
-_PUBACK = struct.Struct("!BBH")
-
-
-def _publishes(buf: bytes, pos: int, v5: bool) -> tuple[list[RawPublish], int]:
-    """The complete QoS 0/1 PUBLISH packets from ``pos`` on, and where the first other packet
-    (or an incomplete one) begins."""
-    out: list[RawPublish] = []
-    end = len(buf)
-    while pos < end:
-        first = buf[pos]
-        qos = (first >> 1) & 3
-        if first & 0xF0 != 0x30 or qos == 2:
-            break
-        i, length, shift = pos + 1, 0, 0
-        while i < end and shift <= 21:
-            byte = buf[i]
-            i += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        else:
-            break  # the length runs past the buffer (or past 4 bytes: paho says malformed)
-        body_end = i + length
-        if body_end > end or length < 2:
-            break
-        topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
-        j = topic_end
-        mid = 0
-        if qos:
-            mid = (buf[j] << 8) | buf[j + 1]
-            j += 2
-        if v5:  # the properties: skipped (no topic aliases are allowed to the broker)
-            plen, shift = 0, 0
-            while j < body_end:
-                byte = buf[j]
-                j += 1
-                plen |= (byte & 0x7F) << shift
-                shift += 7
-                if byte < 0x80:
-                    break
-            j += plen
-        if j > body_end:
-            break  # malformed: paho's path says so
-        out.append((buf[i + 2 : topic_end], buf[j:body_end], mid, qos, bool(first & 1)))
-        pos = body_end
-    return out, pos
 
 
 class MqttConsumer:

@@ -11,7 +11,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from ingest.mqtt import _BufferedClient, _publishes
+from ingest.mqtt import _BufferedClient
+from ingest.wire import publishes
 
 
 def test_the_paho_internals_used_are_still_there() -> None:
@@ -47,7 +48,7 @@ def publish(topic: bytes, payload: bytes, mid: int, qos: int = 1, v5: bool = Fal
 def test_complete_publishes_are_read_in_one_pass() -> None:
     big = b"x" * 300  # a two-byte remaining length
     buf = publish(b"a/b", b"{}", 1) + publish(b"c", big, 2) + publish(b"r", b"1", 0, qos=0)
-    batch, pos = _publishes(buf, 0, v5=False)
+    batch, pos = publishes(buf, 0, v5=False)
     assert batch == [
         (b"a/b", b"{}", 1, 1, False),
         (b"c", big, 2, 1, False),
@@ -58,7 +59,7 @@ def test_complete_publishes_are_read_in_one_pass() -> None:
 
 def test_v5_properties_are_skipped() -> None:
     buf = publish(b"t/x", b"payload", 7, v5=True)
-    assert _publishes(buf, 0, v5=True) == ([(b"t/x", b"payload", 7, 1, False)], len(buf))
+    assert publishes(buf, 0, v5=True) == ([(b"t/x", b"payload", 7, 1, False)], len(buf))
 
 
 @pytest.mark.parametrize(
@@ -71,7 +72,7 @@ def test_v5_properties_are_skipped() -> None:
 )
 def test_the_reader_stops_at_what_paho_must_read(tail: bytes) -> None:
     head = publish(b"a", b"{}", 1)
-    batch, pos = _publishes(head + tail, 0, v5=False)
+    batch, pos = publishes(head + tail, 0, v5=False)
     assert batch == [(b"a", b"{}", 1, 1, False)] and pos == len(head)
 
 
