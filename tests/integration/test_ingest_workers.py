@@ -1,0 +1,96 @@
+"""``saltwatch ingest --workers 2`` on a real mosquitto and a real influxd: two members of one
+shared subscription, supervised; a member killed is started again under its client id and no
+reading is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from core.topics import TopicKind
+from storage.influx import InfluxReadingStore
+from tests.integration.ingest_helpers import write_registry
+from tests.mqtt_tools import Publisher
+from tests.services import InfluxServer, MosquittoServer, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def members(supervisor: int) -> list[int]:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [int(c) for c in children]
+
+
+def test_workers_share_the_load_and_a_killed_member_comes_back(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    registry = write_registry(tmp_path / "registry.toml", 20, ["salinity"])
+    env = {
+        **os.environ,
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
+        "SALTWATCH_MQTT__CLIENT_ID": "race",
+        "SALTWATCH_STORE__URL": influxd.store_url(influx_db),
+        "SALTWATCH_REGISTRY__PATH": str(registry),
+        "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+    }
+    log = tmp_path / "ingest.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    supervisor = subprocess.Popen(
+        [str(exe), "ingest", "--workers", "2"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    store = InfluxReadingStore(influxd.store_url(influx_db))
+    publisher = Publisher(mosquitto.url)
+    now = time.time()
+
+    def send(start: int, count: int) -> None:
+        publisher.publish_all(
+            [
+                (
+                    f"{topic_prefix}/salinity/d{i % 20:03d}",
+                    orjson.dumps({"ts": now - 7200 + i, "salinity_ppt": 0.5, "seq": i}),
+                )
+                for i in range(start, start + count)
+            ]
+        )
+
+    try:
+        wait_until(lambda: log.read_text().count("connected to MQTT") == 2, 30, "two members")
+        send(0, 2000)
+        wait_until(lambda: store.count(TopicKind.SALINITY) == 2000, 30, "the first 2,000")
+        first = members(supervisor.pid)
+        assert len(first) == 2
+        os.kill(first[0], signal.SIGKILL)  # a member dies mid-flight
+        send(2000, 2000)
+        wait_until(lambda: log.read_text().count("connected to MQTT") == 3, 30, "the restart")
+        wait_until(lambda: store.count(TopicKind.SALINITY) == 4000, 30, "all 4,000")
+        assert "ingest member 0 ended" in log.read_text()
+        # the same client id again: the broker kept its session (and what it held for it)
+        assert "session present: True" in log.read_text()
+        again = members(supervisor.pid)
+        assert len(again) == 2 and first[0] not in again and first[1] in again
+        # both members' spools: the same folders across the restart
+        assert {p.name for p in (tmp_path / "spool").iterdir()} >= {"member-0", "member-1"}
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
+        assert all(not Path(f"/proc/{pid}").exists() for pid in again)
+    finally:
+        publisher.close()
+        store.close()
+        if supervisor.poll() is None:
+            supervisor.kill()
