@@ -294,17 +294,3 @@ class ForecastOut(BaseModel):
         "reliable"
     )
     points: list[ForecastPoint]
-
-
-class AuditOut(BaseModel):
-    at: str
-    actor: str = Field(description="the name of the token that acted")
-    role: str
-    action: str = Field(description="ack, silence.create, silence.delete, rules.update")
-    target: str = Field(description="an alert id, a silence id, or rules")
-    detail: str
-
-
-class AuditPage(BaseModel):
-    items: list[AuditOut]
-    total: int

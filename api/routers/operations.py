@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from alerts.messages import render
 from alerts.model import Event
@@ -20,7 +20,6 @@ from api.context import ctx_of
 from api.convert import query_time, when
 from api.deps import Audit, Context, Engine, record
 from api.paging import Page
-from api.schemas import AuditOut, AuditPage
 from core.errors import ConfigError
 from core.rules import parse_rules
 from core.timeutil import VN_TZ, from_datetime, to_datetime
@@ -71,6 +70,20 @@ def put_rules(
             )
     applied: dict[str, Any] = rules.model_dump(mode="json")
     return applied
+
+
+class AuditOut(BaseModel):
+    at: str
+    actor: str = Field(description="the name of the token that acted")
+    role: str
+    action: str = Field(description="ack, silence.create, silence.delete, rules.update")
+    target: str = Field(description="an alert id, a silence id, or rules")
+    detail: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    total: int
 
 
 @router.get(
