@@ -86,21 +86,21 @@ def salinity_moments(
 
 
 class MonthLevels:
-    """``levels_at`` for one device: the levels by the month (Vietnam time) of a time, the
-    month's span remembered so that consecutive calls rarely compute a date."""
+    """``levels_at`` for one device: the levels by the month (Vietnam time) of a time, with the
+    months' spans remembered so that calls rarely compute a date (a few months at most)."""
 
     def __init__(self, levels_for_month: Callable[[int], SalinityLevels]) -> None:
         self._for_month = levels_for_month
-        self._span = (0, -1)
-        self._levels: SalinityLevels | None = None
+        self._known: list[tuple[int, int, SalinityLevels]] = []
 
     def __call__(self, ts_ns: int) -> SalinityLevels:
-        lo, hi = self._span
-        if self._levels is not None and lo <= ts_ns < hi:
-            return self._levels
+        for lo, hi, levels in self._known:
+            if lo <= ts_ns < hi:
+                return levels
         day = to_datetime(ts_ns, VN_TZ)
         first = day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         following = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
-        self._span = (int(first.timestamp()) * NS_PER_S, int(following.timestamp()) * NS_PER_S)
-        self._levels = self._for_month(day.month)
-        return self._levels
+        levels = self._for_month(day.month)
+        span = (int(first.timestamp()) * NS_PER_S, int(following.timestamp()) * NS_PER_S, levels)
+        self._known = [span, *self._known[:3]]
+        return levels

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -72,9 +73,10 @@ class DeviceWindow:
         before the newest. A window is never changed in place, so a reader holding one sees
         consistent arrays while ingest adds the next readings."""
         names = FIELDS[self.kind]
-        ts = np.array([r.ts_ns for r in readings], np.int64)
-        qc = np.array([r.qc for r in readings], np.int64)
-        cols = {m: _column([r.fields.get(m) for r in readings]) for m in names}
+        ts = np.array(list(map(_TS, readings)), np.int64)
+        qc = np.array(list(map(_QC, readings)), np.int64)
+        fields = list(map(_FIELDS, readings))
+        cols = {m: _column([f.get(m) for f in fields]) for m in names}
         fault, fault_ts = self.fault, self.fault_ts
         if self.kind is TopicKind.WELL:
             for r in readings:
@@ -108,6 +110,9 @@ class DeviceWindow:
             fault,
             fault_ts,
         )
+
+
+_TS, _QC, _FIELDS = attrgetter("ts_ns"), attrgetter("qc"), attrgetter("fields")
 
 
 def _column(values: list[Any]) -> FloatArray:
