@@ -16,13 +16,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from core.clock import Clock, SystemClock
-from core.errors import FatalError
 from core.qc import QualityControl
 from core.registry import Registry
 from core.settings import Settings
 from core.types import Reading
 from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, Intake, judge_config, seed_qc
+from ingest.intake import Inbound, Intake, judge_config, run_until, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from storage.ports import ReadingStore
@@ -131,12 +130,4 @@ class ReadingFeed:
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set; raise FatalError when the broker refuses us."""
-        self.start()
-        try:
-            while not stop.wait(0.25):
-                if self.consumer.fatal is not None:
-                    raise self.consumer.fatal
-                if self.failure is not None:
-                    raise FatalError(f"the alerts feed failed: {self.failure}")
-        finally:
-            self.stop()
+        run_until(stop, self, lambda: self.failure, "the alerts feed")

@@ -7,12 +7,11 @@ import threading
 import time
 
 from core.clock import Clock, SystemClock
-from core.errors import FatalError
 from core.qc import QualityControl
 from core.registry import Registry
 from core.settings import Settings
 from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, judge_config, seed_qc
+from ingest.intake import Inbound, judge_config, run_until, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Listener, Pipeline, PipelineConfig
@@ -102,15 +101,7 @@ class IngestService:
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set; raise FatalError when the broker or store refuses us."""
-        self.start()
-        try:
-            while not stop.wait(0.25):
-                if self.consumer.fatal is not None:
-                    raise self.consumer.fatal
-                if self.pipeline.failure is not None:
-                    raise FatalError(f"ingest failed: {self.pipeline.failure}")
-        finally:
-            self.stop()
+        run_until(stop, self, lambda: self.pipeline.failure, "ingest")
 
     def _report(self) -> None:
         m = self.pipeline.metrics

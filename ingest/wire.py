@@ -30,15 +30,8 @@ def publishes(buf: bytes, pos: int, v5: bool) -> tuple[list[RawPublish], int]:
         qos = (first >> 1) & 3
         if first & 0xF0 != 0x30 or qos == 2:
             break
-        i, length, shift = pos + 1, 0, 0
-        while i < end and shift <= 21:
-            byte = buf[i]
-            i += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        else:
+        length, i = _varint(buf, pos + 1, end)
+        if length < 0:
             break  # the length runs past the buffer (or past 4 bytes: paho says malformed)
         body_end = i + length
         if body_end > end or length < 2:
@@ -50,17 +43,24 @@ def publishes(buf: bytes, pos: int, v5: bool) -> tuple[list[RawPublish], int]:
             mid = (buf[j] << 8) | buf[j + 1]
             j += 2
         if v5:  # the properties: skipped (no topic aliases are allowed to the broker)
-            plen, shift = 0, 0
-            while j < body_end:
-                byte = buf[j]
-                j += 1
-                plen |= (byte & 0x7F) << shift
-                shift += 7
-                if byte < 0x80:
-                    break
-            j += plen
+            plen, j = _varint(buf, j, body_end)
+            j = body_end + 1 if plen < 0 else j + plen
         if j > body_end:
             break  # malformed: paho's path says so
         out.append((buf[i + 2 : topic_end], buf[j:body_end], mid, qos, bool(first & 1)))
         pos = body_end
     return out, pos
+
+
+def _varint(buf: bytes, i: int, end: int) -> tuple[int, int]:
+    """MQTT's variable byte integer at ``i`` (at most 4 bytes, before ``end``): its value and
+    where it ends; value -1 when it does not end in time."""
+    value, shift = 0, 0
+    while i < end and shift <= 21:
+        byte = buf[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+    return -1, i
