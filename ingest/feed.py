@@ -21,9 +21,10 @@ from core.registry import Registry
 from core.settings import Settings
 from core.types import Reading
 from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, Intake, judge_config, run_until, seed_qc
+from ingest.intake import Inbound, Intake, judge_config, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
+from ingest.running import run_until
 from storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts.feed")

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from core.clock import Clock
 from core.codec import CodecLimits, Reason
-from core.errors import FatalError, RetryableError
+from core.errors import RetryableError
 from core.judge import Judge, JudgeConfig
 from core.qc import QualityControl
 from core.registry import Registry
@@ -170,36 +169,3 @@ def seed_qc(qc: QualityControl, history: ReadingStore, clock: Clock, hours: floa
         log.warning("QC starts without history, the store is away: %s", exc)
         return
     log.info("QC history of %d devices loaded from the store", seeded)
-
-
-class _Refusable(Protocol):
-    @property
-    def fatal(self) -> Exception | None: ...
-
-
-class _Runnable(Protocol):
-    @property
-    def consumer(self) -> _Refusable: ...
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-def run_until(
-    stop: threading.Event,
-    component: _Runnable,
-    failure: Callable[[], BaseException | None],
-    name: str,
-) -> None:
-    """Start ``component`` and run until ``stop`` is set, then stop it; raise the broker's
-    refusal, or FatalError when ``failure`` reports that a thread of it died."""
-    component.start()
-    try:
-        while not stop.wait(0.25):
-            if component.consumer.fatal is not None:
-                raise component.consumer.fatal
-            if (failed := failure()) is not None:
-                raise FatalError(f"{name} failed: {failed}")
-    finally:
-        component.stop()

@@ -11,10 +11,11 @@ from core.qc import QualityControl
 from core.registry import Registry
 from core.settings import Settings
 from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, judge_config, run_until, seed_qc
+from ingest.intake import Inbound, judge_config, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Listener, Pipeline, PipelineConfig
+from ingest.running import run_until
 from ingest.spool import Spool
 from storage.ports import ReadingStore, ReadingWriter
 
