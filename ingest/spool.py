@@ -9,6 +9,7 @@ caller turns into backpressure on the broker.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -49,6 +50,7 @@ class Spool:
         self._count = len(files)
         self._next = int(files[-1].stem) + 1 if files else 0
         self.quarantined: list[str] = sorted(str(p) for p in (folder / "quarantine").glob("*"))
+        self.disk_full = False  # the last write found no space left: backpressure until it does
 
     def _files(self) -> list[Path]:
         return sorted(self.folder.glob("*" + _SUFFIX))
@@ -63,7 +65,9 @@ class Spool:
         return self._bytes
 
     def put(self, readings: list[Reading]) -> bool:
-        """Store a batch durably; False when it would exceed ``max_bytes``."""
+        """Store a batch durably; False when it would exceed ``max_bytes`` or the disk has no
+        space left (the caller then holds its acknowledgements and tries again: the process
+        goes on, and nothing half-written is left behind)."""
         data = encode_batch(readings)
         with self._lock:
             if self._bytes + len(data) > self.max_bytes:
@@ -71,12 +75,24 @@ class Spool:
             name = f"{self._next:016d}{_SUFFIX}"
             self._next += 1
         tmp = self.folder / (name + ".tmp")
-        with tmp.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.rename(self.folder / name)
-        self._fsync_folder()
+        try:
+            with tmp.open("wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            tmp.rename(self.folder / name)
+            self._fsync_folder()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            tmp.unlink(missing_ok=True)
+            if not self.disk_full:
+                log.warning("no space left for the spool in %s (%s)", self.folder, exc)
+            self.disk_full = True
+            return False
+        if self.disk_full:
+            log.info("the spool's disk has space again")
+        self.disk_full = False
         with self._lock:
             self._bytes += len(data)
             self._count += 1

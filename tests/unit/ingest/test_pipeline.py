@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -177,6 +178,45 @@ def test_full_spool_holds_acknowledgements(tmp_path: Path) -> None:
     wait_until(lambda: len(acker.acked) == 5, 15, "acks once the store answers")
     pipeline.stop(5)
     assert len(store.written) == 5
+
+
+def test_a_full_spool_disk_pushes_back_instead_of_stopping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store down and no space left where the spool writes: nothing is acknowledged, the
+    pipeline does not fail (the process, its API and alerts go on), no half-written file stays;
+    once there is space again the batch is spooled and acknowledged."""
+    import errno  # noqa: PLC0415
+
+    store, acker = FakeStore(), FakeAcker()
+    store.down = True
+    spool = Spool(tmp_path / "spool", 10**7)
+    real_fsync = os.fsync
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)  # what a full disk says when the spool syncs
+    pipeline = Pipeline(
+        store,
+        REGISTRY,
+        JudgeConfig(),
+        QualityControl(QcConfig()),
+        spool,
+        acker,
+        FakeClock(NOW),
+        PipelineConfig(batch_size=5, batch_interval_s=0.05),
+    )
+    pipeline.start()
+    for mid in range(1, 6):
+        pipeline.submit(good(mid))
+    wait_until(lambda: store.calls >= 2 and spool.disk_full, 10, "retries on a full disk")
+    assert acker.acked == [] and pipeline.failure is None
+    assert not list((tmp_path / "spool").glob("*.tmp"))  # nothing half-written left
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space again
+    wait_until(lambda: len(acker.acked) == 5, 15, "acks once the spool can write")
+    assert spool.depth == 1 and not spool.disk_full
+    pipeline.stop(5)
 
 
 def test_stop_flushes_the_open_batch(tmp_path: Path) -> None:
