@@ -154,11 +154,8 @@ def test_store_outage_spools_acknowledges_and_drains_later(parts: Parts) -> None
     assert len(store.written) == 20
 
 
-def test_full_spool_holds_acknowledgements(tmp_path: Path) -> None:
-    store, acker = FakeStore(), FakeAcker()
-    store.down = True
-    spool = Spool(tmp_path / "spool", 1024 * 1024)
-    spool.max_bytes = 10  # nothing fits
+def five_submitted(store: FakeStore, acker: FakeAcker, spool: Spool) -> Pipeline:
+    """A started pipeline (batches of 5) that was handed five good messages."""
     pipeline = Pipeline(
         store,
         REGISTRY,
@@ -172,6 +169,15 @@ def test_full_spool_holds_acknowledgements(tmp_path: Path) -> None:
     pipeline.start()
     for mid in range(1, 6):
         pipeline.submit(good(mid))
+    return pipeline
+
+
+def test_full_spool_holds_acknowledgements(tmp_path: Path) -> None:
+    store, acker = FakeStore(), FakeAcker()
+    store.down = True
+    spool = Spool(tmp_path / "spool", 1024 * 1024)
+    spool.max_bytes = 10  # nothing fits
+    pipeline = five_submitted(store, acker, spool)
     wait_until(lambda: store.calls >= 2, 10, "retries of the store")
     assert acker.acked == []
     store.down = False
@@ -197,19 +203,7 @@ def test_a_full_spool_disk_pushes_back_instead_of_stopping(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", no_space)  # what a full disk says when the spool syncs
-    pipeline = Pipeline(
-        store,
-        REGISTRY,
-        JudgeConfig(),
-        QualityControl(QcConfig()),
-        spool,
-        acker,
-        FakeClock(NOW),
-        PipelineConfig(batch_size=5, batch_interval_s=0.05),
-    )
-    pipeline.start()
-    for mid in range(1, 6):
-        pipeline.submit(good(mid))
+    pipeline = five_submitted(store, acker, spool)
     wait_until(lambda: store.calls >= 2 and spool.disk_full, 10, "retries on a full disk")
     assert acker.acked == [] and pipeline.failure is None
     assert not list((tmp_path / "spool").glob("*.tmp"))  # nothing half-written left
