@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from alerts.messages import render
+from alerts.messages import render_group
+from alerts.model import Event, group_of
 from alerts.notifiers import Notifier
 from alerts.routing import alert_zones
 from core.backoff import Backoff
@@ -28,6 +29,25 @@ from storage.alert_sqlite import AlertState
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
+
+
+def coalesce(unsent: list[tuple[int, Event]]) -> list[list[tuple[int, Event]]]:
+    """The queue as notifications: the no-data events of one zone queued together, in the same
+    state, are one notification (CONTRACT §7 groups), placed where the first of them was; every
+    other event is its own."""
+    batches: list[list[tuple[int, Event]]] = []
+    by_group: dict[tuple[str, str], list[tuple[int, Event]]] = {}
+    for seq, event in unsent:
+        group = group_of(event.alert)
+        if not group.startswith("nodata:") or event.state == "acknowledged":
+            batches.append([(seq, event)])
+            continue
+        key = (group, event.state)
+        if key not in by_group:
+            by_group[key] = []
+            batches.append(by_group[key])
+        by_group[key].append((seq, event))
+    return batches
 
 
 class DeliveryCounter(Protocol):
@@ -83,19 +103,22 @@ class ChannelWorker:
                 self.next_try = now + max(0.0, ((next_at or 0) - self.wall_ns()) / NS)
         if not force and now < self.next_try:
             return self.next_try - now
-        for seq, event in self.state.unsent(self.channel):
+        for batch in coalesce(self.state.unsent(self.channel)):
+            seq, event = batch[0]
             try:
                 zones = alert_zones(event.alert, self.registry)
-                self.notifier.send(render(event, self.registry), zones)
+                self.notifier.send(render_group([e for _, e in batch], self.registry), zones)
             except RetryableError as exc:
                 return self._failed(seq, str(exc))
             except (BadInputError, FatalError) as exc:
                 log.error("%s refused an alert, not retried: %s", self.channel, exc)
-                self.state.mark_sent(seq, self.wall_ns(), error=str(exc)[:500])
+                for each, _ in batch:
+                    self.state.mark_sent(each, self.wall_ns(), error=str(exc)[:500])
                 self._count("refused")
                 continue
-            self.state.mark_sent(seq, self.wall_ns())
-            self.delivered += 1
+            for each, _ in batch:
+                self.state.mark_sent(each, self.wall_ns())
+            self.delivered += len(batch)
             self._count("sent")
             if self.failures:
                 log.info("%s delivers again after %d failed attempts", self.channel, self.failures)
@@ -136,6 +159,10 @@ class Dispatcher:
         self._wake = {channel: threading.Event() for channel in self.workers}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def failing(self) -> dict[str, bool]:
+        """channel → whether its last delivery failed (and it is backing off)."""
+        return {channel: w.failures > 0 for channel, w in self.workers.items()}
 
     def wake(self) -> None:
         for event in self._wake.values():

@@ -7,6 +7,7 @@ until then readings are judged in the caller's thread (tests, one-shot tools).""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -17,6 +18,7 @@ from alerts.judging import ReadingJudge, StatusSource
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert, Event, Observation
 from alerts.notifiers import Notifier
+from alerts.system import Holds, Probes, SystemWatch
 from alerts.windows import Windows
 from core.clock import Clock
 from core.registry import Registry
@@ -57,29 +59,31 @@ class AlertEngine:
             counted=lambda channel, outcome: self.metrics.deliveries.labels(channel, outcome).inc(),
         )
         self.episodes = Episodes(
-            registry,
-            state,
-            clock,
-            list(self.notifiers),
-            self.metrics,
-            self.dispatcher.wake,
-            receivers,
-            repeat_s,
-            escalate_after_s,
-        )
+            registry, state, clock, list(self.notifiers), self.metrics, self.dispatcher.wake,
+            receivers, repeat_s, escalate_after_s,
+        )  # fmt: skip
         self.judge = ReadingJudge(
             lambda: self.rules, registry, clock, self.windows, self.episodes, self.metrics, statuses
         )
+        self.system: SystemWatch | None = None
         self._scheduler: BackgroundScheduler | None = None
+
+    def watch_system(self, probes: Probes, holds: Holds) -> SystemWatch:
+        """Raise ``system`` alerts from these probes at every tick (alerts/system.py)."""
+        failing = probes.channels_failing or self.dispatcher.failing
+        self.system = SystemWatch(replace(probes, channels_failing=failing), holds)
+        return self.system
 
     def on_readings(self, readings: Sequence[Reading]) -> None:
         self.judge.on_readings(readings)
 
     def tick(self) -> None:
+        """SaltWatch's own state first (what it holds back depends on it), then every rule."""
+        if self.system is not None:
+            found = self.system.check(self.clock.now_ns(), list(self.episodes.open))
+            self.observe([(obs, self.registry.root) for obs in found])
+            self.judge.blind, self.judge.regained_ns = self.system.blind, self.system.regained_ns
         self.judge.tick()
-
-    def run(self, devices: set[str] | None, instant_only: bool) -> list[Event]:
-        return self.judge.run(devices, instant_only)
 
     def observe(self, observations: Sequence[tuple[Observation, str | None]]) -> list[Event]:
         """Observations made outside the device rules (salt front, forecasts), each for a zone
@@ -94,9 +98,6 @@ class AlertEngine:
 
     def open_alerts(self) -> list[Alert]:
         return self.episodes.open_alerts()
-
-    def remind_and_escalate(self) -> None:
-        self.episodes.remind_and_escalate()
 
     def add_event_listener(self, listener: Callable[[Event], None]) -> None:
         self.episodes.add_listener(listener)

@@ -121,6 +121,8 @@ class Episodes:
             reminder=reminder > 0,
         )
         a = event.alert
+        if a.rule == "notifier-failing":  # a failing channel is not told that it fails
+            channels = [c for c in channels if not a.fingerprint.endswith(f":{c}")]
         if event.state != "firing":  # tell the end of an episode only to who heard its start
             told = self.state.channels_told(a.id)
             channels = [c for c in channels if c in told]

@@ -44,11 +44,15 @@ def evaluate(
     started_ns: int | None = None,
     instant_only: bool = False,
     open_fingerprints: Container[str] | None = None,
+    blind: bool = False,
+    regained_ns: int | None = None,
 ) -> list[Observation]:
     """Observations for ``devices`` (all registry devices by default).
 
     ``instant_only`` limits evaluation to the rules judged as readings arrive (thresholds on the
-    latest values); the scheduled tick evaluates everything, no-data included.
+    latest values); the scheduled tick evaluates everything, no-data included, unless SaltWatch
+    is ``blind`` (it cannot see its devices: alerts/system.py). ``regained_ns``: when it last
+    saw them again; no device counts as silent from before then.
     """
     open_fps: Container[str] = EVERYTHING if open_fingerprints is None else open_fingerprints
     out: list[Observation | None] = []
@@ -59,7 +63,7 @@ def evaluate(
         window = windows.get(name)
         if device is None:
             continue
-        if not instant_only:
+        if not instant_only and not blind:
             judged = nodata(
                 rules,
                 device,
@@ -68,6 +72,7 @@ def evaluate(
                 (statuses or {}).get(name),
                 started_ns if started_ns is not None else now_ns,
                 open_fps,
+                regained_ns,
             )
             out.append(judged)
         if window is None or window.ts.size == 0:

@@ -73,6 +73,8 @@ class ReadingJudge:
         self.metrics = metrics
         self.statuses = statuses
         self.started_ns = clock.now_ns()
+        self.blind = False  # SaltWatch cannot see its devices: no-data waits (alerts/system.py)
+        self.regained_ns: int | None = None  # when it last saw them again
         self._handoff: queue.Queue[Sequence[Reading] | None] = queue.Queue(maxsize=HANDOFF_BATCHES)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -169,6 +171,8 @@ class ReadingJudge:
                 self.started_ns,
                 instant_only,
                 open_fingerprints=episodes.open,
+                blind=self.blind,
+                regained_ns=self.regained_ns,
             )
             events = episodes.apply([(obs, None) for obs in observations], now)
         episodes.publish(events)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from alerts.model import Alert, Event, Fingerprint
+from alerts.model import Alert, Event, Fingerprint, group_of
 from core.registry import Registry
 from core.timeutil import VN_TZ, to_rfc3339
 
@@ -14,8 +15,9 @@ SEVERITY_EN = {"info": "info", "warning": "warning", "critical": "critical"}
 #: rule family → (Vietnamese, English) text for a firing alert
 FIRING: dict[str, tuple[str, str]] = {
     "salinity": (
-        "Độ mặn tại {where} đạt {value}{unit}, vượt ngưỡng {threshold}{unit} ({sev_vi}).",
-        "Salinity at {where} reached {value}{unit}, above {threshold}{unit} ({sev_en}).",
+        "Mặn tại {where} {value}{unit} — vượt ngưỡng {sev_vi} {threshold}{unit} từ {since}.",
+        "Salinity at {where} {value}{unit}, above the {sev_en} level {threshold}{unit} since "
+        "{since}.",
     ),
     "salinity-tidal-day": (
         "Độ mặn lớn nhất trong ngày triều tại {where} là {value}{unit}, vượt ngưỡng "
@@ -78,6 +80,34 @@ FIRING: dict[str, tuple[str, str]] = {
         "Dự báo: độ mặn tại {where} lên tới {threshold}‰ sau khoảng {value} giờ nữa.",
         "Forecast: salinity at {where} reaches {threshold}‰ in about {value} hours.",
     ),
+    "broker-disconnected": (
+        "SaltWatch mất kết nối với máy chủ MQTT từ {since}: không nhận được số liệu của thiết "
+        "bị; cảnh báo mất dữ liệu tạm dừng cho đến khi kết nối lại.",
+        "SaltWatch lost its MQTT broker at {since}: no readings arrive; device no-data alerts "
+        "are held back until it reconnects.",
+    ),
+    "store-down": (
+        "Không ghi được vào cơ sở dữ liệu từ {since}; số liệu được giữ tạm trên đĩa, không mất.",
+        "The reading store takes no writes since {since}; readings wait on disk, none is lost.",
+    ),
+    "spool-growing": (
+        "Số liệu chờ ghi trên đĩa đang tăng ({value} lô) từ {since}.",
+        "Readings waiting on disk keep growing ({value} batches) since {since}.",
+    ),
+    "ingest-stalled": (
+        "Tiếp nhận số liệu bị đình trệ từ {since}: {value} tin nhắn đang chờ; cảnh báo mất dữ "
+        "liệu tạm dừng.",
+        "Ingest has stalled since {since}: {value} messages wait; device no-data alerts are "
+        "held back.",
+    ),
+    "forecast-stale": (
+        "Dự báo độ mặn không được cập nhật trong {value} giờ.",
+        "Salinity forecasts have not been updated for {value} hours.",
+    ),
+    "notifier-failing": (
+        "Không gửi được thông báo qua kênh {subject} từ {since}.",
+        "Notifications to {subject} have been failing since {since}.",
+    ),
     "intake-window": (
         "Có thể lấy nước tại {where}: dự báo độ mặn dưới {threshold}‰ trong {value} giờ, "
         "từ {start}.",
@@ -115,7 +145,22 @@ ENDED: dict[str, tuple[str, str]] = {
     ),
     "forecast-exceedance": ("dự báo độ mặn vượt ngưỡng", "the forecast exceedance"),
     "intake-window": ("cửa sổ lấy nước", "the intake window"),
+    "broker-disconnected": ("mất kết nối MQTT", "the lost MQTT connection"),
+    "store-down": ("lỗi ghi cơ sở dữ liệu", "the unreachable reading store"),
+    "spool-growing": ("số liệu chờ ghi tăng", "the growing spool"),
+    "ingest-stalled": ("tiếp nhận số liệu đình trệ", "the stalled ingest"),
+    "forecast-stale": ("dự báo cũ", "stale forecasts"),
+    "notifier-failing": ("lỗi gửi thông báo qua {subject}", "failing notifications to {subject}"),
 }
+#: a notification about a group of no-data alerts (CONTRACT §7): how many, and which
+GROUP_NODATA = (
+    "Mất dữ liệu từ {count} thiết bị tại {zone}: {names}.",
+    "No data from {count} devices in {zone}: {names}.",
+)
+GROUP_NODATA_RESOLVED = (
+    "Đã có lại dữ liệu từ {count} thiết bị tại {zone}: {names}.",
+    "Data is back from {count} devices in {zone}: {names}.",
+)
 RESOLVED = ("Đã hết {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
 NOW = (" Hiện tại: {value}{unit}.", " Now {value}{unit}.")
 ACKED = ("{by} đã xác nhận cảnh báo tại {where}.", "{by} acknowledged the alert at {where}.")
@@ -150,10 +195,12 @@ def _risk_fields(alert: Alert) -> dict[str, str]:
     return {"level": level, "line": LINES.get(line, line), "basis_vi": vi, "basis_en": en}
 
 
-def _fmt(value: float | None) -> str:
+def _fmt(value: float | None, decimal: str = ".") -> str:
+    """A number as people write it: Vietnamese with a decimal comma (8,9), English with a point."""
     if value is None:
         return "-"
-    return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
+    text = f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
+    return text.replace(".", decimal)
 
 
 def _short_time(ts_ns: int) -> str:
@@ -168,27 +215,35 @@ def _river_name(fingerprint: str, registry: Registry) -> str:
     return river.name if river else ""
 
 
-def render(event: Event, registry: Registry) -> dict[str, Any]:
-    """The event as CONTRACT §4 JSON."""
-    alert = event.alert
+def _where(alert: Alert, registry: Registry) -> str:
     zone = registry.zones.get(alert.zone)
     device = registry.device(alert.device) if alert.device else None
     if device and zone:
-        where = f"{device.name} ({zone.name})"
-    else:  # a zone-wide alert (salt front), or a device no longer in the registry
-        where = alert.device or (zone.name if zone else alert.zone)
+        return f"{device.name} ({zone.name})"
+    # a zone-wide alert (salt front), or a device no longer in the registry
+    return alert.device or (zone.name if zone else alert.zone)
+
+
+def texts(event: Event, registry: Registry) -> tuple[str, str]:
+    """The event in plain words: (Vietnamese, English)."""
+    alert = event.alert
+    where = _where(alert, registry)
+    fp = Fingerprint.parse(alert.fingerprint)
     fields = {
         "where": where,
         "value": _fmt(alert.value),
         "threshold": _fmt(alert.threshold),
-        "unit": alert.unit if alert.unit != "min" else "",
+        "unit": alert.unit if alert.unit not in ("min", "") else "",
         "sev_vi": SEVERITY_VI[alert.severity],
         "sev_en": SEVERITY_EN[alert.severity],
         "by": alert.acked_by or "",
         "river": _river_name(alert.fingerprint, registry),
         "start": _short_time(alert.started_at_ns),
+        "since": _short_time(alert.started_at_ns),
+        "subject": f"{fp.subject}:{fp.part}" if fp.part else fp.subject,
     }
     fields |= _risk_fields(alert)
+    fields_vi = fields | {"value": _fmt(alert.value, ","), "threshold": _fmt(alert.threshold, ",")}
     templates = family(alert.rule)
     if templates == "saltfront-risk" and alert.unit.endswith(":declared"):
         templates = "saltfront-risk-declared"
@@ -198,12 +253,19 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         what_vi, what_en = what_vi.format(**fields), what_en.format(**fields)
         vi = RESOLVED[0].format(what_vi=what_vi, where=where)
         en = RESOLVED[1].format(what_en=what_en, where=where)
-        if alert.value is not None and alert.unit not in ("min", "h") and not is_level(alert):
-            vi, en = vi + NOW[0].format(**fields), en + NOW[1].format(**fields)
-    elif event.state == "acknowledged":
-        vi, en = ACKED[0].format(**fields), ACKED[1].format(**fields)
-    else:
-        vi, en = vi.format(**fields), en.format(**fields)
+        if alert.value is not None and alert.unit not in ("min", "h", "") and not is_level(alert):
+            vi, en = vi + NOW[0].format(**fields_vi), en + NOW[1].format(**fields)
+        return vi, en
+    if event.state == "acknowledged":
+        return ACKED[0].format(**fields), ACKED[1].format(**fields)
+    return vi.format(**fields_vi), en.format(**fields)
+
+
+def render(event: Event, registry: Registry) -> dict[str, Any]:
+    """The event as CONTRACT §4 JSON, with its group (§7)."""
+    alert = event.alert
+    zone = registry.zones.get(alert.zone)
+    vi, en = texts(event, registry)
     return {
         "id": alert.id,
         "fingerprint": alert.fingerprint,
@@ -222,6 +284,30 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
         "message_vi": vi,
         "message_en": en,
         "late": alert.late,
+        "group": group_of(alert),
+    }
+
+
+def render_group(events: Sequence[Event], registry: Registry) -> dict[str, Any]:
+    """One notification for several events of one group and state (no-data of one zone): the
+    first event's JSON, its message naming how many devices and which, ``group_size`` and the
+    alert ids in ``alerts``."""
+    body = render(events[0], registry)
+    if len(events) < 2:
+        return body
+    names = []
+    for event in events:
+        device = registry.device(event.alert.device) if event.alert.device else None
+        names.append(device.name if device else (event.alert.device or event.alert.id))
+    shown = ", ".join(names[:8]) + (f" (+{len(names) - 8})" if len(names) > 8 else "")
+    vi, en = GROUP_NODATA if events[0].state == "firing" else GROUP_NODATA_RESOLVED
+    fields = {"count": len(events), "zone": body["zone_name"], "names": shown}
+    return body | {
+        "message_vi": vi.format(**fields),
+        "message_en": en.format(**fields),
+        "group_size": len(events),
+        "alerts": [e.alert.id for e in events],
+        "devices": [e.alert.device for e in events],
     }
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "Severity",
     "Silence",
     "State",
+    "group_of",
 ]
 
 
@@ -96,6 +97,31 @@ class Alert:
     @property
     def open(self) -> bool:
         return self.state != "resolved"
+
+
+#: the group of each system alert (CONTRACT §7): the part of SaltWatch that is in trouble
+SYSTEM_GROUPS = {
+    "broker-disconnected": "ingest:broker",
+    "store-down": "ingest:store",
+    "spool-growing": "ingest:spool",
+    "ingest-stalled": "ingest:stalled",
+    "forecast-stale": "forecast:stale",
+}
+
+
+def group_of(alert: Alert) -> str:
+    """The stable id of the alerts that share ``alert``'s cause (CONTRACT §7 alert groups): the
+    no-data alerts of one zone together; a station's salinity alerts and its forecast of salt
+    together (threshold, tidal day, rise, forecast: one station's salt); a system alert by the
+    part of SaltWatch in trouble; any other alert on its own (its fingerprint)."""
+    if alert.rule == "nodata":
+        return f"nodata:{alert.zone}"
+    if alert.device and alert.kind in ("salinity", "forecast"):
+        return f"salinity:{alert.device}"
+    if alert.kind == "system":
+        subject = str(Fingerprint.parse(alert.fingerprint).subject)
+        return SYSTEM_GROUPS.get(alert.rule, f"notifier:{subject}")
+    return alert.fingerprint
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Container
 
 from alerts.judgement import CLEAR, below, beyond, flag, observation, trailing_run_start
-from alerts.model import Observation
+from alerts.model import Fingerprint, Observation
 from alerts.windows import DeviceWindow
 from core.registry import Device
 from core.rules import RuleSet
@@ -139,7 +139,11 @@ def nodata(
     status: tuple[bool, int] | None,
     started_ns: int,
     open_fps: Container[str],
+    regained_ns: int | None = None,
 ) -> Observation | None:
+    """Silent for longer than its interval allows, or offline by its own status. Silence is
+    counted from its last reading, from the start when it has none, and never from before
+    SaltWatch last regained sight of the devices (``regained_ns``)."""
     limit_s = rules.defaults.nodata_factor * device.interval_s
     last = int(window.ts[-1]) if window is not None and window.ts.size else None
     if not device.active_in(to_datetime(now_ns, VN_TZ).month):
@@ -148,6 +152,8 @@ def nodata(
             open_fps, "nodata", "nodata", device.id, CLEAR, None, "min", last or now_ns
         )
     reference = last if last is not None else started_ns
+    if regained_ns is not None and str(Fingerprint("nodata", device.id)) not in open_fps:
+        reference = max(reference, regained_ns)  # an open one stays: it was seen before
     silent_s = (now_ns - reference) / NS_PER_S
     offline = status is not None and not status[0] and (last is None or status[1] >= last)
     firing = offline or silent_s > limit_s

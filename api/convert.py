@@ -52,6 +52,7 @@ def alert_out(alert: Alert, registry: Registry) -> AlertOut:
         late=alert.late,
         message_vi=text["message_vi"],
         message_en=text["message_en"],
+        group=text["group"],
     )
 
 

@@ -109,6 +109,10 @@ class AlertOut(BaseModel):
     late: bool
     message_vi: str = Field(description="what it is about, in plain Vietnamese")
     message_en: str = Field(description="the same in English")
+    group: str = Field(
+        description="the alerts that share its cause carry the same group (CONTRACT §7): "
+        "`nodata:<zone>`, `salinity:<station>`, `ingest:broker`, …; otherwise its fingerprint"
+    )
 
 
 class AlertPage(BaseModel):

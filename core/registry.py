@@ -164,6 +164,11 @@ class Registry:
     def zone(self, zone_id: str) -> Zone:
         return self.zones[zone_id]
 
+    @property
+    def root(self) -> str:
+        """The zone at the top (the province): where alerts about SaltWatch itself go."""
+        return next((z.id for z in self.zones.values() if z.parent is None), "unassigned")
+
     def device(self, device_id: str) -> Device | None:
         return self.devices.get(device_id)
 

@@ -199,13 +199,25 @@ class AlertsSettings(_Section):
     client_id: str = Field("saltwatch-alerts", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     repeat_s: float = Field(4 * 3600, ge=0, alias="repeat")  # 0: no reminders
     escalate_after_s: float = Field(1800, ge=0, alias="escalate_after")  # 0: no escalation
+    #: how long the broker may be lost, the store down or ingest stalled before a system alert
+    system_after_s: float = Field(60.0, gt=0, alias="system_after")
+    spool_growing_after_s: float = Field(600.0, gt=0, alias="spool_growing_after")
+    #: a receiver failing this long raises a notifier-failing system alert
+    notifier_failing_after_s: float = Field(900.0, gt=0, alias="notifier_failing_after")
     receivers: list[ReceiverSettings] = Field(default_factory=list)
     smtp: SmtpSettings = SmtpSettings()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     _durations = field_validator(
-        "repeat_s", "escalate_after_s", "saltfront_s", "forecast_s", mode="before"
+        "repeat_s",
+        "escalate_after_s",
+        "saltfront_s",
+        "forecast_s",
+        "system_after_s",
+        "spool_growing_after_s",
+        "notifier_failing_after_s",
+        mode="before",
     )(duration_seconds)
 
 

@@ -194,6 +194,11 @@ class Pipeline:
         """Spool files that could not be read back, moved aside (CONTRACT: named in /health)."""
         return list(self._spool.quarantined)
 
+    def progress(self) -> tuple[int, int]:
+        """Messages taken from the broker and messages finished (stored or spooled, and
+        acknowledged) since start: a stall shows as the first ahead and the second still."""
+        return self._submitted, self._acked
+
     @property
     def store_up(self) -> bool:
         return self._health.up

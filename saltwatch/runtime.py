@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from alerts.system import Holds, Probes
 from analytics.forecast_job import ForecastJob
 from analytics.saltfront import FrontKeeper
 from core.backoff import Backoff
@@ -126,11 +127,24 @@ def run_with_alerts(
         forecast_peaks=forecasts.peaks,
     )
 
+    a = settings.alerts
+    probes = Probes(
+        broker_connected=source.consumer.connected.is_set,
+        store_up=(lambda: api_pipeline.store_up) if api_pipeline else None,
+        spool_depth=(lambda: api_pipeline.spool_depth) if api_pipeline else None,
+        progress=api_pipeline.progress if api_pipeline else None,
+    )
+    system = engine.watch_system(
+        probes,
+        Holds(a.system_after_s, a.spool_growing_after_s, a.notifier_failing_after_s, a.forecast_s),
+    )
+
     def judge_front() -> None:
         engine.observe(front.update())
 
     def judge_forecasts() -> None:
         engine.observe(forecasts.update())
+        system.forecast_done()
 
     engine.start(
         settings.alerts.tick_s,

@@ -31,7 +31,7 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 ALERT_COLUMNS: list[object] = [
     "id", "started_at", "updated_at", "resolved_at", "state", "severity", "kind", "rule",
     "zone", "zone_name", "device", "value", "threshold", "unit", "acked_by", "message_vi",
-    "message_en",
+    "message_en", "group",
 ]  # fmt: skip
 
 

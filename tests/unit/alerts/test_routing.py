@@ -80,7 +80,7 @@ def test_reminders_until_acknowledged_then_escalation(tmp_path: Path) -> None:
     for minute in range(15, 4 * 60, 15):  # it stays salty; the tick runs every 15 minutes
         clock.set(T0 + minute * M)
         engine.on_readings([salty(minute, 4.7)])
-        engine.remind_and_escalate()
+        engine.episodes.remind_and_escalate()
         engine.dispatch()
         if minute == 150:
             (alert,) = [a for a in engine.open_alerts() if a.rule == "salinity-river"]

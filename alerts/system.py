@@ -1,0 +1,169 @@
+"""SaltWatch's own troubles as alerts of kind ``system`` (CONTRACT §7), and what they hold back.
+
+Each check, every probe the process has says whether one condition is bad *now*; the watch
+remembers since when it has been bad and raises the condition's alert once that lasts its hold
+time. The probes are plain callables, so ``serve`` (ingest in the process) watches more than the
+``alerts`` process (its own feed only):
+
+- ``broker-disconnected`` (critical): the MQTT connection that brings readings is down, for
+  ``alerts.system_after``;
+- ``store-down`` (warning): the reading store takes no writes (readings wait in the spool), for
+  ``system_after``;
+- ``spool-growing`` (warning): the spool holds batches and does not shrink, for
+  ``spool_growing_after``;
+- ``ingest-stalled`` (critical): messages wait and none was finished since the previous check,
+  for ``system_after``;
+- ``forecast-stale`` (warning): no forecast run finished in three forecast intervals;
+- ``notifier-failing`` (warning, one per channel): its deliveries fail, for
+  ``notifier_failing_after``.
+
+While the broker is lost or ingest is stalled SaltWatch cannot see the devices: their no-data
+alerts are held back (``blind``), and once it sees again a device counts as silent only from that
+moment (``regained_ns``), so the backlog the broker kept does not open a burst of no-data alerts.
+
+Hold times are real seconds (``time.monotonic``): they are about this process, not about the
+measurements, so the demo's accelerated clock does not shorten them. The alerts' times are the
+clock's, like every other alert's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from alerts.model import Fingerprint, Observation, Severity
+
+SUBJECT = "saltwatch"
+#: the alerts that mean SaltWatch cannot see its devices
+BLINDING = ("broker-disconnected", "ingest-stalled")
+SEVERITY: dict[str, Severity] = {
+    "broker-disconnected": "critical",
+    "store-down": "warning",
+    "spool-growing": "warning",
+    "ingest-stalled": "critical",
+    "forecast-stale": "warning",
+    "notifier-failing": "warning",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probes:
+    """What this process can see of itself; None: not here (e.g. no ingest in ``alerts``)."""
+
+    broker_connected: Callable[[], bool] | None = None
+    store_up: Callable[[], bool] | None = None
+    spool_depth: Callable[[], int] | None = None  # batches waiting in the spool
+    progress: Callable[[], tuple[int, int]] | None = None  # messages (taken, finished)
+    channels_failing: Callable[[], Mapping[str, bool]] | None = None  # channel → last try failed
+
+
+@dataclass(frozen=True, slots=True)
+class Holds:
+    """How long a condition lasts before it is an alert, in seconds."""
+
+    system_after_s: float = 60.0
+    spool_growing_after_s: float = 600.0
+    notifier_failing_after_s: float = 900.0
+    forecast_every_s: float = 3600.0
+
+
+class SystemWatch:
+    def __init__(
+        self, probes: Probes, holds: Holds, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.probes = probes
+        self.holds = holds
+        self.monotonic = monotonic
+        self.forecast_at = monotonic()  # the last forecast run that finished (start: none due)
+        self.regained_ns: int | None = None  # when SaltWatch last saw its devices again
+        # fingerprint → when it was first seen bad: (clock ns, monotonic seconds)
+        self._bad_since: dict[str, tuple[int, float]] = {}
+        self._last: dict[str, int] = {}  # probe → its previous count (spool, progress)
+        self._blind = False
+
+    @property
+    def blind(self) -> bool:
+        """SaltWatch cannot see its devices now: their no-data alerts wait."""
+        return self._blind
+
+    def forecast_done(self) -> None:
+        self.forecast_at = self.monotonic()
+
+    def check(self, now_ns: int, open_fps: Iterable[str]) -> list[Observation]:
+        """Every probe once: an observation for each condition that is an alert or stops being
+        one (those unchanged and clear are left out)."""
+        mono = self.monotonic()
+        bad = self._conditions(mono)
+        observations = []
+        for fp, (rule, hold_s, value) in bad.items():
+            since_ns, since = self._bad_since.setdefault(fp, (now_ns, mono))
+            if mono - since >= hold_s:
+                severity = SEVERITY[rule]
+                observations.append(self._observation(fp, rule, severity, since_ns, now_ns, value))
+        for fp in list(self._bad_since):
+            if fp not in bad:
+                del self._bad_since[fp]
+        for fp in open_fps:
+            rule = Fingerprint.parse(fp).rule
+            if rule in SEVERITY and fp not in bad:
+                observations.append(self._observation(fp, rule, None, now_ns, now_ns, None))
+        blind = any(Fingerprint.parse(fp).rule in BLINDING for fp in bad)
+        if self._blind and not blind:
+            self.regained_ns = now_ns
+        self._blind = blind
+        return observations
+
+    def _conditions(self, mono: float) -> dict[str, tuple[str, float, float | None]]:
+        """fingerprint → (rule, hold in seconds, value) of every condition bad now."""
+        p, h = self.probes, self.holds
+        bad: dict[str, tuple[str, float, float | None]] = {}
+
+        def mark(
+            rule: str, hold_s: float, value: float | None = None, subject: str = SUBJECT
+        ) -> None:
+            bad[str(Fingerprint(rule, subject))] = (rule, hold_s, value)
+
+        if p.broker_connected is not None and not p.broker_connected():
+            mark("broker-disconnected", h.system_after_s)
+        if p.store_up is not None and not p.store_up():
+            mark("store-down", h.system_after_s)
+        if p.spool_depth is not None:
+            depth = p.spool_depth()
+            if depth > 0 and depth >= self._last.get("spool", 0):
+                mark("spool-growing", h.spool_growing_after_s, float(depth))
+            self._last["spool"] = depth
+        if p.progress is not None:
+            taken, finished = p.progress()
+            if taken > finished and finished == self._last.get("finished", -1):
+                mark("ingest-stalled", h.system_after_s, float(taken - finished))
+            self._last["finished"] = finished
+        if mono - self.forecast_at > 3 * h.forecast_every_s:
+            mark("forecast-stale", 0.0, round((mono - self.forecast_at) / 3600, 1))
+        if p.channels_failing is not None:
+            for channel, failing in p.channels_failing().items():
+                if failing:
+                    mark("notifier-failing", h.notifier_failing_after_s, subject=channel)
+        return bad
+
+    @staticmethod
+    def _observation(
+        fp: str,
+        rule: str,
+        severity: Severity | None,
+        since_ns: int,
+        now_ns: int,
+        value: float | None,
+    ) -> Observation:
+        return Observation(
+            fingerprint=fp,
+            rule=rule,
+            kind="system",
+            device="",
+            severity=severity,
+            value=value,
+            threshold=None,
+            unit="",
+            since_ns=since_ns,
+            at_ns=now_ns,
+        )
