@@ -7,6 +7,7 @@ from alerts.judging import StatusSource
 from alerts.notifiers import Notifier
 from alerts.notifiers.email import EmailNotifier
 from alerts.notifiers.mqtt import LogNotifier, MqttNotifier
+from alerts.notifiers.template import BodyTemplate
 from alerts.notifiers.webhook import WebhookNotifier
 from alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
 from core.clock import Clock, SystemClock
@@ -18,10 +19,19 @@ from storage.alert_sqlite import AlertState
 
 
 def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifier:
+    if receiver.type != "webhook" and (receiver.template or receiver.template_path):
+        raise ConfigError(f"alerts.receivers {receiver.name!r}: only a webhook takes a template")
     if receiver.type == "webhook":
         if not receiver.url:
             raise ConfigError(f"alerts.receivers {receiver.name!r}: a webhook needs a url")
-        return WebhookNotifier(receiver.name, receiver.url, receiver.secret)
+        return WebhookNotifier(
+            receiver.name,
+            receiver.url,
+            receiver.secret,
+            template=BodyTemplate.load(receiver.name, receiver.template, receiver.template_path),
+            content_type=receiver.content_type,
+            headers=receiver.headers,
+        )
     if receiver.type == "email":
         if not receiver.to:
             raise ConfigError(f"alerts.receivers {receiver.name!r}: e-mail needs 'to' addresses")

@@ -43,9 +43,27 @@ def rows(items: list[dict[str, Any]]) -> dict[str, str]:
     return shown
 
 
+class Seen:
+    """One zone's worst moment (most rows), its last, and moments a critical went out of view."""
+
+    def __init__(self) -> None:
+        self.worst: tuple[int, int, str] = (0, 0, "")
+        self.last: tuple[int, int, str] = (0, 0, "")
+        self.lost = 0
+
+    def add(self, listed: list[dict[str, Any]], at: str) -> None:
+        items = [a for a in listed if a["state"] in ("firing", "acknowledged")]
+        shown = rows(items)
+        if any(a["severity"] == "critical" for a in items) and "critical" not in shown.values():
+            self.lost += 1
+        self.last = (len(items), len(shown), at)
+        if (self.last[1], self.last[0]) > (self.worst[1], self.worst[0]):
+            self.worst = self.last
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--zone", default="go-cong-dong")
+    parser.add_argument("--zone", default="go-cong-dong", help="zone ids, comma-separated")
     parser.add_argument("--speed", type=float, default=120.0)
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours to watch")
     args = parser.parse_args()
@@ -66,29 +84,24 @@ def main() -> None:
                 time.sleep(0.5)
             assert token, "the demo printed no viewer token"
             start = datetime.fromisoformat(_get(base, "/health")["now"])
-            worst: tuple[int, int, dict[str, Any]] = (0, 0, {})
-            last: tuple[int, int, dict[str, Any]] = (0, 0, {})
-            lost = 0
+            zones = args.zone.split(",")
+            seen = {zone: Seen() for zone in zones}
             while True:
                 now = datetime.fromisoformat(_get(base, "/health")["now"])
-                page = _get(base, f"/api/v1/alerts?zone={args.zone}&limit=500", token)
-                items = [a for a in page["items"] if a["state"] in ("firing", "acknowledged")]
-                shown = rows(items)
-                criticals = sum(a["severity"] == "critical" for a in items)
-                critical_rows = sum(s == "critical" for s in shown.values())
-                lost += criticals > 0 and critical_rows == 0
-                last = (len(items), len(shown), {"at": now.isoformat(), "critical": criticals})
-                if len(shown) > worst[1] or (len(shown) == worst[1] and len(items) > worst[0]):
-                    worst = last
                 hours = (now - start).total_seconds() / 3600
-                print(f"\r{hours:5.1f} h: {len(items)} open, {len(shown)} rows", end="", flush=True)
+                for zone in zones:
+                    page = _get(base, f"/api/v1/alerts?zone={zone}&limit=500", token)
+                    seen[zone].add(page["items"], f"{hours:.1f} h")
+                shown = " ".join(f"{z}: {s.last[0]}/{s.last[1]}" for z, s in seen.items())
+                print(f"\r{hours:5.1f} h  open/rows {shown}", end="", flush=True)
                 if hours >= args.hours:
                     break
                 time.sleep(2.0)
             print()
-            for name, (n, r, info) in (("worst", worst), ("end", last)):
-                print(f"{name:5s}: {n} open alerts, {r} dashboard rows ({info})")
-            print(f"moments with a critical alert but no critical row: {lost}")
+            for zone, s in seen.items():
+                for name, (n, r, at) in (("worst", s.worst), ("end", s.last)):
+                    print(f"{zone} {name:5s}: {n} open alerts, {r} dashboard rows (at {at})")
+                print(f"{zone}: moments with a critical alert but no critical row: {s.lost}")
         finally:
             demo.terminate()
             demo.wait(30)

@@ -177,6 +177,13 @@ class ReceiverSettings(_Section):
     url: str | None = None
     secret: str | None = Field(None, repr=False)
     to: list[str] = Field(default_factory=list)
+    #: a webhook's body as a sandboxed Jinja2 template of the event (an SMS or Zalo gateway);
+    #: unset: the event's JSON. ``template_path`` reads it from a file instead.
+    template: str | None = None
+    template_path: Path | None = None
+    content_type: str = Field("application/json", pattern=r"^[\w.+-]+/[\w.+-]+(; ?[\w-]+=[\w-]+)?$")
+    #: extra request headers (a gateway's API key); values are not logged
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
 class SmtpSettings(_Section):

@@ -1,18 +1,22 @@
-"""Webhook notifier: the event as a JSON POST, signed with HMAC-SHA256.
+"""Webhook notifier: the event as a POST, signed with HMAC-SHA256.
 
-Headers: ``X-SaltWatch-Signature: sha256=<hex of HMAC(secret, body)>`` and ``X-SaltWatch-Event``
-(the alert id). A 5xx answer or a timeout is retried by the dispatcher; a 4xx is not.
+The body is the event's JSON, or what the receiver's template makes of it (alerts/notifiers/
+template.py) with its ``content_type`` and extra ``headers``. Headers: ``X-SaltWatch-Signature:
+sha256=<hex of HMAC(secret, body)>`` and ``X-SaltWatch-Event`` (the alert id). A 5xx answer, a 429
+or a timeout is retried by the dispatcher; another 4xx is not.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import orjson
 
+from alerts.notifiers.template import BodyTemplate
 from core.errors import BadInputError, RetryableError
 
 SIGNATURE_HEADER = "X-SaltWatch-Signature"
@@ -30,15 +34,23 @@ class WebhookNotifier:
         secret: str | None,
         timeout_s: float = 10.0,
         client: httpx.Client | None = None,
+        template: BodyTemplate | None = None,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.channel = f"receiver:{name}"
         self._url = url
         self._secret = secret
         self._http = client or httpx.Client(timeout=timeout_s)
+        self._template = template
+        self._headers = {**(headers or {}), "Content-Type": content_type}
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:
-        body = orjson.dumps({**event, "zones": zones})
-        headers = {"Content-Type": "application/json", "X-SaltWatch-Event": str(event["id"])}
+        if self._template is not None:
+            body = self._template.render(event, zones)
+        else:
+            body = orjson.dumps({**event, "zones": zones})
+        headers = {**self._headers, "X-SaltWatch-Event": str(event["id"])}
         if self._secret:
             headers[SIGNATURE_HEADER] = signature(self._secret, body)
         try:
