@@ -138,7 +138,15 @@ class SilenceIn(BaseModel):
     zone: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     device: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     rule: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    minutes: int = Field(gt=0, le=60 * 24 * 30, description="how long it lasts")
+    minutes: int | None = Field(
+        None, gt=0, le=60 * 24 * 30, description="how long it lasts from its start (or ends_at)"
+    )
+    starts_at: str | None = Field(
+        None,
+        description="RFC 3339; a maintenance window scheduled ahead starts then (default: now; "
+        "a time already past starts it now)",
+    )
+    ends_at: str | None = Field(None, description="RFC 3339: when it ends (or minutes)")
     author: str | None = Field(
         None,
         min_length=1,

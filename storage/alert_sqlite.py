@@ -258,11 +258,18 @@ class AlertState:
                 ),
             )
 
-    def silences(self, active_at_ns: int | None = None) -> list[Silence]:
+    def silences(
+        self, active_at_ns: int | None = None, ending_after_ns: int | None = None
+    ) -> list[Silence]:
+        """Every silence, those active at a time, or those that end after one (active or still
+        to come), by start."""
         sql, params = "SELECT * FROM silences", ()
         if active_at_ns is not None:
             sql += " WHERE starts_at <= ? AND ends_at > ?"
             params = (active_at_ns, active_at_ns)  # type: ignore[assignment]
+        elif ending_after_ns is not None:
+            sql += " WHERE ends_at > ?"
+            params = (ending_after_ns,)  # type: ignore[assignment]
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY starts_at", params).fetchall()
         return [Silence(*row) for row in rows]

@@ -18,6 +18,9 @@ from api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, Sil
 from core.timeutil import NS_PER_S
 from storage.ports import AlertQuery
 
+DAY_NS = 86_400 * NS_PER_S
+MAX_SILENCE_NS = 30 * DAY_NS
+
 router = APIRouter(prefix="/api/v1", tags=["alerts"], responses=AUTH_RESPONSES)
 
 
@@ -99,12 +102,20 @@ def acknowledge(
     return alert_out(acked, ctx.registry)
 
 
-@router.get("/silences", response_model=list[SilenceOut], summary="Silences, oldest first")
-def list_silences(request: Request, _: Viewer, page: Page) -> list[SilenceOut]:
+@router.get(
+    "/silences",
+    response_model=list[SilenceOut],
+    summary="Silences and maintenance windows, by start; `current=true`: only those not ended "
+    "(active or scheduled ahead)",
+)
+def list_silences(
+    request: Request, _: Viewer, page: Page, current: bool = False
+) -> list[SilenceOut]:
     ctx = ctx_of(request)
     now = ctx.clock.now_ns()
     offset, limit = page
-    return [silence_out(s, now) for s in ctx.state.silences()[offset : offset + limit]]
+    kept = ctx.state.silences(ending_after_ns=now if current else None)
+    return [silence_out(s, now) for s in kept[offset : offset + limit]]
 
 
 @router.post(
@@ -119,15 +130,9 @@ def create_silence(ctx: Context, audit: Audit, who: Operator, body: SilenceIn) -
     if body.zone is not None and body.zone not in ctx.registry.zones:
         raise HTTPException(422, "zone: no such zone")
     now = ctx.clock.now_ns()
+    starts, ends = silence_window(body, now)
     silence = Silence(
-        uuid.uuid4().hex,
-        body.zone,
-        body.device,
-        body.rule,
-        now,
-        now + body.minutes * 60 * NS_PER_S,
-        who.name,
-        body.reason,
+        uuid.uuid4().hex, body.zone, body.device, body.rule, starts, ends, who.name, body.reason
     )
     ctx.state.add_silence(silence)
     scope = ", ".join(
@@ -136,15 +141,24 @@ def create_silence(ctx: Context, audit: Audit, who: Operator, body: SilenceIn) -
         if v
     )
     said = f" (as {body.author})" if body.author and body.author != who.name else ""
-    record(
-        audit,
-        ctx,
-        who,
-        "silence.create",
-        silence.id,
-        f"{scope}, {body.minutes} min: {body.reason}{said}",
-    )
+    window = f"{when(starts)} to {when(ends)}"
+    record(audit, ctx, who, "silence.create", silence.id, f"{scope}, {window}: {body.reason}{said}")
     return silence_out(silence, now)
+
+
+def silence_window(body: SilenceIn, now: int) -> tuple[int, int]:
+    """When a silence starts and ends: from ``starts_at`` (now when absent or past) for
+    ``minutes`` or until ``ends_at``; 422 for a window that is empty, over 30 days long, or
+    more than a year ahead."""
+    if (body.minutes is None) == (body.ends_at is None):
+        raise HTTPException(422, "give either minutes or ends_at")
+    starts = max(query_time(body.starts_at, "starts_at") or now, now)
+    ends = query_time(body.ends_at, "ends_at") or starts + (body.minutes or 0) * 60 * NS_PER_S
+    if ends <= starts:
+        raise HTTPException(422, "ends_at: must be after the start (and after now)")
+    if ends - starts > MAX_SILENCE_NS or starts - now > 366 * DAY_NS:
+        raise HTTPException(422, "a silence lasts at most 30 days and starts within a year")
+    return starts, ends
 
 
 @router.delete(

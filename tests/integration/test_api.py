@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
+from alerts.model import Alert
 from api.app import create_app
 from api.context import ApiContext
 from core.clock import FakeClock
@@ -20,6 +21,7 @@ from core.qc import QcConfig, QualityControl
 from core.registry import load_registry
 from core.rules import load_rules
 from core.settings import ApiToken, Settings
+from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from core.topics import TopicKind
 from core.types import Reading
 from ingest.intake import Inbound
@@ -328,6 +330,41 @@ def test_silence_validation(client: TestClient) -> None:
         ).status_code
         == 422
     )
+
+
+def test_maintenance_windows_are_scheduled_ahead_and_listed_until_they_end(
+    client: TestClient, tmp_path: Path
+) -> None:
+    state_path = tmp_path / "state.db"
+    operator, viewer = auth("operator"), auth("viewer")
+
+    def at(hours: float) -> str:
+        return to_rfc3339(NOW + int(hours * 3600) * NS_PER_S, VN_TZ)
+
+    body = {"device": "vam-kenh", "reason": "thay cảm biến", "starts_at": at(2), "ends_at": at(4)}
+    made = client.post("/api/v1/silences", json=body, headers=operator)
+    assert made.status_code == 201, made.text
+    window = made.json()
+    assert window["active"] is False and window["starts_at"] == at(2) and window["ends_at"] == at(4)
+    assert [
+        s["id"] for s in client.get("/api/v1/silences?current=true", headers=viewer).json()
+    ] == [window["id"]]
+    stored = AlertState(state_path).silences()
+    alert = Alert("a", "salinity-river:vam-kenh", "salinity-river", "salinity", "vam-kenh",
+                  "xa-tan-dong", "critical", "firing", 5.0, 4.0, "ppt", NOW, NOW)  # fmt: skip
+    mutes = [stored[0].mutes(alert, ["xa-tan-dong"], NOW + h * 3600 * NS_PER_S) for h in (1, 3, 5)]
+    assert mutes == [False, True, False]  # only inside the window
+    for bad in (
+        {**body, "minutes": 30},  # both an end and a length
+        {**body, "ends_at": at(1)},  # ends before it starts
+        {**body, "ends_at": at(2 + 31 * 24)},  # longer than 30 days
+        {**body, "starts_at": "tomorrow"},
+        {k: v for k, v in body.items() if k != "ends_at"},  # no end at all
+    ):
+        assert client.post("/api/v1/silences", json=bad, headers=operator).status_code == 422
+    # cancelled before it starts: it never mutes, and it is no longer current
+    assert client.delete(f"/api/v1/silences/{window['id']}", headers=operator).status_code == 204
+    assert client.get("/api/v1/silences?current=true", headers=viewer).json() == []
 
 
 def test_rejections_and_device_status(client: TestClient) -> None:
