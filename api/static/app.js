@@ -13,7 +13,14 @@ const TEXT = {
         offline: "Mất kết nối với máy chủ — số liệu trên trang có thể đã cũ",
         remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
         skill: "Dự báo: sai số 24 giờ {mae}‰, lặp lại con triều {pmae}‰ (kỹ năng {skill}), {n} lần dự báo trong {days} ngày",
-        noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)" },
+        noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)",
+        myzone: "Khu vực của tôi", allzones: "Toàn tỉnh", firing: "đang báo", pending: "chờ xác định",
+        nodatagroup: "{n} thiết bị mất dữ liệu tại {zone}", ackall: "Xác nhận cả {n}", members: "Xem {n} cảnh báo",
+        broken: "Đang trục trặc", nobroken: "Không có giếng, vòi nào trục trặc",
+        maint: "Lịch bảo trì (tạm tắt cảnh báo)", newwindow: "Thêm lịch bảo trì", device: "Thiết bị",
+        rule: "Loại cảnh báo", from: "Từ", to: "Đến", reason: "Lý do", save: "Lưu lịch", any: "(tất cả)",
+        cancel: "Hủy lịch", active: "đang áp dụng", scheduled: "sắp tới", nowindows: "Không có lịch bảo trì",
+        noperm: "Cần quyền operator", badwindow: "Lịch không hợp lệ: {why}" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -26,20 +33,32 @@ const TEXT = {
         offline: "Connection lost — the figures on this page may be out of date",
         remember: "Remember the token on this device", bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
         skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
-        noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)" },
+        noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)",
+        myzone: "My zone", allzones: "Whole province", firing: "firing", pending: "pending",
+        nodatagroup: "{n} devices without data in {zone}", ackall: "Acknowledge all {n}", members: "Show {n} alerts",
+        broken: "Out of order", nobroken: "No well or tap out of order",
+        maint: "Maintenance windows (alerts muted)", newwindow: "Add a maintenance window", device: "Device",
+        rule: "Alert kind", from: "From", to: "To", reason: "Reason", save: "Save", any: "(any)",
+        cancel: "Cancel", active: "in force", scheduled: "scheduled", nowindows: "No maintenance windows",
+        noperm: "Needs the operator role", badwindow: "Window refused: {why}" },
 };
+const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
 const saved = () => sessionStorage.getItem("sw-token") || localStorage.getItem("sw-token");
 function keepToken(token, remember) {
   sessionStorage.setItem("sw-token", token);
   if (remember) localStorage.setItem("sw-token", token); else localStorage.removeItem("sw-token");
 }
-const state = { lang: localStorage.getItem("sw-lang") || "vi", token: saved(),
-                rules: null, stations: [], zones: [], alerts: [], selected: null };
+const state = { lang: localStorage.getItem("sw-lang") || "vi", token: saved(), zone: localStorage.getItem("sw-zone") || "",
+                rules: null, stations: [], zones: [], alerts: [], wells: [], taps: [], windows: [], selected: null };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || key;
-const fmtTime = (iso) => iso ? new Intl.DateTimeFormat(state.lang === "vi" ? "vi-VN" : "en-GB",
+const locale = () => (state.lang === "vi" ? "vi-VN" : "en-GB");
+const fmtTime = (iso) => iso ? new Intl.DateTimeFormat(locale(),
   { timeZone: "Asia/Ho_Chi_Minh", dateStyle: "short", timeStyle: "short" }).format(new Date(iso)) : "–";
+// numbers as people write them: 8,9 in Vietnamese, 8.9 in English
+const num = (v, digits) => (v === null || v === undefined ? "–" : new Intl.NumberFormat(locale(),
+  { minimumFractionDigits: digits ?? (Math.abs(v) < 10 ? 2 : 1), maximumFractionDigits: digits ?? (Math.abs(v) < 10 ? 2 : 1) }).format(v));
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -69,7 +88,10 @@ async function api(path, options = {}) {
   } catch (error) { connected(false); throw error; }
   connected(response.status < 500);
   if (response.status === 401) { askToken(true); throw new Error("unauthorized"); }
-  if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status });
+  if (!response.ok) {
+    const detail = await response.json().then((b) => b.detail).catch(() => null);
+    throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status, detail });
+  }
   return response.status === 204 ? null : response.json();
 }
 
@@ -82,6 +104,33 @@ function translate() {
   document.documentElement.lang = state.lang;
   for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
   $("lang").textContent = t("other");
+}
+
+// ---- zones: the engineer's own commune or district, remembered on this device
+const zoneName = (z) => (state.lang === "en" && z.name_en ? z.name_en : z.name);
+function zoneOrder() {  // the tree, depth first, with each zone's depth
+  const byParent = {};
+  for (const z of state.zones) (byParent[z.parent || ""] ||= []).push(z);
+  const out = [];
+  const walk = (parent, depth) => { for (const z of byParent[parent] || []) { out.push([z, depth]); walk(z.id, depth + 1); } };
+  walk("", 0);
+  return out;
+}
+function covered(zone) {  // the zone and everything below it ("": all)
+  if (!zone) return null;
+  const inside = new Set([zone]);
+  for (const [z] of zoneOrder()) if (z.parent && inside.has(z.parent)) inside.add(z.id);
+  return inside;
+}
+const inZone = (id) => { const set = covered(state.zone); return !set || set.has(id); };
+function zoneOptions(select, chosen, first) {
+  select.replaceChildren(el("option", { value: "" }, first),
+    ...zoneOrder().filter(([z]) => z.parent).map(([z, depth]) => el("option", { value: z.id }, `${"· ".repeat(Math.max(0, depth - 1))}${zoneName(z)}`)));
+  select.value = chosen;
+}
+function renderZonePicker() {
+  if (state.zone && !state.zones.some((z) => z.id === state.zone)) state.zone = "";
+  zoneOptions($("zone"), state.zone, t("allzones"));
 }
 
 function levelOf(station, value) {
@@ -98,69 +147,110 @@ function renderZones() {
     for (const z of byParent[parent] || []) {
       const sev = z.worst_severity || "none";
       list.append(el("li", {}, el("span", { class: `badge sev-${sev}`, title: sev }, z.active_alerts), " ",
-        state.lang === "en" && z.name_en ? z.name_en : z.name, branch(z.id)));
+        zoneName(z), branch(z.id)));
     }
     return list;
   };
   $("zones").replaceChildren(...branch("").children);
 }
 
+// ---- open alerts: the most severe first, then the oldest; alerts that share a cause are one row
 const RANK = { critical: 0, warning: 1, info: 2 };
 const SEVERITY = { vi: { critical: "NGUY HIỂM", warning: "CẢNH BÁO", info: "THÔNG TIN" },
                    en: { critical: "CRITICAL", warning: "WARNING", info: "INFO" } };
+const bySeverityThenAge = (a, b) => RANK[a.severity] - RANK[b.severity] || a.started_at.localeCompare(b.started_at);
+const message = (a) => (state.lang === "vi" ? a.message_vi : a.message_en);
+const stateText = (a) => (a.state === "acknowledged" ? `${t("acked")}: ${a.acked_by}` : t(a.state));
 
-function renderAlerts() {  // the most severe first, then the oldest; each in plain words
-  const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged")
-    .sort((a, b) => RANK[a.severity] - RANK[b.severity] || a.started_at.localeCompare(b.started_at));
-  if (!open.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
-  $("alerts").replaceChildren(...open.map((a) => {
-    const item = el("li", { class: `${a.severity} ${a.state}`, "data-id": a.id },
-      el("strong", {}, `${SEVERITY[state.lang][a.severity]} · ${a.zone_name}`), " ",
-      (state.lang === "vi" ? a.message_vi : a.message_en) || `${a.device || ""} ${num(a.value)} ${a.unit} — ${a.rule}`,
-      el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${a.state === "acknowledged" ? `${t("acked")}: ${a.acked_by}` : a.state}`));
-    if (a.state === "firing") item.append(" ", el("button", { type: "button", class: "ack", onclick: () => acknowledge(a) }, t("ack")));
-    return item;
+function alertGroups() {
+  const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged");
+  const groups = new Map();
+  for (const a of open) { const key = a.group || a.id; if (!groups.has(key)) groups.set(key, []); groups.get(key).push(a); }
+  return [...groups.values()].map((items) => items.sort(bySeverityThenAge)).sort((g, h) => bySeverityThenAge(g[0], h[0]));
+}
+
+function groupText(items) {
+  const head = items[0];
+  if (items.length > 1 && head.rule === "nodata") {
+    const names = items.map((a) => deviceName(a.device)).join(", ");
+    return `${fill(t("nodatagroup"), { n: items.length, zone: head.zone_name })}: ${names}`;
+  }
+  return message(head);
+}
+const deviceName = (id) => ([...state.stations, ...state.wells, ...state.taps].find((d) => d.id === id) || { name: id }).name;
+
+function ackButton(items, label) {
+  const firing = items.filter((a) => a.state === "firing");
+  if (!firing.length) return null;
+  return el("button", { type: "button", class: "ack", onclick: () => acknowledge(firing) }, label);
+}
+
+function renderAlerts() {
+  const groups = alertGroups();
+  $("alert-count").textContent = groups.length;
+  if (!groups.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
+  $("alerts").replaceChildren(...groups.map((items) => {
+    const head = items[0], acked = items.every((a) => a.state === "acknowledged");
+    const row = el("li", { class: `${head.severity} ${acked ? "acknowledged" : head.state}`, "data-id": head.id, "data-group": head.group || head.id },
+      el("div", { class: "text" }, el("span", { class: "sev" }, SEVERITY[state.lang][head.severity]), " ", groupText(items)));
+    if (items.some((a) => a.state === "acknowledged")) {
+      const who = [...new Set(items.filter((a) => a.acked_by).map((a) => a.acked_by))].join(", ");
+      row.append(el("div", { class: "meta" }, `${t("acked")}: ${who}`));
+    }
+    const actions = el("div", { class: "actions" });
+    const firing = items.filter((a) => a.state === "firing").length;
+    // a notice (an intake window) is news, not a fault: nobody needs to acknowledge it
+    const all = head.severity === "info" ? null : ackButton(items, items.length > 1 && firing > 1 ? fill(t("ackall"), { n: firing }) : t("ack"));
+    if (all) actions.append(all);
+    if (items.length > 1) {
+      actions.append(el("details", {}, el("summary", {}, fill(t("members"), { n: items.length })),
+        el("ul", {}, ...items.map((a) => el("li", { class: a.state, "data-id": a.id },
+          `${SEVERITY[state.lang][a.severity]}: ${message(a)}`, el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${stateText(a)}`),
+          ...[ackButton([a], t("ack"))].filter(Boolean))))));
+    }
+    if (items.length === 1) actions.append(el("span", { class: "meta when" }, fmtTime(head.started_at)));  // a group's are inside
+    row.append(actions);
+    return row;
   }));
 }
 
-async function acknowledge(alert) {
+async function acknowledge(alerts) {
   // who acknowledges is the token's name (the server records it); a note is optional
   const note = prompt(t("by"), "");
   if (note === null) return;
-  try {
-    const body = JSON.stringify(note.trim() ? { note: note.trim() } : {});
-    const updated = await api(`/api/v1/alerts/${alert.id}/ack`, { method: "POST", body });
-    state.alerts = state.alerts.map((a) => (a.id === updated.id ? updated : a));
-    renderAlerts();
-  } catch (error) { if (error.status === 403) alert_(t("noack")); }
+  const body = JSON.stringify(note.trim() ? { note: note.trim() } : {});
+  for (const alert of alerts) {
+    try {
+      const updated = await api(`/api/v1/alerts/${alert.id}/ack`, { method: "POST", body });
+      state.alerts = state.alerts.map((a) => (a.id === updated.id ? updated : a));
+    } catch (error) { if (error.status === 403) { window.alert(t("noack")); break; } }
+  }
+  renderAlerts();
 }
-const alert_ = (message) => window.alert(message);
-const num = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(Math.abs(v) < 10 ? 2 : 1));
 
 function renderStations() {
-  const names = Object.fromEntries(state.zones.map((z) => [z.id, z.name]));
-  const rows = state.stations.map((s) => {
+  const shown = state.stations.filter((s) => inZone(s.zone));
+  $("stations").replaceChildren(...shown.map((s) => {
     const value = s.latest ? s.latest.values.salinity_ppt : undefined;
-    return el("tr", { class: "clickable", onclick: () => chart(s) }, el("td", {}, s.name),
-      el("td", {}, names[s.zone] || s.zone), el("td", {}, s.km ?? "–"),
-      el("td", { class: `val-${levelOf(s, value)}` }, value === undefined ? "–" : value.toFixed(2)),
-      el("td", {}, fmtTime(s.latest && s.latest.ts)));
-  });
-  $("stations").tBodies[0].replaceChildren(...rows);
+    return el("li", { class: state.selected && state.selected.id === s.id ? "selected" : "", onclick: () => chart(s), role: "button", tabindex: "0" },
+      el("span", { class: "name" }, s.name),
+      el("span", { class: `value val-${levelOf(s, value)}` }, value === undefined ? "–" : `${num(value)} ‰`),
+      el("span", { class: "when" }, fmtTime(s.latest && s.latest.ts)));
+  }));
 }
 
 function renderMap() {
-  const pts = state.stations.filter((s) => s.lat !== null && s.lon !== null);
+  const pts = state.stations.filter((s) => s.lat !== null && s.lon !== null && inZone(s.zone));
   if (!pts.length) return;
   const lats = pts.map((s) => s.lat), lons = pts.map((s) => s.lon);
   const [x0, x1, y0, y1] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
-  const x = (lon) => 30 + ((lon - x0) / (x1 - x0 || 1)) * 540, y = (lat) => 330 - ((lat - y0) / (y1 - y0 || 1)) * 300;
+  const x = (lon) => 20 + ((lon - x0) / (x1 - x0 || 1)) * 460, y = (lat) => 330 - ((lat - y0) / (y1 - y0 || 1)) * 300;
   const map = $("map"); map.replaceChildren();
   for (const s of pts) {
     const value = s.latest ? s.latest.values.salinity_ppt : undefined;
     const colour = { ok: "#2e7d32", warning: "#ef6c00", critical: "#c62828" }[levelOf(s, value)];
     const dot = svg("circle", { cx: x(s.lon), cy: y(s.lat), r: 7, fill: value === undefined ? "#999" : colour });
-    dot.append(svg("title", {}, `${s.name}: ${value === undefined ? "–" : value.toFixed(2)} ‰`));
+    dot.append(svg("title", {}, `${s.name}: ${value === undefined ? "–" : num(value)} ‰`));
     dot.addEventListener("click", () => chart(s));
     map.append(dot, svg("text", { x: x(s.lon) + 9, y: y(s.lat) + 4 }, s.name));
   }
@@ -168,6 +258,7 @@ function renderMap() {
 
 async function chart(station) {
   state.selected = station;
+  renderStations();
   $("chart-title").textContent = `— ${station.name}`;
   const now = serverNow(), start = new Date(now - 7 * 864e5), end = new Date(+now + 2 * 864e5);
   const [data, forecast] = await Promise.all([
@@ -188,7 +279,7 @@ async function chart(station) {
   }
   if (levels) for (const [name, colour] of [["warning", "#ef6c00"], ["critical", "#c62828"]]) {
     box.append(svg("line", { x1: 40, x2: 630, y1: y(levels[name]), y2: y(levels[name]), stroke: colour, "stroke-dasharray": "4 3" }),
-      svg("text", { x: 42, y: y(levels[name]) - 3, fill: colour }, `${levels[name]} ‰`));
+      svg("text", { x: 42, y: y(levels[name]) - 3, fill: colour }, `${num(levels[name], levels[name] < 1 ? 2 : 0)} ‰`));
   }
   const path = (rows, key) => rows.map((b, i) => `${i ? "L" : "M"}${x(b.ts).toFixed(1)},${y(b[key]).toFixed(1)}`).join("");
   const area = (rows, hi, lo) => rows.map((b) => `${x(b.ts).toFixed(1)},${y(b[hi]).toFixed(1)}`)
@@ -243,10 +334,69 @@ async function openBulletin() {  // the report needs the token: fetched here, sh
 }
 
 function renderSupply(rows) {
-  const names = Object.fromEntries(state.zones.map((z) => [z.id, z.name]));
-  $("supply").tBodies[0].replaceChildren(...rows.map((r) => el("tr", {},
+  const names = Object.fromEntries(state.zones.map((z) => [z.id, zoneName(z)]));
+  const kinds = Object.fromEntries(state.zones.map((z) => [z.id, z.kind]));
+  const mine = rows.filter((r) => inZone(r.zone));
+  const communes = mine.filter((r) => kinds[r.zone] === "commune");
+  $("supply").tBodies[0].replaceChildren(...(communes.length ? communes : mine).map((r) => el("tr", {},
     el("td", {}, names[r.zone] || r.zone), el("td", {}, `${r.wells_running} / ${r.wells_total}`),
-    el("td", {}, `${r.taps_open} / ${r.taps_total}`), el("td", {}, r.tap_m3_today.toFixed(1)))));
+    el("td", {}, `${r.taps_open} / ${r.taps_total}`), el("td", {}, num(r.tap_m3_today, 1)))));
+  // what is out of order: wells and taps with an open alert, or a well reporting a fault
+  const open = state.alerts.filter((a) => a.state !== "resolved" && a.device);
+  const broken = [...state.wells, ...state.taps].filter((d) => inZone(d.zone)).flatMap((d) => {
+    const why = open.filter((a) => a.device === d.id).map(message);
+    if (!why.length && d.latest && d.latest.values.fault) why.push(`${d.name}: fault ${d.latest.values.fault}`);
+    return why.length ? [el("li", {}, el("strong", {}, d.name), ` (${names[d.zone] || d.zone}) — ${why.join(" · ")}`)] : [];
+  });
+  $("broken").replaceChildren(...(broken.length ? broken : [el("li", {}, t("nobroken"))]));
+}
+
+// ---- maintenance windows: silences scheduled ahead by zone, device or rule (operators)
+const RULES = ["nodata", "salinity-river", "salinity-river-tidal-day", "salinity-intake", "salinity-rise",
+  "forecast-exceedance", "well-fault", "well-stopped", "well-level-low", "well-salinity", "tap-tank-low", "tap-no-flow"];
+const vnInput = (date) => new Date(date.getTime() + 7 * 3600e3).toISOString().slice(0, 16);  // datetime-local, Vietnam time
+function renderWindows() {
+  const names = Object.fromEntries(state.zones.map((z) => [z.id, zoneName(z)]));
+  const rows = state.windows.filter((w) => !w.zone || inZone(w.zone)).map((w) => {
+    const scope = [w.zone && names[w.zone], w.device && deviceName(w.device), w.rule].filter(Boolean).join(" · ");
+    return el("li", { "data-id": w.id }, el("strong", {}, scope), ` — ${fmtTime(w.starts_at)} → ${fmtTime(w.ends_at)} (${w.active ? t("active") : t("scheduled")})`,
+      el("div", { class: "meta" }, `${w.reason} · ${w.author}`),
+      el("button", { type: "button", class: "cancel", onclick: () => cancelWindow(w) }, t("cancel")));
+  });
+  $("windows").replaceChildren(...(rows.length ? rows : [el("li", {}, t("nowindows"))]));
+}
+function maintenanceForm() {
+  const zone = $("m-zone").value || state.zone;
+  zoneOptions($("m-zone"), zone, t("any"));
+  const inside = covered(zone);
+  const devices = [...state.stations, ...state.wells, ...state.taps].filter((d) => !inside || inside.has(d.zone));
+  const device = $("m-device").value;
+  $("m-device").replaceChildren(el("option", { value: "" }, t("any")), ...devices.map((d) => el("option", { value: d.id }, d.name)));
+  $("m-device").value = devices.some((d) => d.id === device) ? device : "";
+  const rule = $("m-rule").value;
+  $("m-rule").replaceChildren(el("option", { value: "" }, t("any")), ...RULES.map((r) => el("option", { value: r }, r)));
+  $("m-rule").value = rule;
+  if (!$("m-start").value) {
+    const start = new Date(Math.ceil(serverNow() / 3600e3) * 3600e3);
+    $("m-start").value = vnInput(start); $("m-end").value = vnInput(new Date(+start + 2 * 3600e3));
+  }
+}
+async function saveWindow(event) {
+  event.preventDefault();
+  const body = { starts_at: `${$("m-start").value}:00+07:00`, ends_at: `${$("m-end").value}:00+07:00`, reason: $("m-reason").value.trim() };
+  for (const key of ["zone", "device", "rule"]) if ($(`m-${key}`).value) body[key] = $(`m-${key}`).value;
+  try {
+    await api("/api/v1/silences", { method: "POST", body: JSON.stringify(body) });
+    $("m-error").hidden = true; $("m-reason").value = ""; $("maint-new").open = false;
+    await refresh();
+  } catch (error) {
+    $("m-error").hidden = false;
+    $("m-error").textContent = error.status === 403 ? t("noperm") : fill(t("badwindow"), { why: typeof error.detail === "string" ? error.detail : error.message });
+  }
+}
+async function cancelWindow(w) {
+  try { await api(`/api/v1/silences/${w.id}`, { method: "DELETE" }); await refresh(); }
+  catch (error) { if (error.status === 403) window.alert(t("noperm")); }
 }
 
 // the server's clock: the demo plays a past season in accelerated time
@@ -264,12 +414,16 @@ let pending = null;  // alert bursts: one refresh for many events
 function refreshSoon() { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 1000); }
 
 async function refresh() {
-  const [zones, stations, alerts, summary] = await Promise.all([api("/api/v1/zones"),
-    api("/api/v1/stations"), api("/api/v1/alerts?limit=200"), api("/api/v1/summary"), syncClock()]);
-  Object.assign(state, { zones, stations, alerts: alerts.items });
-  renderZones(); renderAlerts(); renderStations(); renderMap(); renderSupply(summary);
+  const zone = state.zone ? `&zone=${encodeURIComponent(state.zone)}` : "";
+  const [zones, stations, alerts, summary, wells, taps, windows] = await Promise.all([api("/api/v1/zones"),
+    api("/api/v1/stations"), api(`/api/v1/alerts?limit=200${zone}`), api("/api/v1/summary"),
+    api("/api/v1/wells"), api("/api/v1/taps"), api("/api/v1/silences?current=true"), syncClock()]);
+  Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows });
+  renderZonePicker(); renderAlerts(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
+  maintenanceForm();
   renderFront().catch(() => {});
-  if (!state.selected && stations.length) chart(stations.find((s) => s.latest) || stations[0]);
+  const mine = stations.filter((s) => inZone(s.zone));
+  if ((!state.selected || !inZone(state.selected.zone)) && mine.length) chart(mine.find((s) => s.latest) || mine[0]);
 }
 
 async function live() {
@@ -311,6 +465,9 @@ async function start() {
 
 $("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); keepToken(state.token, $("remember").checked); start(); });
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
+$("zone").addEventListener("change", () => { state.zone = $("zone").value; localStorage.setItem("sw-zone", state.zone); $("m-zone").value = ""; refresh(); });
+$("m-zone").addEventListener("change", maintenanceForm);
+$("maint-form").addEventListener("submit", saveWindow);
 $("bulletin").addEventListener("click", () => { openBulletin(); });
 $("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null; askToken(false); });
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);

@@ -1,5 +1,7 @@
 """The dashboard in a real browser (Debian's chromium driven by Playwright) on a system fed by
-the simulator: it shows a firing alert, acknowledges it, and sees the state change."""
+the simulator, on a phone (390×844) and a desktop (1440×900): no sideways scrolling, touch targets
+of 44 px, the open alerts in Vietnamese words, grouped, acknowledged under the token's name (the
+audit log says so), the engineer's zone remembered, a maintenance window scheduled ahead."""
 
 from __future__ import annotations
 
@@ -9,17 +11,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
-from playwright.sync_api import Dialog, sync_playwright
+from playwright.sync_api import Dialog, ViewportSize, sync_playwright
 
 from tests.conftest import need_binary
 from tests.services import MosquittoServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 OPERATOR = "dashboard-operator-token-01"
+ADMIN = "dashboard-admin-token-000001"
 ARTIFACTS = Path(os.environ.get("SALTWATCH_TEST_ARTIFACTS", "test-artifacts"))
 EXE = str(Path(sys.executable).with_name("saltwatch"))
 CHROMIUM_ARGS = [
@@ -44,7 +48,10 @@ def fed_system(mosquitto: MosquittoServer, tmp_path: Path) -> Iterator[str]:
         "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
         "SALTWATCH_API__BIND": f"127.0.0.1:{port}",
         "SALTWATCH_API__TOKENS": orjson.dumps(
-            [{"role": "operator", "token": OPERATOR, "name": "lan.nguyen"}]
+            [
+                {"role": "operator", "token": OPERATOR, "name": "lan.nguyen"},
+                {"role": "admin", "token": ADMIN, "name": "admin"},
+            ]
         ).decode(),
     }
     serve = subprocess.Popen(
@@ -89,59 +96,109 @@ def _healthy(base: str) -> bool:
         return False
 
 
-def test_dashboard_shows_and_acknowledges_an_alert(fed_system: str) -> None:
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1440, height=900)
+TOO_SMALL = """[...document.querySelectorAll('button, select, input, summary, #stations li')]
+  .filter((e) => e.offsetParent !== null)
+  .map((e) => [e.id || e.className || e.tagName, e.getBoundingClientRect().height])
+  .filter(([, h]) => h < 44)"""
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+
+
+def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
     need_binary("chromium", "chromium")
     base = fed_system
     headers = {"Authorization": f"Bearer {OPERATOR}"}
-    wait_until(
-        lambda: (
-            httpx.get(f"{base}/api/v1/alerts", params={"state": "firing"}, headers=headers).json()[
-                "total"
-            ]
-            > 0
-        ),
-        30,
-        "a firing alert",
-    )
+
+    def firing() -> list[dict[str, Any]]:
+        page = httpx.get(f"{base}/api/v1/alerts", params={"state": "firing"}, headers=headers)
+        return list(page.json()["items"])
+
+    wait_until(lambda: any(a["severity"] == "critical" for a in firing()), 30, "a critical alert")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(f"{base}/#token={OPERATOR}")
-        page.wait_for_selector("#alerts li.critical button.ack", timeout=20_000)
-        page.wait_for_selector("#map circle", timeout=10_000)
-        page.wait_for_selector("#chart path", timeout=10_000)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-overview.png"), full_page=True)
-        assert "Cảnh báo đang mở" in page.inner_text("#alerts-panel h2")
-        first = page.locator("#alerts li.critical").first
+        phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+        phone.goto(f"{base}/#token={OPERATOR}")
+        phone.wait_for_selector("#alerts > li.critical button.ack", timeout=20_000)
+        phone.wait_for_selector("#chart path", timeout=10_000)
+        assert phone.evaluate(OVERFLOW) <= 0, "the page scrolls sideways on a phone"
+        assert phone.evaluate(TOO_SMALL) == []
+        assert "Cảnh báo đang mở" in phone.inner_text("#alerts-panel h2")
+        # the first row: the most severe alert, in Vietnamese words, one row per group
+        first = phone.locator("#alerts > li").first
+        assert "critical" in (first.get_attribute("class") or "")
+        messages = {a["message_vi"] for a in firing() if a["severity"] == "critical"}
+        text = first.locator(".text").inner_text()
+        assert text.startswith("NGUY HIỂM") and text.removeprefix("NGUY HIỂM").strip() in messages
+        groups = {a["group"] for a in firing()}
+        assert phone.locator("#alerts > li").count() <= len(groups)
+        phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=False)
+        # acknowledging: the token's name is who did it, the note is kept, the audit log says so
         alert_id = first.get_attribute("data-id")
 
         def answer(dialog: Dialog) -> None:  # the note asked for on acknowledging
             dialog.accept("đã đóng cống")
 
-        page.on("dialog", answer)
+        phone.on("dialog", answer)
         first.locator("button.ack").click()
-        page.wait_for_selector(f'#alerts li.acknowledged[data-id="{alert_id}"]', timeout=10_000)
-        assert "lan.nguyen" in page.inner_text(f'#alerts li[data-id="{alert_id}"]')
-        page.click("#lang")
-        assert page.inner_text("#alerts-panel h2") == "Open alerts"
+        phone.wait_for_selector(f'#alerts > li.acknowledged[data-id="{alert_id}"]', timeout=10_000)
+        assert "lan.nguyen" in phone.inner_text(f'#alerts > li[data-id="{alert_id}"]')
+        # the engineer's own zone, remembered on this device
+        phone.select_option("#zone", "go-cong-dong")
+        phone.wait_for_function(
+            "() => [...document.querySelectorAll('#stations li .name')].length > 0"
+        )
+        phone.reload()
+        phone.wait_for_selector("#alerts > li", timeout=20_000)
+        assert phone.input_value("#zone") == "go-cong-dong"
+        shown = phone.locator("#stations li .name").all_inner_texts()
+        assert "Vàm Kênh" in shown and "Hòa Bình" not in shown  # Chợ Gạo's is not ours
+        assert phone.evaluate(OVERFLOW) <= 0
+        phone.screenshot(path=str(ARTIFACTS / "dashboard-phone-go-cong-dong.png"), full_page=True)
+
+        desktop = browser.new_page(viewport=DESKTOP)
+        desktop.goto(f"{base}/#token={OPERATOR}")
+        desktop.wait_for_selector("#alerts > li", timeout=20_000)
+        desktop.wait_for_selector("#map circle", timeout=10_000)
+        assert desktop.evaluate(OVERFLOW) <= 0
+        desktop.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=False)
+        # a maintenance window scheduled ahead, from the form
+        desktop.click("#maint-new summary")
+        desktop.select_option("#m-device", "vam-kenh")
+        desktop.fill("#m-reason", "thay cảm biến")
+        desktop.click("#maint-form button[type=submit]")
+        desktop.wait_for_selector("#windows li[data-id]", timeout=10_000)
+        assert "thay cảm biến" in desktop.inner_text("#windows")
+        assert "sắp tới" in desktop.inner_text("#windows")  # it starts at the next full hour
+        desktop.click("#lang")
+        desktop.wait_for_function(
+            "() => document.querySelector('#alerts-panel h2').innerText.startsWith('Open alerts')"
+        )
         # the token of the link is kept for this tab only (no one asked to be remembered)
-        assert page.evaluate("localStorage.getItem('sw-token')") is None
-        assert page.evaluate("sessionStorage.getItem('sw-token')") == OPERATOR
+        assert desktop.evaluate("localStorage.getItem('sw-token')") is None
+        assert desktop.evaluate("sessionStorage.getItem('sw-token')") == OPERATOR
         # the server out of reach: a banner says so, rather than old figures looking live
-        assert page.locator("#offline").is_hidden()
-        page.route("**/api/v1/**", lambda route: route.abort())
-        page.evaluate("refresh().catch(() => null)")
-        page.wait_for_selector("#offline", state="visible", timeout=5_000)
-        assert "Connection lost" in page.inner_text("#offline")
-        page.unroute("**/api/v1/**")
-        page.evaluate("refresh().catch(() => null)")
-        page.wait_for_selector("#offline", state="hidden", timeout=10_000)
+        assert desktop.locator("#offline").is_hidden()
+        desktop.route("**/api/v1/**", lambda route: route.abort())
+        desktop.evaluate("refresh().catch(() => null)")
+        desktop.wait_for_selector("#offline", state="visible", timeout=5_000)
+        assert "Connection lost" in desktop.inner_text("#offline")
+        desktop.unroute("**/api/v1/**")
+        desktop.evaluate("refresh().catch(() => null)")
+        desktop.wait_for_selector("#offline", state="hidden", timeout=10_000)
         browser.close()
     alerts = httpx.get(
         f"{base}/api/v1/alerts", params={"state": "acknowledged"}, headers=headers
     ).json()["items"]
     acked = [(a["acked_by"], a["acked_note"]) for a in alerts if a["id"] == alert_id]
     assert acked == [("lan.nguyen", "đã đóng cống")]  # who: the token's name
+    audit = httpx.get(
+        f"{base}/api/v1/audit",
+        params={"actor": "lan.nguyen"},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    ).json()["items"]
+    actions = {(e["action"], e["target"]) for e in audit}
+    assert ("ack", alert_id) in actions and any(a == "silence.create" for a, _ in actions)
