@@ -191,25 +191,23 @@ function renderAlerts() {
   if (!groups.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
   $("alerts").replaceChildren(...groups.map((items) => {
     const head = items[0], acked = items.every((a) => a.state === "acknowledged");
-    const row = el("li", { class: `${head.severity} ${acked ? "acknowledged" : head.state}`, "data-id": head.id, "data-group": head.group || head.id },
-      el("div", { class: "text" }, el("span", { class: "sev" }, SEVERITY[state.lang][head.severity]), " ", groupText(items)));
+    const row = el("li", { class: `${head.severity} ${acked ? "acknowledged" : head.state}`, "data-id": head.id, "data-group": head.group || head.id });
+    const firing = items.filter((a) => a.state === "firing").length;
+    // a notice (an intake window) is news, not a fault: nobody needs to acknowledge it
+    const all = head.severity === "info" ? null : ackButton(items, items.length > 1 && firing > 1 ? fill(t("ackall"), { n: firing }) : t("ack"));
+    if (all) row.append(all);  // floats right: the text flows beside it
+    row.append(el("div", { class: "text" }, el("span", { class: "sev" }, SEVERITY[state.lang][head.severity]), " ", groupText(items),
+      el("span", { class: "when" }, fmtTime(head.started_at))));
     if (items.some((a) => a.state === "acknowledged")) {
       const who = [...new Set(items.filter((a) => a.acked_by).map((a) => a.acked_by))].join(", ");
       row.append(el("div", { class: "meta" }, `${t("acked")}: ${who}`));
     }
-    const actions = el("div", { class: "actions" });
-    const firing = items.filter((a) => a.state === "firing").length;
-    // a notice (an intake window) is news, not a fault: nobody needs to acknowledge it
-    const all = head.severity === "info" ? null : ackButton(items, items.length > 1 && firing > 1 ? fill(t("ackall"), { n: firing }) : t("ack"));
-    if (all) actions.append(all);
     if (items.length > 1) {
-      actions.append(el("details", {}, el("summary", {}, fill(t("members"), { n: items.length })),
+      row.append(el("details", {}, el("summary", {}, fill(t("members"), { n: items.length })),
         el("ul", {}, ...items.map((a) => el("li", { class: a.state, "data-id": a.id },
           `${SEVERITY[state.lang][a.severity]}: ${message(a)}`, el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${stateText(a)}`),
           ...[ackButton([a], t("ack"))].filter(Boolean))))));
     }
-    if (items.length === 1) actions.append(el("span", { class: "meta when" }, fmtTime(head.started_at)));  // a group's are inside
-    row.append(actions);
     return row;
   }));
 }
