@@ -311,6 +311,8 @@ def render_group(events: Sequence[Event], registry: Registry) -> dict[str, Any]:
     }
 
 
-def firing_text_vi(alert: Alert, registry: Registry) -> str:
-    """The alert's firing message in Vietnamese (the bulletin's list of the day's alerts)."""
-    return str(render(Event(alert, "firing", alert.updated_at_ns), registry)["message_vi"])
+def firing_text(alert: Alert, registry: Registry, lang: str = "vi") -> str:
+    """The alert's firing message in Vietnamese or English (the bulletin's list of the day's
+    alerts)."""
+    vi, en = texts(Event(alert, "firing", alert.updated_at_ns), registry)
+    return en if lang == "en" else vi

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -419,13 +419,15 @@ def report(
     out: Annotated[Path, typer.Option(help="folder for the HTML, Markdown and PNG")] = Path(
         "reports"
     ),
+    lang: Annotated[str, typer.Option(help="vi (Vietnamese) or en (English)")] = "vi",
 ) -> None:
-    """The daily bulletin in Vietnamese: stations' max and min against their levels, the salt
-    front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
+    """The daily bulletin in Vietnamese or English: stations' max and min against their levels,
+    the salt front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
     import datetime as dt  # noqa: PLC0415
 
-    from alerts.messages import firing_text_vi  # noqa: PLC0415
-    from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415
+    from alerts.messages import firing_text  # noqa: PLC0415
+    from analytics.bulletin import build  # noqa: PLC0415
+    from analytics.bulletin_text import to_html, to_markdown  # noqa: PLC0415
     from core.rules import rules_in_force  # noqa: PLC0415
     from storage.alert_sqlite import AlertState  # noqa: PLC0415
     from storage.factory import open_reading_store  # noqa: PLC0415
@@ -442,21 +444,27 @@ def report(
         raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--date") from None
     if zone is not None and zone not in reg.zones:
         raise typer.BadParameter(f"no zone {zone!r} in the registry", param_hint="--zone")
+    if lang not in ("vi", "en"):
+        raise typer.BadParameter("vi or en", param_hint="--lang")
+    language: Literal["vi", "en"] = "en" if lang == "en" else "vi"
     state = AlertState(settings.state.path) if settings.state.path.exists() else None
     saved = state.saved_rules() if state else None
     rules = rules_in_force(saved, settings.alerts.rules_path)
     store = open_reading_store(settings.store)
     try:
-        bulletin = build(store, state, reg, rules, when, zone, lambda a: firing_text_vi(a, reg))
+        describe = lambda a: firing_text(a, reg, language)  # noqa: E731
+        bulletin = build(store, state, reg, rules, when, zone, describe, language)
     finally:
         store.close()
         if state:
             state.close()
     out.mkdir(parents=True, exist_ok=True)
     stem = f"bulletin-{when.isoformat()}" + (f"-{zone}" if zone else "")
+    stem += "-en" if language == "en" else ""
     (out / f"{stem}.png").write_bytes(bulletin.chart_png)
-    (out / f"{stem}.md").write_text(to_markdown(bulletin, reg, f"{stem}.png"), encoding="utf-8")
-    (out / f"{stem}.html").write_text(to_html(bulletin, reg), encoding="utf-8")
+    markdown = to_markdown(bulletin, reg, f"{stem}.png", language)
+    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    (out / f"{stem}.html").write_text(to_html(bulletin, reg, language), encoding="utf-8")
     typer.echo(
         f"{out / stem}.html (and .md, .png): {len(bulletin.stations)} stations, "
         f"{len(bulletin.fronts)} rivers, {len(bulletin.alerts)} alerts"

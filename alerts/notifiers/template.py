@@ -3,10 +3,10 @@
 Templates are Jinja2 in its immutable sandbox: a template reads the event (every field of the
 CONTRACT §4 event, ``zones``, and for a group ``group_size`` and ``devices``) and can format it
 (filters ``json`` for a JSON value, ``ascii_vi`` for Vietnamese without diacritics, and Jinja2's
-own), but cannot reach Python internals, change anything or call out. Undefined names are errors, not
-empty text, so a typo shows at the first alert rather than as a blank SMS. A template that does
-not parse stops the start with the receiver's name; one that fails on an event is reported for
-that event (not retried: the same event fails the same way).
+own), but cannot reach Python internals, change anything or call out. Undefined names are
+errors, not empty text, so a typo shows at the first alert rather than as a blank SMS. A
+template that does not parse stops the start with the receiver's name; one that fails on an
+event is reported for that event (not retried: the same event fails the same way).
 """
 
 from __future__ import annotations

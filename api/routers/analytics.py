@@ -234,7 +234,8 @@ def _skill_out(score: LiveScore | None) -> SkillOut | None:
 
 @router.get(
     "/reports/daily",
-    summary="The daily bulletin in Vietnamese (HTML with its 7-day chart, or Markdown)",
+    summary="The daily bulletin in Vietnamese or English (`lang`; HTML with its 7-day chart, or "
+    "Markdown)",
     responses={
         200: {
             "description": "the page",
@@ -255,9 +256,11 @@ def daily_report(
     ] = None,
     zone: Annotated[str | None, Query(description="a zone id; its sub-zones included")] = None,
     fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
+    lang: Annotated[Literal["vi", "en"], Query(description="the bulletin's language")] = "vi",
 ) -> Response:
-    from alerts.messages import firing_text_vi  # noqa: PLC0415
-    from analytics.bulletin import build, to_html, to_markdown  # noqa: PLC0415 - matplotlib
+    from alerts.messages import firing_text  # noqa: PLC0415
+    from analytics.bulletin import build  # noqa: PLC0415 - matplotlib
+    from analytics.bulletin_text import to_html, to_markdown  # noqa: PLC0415
 
     if day is None:
         when = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).date()
@@ -279,15 +282,16 @@ def daily_report(
             rules,
             when,
             zone,
-            lambda alert: firing_text_vi(alert, ctx.registry),
+            lambda alert: firing_text(alert, ctx.registry, lang),
+            lang,
         )
         if fmt == "html":
-            return to_html(bulletin, ctx.registry)
+            return to_html(bulletin, ctx.registry, lang)
         chart = "data:image/png;base64," + base64.b64encode(bulletin.chart_png).decode()
-        return to_markdown(bulletin, ctx.registry, chart)
+        return to_markdown(bulletin, ctx.registry, chart, lang)
 
     minute = ctx.clock.now_ns() // (60 * NS_PER_S)
-    text: str = ctx.cache.get(("report", when, zone, fmt, minute), render)
+    text: str = ctx.cache.get(("report", when, zone, fmt, lang, minute), render)
     if fmt == "html":
         return HTMLResponse(text)
     return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")

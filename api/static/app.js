@@ -325,7 +325,8 @@ async function renderFront() {
 }
 
 async function openBulletin() {  // the report needs the token: fetched here, shown as a page
-  const response = await fetch("/api/v1/reports/daily", { headers: { Authorization: `Bearer ${state.token}` } });
+  const zone = state.zone ? `&zone=${encodeURIComponent(state.zone)}` : "";
+  const response = await fetch(`/api/v1/reports/daily?lang=${state.lang}${zone}`, { headers: { Authorization: `Bearer ${state.token}` } });
   if (!response.ok) return;
   const page = URL.createObjectURL(new Blob([await response.text()], { type: "text/html" }));
   window.open(page, "_blank");

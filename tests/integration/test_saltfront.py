@@ -11,8 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.engine import AlertEngine
-from alerts.messages import firing_text_vi, render
-from analytics.bulletin import build, to_html, to_markdown
+from alerts.messages import firing_text, render
+from analytics.bulletin import build
+from analytics.bulletin_text import to_html, to_markdown
 from analytics.saltfront import FrontKeeper, Reach, compute_days
 from api.app import create_app
 from api.context import ApiContext
@@ -214,7 +215,7 @@ def test_daily_bulletin_page_chart_and_api(
         registry,
         rules,
         date(2024, 3, 12),
-        describe=lambda alert: firing_text_vi(alert, registry),
+        describe=lambda alert: firing_text(alert, registry),
     )
     page = to_html(bulletin, registry)
     assert "<h1>Bản tin xâm nhập mặn ngày 12/03/2024" in page

@@ -17,6 +17,7 @@ import httpx
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.mqtt_tools import Collector
 from tests.services import MosquittoServer, free_port, wait_until
@@ -48,9 +49,9 @@ class Field:
     def __init__(self, url: str, prefix: str) -> None:
         self.silent: set[str] = set()
         self.prefix = prefix
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="field")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="field")
         host, port = url.removeprefix("mqtt://").split(":")
-        self.client.reconnect_delay_set(0.2, 1.0)  # back as soon as the broker is
+        self.client.reconnect_delay_set(1, 1)  # back as soon as the broker is
         self.client.connect(host, int(port))
         self.client.loop_start()
         self._stop = threading.Event()

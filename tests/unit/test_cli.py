@@ -69,5 +69,10 @@ def test_report_on_a_fresh_install(tmp_path: Path) -> None:
     assert "không có số liệu" in page  # nothing stored yet: said so, not an error
     assert stem.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     assert "bulletin-2024-03-12-go-cong-dong.png" in stem.with_suffix(".md").read_text()
+    english = run("report", "--date", "2024-03-12", "--lang", "en", "--out", str(out), env=env)
+    assert english.returncode == 0, english.stderr
+    page = (out / "bulletin-2024-03-12-en.html").read_text()
+    assert '<html lang="en">' in page and "Saltwater intrusion bulletin for 2024-03-12" in page
+    assert "Salinity at the stations" in page and "no data" in page and "Độ mặn" not in page
     refused = run("report", "--date", "12/03/2024", env=env)
     assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr
