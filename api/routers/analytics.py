@@ -24,7 +24,7 @@ from analytics.saltfront import (
 from api.auth import AUTH_RESPONSES, Viewer
 from api.context import ApiContext
 from api.deps import Context, Rules
-from api.schemas import (
+from api.schemas_analytics import (
     ForecastOut,
     ForecastPoint,
     FrontDayOut,

@@ -562,7 +562,11 @@ def test_who_did_what_is_in_the_audit_log(client: TestClient) -> None:
     ]
     ack = log["items"][3]
     assert (ack["target"], ack["detail"]) == (alert_id, "Anh Ba — đã đóng cống")
-    assert log["items"][2]["detail"] == "zone xa-tan-dong, 30 min: bảo trì trạm (as Ba)"
+    assert (
+        log["items"][2]["detail"]
+        == "zone xa-tan-dong, 2024-03-12T17:00:00+07:00 to 2024-03-12T17:30:00+07:00: "
+        "bảo trì trạm (as Ba)"
+    )
     previous = orjson.loads(log["items"][0]["detail"].removeprefix("previous: "))
     assert previous == rules  # the rules replaced, kept whole
     mine = client.get("/api/v1/audit?actor=lan.nguyen&limit=2", headers=admin).json()

@@ -142,7 +142,7 @@ def test_email_over_starttls_in_vietnamese_and_english(tmp_path: Path) -> None:
         mail = message_from_bytes(raw, policy=default_policy)
         assert "CẢNH BÁO" in str(mail["Subject"])
         text = mail.get_body().get_content()  # type: ignore[union-attr]
-        assert "Độ mặn tại Vàm Kênh" in text and "Salinity at Vàm Kênh" in text
+        assert "Mặn tại Vàm Kênh" in text and "Salinity at Vàm Kênh" in text
     finally:
         controller.stop()
 

@@ -1,0 +1,167 @@
+"""What alerts say, in Vietnamese and English: the texts alerts/messages.py fills in."""
+
+from __future__ import annotations
+
+SEVERITY_VI = {"info": "thông tin", "warning": "cảnh báo", "critical": "nguy hiểm"}
+SEVERITY_EN = {"info": "info", "warning": "warning", "critical": "critical"}
+
+#: rule family → (Vietnamese, English) text for a firing alert
+FIRING: dict[str, tuple[str, str]] = {
+    "salinity": (
+        "Mặn tại {where} {value}{unit} — vượt ngưỡng {sev_vi} {threshold}{unit} từ {since}.",
+        "Salinity at {where} {value}{unit}, above the {sev_en} level {threshold}{unit} since "
+        "{since}.",
+    ),
+    "salinity-tidal-day": (
+        "Độ mặn lớn nhất trong ngày triều tại {where} là {value}{unit}, vượt ngưỡng "
+        "{threshold}{unit} ({sev_vi}).",
+        "The tidal-day maximum salinity at {where} is {value}{unit}, above {threshold}{unit} "
+        "({sev_en}).",
+    ),
+    "salinity-rise": (
+        "Độ mặn tại {where} tăng nhanh: {value}{unit}.",
+        "Salinity at {where} is rising fast: {value}{unit}.",
+    ),
+    "nodata": (
+        "Không nhận được dữ liệu từ {where} trong {value} phút.",
+        "No data from {where} for {value} minutes.",
+    ),
+    "quality-flatline": (
+        "Cảm biến tại {where} có thể bị kẹt (giá trị không đổi).",
+        "The sensor at {where} may be stuck (a flat line).",
+    ),
+    "quality-spikes": (
+        "Cảm biến tại {where} cho nhiều giá trị bất thường.",
+        "The sensor at {where} reports repeated spikes.",
+    ),
+    "well-fault": ("Giếng {where} báo lỗi bơm.", "Well {where} reports a pump fault."),
+    "well-stopped": (
+        "Giếng {where} ngừng bơm trong giờ vận hành.",
+        "Well {where} stopped during its scheduled hours.",
+    ),
+    "well-level-low": (
+        "Mực nước giếng {where} xuống {value} m.",
+        "The water level in well {where} fell to {value} m.",
+    ),
+    "well-salinity": (
+        "Nước giếng {where} có độ mặn {value}{unit}, vượt giới hạn sinh hoạt.",
+        "Water from well {where} has {value}{unit}, above the domestic limit.",
+    ),
+    "tap-tank-low": (
+        "Bồn chứa của vòi nước {where} còn {value}%.",
+        "The tank of tap {where} is down to {value}%.",
+    ),
+    "tap-no-flow": (
+        "Vòi nước {where} mở nhưng không có nước.",
+        "Tap {where} is open but gives no water.",
+    ),
+    "saltfront-risk": (
+        "Cấp độ rủi ro do xâm nhập mặn (tham khảo) cấp {level} trên {river}, {basis_vi}: ranh "
+        "mặn {line} vào sâu {threshold} km tính từ cửa sông. Cấp độ chính thức do cơ quan có "
+        "thẩm quyền công bố.",
+        "Indicative saltwater-intrusion risk level {level} on the {river}, {basis_en}: the "
+        "{line} line reached {threshold} km from the mouth. The official level is declared by "
+        "the authorities.",
+    ),
+    "saltfront-risk-declared": (
+        "Cấp độ rủi ro do xâm nhập mặn cấp {level} trên {river}, theo công bố đã được ghi nhận "
+        "trong SaltWatch.",
+        "Saltwater-intrusion risk level {level} on the {river}, as declared and recorded in "
+        "SaltWatch.",
+    ),
+    "forecast-exceedance": (
+        "Dự báo: độ mặn tại {where} lên tới {threshold}‰ sau khoảng {value} giờ nữa.",
+        "Forecast: salinity at {where} reaches {threshold}‰ in about {value} hours.",
+    ),
+    "broker-disconnected": (
+        "SaltWatch mất kết nối với máy chủ MQTT từ {since}: không nhận được số liệu của thiết "
+        "bị; cảnh báo mất dữ liệu tạm dừng cho đến khi kết nối lại.",
+        "SaltWatch lost its MQTT broker at {since}: no readings arrive; device no-data alerts "
+        "are held back until it reconnects.",
+    ),
+    "store-down": (
+        "Không ghi được vào cơ sở dữ liệu từ {since}; số liệu được giữ tạm trên đĩa, không mất.",
+        "The reading store takes no writes since {since}; readings wait on disk, none is lost.",
+    ),
+    "spool-growing": (
+        "Số liệu chờ ghi trên đĩa đang tăng ({value} lô) từ {since}.",
+        "Readings waiting on disk keep growing ({value} batches) since {since}.",
+    ),
+    "ingest-stalled": (
+        "Tiếp nhận số liệu bị đình trệ từ {since}: {value} tin nhắn đang chờ; cảnh báo mất dữ "
+        "liệu tạm dừng.",
+        "Ingest has stalled since {since}: {value} messages wait; device no-data alerts are "
+        "held back.",
+    ),
+    "forecast-stale": (
+        "Dự báo độ mặn không được cập nhật trong {value} giờ.",
+        "Salinity forecasts have not been updated for {value} hours.",
+    ),
+    "notifier-failing": (
+        "Không gửi được thông báo qua kênh {subject} từ {since}.",
+        "Notifications to {subject} have been failing since {since}.",
+    ),
+    "intake-window": (
+        "Có thể lấy nước tại {where}: dự báo độ mặn dưới {threshold}‰ trong {value} giờ, "
+        "từ {start}.",
+        "Intake window at {where}: salinity forecast below {threshold}‰ for {value} hours "
+        "from {start}.",
+    ),
+    "saltfront-advance": (
+        "Ranh mặn 4‰ trên {river} tiến sâu thêm {value} km trong một ngày "
+        "(ngưỡng {threshold} km/ngày).",
+        "The 4‰ line on the {river} moved {value} km inland in one day "
+        "(alert above {threshold} km/day).",
+    ),
+}
+#: what ended, as a noun phrase, for the resolved message (its firing text speaks in the present)
+ENDED: dict[str, tuple[str, str]] = {
+    "salinity": ("độ mặn vượt ngưỡng", "salinity above its threshold"),
+    "salinity-tidal-day": ("độ mặn ngày triều vượt ngưỡng", "tidal-day salinity above threshold"),
+    "salinity-rise": ("độ mặn tăng nhanh", "fast-rising salinity"),
+    "nodata": ("mất dữ liệu", "missing data"),
+    "quality-flatline": ("cảm biến bị kẹt", "a stuck sensor"),
+    "quality-spikes": ("giá trị bất thường", "repeated spikes"),
+    "well-fault": ("lỗi bơm", "a pump fault"),
+    "well-stopped": ("giếng ngừng bơm", "a stopped well"),
+    "well-level-low": ("mực nước giếng thấp", "a low well level"),
+    "well-salinity": ("nước giếng mặn", "salty well water"),
+    "tap-tank-low": ("bồn chứa gần cạn", "a low tank"),
+    "tap-no-flow": ("vòi không có nước", "a tap without water"),
+    "saltfront-risk": (
+        "cấp độ rủi ro xâm nhập mặn trên {river}",
+        "the saltwater-intrusion risk level on the {river}",
+    ),
+    "saltfront-advance": (
+        "ranh mặn tiến nhanh trên {river}",
+        "a fast-moving salt front on the {river}",
+    ),
+    "forecast-exceedance": ("dự báo độ mặn vượt ngưỡng", "the forecast exceedance"),
+    "intake-window": ("cửa sổ lấy nước", "the intake window"),
+    "broker-disconnected": ("mất kết nối MQTT", "the lost MQTT connection"),
+    "store-down": ("lỗi ghi cơ sở dữ liệu", "the unreachable reading store"),
+    "spool-growing": ("số liệu chờ ghi tăng", "the growing spool"),
+    "ingest-stalled": ("tiếp nhận số liệu đình trệ", "the stalled ingest"),
+    "forecast-stale": ("dự báo cũ", "stale forecasts"),
+    "notifier-failing": ("lỗi gửi thông báo qua {subject}", "failing notifications to {subject}"),
+}
+#: a notification about a group of no-data alerts (CONTRACT §7): how many, and which
+GROUP_NODATA = (
+    "Mất dữ liệu từ {count} thiết bị tại {zone}: {names}.",
+    "No data from {count} devices in {zone}: {names}.",
+)
+GROUP_NODATA_RESOLVED = (
+    "Đã có lại dữ liệu từ {count} thiết bị tại {zone}: {names}.",
+    "Data is back from {count} devices in {zone}: {names}.",
+)
+RESOLVED = ("Đã hết {what_vi} tại {where}.", "Resolved: {what_en} at {where}.")
+NOW = (" Hiện tại: {value}{unit}.", " Now {value}{unit}.")
+ACKED = ("{by} đã xác nhận cảnh báo tại {where}.", "{by} acknowledged the alert at {where}.")
+
+
+#: how the risk level was come by (its alert's unit reads ``level:<line>:<basis>``)
+BASIS: dict[str, tuple[str, str]] = {
+    "observed": ("tính từ số liệu quan trắc", "computed from measurements"),
+    "forecast": ("tính từ dự báo 48 giờ", "computed from the 48 h forecast"),
+}
+LINES = {"4ppt": "4‰", "1ppt": "1‰"}
