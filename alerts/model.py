@@ -102,6 +102,7 @@ class Alert:
 #: the group of each system alert (CONTRACT §7): the part of SaltWatch that is in trouble
 SYSTEM_GROUPS = {
     "broker-disconnected": "ingest:broker",
+    "broker-session-lost": "ingest:broker",
     "store-down": "ingest:store",
     "spool-growing": "ingest:spool",
     "ingest-stalled": "ingest:stalled",

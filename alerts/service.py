@@ -54,6 +54,7 @@ def build_engine(
             settings.mqtt.topic_prefix,
             client_id=f"{a.client_id}-out",
             ca_file=settings.mqtt.ca_file,
+            login_as_client_id=settings.mqtt.login_as_client_id,
         ),
         LOG_CHANNEL: LogNotifier(),
     }

@@ -15,7 +15,10 @@ time. The probes are plain callables, so ``serve`` (ingest in the process) watch
   for ``system_after``;
 - ``forecast-stale`` (warning): no forecast run finished in three forecast intervals;
 - ``notifier-failing`` (warning, one per channel): its deliveries fail, for
-  ``notifier_failing_after``.
+  ``notifier_failing_after``;
+- ``broker-session-lost`` (critical): ingest found its session gone or taken over (another
+  client with its client id) in the last ``SESSION_LOST_FOR_S``: readings the broker held for
+  it may be lost.
 
 While the broker is lost or ingest is stalled SaltWatch cannot see the devices: their no-data
 alerts are held back (``blind``), and once it sees again a device counts as silent only from that
@@ -35,10 +38,12 @@ from dataclasses import dataclass
 from alerts.model import Fingerprint, Observation, Severity
 
 SUBJECT = "saltwatch"
+SESSION_LOST_FOR_S = 900.0  # a lost session is news for this long
 #: the alerts that mean SaltWatch cannot see its devices
 BLINDING = ("broker-disconnected", "ingest-stalled")
 SEVERITY: dict[str, Severity] = {
     "broker-disconnected": "critical",
+    "broker-session-lost": "critical",
     "store-down": "warning",
     "spool-growing": "warning",
     "ingest-stalled": "critical",
@@ -56,6 +61,7 @@ class Probes:
     spool_depth: Callable[[], int] | None = None  # batches waiting in the spool
     progress: Callable[[], tuple[int, int]] | None = None  # messages (taken, finished)
     channels_failing: Callable[[], Mapping[str, bool]] | None = None  # channel → last try failed
+    session_lost_at: Callable[[], float | None] | None = None  # monotonic; ingest's consumer
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +132,9 @@ class SystemWatch:
 
         if p.broker_connected is not None and not p.broker_connected():
             mark("broker-disconnected", h.system_after_s)
+        lost = p.session_lost_at() if p.session_lost_at is not None else None
+        if lost is not None and mono - lost < SESSION_LOST_FOR_S:
+            mark("broker-session-lost", 0.0)
         if p.store_up is not None and not p.store_up():
             mark("store-down", h.system_after_s)
         if p.spool_depth is not None:

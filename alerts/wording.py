@@ -79,6 +79,12 @@ FIRING: dict[str, tuple[str, str]] = {
         "SaltWatch lost its MQTT broker at {since}: no readings arrive; device no-data alerts "
         "are held back until it reconnects.",
     ),
+    "broker-session-lost": (
+        "Phiên MQTT của SaltWatch bị mất hoặc bị chiếm lúc {since}: số liệu máy chủ MQTT giữ cho "
+        "SaltWatch có thể đã mất; kiểm tra tài khoản và mã kết nối (client id).",
+        "SaltWatch's MQTT session was lost or taken over at {since}: readings the broker held for "
+        "it may be lost; check the logins and client ids.",
+    ),
     "store-down": (
         "Không ghi được vào cơ sở dữ liệu từ {since}; số liệu được giữ tạm trên đĩa, không mất.",
         "The reading store takes no writes since {since}; readings wait on disk, none is lost.",
@@ -139,6 +145,7 @@ ENDED: dict[str, tuple[str, str]] = {
     "forecast-exceedance": ("dự báo độ mặn vượt ngưỡng", "the forecast exceedance"),
     "intake-window": ("cửa sổ lấy nước", "the intake window"),
     "broker-disconnected": ("mất kết nối MQTT", "the lost MQTT connection"),
+    "broker-session-lost": ("mất phiên MQTT", "the lost MQTT session"),
     "store-down": ("lỗi ghi cơ sở dữ liệu", "the unreachable reading store"),
     "spool-growing": ("số liệu chờ ghi tăng", "the growing spool"),
     "ingest-stalled": ("tiếp nhận số liệu đình trệ", "the stalled ingest"),

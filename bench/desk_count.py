@@ -51,7 +51,8 @@ class Seen:
         self.last: tuple[int, int, str] = (0, 0, "")
         self.lost = 0
 
-    def add(self, listed: list[dict[str, Any]], at: str) -> None:
+    def add(self, listed: list[dict[str, Any]], at: str) -> bool:
+        """Count this moment; True when it is the worst so far."""
         items = [a for a in listed if a["state"] in ("firing", "acknowledged")]
         shown = rows(items)
         if any(a["severity"] == "critical" for a in items) and "critical" not in shown.values():
@@ -59,6 +60,44 @@ class Seen:
         self.last = (len(items), len(shown), at)
         if (self.last[1], self.last[0]) > (self.worst[1], self.worst[0]):
             self.worst = self.last
+            return True
+        return False
+
+
+class Phone:
+    """The dashboard on a 390x844 phone in a zone: where its last alert row ends (px from the
+    top of the page), and a screenshot of the screen."""
+
+    def __init__(self, base: str, token: str) -> None:
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only with --phone
+
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
+        self.base, self.token = base, token
+
+    def measure(self, zone: str, shot: Path) -> int:
+        page = self._browser.new_page(viewport={"width": 390, "height": 844})
+        try:
+            page.add_init_script(f"localStorage.setItem('sw-zone', {json.dumps(zone)})")
+            page.goto(f"{self.base}/#token={self.token}")
+            page.wait_for_selector("#alerts > li", timeout=20_000)
+            page.wait_for_timeout(500)  # the first refresh's renders
+            page.screenshot(path=str(shot))
+            return int(page.evaluate(BOTTOM))
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        self._browser.close()
+        self._playwright.stop()
+
+
+BOTTOM = (
+    "Math.max(...[...document.querySelectorAll('#alerts > li')]"
+    ".map((e) => e.getBoundingClientRect().bottom))"
+)
 
 
 def main() -> None:
@@ -66,6 +105,13 @@ def main() -> None:
     parser.add_argument("--zone", default="go-cong-dong", help="zone ids, comma-separated")
     parser.add_argument("--speed", type=float, default=120.0)
     parser.add_argument("--hours", type=float, default=24.0, help="simulated hours to watch")
+    parser.add_argument(
+        "--phone",
+        type=Path,
+        default=None,
+        help="folder: at each zone's worst moment, open the dashboard on a 390x844 phone, save a "
+        "screenshot there and say whether the alert rows fit on the screen",
+    )
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -86,12 +132,17 @@ def main() -> None:
             start = datetime.fromisoformat(_get(base, "/health")["now"])
             zones = args.zone.split(",")
             seen = {zone: Seen() for zone in zones}
+            phone = Phone(base, token) if args.phone else None
+            fits: dict[str, int] = {}
             while True:
                 now = datetime.fromisoformat(_get(base, "/health")["now"])
                 hours = (now - start).total_seconds() / 3600
                 for zone in zones:
                     page = _get(base, f"/api/v1/alerts?zone={zone}&limit=500", token)
-                    seen[zone].add(page["items"], f"{hours:.1f} h")
+                    worse = seen[zone].add(page["items"], f"{hours:.1f} h")
+                    if worse and phone is not None:
+                        args.phone.mkdir(parents=True, exist_ok=True)
+                        fits[zone] = phone.measure(zone, args.phone / f"desk-{zone}-worst.png")
                 shown = " ".join(f"{z}: {s.last[0]}/{s.last[1]}" for z, s in seen.items())
                 print(f"\r{hours:5.1f} h  open/rows {shown}", end="", flush=True)
                 if hours >= args.hours:
@@ -102,6 +153,14 @@ def main() -> None:
                 for name, (n, r, at) in (("worst", s.worst), ("end", s.last)):
                     print(f"{zone} {name:5s}: {n} open alerts, {r} dashboard rows (at {at})")
                 print(f"{zone}: moments with a critical alert but no critical row: {s.lost}")
+                if zone in fits:
+                    where = "fit on" if fits[zone] <= 844 else "do NOT fit on"
+                    print(
+                        f"{zone}: at its worst the alert rows end at {fits[zone]} px: {where} "
+                        "a 390x844 screen"
+                    )
+            if phone is not None:
+                phone.close()
         finally:
             demo.terminate()
             demo.wait(30)

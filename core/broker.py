@@ -51,9 +51,13 @@ def configure(
     address: BrokerAddress,
     ca_file: str | Path | None = None,
     login: tuple[str, str] | None = None,
+    as_client_id: str | None = None,
 ) -> None:
-    """Credentials (``login`` before the URL's) and TLS (verified against ``ca_file`` when
-    given, else the system's CAs) on a paho client."""
+    """Credentials (``login`` before the URL's; ``as_client_id``: that name with the URL's
+    password, for a broker that binds client ids to logins) and TLS (verified against
+    ``ca_file`` when given, else the system's CAs) on a paho client."""
+    if login is None and as_client_id is not None and address.password is not None:
+        login = (as_client_id, address.password)
     username, password = login or (address.username, address.password)
     if username is not None:
         client.username_pw_set(username, password)

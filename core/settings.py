@@ -47,6 +47,9 @@ class MqttSettings(_Section):
     url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://user:pass@host:port or mqtts://")
     topic_prefix: str = "saltwatch"
     client_id: str = Field("saltwatch-ingest", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    #: each connection logs in under its client id (the URL's password): for a broker that binds
+    #: client ids to logins (use_username_as_clientid), so no login can take over another's
+    login_as_client_id: bool = False
     share_group: str | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
     ca_file: Path | None = None

@@ -63,6 +63,7 @@ class ReadingFeed:
             keepalive_s=settings.mqtt.keepalive_s,
             receive_maximum=settings.ingest.max_unacked,
             ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
+            login_as_client_id=settings.mqtt.login_as_client_id,
         )
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._listeners: list[Listener] = []

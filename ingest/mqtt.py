@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -142,8 +144,10 @@ class MqttConsumer:
         receive_maximum: int = 20_000,
         ca_file: str | None = None,
         kinds: tuple[TopicKind, ...] = (*READING_KINDS, TopicKind.STATUS),
+        login_as_client_id: bool = False,
     ) -> None:
         self._address = parse_mqtt_url(url)
+        self._client_id = client_id
         self._on_inbound = on_inbound
         self._clock = clock
         self._keepalive = keepalive_s
@@ -157,7 +161,8 @@ class MqttConsumer:
             clean_session=None if self._v5 else False,
             manual_ack=True,
         )
-        configure(self._client, self._address, ca_file)
+        own = client_id if login_as_client_id else None
+        configure(self._client, self._address, ca_file, as_client_id=own)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
@@ -170,6 +175,9 @@ class MqttConsumer:
         self.fatal: AuthError | None = None
         self.fatal_event = threading.Event()
         self.on_connection_change: Callable[[bool], None] | None = None
+        #: when (monotonic) the session was last lost or taken over: see ``_handle_connect``
+        self.session_lost_at: float | None = None
+        self._drops: deque[float] = deque(maxlen=3)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -233,6 +241,12 @@ class MqttConsumer:
             self._address.port,
             flags.session_present,
         )
+        if self._epoch > 1 and not flags.session_present:
+            # we asked the broker to keep our session: it is gone, and with it whatever it held
+            self._session_lost(
+                "the broker no longer had our session: messages it held for us may be lost (a "
+                "broker restarted without persistence, or another client used our client id)"
+            )
         self.connected.set()
         if self.on_connection_change:
             self.on_connection_change(True)
@@ -241,12 +255,28 @@ class MqttConsumer:
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, properties: Any
     ) -> None:
         self.connected.clear()
+        now = time.monotonic()
+        self._drops.append(now)
+        if reason.getName() == "Session taken over":  # MQTT 5 says so
+            self._session_lost(f"another client connected with our client id {self._client_id!r}")
+        elif len(self._drops) == self._drops.maxlen and now - self._drops[0] < 60:
+            self._session_lost(
+                f"{self._drops.maxlen} disconnects within a minute: another client may be using "
+                f"our client id {self._client_id!r}"
+            )
+            self._drops.clear()
         delay = math.ceil(self._backoff.next())
         client.reconnect_delay_set(delay, delay)  # paho waits this long: jittered, capped
         if self.on_connection_change:
             self.on_connection_change(False)
         if reason.is_failure and not self.fatal_event.is_set():
             log.warning("MQTT connection lost (%s); reconnecting in %ds", reason.getName(), delay)
+
+    def _session_lost(self, why: str) -> None:
+        """Loudly: readings may have been lost without anyone seeing an error (a system alert
+        follows, alerts/system.py)."""
+        self.session_lost_at = time.monotonic()
+        log.error("MQTT session of %s lost or taken over: %s", self._client_id, why)
 
     def _handle_publishes(self, batch: list[RawPublish]) -> None:
         if not self._accepting:

@@ -49,6 +49,7 @@ class IngestService:
             keepalive_s=settings.mqtt.keepalive_s,
             receive_maximum=ingest.max_unacked,
             ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
+            login_as_client_id=settings.mqtt.login_as_client_id,
         )
         self.pipeline = Pipeline(
             store,

@@ -1,9 +1,12 @@
 """The demo's embedded MQTT broker: amqtt on its own asyncio loop in a thread, loopback only.
 
 Devices log in with the passwords of ``saltwatch devices credentials`` (the same ``$7$`` password
-file Mosquitto reads) and may publish only below their own id, as Mosquitto's ACL
-``pattern write <prefix>/+/%u`` says; the backend account reads and writes everything. Enough for
-a demonstration on one machine (about 1,500 messages/s), not for production: use Mosquitto.
+file Mosquitto reads), connect with their login as client id (as Mosquitto's
+``use_username_as_clientid`` makes them) and may publish only below their own id, as Mosquitto's
+ACL ``pattern write <prefix>/+/%u`` says; the backend account reads and writes everything. A
+packet larger than ingest accepts (plus its topic) is not read: its sender is disconnected at the
+header, where Mosquitto's ``message_size_limit`` would drop and acknowledge it. Enough for a
+demonstration on one machine (about 1,500 messages/s), not for production: use Mosquitto.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.mqtt.packet import MQTTFixedHeader
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
@@ -44,6 +48,13 @@ class PasswordFileAuth(BaseAuthPlugin):  # type: ignore[misc]  # amqtt is untype
         user, password = session.username, session.password
         if not user or password is None or user not in self._users:
             log.warning("refused a login as %r", (user or "")[:64])
+            return False
+        if user not in (BACKEND_USER, session.client_id):
+            # a client id is its login: no login takes over another's session (the backend's)
+            log.warning("refused %r connecting with another client id", user[:64])
+            return False
+        if user == BACKEND_USER and session.client_id in self._users:
+            log.warning("refused the backend login with a device's client id")
             return False
         key = (user, password)
         if key not in self._cache:
@@ -89,9 +100,44 @@ def free_port() -> int:
         return port
 
 
+class PacketTooLargeError(Exception):
+    """A client sent a packet over the limit: its connection ends."""
+
+
+_packet_limit = [0]  # bytes after the fixed header; 0: none (amqtt reads one broker per process)
+
+
+def _limit_packets(limit: int) -> None:
+    """Refuse MQTT packets over ``limit`` bytes at their fixed header, before their body is read:
+    amqtt has no setting for it, so its header decoder is wrapped (once; pinned by
+    tests/integration/test_demo_broker.py)."""
+    _packet_limit[0] = limit
+    if getattr(MQTTFixedHeader.from_stream, "saltwatch_limit", False):
+        return
+    decode = MQTTFixedHeader.from_stream.__func__
+
+    async def from_stream(cls: type[MQTTFixedHeader], reader: Any) -> MQTTFixedHeader | None:
+        header = await decode(cls, reader)
+        if header is not None and _packet_limit[0] and header.remaining_length > _packet_limit[0]:
+            log.warning("refused an MQTT packet of %d bytes", header.remaining_length)
+            # not an MQTTError, which amqtt skips reading on (mid-packet): this ends the connection
+            raise PacketTooLargeError(f"packet of {header.remaining_length} bytes")
+        return header
+
+    from_stream.saltwatch_limit = True  # type: ignore[attr-defined]
+    MQTTFixedHeader.from_stream = classmethod(from_stream)
+
+
 class EmbeddedBroker:
-    def __init__(self, port: int, password_file: Path, topic_prefix: str = "saltwatch") -> None:
+    def __init__(
+        self,
+        port: int,
+        password_file: Path,
+        topic_prefix: str = "saltwatch",
+        max_packet_bytes: int = 65_536 + 1024,
+    ) -> None:
         self.port = port
+        self.max_packet_bytes = max_packet_bytes
         self.url = f"mqtt://127.0.0.1:{port}"
         self._config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
@@ -107,6 +153,7 @@ class EmbeddedBroker:
         self._error: BaseException | None = None
 
     def start(self, timeout: float = 15.0) -> None:
+        _limit_packets(self.max_packet_bytes)
         logging.getLogger("amqtt").setLevel(logging.ERROR)
         logging.getLogger("transitions").setLevel(logging.ERROR)
         self._thread = threading.Thread(target=self._run, name="embedded-broker", daemon=True)

@@ -498,7 +498,13 @@ def devices_credentials(
     """Generate each device's broker password: Mosquitto's password file and ACL (each device
     may publish only below its own id), and the installers' CSV on stdout. A re-run keeps every
     existing password unless --rotate."""
-    from saltwatch.credentials import csv_text, generate, load_logins, write_files  # noqa: PLC0415
+    from saltwatch.credentials import (  # noqa: PLC0415
+        Connections,
+        csv_text,
+        generate,
+        load_logins,
+        write_files,
+    )
 
     settings = _settings(config)
     reg = _registry(settings)
@@ -515,7 +521,8 @@ def devices_credentials(
         outcome = generate(chosen, previous, rotate=[d.id for d in chosen], readers=zones)
     else:
         outcome = generate(chosen, previous, rotate=rotate, readers=zones)
-    paths = write_files(outcome, out, settings.mqtt.topic_prefix)
+    connections = Connections(settings.mqtt.client_id, settings.alerts.client_id)
+    paths = write_files(outcome, out, settings.mqtt.topic_prefix, connections=connections)
     if not quiet:
         shown = {d.id for d in chosen} if device else {x.device for x in outcome.logins}
         typer.echo(csv_text(x for x in outcome.logins if x.device in shown), nl=False)

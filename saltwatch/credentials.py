@@ -74,26 +74,66 @@ def read_password_file(path: Path) -> dict[str, str]:
 DEVICE_KINDS = ("salinity", "well", "tap", "status")
 
 
+#: how many ``saltwatch ingest --workers`` members get an account of their own
+WORKER_ACCOUNTS = 8
+
+
+@dataclass(frozen=True)
+class Connections:
+    """The client ids of SaltWatch's own MQTT connections (``mqtt.client_id`` and
+    ``alerts.client_id``): with ``mqtt.login_as_client_id`` each logs in under its client id,
+    which the broker's ``use_username_as_clientid`` then binds to that login."""
+
+    ingest: str = "saltwatch-ingest"
+    alerts: str = "saltwatch-alerts"
+
+    def readers(self) -> list[str]:
+        """Ingest, each of its worker members, and the alerts process's own feed."""
+        members = [f"{self.ingest}-{i}" for i in range(WORKER_ACCOUNTS)]
+        return [self.ingest, *members, self.alerts]
+
+    @property
+    def publisher(self) -> str:
+        """The alert notifier's connection."""
+        return f"{self.alerts}-out"
+
+    def all(self) -> list[str]:
+        return [*self.readers(), self.publisher]
+
+
 def acl_text(
-    topic_prefix: str, backend_user: str = BACKEND_USER, readers: Sequence[str] = ()
+    topic_prefix: str,
+    backend_user: str = BACKEND_USER,
+    readers: Sequence[str] = (),
+    connections: Connections | None = None,
 ) -> str:
     """The ACL; each of ``readers`` (zone ids) gets an account ``zone-<id>`` that reads that
     zone's alert topic alone (alerts are published for every ancestor zone too, so a district's
-    reader hears its communes)."""
+    reader hears its communes). SaltWatch's own connections get the least they need: ingest and
+    the alerts feed read the devices' four kinds, the notifier writes alerts."""
+    connections = connections or Connections()
     zone_blocks = "".join(
         f"\n# Reads the alerts of {zone} only.\nuser {READER_PREFIX}{zone}\n"
         f"topic read {topic_prefix}/alerts/{zone}\n"
         for zone in sorted(readers)
     )
+    device_reads = "".join(f"topic read {topic_prefix}/{kind}/+\n" for kind in DEVICE_KINDS)
+    reader_blocks = "".join(f"\nuser {name}\n{device_reads}" for name in connections.readers())
     return (
         "# SaltWatch broker ACL, written by `saltwatch devices credentials`.\n"
         "# Every device publishes its readings and status under its own id (its username), on\n"
         "# these four kinds only (never an alert or salt-front topic), and reads nothing.\n"
         + "".join(f"pattern write {topic_prefix}/{kind}/%u\n" for kind in DEVICE_KINDS)
         + "\n"
-        "# The backend reads every device and publishes alerts.\n"
+        "# The backend's own account (one connection; tools), reading and writing everything.\n"
         f"user {backend_user}\n"
-        f"topic readwrite {topic_prefix}/#\n" + zone_blocks
+        f"topic readwrite {topic_prefix}/#\n"
+        "\n# SaltWatch's connections, each logged in as its client id (mqtt.login_as_client_id):\n"
+        "# ingest, its worker members and the alerts feed read the devices; nothing else.\n"
+        + reader_blocks
+        + "\n# The alert notifier writes alerts and nothing else.\n"
+        f"user {connections.publisher}\n"
+        f"topic write {topic_prefix}/alerts/#\n" + zone_blocks
     )
 
 
@@ -158,19 +198,29 @@ def generate(
 
 
 def write_files(
-    outcome: Outcome, folder: Path, topic_prefix: str, backend_user: str = BACKEND_USER
+    outcome: Outcome,
+    folder: Path,
+    topic_prefix: str,
+    backend_user: str = BACKEND_USER,
+    connections: Connections | None = None,
 ) -> dict[str, Path]:
     """``devices.csv`` (0600), ``passwd`` (0640) and ``acl`` for Mosquitto; written whole then
-    renamed, so a broker never reads half a file, keeping an existing file's owner."""
+    renamed, so a broker never reads half a file, keeping an existing file's owner. SaltWatch's
+    connection accounts share the backend's password (one secret for the backend to keep)."""
+    connections = connections or Connections()
     folder.mkdir(parents=True, exist_ok=True)
+    backend = next((x for x in outcome.logins if x.username == backend_user), None)
+    shared = [(name, backend.password) for name in connections.all()] if backend else []
+    entries = [(x.username, x.password) for x in outcome.logins] + shared
+    acl = acl_text(topic_prefix, backend_user, _readers(outcome), connections)
     files = {
         "csv": (folder / "devices.csv", csv_text(outcome.logins), 0o600),
         "passwd": (
             folder / "passwd",
-            "".join(f"{x.username}:{hash_password(x.password)}\n" for x in outcome.logins),
+            "".join(f"{user}:{hash_password(password)}\n" for user, password in entries),
             0o640,
         ),
-        "acl": (folder / "acl", acl_text(topic_prefix, backend_user, _readers(outcome)), 0o644),
+        "acl": (folder / "acl", acl, 0o644),
     }
     for path, text, mode in files.values():
         temporary = path.with_name(f".{path.name}.tmp")

@@ -181,7 +181,10 @@ def run_demo(
     files = write_files(logins, data / "broker", base.mqtt.topic_prefix)
     by_device = {x.device: (x.username, x.password) for x in logins.logins}
     broker = EmbeddedBroker(
-        options.mqtt_port or free_port(), files["passwd"], base.mqtt.topic_prefix
+        options.mqtt_port or free_port(),
+        files["passwd"],
+        base.mqtt.topic_prefix,
+        max_packet_bytes=base.ingest.max_payload_bytes + 1024,  # the payload, its topic, ids
     )
     backend = "{}:{}@".format(*by_device[BACKEND_USER])
     settings = demo_settings(

@@ -130,6 +130,7 @@ def run_with_alerts(
     a = settings.alerts
     probes = Probes(
         broker_connected=source.consumer.connected.is_set,
+        session_lost_at=lambda: source.consumer.session_lost_at,
         store_up=(lambda: api_pipeline.store_up) if api_pipeline else None,
         spool_depth=(lambda: api_pipeline.spool_depth) if api_pipeline else None,
         progress=api_pipeline.progress if api_pipeline else None,

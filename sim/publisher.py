@@ -58,7 +58,7 @@ class SimPublisher:
         self._loop = SharedLoop()
         for device in devices:
             client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=f"sim-{device.id}", clean_session=True
+                CallbackAPIVersion.VERSION2, client_id=device.id, clean_session=True
             )
             configure(client, address, ca_file, (credentials or {}).get(device.id))
             status = format_topic(topic_prefix, TopicKind.STATUS, device.id)

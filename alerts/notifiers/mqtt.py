@@ -27,12 +27,16 @@ class MqttNotifier:
         client_id: str = "saltwatch-alerts-out",
         timeout_s: float = 10.0,
         ca_file: str | Path | None = None,
+        login_as_client_id: bool = False,
     ) -> None:
         address = parse_mqtt_url(url)
         self._prefix = topic_prefix
         self._timeout = timeout_s
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-        configure(self._client, address, ca_file)  # the same credentials and TLS as ingest
+        # the same credentials and TLS as ingest (its own login when client ids are bound)
+        configure(
+            self._client, address, ca_file, as_client_id=client_id if login_as_client_id else None
+        )
         self._client.reconnect_delay_set(1, 30)
         self._address = address
         self._started = False

@@ -11,14 +11,21 @@ import re
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 import yaml
+from paho.mqtt.enums import CallbackAPIVersion
 
+from core.clock import SystemClock
 from core.registry import load_registry
 from core.schema import MEASUREMENTS
-from saltwatch.credentials import BACKEND_USER, generate, write_files
+from ingest.intake import Inbound
+from ingest.mqtt import MqttConsumer
+from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
 from tests.conftest import need_binary
 from tests.mqtt_tools import Collector, Publisher
 from tests.services import free_port, wait_until
@@ -138,12 +145,24 @@ def test_grafana_provisioning_and_dashboard_parse_and_agree() -> None:
                         assert any(field in f for f in fields.values()), field
 
 
-def test_production_mosquitto_conf_runs_with_generated_credentials(tmp_path: Path) -> None:
+@dataclass
+class ProductionBroker:
+    """deploy/mosquitto/mosquitto.conf run by a real mosquitto with generated credentials."""
+
+    port: int
+    logins: dict[str, Login]
+
+    def url(self, user: str, as_user: str | None = None) -> str:
+        login = self.logins[user]
+        return f"mqtt://{as_user or login.username}:{login.password}@127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def production_broker(tmp_path: Path) -> Iterator[ProductionBroker]:
     need_binary("mosquitto", "mosquitto")
     registry = load_registry()
     outcome = generate([registry.devices["vam-kenh"]], {})
     files = write_files(outcome, tmp_path / "s", "saltwatch")
-    logins = {x.device: x for x in outcome.logins}
     port = free_port()
     (tmp_path / "data").mkdir()
     conf = (ROOT / "deploy/mosquitto/mosquitto.conf").read_text()
@@ -169,23 +188,80 @@ def test_production_mosquitto_conf_runs_with_generated_credentials(tmp_path: Pat
             return True
 
         wait_until(listening, 15, "mosquitto with the production config")
-
-        # a message over ingest's 64 KiB never reaches the backend; the device's next one does
-        def url(user: str) -> str:
-            login = logins[user]
-            return f"mqtt://{login.username}:{login.password}@127.0.0.1:{port}"
-
-        backend = Collector(url(BACKEND_USER), ["saltwatch/#"])
-        device = Publisher(url("vam-kenh"), "dev-vam-kenh")
-        try:
-            big = ("saltwatch/salinity/vam-kenh", b"x" * 100_000)
-            small = ("saltwatch/salinity/vam-kenh", b'{"salinity_ppt": 1.0}')
-            device.publish_all([big, small])
-            wait_until(lambda: small in backend.snapshot(), 15, "the small message")
-            assert big not in backend.snapshot()
-        finally:
-            device.close()
-            backend.close()
+        yield ProductionBroker(port, {x.device: x for x in outcome.logins})
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_production_mosquitto_conf_drops_messages_over_ingests_limit(
+    production_broker: ProductionBroker,
+) -> None:
+    # a message over ingest's 64 KiB never reaches the backend; the device's next one does
+    backend = Collector(production_broker.url(BACKEND_USER), ["saltwatch/#"])
+    device = Publisher(production_broker.url("vam-kenh"), "dev-vam-kenh")
+    try:
+        big = ("saltwatch/salinity/vam-kenh", b"x" * 100_000)
+        small = ("saltwatch/salinity/vam-kenh", b'{"salinity_ppt": 1.0}')
+        device.publish_all([big, small])
+        wait_until(lambda: small in backend.snapshot(), 15, "the small message")
+        assert big not in backend.snapshot()
+        # a packet over 1 MiB is refused at its header: the sender is disconnected
+        huge = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="vam-kenh")
+        huge.username_pw_set("vam-kenh", production_broker.logins["vam-kenh"].password)
+        huge.connect("127.0.0.1", production_broker.port)
+        huge.loop_start()
+        wait_until(huge.is_connected, 10, "the device's connection")
+        huge.publish("saltwatch/salinity/vam-kenh", b"x" * 2_000_000, qos=0)
+        wait_until(lambda: not huge.is_connected(), 10, "the broker closing the connection")
+        huge.loop_stop()
+        assert len(backend.snapshot()) == 1
+    finally:
+        device.close()
+        backend.close()
+
+
+def test_a_device_cannot_take_over_ingests_session(production_broker: ProductionBroker) -> None:
+    """The attack: a device's login connecting again and again with ingest's client id once threw
+    ingest off and took the readings the broker held for it. With client ids bound to logins the
+    device only ever connects as itself, and ingest (logged in as its client id) loses nothing."""
+    got: list[Inbound] = []
+    consumer = MqttConsumer(
+        production_broker.url(BACKEND_USER),
+        "saltwatch-ingest",
+        "saltwatch",
+        got.extend,
+        SystemClock(),
+        login_as_client_id=True,
+    )
+    consumer.start()
+    device = Publisher(production_broker.url("vam-kenh"), "dev-vam-kenh")
+    try:
+        wait_until(consumer.connected.is_set, 15, "ingest connected under its own login")
+        for i in range(6):  # persistent and clean sessions, each time with ingest's client id
+            thief = mqtt.Client(
+                CallbackAPIVersion.VERSION2, client_id="saltwatch-ingest", clean_session=i % 2 == 0
+            )
+            thief.username_pw_set("vam-kenh", production_broker.logins["vam-kenh"].password)
+            assert thief.connect("127.0.0.1", production_broker.port) == 0
+            thief.loop_start()
+            wait_until(thief.is_connected, 10, "the device's connection")
+            device.publish_all([("saltwatch/salinity/vam-kenh", f'{{"ts": {i}}}'.encode())])
+            thief.disconnect()
+            thief.loop_stop()
+        wait_until(lambda: len(got) >= 6, 15, "every reading at ingest")
+        assert sorted(m.payload for m in got) == [f'{{"ts": {i}}}'.encode() for i in range(6)]
+        assert consumer.session_lost_at is None and consumer.connected.is_set()
+        # ingest's login reads the devices and can write nothing: no forged alert from it
+        alerts = Collector(production_broker.url(BACKEND_USER), ["saltwatch/alerts/#"])
+        forger = Publisher(production_broker.url(BACKEND_USER, "saltwatch-ingest-3"), "x")
+        forger.publish_all([("saltwatch/alerts/dong-thap", b'{"state": "resolved"}')])
+        notifier = Publisher(production_broker.url(BACKEND_USER, "saltwatch-alerts-out"), "y")
+        notifier.publish_all([("saltwatch/alerts/dong-thap", b'{"state": "firing"}')])
+        wait_until(lambda: bool(alerts.snapshot()), 10, "the notifier's alert")
+        assert alerts.snapshot() == [("saltwatch/alerts/dong-thap", b'{"state": "firing"}')]
+        for client in (forger, notifier, alerts):
+            client.close()
+    finally:
+        device.close()
+        consumer.stop()

@@ -9,10 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
+from core.clock import SystemClock
 from core.errors import AuthError
 from core.topics import TopicKind
+from ingest.mqtt import MqttConsumer
 from ingest.service import IngestService
 from storage.sqlite import SqliteReadingStore
 from tests.conftest import need_binary
@@ -145,3 +149,31 @@ def test_ingest_over_tls(tmp_path: Path, topic_prefix: str) -> None:
     finally:
         store.close()
         broker.stop()
+
+
+def test_a_takeover_of_ingests_client_id_is_said_loudly(
+    mosquitto: MosquittoServer, topic_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a broker that does not bind client ids to logins, another client connecting with
+    ingest's client id throws it off and can take what the broker held for it: ingest cannot
+    prevent that, but it says so (an error in the log, and ``session_lost_at`` for the
+    ``broker-session-lost`` system alert) instead of a quiet "session present: False"."""
+    consumer = MqttConsumer(
+        mosquitto.url, "saltwatch-ingest", topic_prefix, lambda batch: None, SystemClock()
+    )
+    consumer.start()
+    try:
+        wait_until(consumer.connected.is_set, 15, "ingest connected")
+        assert consumer.session_lost_at is None
+        for _ in range(3):  # clean sessions: each discards the one the broker kept for ingest
+            thief = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="saltwatch-ingest")
+            thief.connect("127.0.0.1", mosquitto.port)
+            thief.loop_start()
+            wait_until(thief.is_connected, 10, "the thief's connection")
+            thief.disconnect()
+            thief.loop_stop()
+            wait_until(consumer.connected.is_set, 15, "ingest back")
+        assert consumer.session_lost_at is not None
+        assert any("lost or taken over" in r.getMessage() for r in caplog.records)
+    finally:
+        consumer.stop()

@@ -186,3 +186,16 @@ def test_a_group_notification_is_marked_sent_for_every_alert_in_it(tmp_path: Pat
     worker.step()
     assert engine.state.unsent("mqtt") == []
     assert worker.delivered > len(mqtt.events)  # several alerts per notification
+
+
+def test_a_lost_session_is_a_critical_alert_for_a_quarter_of_an_hour() -> None:
+    f = Flags()
+    lost: list[float | None] = [None]
+    probes = Probes(session_lost_at=lambda: lost[0])
+    watch = SystemWatch(probes, Holds(), monotonic=lambda: f.mono)
+    assert watch.check(T0, []) == []
+    lost[0] = f.mono
+    found = rules_of(watch.check(T0, []))
+    assert found == {"broker-session-lost:saltwatch": "critical"}  # at once: readings may be gone
+    f.mono += 901
+    assert rules_of(watch.check(T0, list(found))) == {"broker-session-lost:saltwatch": None}
