@@ -116,6 +116,12 @@ class QualityControl:
         merged.update(points)
         self._history[key] = sorted(merged.items())[-self._depth :]
 
+    def export(self) -> dict[str, list[tuple[int, float]]]:
+        """Each device's recent main values, ``"<kind>/<device>"`` → [(ts, value)], for keeping
+        on disk (ingest/qc_memory.py); call it from the thread that applies QC."""
+        depth = self._depth
+        return {f"{kind}/{device}": h[-depth:] for (kind, device), h in self._history.items()}
+
     def apply(self, reading: Reading, primary: str | None) -> Reading:
         battery = reading.fields.get("battery_v")
         qc = reading.qc | battery_flags(battery if isinstance(battery, float) else None, self._cfg)

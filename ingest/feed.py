@@ -24,6 +24,7 @@ from ingest.devices import DeviceTracker
 from ingest.intake import Inbound, Intake, judge_config, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
+from ingest.qc_memory import QcMemory
 from ingest.running import run_until
 from storage.ports import ReadingStore
 
@@ -54,6 +55,10 @@ class ReadingFeed:
             self.metrics,
             self.tracker,
         )
+        # its QC judges the readings the engine sees: its memory is kept beside the alert state
+        self.intake.memory = QcMemory(
+            self.intake.qc, settings.state.path.parent / "qc-history-alerts.json"
+        )
         self.consumer = MqttConsumer(
             settings.mqtt.url,
             client_id,
@@ -78,8 +83,7 @@ class ReadingFeed:
         self._inbox.put(messages)
 
     def start(self) -> None:
-        if self._history is not None:
-            seed_qc(self.intake.qc, self._history, self._clock)
+        seed_qc(self.intake.qc, self._history, self._clock, memory=self.intake.memory)
         self._thread = threading.Thread(target=self._work, name="alerts-feed", daemon=True)
         self._thread.start()
         self.consumer.start()
@@ -94,7 +98,13 @@ class ReadingFeed:
 
     def _gather_and_hand_over(self) -> bool:
         """One batch: what arrives within the batch interval of its first message."""
-        first = self._inbox.get()
+        while True:
+            self.intake.keep()
+            try:
+                first = self._inbox.get(timeout=1.0)
+                break
+            except queue.Empty:
+                continue
         if not isinstance(first, list):
             return False
         messages = list(first)
@@ -128,6 +138,8 @@ class ReadingFeed:
         self._inbox.put(_STOP)
         if self._thread is not None:
             self._thread.join(10)
+        if self.intake.memory is not None:
+            self.intake.memory.save()
         self.consumer.stop()
 
     def run(self, stop: threading.Event) -> None:

@@ -28,6 +28,7 @@ from core.topics import READING_KINDS, TopicKind
 from core.types import Reading
 from ingest.devices import DeviceTracker
 from ingest.metrics import IngestMetrics
+from ingest.qc_memory import QcMemory
 from storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.ingest")
@@ -88,6 +89,7 @@ class Intake:
         self._head_bytes = payload_head_bytes
         self._rejections: deque[RecentRejection] = deque(maxlen=recent_rejections)
         self._lock = threading.Lock()
+        self.memory: QcMemory | None = None  # QC's memory on local disk, saved as readings pass
 
     def take(self, message: Inbound, out: list[Reading]) -> None:
         """Append the readings ``message`` carries to ``out`` (none for a status message)."""
@@ -97,6 +99,11 @@ class Intake:
         """``take`` for each of ``messages``, counted once."""
         take = self._take
         self.metrics.items.inc(sum([take(message, out) for message in messages]))
+
+    def keep(self) -> None:
+        """Save QC's memory when due: call it often, from the thread that takes messages."""
+        if self.memory is not None:
+            self.memory.maybe_save()
 
     def _take(self, message: Inbound, out: list[Reading]) -> int:
         """The readings into ``out``; returns the number of items judged."""
@@ -146,10 +153,20 @@ class Intake:
             )
 
 
-def seed_qc(qc: QualityControl, history: ReadingStore, clock: Clock, hours: float = 6.0) -> None:
-    """QC's memory of each device's recent values, from the store: after a restart the first
-    readings are judged as the previous process would have (a spike is still a spike). A store
-    that is away leaves QC to start afresh."""
+def seed_qc(
+    qc: QualityControl,
+    history: ReadingStore | None,
+    clock: Clock,
+    hours: float = 6.0,
+    memory: QcMemory | None = None,
+) -> None:
+    """QC's memory of each device's recent values, from its file on local disk and then from
+    the store: after a restart the first readings are judged as the previous process would have
+    (a spike is still a spike), even when the store is away."""
+    if memory is not None:
+        memory.load()
+    if history is None:
+        return
     since = clock.now_ns() - int(hours * 3600 * NS_PER_S)
     seeded = 0
     try:
@@ -166,6 +183,6 @@ def seed_qc(qc: QualityControl, history: ReadingStore, clock: Clock, hours: floa
                 qc.seed(kind.value, device, points)
                 seeded += 1
     except RetryableError as exc:
-        log.warning("QC starts without history, the store is away: %s", exc)
+        log.warning("QC history not read from the store, it is away: %s", exc)
         return
     log.info("QC history of %d devices loaded from the store", seeded)

@@ -245,6 +245,7 @@ class Pipeline:
                     self._to_writer.put(batch)
                     batch = _Batch()
             self.metrics.received.inc(received)
+            self.intake.keep()
             if batch.acks and time.monotonic() >= batch.deadline:
                 self._to_writer.put(batch)
                 batch = _Batch()

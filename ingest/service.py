@@ -15,6 +15,7 @@ from ingest.intake import Inbound, judge_config, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Listener, Pipeline, PipelineConfig
+from ingest.qc_memory import QcMemory
 from ingest.running import run_until
 from ingest.spool import Spool
 from storage.ports import ReadingStore, ReadingWriter
@@ -62,6 +63,8 @@ class IngestService:
             PipelineConfig(ingest.batch_size, ingest.batch_interval_s, ingest.max_unacked),
             metrics,
         )
+        self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")
+        self.pipeline.intake.memory = self._memory
         metrics_ = self.pipeline.metrics
         self.consumer.on_connection_change = lambda up: metrics_.connected.set(1 if up else 0)
         self._report_every = report_every_s
@@ -85,8 +88,7 @@ class IngestService:
         threading.Thread(target=self._report, name="ingest-report", daemon=True).start()
 
     def _seed_qc(self) -> None:
-        if self._history is not None:
-            seed_qc(self._qc, self._history, self._clock)
+        seed_qc(self._qc, self._history, self._clock, memory=self._memory)
 
     def stop(self) -> None:
         """Stop taking messages, make the open batch durable, acknowledge it, disconnect."""
@@ -94,6 +96,7 @@ class IngestService:
             return
         self.consumer.stop_accepting()
         self.pipeline.stop()
+        self._memory.save()
         self.consumer.stop()
         self._stopped.set()
         log.info(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
+from core.qc import QcFlag
 from core.topics import TopicKind
 from storage.influx import InfluxReadingStore
 from storage.ports import ReadingStore
@@ -273,3 +275,67 @@ def test_sigkill_and_restart_loses_nothing_and_stores_nothing_twice(
         if first.poll() is None:
             first.kill()
         store.close()
+
+
+def test_qc_remembers_through_a_restart_while_the_store_is_away(
+    mosquitto: MosquittoServer, tmp_path: Path, topic_prefix: str
+) -> None:
+    """The soak's finding: ingest SIGKILLed one second after influxd went down started QC with no
+    history, and a spike passed as a good reading. QC's memory is kept on local disk too, so the
+    restarted ingest still flags it, though the store cannot tell it anything."""
+    influx = InfluxServer(tmp_path / "influxd-qc")
+    influx.start()
+    store_url = influx.store_url("qc")
+    store = InfluxReadingStore(store_url, timeout_s=2)
+    env = {
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
+        "SALTWATCH_MQTT__CLIENT_ID": "ingest-qc",
+        "SALTWATCH_STORE__URL": store_url,
+        "SALTWATCH_REGISTRY__PATH": str(write_registry(tmp_path / "registry.toml")),
+        "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
+    }
+    now = time.time()
+    steady = [
+        (
+            f"{topic_prefix}/salinity/d000",
+            orjson.dumps({"ts": now - 3000 + 60 * i, "salinity_ppt": 1.0}),
+        )
+        for i in range(20)
+    ]
+    spike = (
+        f"{topic_prefix}/salinity/d000",
+        orjson.dumps({"ts": now - 1500, "salinity_ppt": 25.0}),
+    )
+    memory = tmp_path / "spool" / "qc-history.json"
+    log = tmp_path / "ingest.log"
+    first = ingest_process(env, log)
+    second = None
+    try:
+        wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "ingest to connect")
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all(steady)
+        wait_until(lambda: stored_total(store) == 20, 30, "the steady readings stored")
+        wait_until(lambda: memory.exists() and b"d000" in memory.read_bytes(), 30, "QC memory")
+        influx.stop()
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        second = ingest_process(env, log)  # the store is away: only the local memory can help
+        wait_until(lambda: log.read_text().count("connected to MQTT") >= 2, 20, "the restart")
+        publisher.publish_all([spike])
+        publisher.close()
+        influx.start()
+        wait_until(lambda: stored_total(store) == 21, 60, "the spike stored, once drained")
+        (stored,) = [
+            r
+            for r in store.query(TopicKind.SALINITY, "d000", 0, 2**62)
+            if r.fields["salinity_ppt"] == 25.0
+        ]
+        assert stored.qc & QcFlag.SPIKE, "the spike passed as a good reading"
+        assert "QC history of 1 devices read from" in log.read_text()
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+        store.close()
+        influx.stop()
