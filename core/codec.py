@@ -42,6 +42,7 @@ class Reason(StrEnum):
     # judged outside the codec, listed here so every reason has one home
     BAD_TOPIC = "bad_topic"
     UNKNOWN_DEVICE = "unknown_device"
+    CONFLICT = "conflict"  # another value for a time the device already has (ingest/conflicts.py)
 
 
 #: Hard bounds (inclusive) per payload field; outside them an item is rejected (CONTRACT §2).

@@ -26,6 +26,7 @@ from core.settings import Settings
 from core.timeutil import NS_PER_S
 from core.topics import READING_KINDS, TopicKind
 from core.types import Reading
+from ingest.conflicts import Conflicts
 from ingest.devices import DeviceTracker
 from ingest.metrics import IngestMetrics
 from ingest.qc_memory import QcMemory
@@ -81,6 +82,7 @@ class Intake:
     ) -> None:
         self._registry = registry
         self._judge = Judge(registry, judge)
+        self.topic_prefix = judge.topic_prefix
         self._status_head = f"{judge.topic_prefix}/{TopicKind.STATUS.value}/"
         self._accept_unknown = judge.accept_unknown
         self.qc = qc
@@ -90,6 +92,8 @@ class Intake:
         self._rejections: deque[RecentRejection] = deque(maxlen=recent_rejections)
         self._lock = threading.Lock()
         self.memory: QcMemory | None = None  # QC's memory on local disk, saved as readings pass
+        self.conflicts: Conflicts | None = None  # one value per device and time (ingest only)
+        self.unverified: list[Reading] = []  # older than conflicts remembers: for the writer
 
     def take(self, message: Inbound, out: list[Reading]) -> None:
         """Append the readings ``message`` carries to ``out`` (none for a status message)."""
@@ -114,7 +118,17 @@ class Intake:
         items = len(result.readings) if not result.rejections else max(result.item_count, 1)
         for rejection in result.rejections:
             self._reject(message, rejection.reason, rejection.detail)
+        conflicts = self.conflicts
         for reading in result.readings:
+            if conflicts is not None:
+                fresh = conflicts.check(reading)
+                if fresh is False:
+                    self.reject_conflict(
+                        reading, message.topic, message.payload, message.received_ns
+                    )
+                    continue
+                if fresh is None:
+                    self.unverified.append(reading)
             checked = self.qc.apply(reading, measurement_for(reading.kind).primary)
             seq = checked.fields.get("seq")
             self.tracker.seen(
@@ -144,13 +158,27 @@ class Intake:
         else:
             self._reject(message, Reason.BAD_SHAPE.value, "status must be online/offline")
 
+    def reject_conflict(
+        self, reading: Reading, topic: str, payload: bytes, received_ns: int, field: str = ""
+    ) -> None:
+        """A second, different value for a time the device already has: refused, the first
+        stays (ingest/conflicts.py)."""
+        at = f"{reading.ts_ns // NS_PER_S}"
+        detail = f"{reading.device} already has other values at ts {at}" + (
+            f" ({field} differs)" if field else ""
+        )
+        self._record(Reason.CONFLICT.value, topic, payload, received_ns, detail)
+
     def _reject(self, message: Inbound, reason: str, detail: str) -> None:
+        self._record(reason, message.topic, message.payload, message.received_ns, detail)
+
+    def _record(
+        self, reason: str, topic: str, payload: bytes, received_ns: int, detail: str
+    ) -> None:
         self.metrics.rejected.labels(reason).inc()
-        head = message.payload[: self._head_bytes].decode("utf-8", "replace")
+        head = payload[: self._head_bytes].decode("utf-8", "replace")
         with self._lock:
-            self._rejections.append(
-                RecentRejection(message.received_ns, message.topic[:200], reason, detail, head)
-            )
+            self._rejections.append(RecentRejection(received_ns, topic[:200], reason, detail, head))
 
 
 def seed_qc(
@@ -186,3 +214,13 @@ def seed_qc(
         log.warning("QC history not read from the store, it is away: %s", exc)
         return
     log.info("QC history of %d devices loaded from the store", seeded)
+
+
+def seed_conflicts(conflicts: Conflicts, history: ReadingStore) -> None:
+    """Each device's newest stored reading: after a restart, a reading no newer than it is
+    checked against the store before it is written (ingest/conflicts.py)."""
+    try:
+        for kind in READING_KINDS:
+            conflicts.seed(history.latest(kind).values())
+    except RetryableError as exc:
+        log.warning("conflicts memory not seeded, the store is away: %s", exc)

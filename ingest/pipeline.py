@@ -18,18 +18,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import orjson
+
 from core.backoff import Backoff
 from core.clock import Clock
 from core.errors import BadInputError, FatalError, RetryableError
 from core.judge import JudgeConfig
 from core.qc import QualityControl
 from core.registry import Registry
+from core.topics import TopicKind
 from core.types import Reading
+from ingest.conflicts import Conflicts, differs
 from ingest.devices import DeviceTracker
 from ingest.intake import Inbound, Intake, RecentRejection
 from ingest.metrics import IngestMetrics
 from ingest.spool import Spool
-from storage.ports import ReadingWriter
+from storage.ports import ReadingStore, ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -57,6 +61,7 @@ class _Batch:
     readings: list[Reading] = field(default_factory=list)
     acks: list[tuple[int, int, int]] = field(default_factory=list)
     deadline: float = 0.0
+    unverified: list[Reading] = field(default_factory=list)  # older than conflicts remembers
 
 
 _STOP = object()
@@ -107,8 +112,10 @@ class Pipeline:
         config: PipelineConfig = PipelineConfig(),
         metrics: IngestMetrics | None = None,
         tracker: DeviceTracker | None = None,
+        lookup: ReadingStore | None = None,
     ) -> None:
         self._store = store
+        self._lookup = lookup  # where readings older than the conflicts memory are checked
         self._spool = spool
         self._refused = Spool(spool.folder / "refused", spool.max_bytes)
         self._acker = acker
@@ -125,6 +132,7 @@ class Pipeline:
             config.recent_rejections,
             config.payload_head_bytes,
         )
+        self.intake.conflicts = Conflicts()
         self._listeners: list[Listener] = []
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._to_writer: queue.Queue[_Batch | object] = queue.Queue(maxsize=2)
@@ -257,6 +265,9 @@ class Pipeline:
             batch.deadline = time.monotonic() + self._cfg.batch_interval_s
         batch.acks.extend([(m.mid, m.qos, m.epoch) for m in messages])
         self.intake.take_many(messages, batch.readings)
+        if self.intake.unverified:
+            batch.unverified.extend(self.intake.unverified)
+            self.intake.unverified.clear()
 
     def _write_loop(self) -> None:
         while True:
@@ -264,6 +275,8 @@ class Pipeline:
             if not isinstance(item, _Batch):
                 return
             try:
+                if item.unverified:
+                    item.readings = self._verified(item.readings, item.unverified)
                 if item.readings:
                     self._persist(item.readings)
             except _AbandonedError:
@@ -274,6 +287,36 @@ class Pipeline:
                     listener(item.readings)
                 except Exception:
                     log.exception("reading listener failed")
+
+    def _verified(self, readings: list[Reading], unverified: list[Reading]) -> list[Reading]:
+        """``readings`` without those of ``unverified`` whose time the store already holds with
+        other values (refused: ``conflict``); one query per device. A store that is away cannot
+        say: they are kept as they are."""
+        if self._lookup is None or not self._health.should_try():
+            return readings
+        by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
+        for reading in unverified:
+            by_device.setdefault((reading.kind, reading.device), []).append(reading)
+        refused: set[tuple[str, int]] = set()
+        try:
+            for (kind, device), mine in by_device.items():
+                start, end = min(r.ts_ns for r in mine), max(r.ts_ns for r in mine) + 1
+                stored = {r.ts_ns: r.fields for r in self._lookup.query(kind, device, start, end)}
+                for reading in mine:
+                    old = stored.get(reading.ts_ns)
+                    changed = differs(old, reading.fields) if old is not None else None
+                    if changed is not None and (device, reading.ts_ns) not in refused:
+                        refused.add((device, reading.ts_ns))
+                        topic = f"{self.intake.topic_prefix}/{kind.value}/{device}"
+                        body = orjson.dumps(reading.fields)
+                        now = self._clock.now_ns()
+                        self.intake.reject_conflict(reading, topic, body, now, changed)
+        except RetryableError as exc:
+            log.warning("old readings not checked for conflicts, the store is away: %s", exc)
+            return readings
+        if not refused:
+            return readings
+        return [r for r in readings if (r.device, r.ts_ns) not in refused]
 
     def _persist(self, readings: list[Reading]) -> None:
         """Return only once ``readings`` are in the store or the spool."""

@@ -11,7 +11,7 @@ from core.qc import QualityControl
 from core.registry import Registry
 from core.settings import Settings
 from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, judge_config, seed_qc
+from ingest.intake import Inbound, judge_config, seed_conflicts, seed_qc
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConsumer
 from ingest.pipeline import Listener, Pipeline, PipelineConfig
@@ -62,6 +62,7 @@ class IngestService:
             clock,
             PipelineConfig(ingest.batch_size, ingest.batch_interval_s, ingest.max_unacked),
             metrics,
+            lookup=history,
         )
         self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")
         self.pipeline.intake.memory = self._memory
@@ -89,6 +90,9 @@ class IngestService:
 
     def _seed_qc(self) -> None:
         seed_qc(self._qc, self._history, self._clock, memory=self._memory)
+        conflicts = self.pipeline.intake.conflicts
+        if self._history is not None and conflicts is not None:
+            seed_conflicts(conflicts, self._history)
 
     def stop(self) -> None:
         """Stop taking messages, make the open batch durable, acknowledge it, disconnect."""

@@ -13,6 +13,7 @@ import pytest
 
 from core.qc import QcFlag
 from core.topics import TopicKind
+from ingest.service import IngestService
 from storage.influx import InfluxReadingStore
 from storage.ports import ReadingStore
 from storage.sqlite import SqliteReadingStore
@@ -339,3 +340,62 @@ def test_qc_remembers_through_a_restart_while_the_store_is_away(
                 process.kill()
         store.close()
         influx.stop()
+
+
+def test_a_second_value_for_a_stored_time_is_refused_and_the_first_stays(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    """The attack: the same device and time with another value overwrote the first and merged
+    their fields (12.0 ‰ kept the first message's temperature), as far back as 30 days."""
+    store = InfluxReadingStore(influxd.store_url(influx_db))
+    settings = ingest_settings(
+        tmp_path,
+        mosquitto.url,
+        influxd.store_url(influx_db),
+        topic_prefix,
+        write_registry(tmp_path / "registry.toml"),
+    )
+    registry = make_registry(tmp_path)
+    topic = f"{topic_prefix}/salinity/d000"
+    now = int(time.time())
+    old = now - 10 * 86400  # ten days back
+
+    def reading(ts: int, ppt: float, temp: float = 29.0) -> tuple[str, bytes]:
+        return topic, orjson.dumps({"ts": ts, "salinity_ppt": ppt, "temp_c": temp})
+
+    def rejected(service: IngestService) -> list[str]:
+        return [r.reason for r in service.pipeline.recent_rejections()]
+
+    def run(service: IngestService, messages: list[tuple[str, bytes]]) -> None:
+        stop = threading.Event()
+        thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            wait_until(service.consumer.connected.is_set, 15, "ingest connected")
+            publisher = Publisher(mosquitto.url)
+            publisher.publish_all(messages)
+            publisher.close()
+            wait_until(lambda: service.pipeline.unacked == 0, 30, "every message handled")
+        finally:
+            stop.set()
+            thread.join(30)
+
+    first = IngestService(settings, registry, store, history=store)
+    same = reading(now - 60, 1.0)  # twice: an identical copy is a redelivery, not a conflict
+    run(first, [reading(old, 1.0), same, same, reading(now - 60, 12.0, 31.0)])
+    assert rejected(first) == ["conflict"]
+    # after a restart only the newest stored reading is remembered: the old time is asked of
+    # the store, and the rewrite ten days back is refused too
+    second = IngestService(settings, registry, store, history=store)
+    run(second, [reading(old, 9.0), reading(now - 30, 2.0)])
+    assert rejected(second) == ["conflict"]
+    assert "d000 already has other values" in second.pipeline.recent_rejections()[0].detail
+    kept = {r.ts_ns // 10**9: r.fields for r in store.query(TopicKind.SALINITY, "d000", 0, 2**62)}
+    assert kept[old]["salinity_ppt"] == 1.0
+    assert kept[now - 60] == {"salinity_ppt": 1.0, "temp_c": 29.0}  # nothing merged in
+    assert kept[now - 30]["salinity_ppt"] == 2.0
+    store.close()

@@ -1,0 +1,47 @@
+"""One value per device and time (ingest/conflicts.py)."""
+
+from __future__ import annotations
+
+from core.topics import TopicKind
+from core.types import Reading
+from ingest.conflicts import Conflicts, differs
+
+S = 10**9
+
+
+def at(ts: int, value: float, **more: float) -> Reading:
+    return Reading(TopicKind.SALINITY, "d", ts * S, {"salinity_ppt": value, **more})
+
+
+def test_new_copies_and_conflicts() -> None:
+    seen = Conflicts(keep=4)
+    assert seen.check(at(100, 1.0, temp_c=29.0)) is True
+    assert seen.check(at(100, 1.0, temp_c=29.0)) is True  # a redelivery: the same values
+    assert (
+        seen.check(
+            Reading(
+                TopicKind.SALINITY, "d", 100 * S, {"temp_c": 29.0, "salinity_ppt": 1.0, "seq": 7}
+            )
+        )
+        is True
+    )
+    assert seen.check(at(100, 12.0, temp_c=29.0)) is False
+    assert seen.check(at(100, 1.0, temp_c=30.0)) is False  # any field, not just salinity
+    assert seen.check(at(90, 5.0)) is None  # older than anything remembered: the store decides
+    for ts in range(101, 120):
+        assert seen.check(at(ts, 1.0)) is True
+    assert seen.check(at(102, 9.0)) is None  # forgotten by now (keep=4): the store decides
+    assert seen.check(at(118, 9.0)) is False
+
+
+def test_seeded_with_the_newest_stored_reading() -> None:
+    seen = Conflicts()
+    seen.seed([at(500, 1.0)])
+    assert seen.check(at(500, 2.0)) is False
+    assert seen.check(at(499, 2.0)) is None
+    assert seen.check(at(501, 2.0)) is True
+
+
+def test_differs_names_the_field() -> None:
+    assert differs({"salinity_ppt": 1.0, "seq": 1}, {"salinity_ppt": 1.0, "seq": 2}) is None
+    assert differs({"salinity_ppt": 1.0}, {"salinity_ppt": 1.0, "temp_c": 29.0}) == "temp_c"
