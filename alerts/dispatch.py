@@ -152,6 +152,7 @@ class Dispatcher:
         *,
         counted: DeliveryCounter | None = None,
     ) -> None:
+        self.registry = registry
         self.workers = {
             channel: ChannelWorker(n, state, registry, counted=counted, channel=channel)
             for channel, n in notifiers.items()
@@ -159,6 +160,21 @@ class Dispatcher:
         self._wake = {channel: threading.Event() for channel in self.workers}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def announce(self, event: Event) -> None:
+        """Send ``event`` to every channel now, once, without the outbox (in a thread of its own:
+        a hanging receiver holds up nothing); for what cannot wait in the alert state."""
+
+        def send() -> None:
+            body = render_group([event], self.registry)
+            zones = alert_zones(event.alert, self.registry)
+            for channel, worker in self.workers.items():
+                try:
+                    worker.notifier.send(body, zones)
+                except Exception as exc:  # best effort: the log says it anyway
+                    log.warning("%s could not be told %s: %s", channel, event.alert.rule, exc)
+
+        threading.Thread(target=send, name="alerts-announce", daemon=True).start()
 
     def failing(self) -> dict[str, bool]:
         """channel → whether its last delivery failed (and it is backing off)."""

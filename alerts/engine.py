@@ -18,7 +18,7 @@ from alerts.judging import ReadingJudge, StatusSource
 from alerts.metrics import AlertMetrics
 from alerts.model import Alert, Event, Observation
 from alerts.notifiers import Notifier
-from alerts.system import Holds, Probes, SystemWatch
+from alerts.system import Holds, Probes, SystemWatch, unsaved_event
 from alerts.windows import Windows
 from core.clock import Clock
 from core.registry import Registry
@@ -64,6 +64,9 @@ class AlertEngine:
         )  # fmt: skip
         self.judge = ReadingJudge(
             lambda: self.rules, registry, clock, self.windows, self.episodes, self.metrics, statuses
+        )
+        self.episodes.on_unsaved = lambda since, saved: self.dispatcher.announce(
+            unsaved_event(since, clock.now_ns(), registry.root, saved)
         )
         self.system: SystemWatch | None = None
         self._scheduler: BackgroundScheduler | None = None

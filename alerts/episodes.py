@@ -49,6 +49,9 @@ class Episodes:
         self.escalate_ns = int(escalate_after_s * NS_PER_S)
         self.lock = threading.Lock()
         self.unsaved_since: int | None = None  # the alert state could not be saved since
+        #: told (since, saved again?) when saving first fails and when it works again: the
+        #: alert about it cannot wait in the state that cannot be written (alerts/system.py)
+        self.on_unsaved: Callable[[int, bool], None] | None = None
         self.open: dict[str, Alert] = state.open_alerts()
         self._listeners: list[Callable[[Event], None]] = []
 
@@ -100,10 +103,14 @@ class Episodes:
             if self.unsaved_since is None:
                 self.unsaved_since = self.clock.now_ns()
                 log.error("alert state cannot be saved (%s): alerts wait until it can", exc)
+                if self.on_unsaved is not None:
+                    self.on_unsaved(self.unsaved_since, False)
             self.metrics.unsaved.inc()
             return False
         if self.unsaved_since is not None:
             log.warning("alert state saved again: the alerts that waited go out now")
+            if self.on_unsaved is not None:
+                self.on_unsaved(self.unsaved_since, True)
             self.unsaved_since = None
         return True
 

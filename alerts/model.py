@@ -107,6 +107,7 @@ SYSTEM_GROUPS = {
     "spool-growing": "ingest:spool",
     "ingest-stalled": "ingest:stalled",
     "forecast-stale": "forecast:stale",
+    "alert-state-unsaved": "alerts:state",
 }
 
 

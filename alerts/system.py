@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from alerts.model import Fingerprint, Observation, Severity
+from alerts.model import Alert, Event, Fingerprint, Observation, Severity
 
 SUBJECT = "saltwatch"
 SESSION_LOST_FOR_S = 900.0  # a lost session is news for this long
@@ -176,3 +176,25 @@ class SystemWatch:
             since_ns=since_ns,
             at_ns=now_ns,
         )
+
+
+def unsaved_event(since_ns: int, now_ns: int, root: str, saved_again: bool) -> Event:
+    """The alert that the alert state cannot be saved (``alert-state-unsaved``, critical): sent
+    at once to every channel that still works, and not kept, since keeping is what fails."""
+    alert = Alert(
+        f"alert-state-unsaved-{since_ns}",
+        str(Fingerprint("alert-state-unsaved", SUBJECT)),
+        "alert-state-unsaved",
+        "system",
+        None,
+        root,
+        "critical",
+        "resolved" if saved_again else "firing",
+        None,
+        None,
+        "",
+        since_ns,
+        now_ns,
+        resolved_at_ns=now_ns if saved_again else None,
+    )
+    return Event(alert, "resolved" if saved_again else "firing", now_ns)

@@ -85,6 +85,12 @@ FIRING: dict[str, tuple[str, str]] = {
         "SaltWatch's MQTT session was lost or taken over at {since}: readings the broker held for "
         "it may be lost; check the logins and client ids.",
     ),
+    "alert-state-unsaved": (
+        "SaltWatch không lưu được trạng thái cảnh báo từ {since} (đĩa đầy?): cảnh báo mới sẽ được "
+        "gửi khi lưu lại được; hãy giải phóng chỗ trống.",
+        "SaltWatch cannot save its alert state since {since} (a full disk?): new alerts go out "
+        "once it can; free some space.",
+    ),
     "store-down": (
         "Không ghi được vào cơ sở dữ liệu từ {since}; số liệu được giữ tạm trên đĩa, không mất.",
         "The reading store takes no writes since {since}; readings wait on disk, none is lost.",
@@ -146,6 +152,7 @@ ENDED: dict[str, tuple[str, str]] = {
     "intake-window": ("cửa sổ lấy nước", "the intake window"),
     "broker-disconnected": ("mất kết nối MQTT", "the lost MQTT connection"),
     "broker-session-lost": ("mất phiên MQTT", "the lost MQTT session"),
+    "alert-state-unsaved": ("lỗi lưu trạng thái cảnh báo", "the unsaved alert state"),
     "store-down": ("lỗi ghi cơ sở dữ liệu", "the unreachable reading store"),
     "spool-growing": ("số liệu chờ ghi tăng", "the growing spool"),
     "ingest-stalled": ("tiếp nhận số liệu đình trệ", "the stalled ingest"),

@@ -79,6 +79,8 @@ class IngestView(Protocol):
 
     def broker_connected(self) -> bool | None: ...
 
+    def spool_disk_full(self) -> bool: ...
+
 
 class _NoIngest:
     """The API-only process: ingest runs elsewhere, so none of this is known here."""
@@ -94,6 +96,9 @@ class _NoIngest:
 
     def broker_connected(self) -> bool | None:
         return None
+
+    def spool_disk_full(self) -> bool:
+        return False
 
 
 class _PipelineView:
@@ -112,6 +117,9 @@ class _PipelineView:
     def broker_connected(self) -> bool | None:
         registry = self._pipeline.metrics.registry
         return bool(registry.get_sample_value("saltwatch_ingest_broker_connected"))
+
+    def spool_disk_full(self) -> bool:
+        return self._pipeline.spool_disk_full
 
 
 def _ingest(request: Request) -> IngestView:

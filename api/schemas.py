@@ -22,6 +22,11 @@ class Health(BaseModel):
     alert_state_saved: bool = Field(
         True, description="false while alert changes cannot be saved (they wait, none is lost)"
     )
+    spool_disk_full: bool = Field(
+        False,
+        description="true while the spool's disk is full and the store away: ingest holds "
+        "acknowledgements (the broker keeps the messages) until there is space",
+    )
 
 
 class ZoneOut(BaseModel):

@@ -194,6 +194,11 @@ class Pipeline:
         return self._submitted - self._acked
 
     @property
+    def spool_disk_full(self) -> bool:
+        """The spool's disk had no space at its last write: ingest holds acknowledgements."""
+        return self._spool.disk_full
+
+    @property
     def spool_depth(self) -> int:
         return self._spool.depth
 

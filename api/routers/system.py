@@ -18,7 +18,8 @@ def health(ctx: Context, ingest: Ingest) -> Health:
     broker = ingest.broker_connected()
     quarantined = ingest.quarantined()
     saving = ctx.engine is None or ctx.engine.episodes.unsaved_since is None
-    ok = store_ok and broker is not False and not quarantined and saving
+    disk_full = ingest.spool_disk_full()
+    ok = store_ok and broker is not False and not quarantined and saving and not disk_full
     return Health(
         status="ok" if ok else "degraded",
         store=store_ok,
@@ -27,6 +28,7 @@ def health(ctx: Context, ingest: Ingest) -> Health:
         clock_rate=float(getattr(ctx.clock, "rate", 1.0)),
         quarantined=quarantined,
         alert_state_saved=saving,
+        spool_disk_full=disk_full,
     )
 
 

@@ -402,8 +402,9 @@ def test_an_alert_is_shown_only_once_saved_and_none_is_lost_on_a_full_disk(
     assert e.episodes.unsaved_since is None and health_of(e)["alert_state_saved"] is True
 
 
-def health_of(e: AlertEngine) -> dict[str, object]:
-    """/health of an API over this engine (the store: an empty SQLite one)."""
+def health_of(e: AlertEngine, folder: Path | None = None) -> dict[str, object]:
+    """/health of an API over this engine (the store: an empty SQLite one in ``folder``, by
+    default beside the alert state)."""
     from fastapi.testclient import TestClient  # noqa: PLC0415
 
     from api.app import create_app  # noqa: PLC0415
@@ -411,7 +412,7 @@ def health_of(e: AlertEngine) -> dict[str, object]:
     from core.settings import Settings  # noqa: PLC0415
     from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
-    store = SqliteReadingStore(e.state.path.parent / "readings.db")
+    store = SqliteReadingStore((folder or e.state.path.parent) / "readings.db")
     ctx = ApiContext(Settings(), e.registry, store, e.state, e, clock=e.clock)
     with TestClient(create_app(ctx)) as client:
         body: dict[str, object] = client.get("/health").json()

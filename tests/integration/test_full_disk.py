@@ -1,0 +1,113 @@
+"""Disks that fill up, for real: a 2 MiB tmpfs mounted for each test, filled until the kernel
+says ENOSPC, emptied again, and unmounted afterwards (the tests run as root, as CI does)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.clock import FakeClock
+from ingest.spool import Spool
+from tests.services import wait_until
+from tests.unit.alerts.test_evaluate import T0, Recorder, engine, health_of, sal
+from tests.unit.ingest.test_pipeline import FakeAcker, FakeStore, five_submitted
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, f"cannot mount a tmpfs (run as root): {done.stderr}"
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of ``disk``; the filler file, to delete when space should return."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_a_full_disk_under_the_alert_state_delays_alerts_and_loses_none(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The attack: a 9 ‰ reading on a full disk raised nothing anywhere, /health said ok, and
+    nothing came once space returned. Now nothing is shown before it is saved, /health is
+    degraded, every channel is told at once that the state cannot be saved, and the alert goes
+    out when space returns."""
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(small_disk, clock, recorder)  # its state.db on the small disk
+    filler = fill(small_disk)
+    e.on_readings([sal("vam-kenh", 0, 9.0)])
+    e.dispatch()
+    assert e.open_alerts() == []
+    assert not [ev for ev in recorder.events if ev["rule"] == "salinity-river"]
+    wait_until(
+        lambda: any(ev["rule"] == "alert-state-unsaved" for ev in recorder.events),
+        10,
+        "every channel told the alert state cannot be saved",
+    )
+    told = next(ev for ev in recorder.events if ev["rule"] == "alert-state-unsaved")
+    assert told["state"] == "firing" and told["kind"] == "system"
+    assert "không lưu được trạng thái cảnh báo" in str(told["message_vi"])
+    health = health_of(e, tmp_path)
+    assert health["status"] == "degraded" and health["alert_state_saved"] is False
+    filler.unlink()  # space returns
+    clock.set(T0 + 60 * 10**9)
+    e.tick()
+    e.dispatch()
+    fired = [a for a in e.open_alerts() if a.rule == "salinity-river"]
+    assert len(fired) == 1 and fired[0].severity == "critical" and fired[0].started_at_ns == T0
+    assert any(ev["rule"] == "salinity-river" and ev["state"] == "firing" for ev in recorder.events)
+    wait_until(
+        lambda: any(
+            ev["rule"] == "alert-state-unsaved" and ev["state"] == "resolved"
+            for ev in recorder.events
+        ),
+        10,
+        "the all-clear",
+    )
+    assert health_of(e, tmp_path)["alert_state_saved"] is True
+
+
+def test_a_full_spool_disk_holds_acknowledgements_and_resumes(small_disk: Path) -> None:
+    """Store down, spool disk full: nothing acknowledged (the broker keeps the messages), the
+    pipeline goes on, nothing half-written stays; once there is space the batch is spooled and
+    acknowledged."""
+    store, acker = FakeStore(), FakeAcker()
+    store.down = True
+    spool = Spool(small_disk / "spool", 10**7)
+    filler = fill(small_disk)
+    pipeline = five_submitted(store, acker, spool)
+    try:
+        wait_until(lambda: spool.disk_full and store.calls >= 2, 10, "retries on a full disk")
+        assert acker.acked == [] and pipeline.failure is None and pipeline.spool_disk_full
+        assert not list((small_disk / "spool").glob("*.tmp"))
+        filler.unlink()
+        wait_until(lambda: len(acker.acked) == 5, 15, "acknowledged once there is space")
+        assert spool.depth == 1 and not pipeline.spool_disk_full
+    finally:
+        pipeline.stop(5)
