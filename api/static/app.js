@@ -197,7 +197,8 @@ function renderAlerts() {
     const all = head.severity === "info" ? null : ackButton(items, items.length > 1 && firing > 1 ? fill(t("ackall"), { n: firing }) : t("ack"));
     if (all) row.append(all);  // floats right: the text flows beside it
     row.append(el("div", { class: "text" }, el("span", { class: "sev" }, SEVERITY[state.lang][head.severity]), " ", groupText(items),
-      el("span", { class: "when" }, fmtTime(head.started_at))));
+      // a salinity message says since when already
+      ...(head.rule.startsWith("salinity-") ? [] : [el("span", { class: "when" }, fmtTime(head.started_at))])));
     if (items.some((a) => a.state === "acknowledged")) {
       const who = [...new Set(items.filter((a) => a.acked_by).map((a) => a.acked_by))].join(", ");
       row.append(el("div", { class: "meta" }, `${t("acked")}: ${who}`));
@@ -462,6 +463,9 @@ async function start() {
   setInterval(() => refresh().catch(() => {}), clock.rate > 1 ? 10000 : 60000);
 }
 
+const wide = matchMedia("(min-width: 760px)");  // a desktop: the header's menu stays open in line
+const keepMenu = () => { document.querySelector(".menu").open = wide.matches; };
+wide.addEventListener("change", keepMenu); keepMenu();
 $("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); keepToken(state.token, $("remember").checked); start(); });
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
 $("zone").addEventListener("change", () => { state.zone = $("zone").value; localStorage.setItem("sw-zone", state.zone); $("m-zone").value = ""; refresh(); });
