@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 
 from core.registry import Registry, load_registry
 from core.settings import Settings, load_settings
 from ingest.service import IngestService
 from storage.ports import ReadingStore
+from tests.services import wait_until
 
 KINDS = ["salinity"] * 14 + ["well"] * 3 + ["tap"] * 3
 
@@ -214,3 +216,24 @@ def ingest_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(exe), "ingest"], env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
     )
+
+
+def serve_process(env: dict[str, str], log: Path, base: str) -> subprocess.Popen[bytes]:
+    """``saltwatch serve`` as its own process, once its API at ``base`` says ok."""
+    exe = Path(sys.executable).with_name("saltwatch")
+    process = subprocess.Popen(
+        [str(exe), "serve"],
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def healthy() -> bool:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            return bool(httpx.get(f"{base}/health", timeout=1).json()["status"] == "ok")
+        except httpx.HTTPError:
+            return False
+
+    wait_until(healthy, 30, "saltwatch serve's /health")
+    return process

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.integration.ingest_helpers import serve_process
 from tests.mqtt_tools import Publisher
 from tests.services import MosquittoServer, free_port, wait_until
 
@@ -36,22 +35,9 @@ def test_serve_ingests_alerts_and_answers_the_api(
         "SALTWATCH_API__TOKENS": orjson.dumps(tokens).decode(),
     }
     log = tmp_path / "serve.log"
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("saltwatch")), "serve"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return bool(httpx.get(f"{base}/health", timeout=1).json()["status"] == "ok")
-        except httpx.HTTPError:
-            return False
-
+    process = serve_process(env, log, base)
     try:
-        wait_until(healthy, 30, "/health")
         publisher = Publisher(mosquitto.url)
         payload = orjson.dumps({"ts": time.time() - 60, "salinity_ppt": 4.8})
         publisher.publish_all([(f"{topic_prefix}/salinity/vam-kenh", payload)])

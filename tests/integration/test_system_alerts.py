@@ -3,10 +3,7 @@ a real mosquitto that is stopped and started again."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.integration.ingest_helpers import serve_process
 from tests.mqtt_tools import Collector
 from tests.services import MosquittoServer, free_port, wait_until
 
@@ -76,7 +74,6 @@ class Field:
 def serve(mosquitto: MosquittoServer, tmp_path: Path, topic_prefix: str) -> Iterator[str]:
     port = free_port()
     env = {
-        **os.environ,
         "SALTWATCH_MQTT__URL": mosquitto.url,
         "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
         "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
@@ -89,23 +86,9 @@ def serve(mosquitto: MosquittoServer, tmp_path: Path, topic_prefix: str) -> Iter
         # longer than a device's no-data limit (3 s): when it fires, no-data would have too
         "SALTWATCH_ALERTS__SYSTEM_AFTER": "5s",
     }
-    log = tmp_path / "serve.log"
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("saltwatch")), "serve"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return bool(httpx.get(f"{base}/health", timeout=1).json()["status"] == "ok")
-        except httpx.HTTPError:
-            return False
-
+    process = serve_process(env, tmp_path / "serve.log", base)
     try:
-        wait_until(healthy, 30, "/health")
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
