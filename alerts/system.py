@@ -150,8 +150,9 @@ class SystemWatch:
         if mono - self.forecast_at > 3 * h.forecast_every_s:
             mark("forecast-stale", 0.0, round((mono - self.forecast_at) / 3600, 1))
         if p.channels_failing is not None:
+            lost = "broker-disconnected:saltwatch" in bad  # MQTT fails with it: one cause
             for channel, failing in p.channels_failing().items():
-                if failing:
+                if failing and not (lost and channel == "mqtt"):
                     mark("notifier-failing", h.notifier_failing_after_s, subject=channel)
         return bad
 
