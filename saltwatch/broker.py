@@ -53,9 +53,6 @@ class PasswordFileAuth(BaseAuthPlugin):  # type: ignore[misc]  # amqtt is untype
             # a client id is its login: no login takes over another's session (the backend's)
             log.warning("refused %r connecting with another client id", user[:64])
             return False
-        if user == BACKEND_USER and session.client_id in self._users:
-            log.warning("refused the backend login with a device's client id")
-            return False
         key = (user, password)
         if key not in self._cache:
             self._cache[key] = verify_password(password, self._users[user])
