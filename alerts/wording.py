@@ -23,7 +23,7 @@ FIRING: dict[str, tuple[str, str]] = {
         "Salinity at {where} is rising fast: {value}{unit}.",
     ),
     "nodata": (
-        "Không nhận được dữ liệu từ {where} trong {value} phút.",
+        "Mất dữ liệu từ {where} đã {value} phút.",
         "No data from {where} for {value} minutes.",
     ),
     "quality-flatline": (
@@ -44,8 +44,8 @@ FIRING: dict[str, tuple[str, str]] = {
         "The water level in well {where} fell to {value} m.",
     ),
     "well-salinity": (
-        "Nước giếng {where} có độ mặn {value}{unit}, vượt giới hạn sinh hoạt.",
-        "Water from well {where} has {value}{unit}, above the domestic limit.",
+        "{where}: nước mặn {value}{unit}, vượt giới hạn sinh hoạt.",
+        "{where}: the water has {value}{unit}, above the domestic limit.",
     ),
     "tap-tank-low": (
         "Bồn chứa của vòi nước {where} còn {value}%.",
