@@ -26,7 +26,8 @@ IGNORED = frozenset({"seq"})  # a resend may carry a new sequence number for the
 
 
 def digest(fields: Mapping[str, FieldValue]) -> int:
-    return hash(tuple(sorted((k, v) for k, v in fields.items() if k not in IGNORED)))
+    """The values of a reading, in any order, without those a resend may change."""
+    return hash(frozenset([kv for kv in fields.items() if kv[0] not in IGNORED]))
 
 
 def differs(first: Mapping[str, FieldValue], second: Mapping[str, FieldValue]) -> str | None:
