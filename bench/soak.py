@@ -440,10 +440,12 @@ def main() -> None:
 
     told = Counter((topic, e["id"], e["state"], e["at"]) for _, topic, e in listener.events)
     repeats = sum(n - 1 for n in told.values() if n > 1)  # at-least-once: the same key again
-    decided: dict[tuple[str, str, str, str], set[str]] = {}
-    for topic, ident, state, at in told:
-        severity = next(e["severity"] for _, t, e in listener.events if e["id"] == ident)
-        decided.setdefault((topic, ident, state, severity), set()).add(at)
+    (work / "alert-events.json").write_text(json.dumps(listener.events))
+    # a rise in severity, or a new value at the same severity after a fall, is news
+    decided: dict[tuple[str, str, str, str, object], set[str]] = {}
+    for _, topic, e in listener.events:
+        key = (topic, e["id"], e["state"], e["severity"], e["value"])
+        decided.setdefault(key, set()).add(e["at"])
     told_twice = sum(len(ats) - 1 for ats in decided.values() if len(ats) > 1)
     told_ids = {e["id"] for _, _, e in listener.events if e["state"] == "firing"}
     untold = [a for a in raised_critical if a not in told_ids]

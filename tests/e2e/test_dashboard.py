@@ -159,6 +159,11 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
         assert "Vàm Kênh" in shown and "Hòa Bình" not in shown  # Chợ Gạo's is not ours
         assert phone.evaluate(OVERFLOW) <= 0
         phone.screenshot(path=str(ARTIFACTS / "dashboard-phone-go-cong-dong.png"), full_page=True)
+        for width in (360, 414):  # the narrowest and the widest common phones
+            phone.set_viewport_size(ViewportSize(width=width, height=800))
+            phone.wait_for_function(f"() => window.innerWidth === {width}")
+            assert phone.evaluate(OVERFLOW) <= 0, f"sideways scroll at {width} px"
+            assert phone.evaluate(TOO_SMALL) == []
 
         desktop = browser.new_page(viewport=DESKTOP)
         desktop.goto(f"{base}/#token={OPERATOR}")
