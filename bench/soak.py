@@ -444,8 +444,8 @@ def main() -> None:
     # a rise in severity, or a new value at the same severity after a fall, is news
     decided: dict[tuple[str, str, str, str, object], set[str]] = {}
     for _, topic, e in listener.events:
-        key = (topic, e["id"], e["state"], e["severity"], e["value"])
-        decided.setdefault(key, set()).add(e["at"])
+        said = (topic, e["id"], e["state"], e["severity"], e["value"])
+        decided.setdefault(said, set()).add(e["at"])
     told_twice = sum(len(ats) - 1 for ats in decided.values() if len(ats) > 1)
     told_ids = {e["id"] for _, _, e in listener.events if e["state"] == "firing"}
     untold = [a for a in raised_critical if a not in told_ids]
