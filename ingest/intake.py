@@ -93,23 +93,27 @@ class Intake:
         self._lock = threading.Lock()
         self.memory: QcMemory | None = None  # QC's memory on local disk, saved as readings pass
         self.conflicts: Conflicts | None = None  # one value per device and time (ingest only)
-        self.unverified: list[Reading] = []  # older than conflicts remembers: for the writer
 
-    def take(self, message: Inbound, out: list[Reading]) -> None:
-        """Append the readings ``message`` carries to ``out`` (none for a status message)."""
-        self.metrics.items.inc(self._take(message, out))
+    def take(
+        self, message: Inbound, out: list[Reading], unverified: list[Reading] | None = None
+    ) -> None:
+        """Append the readings ``message`` carries to ``out`` (none for a status message), and
+        to ``unverified`` those older than ``conflicts`` remembers (for the writer to check)."""
+        self.metrics.items.inc(self._take(message, out, unverified))
 
-    def take_many(self, messages: list[Inbound], out: list[Reading]) -> None:
+    def take_many(
+        self, messages: list[Inbound], out: list[Reading], unverified: list[Reading] | None = None
+    ) -> None:
         """``take`` for each of ``messages``, counted once."""
         take = self._take
-        self.metrics.items.inc(sum([take(message, out) for message in messages]))
+        self.metrics.items.inc(sum([take(message, out, unverified) for message in messages]))
 
     def keep(self) -> None:
         """Save QC's memory when due: call it often, from the thread that takes messages."""
         if self.memory is not None:
             self.memory.maybe_save()
 
-    def _take(self, message: Inbound, out: list[Reading]) -> int:
+    def _take(self, message: Inbound, out: list[Reading], unverified: list[Reading] | None) -> int:
         """The readings into ``out``; returns the number of items judged."""
         if message.topic.startswith(self._status_head):
             self._status(message)
@@ -127,8 +131,8 @@ class Intake:
                         reading, message.topic, message.payload, message.received_ns
                     )
                     continue
-                if fresh is None:
-                    self.unverified.append(reading)
+                if fresh is None and unverified is not None:
+                    unverified.append(reading)
             checked = self.qc.apply(reading, measurement_for(reading.kind).primary)
             seq = checked.fields.get("seq")
             self.tracker.seen(

@@ -269,10 +269,7 @@ class Pipeline:
         if not batch.acks:
             batch.deadline = time.monotonic() + self._cfg.batch_interval_s
         batch.acks.extend([(m.mid, m.qos, m.epoch) for m in messages])
-        self.intake.take_many(messages, batch.readings)
-        if self.intake.unverified:
-            batch.unverified.extend(self.intake.unverified)
-            self.intake.unverified.clear()
+        self.intake.take_many(messages, batch.readings, batch.unverified)
 
     def _write_loop(self) -> None:
         while True:
