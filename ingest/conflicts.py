@@ -16,11 +16,13 @@ is away an unverified reading cannot be checked and is spooled as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from core.schema import FieldValue
+from core.topics import TopicKind
 from core.types import Reading
+from storage.ports import ReadingStore
 
 IGNORED = frozenset({"seq"})  # a resend may carry a new sequence number for the same measurement
 
@@ -78,3 +80,30 @@ class Conflicts:
             known.times = {t: known.times[t] for t in kept}
             known.oldest = kept[0]
         return True
+
+
+def without_stored_conflicts(
+    readings: list[Reading],
+    unverified: list[Reading],
+    store: ReadingStore,
+    refuse: Callable[[Reading, str], None],
+) -> list[Reading]:
+    """``readings`` without those of ``unverified`` whose time ``store`` already holds with
+    other values (each told to ``refuse`` with the field that differs); one query per device.
+    Raises the store's RetryableError when it is away."""
+    by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
+    for reading in unverified:
+        by_device.setdefault((reading.kind, reading.device), []).append(reading)
+    refused: set[tuple[str, int]] = set()
+    for (kind, device), mine in by_device.items():
+        start, end = min(r.ts_ns for r in mine), max(r.ts_ns for r in mine) + 1
+        stored = {r.ts_ns: r.fields for r in store.query(kind, device, start, end)}
+        for reading in mine:
+            old = stored.get(reading.ts_ns)
+            changed = differs(old, reading.fields) if old is not None else None
+            if changed is not None and (device, reading.ts_ns) not in refused:
+                refused.add((device, reading.ts_ns))
+                refuse(reading, changed)
+    if not refused:
+        return readings
+    return [r for r in readings if (r.device, r.ts_ns) not in refused]

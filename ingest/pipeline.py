@@ -26,9 +26,8 @@ from core.errors import BadInputError, FatalError, RetryableError
 from core.judge import JudgeConfig
 from core.qc import QualityControl
 from core.registry import Registry
-from core.topics import TopicKind
 from core.types import Reading
-from ingest.conflicts import Conflicts, differs
+from ingest.conflicts import Conflicts, without_stored_conflicts
 from ingest.devices import DeviceTracker
 from ingest.intake import Inbound, Intake, RecentRejection
 from ingest.metrics import IngestMetrics
@@ -291,34 +290,22 @@ class Pipeline:
                     log.exception("reading listener failed")
 
     def _verified(self, readings: list[Reading], unverified: list[Reading]) -> list[Reading]:
-        """``readings`` without those of ``unverified`` whose time the store already holds with
-        other values (refused: ``conflict``); one query per device. A store that is away cannot
-        say: they are kept as they are."""
+        """``readings`` less the conflicts among ``unverified`` (ingest/conflicts.py); unchecked
+        while the store is away."""
         if self._lookup is None or not self._health.should_try():
             return readings
-        by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
-        for reading in unverified:
-            by_device.setdefault((reading.kind, reading.device), []).append(reading)
-        refused: set[tuple[str, int]] = set()
+        prefix = self.intake.topic_prefix
+
+        def refuse(reading: Reading, field: str) -> None:
+            topic = f"{prefix}/{reading.kind.value}/{reading.device}"
+            body = orjson.dumps(reading.fields)
+            self.intake.reject_conflict(reading, topic, body, self._clock.now_ns(), field)
+
         try:
-            for (kind, device), mine in by_device.items():
-                start, end = min(r.ts_ns for r in mine), max(r.ts_ns for r in mine) + 1
-                stored = {r.ts_ns: r.fields for r in self._lookup.query(kind, device, start, end)}
-                for reading in mine:
-                    old = stored.get(reading.ts_ns)
-                    changed = differs(old, reading.fields) if old is not None else None
-                    if changed is not None and (device, reading.ts_ns) not in refused:
-                        refused.add((device, reading.ts_ns))
-                        topic = f"{self.intake.topic_prefix}/{kind.value}/{device}"
-                        body = orjson.dumps(reading.fields)
-                        now = self._clock.now_ns()
-                        self.intake.reject_conflict(reading, topic, body, now, changed)
+            return without_stored_conflicts(readings, unverified, self._lookup, refuse)
         except RetryableError as exc:
             log.warning("old readings not checked for conflicts, the store is away: %s", exc)
             return readings
-        if not refused:
-            return readings
-        return [r for r in readings if (r.device, r.ts_ns) not in refused]
 
     def _persist(self, readings: list[Reading]) -> None:
         """Return only once ``readings`` are in the store or the spool."""
