@@ -6,6 +6,7 @@ until then readings are judged in the caller's thread (tests, one-shot tools).""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -71,10 +72,14 @@ class AlertEngine:
         self.system: SystemWatch | None = None
         self._scheduler: BackgroundScheduler | None = None
 
-    def watch_system(self, probes: Probes, holds: Holds) -> SystemWatch:
-        """Raise ``system`` alerts from these probes at every tick (alerts/system.py)."""
+    def watch_system(
+        self, probes: Probes, holds: Holds, monotonic: Callable[[], float] | None = None
+    ) -> SystemWatch:
+        """Raise ``system`` alerts from these probes at every tick (alerts/system.py); hold times
+        are read on ``monotonic`` (the process's own clock unless a test passes one)."""
         failing = probes.channels_failing or self.dispatcher.failing
-        self.system = SystemWatch(replace(probes, channels_failing=failing), holds)
+        probes = replace(probes, channels_failing=failing)
+        self.system = SystemWatch(probes, holds, monotonic or time.monotonic)
         return self.system
 
     def on_readings(self, readings: Sequence[Reading]) -> None:

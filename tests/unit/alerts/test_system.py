@@ -106,9 +106,7 @@ def engine_with(tmp_path: Path, clock: FakeClock) -> tuple[AlertEngine, Recorder
         load_rules(), load_registry(), AlertState(tmp_path / "s.db"), clock, {"mqtt": mqtt}
     )
     flags = Flags()
-    engine.watch_system(flags.probes(), Holds(60, 600, 900, 3600))
-    assert engine.system is not None
-    engine.system.monotonic = lambda: flags.mono
+    engine.watch_system(flags.probes(), Holds(60, 600, 900, 3600), monotonic=lambda: flags.mono)
     return engine, mqtt, flags
 
 
