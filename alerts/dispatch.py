@@ -18,14 +18,14 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from alerts.messages import render_group
-from alerts.model import Event, group_of
-from alerts.notifiers import Notifier
-from alerts.routing import alert_zones
-from core.backoff import Backoff
-from core.errors import BadInputError, FatalError, RetryableError
-from core.registry import Registry
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.messages import render_group
+from saltwatch.alerts.model import Event, group_of
+from saltwatch.alerts.notifiers import Notifier
+from saltwatch.alerts.routing import alert_zones
+from saltwatch.core.backoff import Backoff
+from saltwatch.core.errors import BadInputError, FatalError, RetryableError
+from saltwatch.core.registry import Registry
+from saltwatch.storage.alert_sqlite import AlertState
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000

@@ -13,21 +13,21 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.dispatch import Dispatcher
-from alerts.episodes import Episodes
-from alerts.judging import ReadingJudge, StatusSource
-from alerts.metrics import AlertMetrics
-from alerts.model import Alert, Event, Observation
-from alerts.notifiers import Notifier
-from alerts.system import Holds, Probes, SystemWatch, unsaved_event
-from alerts.windows import Windows
-from core.clock import Clock
-from core.registry import Registry
-from core.rules import RuleSet
-from core.settings import ReceiverSettings
-from core.types import Reading
-from storage.alert_sqlite import AlertState
-from storage.ports import ReadingStore
+from saltwatch.alerts.dispatch import Dispatcher
+from saltwatch.alerts.episodes import Episodes
+from saltwatch.alerts.judging import ReadingJudge, StatusSource
+from saltwatch.alerts.metrics import AlertMetrics
+from saltwatch.alerts.model import Alert, Event, Observation
+from saltwatch.alerts.notifiers import Notifier
+from saltwatch.alerts.system import Holds, Probes, SystemWatch, unsaved_event
+from saltwatch.alerts.windows import Windows
+from saltwatch.core.clock import Clock
+from saltwatch.core.registry import Registry
+from saltwatch.core.rules import RuleSet
+from saltwatch.core.settings import ReceiverSettings
+from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.ports import ReadingStore
 
 Job = tuple[Callable[[], object], float]
 

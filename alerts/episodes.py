@@ -11,16 +11,16 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from alerts.lifecycle import acknowledge, advance
-from alerts.metrics import AlertMetrics
-from alerts.model import Alert, Delivery, Event, Observation, Severity
-from alerts.routing import channels_for
-from core.clock import Clock
-from core.errors import SaltWatchError
-from core.registry import Registry
-from core.settings import ReceiverSettings
-from core.timeutil import NS_PER_S
-from storage.ports import AlertStore
+from saltwatch.alerts.lifecycle import acknowledge, advance
+from saltwatch.alerts.metrics import AlertMetrics
+from saltwatch.alerts.model import Alert, Delivery, Event, Observation, Severity
+from saltwatch.alerts.routing import channels_for
+from saltwatch.core.clock import Clock
+from saltwatch.core.errors import SaltWatchError
+from saltwatch.core.registry import Registry
+from saltwatch.core.settings import ReceiverSettings
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.storage.ports import AlertStore
 
 log = logging.getLogger("saltwatch.alerts")
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from alerts.judgement import (
+from saltwatch.alerts.judgement import (
     EVERYTHING,
     Judgement,
     WindowSource,
@@ -22,13 +22,13 @@ from alerts.judgement import (
     observation,
     trailing_run_start,
 )
-from alerts.model import Observation, Severity
-from alerts.supply_rules import nodata, tap, well
-from alerts.windows import DeviceWindow, FloatArray, IntArray
-from core.qc import QcFlag
-from core.registry import Device, Registry
-from core.rules import SEVERITY_RANK, RuleSet, SalinityLevels
-from core.timeutil import NS_PER_S, VN_TZ, to_datetime
+from saltwatch.alerts.model import Observation, Severity
+from saltwatch.alerts.supply_rules import nodata, tap, well
+from saltwatch.alerts.windows import DeviceWindow, FloatArray, IntArray
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.rules import SEVERITY_RANK, RuleSet, SalinityLevels
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_datetime
 
 H = 3600 * NS_PER_S
 

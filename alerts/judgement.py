@@ -9,10 +9,10 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from alerts.model import Fingerprint, Observation, Severity
-from alerts.windows import DeviceWindow, FloatArray, IntArray
-from core.rules import SEVERITY_RANK, SalinityLevels
-from core.timeutil import NS_PER_S
+from saltwatch.alerts.model import Fingerprint, Observation, Severity
+from saltwatch.alerts.windows import DeviceWindow, FloatArray, IntArray
+from saltwatch.core.rules import SEVERITY_RANK, SalinityLevels
+from saltwatch.core.timeutil import NS_PER_S
 
 
 class WindowSource(Protocol):

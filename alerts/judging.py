@@ -14,20 +14,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
-from alerts.episodes import Episodes
-from alerts.evaluate import evaluate
-from alerts.judgement import WindowSource
-from alerts.metrics import AlertMetrics
-from alerts.model import LATE_AFTER_NS, Event, Fingerprint
-from alerts.moments import MonthLevels, salinity_moments
-from alerts.windows import FIELDS, DeviceWindow, Windows
-from core.clock import Clock
-from core.registry import Device, Registry
-from core.rules import RuleSet
-from core.timeutil import NS_PER_S
-from core.topics import TopicKind
-from core.types import Reading
-from storage.ports import ReadingStore
+from saltwatch.alerts.episodes import Episodes
+from saltwatch.alerts.evaluate import evaluate
+from saltwatch.alerts.judgement import WindowSource
+from saltwatch.alerts.metrics import AlertMetrics
+from saltwatch.alerts.model import LATE_AFTER_NS, Event, Fingerprint
+from saltwatch.alerts.moments import MonthLevels, salinity_moments
+from saltwatch.alerts.windows import FIELDS, DeviceWindow, Windows
+from saltwatch.core.clock import Clock
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.rules import RuleSet
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts")
 StatusSource = Callable[[], Mapping[str, tuple[bool, int]]]

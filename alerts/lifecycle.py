@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from alerts.model import LATE_AFTER_NS, Alert, Event, Observation
-from core.rules import SEVERITY_RANK
+from saltwatch.alerts.model import LATE_AFTER_NS, Alert, Event, Observation
+from saltwatch.core.rules import SEVERITY_RANK
 
 __all__ = ["LATE_AFTER_NS", "Alert", "Event", "acknowledge", "advance", "new_id"]
 

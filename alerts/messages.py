@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from alerts.model import Alert, Event, Fingerprint, group_of
-from alerts.wording import (
+from saltwatch.alerts.model import Alert, Event, Fingerprint, group_of
+from saltwatch.alerts.wording import (
     ACKED,
     BASIS,
     ENDED,
@@ -19,8 +19,8 @@ from alerts.wording import (
     SEVERITY_EN,
     SEVERITY_VI,
 )
-from core.registry import Registry
-from core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.core.registry import Registry
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 
 def family(rule: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from core.rules import Severity
+from saltwatch.core.rules import Severity
 
 __all__ = [
     "LATE_AFTER_NS",

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from alerts.windows import DeviceWindow
-from core.rules import SalinityLevels
-from core.timeutil import NS_PER_S, VN_TZ, to_datetime
+from saltwatch.alerts.windows import DeviceWindow
+from saltwatch.core.rules import SalinityLevels
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_datetime
 
 LevelsAt = Callable[[int], SalinityLevels]  # the levels in force at a measurement time
 

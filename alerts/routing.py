@@ -3,10 +3,10 @@ whose zones, minimum severity and kind (normal or escalation-only) match. Pure f
 
 from __future__ import annotations
 
-from alerts.model import Alert, Event, Silence
-from core.registry import Registry
-from core.rules import SEVERITY_RANK
-from core.settings import ReceiverSettings
+from saltwatch.alerts.model import Alert, Event, Silence
+from saltwatch.core.registry import Registry
+from saltwatch.core.rules import SEVERITY_RANK
+from saltwatch.core.settings import ReceiverSettings
 
 MQTT_CHANNEL = "mqtt"
 LOG_CHANNEL = "log"

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from alerts.engine import AlertEngine
-from alerts.judging import StatusSource
-from alerts.notifiers import Notifier
-from alerts.notifiers.email import EmailNotifier
-from alerts.notifiers.mqtt import LogNotifier, MqttNotifier
-from alerts.notifiers.template import BodyTemplate
-from alerts.notifiers.webhook import WebhookNotifier
-from alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
-from core.clock import Clock, SystemClock
-from core.errors import ConfigError
-from core.registry import Registry
-from core.rules import rules_in_force
-from core.settings import ReceiverSettings, Settings
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.judging import StatusSource
+from saltwatch.alerts.notifiers import Notifier
+from saltwatch.alerts.notifiers.email import EmailNotifier
+from saltwatch.alerts.notifiers.mqtt import LogNotifier, MqttNotifier
+from saltwatch.alerts.notifiers.template import BodyTemplate
+from saltwatch.alerts.notifiers.webhook import WebhookNotifier
+from saltwatch.alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
+from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.registry import Registry
+from saltwatch.core.rules import rules_in_force
+from saltwatch.core.settings import ReceiverSettings, Settings
+from saltwatch.storage.alert_sqlite import AlertState
 
 
 def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifier:

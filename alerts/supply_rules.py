@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Container
 
-from alerts.judgement import CLEAR, below, beyond, flag, observation, trailing_run_start
-from alerts.model import Fingerprint, Observation
-from alerts.windows import DeviceWindow
-from core.registry import Device
-from core.rules import RuleSet
-from core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
+from saltwatch.alerts.judgement import CLEAR, below, beyond, flag, observation, trailing_run_start
+from saltwatch.alerts.model import Fingerprint, Observation
+from saltwatch.alerts.windows import DeviceWindow
+from saltwatch.core.registry import Device
+from saltwatch.core.rules import RuleSet
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
 
 
 def well(

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from alerts.model import Alert, Event, Fingerprint, Observation, Severity
+from saltwatch.alerts.model import Alert, Event, Fingerprint, Observation, Severity
 
 SUBJECT = "saltwatch"
 SESSION_LOST_FOR_S = 900.0  # a lost session is news for this long

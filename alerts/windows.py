@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from core.qc import BAD_FLAGS
-from core.topics import TopicKind
-from core.types import Reading
+from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -14,16 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from alerts.model import Alert
-from analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
-from core.qc import BAD_FLAGS
-from core.registry import Device, Registry
-from core.rules import RuleSet
-from core.timeutil import NS_PER_S, VN_TZ
-from core.topics import TopicKind
-from core.types import Reading
-from storage.alert_sqlite import AlertState
-from storage.ports import ReadingStore
+from saltwatch.alerts.model import Alert
+from saltwatch.analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
+from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.rules import RuleSet
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.ports import ReadingStore
 
 Lang = Literal["vi", "en"]
 

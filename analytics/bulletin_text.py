@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import html
 
-from analytics.bulletin import Bulletin, Lang, day_bounds
-from analytics.risk import LINE_TEXT, RiskLevel
-from analytics.saltfront import FrontDay
-from core.registry import Registry
-from core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.analytics.bulletin import Bulletin, Lang, day_bounds
+from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
+from saltwatch.analytics.saltfront import FrontDay
+from saltwatch.core.registry import Registry
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {

@@ -18,15 +18,21 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from analytics.forecast_store import LiveScore, live_score, to_reading
-from analytics.forecasters import CONSTITUENTS, TIDAL_DAY_H, Method, MethodSettings, predict
-from core.qc import BAD_FLAGS
-from core.registry import Device, Profile, Registry
-from core.rules import ForecastRules, RuleSet
-from core.timeutil import NS_PER_S, VN_TZ
-from core.topics import TopicKind
-from core.types import Reading
-from storage.ports import ReadingStore
+from saltwatch.analytics.forecast_store import LiveScore, live_score, to_reading
+from saltwatch.analytics.forecasters import (
+    CONSTITUENTS,
+    TIDAL_DAY_H,
+    Method,
+    MethodSettings,
+    predict,
+)
+from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.registry import Device, Profile, Registry
+from saltwatch.core.rules import ForecastRules, RuleSet
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.ports import ReadingStore
 
 FloatArray = npt.NDArray[np.float64]
 __all__ = ["CONSTITUENTS", "Forecast", "ForecastSettings", "fit_forecast", "safe_windows"]

@@ -11,8 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
-from alerts.model import Fingerprint, Observation
-from analytics.forecast import (
+from saltwatch.alerts.model import Fingerprint, Observation
+from saltwatch.analytics.forecast import (
     StationForecast,
     Window,
     forecast_from,
@@ -21,12 +21,12 @@ from analytics.forecast import (
     history_days,
     kept,
 )
-from analytics.forecast_store import past_forecasts
-from core.clock import Clock
-from core.registry import Device, Registry
-from core.rules import RuleSet
-from core.timeutil import NS_PER_S
-from storage.ports import ReadingStore
+from saltwatch.analytics.forecast_store import past_forecasts
+from saltwatch.core.clock import Clock
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.rules import RuleSet
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.storage.ports import ReadingStore
 
 
 class Announced(Protocol):

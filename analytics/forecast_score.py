@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from analytics.forecasters import TIDAL_DAY_H, History, days_back
-from core.timeutil import NS_PER_S
+from saltwatch.analytics.forecasters import TIDAL_DAY_H, History, days_back
+from saltwatch.core.timeutil import NS_PER_S
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

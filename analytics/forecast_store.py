@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.forecast_score import PastForecast, Tally, score_all
-from core.rules import ForecastRules
-from core.schema import FORECAST_HOURS
-from core.timeutil import NS_PER_S
-from core.topics import TopicKind
-from core.types import Reading
-from storage.ports import ReadingStore
+from saltwatch.analytics.forecast_score import PastForecast, Tally, score_all
+from saltwatch.core.rules import ForecastRules
+from saltwatch.core.schema import FORECAST_HOURS
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.ports import ReadingStore
 
 H_NS = 3600 * NS_PER_S
 _HOURS = np.arange(1, FORECAST_HOURS + 1, dtype=np.int64)

@@ -17,16 +17,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from alerts.model import Fingerprint, Observation, Severity
-from analytics.risk import Line, RegionCriteria, RiskLevel, risk_level
-from core.clock import Clock
-from core.qc import BAD_FLAGS
-from core.registry import Registry
-from core.rules import RiskOverride, SaltFrontRules
-from core.timeutil import NS_PER_S, VN_TZ
-from core.topics import TopicKind
-from core.types import Reading
-from storage.ports import ReadingStore
+from saltwatch.alerts.model import Fingerprint, Observation, Severity
+from saltwatch.analytics.risk import Line, RegionCriteria, RiskLevel, risk_level
+from saltwatch.core.clock import Clock
+from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.registry import Registry
+from saltwatch.core.rules import RiskOverride, SaltFrontRules
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.ports import ReadingStore
 
 LINES_PPT = (4.0, 1.0)
 _FLOOR_PPT = 1e-3  # fresh water reads ~0: keep the logarithm finite

@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.context import ApiContext
-from api.headers import SecurityHeadersMiddleware
-from api.limits import BodyLimitMiddleware
-from api.metrics import ApiMetrics, LatencyMiddleware
-from api.routers import alerts, analytics, devices, exports, operations, system
-from core.errors import RetryableError
+from saltwatch.api.context import ApiContext
+from saltwatch.api.headers import SecurityHeadersMiddleware
+from saltwatch.api.limits import BodyLimitMiddleware
+from saltwatch.api.metrics import ApiMetrics, LatencyMiddleware
+from saltwatch.api.routers import alerts, analytics, devices, exports, operations, system
+from saltwatch.core.errors import RetryableError
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,6 @@ def create_app(ctx: ApiContext) -> FastAPI:
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
     _local_docs(app)
-    static = Path(str(resources.files("api").joinpath("static")))
+    static = Path(str(resources.files("saltwatch.api").joinpath("static")))
     app.mount("/", StaticFiles(directory=static, html=True), name="dashboard")
     return app

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal, NamedTuple
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.schemas import Problem
-from core.settings import ApiToken
+from saltwatch.api.schemas import Problem
+from saltwatch.core.settings import ApiToken
 
 Role = Literal["viewer", "operator", "admin"]
 RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}

@@ -7,17 +7,17 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from prometheus_client import CollectorRegistry
 
-from alerts.engine import AlertEngine
-from analytics.forecast_job import ForecastJob
-from analytics.saltfront import FrontKeeper
-from api.cache import TtlCache
-from core.clock import Clock, SystemClock
-from core.registry import Registry
-from core.settings import Settings
-from ingest.pipeline import Pipeline
-from storage.alert_sqlite import AlertState
-from storage.audit_sqlite import AuditLog
-from storage.ports import ReadingStore
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.analytics.forecast_job import ForecastJob
+from saltwatch.analytics.saltfront import FrontKeeper
+from saltwatch.api.cache import TtlCache
+from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.registry import Registry
+from saltwatch.core.settings import Settings
+from saltwatch.ingest.pipeline import Pipeline
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.audit_sqlite import AuditLog
+from saltwatch.storage.ports import ReadingStore
 
 
 @dataclass

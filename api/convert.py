@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from alerts.messages import render
-from alerts.model import Alert, Event, Silence
-from api.context import ApiContext
-from api.schemas import AlertOut, LatestReading, SilenceOut
-from core.errors import BadInputError
-from core.registry import Registry
-from core.timeutil import VN_TZ, to_rfc3339, ts_from_rfc3339
-from core.types import Reading
+from saltwatch.alerts.messages import render
+from saltwatch.alerts.model import Alert, Event, Silence
+from saltwatch.api.context import ApiContext
+from saltwatch.api.schemas import AlertOut, LatestReading, SilenceOut
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.registry import Registry
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339, ts_from_rfc3339
+from saltwatch.core.types import Reading
 
 
 def when(ts_ns: int | None) -> str | None:

@@ -12,14 +12,14 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request
 
-from alerts.engine import AlertEngine
-from api.auth import Principal
-from api.context import ApiContext, ctx_of
-from core.rules import RuleSet, rules_in_force
-from ingest.devices import DeviceSnapshot
-from ingest.intake import RecentRejection
-from ingest.pipeline import Pipeline
-from storage.audit_sqlite import AuditEntry, AuditLog
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.api.auth import Principal
+from saltwatch.api.context import ApiContext, ctx_of
+from saltwatch.core.rules import RuleSet, rules_in_force
+from saltwatch.ingest.devices import DeviceSnapshot
+from saltwatch.ingest.intake import RecentRejection
+from saltwatch.ingest.pipeline import Pipeline
+from saltwatch.storage.audit_sqlite import AuditEntry, AuditLog
 
 Context = Annotated[ApiContext, Depends(ctx_of)]
 

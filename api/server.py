@@ -6,8 +6,8 @@ import threading
 
 import uvicorn
 
-from api.app import create_app
-from api.context import ApiContext
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
 
 
 class ApiServer:

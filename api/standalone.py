@@ -8,12 +8,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from api.app import create_app
-from api.context import ApiContext
-from core.registry import load_registry
-from core.settings import load_settings
-from storage.alert_sqlite import AlertState
-from storage.factory import open_reading_store
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
+from saltwatch.core.registry import load_registry
+from saltwatch.core.settings import load_settings
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.factory import open_reading_store
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
 

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from alerts.engine import AlertEngine
-from core.clock import FakeClock
-from core.registry import load_registry
-from core.rules import load_rules
-from core.schema import FieldValue
-from core.topics import TopicKind
-from core.types import Reading
-from sim.fleet import select_devices
-from sim.salinity import SCENARIOS, epoch
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.schema import FieldValue
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.sim.fleet import select_devices
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.alert_sqlite import AlertState
 
 STEP_NS = 900 * 10**9
 

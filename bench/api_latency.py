@@ -23,14 +23,14 @@ from pathlib import Path
 
 import httpx
 
-from core.codec import CodecLimits
-from core.judge import Judge, JudgeConfig
-from core.registry import load_registry
-from core.types import Reading
-from sim.faults import FaultRates
-from sim.fleet import Fleet, SimConfig
-from sim.salinity import SCENARIOS, epoch
-from storage.influx import InfluxReadingStore
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.registry import load_registry
+from saltwatch.core.types import Reading
+from saltwatch.sim.faults import FaultRates
+from saltwatch.sim.fleet import Fleet, SimConfig
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.influx import InfluxReadingStore
 from tests.services import InfluxServer, free_port, wait_until
 
 TOKEN = "bench-viewer-token-000000"

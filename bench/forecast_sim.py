@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.codec import CodecLimits
-from core.judge import Judge, JudgeConfig
-from core.qc import BAD_FLAGS, QualityControl
-from core.registry import Device, load_registry
-from core.settings import QcSettings
-from core.timeutil import NS_PER_S
-from sim.fleet import Fleet, SimConfig
-from sim.salinity import SCENARIOS
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.qc import BAD_FLAGS, QualityControl
+from saltwatch.core.registry import Device, load_registry
+from saltwatch.core.settings import QcSettings
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.sim.fleet import Fleet, SimConfig
+from saltwatch.sim.salinity import SCENARIOS
 
 
 def readings_of(

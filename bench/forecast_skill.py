@@ -29,11 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics.forecast import ForecastSettings, fit_forecast, safe_windows, settings_from
-from analytics.forecast_score import PastForecast, Tally, score
-from analytics.forecasters import METHODS, Method
-from core.rules import load_rules
-from core.timeutil import NS_PER_S
+from saltwatch.analytics.forecast import ForecastSettings, fit_forecast, safe_windows, settings_from
+from saltwatch.analytics.forecast_score import PastForecast, Tally, score
+from saltwatch.analytics.forecasters import METHODS, Method
+from saltwatch.core.rules import load_rules
+from saltwatch.core.timeutil import NS_PER_S
 
 H_NS = 3600 * NS_PER_S
 Series = tuple[np.ndarray, np.ndarray]  # ts_ns (int64), ppt (float64), sorted by time
@@ -63,8 +63,8 @@ def on_grid(series: Series, every_h: float) -> Series:
 
 def sim_series(scenario: str, start: str, end: str, seed: int) -> dict[str, Series]:
     from bench.forecast_sim import readings_of  # noqa: PLC0415 - the simulator only when asked
-    from core.registry import load_registry  # noqa: PLC0415
-    from sim.salinity import epoch  # noqa: PLC0415
+    from saltwatch.core.registry import load_registry  # noqa: PLC0415
+    from saltwatch.sim.salinity import epoch  # noqa: PLC0415
 
     registry = load_registry()
     stations = [d for d in registry.devices_of("salinity") if d.profile is not None]

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from core.registry import load_registry
-from sim.records import RATIO_2005, RECORDS_2005, month_stats
+from saltwatch.core.registry import load_registry
+from saltwatch.sim.records import RATIO_2005, RECORDS_2005, month_stats
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -40,22 +40,22 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts.engine import AlertEngine
 from bench._common import cpu_seconds, peak_rss_mb
-from core.clock import FakeClock
-from core.codec import CodecLimits
-from core.judge import Judge, JudgeConfig
-from core.qc import QualityControl
-from core.registry import Device, Registry, bundled_registry_path, load_registry
-from core.rules import load_rules
-from core.schema import MEASUREMENTS, measurement_for
-from core.settings import QcSettings
-from core.topics import READING_KINDS, TopicKind
-from core.types import Reading
-from sim.faults import FaultRates
-from sim.fleet import Fleet, SimConfig, select_devices
-from sim.salinity import SCENARIOS, epoch
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import Device, Registry, bundled_registry_path, load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.schema import MEASUREMENTS, measurement_for
+from saltwatch.core.settings import QcSettings
+from saltwatch.core.topics import READING_KINDS, TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.sim.faults import FaultRates
+from saltwatch.sim.fleet import Fleet, SimConfig, select_devices
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.alert_sqlite import AlertState
 from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
 
 NS = 1_000_000_000

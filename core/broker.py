@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
-from core.errors import ConfigError
+from saltwatch.core.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ from typing import Any
 
 import orjson
 
-from core.errors import BadInputError
-from core.qc import QcFlag
-from core.schema import FieldType, FieldValue, measurement_for
-from core.timeutil import NS_PER_S, ts_from_epoch_number, ts_from_rfc3339
-from core.topics import TopicKind
-from core.types import Reading, Rejection
-from core.units import salinity_from_ec, salinity_from_ec25
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.schema import FieldType, FieldValue, measurement_for
+from saltwatch.core.timeutil import NS_PER_S, ts_from_epoch_number, ts_from_rfc3339
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading, Rejection
+from saltwatch.core.units import salinity_from_ec, salinity_from_ec25
 
 
 class Reason(StrEnum):

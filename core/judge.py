@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.codec import CodecLimits, DecodeResult, Reason, decode_payload
-from core.errors import BadInputError
-from core.registry import Registry
-from core.topics import READING_KINDS, TopicKind, parse_topic
-from core.types import Rejection
+from saltwatch.core.codec import CodecLimits, DecodeResult, Reason, decode_payload
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.registry import Registry
+from saltwatch.core.topics import READING_KINDS, TopicKind, parse_topic
+from saltwatch.core.types import Rejection
 
 UNASSIGNED_ZONE = "unassigned"
 _TOPIC_CACHE_LIMIT = 100_000

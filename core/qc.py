@@ -21,8 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import IntFlag
 
-from core.timeutil import NS_PER_S
-from core.types import Reading
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.types import Reading
 
 
 class QcFlag(IntFlag):

@@ -17,8 +17,8 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.errors import ConfigError
-from core.topics import ID_PATTERN, TopicKind
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.topics import ID_PATTERN, TopicKind
 
 Ident = Annotated[str, Field(pattern=f"^{ID_PATTERN.pattern}$")]
 
@@ -239,7 +239,7 @@ def _describe(exc: ValidationError, data: Mapping[str, object]) -> str:
 
 
 def bundled_registry_path() -> Path:
-    return Path(str(resources.files("config").joinpath("registry.toml")))
+    return Path(str(resources.files("saltwatch.config").joinpath("registry.toml")))
 
 
 def load_registry(path: Path | None = None) -> Registry:

@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from core.errors import ConfigError
-from core.registry import Device, Profile, Registry
-from core.settings import duration_seconds
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.registry import Device, Profile, Registry
+from saltwatch.core.settings import duration_seconds
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
@@ -247,7 +247,7 @@ class RuleSet(_Model):
 
 
 def bundled_rules_path() -> Path:
-    return Path(str(resources.files("config").joinpath("rules.toml")))
+    return Path(str(resources.files("saltwatch.config").joinpath("rules.toml")))
 
 
 def rules_in_force(saved: dict[str, Any] | None, path: Path | None = None) -> RuleSet:

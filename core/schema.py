@@ -12,8 +12,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from core.errors import BadInputError
-from core.topics import TopicKind
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.topics import TopicKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

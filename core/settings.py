@@ -21,10 +21,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from core.errors import BadInputError, ConfigError
-from core.qc import QcConfig
-from core.timeutil import parse_duration
-from core.topics import check_prefix, is_valid_id
+from saltwatch.core.errors import BadInputError, ConfigError
+from saltwatch.core.qc import QcConfig
+from saltwatch.core.timeutil import parse_duration
+from saltwatch.core.topics import check_prefix, is_valid_id
 
 ENV_PREFIX = "SALTWATCH_"
 

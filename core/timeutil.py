@@ -6,7 +6,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from core.errors import BadInputError
+from saltwatch.core.errors import BadInputError
 
 NS_PER_US = 1_000
 NS_PER_S = 1_000_000_000

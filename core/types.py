@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.schema import FieldValue
-from core.topics import TopicKind
+from saltwatch.core.schema import FieldValue
+from saltwatch.core.topics import TopicKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from core.schema import FieldValue
-from core.topics import TopicKind
-from core.types import Reading
-from storage.ports import ReadingStore
+from saltwatch.core.schema import FieldValue
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.ports import ReadingStore
 
 IGNORED = frozenset({"seq"})  # a resend may carry a new sequence number for the same measurement
 

@@ -15,18 +15,18 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from core.clock import Clock, SystemClock
-from core.qc import QualityControl
-from core.registry import Registry
-from core.settings import Settings
-from core.types import Reading
-from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, Intake, judge_config, seed_qc
-from ingest.metrics import IngestMetrics
-from ingest.mqtt import MqttConsumer
-from ingest.qc_memory import QcMemory
-from ingest.running import run_until
-from storage.ports import ReadingStore
+from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import Registry
+from saltwatch.core.settings import Settings
+from saltwatch.core.types import Reading
+from saltwatch.ingest.devices import DeviceTracker
+from saltwatch.ingest.intake import Inbound, Intake, judge_config, seed_qc
+from saltwatch.ingest.metrics import IngestMetrics
+from saltwatch.ingest.mqtt import MqttConsumer
+from saltwatch.ingest.qc_memory import QcMemory
+from saltwatch.ingest.running import run_until
+from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts.feed")
 

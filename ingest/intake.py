@@ -15,22 +15,22 @@ from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from core.clock import Clock
-from core.codec import CodecLimits, Reason
-from core.errors import RetryableError
-from core.judge import Judge, JudgeConfig
-from core.qc import QualityControl
-from core.registry import Registry
-from core.schema import measurement_for
-from core.settings import Settings
-from core.timeutil import NS_PER_S
-from core.topics import READING_KINDS, TopicKind
-from core.types import Reading
-from ingest.conflicts import Conflicts
-from ingest.devices import DeviceTracker
-from ingest.metrics import IngestMetrics
-from ingest.qc_memory import QcMemory
-from storage.ports import ReadingStore
+from saltwatch.core.clock import Clock
+from saltwatch.core.codec import CodecLimits, Reason
+from saltwatch.core.errors import RetryableError
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import Registry
+from saltwatch.core.schema import measurement_for
+from saltwatch.core.settings import Settings
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.topics import READING_KINDS, TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.conflicts import Conflicts
+from saltwatch.ingest.devices import DeviceTracker
+from saltwatch.ingest.metrics import IngestMetrics
+from saltwatch.ingest.qc_memory import QcMemory
+from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.ingest")
 

@@ -22,13 +22,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from core.backoff import Backoff
-from core.broker import configure, parse_mqtt_url
-from core.clock import Clock
-from core.errors import AuthError
-from core.topics import READING_KINDS, TopicKind, subscription
-from ingest.intake import Inbound
-from ingest.wire import PUBACK, RawPublish, puback_packets, publishes
+from saltwatch.core.backoff import Backoff
+from saltwatch.core.broker import configure, parse_mqtt_url
+from saltwatch.core.clock import Clock
+from saltwatch.core.errors import AuthError
+from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
+from saltwatch.ingest.intake import Inbound
+from saltwatch.ingest.wire import PUBACK, RawPublish, puback_packets, publishes
 
 log = logging.getLogger("saltwatch.ingest.mqtt")
 

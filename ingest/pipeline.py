@@ -20,19 +20,19 @@ from typing import Protocol
 
 import orjson
 
-from core.backoff import Backoff
-from core.clock import Clock
-from core.errors import BadInputError, FatalError, RetryableError
-from core.judge import JudgeConfig
-from core.qc import QualityControl
-from core.registry import Registry
-from core.types import Reading
-from ingest.conflicts import Conflicts, without_stored_conflicts
-from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, Intake, RecentRejection
-from ingest.metrics import IngestMetrics
-from ingest.spool import Spool
-from storage.ports import ReadingStore, ReadingWriter
+from saltwatch.core.backoff import Backoff
+from saltwatch.core.clock import Clock
+from saltwatch.core.errors import BadInputError, FatalError, RetryableError
+from saltwatch.core.judge import JudgeConfig
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import Registry
+from saltwatch.core.types import Reading
+from saltwatch.ingest.conflicts import Conflicts, without_stored_conflicts
+from saltwatch.ingest.devices import DeviceTracker
+from saltwatch.ingest.intake import Inbound, Intake, RecentRejection
+from saltwatch.ingest.metrics import IngestMetrics
+from saltwatch.ingest.spool import Spool
+from saltwatch.storage.ports import ReadingStore, ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from core.qc import QualityControl
+from saltwatch.core.qc import QualityControl
 
 log = logging.getLogger("saltwatch.ingest")
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from core.errors import FatalError
+from saltwatch.core.errors import FatalError
 
 
 class _Refusable(Protocol):

@@ -6,19 +6,19 @@ import logging
 import threading
 import time
 
-from core.clock import Clock, SystemClock
-from core.qc import QualityControl
-from core.registry import Registry
-from core.settings import Settings
-from ingest.devices import DeviceTracker
-from ingest.intake import Inbound, judge_config, seed_conflicts, seed_qc
-from ingest.metrics import IngestMetrics
-from ingest.mqtt import MqttConsumer
-from ingest.pipeline import Listener, Pipeline, PipelineConfig
-from ingest.qc_memory import QcMemory
-from ingest.running import run_until
-from ingest.spool import Spool
-from storage.ports import ReadingStore, ReadingWriter
+from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import Registry
+from saltwatch.core.settings import Settings
+from saltwatch.ingest.devices import DeviceTracker
+from saltwatch.ingest.intake import Inbound, judge_config, seed_conflicts, seed_qc
+from saltwatch.ingest.metrics import IngestMetrics
+from saltwatch.ingest.mqtt import MqttConsumer
+from saltwatch.ingest.pipeline import Listener, Pipeline, PipelineConfig
+from saltwatch.ingest.qc_memory import QcMemory
+from saltwatch.ingest.running import run_until
+from saltwatch.ingest.spool import Spool
+from saltwatch.storage.ports import ReadingStore, ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import orjson
 
-from core.topics import TopicKind
-from core.types import Reading
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 
 _SUFFIX = ".batch"
 log = logging.getLogger("saltwatch.ingest")

@@ -23,8 +23,8 @@ import threading
 import time
 from pathlib import Path
 
-from core.backoff import Backoff
-from core.settings import Settings
+from saltwatch.core.backoff import Backoff
+from saltwatch.core.settings import Settings
 
 log = logging.getLogger("saltwatch.ingest.workers")
 

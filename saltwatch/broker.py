@@ -26,7 +26,7 @@ from amqtt.mqtt.packet import MQTTFixedHeader
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from core.errors import FatalError
+from saltwatch.core.errors import FatalError
 from saltwatch.credentials import BACKEND_USER, DEVICE_KINDS, read_password_file, verify_password
 
 log = logging.getLogger("saltwatch.broker")

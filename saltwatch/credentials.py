@@ -20,8 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import BadInputError
-from core.registry import Device
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.settings import Settings
 
 BACKEND_USER = "saltwatch-backend"
 READER_PREFIX = "zone-"  # alert-reader accounts: zone-<zone id>
@@ -240,3 +241,37 @@ def write_files(
 
 def _readers(outcome: Outcome) -> list[str]:
     return [x.zone for x in outcome.logins if x.kind == "zone-reader"]
+
+
+def issue(
+    settings: Settings,
+    registry: Registry,
+    devices: Sequence[str],
+    out: Path,
+    rotate: bool,
+    zone_readers: Sequence[str] | None,
+) -> tuple[str, str]:
+    """``saltwatch devices credentials`` assembled: the logins of ``devices`` (all when empty)
+    written into ``out``; the CSV of the devices named (or created), and the summary line. An
+    unknown device or zone raises ValueError."""
+    unknown = sorted(set(devices) - set(registry.devices))
+    if unknown:
+        raise ValueError(f"not in the registry: {', '.join(unknown[:10])}")
+    zones = sorted(set(zone_readers or ()))
+    if set(zones) - set(registry.zones):
+        missing = ", ".join(sorted(set(zones) - set(registry.zones)))
+        raise ValueError(f"--zone-reader: no such zone: {missing}")
+    chosen = [registry.devices[d] for d in devices] if devices else list(registry.devices.values())
+    previous = load_logins(out / "devices.csv")
+    if rotate and devices:
+        outcome = generate(chosen, previous, rotate=[d.id for d in chosen], readers=zones)
+    else:
+        outcome = generate(chosen, previous, rotate=rotate, readers=zones)
+    connections = Connections(settings.mqtt.client_id, settings.alerts.client_id)
+    paths = write_files(outcome, out, settings.mqtt.topic_prefix, connections=connections)
+    shown = {d.id for d in chosen} if devices else {x.device for x in outcome.logins}
+    summary = (
+        f"{len(outcome.created)} created, {len(outcome.rotated)} rotated, "
+        f"{len(outcome.kept)} kept; wrote {paths['passwd']}, {paths['acl']} and {paths['csv']}"
+    )
+    return csv_text(x for x in outcome.logins if x.device in shown), summary

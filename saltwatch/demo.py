@@ -22,24 +22,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.clock import ScaledClock
-from core.codec import CodecLimits
-from core.errors import ConfigError
-from core.judge import Judge, JudgeConfig
-from core.qc import QualityControl
-from core.registry import Registry
-from core.schema import measurement_for
-from core.settings import ApiToken, Settings
-from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
-from core.types import Reading
 from saltwatch.broker import EmbeddedBroker, free_port
+from saltwatch.core.clock import ScaledClock
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import Registry
+from saltwatch.core.schema import measurement_for
+from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.types import Reading
 from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
 from saltwatch.runtime import run_with_alerts
-from sim.faults import FaultRates
-from sim.fleet import Fleet, Message, SimConfig
-from sim.publisher import SimPublisher
-from sim.salinity import SCENARIOS, epoch
-from storage.ports import ReadingStore
+from saltwatch.sim.faults import FaultRates
+from saltwatch.sim.fleet import Fleet, Message, SimConfig
+from saltwatch.sim.publisher import SimPublisher
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.demo")
 MARKER = "demo.json"  # what makes a folder a demo folder (and --reset allowed to empty it)
@@ -167,8 +167,8 @@ def run_demo(
     stop: threading.Event,
 ) -> None:
     """Start everything, print where to look, run until ``stop``, then stop it all in order."""
-    from ingest.service import IngestService  # noqa: PLC0415
-    from storage.factory import open_reading_store  # noqa: PLC0415
+    from saltwatch.ingest.service import IngestService  # noqa: PLC0415
+    from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
     if options.scenario not in SCENARIOS:
         raise ConfigError(f"no scenario {options.scenario!r}: choose one of {', '.join(SCENARIOS)}")

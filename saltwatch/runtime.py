@@ -11,21 +11,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from alerts.system import Holds, Probes
-from analytics.forecast_job import ForecastJob
-from analytics.saltfront import FrontKeeper
-from core.backoff import Backoff
-from core.clock import Clock, SystemClock
-from core.errors import RetryableError
+from saltwatch.alerts.system import Holds, Probes
+from saltwatch.analytics.forecast_job import ForecastJob
+from saltwatch.analytics.saltfront import FrontKeeper
+from saltwatch.core.backoff import Backoff
+from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.errors import RetryableError
 
 if TYPE_CHECKING:
-    from alerts.engine import AlertEngine
-    from core.registry import Registry
-    from core.settings import Settings
-    from ingest.devices import DeviceTracker
-    from ingest.mqtt import MqttConsumer
-    from ingest.pipeline import Listener, Pipeline
-    from storage.ports import ReadingStore
+    from saltwatch.alerts.engine import AlertEngine
+    from saltwatch.core.registry import Registry
+    from saltwatch.core.settings import Settings
+    from saltwatch.ingest.devices import DeviceTracker
+    from saltwatch.ingest.mqtt import MqttConsumer
+    from saltwatch.ingest.pipeline import Listener, Pipeline
+    from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch")
 
@@ -95,7 +95,7 @@ def run_with_alerts(
     default: a signal). ``api_pipeline``: ingest's, whose rejections, liveness and metrics the
     API shows. ``on_ready`` is called once the source is subscribed and the API answers. Raises
     FatalError when the broker or the store refuses us."""
-    from alerts.service import build_engine  # noqa: PLC0415
+    from saltwatch.alerts.service import build_engine  # noqa: PLC0415
 
     tracker = source.tracker
 
@@ -153,8 +153,8 @@ def run_with_alerts(
     )
     api = None
     if with_api:
-        from api.context import ApiContext  # noqa: PLC0415
-        from api.server import ApiServer  # noqa: PLC0415
+        from saltwatch.api.context import ApiContext  # noqa: PLC0415
+        from saltwatch.api.server import ApiServer  # noqa: PLC0415
 
         ctx = ApiContext(
             settings,

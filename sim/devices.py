@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from core.registry import Device
-from core.timeutil import in_hours, local_hour
-from core.units import ec_from_salinity
-from sim.salinity import DAY_S, Scenario
-from sim.tide import FloatArray, tide_level
+from saltwatch.core.registry import Device
+from saltwatch.core.timeutil import in_hours, local_hour
+from saltwatch.core.units import ec_from_salinity
+from saltwatch.sim.salinity import DAY_S, Scenario
+from saltwatch.sim.tide import FloatArray, tide_level
 
 HOUR_S = 3600.0
 #: Salinity of the water inside the Gò Công scheme and in the supply ponds (‰), before leakage.

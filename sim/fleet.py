@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 import orjson
 
-from core.registry import Device, Registry
-from core.timeutil import VN_TZ, to_rfc3339
-from core.topics import TopicKind, format_topic
-from sim.devices import HOUR_S, Model, Sample, model_for
-from sim.faults import FaultRates, FaultState
-from sim.salinity import DAY_S, Scenario
-from sim.tide import FloatArray
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.core.topics import TopicKind, format_topic
+from saltwatch.sim.devices import HOUR_S, Model, Sample, model_for
+from saltwatch.sim.faults import FaultRates, FaultState
+from saltwatch.sim.salinity import DAY_S, Scenario
+from saltwatch.sim.tide import FloatArray
 
 MAX_BACKLOG = 200  # items a store-and-forward device keeps (one message stays under 64 KiB)
 #: How far ahead a wrong clock runs; not a whole number of intervals, so no two stamps collide.

@@ -20,11 +20,11 @@ from typing import TextIO
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.broker import SharedLoop, configure, parse_mqtt_url
-from core.registry import Device
-from core.timeutil import VN_TZ, to_rfc3339
-from core.topics import TopicKind, format_topic
-from sim.fleet import Message
+from saltwatch.core.broker import SharedLoop, configure, parse_mqtt_url
+from saltwatch.core.registry import Device
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.core.topics import TopicKind, format_topic
+from saltwatch.sim.fleet import Message
 
 
 def load_credentials(path: Path) -> dict[str, tuple[str, str]]:

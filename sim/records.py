@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.salinity import SCENARIOS, epoch
+from saltwatch.sim.salinity import SCENARIOS, epoch
 
 # DOMAIN §3.4, the 2-hourly records of the 2005 dry season: (station, km of the registry, month,
 # median of daily maxima, median of daily minima). Đồng Tâm's March (a few days from late March)

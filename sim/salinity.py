@@ -25,8 +25,8 @@ from functools import cache
 
 import numpy as np
 
-from core.timeutil import VN_TZ
-from sim.tide import FloatArray, max_level, tide_level
+from saltwatch.core.timeutil import VN_TZ
+from saltwatch.sim.tide import FloatArray, max_level, tide_level
 
 DAY_S = 86_400.0
 _SOFT_KM = 2.0  # ξ⁺ = 2 ln(1 + exp(ξ / 2)): the profile's shoulder near the front's mid-point

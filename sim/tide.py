@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from core.timeutil import ts_from_rfc3339
+from saltwatch.core.timeutil import ts_from_rfc3339
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import orjson
 
-from alerts.model import Alert, Delivery, Event, Silence
-from storage.ports import AlertQuery
-from storage.sqlite import connect_durable
+from saltwatch.alerts.model import Alert, Delivery, Event, Silence
+from saltwatch.storage.ports import AlertQuery
+from saltwatch.storage.sqlite import connect_durable
 
 _FILTERED = {
     "zone": "TEXT",

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.sqlite import connect_durable
+from saltwatch.storage.sqlite import connect_durable
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from core.errors import ConfigError
-from core.settings import StoreSettings
-from storage.influx import InfluxReadingStore
-from storage.ports import ReadingStore
-from storage.sqlite import SqliteReadingStore, path_from_url
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.settings import StoreSettings
+from saltwatch.storage.influx import InfluxReadingStore
+from saltwatch.storage.ports import ReadingStore
+from saltwatch.storage.sqlite import SqliteReadingStore, path_from_url
 
 
 def open_reading_store(settings: StoreSettings) -> ReadingStore:

@@ -19,11 +19,11 @@ import orjson
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
-from core.errors import AuthError, BadInputError, ConfigError, RetryableError
-from core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
-from core.topics import TopicKind
-from core.types import Reading, Series
-from storage.ports import Aggregate
+from saltwatch.core.errors import AuthError, BadInputError, ConfigError, RetryableError
+from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading, Series
+from saltwatch.storage.ports import Aggregate
 
 #: ``latest`` looks this far back first (seconds).
 LATEST_RECENT_S = 2 * 86_400

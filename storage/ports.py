@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from core.topics import TopicKind
-from core.types import Reading, Series
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading, Series
 
 if TYPE_CHECKING:
-    from alerts.model import Alert, Delivery, Event, Silence
+    from saltwatch.alerts.model import Alert, Delivery, Event, Silence
 
 
 @dataclass(frozen=True, slots=True)

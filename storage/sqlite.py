@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core.errors import BadInputError, ConfigError, FatalError, RetryableError
-from core.schema import (
+from saltwatch.core.errors import BadInputError, ConfigError, FatalError, RetryableError
+from saltwatch.core.schema import (
     MEASUREMENTS,
     FieldType,
     FieldValue,
@@ -23,9 +23,9 @@ from core.schema import (
     check_tags,
     measurement_for,
 )
-from core.topics import TopicKind
-from core.types import Reading, Series
-from storage.ports import Aggregate
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading, Series
+from saltwatch.storage.ports import Aggregate
 
 _SQL_TYPES = {
     FieldType.FLOAT: "REAL",

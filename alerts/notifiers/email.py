@@ -7,8 +7,8 @@ import ssl
 from email.message import EmailMessage
 from typing import Any
 
-from core.errors import AuthError, BadInputError, RetryableError
-from core.settings import SmtpSettings
+from saltwatch.core.errors import AuthError, BadInputError, RetryableError
+from saltwatch.core.settings import SmtpSettings
 
 STATE_VI = {"firing": "CẢNH BÁO", "resolved": "ĐÃ HẾT", "acknowledged": "ĐÃ XÁC NHẬN"}
 

@@ -19,7 +19,7 @@ import jinja2
 import orjson
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from core.errors import BadInputError, ConfigError
+from saltwatch.core.errors import BadInputError, ConfigError
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import orjson
 
-from alerts.notifiers.template import BodyTemplate
-from core.errors import BadInputError, RetryableError
+from saltwatch.alerts.notifiers.template import BodyTemplate
+from saltwatch.core.errors import BadInputError, RetryableError
 
 SIGNATURE_HEADER = "X-SaltWatch-Signature"
 

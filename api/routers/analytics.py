@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from analytics.forecast import StationForecast, forecast_station
-from analytics.forecast_store import LiveScore
-from analytics.risk import RiskLevel
-from analytics.saltfront import (
+from saltwatch.analytics.forecast import StationForecast, forecast_station
+from saltwatch.analytics.forecast_store import LiveScore
+from saltwatch.analytics.risk import RiskLevel
+from saltwatch.analytics.saltfront import (
     FrontDay,
     compute_days,
     day_start_ns,
@@ -21,10 +21,10 @@ from analytics.saltfront import (
     river_zone,
     rivers_with_stations,
 )
-from api.auth import AUTH_RESPONSES, Viewer
-from api.context import ApiContext
-from api.deps import Context, Rules
-from api.schemas_analytics import (
+from saltwatch.api.auth import AUTH_RESPONSES, Viewer
+from saltwatch.api.context import ApiContext
+from saltwatch.api.deps import Context, Rules
+from saltwatch.api.schemas_analytics import (
     ForecastOut,
     ForecastPoint,
     FrontDayOut,
@@ -35,10 +35,10 @@ from api.schemas_analytics import (
     SkillOut,
     WindowOut,
 )
-from core.registry import Profile
-from core.rules import RuleSet
-from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
-from core.topics import TopicKind
+from saltwatch.core.registry import Profile
+from saltwatch.core.rules import RuleSet
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.topics import TopicKind
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSES)
 
@@ -258,9 +258,9 @@ def daily_report(
     fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
     lang: Annotated[Literal["vi", "en"], Query(description="the bulletin's language")] = "vi",
 ) -> Response:
-    from alerts.messages import firing_text  # noqa: PLC0415
-    from analytics.bulletin import build  # noqa: PLC0415 - matplotlib
-    from analytics.bulletin_text import to_html, to_markdown  # noqa: PLC0415
+    from saltwatch.alerts.messages import firing_text  # noqa: PLC0415
+    from saltwatch.analytics.bulletin import build  # noqa: PLC0415 - matplotlib
+    from saltwatch.analytics.bulletin_text import to_html, to_markdown  # noqa: PLC0415
 
     if day is None:
         when = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).date()

@@ -9,12 +9,12 @@ import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
-from api.auth import AUTH_RESPONSES, Viewer
-from api.context import ApiContext, ctx_of
-from api.convert import latest, station_range, when
-from api.deps import Ingest
-from api.paging import Page
-from api.schemas import (
+from saltwatch.api.auth import AUTH_RESPONSES, Viewer
+from saltwatch.api.context import ApiContext, ctx_of
+from saltwatch.api.convert import latest, station_range, when
+from saltwatch.api.deps import Ingest
+from saltwatch.api.paging import Page
+from saltwatch.api.schemas import (
     AggregatePoint,
     DeviceLatestOut,
     DeviceStatusOut,
@@ -23,10 +23,10 @@ from api.schemas import (
     StationOut,
     ZoneOut,
 )
-from core.errors import BadInputError
-from core.rules import SEVERITY_RANK
-from core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339
-from core.topics import TopicKind
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.rules import SEVERITY_RANK
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339
+from saltwatch.core.topics import TopicKind
 
 T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["devices"], responses=AUTH_RESPONSES)

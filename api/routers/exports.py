@@ -13,14 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
-from api.auth import AUTH_RESPONSES, Viewer
-from api.context import ctx_of
-from api.convert import alert_out, station_range
-from api.routers.alerts import AlertFilters
-from core.errors import BadInputError
-from core.schema import measurement_for
-from core.timeutil import VN_TZ, parse_duration, to_rfc3339
-from core.topics import TopicKind
+from saltwatch.api.auth import AUTH_RESPONSES, Viewer
+from saltwatch.api.context import ctx_of
+from saltwatch.api.convert import alert_out, station_range
+from saltwatch.api.routers.alerts import AlertFilters
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.schema import measurement_for
+from saltwatch.core.timeutil import VN_TZ, parse_duration, to_rfc3339
+from saltwatch.core.topics import TopicKind
 
 router = APIRouter(prefix="/api/v1", tags=["exports"], responses=AUTH_RESPONSES)
 BOM = "\ufeff"

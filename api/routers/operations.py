@@ -13,17 +13,17 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from alerts.messages import render
-from alerts.model import Event
-from api.auth import AUTH_RESPONSES, Admin, Viewer
-from api.context import ctx_of
-from api.convert import query_time, when
-from api.deps import Audit, Context, Engine, record
-from api.paging import Page
-from core.errors import ConfigError
-from core.rules import parse_rules
-from core.timeutil import VN_TZ, from_datetime, to_datetime
-from core.topics import TopicKind
+from saltwatch.alerts.messages import render
+from saltwatch.alerts.model import Event
+from saltwatch.api.auth import AUTH_RESPONSES, Admin, Viewer
+from saltwatch.api.context import ctx_of
+from saltwatch.api.convert import query_time, when
+from saltwatch.api.deps import Audit, Context, Engine, record
+from saltwatch.api.paging import Page
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.rules import parse_rules
+from saltwatch.core.timeutil import VN_TZ, from_datetime, to_datetime
+from saltwatch.core.topics import TopicKind
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["operations"], responses=AUTH_RESPONSES)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import Context, Ingest
-from api.schemas import Health
-from core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.api.deps import Context, Ingest
+from saltwatch.api.schemas import Health
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 router = APIRouter(tags=["system"])
 

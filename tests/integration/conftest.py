@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from storage.influx import InfluxReadingStore
-from storage.ports import ReadingStore
-from storage.sqlite import SqliteReadingStore
+from saltwatch.storage.influx import InfluxReadingStore
+from saltwatch.storage.ports import ReadingStore
+from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.services import InfluxServer
 
 

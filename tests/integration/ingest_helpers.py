@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import orjson
 
-from core.registry import Registry, load_registry
-from core.settings import Settings, load_settings
-from ingest.service import IngestService
-from storage.ports import ReadingStore
+from saltwatch.core.registry import Registry, load_registry
+from saltwatch.core.settings import Settings, load_settings
+from saltwatch.ingest.service import IngestService
+from saltwatch.storage.ports import ReadingStore
 from tests.services import wait_until
 
 KINDS = ["salinity"] * 14 + ["well"] * 3 + ["tap"] * 3

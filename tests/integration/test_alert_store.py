@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from alerts.model import Alert
-from storage.alert_sqlite import AlertState
-from storage.ports import AlertQuery
+from saltwatch.alerts.model import Alert
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.ports import AlertQuery
 
 H = 3600 * 10**9
 T0 = 1_700_000_000 * 10**9

@@ -14,11 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from alerts.service import build_engine
-from core.registry import load_registry
-from core.settings import Settings
-from ingest.service import IngestService
-from storage.sqlite import SqliteReadingStore
+from saltwatch.alerts.service import build_engine
+from saltwatch.core.registry import load_registry
+from saltwatch.core.settings import Settings
+from saltwatch.ingest.service import IngestService
+from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.integration.ingest_helpers import settings_from_env
 from tests.mqtt_tools import Collector, Publisher
 from tests.services import MosquittoServer, wait_until

@@ -11,24 +11,24 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.engine import AlertEngine
-from alerts.model import Alert
-from api.app import create_app
-from api.context import ApiContext
-from core.clock import FakeClock
-from core.judge import JudgeConfig
-from core.qc import QcConfig, QualityControl
-from core.registry import load_registry
-from core.rules import load_rules
-from core.settings import ApiToken, Settings
-from core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
-from core.topics import TopicKind
-from core.types import Reading
-from ingest.intake import Inbound
-from ingest.pipeline import Pipeline
-from ingest.spool import Spool
-from storage.alert_sqlite import AlertState
-from storage.ports import ReadingStore
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.model import Alert
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.judge import JudgeConfig
+from saltwatch.core.qc import QcConfig, QualityControl
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.intake import Inbound
+from saltwatch.ingest.pipeline import Pipeline
+from saltwatch.ingest.spool import Spool
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.ports import ReadingStore
 from tests.alert_tools import Quiet
 from tests.services import wait_until
 
@@ -449,8 +449,8 @@ def test_lists_paginate(client: TestClient, path: str) -> None:
 def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
     """``saltwatch api`` runs no engine: it reads the rules an admin saved, as the alerts
     process applies them, not the bundled file."""
-    from core.rules import RiskOverride  # noqa: PLC0415
-    from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+    from saltwatch.core.rules import RiskOverride  # noqa: PLC0415
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
     state = AlertState(tmp_path / "state.db")
     rules = load_rules()

@@ -11,17 +11,17 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from alerts.engine import AlertEngine
-from api.app import create_app
-from api.context import ApiContext
-from core.clock import FakeClock
-from core.registry import load_registry
-from core.rules import load_rules
-from core.settings import ApiToken, Settings
-from core.topics import TopicKind
-from core.types import Reading
-from storage.alert_sqlite import AlertState
-from storage.sqlite import SqliteReadingStore
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.alert_tools import Quiet
 
 pytestmark = pytest.mark.integration

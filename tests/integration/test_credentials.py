@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.registry import load_registry
+from saltwatch.core.registry import load_registry
 from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
 from tests.conftest import need_binary
 from tests.mqtt_tools import Collector, Publisher

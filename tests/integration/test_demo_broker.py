@@ -10,8 +10,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.registry import load_registry
 from saltwatch.broker import EmbeddedBroker, free_port
+from saltwatch.core.registry import load_registry
 from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
 from tests.mqtt_tools import Collector
 from tests.services import wait_until

@@ -20,12 +20,12 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.clock import SystemClock
-from core.registry import load_registry
-from core.schema import MEASUREMENTS
-from ingest.intake import Inbound
-from ingest.mqtt import MqttConsumer
+from saltwatch.core.clock import SystemClock
+from saltwatch.core.registry import load_registry
+from saltwatch.core.schema import MEASUREMENTS
 from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
+from saltwatch.ingest.intake import Inbound
+from saltwatch.ingest.mqtt import MqttConsumer
 from tests.conftest import need_binary
 from tests.mqtt_tools import Collector, Publisher
 from tests.services import free_port, wait_until

@@ -10,26 +10,26 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.engine import AlertEngine
-from alerts.messages import render
-from analytics.forecast_job import ForecastJob
-from analytics.forecast_store import live_score, past_forecasts, to_reading
-from api.app import create_app
-from api.context import ApiContext
-from core.clock import FakeClock
-from core.codec import CodecLimits
-from core.judge import Judge, JudgeConfig
-from core.qc import QualityControl
-from core.registry import load_registry
-from core.rules import RuleSet, load_rules
-from core.settings import QcSettings, Settings
-from core.timeutil import NS_PER_S
-from core.topics import TopicKind
-from core.types import Reading
-from sim.fleet import Fleet, SimConfig
-from sim.salinity import SCENARIOS, epoch
-from storage.alert_sqlite import AlertState
-from storage.ports import ReadingStore
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.messages import render
+from saltwatch.analytics.forecast_job import ForecastJob
+from saltwatch.analytics.forecast_store import live_score, past_forecasts, to_reading
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import RuleSet, load_rules
+from saltwatch.core.settings import QcSettings, Settings
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.sim.fleet import Fleet, SimConfig
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.ports import ReadingStore
 from tests.alert_tools import Quiet
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.errors import AuthError, RetryableError
-from core.topics import TopicKind
-from core.types import Reading
-from storage.influx import InfluxReadingStore
+from saltwatch.core.errors import AuthError, RetryableError
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.influx import InfluxReadingStore
 from tests.conftest import need_binary
 from tests.services import InfluxServer, free_port
 

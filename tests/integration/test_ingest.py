@@ -11,12 +11,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.qc import QcFlag
-from core.topics import TopicKind
-from ingest.service import IngestService
-from storage.influx import InfluxReadingStore
-from storage.ports import ReadingStore
-from storage.sqlite import SqliteReadingStore
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.topics import TopicKind
+from saltwatch.ingest.service import IngestService
+from saltwatch.storage.influx import InfluxReadingStore
+from saltwatch.storage.ports import ReadingStore
+from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.integration.ingest_helpers import (
     Mix,
     ingest_process,

@@ -13,12 +13,12 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from core.clock import SystemClock
-from core.errors import AuthError
-from core.topics import TopicKind
-from ingest.mqtt import MqttConsumer
-from ingest.service import IngestService
-from storage.sqlite import SqliteReadingStore
+from saltwatch.core.clock import SystemClock
+from saltwatch.core.errors import AuthError
+from saltwatch.core.topics import TopicKind
+from saltwatch.ingest.mqtt import MqttConsumer
+from saltwatch.ingest.service import IngestService
+from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.conftest import need_binary
 from tests.integration.ingest_helpers import ingest_settings, make_registry, write_registry
 from tests.mqtt_tools import Publisher

@@ -14,8 +14,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.topics import TopicKind
-from storage.influx import InfluxReadingStore
+from saltwatch.core.topics import TopicKind
+from saltwatch.storage.influx import InfluxReadingStore
 from tests.integration.ingest_helpers import write_registry
 from tests.mqtt_tools import Publisher
 from tests.services import InfluxServer, MosquittoServer, wait_until

@@ -21,23 +21,23 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts.dispatch import ChannelWorker
-from alerts.engine import AlertEngine
-from alerts.notifiers.email import EmailNotifier
-from alerts.notifiers.mqtt import MqttNotifier
-from alerts.notifiers.template import BodyTemplate
-from alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
-from alerts.service import receiver_notifier
-from core.broker import configure, parse_mqtt_url
-from core.clock import FakeClock
-from core.errors import BadInputError, ConfigError, RetryableError
-from core.registry import load_registry
-from core.rules import load_rules
-from core.settings import ReceiverSettings, Settings, SmtpSettings
-from core.topics import TopicKind
-from core.types import Reading
+from saltwatch.alerts.dispatch import ChannelWorker
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.notifiers.email import EmailNotifier
+from saltwatch.alerts.notifiers.mqtt import MqttNotifier
+from saltwatch.alerts.notifiers.template import BodyTemplate
+from saltwatch.alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
+from saltwatch.alerts.service import receiver_notifier
+from saltwatch.core.broker import configure, parse_mqtt_url
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.errors import BadInputError, ConfigError, RetryableError
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.settings import ReceiverSettings, Settings, SmtpSettings
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 from saltwatch.credentials import hash_password
-from storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import AlertState
 from tests.conftest import need_binary
 from tests.services import MosquittoServer, free_port, tls_listener, wait_until
 

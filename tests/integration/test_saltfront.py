@@ -10,27 +10,27 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.engine import AlertEngine
-from alerts.messages import firing_text, render
-from analytics.bulletin import build
-from analytics.bulletin_text import to_html, to_markdown
-from analytics.saltfront import FrontKeeper, Reach, compute_days
-from api.app import create_app
-from api.context import ApiContext
-from core.clock import FakeClock
-from core.codec import CodecLimits
-from core.judge import Judge, JudgeConfig
-from core.qc import QualityControl
-from core.registry import load_registry
-from core.rules import RiskOverride, load_rules
-from core.settings import QcSettings, Settings
-from core.timeutil import NS_PER_S
-from core.topics import TopicKind
-from core.types import Reading
-from sim.fleet import Fleet, SimConfig
-from sim.salinity import SCENARIOS, epoch
-from storage.alert_sqlite import AlertState
-from storage.ports import ReadingStore
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.messages import firing_text, render
+from saltwatch.analytics.bulletin import build
+from saltwatch.analytics.bulletin_text import to_html, to_markdown
+from saltwatch.analytics.saltfront import FrontKeeper, Reach, compute_days
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.qc import QualityControl
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import RiskOverride, load_rules
+from saltwatch.core.settings import QcSettings, Settings
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.sim.fleet import Fleet, SimConfig
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.ports import ReadingStore
 from tests.alert_tools import Quiet
 
 pytestmark = pytest.mark.integration

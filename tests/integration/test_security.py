@@ -18,19 +18,19 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from alerts.engine import AlertEngine
-from api.app import create_app
-from api.context import ApiContext
-from api.server import ApiServer
-from core.clock import FakeClock
-from core.registry import load_registry
-from core.rules import load_rules
-from core.settings import ApiToken, Settings
-from core.topics import TopicKind
-from core.types import Reading
-from storage.alert_sqlite import AlertState
-from storage.influx import InfluxReadingStore
-from storage.ports import ReadingStore
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.api.app import create_app
+from saltwatch.api.context import ApiContext
+from saltwatch.api.server import ApiServer
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.influx import InfluxReadingStore
+from saltwatch.storage.ports import ReadingStore
 from tests.alert_tools import Quiet
 from tests.conftest import need_binary
 from tests.services import InfluxServer, free_port, wait_until

@@ -11,8 +11,8 @@ import httpx
 import orjson
 import pytest
 
-from core.topics import TopicKind
-from storage.influx import InfluxReadingStore
+from saltwatch.core.topics import TopicKind
+from saltwatch.storage.influx import InfluxReadingStore
 from tests.integration.ingest_helpers import serve_process
 from tests.mqtt_tools import Publisher
 from tests.services import InfluxServer, MosquittoServer, free_port, wait_until

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from core.registry import load_registry
-from sim.faults import FaultRates
-from sim.fleet import Fleet, SimConfig
-from sim.publisher import SimPublisher
-from sim.salinity import SCENARIOS, epoch
+from saltwatch.core.registry import load_registry
+from saltwatch.sim.faults import FaultRates
+from saltwatch.sim.fleet import Fleet, SimConfig
+from saltwatch.sim.publisher import SimPublisher
+from saltwatch.sim.salinity import SCENARIOS, epoch
 from tests.mqtt_tools import Collector
 from tests.services import MosquittoServer, wait_until
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from core.errors import BadInputError
-from core.topics import TopicKind
-from core.types import Reading
-from storage.ports import ReadingStore
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.ports import ReadingStore
 
 pytestmark = pytest.mark.integration
 

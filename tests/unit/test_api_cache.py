@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from api.cache import TtlCache
+from saltwatch.api.cache import TtlCache
 
 
 def test_hit_miss_and_expiry() -> None:

@@ -7,11 +7,11 @@ import math
 import orjson
 import pytest
 
-from core.codec import DEFAULT_LIMITS, CodecLimits, DecodeResult, Reason, decode_payload
-from core.judge import JudgeConfig, judge_message
-from core.qc import QcFlag
-from core.registry import load_registry
-from core.topics import TopicKind
+from saltwatch.core.codec import DEFAULT_LIMITS, CodecLimits, DecodeResult, Reason, decode_payload
+from saltwatch.core.judge import JudgeConfig, judge_message
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.registry import load_registry
+from saltwatch.core.topics import TopicKind
 
 NOW = 1_710_226_800 * 10**9  # 2024-03-12T07:00:00Z = 14:00 in Vietnam
 S = TopicKind.SALINITY

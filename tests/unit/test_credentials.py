@@ -7,7 +7,7 @@ import io
 import stat
 from pathlib import Path
 
-from core.registry import load_registry
+from saltwatch.core.registry import load_registry
 from saltwatch.credentials import (
     BACKEND_USER,
     acl_text,

@@ -6,11 +6,17 @@ import base64
 
 import pytest
 
-from core.errors import ConfigError
-from core.schema import measurement_for
-from core.topics import TopicKind
-from core.types import Reading
-from storage.influx import LineFormatter, parse_influx_url, quote_ident, quote_literal, to_line
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.schema import measurement_for
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.influx import (
+    LineFormatter,
+    parse_influx_url,
+    quote_ident,
+    quote_literal,
+    to_line,
+)
 
 
 def test_token_url() -> None:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.qc import QcConfig, QcFlag, QualityControl, battery_flags, describe, flags_for_value
-from core.topics import TopicKind
-from core.types import Reading
+from saltwatch.core.qc import (
+    QcConfig,
+    QcFlag,
+    QualityControl,
+    battery_flags,
+    describe,
+    flags_for_value,
+)
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 
 M = 60 * 10**9
 CFG = QcConfig()

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import BadInputError, ConfigError
-from core.registry import Registry, load_registry
-from core.settings import load_settings
-from core.timeutil import VN_TZ, parse_duration, to_rfc3339
-from core.topics import TopicKind, format_topic, parse_topic, subscription
+from saltwatch.core.errors import BadInputError, ConfigError
+from saltwatch.core.registry import Registry, load_registry
+from saltwatch.core.settings import load_settings
+from saltwatch.core.timeutil import VN_TZ, parse_duration, to_rfc3339
+from saltwatch.core.topics import TopicKind, format_topic, parse_topic, subscription
 
 
 def test_topic_format_and_parse() -> None:

@@ -8,20 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alerts.engine import AlertEngine
-from alerts.judgement import judge_levels, trailing_run_start
-from alerts.model import Alert
-from core.clock import FakeClock
-from core.errors import ConfigError
-from core.qc import QcFlag
-from core.registry import load_registry
-from core.rules import SalinityLevels, load_rules, parse_rules
-from core.topics import TopicKind
-from core.types import Reading
-from sim.faults import FaultRates
-from sim.fleet import Fleet, SimConfig
-from sim.salinity import SCENARIOS, epoch
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.judgement import judge_levels, trailing_run_start
+from saltwatch.alerts.model import Alert
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.errors import ConfigError
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import SalinityLevels, load_rules, parse_rules
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.sim.faults import FaultRates
+from saltwatch.sim.fleet import Fleet, SimConfig
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.alert_sqlite import AlertState
 from tests.services import wait_until
 
 M = 60 * 10**9
@@ -343,7 +343,7 @@ def test_judging_runs_off_ingest_thread_and_a_full_handoff_never_blocks(
     """Started, the engine judges new readings on its own thread: ingest's call only queues
     them. With the judge held up and the hand-off full, ingest still returns at once and adds
     what it could not hand over to the windows itself; the next tick judges it."""
-    import alerts.judging as judging  # noqa: PLC0415
+    import saltwatch.alerts.judging as judging  # noqa: PLC0415
 
     monkeypatch.setattr(judging, "HANDOFF_BATCHES", 2)
     monkeypatch.setattr(judging, "PASS_INTERVAL_S", 3600.0)  # its second pass waits an hour
@@ -408,10 +408,10 @@ def health_of(e: AlertEngine, folder: Path | None = None) -> dict[str, object]:
     default beside the alert state)."""
     from fastapi.testclient import TestClient  # noqa: PLC0415
 
-    from api.app import create_app  # noqa: PLC0415
-    from api.context import ApiContext  # noqa: PLC0415
-    from core.settings import Settings  # noqa: PLC0415
-    from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+    from saltwatch.api.app import create_app  # noqa: PLC0415
+    from saltwatch.api.context import ApiContext  # noqa: PLC0415
+    from saltwatch.core.settings import Settings  # noqa: PLC0415
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
     store = SqliteReadingStore((folder or e.state.path.parent) / "readings.db")
     ctx = ApiContext(Settings(), e.registry, store, e.state, e, clock=e.clock)

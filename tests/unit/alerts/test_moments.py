@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from alerts.judging import _AsOf
-from alerts.moments import MonthLevels, salinity_moments
-from alerts.windows import DeviceWindow
-from core.clock import FakeClock
-from core.qc import QcFlag
-from core.rules import SalinityLevels
-from core.topics import TopicKind
-from core.types import Reading
+from saltwatch.alerts.judging import _AsOf
+from saltwatch.alerts.moments import MonthLevels, salinity_moments
+from saltwatch.alerts.windows import DeviceWindow
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.rules import SalinityLevels
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 from tests.unit.alerts.test_evaluate import T0, M, Recorder, engine, sal
 
 RIVER = SalinityLevels(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerts.engine import AlertEngine
-from alerts.model import Silence
-from core.clock import FakeClock
-from core.registry import load_registry
-from core.rules import load_rules
-from core.settings import ReceiverSettings
-from core.topics import TopicKind
-from core.types import Reading
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.model import Silence
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.settings import ReceiverSettings
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import AlertState
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9
@@ -121,7 +121,7 @@ def test_the_same_notification_is_never_queued_twice(tmp_path: Path) -> None:
     engine.on_readings([salty(0)])
     (alert,) = engine.open_alerts()
     event_deliveries = engine.episodes.deliveries
-    from alerts.model import Event  # noqa: PLC0415
+    from saltwatch.alerts.model import Event  # noqa: PLC0415
 
     again = event_deliveries(Event(alert, "firing", T0), T0)
     engine.state.save([], again)  # queued a second time: ignored by the unique key

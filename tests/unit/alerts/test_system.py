@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alerts.dispatch import ChannelWorker, coalesce
-from alerts.engine import AlertEngine
-from alerts.model import Alert, Event, Observation, group_of
-from alerts.system import Holds, Probes, SystemWatch
-from core.clock import FakeClock
-from core.registry import load_registry
-from core.rules import load_rules
-from core.topics import TopicKind
-from core.types import Reading
-from storage.alert_sqlite import AlertState
+from saltwatch.alerts.dispatch import ChannelWorker, coalesce
+from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.model import Alert, Event, Observation, group_of
+from saltwatch.alerts.system import Holds, Probes, SystemWatch
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import AlertState
 from tests.unit.alerts.test_routing import Recorder
 
 S = 10**9

@@ -6,16 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.forecast import (
+from saltwatch.analytics.forecast import (
     Forecast,
     ForecastSettings,
     fit_forecast,
     safe_windows,
     settings_from,
 )
-from analytics.forecast_score import PastForecast, Tally, score
-from analytics.forecasters import TIDAL_DAY_H, History, MethodSettings, predict
-from core.rules import load_rules
+from saltwatch.analytics.forecast_score import PastForecast, Tally, score
+from saltwatch.analytics.forecasters import TIDAL_DAY_H, History, MethodSettings, predict
+from saltwatch.core.rules import load_rules
 
 H = 3600 * 10**9
 NOW = 1_710_000_000 * 10**9

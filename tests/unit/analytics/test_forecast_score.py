@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.forecast_score import PastForecast, score, score_all
-from analytics.forecasters import TIDAL_DAY_H
+from saltwatch.analytics.forecast_score import PastForecast, score, score_all
+from saltwatch.analytics.forecasters import TIDAL_DAY_H
 
 H = 3600 * 10**9
 T0 = 1_710_000_000 * 10**9
@@ -78,8 +78,8 @@ def test_a_forecast_with_nothing_after_it_counts_for_nothing() -> None:
 def test_a_kept_forecast_keeps_its_own_times(tmp_path: Path) -> None:
     """Kept under its hour (one per station and hour), a forecast fitted at 10:37 still says
     what it forecast for 11:37, 12:37 …: scored against the right readings."""
-    from analytics.forecast_store import past_forecasts, to_reading  # noqa: PLC0415
-    from storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+    from saltwatch.analytics.forecast_store import past_forecasts, to_reading  # noqa: PLC0415
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
     fitted = T0 + 37 * 60 * 10**9
     steps = fitted + (np.arange(1, 193) * H // 4).astype(np.int64)

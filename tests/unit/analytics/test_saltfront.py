@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from analytics.risk import Line, risk_level
-from analytics.saltfront import Reach, compute_days, line_reach
-from core.qc import QcFlag
-from core.registry import load_registry
-from core.rules import RISK_REGIONS
-from core.topics import TopicKind
-from core.types import Reading
-from storage.sqlite import SqliteReadingStore
+from saltwatch.analytics.risk import Line, risk_level
+from saltwatch.analytics.saltfront import Reach, compute_days, line_reach
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import RISK_REGIONS
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.storage.sqlite import SqliteReadingStore
 
 # Tiền river stations of the bundled registry on 12/3/2024 (DOMAIN §3.2, rounded)
 PROFILE = [(6.0, 20.0), (21.0, 14.0), (42.0, 8.85), (50.0, 4.5), (64.0, 0.9), (97.0, 0.1)]

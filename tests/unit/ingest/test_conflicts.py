@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.topics import TopicKind
-from core.types import Reading
-from ingest.conflicts import Conflicts, differs
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.conflicts import Conflicts, differs
 
 S = 10**9
 

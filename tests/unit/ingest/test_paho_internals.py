@@ -11,8 +11,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from ingest.mqtt import _BufferedClient
-from ingest.wire import publishes
+from saltwatch.ingest.mqtt import _BufferedClient
+from saltwatch.ingest.wire import publishes
 
 
 def test_the_paho_internals_used_are_still_there() -> None:

@@ -10,16 +10,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from core.clock import FakeClock
-from core.errors import BadInputError, RetryableError
-from core.judge import JudgeConfig
-from core.qc import QcConfig, QualityControl
-from core.registry import Registry
-from core.topics import TopicKind
-from core.types import Reading
-from ingest.intake import Inbound
-from ingest.pipeline import Pipeline, PipelineConfig
-from ingest.spool import Spool
+from saltwatch.core.clock import FakeClock
+from saltwatch.core.errors import BadInputError, RetryableError
+from saltwatch.core.judge import JudgeConfig
+from saltwatch.core.qc import QcConfig, QualityControl
+from saltwatch.core.registry import Registry
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.intake import Inbound
+from saltwatch.ingest.pipeline import Pipeline, PipelineConfig
+from saltwatch.ingest.spool import Spool
 from tests.services import wait_until
 
 NOW = 1_710_226_800 * 10**9

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.qc import QcConfig, QcFlag, QualityControl
-from core.topics import TopicKind
-from core.types import Reading
-from ingest.qc_memory import QcMemory
+from saltwatch.core.qc import QcConfig, QcFlag, QualityControl
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.qc_memory import QcMemory
 
 S = 10**9
 

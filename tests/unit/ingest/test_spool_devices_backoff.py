@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from core.backoff import Backoff
-from core.topics import TopicKind
-from core.types import Reading
-from ingest.devices import DeviceTracker
-from ingest.spool import Spool
+from saltwatch.core.backoff import Backoff
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.devices import DeviceTracker
+from saltwatch.ingest.spool import Spool
 
 
 def batch(n: int, start: int = 0) -> list[Reading]:

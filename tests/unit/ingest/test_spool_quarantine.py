@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.topics import TopicKind
-from core.types import Reading
-from ingest.spool import Spool
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.spool import Spool
 
 
 def batch(i: int) -> list[Reading]:

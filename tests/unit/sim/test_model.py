@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.codec import CodecLimits
-from core.judge import Judge, JudgeConfig
-from core.registry import load_registry
-from sim.faults import FaultRates
-from sim.fleet import Fleet, SimConfig, select_devices
-from sim.records import RATIO_2005, RECORDS_2005, month_stats
-from sim.salinity import SCENARIOS, epoch
-from sim.tide import PERIOD_H, VUNG_TAU, tide_level
+from saltwatch.core.codec import CodecLimits
+from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.registry import load_registry
+from saltwatch.sim.faults import FaultRates
+from saltwatch.sim.fleet import Fleet, SimConfig, select_devices
+from saltwatch.sim.records import RATIO_2005, RECORDS_2005, month_stats
+from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.sim.tide import PERIOD_H, VUNG_TAU, tide_level
 
 REGISTRY = load_registry()
 XUAN_HOA_KM = 42.0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import FatalError, RetryableError
-from storage.sqlite import SqliteReadingStore, classify_sqlite
+from saltwatch.core.errors import FatalError, RetryableError
+from saltwatch.storage.sqlite import SqliteReadingStore, classify_sqlite
 
 
 def real_error(db: sqlite3.Connection, sql: str) -> sqlite3.OperationalError:
