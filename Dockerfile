@@ -5,6 +5,7 @@ FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY core core
+COPY mqtt mqtt
 COPY storage storage
 COPY ingest ingest
 COPY alerts alerts

@@ -22,10 +22,10 @@ from saltwatch.alerts.messages import render_group
 from saltwatch.alerts.model import Event, group_of
 from saltwatch.alerts.notifiers import Notifier
 from saltwatch.alerts.routing import alert_zones
+from saltwatch.alerts.store import AlertStore
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.errors import BadInputError, FatalError, RetryableError
 from saltwatch.core.registry import Registry
-from saltwatch.storage.alert_sqlite import AlertState
 
 log = logging.getLogger(__name__)
 NS = 1_000_000_000
@@ -60,7 +60,7 @@ class ChannelWorker:
     def __init__(
         self,
         notifier: Notifier,
-        state: AlertState,
+        state: AlertStore,
         registry: Registry,
         *,
         initial_s: float = 1.0,
@@ -147,7 +147,7 @@ class Dispatcher:
     def __init__(
         self,
         notifiers: Mapping[str, Notifier],
-        state: AlertState,
+        state: AlertStore,
         registry: Registry,
         *,
         counted: DeliveryCounter | None = None,

@@ -19,15 +19,15 @@ from saltwatch.alerts.judging import ReadingJudge, StatusSource
 from saltwatch.alerts.metrics import AlertMetrics
 from saltwatch.alerts.model import Alert, Event, Observation
 from saltwatch.alerts.notifiers import Notifier
+from saltwatch.alerts.store import AlertStore
 from saltwatch.alerts.system import Holds, Probes, SystemWatch, unsaved_event
 from saltwatch.alerts.windows import Windows
 from saltwatch.core.clock import Clock
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RuleSet
 from saltwatch.core.settings import ReceiverSettings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.ports import ReadingStore
 
 Job = tuple[Callable[[], object], float]
 
@@ -37,7 +37,7 @@ class AlertEngine:
         self,
         rules: RuleSet,
         registry: Registry,
-        state: AlertState,
+        state: AlertStore,
         clock: Clock,
         notifiers: Mapping[str, Notifier],
         windows: Windows | None = None,

@@ -6,7 +6,6 @@ is then shown to the listeners (the API's live stream). One lock guards the open
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -15,12 +14,12 @@ from saltwatch.alerts.lifecycle import acknowledge, advance
 from saltwatch.alerts.metrics import AlertMetrics
 from saltwatch.alerts.model import Alert, Delivery, Event, Observation, Severity
 from saltwatch.alerts.routing import channels_for
+from saltwatch.alerts.store import AlertStore
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import SaltWatchError
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import ReceiverSettings
 from saltwatch.core.timeutil import NS_PER_S
-from saltwatch.storage.ports import AlertStore
 
 log = logging.getLogger("saltwatch.alerts")
 
@@ -99,7 +98,7 @@ class Episodes:
         the changes are simply not made and the next evaluation tries again."""
         try:
             self.state.save(changes, deliveries)
-        except (sqlite3.Error, OSError, SaltWatchError) as exc:
+        except (OSError, SaltWatchError) as exc:
             if self.unsaved_since is None:
                 self.unsaved_since = self.clock.now_ns()
                 log.error("alert state cannot be saved (%s): alerts wait until it can", exc)

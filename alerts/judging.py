@@ -24,10 +24,10 @@ from saltwatch.alerts.windows import FIELDS, DeviceWindow, Windows
 from saltwatch.core.clock import Clock
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.rules import RuleSet
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts")
 StatusSource = Callable[[], Mapping[str, tuple[bool, int]]]

@@ -10,12 +10,12 @@ from saltwatch.alerts.notifiers.mqtt import LogNotifier, MqttNotifier
 from saltwatch.alerts.notifiers.template import BodyTemplate
 from saltwatch.alerts.notifiers.webhook import WebhookNotifier
 from saltwatch.alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
+from saltwatch.alerts.store import AlertStore
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import rules_in_force
 from saltwatch.core.settings import ReceiverSettings, Settings
-from saltwatch.storage.alert_sqlite import AlertState
 
 
 def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifier:
@@ -44,9 +44,11 @@ def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifie
 def build_engine(
     settings: Settings,
     registry: Registry,
+    state: AlertStore,
     clock: Clock | None = None,
     statuses: StatusSource | None = None,
 ) -> AlertEngine:
+    """The engine with its notifiers from ``settings``, over ``state`` (opened by the caller)."""
     a = settings.alerts
     notifiers: dict[str, Notifier] = {
         MQTT_CHANNEL: MqttNotifier(
@@ -60,7 +62,6 @@ def build_engine(
     }
     for receiver in a.receivers:
         notifiers[receiver_channel(receiver.name)] = receiver_notifier(receiver, settings)
-    state = AlertState(settings.state.path)
     saved = state.saved_rules()  # rules an admin changed through the API outlive a restart
     rules = rules_in_force(saved, a.rules_path)
     return AlertEngine(

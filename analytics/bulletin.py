@@ -15,15 +15,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from saltwatch.alerts.model import Alert
+from saltwatch.alerts.store import AlertQuery, AlertStore
 from saltwatch.analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.rules import RuleSet
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.ports import ReadingStore
 
 Lang = Literal["vi", "en"]
 
@@ -98,7 +98,7 @@ def _good(readings: list[Reading], name: str) -> list[float]:
 
 def build(
     store: ReadingStore,
-    state: AlertState | None,
+    state: AlertStore | None,
     registry: Registry,
     rules: RuleSet,
     day: date,
@@ -152,7 +152,7 @@ def build(
 
 
 def _alerts_of(
-    state: AlertState,
+    state: AlertStore,
     registry: Registry,
     covered: set[str] | None,
     zone: str | None,
@@ -165,7 +165,7 @@ def _alerts_of(
     return sorted(
         (
             a
-            for a in state.all(20_000)
+            for a in state.query(AlertQuery(since_ns=start, until_ns=end, limit=20_000))[0]
             if a.state != "pending"
             and a.started_at_ns < end
             and (a.resolved_at_ns is None or a.resolved_at_ns >= start)

@@ -29,10 +29,10 @@ from saltwatch.analytics.forecasters import (
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Profile, Registry
 from saltwatch.core.rules import ForecastRules, RuleSet
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.ports import ReadingStore
 
 FloatArray = npt.NDArray[np.float64]
 __all__ = ["CONSTITUENTS", "Forecast", "ForecastSettings", "fit_forecast", "safe_windows"]

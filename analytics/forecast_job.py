@@ -25,8 +25,8 @@ from saltwatch.analytics.forecast_store import past_forecasts
 from saltwatch.core.clock import Clock
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.rules import RuleSet
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
-from saltwatch.storage.ports import ReadingStore
 
 
 class Announced(Protocol):

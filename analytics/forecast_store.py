@@ -12,10 +12,10 @@ import numpy as np
 from saltwatch.analytics.forecast_score import PastForecast, Tally, score_all
 from saltwatch.core.rules import ForecastRules
 from saltwatch.core.schema import FORECAST_HOURS
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.ports import ReadingStore
 
 H_NS = 3600 * NS_PER_S
 _HOURS = np.arange(1, FORECAST_HOURS + 1, dtype=np.int64)

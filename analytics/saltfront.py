@@ -23,10 +23,10 @@ from saltwatch.core.clock import Clock
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RiskOverride, SaltFrontRules
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.ports import ReadingStore
 
 LINES_PPT = (4.0, 1.0)
 _FLOOR_PPT = 1e-3  # fresh water reads ~0: keep the logarithm finite

@@ -8,16 +8,16 @@ from fastapi import Request
 from prometheus_client import CollectorRegistry
 
 from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast_job import ForecastJob
 from saltwatch.analytics.saltfront import FrontKeeper
+from saltwatch.api.audit import AuditLog
 from saltwatch.api.cache import TtlCache
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.ingest.pipeline import Pipeline
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.audit_sqlite import AuditLog
-from saltwatch.storage.ports import ReadingStore
 
 
 @dataclass
@@ -25,15 +25,14 @@ class ApiContext:
     settings: Settings
     registry: Registry
     store: ReadingStore
-    state: AlertState
+    state: AlertStore
+    audit: AuditLog  # who did what through the API
     engine: AlertEngine | None = None  # acknowledgements go through it when it runs here
     pipeline: Pipeline | None = None  # rejections, device liveness, metrics of ingest
     clock: Clock = field(default_factory=SystemClock)
     metrics: list[CollectorRegistry] = field(default_factory=list)
-    broker_up: bool | None = None
     front: FrontKeeper | None = None  # the salt front as the alert engine keeps it
     forecasts: ForecastJob | None = None  # the stations' forecasts as the alert engine made them
-    audit: AuditLog | None = None  # who did what; opened beside the alert state when unset
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

@@ -6,20 +6,19 @@ never test a bag of optional services themselves."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request
 
 from saltwatch.alerts.engine import AlertEngine
+from saltwatch.api.audit import AuditEntry, AuditLog
 from saltwatch.api.auth import Principal
 from saltwatch.api.context import ApiContext, ctx_of
 from saltwatch.core.rules import RuleSet, rules_in_force
 from saltwatch.ingest.devices import DeviceSnapshot
 from saltwatch.ingest.intake import RecentRejection
 from saltwatch.ingest.pipeline import Pipeline
-from saltwatch.storage.audit_sqlite import AuditEntry, AuditLog
 
 Context = Annotated[ApiContext, Depends(ctx_of)]
 
@@ -47,15 +46,8 @@ def _rules(request: Request) -> Callable[[], RuleSet]:
 Rules = Annotated[Callable[[], RuleSet], Depends(_rules)]
 
 
-_audit_lock = threading.Lock()
-
-
 def _audit(request: Request) -> AuditLog:
-    ctx = ctx_of(request)
-    with _audit_lock:
-        if ctx.audit is None:
-            ctx.audit = AuditLog(ctx.state.path)
-        return ctx.audit
+    return ctx_of(request).audit
 
 
 Audit = Annotated[AuditLog, Depends(_audit)]

@@ -24,7 +24,7 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.sim.fleet import select_devices
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 
 STEP_NS = 900 * 10**9
 
@@ -48,7 +48,7 @@ def main() -> None:
     engine = AlertEngine(
         load_rules(),
         registry,
-        AlertState(Path(tempfile.mkdtemp()) / "state.db"),
+        SqliteAlertStore(Path(tempfile.mkdtemp()) / "state.db"),
         FakeClock(end),
         {"mqtt": Null()},
     )

@@ -55,7 +55,7 @@ from saltwatch.core.types import Reading
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig, select_devices
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
 
 NS = 1_000_000_000
@@ -419,7 +419,7 @@ def main() -> None:
     twice = sum(n - 1 for n in stored.values() if n > 1)
     per_device_lost = Counter(device for device, _ in lost)
 
-    live = AlertState(work / "state.db")
+    live = SqliteAlertStore(work / "state.db")
     every_alert = live.all(1_000_000)
     critical_live = _episodes(every_alert)
     raised_critical = {
@@ -427,7 +427,7 @@ def main() -> None:
     }
     live.close()
     replay_clock = FakeClock(ledger.sent_readings[0][0] if ledger.sent_readings else 0)
-    offline_state = AlertState(work / "replay.db")
+    offline_state = SqliteAlertStore(work / "replay.db")
     offline = AlertEngine(load_rules(), registry, offline_state, replay_clock, {})
     qc = QualityControl(QcSettings().to_config())
     for sent_ns, readings in ledger.sent_readings:

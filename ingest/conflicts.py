@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from saltwatch.core.schema import FieldValue
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.ports import ReadingStore
 
 IGNORED = frozenset({"seq"})  # a resend may carry a new sequence number for the same measurement
 

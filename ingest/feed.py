@@ -19,6 +19,7 @@ from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.types import Reading
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, judge_config, seed_qc
@@ -26,7 +27,6 @@ from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.running import run_until
-from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.alerts.feed")
 

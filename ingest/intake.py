@@ -23,6 +23,7 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.schema import measurement_for
 from saltwatch.core.settings import Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import READING_KINDS, TopicKind
 from saltwatch.core.types import Reading
@@ -30,7 +31,6 @@ from saltwatch.ingest.conflicts import Conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.qc_memory import QcMemory
-from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.ingest")
 

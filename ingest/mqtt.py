@@ -23,12 +23,12 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from saltwatch.core.backoff import Backoff
-from saltwatch.core.broker import configure, parse_mqtt_url
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import AuthError
 from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.wire import PUBACK, RawPublish, puback_packets, publishes
+from saltwatch.mqtt.connection import configure, parse_mqtt_url
 
 log = logging.getLogger("saltwatch.ingest.mqtt")
 

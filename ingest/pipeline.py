@@ -26,13 +26,13 @@ from saltwatch.core.errors import BadInputError, FatalError, RetryableError
 from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
+from saltwatch.core.store import ReadingStore, ReadingWriter
 from saltwatch.core.types import Reading
 from saltwatch.ingest.conflicts import Conflicts, without_stored_conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, RecentRejection
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.spool import Spool
-from saltwatch.storage.ports import ReadingStore, ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 

@@ -10,6 +10,7 @@ from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.store import ReadingStore, ReadingWriter
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, judge_config, seed_conflicts, seed_qc
 from saltwatch.ingest.metrics import IngestMetrics
@@ -18,7 +19,6 @@ from saltwatch.ingest.pipeline import Listener, Pipeline, PipelineConfig
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.running import run_until
 from saltwatch.ingest.spool import Spool
-from saltwatch.storage.ports import ReadingStore, ReadingWriter
 
 log = logging.getLogger("saltwatch.ingest")
 

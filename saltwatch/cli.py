@@ -216,7 +216,7 @@ def api(
 
     import uvicorn  # noqa: PLC0415
 
-    from saltwatch.api.standalone import CONFIG_ENV  # noqa: PLC0415
+    from saltwatch.api_process import CONFIG_ENV  # noqa: PLC0415
 
     settings = _settings(config)  # fail early, here, on bad settings
     _registry(settings)
@@ -225,7 +225,7 @@ def api(
         os.environ[CONFIG_ENV] = str(config.resolve())
     host, _, port = settings.api.bind.rpartition(":")
     uvicorn.run(
-        "saltwatch.api.standalone:app_from_environment",
+        "saltwatch.api_process:app_from_environment",
         factory=True,
         workers=workers,
         host=host.strip("[]"),

@@ -31,6 +31,7 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.schema import measurement_for
 from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.types import Reading
 from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
@@ -39,7 +40,6 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
 from saltwatch.sim.publisher import SimPublisher
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch.demo")
 MARKER = "demo.json"  # what makes a folder a demo folder (and --reset allowed to empty it)

@@ -13,7 +13,7 @@ from saltwatch.analytics.bulletin_text import to_html, to_markdown
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import rules_in_force
 from saltwatch.core.settings import Settings
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.factory import open_reading_store
 
 
@@ -26,7 +26,7 @@ def write_daily_bulletin(
     language: Literal["vi", "en"],
 ) -> str:
     """Write the bulletin of ``day`` into ``out``; the line that says what was written."""
-    state = AlertState(settings.state.path) if settings.state.path.exists() else None
+    state = SqliteAlertStore(settings.state.path) if settings.state.path.exists() else None
     saved = state.saved_rules() if state else None
     rules = rules_in_force(saved, settings.alerts.rules_path)
     store = open_reading_store(settings.store)

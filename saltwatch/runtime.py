@@ -17,15 +17,17 @@ from saltwatch.analytics.saltfront import FrontKeeper
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.errors import RetryableError
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from saltwatch.storage.audit_sqlite import SqliteAuditLog
 
 if TYPE_CHECKING:
     from saltwatch.alerts.engine import AlertEngine
     from saltwatch.core.registry import Registry
     from saltwatch.core.settings import Settings
+    from saltwatch.core.store import ReadingStore
     from saltwatch.ingest.devices import DeviceTracker
     from saltwatch.ingest.mqtt import MqttConsumer
     from saltwatch.ingest.pipeline import Listener, Pipeline
-    from saltwatch.storage.ports import ReadingStore
 
 log = logging.getLogger("saltwatch")
 
@@ -106,7 +108,8 @@ def run_with_alerts(
             if d.online is not None
         }
 
-    engine = build_engine(settings, reg, clock=clock, statuses=statuses)
+    state = SqliteAlertStore(settings.state.path)
+    engine = build_engine(settings, reg, state, clock=clock, statuses=statuses)
     stop = stop if stop is not None else stop_on_signals()
     # the windows fill from the store in the background: a store that is down at start (it
     # comes back later) must not stop ingest, which spools meanwhile
@@ -161,6 +164,7 @@ def run_with_alerts(
             reg,
             warm_from,
             engine.state,
+            SqliteAuditLog(settings.state.path),
             engine,
             api_pipeline,
             metrics=[
@@ -169,9 +173,8 @@ def run_with_alerts(
             ],
             front=front,
             forecasts=forecasts,
+            clock=clock if clock is not None else SystemClock(),
         )
-        if clock is not None:
-            ctx.clock = clock
         api = ApiServer(ctx)
         api.start()
         log.info("API on http://%s", settings.api.bind)

@@ -1,5 +1,5 @@
 """Publishes the fleet's messages over MQTT, one client (and client id, and login) per device, all
-on one network thread (``core.broker.SharedLoop``).
+on one network thread (``mqtt.connection.SharedLoop``).
 
 Each device connects as ``sim-<device id>`` with its last will (``offline``, retained, on its status
 topic), and publishes with QoS 1. Pacing: real time (``speed=1``), accelerated (``speed=600``: ten
@@ -20,10 +20,10 @@ from typing import TextIO
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from saltwatch.core.broker import SharedLoop, configure, parse_mqtt_url
 from saltwatch.core.registry import Device
 from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind, format_topic
+from saltwatch.mqtt.connection import SharedLoop, configure, parse_mqtt_url
 from saltwatch.sim.fleet import Message
 
 

@@ -1,4 +1,4 @@
-"""The alert store on SQLite (the ``AlertStore`` port of storage/ports.py): alerts, silences, an
+"""The alert store on SQLite (the ``AlertStore`` port of alerts/store.py): alerts, silences, an
 outbox of deliveries and the rules an admin saved.
 
 A delivery (an event for one channel) is written in the same transaction as the alert change that
@@ -9,14 +9,18 @@ forgets an open alert nor queues its notification again. A delivery is marked se
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 
 from saltwatch.alerts.model import Alert, Delivery, Event, Silence
-from saltwatch.storage.ports import AlertQuery
-from saltwatch.storage.sqlite import connect_durable
+from saltwatch.alerts.store import AlertQuery
+from saltwatch.core.errors import RetryableError
+from saltwatch.storage.sqlite import classify_sqlite, connect_durable
 
 _FILTERED = {
     "zone": "TEXT",
@@ -31,7 +35,7 @@ def _alert_blob(alert: Alert) -> bytes:
     return orjson.dumps(dataclasses.asdict(alert))
 
 
-class AlertState:
+class SqliteAlertStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
@@ -62,6 +66,18 @@ class AlertState:
             self._db.execute("ALTER TABLE outbox ADD COLUMN next_at INTEGER")
         self._index_columns()
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The connection to itself, with SQLite's errors said in the port's terms
+        (core.errors): a full disk or a busy file may pass, a read-only file will not."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.OperationalError as exc:
+                raise classify_sqlite(exc) from exc
+            except sqlite3.Error as exc:
+                raise RetryableError(f"alert state: {exc}") from exc
+
     def _index_columns(self) -> None:
         """What the alert list filters on, as indexed columns (filled from the stored alert
         for a file written before they existed)."""
@@ -87,7 +103,7 @@ class AlertState:
 
     # ------------------------------------------------------------------ alerts
     def _alerts(self, sql: str, params: tuple[object, ...] = ()) -> list[Alert]:
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(sql, params).fetchall()
         return [Alert(**orjson.loads(row[0])) for row in rows]
 
@@ -122,7 +138,7 @@ class AlertState:
             where.append("(resolved_at IS NULL OR resolved_at >= ?)")
             params.append(q.since_ns)
         clause = " AND ".join(where)
-        with self._lock:
+        with self._locked():
             total = self._db.execute(
                 f"SELECT COUNT(*) FROM alerts WHERE {clause}", params
             ).fetchone()
@@ -137,7 +153,7 @@ class AlertState:
         self, changes: list[tuple[Alert | None, Alert | None]], deliveries: list[Delivery]
     ) -> None:
         """Apply (before, after) changes and queue ``deliveries``, atomically."""
-        with self._lock:
+        with self._locked():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for before, after in changes:
@@ -185,7 +201,7 @@ class AlertState:
 
     # ------------------------------------------------------------------ outbox
     def unsent(self, channel: str, limit: int = 500) -> list[tuple[int, Event]]:
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(
                 "SELECT seq, event FROM outbox WHERE channel = ? AND sent_at IS NULL "
                 "ORDER BY seq LIMIT ?",
@@ -198,14 +214,14 @@ class AlertState:
         return out
 
     def mark_sent(self, seq: int, now_ns: int, error: str | None = None) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "UPDATE outbox SET sent_at = ?, error = ? WHERE seq = ?", (now_ns, error, seq)
             )
 
     def record_attempt(self, seq: int, attempts: int, next_at_ns: int, error: str) -> None:
         """A failed delivery: how many attempts so far, when the next one is due, and why."""
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "UPDATE outbox SET attempts = ?, next_at = ?, error = ? WHERE seq = ?",
                 (attempts, next_at_ns, error, seq),
@@ -214,7 +230,7 @@ class AlertState:
     def pending_attempt(self, channel: str) -> tuple[int, int | None]:
         """(attempts, next try) of the channel's oldest unsent delivery: where a restarted
         worker takes its backoff up again."""
-        with self._lock:
+        with self._locked():
             row = self._db.execute(
                 "SELECT attempts, next_at FROM outbox WHERE channel = ? AND sent_at IS NULL "
                 "ORDER BY seq LIMIT 1",
@@ -224,7 +240,7 @@ class AlertState:
 
     def sent(self, channel: str) -> list[tuple[str, str | None]]:
         """(dedup key, error) of every delivery made on ``channel``, oldest first."""
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(
                 "SELECT dedup, error FROM outbox WHERE channel = ? AND sent_at IS NOT NULL "
                 "ORDER BY seq",
@@ -235,7 +251,7 @@ class AlertState:
     def channels_told(self, alert_id: str) -> set[str]:
         """Channels that were given (or queued) this alert's firing."""
         pattern = f"{alert_id}:firing:%"
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(
                 "SELECT DISTINCT channel FROM outbox WHERE dedup LIKE ?", (pattern,)
             ).fetchall()
@@ -243,7 +259,7 @@ class AlertState:
 
     # ------------------------------------------------------------------ silences
     def add_silence(self, silence: Silence) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "INSERT INTO silences VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -270,12 +286,12 @@ class AlertState:
         elif ending_after_ns is not None:
             sql += " WHERE ends_at > ?"
             params = (ending_after_ns,)  # type: ignore[assignment]
-        with self._lock:
+        with self._locked():
             rows = self._db.execute(sql + " ORDER BY starts_at", params).fetchall()
         return [Silence(*row) for row in rows]
 
     def expire_silence(self, silence_id: str, now_ns: int) -> bool:
-        with self._lock:
+        with self._locked():
             cursor = self._db.execute(
                 "UPDATE silences SET ends_at = ? WHERE id = ? AND ends_at > ?",
                 (now_ns, silence_id, now_ns),
@@ -284,7 +300,7 @@ class AlertState:
 
     # ------------------------------------------------------------------ rules changed at run time
     def save_rules(self, rules: dict[str, object]) -> None:
-        with self._lock:
+        with self._locked():
             self._db.execute(
                 "INSERT INTO kv VALUES ('rules', ?) ON CONFLICT (key) DO UPDATE "
                 "SET value = excluded.value",
@@ -292,7 +308,7 @@ class AlertState:
             )
 
     def saved_rules(self) -> dict[str, object] | None:
-        with self._lock:
+        with self._locked():
             row = self._db.execute("SELECT value FROM kv WHERE key = 'rules'").fetchone()
         return orjson.loads(row[0]) if row else None
 

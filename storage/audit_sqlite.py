@@ -4,28 +4,40 @@ paged in SQL. A rule change keeps the rules it replaced in its ``detail``."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from saltwatch.storage.sqlite import connect_durable
+from saltwatch.api.audit import AuditEntry
+from saltwatch.storage.sqlite import classify_sqlite, connect_durable
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    at_ns: int
-    actor: str  # the token's name
-    role: str
-    action: str  # ack, silence.create, silence.delete, rules.update
-    target: str  # an alert id, a silence id, "rules"
-    detail: str
+class SqliteAuditLog:
+    """The audit log port (api/audit.py) on SQLite."""
 
-
-class AuditLog:
     def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = connect_durable(Path(path))
-        self._db.executescript(
+        self._opened: sqlite3.Connection | None = None
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, opened at first use (a full disk when the process starts must not
+        stop the API; the first action after space returns opens it), with SQLite's errors said
+        in core.errors terms."""
+        with self._lock:
+            try:
+                if self._opened is None:
+                    self._opened = self._open()
+                yield self._opened
+            except sqlite3.OperationalError as exc:
+                raise classify_sqlite(exc) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        db = connect_durable(self.path)
+        db.executescript(
             """
             CREATE TABLE IF NOT EXISTS audit (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
@@ -35,10 +47,11 @@ class AuditLog:
             CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, at);
             """
         )
+        return db
 
     def record(self, entry: AuditEntry) -> None:
-        with self._lock:
-            self._db.execute(
+        with self._locked() as db:
+            db.execute(
                 "INSERT INTO audit (at, actor, role, action, target, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (entry.at_ns, entry.actor, entry.role, entry.action, entry.target, entry.detail),
@@ -64,10 +77,10 @@ class AuditLog:
             where.append("actor = ?")
             params.append(actor)
         clause = " AND ".join(where)
-        with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM audit WHERE {clause}", params)
+        with self._locked() as db:
+            total = db.execute(f"SELECT count(*) FROM audit WHERE {clause}", params)
             count = int(total.fetchone()[0])
-            rows = self._db.execute(
+            rows = db.execute(
                 f"SELECT at, actor, role, action, target, detail FROM audit WHERE {clause} "
                 "ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?",
                 [*params, limit, offset],
@@ -76,4 +89,6 @@ class AuditLog:
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            if self._opened is not None:
+                self._opened.close()
+                self._opened = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.settings import StoreSettings
+from saltwatch.core.store import ReadingStore
 from saltwatch.storage.influx import InfluxReadingStore
-from saltwatch.storage.ports import ReadingStore
 from saltwatch.storage.sqlite import SqliteReadingStore, path_from_url
 
 

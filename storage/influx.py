@@ -21,9 +21,9 @@ from influxdb_client.domain.write_precision import WritePrecision
 
 from saltwatch.core.errors import AuthError, BadInputError, ConfigError, RetryableError
 from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
+from saltwatch.core.store import Aggregate
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
-from saltwatch.storage.ports import Aggregate
 
 #: ``latest`` looks this far back first (seconds).
 LATEST_RECENT_S = 2 * 86_400

@@ -23,9 +23,9 @@ from saltwatch.core.schema import (
     check_tags,
     measurement_for,
 )
+from saltwatch.core.store import Aggregate
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
-from saltwatch.storage.ports import Aggregate
 
 _SQL_TYPES = {
     FieldType.FLOAT: "REAL",

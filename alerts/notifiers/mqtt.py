@@ -10,9 +10,9 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from saltwatch.core.broker import configure, parse_mqtt_url
 from saltwatch.core.errors import RetryableError
 from saltwatch.core.topics import TopicKind, format_topic
+from saltwatch.mqtt.connection import configure, parse_mqtt_url
 
 log = logging.getLogger("saltwatch.alerts.mqtt")
 

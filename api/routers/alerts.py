@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from saltwatch.alerts.model import Silence
+from saltwatch.alerts.store import AlertQuery
 from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ctx_of
 from saltwatch.api.convert import alert_out, query_time, silence_out, when
@@ -16,7 +17,6 @@ from saltwatch.api.deps import Audit, Context, Engine, Ingest, record
 from saltwatch.api.paging import Page
 from saltwatch.api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from saltwatch.core.timeutil import NS_PER_S
-from saltwatch.storage.ports import AlertQuery
 
 DAY_NS = 86_400 * NS_PER_S
 MAX_SILENCE_NS = 30 * DAY_NS

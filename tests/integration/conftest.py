@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from saltwatch.core.store import ReadingStore
 from saltwatch.storage.influx import InfluxReadingStore
-from saltwatch.storage.ports import ReadingStore
 from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.services import InfluxServer
 

@@ -20,8 +20,8 @@ import orjson
 
 from saltwatch.core.registry import Registry, load_registry
 from saltwatch.core.settings import Settings, load_settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.ingest.service import IngestService
-from saltwatch.storage.ports import ReadingStore
 from tests.services import wait_until
 
 KINDS = ["salinity"] * 14 + ["well"] * 3 + ["tap"] * 3

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from saltwatch.alerts.model import Alert
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.ports import AlertQuery
+from saltwatch.alerts.store import AlertQuery
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 
 H = 3600 * 10**9
 T0 = 1_700_000_000 * 10**9
@@ -62,11 +62,11 @@ def expected(all_: list[Alert], q: AlertQuery) -> list[Alert]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> AlertState:
-    return AlertState(tmp_path / "state.db")
+def store(tmp_path: Path) -> SqliteAlertStore:
+    return SqliteAlertStore(tmp_path / "state.db")
 
 
-def test_filters_paging_and_time_ranges_in_sql(store: AlertState) -> None:
+def test_filters_paging_and_time_ranges_in_sql(store: SqliteAlertStore) -> None:
     every = alerts(12_000)  # more than the 10,000 the list used to load and cap at
     store.save([(None, a) for a in every], [])
     queries = [
@@ -103,6 +103,6 @@ def test_a_file_from_before_the_columns_is_taken_up(tmp_path: Path) -> None:
     )
     old.commit()
     old.close()
-    store = AlertState(path)
+    store = SqliteAlertStore(path)
     got, total = store.query(AlertQuery(zones=frozenset({a.zone}), kind=a.kind))
     assert total == 1 and got == [a]

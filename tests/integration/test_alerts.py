@@ -18,6 +18,7 @@ from saltwatch.alerts.service import build_engine
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import Settings
 from saltwatch.ingest.service import IngestService
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.integration.ingest_helpers import settings_from_env
 from tests.mqtt_tools import Collector, Publisher
@@ -47,7 +48,7 @@ class Served:
         self.registry = load_registry()
         self.store = SqliteReadingStore(settings.store.url.removeprefix("sqlite:///"))
         self.ingest = IngestService(settings, self.registry, self.store)
-        self.engine = build_engine(settings, self.registry)
+        self.engine = build_engine(settings, self.registry, SqliteAlertStore(settings.state.path))
         self.ingest.pipeline.add_listener(self.engine.on_readings)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.ingest.run, args=(self.stop,), daemon=True)

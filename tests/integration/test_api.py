@@ -21,15 +21,15 @@ from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.pipeline import Pipeline
 from saltwatch.ingest.spool import Spool
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.ports import ReadingStore
-from tests.alert_tools import Quiet
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import Quiet, audit_beside
 from tests.services import wait_until
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     tokens = [ApiToken(role=r, token=t, name=NAMES.get(r)) for r, t in TOKENS.items()]
     settings = Settings(api={"tokens": tokens})
     clock = FakeClock(NOW)
-    state = AlertState(tmp_path / "state.db")
+    state = SqliteAlertStore(tmp_path / "state.db")
     engine = AlertEngine(load_rules(), registry, state, clock, {"mqtt": Quiet()})
     pipeline = Pipeline(
         store,
@@ -101,6 +101,7 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
         registry,
         store,
         state,
+        audit_beside(state),
         engine,
         pipeline,
         clock,
@@ -349,7 +350,7 @@ def test_maintenance_windows_are_scheduled_ahead_and_listed_until_they_end(
     assert [
         s["id"] for s in client.get("/api/v1/silences?current=true", headers=viewer).json()
     ] == [window["id"]]
-    stored = AlertState(state_path).silences()
+    stored = SqliteAlertStore(state_path).silences()
     alert = Alert("a", "salinity-river:vam-kenh", "salinity-river", "salinity", "vam-kenh",
                   "xa-tan-dong", "critical", "firing", 5.0, 4.0, "ppt", NOW, NOW)  # fmt: skip
     mutes = [stored[0].mutes(alert, ["xa-tan-dong"], NOW + h * 3600 * NS_PER_S) for h in (1, 3, 5)]
@@ -452,14 +453,16 @@ def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
     from saltwatch.core.rules import RiskOverride  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
-    state = AlertState(tmp_path / "state.db")
+    state = SqliteAlertStore(tmp_path / "state.db")
     rules = load_rules()
     declared = RiskOverride(level=3, reason="công bố của tỉnh", by="admin")
     saltfront = rules.saltfront.model_copy(update={"override": {"tien": declared}})
     state.save_rules(rules.model_copy(update={"saltfront": saltfront}).model_dump(mode="json"))
     settings = Settings(api={"tokens": [ApiToken(role="viewer", token=TOKENS["viewer"])]})
     store = SqliteReadingStore(tmp_path / "r.db")
-    ctx = ApiContext(settings, load_registry(), store, state, None, clock=FakeClock(NOW))
+    ctx = ApiContext(
+        settings, load_registry(), store, state, audit_beside(state), None, clock=FakeClock(NOW)
+    )
     with TestClient(create_app(ctx)) as client:
         (tien,) = client.get("/api/v1/saltfront", headers=auth("viewer")).json()
         assert tien["risk_declared"] == {"level": 3, "reason": "công bố của tỉnh", "by": "admin"}

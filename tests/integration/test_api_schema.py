@@ -20,9 +20,9 @@ from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet
+from tests.alert_tools import Quiet, audit_beside
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
@@ -33,14 +33,18 @@ def _app() -> Any:
     """The API on a throw-away SQLite store with one firing alert (built when collected)."""
     folder = Path(tempfile.mkdtemp(prefix="api-schema-"))
     registry = load_registry()
-    state = AlertState(folder / "s.db")
+    state = SqliteAlertStore(folder / "s.db")
     store = SqliteReadingStore(folder / "r.db")
     engine = AlertEngine(load_rules(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
     reading = Reading(TopicKind.SALINITY, "vam-kenh", T0, {"salinity_ppt": 4.4}, zone="z")
     store.write([reading])
     engine.on_readings([reading])
     settings_ = Settings(api={"tokens": [ApiToken(role="admin", token=ADMIN)]})
-    return create_app(ApiContext(settings_, registry, store, state, engine, clock=FakeClock(T0)))
+    return create_app(
+        ApiContext(
+            settings_, registry, store, state, audit_beside(state), engine, clock=FakeClock(T0)
+        )
+    )
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app())

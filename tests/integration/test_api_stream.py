@@ -19,9 +19,9 @@ from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet
+from tests.alert_tools import Quiet, audit_beside
 from tests.services import free_port, wait_until
 
 pytestmark = pytest.mark.integration
@@ -35,10 +35,10 @@ def test_a_firing_alert_reaches_the_stream(tmp_path: Path) -> None:
         api={"tokens": [ApiToken(role="viewer", token=TOKEN)], "bind": f"127.0.0.1:{port}"}
     )
     registry = load_registry()
-    state = AlertState(tmp_path / "s.db")
+    state = SqliteAlertStore(tmp_path / "s.db")
     engine = AlertEngine(load_rules(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
     store = SqliteReadingStore(tmp_path / "r.db")
-    server = ApiServer(ApiContext(settings, registry, store, state, engine))
+    server = ApiServer(ApiContext(settings, registry, store, state, audit_beside(state), engine))
     server.start()
     received: list[dict[str, Any]] = []
     connected = threading.Event()

@@ -23,14 +23,14 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import RuleSet, load_rules
 from saltwatch.core.settings import QcSettings, Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.ports import ReadingStore
-from tests.alert_tools import Quiet
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import Quiet, audit_beside
 
 pytestmark = pytest.mark.integration
 STATIONS = ("gia-thuan", "phu-phong", "xuan-hoa")
@@ -59,7 +59,7 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
     fill(store)
     registry, clock = load_registry(), FakeClock(int(epoch("2024-03-09") * NS_PER_S))
     engine = AlertEngine(
-        load_rules(), registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
+        load_rules(), registry, SqliteAlertStore(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
     )
     job = ForecastJob(store, registry, lambda: engine.rules, clock)
     events = engine.observe(job.update())
@@ -83,7 +83,7 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
     for _ in range(2):
         clock.set(clock.now_ns() + H)
         again = AlertEngine(
-            load_rules(), registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
+            load_rules(), registry, SqliteAlertStore(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
         )
         anew = ForecastJob(
             store,
@@ -122,7 +122,9 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
     clock.set(int(epoch("2024-03-09") * NS_PER_S))
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
-    ctx = ApiContext(settings, registry, store, engine.state, engine, clock=clock)
+    ctx = ApiContext(
+        settings, registry, store, engine.state, audit_beside(engine.state), engine, clock=clock
+    )
     with TestClient(create_app(ctx)) as client:  # no forecast job here: fitted on request
         body = client.get("/api/v1/forecast/gia-thuan", headers=VIEWER).json()
         assert len(body["points"]) == 192 and body["intake_threshold"] == 0.5

@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 from saltwatch.core.qc import QcFlag
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.ingest.service import IngestService
 from saltwatch.storage.influx import InfluxReadingStore
-from saltwatch.storage.ports import ReadingStore
 from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.integration.ingest_helpers import (
     Mix,

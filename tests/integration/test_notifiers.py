@@ -28,7 +28,6 @@ from saltwatch.alerts.notifiers.mqtt import MqttNotifier
 from saltwatch.alerts.notifiers.template import BodyTemplate
 from saltwatch.alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
 from saltwatch.alerts.service import receiver_notifier
-from saltwatch.core.broker import configure, parse_mqtt_url
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import BadInputError, ConfigError, RetryableError
 from saltwatch.core.registry import load_registry
@@ -37,7 +36,9 @@ from saltwatch.core.settings import ReceiverSettings, Settings, SmtpSettings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.credentials import hash_password
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.mqtt.connection import configure, parse_mqtt_url
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import sqlite_of
 from tests.conftest import need_binary
 from tests.services import MosquittoServer, free_port, tls_listener, wait_until
 
@@ -75,7 +76,7 @@ def engine_with(tmp_path: Path, notifier: Any, receiver: ReceiverSettings) -> Al
     return AlertEngine(
         load_rules(),
         load_registry(),
-        AlertState(tmp_path / "s.db"),
+        SqliteAlertStore(tmp_path / "s.db"),
         FakeClock(T0),
         {notifier.channel: notifier},
         receivers=[receiver],
@@ -106,7 +107,7 @@ def test_webhook_is_signed_and_retried_on_5xx_only(tmp_path: Path, hook: Any) ->
     engine.dispatch()
     engine.dispatch()
     assert len(handler.received) == 3
-    assert engine.state.sent("receiver:ops")[-1][1] is not None  # the error is kept
+    assert sqlite_of(engine.state).sent("receiver:ops")[-1][1] is not None  # the error is kept
 
 
 class Inbox:
@@ -215,7 +216,7 @@ def test_a_hanging_receiver_delays_no_other_channel(tmp_path: Path) -> None:
     engine = AlertEngine(
         load_rules(),
         load_registry(),
-        AlertState(tmp_path / "s.db"),
+        SqliteAlertStore(tmp_path / "s.db"),
         FakeClock(T0),
         {"receiver:slow": WebhookNotifier("slow", url, SECRET, timeout_s=40), "mqtt": recorder},
         receivers=[ReceiverSettings(name="slow", type="webhook", url=url, secret=SECRET)],
@@ -233,7 +234,7 @@ def test_a_hanging_receiver_delays_no_other_channel(tmp_path: Path) -> None:
         while len(recorder.sent) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert len(recorder.sent) >= 2 and recorder.sent[-1] - began < 3.0
-        assert engine.state.sent("receiver:slow") == []  # still waiting on its receiver
+        assert sqlite_of(engine.state).sent("receiver:slow") == []  # still waiting on its receiver
     finally:
         release.set()
         engine.dispatcher.stop()

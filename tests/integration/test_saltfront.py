@@ -24,14 +24,14 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import RiskOverride, load_rules
 from saltwatch.core.settings import QcSettings, Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from saltwatch.storage.alert_sqlite import AlertState
-from saltwatch.storage.ports import ReadingStore
-from tests.alert_tools import Quiet
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import Quiet, audit_beside
 
 pytestmark = pytest.mark.integration
 START, END = "2024-02-01", "2024-05-01"
@@ -113,7 +113,9 @@ def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
         store.write(upto[i : i + 5000])
     registry, rules, clock = load_registry(), load_rules(), FakeClock(now)
     recorder = Quiet()
-    engine = AlertEngine(rules, registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": recorder})
+    engine = AlertEngine(
+        rules, registry, SqliteAlertStore(tmp_path / "s.db"), clock, {"mqtt": recorder}
+    )
     peaks: dict[str, float] = {}
     keeper = FrontKeeper(
         store,
@@ -170,7 +172,15 @@ def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
     assert [e for e in engine.observe(keeper.update()) if e.state == "resolved"] == []
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
-    ctx = ApiContext(settings, registry, store, engine.state, engine, clock=FakeClock(now))
+    ctx = ApiContext(
+        settings,
+        registry,
+        store,
+        engine.state,
+        audit_beside(engine.state),
+        engine,
+        clock=FakeClock(now),
+    )
     ctx.front = keeper
     with TestClient(create_app(ctx)) as client:
         response = client.get(
@@ -203,7 +213,9 @@ def test_daily_bulletin_page_chart_and_api(
         store.write(upto[i : i + 5000])
     registry, rules = load_registry(), load_rules()
     clock = FakeClock(day_end + 6 * 3600 * NS_PER_S)
-    engine = AlertEngine(rules, registry, AlertState(tmp_path / "s.db"), clock, {"mqtt": Quiet()})
+    engine = AlertEngine(
+        rules, registry, SqliteAlertStore(tmp_path / "s.db"), clock, {"mqtt": Quiet()}
+    )
     keeper = FrontKeeper(store, registry, lambda: rules.saltfront, clock, history_days=3)
     clock.set(day_end - 3600 * NS_PER_S)
     engine.observe(keeper.update())  # risk level alerts during the day
@@ -229,7 +241,9 @@ def test_daily_bulletin_page_chart_and_api(
     assert "| Cống Xuân Hòa |" in markdown and "![Độ mặn 7 ngày qua](chart.png)" in markdown
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
-    ctx = ApiContext(settings, registry, store, engine.state, engine, clock=clock)
+    ctx = ApiContext(
+        settings, registry, store, engine.state, audit_beside(engine.state), engine, clock=clock
+    )
     auth = {"Authorization": f"Bearer {'v' * 24}"}
     with TestClient(create_app(ctx)) as client:
         response = client.get("/api/v1/reports/daily", headers=auth)  # yesterday: 12/3

@@ -26,12 +26,12 @@ from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.influx import InfluxReadingStore
-from saltwatch.storage.ports import ReadingStore
-from tests.alert_tools import Quiet
+from tests.alert_tools import Quiet, audit_beside
 from tests.conftest import need_binary
 from tests.services import InfluxServer, free_port, wait_until
 
@@ -90,7 +90,7 @@ def system(store: ReadingStore, tmp_path: Path) -> Iterator[tuple[ApiContext, Re
         }
     )
     clock = FakeClock(NOW)
-    state = AlertState(tmp_path / "state.db")
+    state = SqliteAlertStore(tmp_path / "state.db")
     engine = AlertEngine(load_rules(), registry, state, clock, {"mqtt": Quiet()})
     readings = [
         Reading(TopicKind.SALINITY, "vam-kenh", NOW - i * 900 * 10**9, {"salinity_ppt": 4.5})
@@ -98,7 +98,10 @@ def system(store: ReadingStore, tmp_path: Path) -> Iterator[tuple[ApiContext, Re
     ]
     store.write(readings)
     engine.on_readings(readings)  # a firing alert to acknowledge
-    yield ApiContext(settings, registry, store, state, engine, clock=clock), store
+    yield (
+        ApiContext(settings, registry, store, state, audit_beside(state), engine, clock=clock),
+        store,
+    )
     state.close()
 
 
@@ -279,9 +282,11 @@ def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path:
         registry = load_registry()
         tokens = [ApiToken.model_validate({"role": r, "token": t}) for r, t in TOKENS.items()]
         settings = Settings(api={"tokens": tokens})
-        state = AlertState(tmp_path / "state.db")
+        state = SqliteAlertStore(tmp_path / "state.db")
         store.write([Reading(TopicKind.SALINITY, "vam-kenh", NOW, {"salinity_ppt": 3.0})])
-        ctx = ApiContext(settings, registry, store, state, None, clock=FakeClock(NOW))
+        ctx = ApiContext(
+            settings, registry, store, state, audit_beside(state), None, clock=FakeClock(NOW)
+        )
         server.stop()
         with TestClient(create_app(ctx)) as client:
             for method, path in sorted(ROUTES):

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from saltwatch.core.errors import BadInputError
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.ports import ReadingStore
 
 pytestmark = pytest.mark.integration
 

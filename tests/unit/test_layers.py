@@ -1,5 +1,7 @@
-"""The layout's promises, checked on the source: analytics knows the alert pipeline by its model
-alone, every import goes through the one namespace, and one size rule holds for every module."""
+"""The layout's promises, checked on the source: no import runs up the floors, only the
+composition roots and storage/ touch an adapter, analytics knows the alert pipeline by its model
+and store port alone, every import goes through the one namespace, and one size rule holds for
+every module."""
 
 from __future__ import annotations
 
@@ -20,12 +22,79 @@ def imported(path: Path) -> set[str]:
     return names
 
 
-def test_analytics_imports_nothing_of_alerts_but_its_model() -> None:
+#: each folder imports only from folders of a lower floor: the kernel at the bottom, the MQTT
+#: connection on it, the components, the API, the adapters (storage/ implements the ports its
+#: users define), and saltwatch/, which assembles every process, at the top
+FLOORS = {
+    "core": 0,
+    "mqtt": 1,
+    "sim": 2,
+    "ingest": 2,
+    "alerts": 2,
+    "analytics": 3,
+    "api": 4,
+    "storage": 5,
+    "saltwatch": 6,
+}
+
+
+def product_modules() -> dict[str, Path]:
+    """Every module of the product by its folder-relative path (the links in saltwatch/ that
+    serve the namespace in a checkout are not modules of their own)."""
+    found: dict[str, Path] = {}
+    for folder in FLOORS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if folder != "saltwatch" or path.parent == ROOT / "saltwatch":
+                found[path.relative_to(ROOT).as_posix()] = path
+    return found
+
+
+def folder_of(module: str) -> str | None:
+    """The designed folder an imported name belongs to, or None (a library)."""
+    parts = module.split(".")
+    if parts[0] != "saltwatch":
+        return None
+    return parts[1] if len(parts) > 1 and parts[1] in FLOORS else "saltwatch"
+
+
+def test_no_import_runs_up_the_floors_or_between_folders_of_one_floor() -> None:
+    arrows = {
+        (name.split("/")[0], target, name, module)
+        for name, path in product_modules().items()
+        for module in imported(path)
+        if (target := folder_of(module)) is not None and target != name.split("/")[0]
+    }
+    assert len(arrows) > 100
+    upward = sorted((n, m) for a, b, n, m in arrows if FLOORS[b] >= FLOORS[a])
+    assert upward == []
+
+
+def test_only_the_composition_roots_and_storage_import_an_adapter() -> None:
+    users = {
+        name: sorted(m for m in imported(path) if m.startswith("saltwatch.storage."))
+        for name, path in product_modules().items()
+        if not name.startswith(("storage/", "saltwatch/"))
+    }
+    assert {name: found for name, found in users.items() if found} == {}
+
+
+def test_the_kernel_has_no_network_io() -> None:
+    networked = {"paho", "httpx", "socket", "ssl", "selectors", "urllib.request", "smtplib"}
+    found = {
+        name: sorted(m for m in imported(path) if m.split(".")[0] in networked or m in networked)
+        for name, path in product_modules().items()
+        if name.startswith("core/")
+    }
+    assert {name: mods for name, mods in found.items() if mods} == {}
+
+
+def test_analytics_imports_nothing_of_alerts_but_its_model_and_store_port() -> None:
     for path in sorted((ROOT / "analytics").glob("*.py")):
         strays = {
             n
             for n in imported(path)
-            if n.startswith("saltwatch.alerts") and n != "saltwatch.alerts.model"
+            if n.startswith("saltwatch.alerts")
+            and n not in ("saltwatch.alerts.model", "saltwatch.alerts.store")
         }
         assert not strays, (path.name, strays)
 
@@ -43,7 +112,7 @@ def test_every_module_of_the_product_stays_within_one_size_rule() -> None:
     assert {name: n for name, n in sizes.items() if n > 400} == {}
 
 
-DESIGNED = ("core", "storage", "ingest", "alerts", "analytics", "api", "sim", "config")
+DESIGNED = ("core", "mqtt", "storage", "ingest", "alerts", "analytics", "api", "sim", "config")
 
 
 def test_every_import_of_the_project_goes_through_the_saltwatch_namespace() -> None:

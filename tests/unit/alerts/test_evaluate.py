@@ -21,7 +21,8 @@ from saltwatch.core.types import Reading
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import audit_beside, sqlite_of
 from tests.services import wait_until
 
 M = 60 * 10**9
@@ -132,7 +133,7 @@ def engine(tmp_path: Path, clock: FakeClock, recorder: Recorder) -> AlertEngine:
     return AlertEngine(
         load_rules(),
         load_registry(),
-        AlertState(tmp_path / "state.db"),
+        SqliteAlertStore(tmp_path / "state.db"),
         clock,
         {"mqtt": recorder},
     )
@@ -239,7 +240,7 @@ def test_tidal_day_maximum_keeps_a_regime_alert_through_low_water(tmp_path: Path
 
 
 def test_open_alert_type_round_trips_through_state(tmp_path: Path) -> None:
-    state = AlertState(tmp_path / "s.db")
+    state = SqliteAlertStore(tmp_path / "s.db")
     alert = Alert(
         "a1",
         "f:x",
@@ -375,14 +376,14 @@ def test_an_alert_is_shown_only_once_saved_and_none_is_lost_on_a_full_disk(
     """Durable before visible: while the alert state cannot be written (a full disk), a 9 ‰
     reading raises nothing in memory, the API or the notifiers; once it can, the next tick
     raises it, with the reading's time."""
-    import sqlite3  # noqa: PLC0415
+    from saltwatch.core.errors import RetryableError  # noqa: PLC0415
 
     clock, recorder = FakeClock(T0), Recorder()
     e = engine(tmp_path, clock, recorder)
     real_save = e.state.save
 
-    def full(*args: object, **kwargs: object) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+    def full(*args: object, **kwargs: object) -> None:  # as the port says SQLite's full disk
+        raise RetryableError("SQLite busy or unavailable: database or disk is full")
 
     monkeypatch.setattr(e.state, "save", full)
     e.on_readings([sal("vam-kenh", 0, 9.0)])
@@ -413,8 +414,10 @@ def health_of(e: AlertEngine, folder: Path | None = None) -> dict[str, object]:
     from saltwatch.core.settings import Settings  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
-    store = SqliteReadingStore((folder or e.state.path.parent) / "readings.db")
-    ctx = ApiContext(Settings(), e.registry, store, e.state, e, clock=e.clock)
+    store = SqliteReadingStore((folder or sqlite_of(e.state).path.parent) / "readings.db")
+    ctx = ApiContext(
+        Settings(), e.registry, store, e.state, audit_beside(e.state), e, clock=e.clock
+    )
     with TestClient(create_app(ctx)) as client:
         body: dict[str, object] = client.get("/health").json()
     store.close()

@@ -12,7 +12,7 @@ from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ReceiverSettings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9
@@ -49,7 +49,7 @@ def setup(tmp_path: Path, clock: FakeClock) -> tuple[AlertEngine, dict[str, Reco
     engine = AlertEngine(
         load_rules(),
         load_registry(),
-        AlertState(tmp_path / "s.db"),
+        SqliteAlertStore(tmp_path / "s.db"),
         clock,
         notifiers,
         receivers=RECEIVERS,

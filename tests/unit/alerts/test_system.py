@@ -13,7 +13,7 @@ from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.unit.alerts.test_routing import Recorder
 
 S = 10**9
@@ -103,7 +103,7 @@ def test_forecasts_that_stop_are_stale_after_three_intervals() -> None:
 def engine_with(tmp_path: Path, clock: FakeClock) -> tuple[AlertEngine, Recorder, Flags]:
     mqtt = Recorder("mqtt")
     engine = AlertEngine(
-        load_rules(), load_registry(), AlertState(tmp_path / "s.db"), clock, {"mqtt": mqtt}
+        load_rules(), load_registry(), SqliteAlertStore(tmp_path / "s.db"), clock, {"mqtt": mqtt}
     )
     flags = Flags()
     engine.watch_system(flags.probes(), Holds(60, 600, 900, 3600), monotonic=lambda: flags.mono)

@@ -1,4 +1,4 @@
-"""The API's composition root for ``saltwatch api --workers N``: each worker process builds its own
+"""The API process assembled, for ``saltwatch api --workers N``: each worker process builds its own
 clients from the settings (environment, and ``SALTWATCH_CONFIG_FILE`` for a TOML file)."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import load_settings
-from saltwatch.storage.alert_sqlite import AlertState
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.factory import open_reading_store
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
@@ -22,8 +23,9 @@ def app_from_environment() -> FastAPI:
     config = os.environ.get(CONFIG_ENV)
     settings = load_settings(Path(config) if config else None)
     registry = load_registry(settings.registry.path)
-    return create_app(
-        ApiContext(
-            settings, registry, open_reading_store(settings.store), AlertState(settings.state.path)
-        )
+    state_path = settings.state.path
+    store = open_reading_store(settings.store)
+    context = ApiContext(
+        settings, registry, store, SqliteAlertStore(state_path), SqliteAuditLog(state_path)
     )
+    return create_app(context)
