@@ -25,7 +25,7 @@ from saltwatch.alerts.windows import Windows
 from saltwatch.core.clock import Clock
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RuleSet
-from saltwatch.core.settings import ReceiverSettings
+from saltwatch.core.settings import AlertsSettings, ReceiverSettings, default_of
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.types import Reading
 
@@ -43,8 +43,8 @@ class AlertEngine:
         windows: Windows | None = None,
         statuses: StatusSource | None = None,
         receivers: Sequence[ReceiverSettings] = (),
-        repeat_s: float = 4 * 3600.0,
-        escalate_after_s: float = 1800.0,
+        repeat_s: float = default_of(AlertsSettings, "repeat_s"),
+        escalate_after_s: float = default_of(AlertsSettings, "escalate_after_s"),
     ) -> None:
         self.rules = rules
         self.registry = registry
@@ -125,7 +125,9 @@ class AlertEngine:
         """Deliver every queued event now, in this thread (backoff or not); how many went."""
         return self.dispatcher.deliver_now()
 
-    def start(self, tick_s: float = 15.0, jobs: Sequence[Job] = ()) -> None:
+    def start(
+        self, tick_s: float = default_of(AlertsSettings, "tick_s"), jobs: Sequence[Job] = ()
+    ) -> None:
         """The tick every ``tick_s``, each of ``jobs`` (function, seconds) at once and then at
         its interval, the judging thread, the notifiers' connections and a delivery thread per
         channel."""

@@ -33,9 +33,9 @@ class Episodes:
         channels: Sequence[str],
         metrics: AlertMetrics,
         wake: Callable[[], None],
-        receivers: Sequence[ReceiverSettings] = (),
-        repeat_s: float = 4 * 3600.0,
-        escalate_after_s: float = 1800.0,
+        receivers: Sequence[ReceiverSettings],
+        repeat_s: float,
+        escalate_after_s: float,
     ) -> None:
         self.registry = registry
         self.state = state

@@ -57,6 +57,7 @@ def build_engine(
             client_id=f"{a.client_id}-out",
             ca_file=settings.mqtt.ca_file,
             login_as_client_id=settings.mqtt.login_as_client_id,
+            keepalive_s=settings.mqtt.keepalive_s,
         ),
         LOG_CHANNEL: LogNotifier(),
     }

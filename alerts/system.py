@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from saltwatch.alerts.model import Alert, Event, Fingerprint, Observation, Severity
+from saltwatch.core.settings import AlertsSettings, default_of
 
 SUBJECT = "saltwatch"
 SESSION_LOST_FOR_S = 900.0  # a lost session is news for this long
@@ -68,10 +69,10 @@ class Probes:
 class Holds:
     """How long a condition lasts before it is an alert, in seconds."""
 
-    system_after_s: float = 60.0
-    spool_growing_after_s: float = 600.0
-    notifier_failing_after_s: float = 900.0
-    forecast_every_s: float = 3600.0
+    system_after_s: float = default_of(AlertsSettings, "system_after_s")
+    spool_growing_after_s: float = default_of(AlertsSettings, "spool_growing_after_s")
+    notifier_failing_after_s: float = default_of(AlertsSettings, "notifier_failing_after_s")
+    forecast_every_s: float = default_of(AlertsSettings, "forecast_s")
 
 
 class SystemWatch:

@@ -12,7 +12,7 @@ are announced only for stations whose live score (analytics/forecast_score.py) e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -40,11 +40,13 @@ __all__ = ["CONSTITUENTS", "Forecast", "ForecastSettings", "fit_forecast", "safe
 
 @dataclass(frozen=True)
 class ForecastSettings:
-    horizon_h: float = 48.0
-    step_s: float = 900.0
-    min_window_s: float = 2 * 3600.0
-    window_horizon_h: float = 24.0  # safe windows are announced this far ahead at most
-    method: MethodSettings = field(default_factory=MethodSettings)
+    """A forecast's shape, from the rules' [forecast] table (``settings_from``)."""
+
+    horizon_h: float
+    min_window_s: float
+    window_horizon_h: float  # safe windows are announced this far ahead at most
+    method: MethodSettings
+    step_s: float = 900.0  # the forecast's time step (not a rule: the band is calibrated on it)
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def fit_forecast(
     ts_ns: Sequence[int] | npt.NDArray[np.int64],
     ppt: Sequence[float] | FloatArray,
     now_ns: int,
-    settings: ForecastSettings = ForecastSettings(),
+    settings: ForecastSettings,
 ) -> Forecast | None:
     """The forecast from ``now_ns`` on, every ``step_s`` to the horizon, from good readings (any
     order, any interval; older ones ignored); None with too little data in the fitting window."""
@@ -144,8 +146,7 @@ def settings_from(rules: ForecastRules) -> ForecastSettings:
         coverage=rules.band,
         transform=rules.transform,
     )
-    return replace(
-        ForecastSettings(),
+    return ForecastSettings(
         horizon_h=rules.horizon / 3600.0,
         min_window_s=rules.min_window,
         window_horizon_h=rules.window_horizon / 3600.0,

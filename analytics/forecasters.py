@@ -54,11 +54,14 @@ _ORIGIN_SPACING_H = 0.25  # 5-minute readings train no better than 15-minute one
 
 @dataclass(frozen=True)
 class MethodSettings:
-    method: Method = "learned"
-    fit_days: float = 28.0
-    min_coverage_h: float = 72.0  # hours of the fitting window with data, at least
-    coverage: float = 0.90  # nominal share of later readings inside the band
-    transform: Literal["linear", "log"] = "linear"
+    """How a station's forecast is made: the first five from the rules' [forecast] table
+    (analytics/forecast.py ``settings_from``), the rest the method's own constants."""
+
+    method: Method
+    fit_days: float
+    min_coverage_h: float  # hours of the fitting window with data, at least
+    coverage: float  # nominal share of later readings inside the band
+    transform: Literal["linear", "log"]
     log_offset: float = 0.5  # log(S + offset) when transform = "log"
     ridge: float = 0.01  # shrinkage of the learned coefficients towards persistence
     max_gap_h: float = 3.5  # no interpolation across a longer gap (3-hourly data still joins)

@@ -1,4 +1,5 @@
-"""Alert rules as data: the bundled defaults (config/rules.toml) with overrides.
+"""Alert rules as data: the bundled file (config/rules.toml), the one place that defines every
+rule's default, with a site's rules file or the saved rules laid over it, and overrides.
 
 An override matches a device, a zone (the device's zone or any ancestor), a use profile and/or a
 season, and replaces the levels or hold times it names; the most specific match wins (device,
@@ -38,9 +39,9 @@ class _Model(BaseModel):
 class SalinityLevels(_Model):
     warning: float = Field(gt=0)
     critical: float = Field(gt=0)
-    hold_warning: float = 900
-    hold_critical: float = 0
-    hold_clear: float = 1800
+    hold_warning: float
+    hold_critical: float
+    hold_clear: float
 
     _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
         duration_seconds
@@ -54,36 +55,36 @@ class SalinityLevels(_Model):
 
 
 class Defaults(_Model):
-    clear_fraction: float = Field(0.9, gt=0, le=1)
-    tidal_day: float = 89_400
-    rate_window: float = 10_800
-    rate_max_per_h: float = Field(1.5, gt=0)
-    nodata_factor: float = Field(3.0, gt=1)
-    quality_flatline: int = Field(12, ge=2)
-    quality_spikes: int = Field(3, ge=1)
+    clear_fraction: float = Field(gt=0, le=1)
+    tidal_day: float
+    rate_window: float
+    rate_max_per_h: float = Field(gt=0)
+    nodata_factor: float = Field(gt=1)
+    quality_flatline: int = Field(ge=2)
+    quality_spikes: int = Field(ge=1)
 
     _durations = field_validator("tidal_day", "rate_window", mode="before")(duration_seconds)
 
 
 class WellRules(_Model):
-    level_low_m: float = 20.0
-    salinity_max: float = 0.45
-    stopped_grace: float = 1800
-    clear_fraction: float = Field(0.9, gt=0, le=1)  # hysteresis, as for salinity levels
+    level_low_m: float
+    salinity_max: float
+    stopped_grace: float
+    clear_fraction: float = Field(gt=0, le=1)  # hysteresis, as for salinity levels
 
     _durations = field_validator("stopped_grace", mode="before")(duration_seconds)
 
 
 class TapRules(_Model):
-    tank_low_pct: float = 10.0
-    open_no_flow: float = 1800
-    clear_fraction: float = Field(0.9, gt=0, le=1)  # the tank clears above low / fraction
+    tank_low_pct: float
+    open_no_flow: float
+    clear_fraction: float = Field(gt=0, le=1)  # the tank clears above low / fraction
 
     _durations = field_validator("open_no_flow", mode="before")(duration_seconds)
 
 
 class Season(_Model):
-    dry_months: tuple[int, ...] = (12, 1, 2, 3, 4, 5, 6)
+    dry_months: tuple[int, ...]
 
 
 class Override(_Model):
@@ -161,7 +162,7 @@ class SaltFrontRules(_Model):
     """The salt front's risk level and advance alert (analytics/saltfront.py, analytics/risk.py)."""
 
     #: the region whose criteria apply to a river not named in ``river_region``
-    region: str = "nam-bo"
+    region: str
     river_region: dict[str, str] = {}
     regions: dict[str, RiskRegion] = RISK_REGIONS
     #: per river: a level declared by people (admin), which the computed one does not replace
@@ -169,7 +170,7 @@ class SaltFrontRules(_Model):
     #: no longer used: the level comes from ``regions`` (both lines)
     risk_bounds_km: tuple[float, ...] | None = None
     #: a zone-level alert when the 4 ‰ line moves inland faster than this between two days
-    advance_km_per_day: float = Field(5.0, gt=0)
+    advance_km_per_day: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _known_regions(self) -> SaltFrontRules:
@@ -186,24 +187,24 @@ class SaltFrontRules(_Model):
 class ForecastRules(_Model):
     """Forecasts of each station (analytics/forecast.py) and what is told from them."""
 
-    method: Literal["learned", "persistence", "persistence+tide", "harmonic"] = "learned"
-    fit_days: float = Field(28.0, ge=1, le=60)  # the recent readings the model is fitted on
-    min_coverage: float = Field(72 * 3600, gt=0)  # hours of that window with data, at least
-    horizon: float = Field(48 * 3600, gt=0, le=7 * 86400)
-    band: float = Field(0.9, gt=0.5, lt=1)  # the band's nominal coverage
-    transform: Literal["linear", "log"] = "linear"
+    method: Literal["learned", "persistence", "persistence+tide", "harmonic"]
+    fit_days: float = Field(ge=1, le=60)  # the recent readings the model is fitted on
+    min_coverage: float = Field(gt=0)  # hours of that window with data, at least
+    horizon: float = Field(gt=0, le=7 * 86400)
+    band: float = Field(gt=0.5, lt=1)  # the band's nominal coverage
+    transform: Literal["linear", "log"]
     z: float | None = Field(None, description="no longer used: the band is calibrated (band)")
-    min_window: float = Field(2 * 3600, gt=0)  # shortest safe intake window worth a notice
-    window_horizon: float = Field(24 * 3600, gt=0, le=7 * 86400)  # windows announced this far
-    intake_level: Literal["warning", "critical"] = "warning"  # intake threshold: which level
-    exceedance: Literal["warning", "critical"] = "critical"  # forecast alert: reaching which
+    min_window: float = Field(gt=0)  # shortest safe intake window worth a notice
+    window_horizon: float = Field(gt=0, le=7 * 86400)  # windows announced this far
+    intake_level: Literal["warning", "critical"]  # intake threshold: which level
+    exceedance: Literal["warning", "critical"]  # forecast alert: reaching which
     # the live score that earns a station its intake window notices
-    score_days: float = Field(14.0, gt=0, le=60)
-    min_scored: int = Field(4, ge=1)  # scored forecasts needed before any notice
-    min_skill: float = Field(0.0, ge=-1, le=1)  # against tidal-day persistence
+    score_days: float = Field(gt=0, le=60)
+    min_scored: int = Field(ge=1)  # scored forecasts needed before any notice
+    min_skill: float = Field(ge=-1, le=1)  # against tidal-day persistence
     # skill is not judged where persistence itself errs by less (fresh water, sensor noise)
-    skill_resolution: float = Field(0.02, ge=0)
-    min_precision: float = Field(0.9, ge=0, le=1)  # of the windows announced
+    skill_resolution: float = Field(ge=0)
+    min_precision: float = Field(ge=0, le=1)  # of the windows announced
 
     _durations = field_validator(
         "horizon", "min_window", "min_coverage", "window_horizon", mode="before"
@@ -212,12 +213,12 @@ class ForecastRules(_Model):
 
 class RuleSet(_Model):
     salinity: dict[Profile, SalinityLevels]
-    defaults: Defaults = Defaults()
-    well: WellRules = WellRules()
-    tap: TapRules = TapRules()
-    season: Season = Season()
-    saltfront: SaltFrontRules = SaltFrontRules()
-    forecast: ForecastRules = ForecastRules()
+    defaults: Defaults
+    well: WellRules
+    tap: TapRules
+    season: Season
+    saltfront: SaltFrontRules
+    forecast: ForecastRules
     override: tuple[Override, ...] = ()
 
     def levels_for(self, device: Device, registry: Registry, month: int) -> SalinityLevels:
@@ -258,18 +259,33 @@ def rules_in_force(saved: dict[str, Any] | None, path: Path | None = None) -> Ru
 
 def load_rules(path: Path | None = None) -> RuleSet:
     source = path or bundled_rules_path()
+    return parse_rules(_read_toml(source), str(source))
+
+
+def _read_toml(source: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
+        return tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"rules file not found: {source}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    return parse_rules(data, str(source))
+
+
+def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` laid over ``base``: tables merge key by key, anything else is replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        below = out.get(key)
+        both_tables = isinstance(value, dict) and isinstance(below, dict)
+        out[key] = merged(below, value) if both_tables else value  # type: ignore[arg-type]
+    return out
 
 
 def parse_rules(data: dict[str, Any], source: str = "rules") -> RuleSet:
+    """Rules from ``data`` laid over the bundled file, which alone defines every default: a
+    rules file or saved rules need name only what they change."""
     try:
-        rules = RuleSet.model_validate(data)
+        rules = RuleSet.model_validate(merged(_read_toml(bundled_rules_path()), data))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

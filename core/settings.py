@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from saltwatch.core.codec import DEFAULT_LIMITS
 from saltwatch.core.errors import BadInputError, ConfigError
 from saltwatch.core.qc import QcConfig
 from saltwatch.core.timeutil import parse_duration
@@ -31,6 +32,12 @@ ENV_PREFIX = "SALTWATCH_"
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def default_of(section: type[BaseModel], name: str) -> Any:
+    """A setting's default, for a component's own default argument: each default is written
+    once, here (tests/unit/test_layers.py holds it)."""
+    return section.model_fields[name].get_default(call_default_factory=True)
 
 
 def duration_seconds(value: Any) -> Any:
@@ -133,10 +140,11 @@ class ApiSettings(_Section):
 
 class IngestSettings(_Section):
     accept_unknown: bool = False
-    max_backfill_s: float = Field(30 * 86400, gt=0, alias="max_backfill")
-    max_future_s: float = Field(300, ge=0, alias="max_future")
-    max_payload_bytes: int = Field(65_536, ge=256, le=16 * 1024 * 1024)
-    max_items: int = Field(10_000, ge=1)
+    # the codec's limits are defined with the codec (core/codec.py CodecLimits)
+    max_backfill_s: float = Field(DEFAULT_LIMITS.max_backfill_s, gt=0, alias="max_backfill")
+    max_future_s: float = Field(DEFAULT_LIMITS.max_future_s, ge=0, alias="max_future")
+    max_payload_bytes: int = Field(DEFAULT_LIMITS.max_payload_bytes, ge=256, le=16 * 1024 * 1024)
+    max_items: int = Field(DEFAULT_LIMITS.max_items, ge=1)
     batch_size: int = Field(5_000, ge=1, le=100_000)
     batch_interval_s: float = Field(0.2, gt=0, le=60, alias="batch_interval")
     max_unacked: int = Field(20_000, ge=1)
@@ -150,13 +158,16 @@ class IngestSettings(_Section):
     )(duration_seconds)
 
 
+_QC = QcConfig()  # quality control's thresholds are defined with it (core/qc.py)
+
+
 class QcSettings(_Section):
-    plausible_max_ppt: float = Field(40.0, gt=0)
-    spike_abs_ppt: float = Field(3.0, gt=0)
-    spike_rel: float = Field(1.0, gt=0)
-    flatline_count: int = Field(12, ge=3)
-    max_rate_ppt_per_h: float = Field(10.0, gt=0)
-    low_battery_v: float = Field(3.3, ge=0)
+    plausible_max_ppt: float = Field(_QC.plausible_max, gt=0)
+    spike_abs_ppt: float = Field(_QC.spike_abs, gt=0)
+    spike_rel: float = Field(_QC.spike_rel, gt=0)
+    flatline_count: int = Field(_QC.flatline_count, ge=3)
+    max_rate_ppt_per_h: float = Field(_QC.max_rate_per_h, gt=0)
+    low_battery_v: float = Field(_QC.low_battery_v, ge=0)
 
     def to_config(self) -> QcConfig:
         return QcConfig(

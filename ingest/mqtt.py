@@ -25,6 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import AuthError
+from saltwatch.core.settings import IngestSettings, MqttSettings, default_of
 from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.wire import PUBACK, RawPublish, puback_packets, publishes
@@ -140,8 +141,8 @@ class MqttConsumer:
         on_inbound: Callable[[list[Inbound]], None],
         clock: Clock,
         share_group: str | None = None,
-        keepalive_s: int = 30,
-        receive_maximum: int = 20_000,
+        keepalive_s: int = default_of(MqttSettings, "keepalive_s"),
+        receive_maximum: int = default_of(IngestSettings, "max_unacked"),
         ca_file: str | None = None,
         kinds: tuple[TopicKind, ...] = (*READING_KINDS, TopicKind.STATUS),
         login_as_client_id: bool = False,

@@ -26,6 +26,7 @@ from saltwatch.core.errors import BadInputError, FatalError, RetryableError
 from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
+from saltwatch.core.settings import IngestSettings, default_of
 from saltwatch.core.store import ReadingStore, ReadingWriter
 from saltwatch.core.types import Reading
 from saltwatch.ingest.conflicts import Conflicts, without_stored_conflicts
@@ -48,9 +49,9 @@ class Acker(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
-    batch_size: int = 5_000
-    batch_interval_s: float = 0.2
-    max_unacked: int = 20_000
+    batch_size: int = default_of(IngestSettings, "batch_size")
+    batch_interval_s: float = default_of(IngestSettings, "batch_interval_s")
+    max_unacked: int = default_of(IngestSettings, "max_unacked")
     recent_rejections: int = 500
     payload_head_bytes: int = 120
 

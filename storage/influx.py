@@ -21,6 +21,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 
 from saltwatch.core.errors import AuthError, BadInputError, ConfigError, RetryableError
 from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
+from saltwatch.core.settings import StoreSettings, default_of
 from saltwatch.core.store import Aggregate
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
@@ -156,7 +157,12 @@ class LineFormatter:
 class InfluxReadingStore:
     """The InfluxDB adapter; one pooled httpx client per store."""
 
-    def __init__(self, url: str, timeout_s: float = 10.0, client: httpx.Client | None = None):
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float = default_of(StoreSettings, "timeout_s"),
+        client: httpx.Client | None = None,
+    ):
         self._target = parse_influx_url(url)
         self._http = client or httpx.Client(
             base_url=self._target.base_url,

@@ -11,6 +11,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from saltwatch.core.errors import RetryableError
+from saltwatch.core.settings import MqttSettings, default_of
 from saltwatch.core.topics import TopicKind, format_topic
 from saltwatch.mqtt.connection import configure, parse_mqtt_url
 
@@ -28,6 +29,7 @@ class MqttNotifier:
         timeout_s: float = 10.0,
         ca_file: str | Path | None = None,
         login_as_client_id: bool = False,
+        keepalive_s: int = default_of(MqttSettings, "keepalive_s"),
     ) -> None:
         address = parse_mqtt_url(url)
         self._prefix = topic_prefix
@@ -39,6 +41,7 @@ class MqttNotifier:
         )
         self._client.reconnect_delay_set(1, 30)
         self._address = address
+        self._keepalive_s = keepalive_s
         self._started = False
 
     def start(self) -> None:
@@ -46,7 +49,7 @@ class MqttNotifier:
         starts it too)."""
         if not self._started:
             self._started = True
-            self._client.connect_async(self._address.host, self._address.port, 30)
+            self._client.connect_async(self._address.host, self._address.port, self._keepalive_s)
             self._client.loop_start()
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:

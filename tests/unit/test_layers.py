@@ -131,3 +131,102 @@ def test_every_import_of_the_project_goes_through_the_saltwatch_namespace() -> N
         if name.split(".")[0] in DESIGNED
     }
     assert len(sources) > 150 and bare == {}
+
+
+def setting_names() -> set[str]:
+    """The names of every setting and rule (the fields of the models in core/settings.py and
+    core/rules.py)."""
+    names: set[str] = set()
+    for module in ("core/settings.py", "core/rules.py"):
+        for node in ast.walk(ast.parse((ROOT / module).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                names.update(
+                    s.target.id
+                    for s in node.body
+                    if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+                )
+    return names
+
+
+def written_number(node: ast.expr | None) -> bool:
+    """A default written as a number (``30``, ``4 * 3600``, ``Field(900, gt=0)``)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    if isinstance(node, ast.BinOp):
+        return written_number(node.left) and written_number(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return written_number(node.operand)
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Field" and node.args:
+        return written_number(node.args[0])
+    return False
+
+
+def numbers_written_as_defaults(path: Path) -> list[tuple[str, int]]:
+    """(name, line) of every argument and class field whose default is a number written there."""
+    found: list[tuple[str, int]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            a = node.args
+            positional = a.posonlyargs + a.args
+            with_default = positional[len(positional) - len(a.defaults) :]
+            pairs: list[tuple[ast.arg, ast.expr | None]] = [
+                *zip(with_default, a.defaults, strict=True),
+                *zip(a.kwonlyargs, a.kw_defaults, strict=True),
+            ]
+            found += [(arg.arg, arg.lineno) for arg, d in pairs if written_number(d)]
+        elif isinstance(node, ast.ClassDef):
+            found += [
+                (s.target.id, s.lineno)
+                for s in node.body
+                if isinstance(s, ast.AnnAssign)
+                and isinstance(s.target, ast.Name)
+                and written_number(s.value)
+            ]
+    return found
+
+
+#: names a setting shares with something that is not that setting: the SMTP timeout and a
+#: webhook's or the MQTT notifier's own; a dispatcher's wait when it stops; a reading's QC flags
+UNRELATED_NAMESAKES = {"timeout_s", "qc"}
+
+
+def test_every_setting_default_is_written_once() -> None:
+    """A component takes its default from the setting (``core.settings.default_of``) or from the
+    type the setting is made of; it never writes the number again."""
+    names = setting_names() - UNRELATED_NAMESAKES
+    places: dict[str, list[str]] = {}
+    for name, path in product_modules().items():
+        for setting, line in numbers_written_as_defaults(path):
+            if setting in names:
+                places.setdefault(setting, []).append(f"{name}:{line}")
+    assert len(places) > 20  # the check sees the settings themselves
+    assert {name: where for name, where in places.items() if len(where) > 1} == {}
+
+
+def test_every_rule_default_is_in_the_bundled_rules_file_alone() -> None:
+    """config/rules.toml defines each rule's default; the rule models in core/rules.py hold
+    none of their own (a site's file is laid over the bundled one)."""
+    import tomllib  # noqa: PLC0415
+
+    from pydantic import BaseModel  # noqa: PLC0415
+
+    from saltwatch.core.rules import RuleSet, SalinityLevels  # noqa: PLC0415
+
+    data = tomllib.loads((ROOT / "config" / "rules.toml").read_text(encoding="utf-8"))
+    levels_model = SalinityLevels
+    defaulted: list[str] = []
+
+    def walk(model: type[BaseModel], table: dict[str, object], where: str) -> None:
+        for key, value in table.items():
+            field = model.model_fields[key]
+            kind = field.annotation
+            if isinstance(value, dict) and isinstance(kind, type) and issubclass(kind, BaseModel):
+                walk(kind, value, f"{where}{key}.")
+            elif key == "salinity" and isinstance(value, dict):
+                for profile, levels in value.items():
+                    walk(levels_model, levels, f"{where}salinity.{profile}.")
+            elif not field.is_required():
+                defaulted.append(f"{where}{key}")
+
+    walk(RuleSet, data, "")
+    assert defaulted == []

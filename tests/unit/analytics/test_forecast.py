@@ -3,6 +3,8 @@ any sampling interval with a coverage minimum, a calibrated band, and the safe w
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -14,11 +16,16 @@ from saltwatch.analytics.forecast import (
     settings_from,
 )
 from saltwatch.analytics.forecast_score import PastForecast, Tally, score
-from saltwatch.analytics.forecasters import TIDAL_DAY_H, History, MethodSettings, predict
+from saltwatch.analytics.forecasters import TIDAL_DAY_H, History, predict
 from saltwatch.core.rules import load_rules
 
 H = 3600 * 10**9
 NOW = 1_710_000_000 * 10**9
+
+
+def bundled() -> ForecastSettings:
+    """The forecast settings of the bundled rules file."""
+    return settings_from(load_rules().forecast)
 
 
 def tide(t_h: np.ndarray) -> np.ndarray:
@@ -46,7 +53,7 @@ def ns(t_h: np.ndarray) -> np.ndarray:
 def test_persistence_repeats_the_tidal_day() -> None:
     t_h = np.arange(-10 * 24, 0.001, 0.25)
     leads = np.array([1.0, 6.5, 24.0, 30.0, 48.0])
-    p = predict(t_h, tide(t_h), leads, MethodSettings(method="persistence"))
+    p = predict(t_h, tide(t_h), leads, replace(bundled().method, method="persistence"))
     assert p is not None and p.method == "persistence"
     np.testing.assert_allclose(p.mean, tide(leads), atol=0.01)  # linear between readings
     # a flawless record: its own errors leave the band no width
@@ -58,7 +65,7 @@ def test_any_interval_with_gaps_and_a_coverage_minimum(every_h: float) -> None:
     t_h = np.arange(-20 * 24, 0.001, every_h)
     gap = (t_h > -9 * 24) & (t_h < -8 * 24)  # a day without readings
     t_h = t_h[~gap]
-    cfg = ForecastSettings()
+    cfg = bundled()
     f = fit_forecast(ns(t_h), drifting(t_h), NOW, cfg)
     assert f is not None and f.ts_ns.size == 192
     assert f.coverage_h == pytest.approx(19 * 24, rel=0.02)
@@ -83,7 +90,7 @@ def test_history_interpolates_only_across_short_gaps() -> None:
 def backtest(method: str, every_h: float = 2.0) -> Tally:
     t_all = np.arange(-60 * 24, 0.001, every_h)
     y_all = drifting(t_all)
-    cfg = ForecastSettings(method=MethodSettings(method=method))  # type: ignore[arg-type]
+    cfg = replace(bundled(), method=replace(bundled().method, method=method))  # type: ignore[arg-type]
     total = Tally()
     for origin_h in np.arange(-30 * 24, -48, 12.0):
         known = t_all <= origin_h
@@ -111,12 +118,12 @@ def test_learned_falls_back_to_persistence_when_its_correction_stops_paying() ->
     last = t_h > -3.5 * 24
     noise = np.random.default_rng(5).choice([-1.5, 1.5], t_h.size)
     y[last] = tide(t_h[last]) + noise[last]
-    p = predict(t_h, y, np.arange(1.0, 49.0), MethodSettings())
+    p = predict(t_h, y, np.arange(1.0, 49.0), bundled().method)
     assert p is not None and p.method == "persistence"
     # the three weeks alone, seen from their end: the correction pays and ships
     before = ~last
     weeks = t_h[before] - t_h[before][-1]
-    q = predict(weeks, y[before], np.arange(1.0, 49.0), MethodSettings())
+    q = predict(weeks, y[before], np.arange(1.0, 49.0), bundled().method)
     assert q is not None and q.method == "learned"
 
 
@@ -148,6 +155,8 @@ def test_first_above() -> None:
     assert f.first_above(1.0) == NOW + 3 * H and f.first_above(2.0) is None
 
 
-def test_settings_defaults_match_the_rules_file() -> None:
-    cfg = settings_from(load_rules().forecast)
-    assert cfg == ForecastSettings()
+def test_settings_from_the_rules_file_in_the_forecast_units() -> None:
+    cfg = bundled()
+    assert (cfg.horizon_h, cfg.window_horizon_h, cfg.min_window_s) == (48.0, 24.0, 7200.0)
+    method = cfg.method
+    assert (method.method, method.fit_days, method.min_coverage_h) == ("learned", 28, 72)
