@@ -62,12 +62,12 @@ class AlertEngine:
         self.episodes = Episodes(
             registry, state, clock, list(self.notifiers), self.metrics, self.dispatcher.wake,
             receivers, repeat_s, escalate_after_s,
+            lambda since, saved: self.dispatcher.announce(
+                unsaved_event(since, clock.now_ns(), registry.root, saved)
+            ),
         )  # fmt: skip
         self.judge = ReadingJudge(
             lambda: self.rules, registry, clock, self.windows, self.episodes, self.metrics, statuses
-        )
-        self.episodes.on_unsaved = lambda since, saved: self.dispatcher.announce(
-            unsaved_event(since, clock.now_ns(), registry.root, saved)
         )
         self.system: SystemWatch | None = None
         self._scheduler: BackgroundScheduler | None = None

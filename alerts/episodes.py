@@ -36,6 +36,7 @@ class Episodes:
         receivers: Sequence[ReceiverSettings],
         repeat_s: float,
         escalate_after_s: float,
+        on_unsaved: Callable[[int, bool], None] | None = None,
     ) -> None:
         self.registry = registry
         self.state = state
@@ -50,7 +51,8 @@ class Episodes:
         self.unsaved_since: int | None = None  # the alert state could not be saved since
         #: told (since, saved again?) when saving first fails and when it works again: the
         #: alert about it cannot wait in the state that cannot be written (alerts/system.py)
-        self.on_unsaved: Callable[[int, bool], None] | None = None
+        #: told when the state can no longer be saved (False) and when it can again (True)
+        self.on_unsaved = on_unsaved
         self.open: dict[str, Alert] = state.open_alerts()
         self._listeners: list[Callable[[Event], None]] = []
 

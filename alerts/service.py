@@ -36,9 +36,7 @@ def receiver_notifier(receiver: ReceiverSettings, settings: Settings) -> Notifie
         if not receiver.to:
             raise ConfigError(f"alerts.receivers {receiver.name!r}: e-mail needs 'to' addresses")
         return EmailNotifier(receiver.name, settings.alerts.smtp, receiver.to)
-    log = LogNotifier()
-    log.channel = receiver_channel(receiver.name)
-    return log
+    return LogNotifier(receiver_channel(receiver.name))
 
 
 def build_engine(

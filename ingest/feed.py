@@ -48,16 +48,11 @@ class ReadingFeed:
         self._interval = settings.ingest.batch_interval_s
         self.metrics = IngestMetrics()
         self.tracker = DeviceTracker()
-        self.intake = Intake(
-            registry,
-            judge_config(settings),
-            QualityControl(settings.qc.to_config()),
-            self.metrics,
-            self.tracker,
-        )
+        qc = QualityControl(settings.qc.to_config())
         # its QC judges the readings the engine sees: its memory is kept beside the alert state
-        self.intake.memory = QcMemory(
-            self.intake.qc, settings.state.path.parent / "qc-history-alerts.json"
+        memory = QcMemory(qc, settings.state.path.parent / "qc-history-alerts.json")
+        self.intake = Intake(
+            registry, judge_config(settings), qc, self.metrics, self.tracker, memory=memory
         )
         self.consumer = MqttConsumer(
             settings.mqtt.url,

@@ -79,6 +79,8 @@ class Intake:
         tracker: DeviceTracker,
         recent_rejections: int = 500,
         payload_head_bytes: int = 120,
+        memory: QcMemory | None = None,
+        conflicts: Conflicts | None = None,
     ) -> None:
         self._registry = registry
         self._judge = Judge(registry, judge)
@@ -91,8 +93,8 @@ class Intake:
         self._head_bytes = payload_head_bytes
         self._rejections: deque[RecentRejection] = deque(maxlen=recent_rejections)
         self._lock = threading.Lock()
-        self.memory: QcMemory | None = None  # QC's memory on local disk, saved as readings pass
-        self.conflicts: Conflicts | None = None  # one value per device and time (ingest only)
+        self.memory = memory  # QC's memory on local disk, saved as readings pass
+        self.conflicts = conflicts  # one value per device and time (ingest only)
 
     def take(
         self, message: Inbound, out: list[Reading], unverified: list[Reading] | None = None

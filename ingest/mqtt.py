@@ -146,6 +146,7 @@ class MqttConsumer:
         ca_file: str | None = None,
         kinds: tuple[TopicKind, ...] = (*READING_KINDS, TopicKind.STATUS),
         login_as_client_id: bool = False,
+        on_connection_change: Callable[[bool], None] | None = None,
     ) -> None:
         self._address = parse_mqtt_url(url)
         self._client_id = client_id
@@ -175,7 +176,7 @@ class MqttConsumer:
         self.connected = threading.Event()
         self.fatal: AuthError | None = None
         self.fatal_event = threading.Event()
-        self.on_connection_change: Callable[[bool], None] | None = None
+        self.on_connection_change = on_connection_change
         #: when (monotonic) the session was last lost or taken over: see ``_handle_connect``
         self.session_lost_at: float | None = None
         self._drops: deque[float] = deque(maxlen=3)

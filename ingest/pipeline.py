@@ -33,6 +33,7 @@ from saltwatch.ingest.conflicts import Conflicts, without_stored_conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, RecentRejection
 from saltwatch.ingest.metrics import IngestMetrics
+from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.spool import Spool
 
 log = logging.getLogger("saltwatch.ingest")
@@ -113,6 +114,7 @@ class Pipeline:
         metrics: IngestMetrics | None = None,
         tracker: DeviceTracker | None = None,
         lookup: ReadingStore | None = None,
+        memory: QcMemory | None = None,
     ) -> None:
         self._store = store
         self._lookup = lookup  # where readings older than the conflicts memory are checked
@@ -131,8 +133,9 @@ class Pipeline:
             self.tracker,
             config.recent_rejections,
             config.payload_head_bytes,
+            memory,
+            Conflicts(),
         )
-        self.intake.conflicts = Conflicts()
         self._listeners: list[Listener] = []
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._to_writer: queue.Queue[_Batch | object] = queue.Queue(maxsize=2)

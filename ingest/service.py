@@ -40,6 +40,7 @@ class IngestService:
         self._history = history
         self._clock = clock
         judge = judge_config(settings)
+        metrics = metrics or IngestMetrics()
         self.consumer = MqttConsumer(
             settings.mqtt.url,
             settings.mqtt.client_id,
@@ -51,7 +52,9 @@ class IngestService:
             receive_maximum=ingest.max_unacked,
             ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
             login_as_client_id=settings.mqtt.login_as_client_id,
+            on_connection_change=lambda up: metrics.connected.set(1 if up else 0),
         )
+        self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")
         self.pipeline = Pipeline(
             store,
             registry,
@@ -63,11 +66,8 @@ class IngestService:
             PipelineConfig(ingest.batch_size, ingest.batch_interval_s, ingest.max_unacked),
             metrics,
             lookup=history,
+            memory=self._memory,
         )
-        self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")
-        self.pipeline.intake.memory = self._memory
-        metrics_ = self.pipeline.metrics
-        self.consumer.on_connection_change = lambda up: metrics_.connected.set(1 if up else 0)
         self._report_every = report_every_s
         self._stopped = threading.Event()
 

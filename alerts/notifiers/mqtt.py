@@ -74,8 +74,8 @@ class MqttNotifier:
 
 
 class LogNotifier:
-    def __init__(self) -> None:
-        self.channel = "log"
+    def __init__(self, channel: str = "log") -> None:
+        self.channel = channel
 
     def send(self, event: dict[str, Any], zones: list[str]) -> None:
         log.info(
