@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
-from tests.integration.ingest_helpers import write_registry
-from tests.mqtt_tools import Collector, Publisher
-from tests.services import InfluxServer, MosquittoServer, wait_until
+from harness.mqtt_tools import Collector, Publisher
+from harness.registries import write_registry
+from harness.services import InfluxServer, MosquittoServer, wait_until
 
 PREFIX = "lat"
 

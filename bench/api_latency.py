@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.services import InfluxServer, free_port, wait_until
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.registry import load_registry
@@ -31,7 +32,6 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.influx import InfluxReadingStore
-from tests.services import InfluxServer, free_port, wait_until
 
 TOKEN = "bench-viewer-token-000000"
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.services import free_port
+from harness.services import free_port
 
 
 def _get(base: str, path: str, token: str | None = None) -> Any:

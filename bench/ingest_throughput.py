@@ -37,11 +37,11 @@ import orjson
 
 from bench._common import ROOT, cpu_seconds, peak_rss_mb
 from bench.ingest_race import race
+from harness.mqtt_tools import Publisher
+from harness.registries import write_registry
+from harness.services import InfluxServer, MosquittoServer, free_port, wait_until
 from saltwatch.core.topics import TopicKind
 from saltwatch.storage.influx import InfluxReadingStore
-from tests.integration.ingest_helpers import write_registry
-from tests.mqtt_tools import Publisher
-from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
 
 DEVICES = 200
 

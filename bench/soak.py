@@ -41,6 +41,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench._common import cpu_seconds, peak_rss_mb
+from harness.services import InfluxServer, MosquittoServer, free_port, wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
@@ -56,7 +57,6 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig, select_devices
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
 
 NS = 1_000_000_000
 PREFIX = "saltwatch"
@@ -221,6 +221,42 @@ def schedule(duration: float, rng: random.Random) -> list[tuple[float, str]]:
     return sorted((rng.uniform(15.0, latest), kind) for kind in kinds)
 
 
+@dataclass(frozen=True)
+class SoakOptions:
+    duration: float = 600.0  # seconds of publishing
+    devices: int = 2000
+    interval: float = 10.0  # seconds between a device's readings
+    seed: int = 1
+    outage: float = 60.0  # seconds influxd stays down
+    faults: float = 20.0  # scale of the device fault rates
+
+
+@dataclass(frozen=True)
+class SoakOutcome:
+    """What the soak found, as counts (the test asserts them) and as the printed table."""
+
+    lost: int
+    stored_twice: int
+    missed: int
+    spurious: int
+    decided_twice: int
+    never_told: int
+    critical_implied: int
+    faults: tuple[str, ...]
+    table: tuple[tuple[str, str], ...]
+
+    @property
+    def failed(self) -> bool:
+        return bool(
+            self.lost
+            or self.stored_twice
+            or self.missed
+            or self.spurious
+            or self.decided_twice
+            or self.never_told
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of publishing")
@@ -231,7 +267,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--outage", type=float, default=60.0, help="s influxd stays down")
     parser.add_argument("--faults", type=float, default=20.0, help="scale the device fault rates")
-    args = parser.parse_args()
+    a = parser.parse_args()
+    outcome = run_soak(SoakOptions(a.duration, a.devices, a.interval, a.seed, a.outage, a.faults))
+    print("\nRESULT:", "FAIL" if outcome.failed else "PASS")
+    sys.exit(1 if outcome.failed else 0)
+
+
+def run_soak(args: SoakOptions) -> SoakOutcome:
+    """One soak from start to finish: servers started and stopped, the table printed."""
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     print(f"work folder {work}", flush=True)
@@ -515,9 +558,17 @@ def main() -> None:
         print(f"missed {sorted(missed)[:5]} spurious {sorted(spurious)[:5]}")
     broker.stop()
     influx.stop()
-    failed = bool(lost or twice or missed or spurious or told_twice or untold)
-    print("\nRESULT:", "FAIL" if failed else "PASS")
-    sys.exit(1 if failed else 0)
+    return SoakOutcome(
+        lost=len(lost),
+        stored_twice=twice,
+        missed=len(missed),
+        spurious=len(spurious),
+        decided_twice=told_twice,
+        never_told=len(untold),
+        critical_implied=len(critical_expected),
+        faults=tuple(k for _, k in done),
+        table=tuple(rows),
+    )
 
 
 def _ticks(base: str) -> float:

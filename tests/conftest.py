@@ -23,7 +23,7 @@ def _monotonic_since_start() -> float:
 # before any product module is imported, so default arguments bound at import see it too
 time.monotonic = _monotonic_since_start
 
-from tests.services import InfluxServer, MosquittoServer, binary  # noqa: E402
+from harness.services import InfluxServer, MosquittoServer, binary  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -18,8 +18,8 @@ import orjson
 import pytest
 from playwright.sync_api import Dialog, ViewportSize, sync_playwright
 
+from harness.services import MosquittoServer, free_port, wait_until
 from tests.conftest import need_binary
-from tests.services import MosquittoServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 OPERATOR = "dashboard-operator-token-01"

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services import free_port, wait_until
+from harness.services import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 EXE = str(Path(sys.executable).with_name("saltwatch"))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.services import InfluxServer
 from saltwatch.core.store import ReadingStore
 from saltwatch.storage.influx import InfluxReadingStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.services import InfluxServer
 
 
 @pytest.fixture(params=["sqlite", "influxdb"])

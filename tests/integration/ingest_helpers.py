@@ -18,34 +18,12 @@ from typing import Any
 import httpx
 import orjson
 
+from harness.registries import device_ids, write_registry
+from harness.services import wait_until
 from saltwatch.core.registry import Registry, load_registry
 from saltwatch.core.settings import Settings, load_settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.ingest.service import IngestService
-from tests.services import wait_until
-
-KINDS = ["salinity"] * 14 + ["well"] * 3 + ["tap"] * 3
-
-
-def device_ids(count: int = 200, kinds: list[str] = KINDS) -> list[tuple[str, str]]:
-    return [(f"d{i:03d}", kinds[i % len(kinds)]) for i in range(count)]
-
-
-def write_registry(path: Path, count: int = 200, kinds: list[str] = KINDS) -> Path:
-    lines = ['name = "test"', "", "[[zone]]", 'id = "z"', 'name = "Zone"', 'kind = "province"', ""]
-    for ident, kind in device_ids(count, kinds):
-        lines += [
-            "[[device]]",
-            f'id = "{ident}"',
-            f'kind = "{kind}"',
-            f'name = "{ident}"',
-            'zone = "z"',
-        ]
-        if kind == "salinity":
-            lines.append('profile = "river"')
-        lines.append("")
-    path.write_text("\n".join(lines))
-    return path
 
 
 def make_registry(tmp_path: Path, count: int = 200) -> Registry:

@@ -14,6 +14,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harness.mqtt_tools import Collector, Publisher
+from harness.services import MosquittoServer, wait_until
 from saltwatch.alerts.service import build_engine
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import Settings
@@ -21,8 +23,6 @@ from saltwatch.ingest.service import IngestService
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.integration.ingest_helpers import settings_from_env
-from tests.mqtt_tools import Collector, Publisher
-from tests.services import MosquittoServer, wait_until
 
 pytestmark = pytest.mark.integration
 

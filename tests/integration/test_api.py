@@ -11,6 +11,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.model import Alert
 from saltwatch.api.app import create_app
@@ -30,7 +31,6 @@ from saltwatch.ingest.pipeline import Pipeline
 from saltwatch.ingest.spool import Spool
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.alert_tools import Quiet, audit_beside
-from tests.services import wait_until
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam

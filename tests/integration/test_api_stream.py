@@ -10,6 +10,7 @@ import httpx
 import orjson
 import pytest
 
+from harness.services import free_port, wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.api.context import ApiContext
 from saltwatch.api.server import ApiServer
@@ -22,7 +23,6 @@ from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.alert_tools import Quiet, audit_beside
-from tests.services import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9

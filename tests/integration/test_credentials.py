@@ -10,11 +10,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from harness.mqtt_tools import Collector, Publisher
+from harness.services import MosquittoServer, wait_until
 from saltwatch.core.registry import load_registry
 from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
 from tests.conftest import need_binary
-from tests.mqtt_tools import Collector, Publisher
-from tests.services import MosquittoServer, wait_until
 
 pytestmark = pytest.mark.integration
 

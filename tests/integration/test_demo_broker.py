@@ -10,11 +10,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from harness.mqtt_tools import Collector
+from harness.services import wait_until
 from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.registry import load_registry
 from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
-from tests.mqtt_tools import Collector
-from tests.services import wait_until
 
 pytestmark = pytest.mark.integration
 

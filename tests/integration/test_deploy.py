@@ -20,6 +20,8 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from harness.mqtt_tools import Collector, Publisher
+from harness.services import free_port, wait_until
 from saltwatch.core.clock import SystemClock
 from saltwatch.core.registry import load_registry
 from saltwatch.core.schema import MEASUREMENTS
@@ -27,8 +29,6 @@ from saltwatch.credentials import BACKEND_USER, Login, generate, write_files
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.mqtt import MqttConsumer
 from tests.conftest import need_binary
-from tests.mqtt_tools import Collector, Publisher
-from tests.services import free_port, wait_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.services import wait_until
 from saltwatch.core.clock import FakeClock
 from saltwatch.ingest.spool import Spool
-from tests.services import wait_until
 from tests.unit.alerts.test_evaluate import T0, Recorder, engine, health_of, sal
 from tests.unit.ingest.test_pipeline import FakeAcker, FakeStore, five_submitted
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.services import InfluxServer, free_port
 from saltwatch.core.errors import AuthError, RetryableError
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.influx import InfluxReadingStore
 from tests.conftest import need_binary
-from tests.services import InfluxServer, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harness.mqtt_tools import Publisher
+from harness.registries import write_registry
+from harness.services import InfluxServer, MosquittoServer, wait_until
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
@@ -24,10 +27,7 @@ from tests.integration.ingest_helpers import (
     make_mix,
     make_registry,
     running_ingest,
-    write_registry,
 )
-from tests.mqtt_tools import Publisher
-from tests.services import InfluxServer, MosquittoServer, wait_until
 
 pytestmark = pytest.mark.integration
 KINDS = (TopicKind.SALINITY, TopicKind.WELL, TopicKind.TAP)

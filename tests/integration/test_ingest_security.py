@@ -13,6 +13,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from harness.mqtt_tools import Publisher
+from harness.registries import write_registry
+from harness.services import MosquittoServer, tls_listener, wait_until
 from saltwatch.core.clock import SystemClock
 from saltwatch.core.errors import AuthError
 from saltwatch.core.topics import TopicKind
@@ -20,9 +23,7 @@ from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.service import IngestService
 from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.conftest import need_binary
-from tests.integration.ingest_helpers import ingest_settings, make_registry, write_registry
-from tests.mqtt_tools import Publisher
-from tests.services import MosquittoServer, tls_listener, wait_until
+from tests.integration.ingest_helpers import ingest_settings, make_registry
 
 pytestmark = pytest.mark.integration
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harness.mqtt_tools import Publisher
+from harness.registries import write_registry
+from harness.services import InfluxServer, MosquittoServer, wait_until
 from saltwatch.core.topics import TopicKind
 from saltwatch.storage.influx import InfluxReadingStore
-from tests.integration.ingest_helpers import write_registry
-from tests.mqtt_tools import Publisher
-from tests.services import InfluxServer, MosquittoServer, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -21,6 +21,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from paho.mqtt.enums import CallbackAPIVersion
 
+from harness.services import MosquittoServer, free_port, tls_listener, wait_until
 from saltwatch.alerts.dispatch import ChannelWorker
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.notifiers.email import EmailNotifier
@@ -40,7 +41,6 @@ from saltwatch.mqtt.connection import configure, parse_mqtt_url
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.alert_tools import sqlite_of
 from tests.conftest import need_binary
-from tests.services import MosquittoServer, free_port, tls_listener, wait_until
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_226_800 * 10**9

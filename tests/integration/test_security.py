@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from harness.services import InfluxServer, free_port, wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
@@ -33,7 +34,6 @@ from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.influx import InfluxReadingStore
 from tests.alert_tools import Quiet, audit_beside
 from tests.conftest import need_binary
-from tests.services import InfluxServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam

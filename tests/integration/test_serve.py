@@ -11,11 +11,11 @@ import httpx
 import orjson
 import pytest
 
+from harness.mqtt_tools import Publisher
+from harness.services import InfluxServer, MosquittoServer, free_port, wait_until
 from saltwatch.core.topics import TopicKind
 from saltwatch.storage.influx import InfluxReadingStore
 from tests.integration.ingest_helpers import serve_process
-from tests.mqtt_tools import Publisher
-from tests.services import InfluxServer, MosquittoServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 VIEWER, OPERATOR = "viewer-token-0123456789", "operator-token-0123456789"

@@ -7,13 +7,13 @@ from collections import Counter
 
 import pytest
 
+from harness.mqtt_tools import Collector
+from harness.services import MosquittoServer, wait_until
 from saltwatch.core.registry import load_registry
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.publisher import SimPublisher
 from saltwatch.sim.salinity import SCENARIOS, epoch
-from tests.mqtt_tools import Collector
-from tests.services import MosquittoServer, wait_until
 
 pytestmark = pytest.mark.integration
 

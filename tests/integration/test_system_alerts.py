@@ -16,9 +16,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from harness.mqtt_tools import Collector
+from harness.services import MosquittoServer, free_port, wait_until
 from tests.integration.ingest_helpers import serve_process
-from tests.mqtt_tools import Collector
-from tests.services import MosquittoServer, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 VIEWER = "viewer-token-0123456789"

@@ -230,3 +230,16 @@ def test_every_rule_default_is_in_the_bundled_rules_file_alone() -> None:
 
     walk(RuleSet, data, "")
     assert defaulted == []
+
+
+def test_benchmarks_and_the_harness_import_no_test() -> None:
+    """bench/ and harness/ stand on their own; the tests may use them, not the other way."""
+    strays = {
+        path.relative_to(ROOT).as_posix(): sorted(
+            n for n in imported(path) if n.startswith("tests")
+        )
+        for folder in ("bench", "harness")
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert len(strays) > 10
+    assert {name: found for name, found in strays.items() if found} == {}

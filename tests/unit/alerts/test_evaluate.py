@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.judgement import judge_levels, trailing_run_start
 from saltwatch.alerts.model import Alert
@@ -23,7 +24,6 @@ from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.alert_tools import audit_beside, sqlite_of
-from tests.services import wait_until
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9  # 2024-03-12 14:00 in Vietnam

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harness.services import wait_until
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import BadInputError, RetryableError
 from saltwatch.core.judge import JudgeConfig
@@ -20,7 +21,6 @@ from saltwatch.core.types import Reading
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.pipeline import Pipeline, PipelineConfig
 from saltwatch.ingest.spool import Spool
-from tests.services import wait_until
 
 NOW = 1_710_226_800 * 10**9
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.services import wait_until
+from harness.services import wait_until
 
 
 def _client(
