@@ -46,6 +46,14 @@ class LatestReading(BaseModel):
     qc: int
 
 
+class LevelsOut(BaseModel):
+    """A station's salinity levels in force now: its use profile's, with the device, zone and
+    season overrides applied, as the alert rules judge it."""
+
+    warning: float = Field(description="‰; at or above it a warning alert is raised")
+    critical: float = Field(description="‰; at or above it a critical alert is raised")
+
+
 class StationOut(BaseModel):
     id: str
     name: str
@@ -59,6 +67,9 @@ class StationOut(BaseModel):
     profile: str | None
     reports: str
     latest: LatestReading | None
+    levels: LevelsOut | None = Field(
+        description="the levels in force now (None: a station without a use profile)"
+    )
 
 
 class DeviceLatestOut(BaseModel):

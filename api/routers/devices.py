@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import orjson
@@ -12,19 +13,21 @@ from pydantic import BaseModel
 from saltwatch.api.auth import AUTH_RESPONSES, Viewer
 from saltwatch.api.context import ApiContext, ctx_of
 from saltwatch.api.convert import latest, station_range, when
-from saltwatch.api.deps import Ingest
+from saltwatch.api.deps import Ingest, Rules
 from saltwatch.api.paging import Page
 from saltwatch.api.schemas import (
     AggregatePoint,
     DeviceLatestOut,
     DeviceStatusOut,
+    LevelsOut,
     ReadingPoint,
     ReadingsOut,
     StationOut,
     ZoneOut,
 )
 from saltwatch.core.errors import BadInputError
-from saltwatch.core.rules import SEVERITY_RANK
+from saltwatch.core.registry import Device
+from saltwatch.core.rules import SEVERITY_RANK, RuleSet
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, parse_duration, to_rfc3339
 from saltwatch.core.topics import TopicKind
 
@@ -85,13 +88,22 @@ def _zones(ctx: ApiContext) -> list[ZoneOut]:
     response_model=list[StationOut],
     summary="Salinity stations with registry data and the latest reading",
 )
-def stations(request: Request, _: Viewer, page: Page) -> Response:
+def stations(request: Request, _: Viewer, page: Page, rules: Rules) -> Response:
     ctx = ctx_of(request)
-    return _json(ctx.cache.get(("stations", *page), lambda: _encode(_sliced(_stations(ctx), page))))
+    stations = lambda: _encode(_sliced(_stations(ctx, rules()), page))  # noqa: E731
+    return _json(ctx.cache.get(("stations", *page), stations))
 
 
-def _stations(ctx: ApiContext) -> list[StationOut]:
+def _stations(ctx: ApiContext, rules: RuleSet) -> list[StationOut]:
     newest = ctx.store.latest(TopicKind.SALINITY)
+    month = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).month
+
+    def levels(device: Device) -> LevelsOut | None:
+        if device.profile is None:
+            return None
+        found = rules.levels_for(device, ctx.registry, month)
+        return LevelsOut(warning=found.warning, critical=found.critical)
+
     return [
         StationOut(
             id=d.id,
@@ -106,6 +118,7 @@ def _stations(ctx: ApiContext) -> list[StationOut]:
             profile=d.profile.value if d.profile else None,
             reports=d.reports,
             latest=latest(newest.get(d.id)),
+            levels=levels(d),
         )
         for d in ctx.registry.devices_of("salinity")
     ]

@@ -56,6 +56,7 @@ def put_rules(
     before = previous.saltfront.override
     engine.replace_rules(rules)
     ctx.state.save_rules(rules.model_dump(mode="json"))
+    ctx.cache.clear()  # no cached answer (a station's levels) outlives the rules it showed
     # the rules replaced, kept whole: a change can be read back and undone
     replaced = orjson.dumps(previous.model_dump(mode="json")).decode()
     record(audit, ctx, who, "rules.update", "rules", f"previous: {replaced}")

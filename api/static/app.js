@@ -133,8 +133,8 @@ function renderZonePicker() {
   zoneOptions($("zone"), state.zone, t("allzones"));
 }
 
-function levelOf(station, value) {
-  const levels = state.rules && state.rules.salinity[station.profile];
+function levelOf(station, value) {  // the levels in force for this station, as the API says
+  const levels = station.levels;
   if (!levels || value === undefined || value === null) return "ok";
   return value >= levels.critical ? "critical" : value >= levels.warning ? "warning" : "ok";
 }
@@ -265,7 +265,7 @@ async function chart(station) {
     api(`/api/v1/forecast/${station.id}`).catch(() => null)]);  // 409: too few readings yet
   const buckets = data.aggregates || [], points = forecast ? forecast.points : [], box = $("chart");
   box.replaceChildren();
-  const levels = state.rules && state.rules.salinity[station.profile];
+  const levels = station.levels;
   const top = Math.max(1, ...buckets.map((b) => b.max), ...points.map((p) => Math.min(p.upper, 40)),
     levels ? levels.critical * 1.1 : 0);
   const x = (iso) => 40 + ((new Date(iso) - start) / (end - start)) * 590, y = (v) => 240 - (Math.min(v, top) / top) * 220;

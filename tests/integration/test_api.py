@@ -447,6 +447,33 @@ def test_lists_paginate(client: TestClient, path: str) -> None:
     assert client.get(path, params={"limit": 0}, headers=viewer).status_code == 422
 
 
+def test_stations_carry_the_levels_in_force_with_their_overrides(client: TestClient) -> None:
+    """The dashboard colours a station by the levels the alerts judge it by: a device's
+    override is in /stations, and the alert raised at those levels agrees with it."""
+    viewer, admin = auth("viewer"), auth("admin")
+
+    def levels() -> dict[str, dict[str, float] | None]:
+        stations = client.get("/api/v1/stations", headers=viewer).json()
+        return {s["id"]: s["levels"] for s in stations}
+
+    before = levels()
+    assert before["vam-kenh"] == {"warning": 1.0, "critical": 4.0}
+    rules = river_rules(client)
+    rules["override"] = [{"device": "vam-kenh", "warning": 2.0, "critical": 3.5}]
+    assert client.put("/api/v1/rules", json=rules, headers=admin).status_code == 200
+    after = levels()  # at once: no cached answer outlives the rules
+    assert after["vam-kenh"] == {"warning": 2.0, "critical": 3.5}
+    assert {k: v for k, v in after.items() if k != "vam-kenh"} == {
+        k: v for k, v in before.items() if k != "vam-kenh"
+    }
+    client.app.state.ctx.engine.tick()  # type: ignore[attr-defined]
+    firing = client.get("/api/v1/alerts", params={"state": "firing"}, headers=viewer).json()
+    (alert,) = [
+        a for a in firing["items"] if a["device"] == "vam-kenh" and a["rule"] == "salinity-river"
+    ]
+    assert alert["severity"] == "critical"  # 3.55 ‰ ≥ the override's 3.5, as the levels say
+
+
 def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
     """``saltwatch api`` runs no engine: it reads the rules an admin saved, as the alerts
     process applies them, not the bundled file."""
