@@ -1,1 +1,1 @@
-"""alerts component (see DESIGN.md)."""
+"""alerts component (docs/architecture.md)."""

@@ -33,7 +33,8 @@ NS = 1_000_000_000
 
 def coalesce(unsent: list[tuple[int, Event]]) -> list[list[tuple[int, Event]]]:
     """The queue as notifications: the no-data events of one zone queued together, in the same
-    state, are one notification (CONTRACT §7 groups), placed where the first of them was; every
+    state, are one notification (docs/interface.md groups), placed where the first of them was;
+    every
     other event is its own."""
     batches: list[list[tuple[int, Event]]] = []
     by_group: dict[tuple[str, str], list[tuple[int, Event]]] = {}

@@ -1,4 +1,4 @@
-"""Alert events as JSON (CONTRACT §4) with messages in Vietnamese and English."""
+"""Alert events as JSON (docs/interface.md §4) with messages in Vietnamese and English."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
 
 
 def render(event: Event, registry: Registry) -> dict[str, Any]:
-    """The event as CONTRACT §4 JSON, with its group (§7)."""
+    """The event as docs/interface.md §4 JSON, with its group."""
     alert = event.alert
     zone = registry.zones.get(alert.zone)
     vi, en = texts(event, registry)

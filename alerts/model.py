@@ -99,7 +99,7 @@ class Alert:
         return self.state != "resolved"
 
 
-#: the group of each system alert (CONTRACT §7): the part of SaltWatch that is in trouble
+#: the group of each system alert (docs/interface.md): the part of SaltWatch that is in trouble
 SYSTEM_GROUPS = {
     "broker-disconnected": "ingest:broker",
     "broker-session-lost": "ingest:broker",
@@ -112,7 +112,8 @@ SYSTEM_GROUPS = {
 
 
 def group_of(alert: Alert) -> str:
-    """The stable id of the alerts that share ``alert``'s cause (CONTRACT §7 alert groups): the
+    """The stable id of the alerts that share ``alert``'s cause (docs/interface.md alert groups):
+    the
     no-data alerts of one zone together; a station's salinity alerts and its forecast of salt
     together (threshold, tidal day, rise, forecast: one station's salt); a system alert by the
     part of SaltWatch in trouble; any other alert on its own (its fingerprint)."""

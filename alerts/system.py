@@ -1,4 +1,5 @@
-"""SaltWatch's own troubles as alerts of kind ``system`` (CONTRACT §7), and what they hold back.
+"""SaltWatch's own troubles as alerts of kind ``system`` (docs/interface.md), and what they hold
+back.
 
 Each check, every probe the process has says whether one condition is bad *now*; the watch
 remembers since when it has been bad and raises the condition's alert once that lasts its hold

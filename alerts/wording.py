@@ -159,7 +159,7 @@ ENDED: dict[str, tuple[str, str]] = {
     "forecast-stale": ("dự báo cũ", "stale forecasts"),
     "notifier-failing": ("lỗi gửi thông báo qua {subject}", "failing notifications to {subject}"),
 }
-#: a notification about a group of no-data alerts (CONTRACT §7): how many, and which
+#: a notification about a group of no-data alerts (docs/interface.md): how many, and which
 GROUP_NODATA = (
     "Mất dữ liệu từ {count} thiết bị tại {zone}: {names}.",
     "No data from {count} devices in {zone}: {names}.",

@@ -1,1 +1,1 @@
-"""analytics component (see DESIGN.md)."""
+"""analytics component (docs/architecture.md)."""

@@ -96,7 +96,7 @@ def past_forecasts(
 
 @dataclass(frozen=True)
 class LiveScore:
-    """A station's forecasts over the last ``days``, scored (CONTRACT §7 ``skill``)."""
+    """A station's forecasts over the last ``days``, scored (docs/interface.md ``skill``)."""
 
     days: float
     tally: Tally

@@ -1,5 +1,5 @@
 """The disaster risk level of saltwater intrusion as Decision 18/2021/QĐ-TTg, Điều 49, writes it
-(DOMAIN.md §1.3): from how far the 1 ‰ and the 4 ‰ lines reach inland, measured from the river
+(docs/domain.md §1.3): from how far the 1 ‰ and the 4 ‰ lines reach inland, measured from the river
 mouth, with criteria that differ by region. The level is the highest that either line reaches.
 
 The law's criteria are about the *forecast* line; computed from measurements the level is

@@ -1,1 +1,1 @@
-"""api component (see DESIGN.md)."""
+"""api component (docs/architecture.md)."""

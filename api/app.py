@@ -51,7 +51,7 @@ RETRY_AFTER_S = 5
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """A store or the alert state that cannot be reached now (CONTRACT §7): 503, JSON, and
+    """A store or the alert state that cannot be reached now (docs/interface.md): 503, JSON, and
     when to try again; never a plain-text 500."""
     log.warning("%s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(

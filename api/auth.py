@@ -19,7 +19,7 @@ _bearer = HTTPBearer(auto_error=False, description="A token from api.tokens")
 
 
 class Principal(NamedTuple):
-    """Who holds the request's token: its name (CONTRACT §7) and its role."""
+    """Who holds the request's token: its name (docs/interface.md) and its role."""
 
     name: str
     role: Role

@@ -1,4 +1,5 @@
-"""Request and response bodies of the HTTP API (CONTRACT §5), separate from domain types."""
+"""Request and response bodies of the HTTP API (docs/interface.md §5), separate from domain
+types."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ class AlertOut(BaseModel):
     message_vi: str = Field(description="what it is about, in plain Vietnamese")
     message_en: str = Field(description="the same in English")
     group: str = Field(
-        description="the alerts that share its cause carry the same group (CONTRACT §7): "
+        description="the alerts that share its cause carry the same group (docs/interface.md): "
         "`nodata:<zone>`, `salinity:<station>`, `ingest:broker`, …; otherwise its fingerprint"
     )
 

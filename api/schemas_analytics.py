@@ -29,7 +29,7 @@ class FrontDayOut(BaseModel):
 
 
 class RiskOut(BaseModel):
-    """One indicative risk level of a river (CONTRACT §7)."""
+    """One indicative risk level of a river (docs/interface.md)."""
 
     level: int = Field(description="0–4 (QĐ 18/2021/QĐ-TTg Điều 49); 0: below level 1")
     by: Literal["4ppt", "1ppt"] | None = Field(description="the line that gave the level")
@@ -80,7 +80,7 @@ class WindowOut(BaseModel):
 
 
 class SkillOut(BaseModel):
-    """The live score of a station's kept forecasts (CONTRACT §7)."""
+    """The live score of a station's kept forecasts (docs/interface.md)."""
 
     days: float = Field(description="scored over this many days back")
     forecasts: int = Field(description="forecasts with at least one reading after them")

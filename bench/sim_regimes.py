@@ -1,4 +1,4 @@
-"""The simulator against the measured station statistics of DOMAIN §3.4.
+"""The simulator against the measured station statistics of docs/domain.md §3.4.
 
     python -m bench.sim_regimes
 

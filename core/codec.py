@@ -1,4 +1,4 @@
-"""Payload codec (CONTRACT §2): bytes from a device topic to typed readings and rejections.
+"""Payload codec (docs/interface.md §2): bytes from a device topic to typed readings and rejections.
 
 A payload is one JSON object, a batch (array of objects) or a SenML pack (RFC 8428 JSON). Every item
 is judged on its own: one bad item never drops its neighbours. Each rejection carries a reason code
@@ -45,7 +45,8 @@ class Reason(StrEnum):
     CONFLICT = "conflict"  # another value for a time the device already has (ingest/conflicts.py)
 
 
-#: Hard bounds (inclusive) per payload field; outside them an item is rejected (CONTRACT §2).
+#: Hard bounds (inclusive) per payload field; outside them an item is rejected (docs/interface.md
+#: §2).
 BOUNDS: Mapping[str, tuple[float, float]] = {
     "salinity_ppt": (0.0, 70.0),
     "ec_us_cm": (0.0, 200_000.0),

@@ -132,7 +132,7 @@ class RiskRegion(_Model):
 
 
 _ONE_PPT = _criteria((1, 25.0, False), (2, 50.0, False), (3, 90.0, False))
-#: Điều 49 (DOMAIN §1.3): the 1 ‰ line alike everywhere; the 4 ‰ line by region
+#: Điều 49 (docs/domain.md §1.3): the 1 ‰ line alike everywhere; the 4 ‰ line by region
 RISK_REGIONS: dict[str, RiskRegion] = {
     "nam-bo": RiskRegion(
         line_4ppt=_criteria((2, 25.0, False), (3, 50.0, False), (4, 90.0, False)),

@@ -1,7 +1,9 @@
-"""The stored schema (CONTRACT §3): one measurement per reading kind, fixed tags, fixed field types.
+"""The stored schema (docs/interface.md §3): one measurement per reading kind, fixed tags, fixed
+field types.
 
 Field types never vary, so a store never refuses a batch for a type conflict. Fields marked
-``additive`` are not in CONTRACT §3's table; they were added (the contract allows additions).
+``additive`` are not in docs/interface.md §3's table; they were added (the contract allows
+additions).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Typed settings, one section per component (CONTRACT §6).
+"""Typed settings, one section per component (docs/interface.md §6).
 
 Sources, highest priority first: environment variables ``SALTWATCH_<SECTION>__<NAME>``, then the
 TOML file given by ``--config``, then the defaults below. Invalid settings fail at start with a
@@ -121,7 +121,7 @@ class ApiToken(_Section):
 
     @property
     def label(self) -> str:
-        """Who acts with this token (CONTRACT §7): its name, else ``token-`` and the first 4
+        """Who acts with this token (docs/interface.md): its name, else ``token-`` and the first 4
         hex digits of its SHA-256."""
         return self.name or f"token-{hashlib.sha256(self.token.encode()).hexdigest()[:4]}"
 

@@ -10,7 +10,8 @@ from saltwatch.core.errors import BadInputError
 
 NS_PER_US = 1_000
 NS_PER_S = 1_000_000_000
-#: Epoch numbers above this are milliseconds (CONTRACT §2: "numbers above 1e11 are milliseconds").
+#: Epoch numbers above this are milliseconds (docs/interface.md §2:
+#: "numbers above 1e11 are milliseconds").
 MS_THRESHOLD = 1e11
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)

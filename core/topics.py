@@ -1,4 +1,4 @@
-"""The MQTT topic schema (CONTRACT §1): format and parse, with strict id checks.
+"""The MQTT topic schema (docs/interface.md §1): format and parse, with strict id checks.
 
 A topic is ``{prefix}/{kind}/{id}``. Ids are validated against ``ID_PATTERN`` in both directions,
 so no untrusted string ever becomes a topic level (no ``+``, ``#``, ``/`` or NUL can slip in).

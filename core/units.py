@@ -12,7 +12,7 @@ import gsw
 
 #: Reference temperature of "EC25" (temperature-compensated conductivity).
 EC25_REFERENCE_C = 25.0
-#: Salinity that equals 1 g/L of chloride scaled by the Knudsen ratio (DOMAIN §2.2).
+#: Salinity that equals 1 g/L of chloride scaled by the Knudsen ratio (docs/domain.md §2.2).
 CHLORIDE_TO_SALINITY = 1.80655
 
 

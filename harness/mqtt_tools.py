@@ -31,7 +31,7 @@ class Publisher:
     """QoS-1 publisher on a persistent session that survives broker restarts.
 
     Publishes in chunks and waits for each chunk's acknowledgements (paho's queue is quadratic
-    when flooded, see SERVICES.md).
+    when flooded: the harness never queues more than a chunk).
     """
 
     def __init__(self, url: str, client_id: str | None = None, chunk: int = 500) -> None:

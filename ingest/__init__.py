@@ -1,1 +1,1 @@
-"""ingest component (see DESIGN.md)."""
+"""ingest component (docs/architecture.md)."""

@@ -207,7 +207,8 @@ class Pipeline:
 
     @property
     def quarantined(self) -> list[str]:
-        """Spool files that could not be read back, moved aside (CONTRACT: named in /health)."""
+        """Spool files that could not be read back, moved aside (docs/interface.md: named in
+        /health)."""
         return list(self._spool.quarantined)
 
     def progress(self) -> tuple[int, int]:

@@ -71,7 +71,7 @@ def read_password_file(path: Path) -> dict[str, str]:
     return users
 
 
-#: the topic kinds a device may write (CONTRACT §1): what it measures, and its status
+#: the topic kinds a device may write (docs/interface.md §1): what it measures, and its status
 DEVICE_KINDS = ("salinity", "well", "tap", "status")
 
 

@@ -1,1 +1,1 @@
-"""sim component (see DESIGN.md)."""
+"""sim component (docs/architecture.md)."""

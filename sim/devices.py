@@ -2,7 +2,8 @@
 
 Each model is deterministic for its random generator and keeps its state between calls, so a
 season can be produced chunk by chunk. Values are the truth plus sensor noise; faults are added on
-top by ``sim.faults``. Well and tap numbers are placeholders (DOMAIN §6: not found in sources).
+top by ``sim.faults``. Well and tap numbers are placeholders (docs/domain.md §6: not found in
+sources).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class WellModel:
     last_t: float | None = None
     fault_per_day: float = 0.05
     static_level_m: float = field(default=8.0)
-    base_salinity: float = 0.25  # groundwater; DOMAIN §6 gives no figure (placeholder)
+    base_salinity: float = 0.25  # groundwater; docs/domain.md §6 gives no figure (placeholder)
     salt_factor: float = 1.0  # how much the season reaches this well
 
     def __post_init__(self) -> None:

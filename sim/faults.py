@@ -1,4 +1,5 @@
-"""Faults a field network has, each with its own rate (CONTRACT §2 says how SaltWatch treats them).
+"""Faults a field network has, each with its own rate (docs/interface.md §2 says how SaltWatch
+treats them).
 
 Rates of episodes are per device per day; rates of single-message faults are probabilities per
 message. Setting a rate to 0 turns the fault off.

@@ -1,4 +1,5 @@
-"""Measured station statistics the simulator is held to (DOMAIN §3.4), and the same statistics
+"""Measured station statistics the simulator is held to (docs/domain.md §3.4), and the same
+statistics
 computed from a scenario, for tests/unit/sim/test_model.py and bench/sim_regimes.py."""
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ import numpy as np
 
 from saltwatch.sim.salinity import SCENARIOS, epoch
 
-# DOMAIN §3.4, the 2-hourly records of the 2005 dry season: (station, km of the registry, month,
+# docs/domain.md §3.4, the 2-hourly records of the 2005 dry season: (station, km of the registry,
+# month,
 # median of daily maxima, median of daily minima). Đồng Tâm's March (a few days from late March)
 # and Mỹ Tho's February (no record) are left out.
 RECORDS_2005 = [

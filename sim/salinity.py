@@ -1,7 +1,7 @@
 """The salt intrusion model: a longitudinal profile whose front moves with season, tide and weather.
 
 Salinity at ``x`` km from the mouth falls from the sea's value along a profile that steepens
-upstream (DOMAIN §3.4: the daily swing between low and high water grows from about 2× at the
+upstream (docs/domain.md §3.4: the daily swing between low and high water grows from about 2× at the
 mouth to 4–5× 40–50 km inland, the shape Savenije describes for alluvial estuaries):
 
     ln S(x, t) = ln S_sea − ξ⁺ / L0 − (ξ⁺ / L1)²,   ξ = x − X(t),
@@ -12,7 +12,8 @@ tidal excursion proportional to the water level one hour earlier (salt is highes
 water, lowest around low water; spring tides push it further because M2 and S2 add up), plus the
 river's weather (``RiverDrivers``): a day-to-day random walk, north-east monsoon set-up episodes
 that push salt up to 10 km further (Dec–Mar), and pulses of river water from upstream that push
-it back for days. Scenario numbers are calibrated to DOMAIN §3 (tests/unit/sim/test_model.py).
+it back for days. Scenario numbers are calibrated to docs/domain.md §3
+(tests/unit/sim/test_model.py).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class RiverDrivers:
 
     walk_km: float = 1.0  # day-to-day drift (AR(1) standard deviation)
     monsoon_per_month: float = 1.0  # set-up episodes, Dec–Mar
-    monsoon_km: tuple[float, float] = (2.0, 10.0)  # "up to 10 km" (DOMAIN §4)
+    monsoon_km: tuple[float, float] = (2.0, 10.0)  # "up to 10 km" (docs/domain.md §4)
     pulse_per_month: float = 0.5  # upstream flow pulses
     pulse_km: tuple[float, float] = (2.0, 6.0)
 
@@ -169,7 +170,8 @@ class Scenario:
         return result
 
 
-#: Calibrated against DOMAIN §3 (tests/unit/sim/test_model.py checks every figure named here).
+#: Calibrated against docs/domain.md §3 (tests/unit/sim/test_model.py checks every figure named
+#: here).
 SCENARIOS: dict[str, Scenario] = {
     # 2023-24: on 12 March, at spring tide, Xuân Hòa (42 km) 8.85 ‰, Lạc Hồng (46) 6.82, Xoài Hột
     # (51) 3.82, Phú Phong (64) 0.9; the 4 ‰ line 40–66 km in the region. Hòa Bình stays under
@@ -213,7 +215,8 @@ SCENARIOS: dict[str, Scenario] = {
         sea_ppt=25.0,
         arrive=(12, 10),
     ),
-    # 2004-05: the 2-hourly records of DOMAIN §3.4 (Vàm Kênh, Hòa Bình, Mỹ Tho, Đồng Tâm), month
+    # 2004-05: the 2-hourly records of docs/domain.md §3.4 (Vàm Kênh, Hòa Bình, Mỹ Tho, Đồng Tâm),
+    # month
     # by month: the medians of daily maxima and minima and the max/min ratio within ±20 %.
     "2005": Scenario(
         "2005",

@@ -1,6 +1,6 @@
-"""Tide as a sum of harmonic constituents (DOMAIN §4).
+"""Tide as a sum of harmonic constituents (docs/domain.md §4).
 
-Amplitudes are the best-known Vũng Tàu values, marked UNVERIFIED in DOMAIN.md: keep them as
+Amplitudes are the best-known Vũng Tàu values, marked placeholders in docs/domain.md: keep them as
 settings. All constituents are given phase 0 at a reference spring tide (the new moon of
 10 March 2024 plus the usual 1–2 day age of the tide), so spring tides recur every 14.77 days from
 there, as the M2–S2 beat makes them, close to the real lunar calendar of 2024.
@@ -42,7 +42,8 @@ class Constituent:
         return 2 * np.pi / (PERIOD_H[self.name] * 3600.0)
 
 
-#: Vũng Tàu best-known amplitudes [UNVERIFIED, DOMAIN §4]; M4 small, from shallow-water distortion.
+#: Vũng Tàu best-known amplitudes [placeholder, docs/domain.md §4]; M4 small, from shallow-water
+#: distortion.
 VUNG_TAU = (
     Constituent("M2", 0.76),
     Constituent("S2", 0.30),

@@ -1,4 +1,4 @@
-"""Who did what (CONTRACT §7, ``GET /api/v1/audit``): one row per action taken through the API
+"""Who did what (docs/interface.md, ``GET /api/v1/audit``): one row per action taken through the API
 (acknowledging, silences, rule changes), kept in the alert state's SQLite file, filtered and
 paged in SQL. A rule change keeps the rules it replaced in its ``detail``."""
 

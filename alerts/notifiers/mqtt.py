@@ -1,4 +1,5 @@
-"""Alert events on ``{prefix}/alerts/{zone}``: the zone and every ancestor (CONTRACT §1)."""
+"""Alert events on ``{prefix}/alerts/{zone}``: the zone and every ancestor (docs/interface.md
+§1)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Webhook bodies from an operator's template, so an SMS or Zalo gateway needs no code.
 
 Templates are Jinja2 in its immutable sandbox: a template reads the event (every field of the
-CONTRACT §4 event, ``zones``, and for a group ``group_size`` and ``devices``) and can format it
+docs/interface.md §4 event, ``zones``, and for a group ``group_size`` and ``devices``) and can
+format it
 (filters ``json`` for a JSON value, ``ascii_vi`` for Vietnamese without diacritics, and Jinja2's
 own), but cannot reach Python internals, change anything or call out. Undefined names are
 errors, not empty text, so a typo shows at the first alert rather than as a blank SMS. A

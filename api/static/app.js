@@ -296,7 +296,7 @@ async function chart(station) {
   $("chart-skill").className = forecast && !forecast.reliable ? "skill unreliable" : "skill";
 }
 
-function skillText(forecast) {  // the forecast's live score beside its band (CONTRACT §7 skill)
+function skillText(forecast) {  // the forecast's live score beside its band (docs/interface.md skill)
   if (!forecast) return [];
   const s = forecast.skill, out = [];
   const num = (v, d = 2) => v === null || v === undefined ? "–"

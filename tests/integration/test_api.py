@@ -233,7 +233,7 @@ def test_alerts_filter_by_zone_tree_state_and_severity(client: TestClient) -> No
     assert in_tpd["items"] == []
     critical = client.get("/api/v1/alerts", params={"severity": "critical"}, headers=viewer)
     assert all(a["severity"] == "critical" for a in critical.json()["items"])
-    # in plain words, both languages (CONTRACT §7)
+    # in plain words, both languages (docs/interface.md)
     vam_kenh = next(a for a in in_gcd["items"] if a["device"] == "vam-kenh")
     assert "Vàm Kênh" in vam_kenh["message_vi"] and "Vàm Kênh" in vam_kenh["message_en"]
     # a time range and a kind, answered by the store

@@ -273,7 +273,7 @@ NEED_THE_STORE = {
 
 
 def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path: Path) -> None:
-    """CONTRACT §7: a store that cannot be reached is a 503 with JSON and Retry-After."""
+    """docs/interface.md: a store that cannot be reached is a 503 with JSON and Retry-After."""
     need_binary("influxd", "influxdb")
     server = InfluxServer(tmp_path / "influxd")
     server.start()

@@ -1,4 +1,5 @@
-"""System alerts, inhibition and grouped notifications (CONTRACT §7) on ``saltwatch serve`` with
+"""System alerts, inhibition and grouped notifications (docs/interface.md) on ``saltwatch serve``
+with
 a real mosquitto that is stopped and started again."""
 
 from __future__ import annotations

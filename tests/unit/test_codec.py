@@ -1,4 +1,4 @@
-"""Table tests of the payload codec and message judging (CONTRACT §2)."""
+"""Table tests of the payload codec and message judging (docs/interface.md §2)."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ def test_analytics_imports_nothing_of_alerts_but_its_model_and_store_port() -> N
 
 
 def test_every_module_of_the_product_stays_within_one_size_rule() -> None:
-    """One rule for the whole product (DESIGN, Style 6: about 300-400 lines at most); a module
+    """One rule for the whole product (docs/architecture.md: about 300-400 lines at most); a module
     that outgrows it is split by concept, not by count."""
     sizes = {
         path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines())

@@ -1,4 +1,4 @@
-"""System alerts, groups and inhibition (CONTRACT §7) with a fake clock and fake probes."""
+"""System alerts, groups and inhibition (docs/interface.md) with a fake clock and fake probes."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.sqlite import SqliteReadingStore
 
-# Tiền river stations of the bundled registry on 12/3/2024 (DOMAIN §3.2, rounded)
+# Tiền river stations of the bundled registry on 12/3/2024 (docs/domain.md §3.2, rounded)
 PROFILE = [(6.0, 20.0), (21.0, 14.0), (42.0, 8.85), (50.0, 4.5), (64.0, 0.9), (97.0, 0.1)]
 
 
@@ -66,7 +66,7 @@ def test_reach_text() -> None:
     assert Reach(64.0, ">").text() == "> 64 km" and Reach(47.25).text() == "47.2 km"
 
 
-# QĐ 18/2021/QĐ-TTg Điều 49 (DOMAIN §1.3), every boundary of each line and region: (region,
+# QĐ 18/2021/QĐ-TTg Điều 49 (docs/domain.md §1.3), every boundary of each line and region: (region,
 # line, km reached, level). "> 25 to 50 km" starts just beyond 25; "15 to 25 km" includes 15.
 LAW_TABLE = [
     # the 1 ‰ line, the same in every region
@@ -141,7 +141,8 @@ def test_the_highest_of_both_lines(
 
 
 def test_2024_and_2025_levels_issued_match_the_table() -> None:
-    """DOMAIN §1.2: Sông Tiền 4 ‰ at 45–50 km in Feb 2025 → 2; Long An 90–110 km forecast → 4."""
+    """docs/domain.md §1.2: Sông Tiền 4 ‰ at 45–50 km in Feb 2025 → 2; Long An 90–110 km forecast →
+    4."""
     nam_bo = RISK_REGIONS["nam-bo"]
     assert risk_level({"4ppt": Reach(48.0)}, nam_bo).level == 2
     assert risk_level({"4ppt": Reach(100.0)}, nam_bo).level == 4

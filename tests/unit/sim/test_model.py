@@ -84,7 +84,7 @@ def test_salt_is_high_near_high_water_and_low_near_low_water() -> None:
     assert np.corrcoef(salinity, level)[0, 1] > 0.95
 
 
-# DOMAIN §3: (scenario, station km, date, observed daily max, tolerance)
+# docs/domain.md §3: (scenario, station km, date, observed daily max, tolerance)
 STATION_PEAKS = [
     ("2024", 42.0, "2024-03-12", 8.85, 1.5),  # Xuân Hòa
     ("2024", 46.0, "2024-03-12", 6.82, 1.5),  # Lạc Hồng
@@ -104,7 +104,7 @@ def test_named_station_peaks(
     assert SCENARIOS[name].salinity(km, t).max() == pytest.approx(observed, abs=tolerance)
 
 
-# DOMAIN §3.3: how far the 4 ‰ line reached at its deepest in the peak months (daily maxima)
+# docs/domain.md §3.3: how far the 4 ‰ line reached at its deepest in the peak months (daily maxima)
 REACH_4PPT = {
     "2024": (40.0, 66.0),
     "2020": (55.0, 74.0),
@@ -139,7 +139,8 @@ def test_2005_regimes_match_the_measured_records(
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_hoa_binh_stays_under_twenty(name: str) -> None:
-    """No record of 2003–2020 put Hòa Bình above 18 ‰ (DOMAIN §3.4); 2024 was saltier at 42 km."""
+    """No record of 2003–2020 put Hòa Bình above 18 ‰ (docs/domain.md §3.4); 2024 was saltier at 42
+    km."""
     scenario = SCENARIOS[name]
     y = scenario.season_year
     t = np.arange(epoch(f"{y - 1}-12-01"), epoch(f"{y}-06-01"), 1800.0)
