@@ -99,21 +99,32 @@ class Alert:
         return self.state != "resolved"
 
 
-#: the group of each system alert (docs/interface.md): the part of SaltWatch that is in trouble
-SYSTEM_GROUPS = {
-    "broker-disconnected": "ingest:broker",
-    "broker-session-lost": "ingest:broker",
-    "store-down": "ingest:store",
-    "spool-growing": "ingest:spool",
-    "ingest-stalled": "ingest:stalled",
-    "forecast-stale": "forecast:stale",
-    "alert-state-unsaved": "alerts:state",
+@dataclass(frozen=True, slots=True)
+class SystemAlert:
+    """One kind of SaltWatch's own alerts: how grave, the part of SaltWatch in trouble (its
+    group; None: the subject names it, as the failing channel does), and whether it means
+    SaltWatch cannot see its devices (their no-data alerts then wait)."""
+
+    severity: Severity
+    group: str | None
+    blinding: bool = False
+
+
+#: every system alert, listed once (docs/interface.md §4); their words are in alerts/wording.py
+SYSTEM_ALERTS: dict[str, SystemAlert] = {
+    "broker-disconnected": SystemAlert("critical", "ingest:broker", blinding=True),
+    "broker-session-lost": SystemAlert("critical", "ingest:broker"),
+    "store-down": SystemAlert("warning", "ingest:store"),
+    "spool-growing": SystemAlert("warning", "ingest:spool"),
+    "ingest-stalled": SystemAlert("critical", "ingest:stalled", blinding=True),
+    "forecast-stale": SystemAlert("warning", "forecast:stale"),
+    "notifier-failing": SystemAlert("warning", None),
+    "alert-state-unsaved": SystemAlert("critical", "alerts:state"),
 }
 
 
 def group_of(alert: Alert) -> str:
-    """The stable id of the alerts that share ``alert``'s cause (docs/interface.md alert groups):
-    the
+    """The stable id of the alerts that share ``alert``'s cause (docs/interface.md §4): the
     no-data alerts of one zone together; a station's salinity alerts and its forecast of salt
     together (threshold, tidal day, rise, forecast: one station's salt); a system alert by the
     part of SaltWatch in trouble; any other alert on its own (its fingerprint)."""
@@ -122,8 +133,10 @@ def group_of(alert: Alert) -> str:
     if alert.device and alert.kind in ("salinity", "forecast"):
         return f"salinity:{alert.device}"
     if alert.kind == "system":
-        subject = str(Fingerprint.parse(alert.fingerprint).subject)
-        return SYSTEM_GROUPS.get(alert.rule, f"notifier:{subject}")
+        known = SYSTEM_ALERTS.get(alert.rule)
+        if known is not None and known.group is not None:
+            return known.group
+        return f"notifier:{Fingerprint.parse(alert.fingerprint).subject}"
     return alert.fingerprint
 
 

@@ -36,22 +36,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from saltwatch.alerts.model import Alert, Event, Fingerprint, Observation, Severity
+from saltwatch.alerts.model import SYSTEM_ALERTS, Alert, Event, Fingerprint, Observation, Severity
 from saltwatch.core.settings import AlertsSettings, default_of
 
 SUBJECT = "saltwatch"
 SESSION_LOST_FOR_S = 900.0  # a lost session is news for this long
-#: the alerts that mean SaltWatch cannot see its devices
-BLINDING = ("broker-disconnected", "ingest-stalled")
-SEVERITY: dict[str, Severity] = {
-    "broker-disconnected": "critical",
-    "broker-session-lost": "critical",
-    "store-down": "warning",
-    "spool-growing": "warning",
-    "ingest-stalled": "critical",
-    "forecast-stale": "warning",
-    "notifier-failing": "warning",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,16 +96,16 @@ class SystemWatch:
         for fp, (rule, hold_s, value) in bad.items():
             since_ns, since = self._bad_since.setdefault(fp, (now_ns, mono))
             if mono - since >= hold_s:
-                severity = SEVERITY[rule]
+                severity = SYSTEM_ALERTS[rule].severity
                 observations.append(self._observation(fp, rule, severity, since_ns, now_ns, value))
         for fp in list(self._bad_since):
             if fp not in bad:
                 del self._bad_since[fp]
         for fp in open_fps:
             rule = Fingerprint.parse(fp).rule
-            if rule in SEVERITY and fp not in bad:
+            if rule in SYSTEM_ALERTS and fp not in bad:
                 observations.append(self._observation(fp, rule, None, now_ns, now_ns, None))
-        blind = any(Fingerprint.parse(fp).rule in BLINDING for fp in bad)
+        blind = any(SYSTEM_ALERTS[Fingerprint.parse(fp).rule].blinding for fp in bad)
         if self._blind and not blind:
             self.regained_ns = now_ns
         self._blind = blind
@@ -191,7 +180,7 @@ def unsaved_event(since_ns: int, now_ns: int, root: str, saved_again: bool) -> E
         "system",
         None,
         root,
-        "critical",
+        SYSTEM_ALERTS["alert-state-unsaved"].severity,
         "resolved" if saved_again else "firing",
         None,
         None,

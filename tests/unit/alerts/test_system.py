@@ -197,3 +197,17 @@ def test_a_lost_session_is_a_critical_alert_for_a_quarter_of_an_hour() -> None:
     assert found == {"broker-session-lost:saltwatch": "critical"}  # at once: readings may be gone
     f.mono += 901
     assert rules_of(watch.check(T0, list(found))) == {"broker-session-lost:saltwatch": None}
+
+
+def test_every_system_alert_is_listed_once_with_its_words() -> None:
+    """The one table of system alerts decides severity, group and blindness; each has words
+    for firing and for ending, in both languages."""
+    from saltwatch.alerts.model import SYSTEM_ALERTS  # noqa: PLC0415
+    from saltwatch.alerts.wording import ENDED, FIRING  # noqa: PLC0415
+
+    assert {r for r, k in SYSTEM_ALERTS.items() if k.blinding} == {
+        "broker-disconnected",
+        "ingest-stalled",
+    }
+    for rule in SYSTEM_ALERTS:
+        assert all(FIRING[rule]) and all(ENDED[rule]), rule
