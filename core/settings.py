@@ -24,6 +24,7 @@ from pydantic_settings import (
 from saltwatch.core.codec import DEFAULT_LIMITS
 from saltwatch.core.errors import BadInputError, ConfigError
 from saltwatch.core.qc import QcConfig
+from saltwatch.core.store import parse_store_url
 from saltwatch.core.timeutil import parse_duration
 from saltwatch.core.topics import check_prefix, is_valid_id
 
@@ -93,16 +94,10 @@ class StoreSettings(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme in ("influxdb", "influxdbs"):
-            if not parts.hostname or not parts.path.strip("/"):
-                raise ValueError("must look like influxdb://[token@|user:pass@]host:port/database")
-            _ = parts.port
-        elif parts.scheme == "sqlite":
-            if not parts.path or parts.path == "/":
-                raise ValueError("must look like sqlite:///path/to/readings.db")
-        else:
-            raise ValueError("scheme must be influxdb, influxdbs or sqlite")
+        try:
+            parse_store_url(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("store.url").lstrip(": ")) from None
         return value
 
 

@@ -9,10 +9,14 @@ the same point (field by field) and never adds a second one.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
+from saltwatch.core.errors import ConfigError
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 
@@ -74,3 +78,56 @@ class ReadingStore(ReadingWriter, Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxAddress:
+    """An InfluxDB reached over its HTTP API: base URL, database, and the authorisation header."""
+
+    base_url: str
+    database: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteAddress:
+    path: Path
+
+
+def parse_store_url(url: str) -> InfluxAddress | SqliteAddress:
+    """``store.url``, read in this one place: ``influxdb[s]://[token@|user:password@]host[:port]/
+    database`` (credentials percent-decoded) or ``sqlite:///path``. ConfigError says what is
+    wrong."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if not url.startswith("sqlite:///") or parts.path in ("", "/"):
+            raise ConfigError("store.url for SQLite must look like sqlite:///path/to/readings.db")
+        return SqliteAddress(Path(url.removeprefix("sqlite:///")))
+    if parts.scheme not in ("influxdb", "influxdbs"):
+        raise ConfigError("store.url: the scheme must be influxdb, influxdbs or sqlite")
+    if not parts.hostname:
+        raise ConfigError(
+            "store.url must look like influxdb://[token@|user:pass@]host:8086/database"
+        )
+    try:
+        port = parts.port or 8086
+    except ValueError as exc:
+        raise ConfigError(f"store.url: {exc}") from None
+    database = unquote(parts.path.strip("/"))
+    if not database or "/" in database:
+        raise ConfigError("store.url must name one database, e.g. …:8086/saltwatch")
+    scheme = "https" if parts.scheme == "influxdbs" else "http"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    headers: dict[str, str] = {}
+    if parts.username and parts.password is not None:
+        pair = f"{unquote(parts.username)}:{unquote(parts.password)}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    elif parts.username:
+        headers["Authorization"] = "Token " + unquote(parts.username)
+    return InfluxAddress(f"{scheme}://{host}:{port}", database, headers)
+
+
+def redact_url(url: str) -> str:
+    """A URL as it may be shown or logged: user and password hidden."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}***@{rest.split('@', 1)[1]}" if "@" in rest else url

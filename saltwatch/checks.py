@@ -11,6 +11,7 @@ from pathlib import Path
 from saltwatch.core.errors import SaltWatchError
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.store import redact_url
 from saltwatch.storage.factory import open_reading_store
 
 
@@ -22,7 +23,7 @@ def check_setup(settings: Settings, registry: Registry) -> Iterator[tuple[str, b
         f"{kinds['salinity']} salinity stations, {kinds['well']} wells, {kinds['tap']} taps",
         True,
     )
-    store_url = redact(settings.store.url)
+    store_url = redact_url(settings.store.url)
     try:
         store = open_reading_store(settings.store)
     except SaltWatchError as exc:
@@ -52,12 +53,6 @@ def unwritable(folder: Path) -> str | None:
     except OSError as exc:
         return f"CANNOT BE WRITTEN ({exc.strerror or exc})"
     return None
-
-
-def redact(url: str) -> str:
-    """A URL with its user and password hidden."""
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}***@{rest.split('@', 1)[1]}" if "@" in rest else url
 
 
 def zone_tree(registry: Registry, kind: str | None) -> Iterator[str]:

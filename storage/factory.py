@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from saltwatch.core.errors import ConfigError
 from saltwatch.core.settings import StoreSettings
-from saltwatch.core.store import ReadingStore
+from saltwatch.core.store import ReadingStore, SqliteAddress, parse_store_url
 from saltwatch.storage.influx import InfluxReadingStore
-from saltwatch.storage.sqlite import SqliteReadingStore, path_from_url
+from saltwatch.storage.sqlite import SqliteReadingStore
 
 
 def open_reading_store(settings: StoreSettings) -> ReadingStore:
-    url = settings.url
-    if url.startswith(("influxdb://", "influxdbs://")):
-        return InfluxReadingStore(url, timeout_s=settings.timeout_s)
-    if url.startswith("sqlite:"):
-        return SqliteReadingStore(path_from_url(url))
-    raise ConfigError(f"store.url: unsupported scheme in {url.split(':', 1)[0]!r}")
+    address = parse_store_url(settings.url)
+    if isinstance(address, SqliteAddress):
+        return SqliteReadingStore(address.path)
+    return InfluxReadingStore(settings.url, timeout_s=settings.timeout_s)

@@ -7,12 +7,9 @@ by ``quote_literal`` / ``quote_ident``, so no device id, tag or caller input can
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 import orjson
@@ -22,7 +19,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from saltwatch.core.errors import AuthError, BadInputError, ConfigError, RetryableError
 from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
 from saltwatch.core.settings import StoreSettings, default_of
-from saltwatch.core.store import Aggregate
+from saltwatch.core.store import Aggregate, InfluxAddress, parse_store_url
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 
@@ -42,31 +39,12 @@ def quote_ident(name: str) -> str:
     return f'"{escaped}"'
 
 
-@dataclass(frozen=True, slots=True)
-class InfluxTarget:
-    base_url: str
-    database: str
-    headers: dict[str, str]
-
-
-def parse_influx_url(url: str) -> InfluxTarget:
-    """``influxdb[s]://[token@|user:password@]host:port/database`` to a base URL, db and auth."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("influxdb", "influxdbs") or not parts.hostname:
+def parse_influx_url(url: str) -> InfluxAddress:
+    """``store.url`` as an InfluxDB address (core/store.py reads it); ConfigError otherwise."""
+    address = parse_store_url(url)
+    if not isinstance(address, InfluxAddress):
         raise ConfigError("store.url must look like influxdb://[token@]host:8086/database")
-    database = unquote(parts.path.strip("/"))
-    if not database or "/" in database:
-        raise ConfigError("store.url must name one database, e.g. …:8086/saltwatch")
-    scheme = "https" if parts.scheme == "influxdbs" else "http"
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    base = f"{scheme}://{host}:{parts.port or 8086}"
-    headers: dict[str, str] = {}
-    if parts.username and parts.password is not None:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password)}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    elif parts.username:
-        headers["Authorization"] = "Token " + unquote(parts.username)
-    return InfluxTarget(base, database, headers)
+    return address
 
 
 def _typed(ftype: FieldType, value: Any) -> FieldValue:

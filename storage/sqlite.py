@@ -23,7 +23,7 @@ from saltwatch.core.schema import (
     check_tags,
     measurement_for,
 )
-from saltwatch.core.store import Aggregate
+from saltwatch.core.store import Aggregate, SqliteAddress, parse_store_url
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 
@@ -50,9 +50,11 @@ def _from_sql(ftype: FieldType, value: Any) -> FieldValue:
 
 
 def path_from_url(url: str) -> Path:
-    if not url.startswith("sqlite:///"):
+    """``store.url`` as a SQLite file (core/store.py reads it); ConfigError otherwise."""
+    address = parse_store_url(url)
+    if not isinstance(address, SqliteAddress):
         raise ConfigError("store.url for SQLite must look like sqlite:///path/to/readings.db")
-    return Path(url.removeprefix("sqlite:///") or "readings.db")
+    return address.path
 
 
 def connect_durable(path: Path) -> sqlite3.Connection:
