@@ -54,16 +54,8 @@ class ReadingFeed:
         self.intake = Intake(
             registry, judge_config(settings), qc, self.metrics, self.tracker, memory=memory
         )
-        self.consumer = MqttConsumer(
-            settings.mqtt.url,
-            client_id,
-            settings.mqtt.topic_prefix,
-            self._inbox_put,
-            self._clock,
-            keepalive_s=settings.mqtt.keepalive_s,
-            receive_maximum=settings.ingest.max_unacked,
-            ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
-            login_as_client_id=settings.mqtt.login_as_client_id,
+        self.consumer = MqttConsumer.from_settings(
+            settings, client_id, self._inbox_put, self._clock
         )
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._listeners: list[Listener] = []

@@ -41,17 +41,12 @@ class IngestService:
         self._clock = clock
         judge = judge_config(settings)
         metrics = metrics or IngestMetrics()
-        self.consumer = MqttConsumer(
-            settings.mqtt.url,
+        self.consumer = MqttConsumer.from_settings(
+            settings,
             settings.mqtt.client_id,
-            settings.mqtt.topic_prefix,
             self._inbound,
             clock,
             share_group=settings.mqtt.share_group,
-            keepalive_s=settings.mqtt.keepalive_s,
-            receive_maximum=ingest.max_unacked,
-            ca_file=str(settings.mqtt.ca_file) if settings.mqtt.ca_file else None,
-            login_as_client_id=settings.mqtt.login_as_client_id,
             on_connection_change=lambda up: metrics.connected.set(1 if up else 0),
         )
         self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")

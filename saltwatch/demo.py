@@ -26,15 +26,18 @@ from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.clock import ScaledClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.errors import ConfigError
-from saltwatch.core.judge import Judge, JudgeConfig
+from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
-from saltwatch.core.schema import measurement_for
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.types import Reading
 from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
+from saltwatch.ingest.conflicts import Conflicts
+from saltwatch.ingest.devices import DeviceTracker
+from saltwatch.ingest.intake import Inbound, Intake
+from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.runtime import run_with_alerts
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
@@ -131,13 +134,12 @@ def preload(
     prefix: str,
     qc: QualityControl,
 ) -> tuple[int, list[Message]]:
-    """Write the messages before ``until_s`` straight to the store (history). Returns how many
-    readings, and what to publish when live begins: each device's last status message, then the
-    first message at or after ``until_s`` (taken from ``messages`` to find the end)."""
-    judge = Judge(
-        registry,
-        JudgeConfig(topic_prefix=prefix, limits=CodecLimits(max_backfill_s=400 * 86400)),
-    )
+    """Write the messages before ``until_s`` straight to the store (history), judged by ingest's
+    own intake (validation, QC, conflicts). Returns how many readings, and what to publish when
+    live begins: each device's last status message, then the first message at or after
+    ``until_s`` (taken from ``messages`` to find the end)."""
+    judge = JudgeConfig(topic_prefix=prefix, limits=CodecLimits(max_backfill_s=400 * 86400))
+    intake = Intake(registry, judge, qc, IngestMetrics(), DeviceTracker(), conflicts=Conflicts())
     now_ns = int(until_s * NS_PER_S)
     batch: list[Reading] = []
     total = 0
@@ -149,8 +151,7 @@ def preload(
         if "/status/" in message.topic:
             statuses[message.device] = message
             continue
-        for reading in judge.judge(message.topic, message.payload, now_ns).readings:
-            batch.append(qc.apply(reading, measurement_for(reading.kind).primary))  # as ingest
+        intake.take(Inbound(message.topic, message.payload, now_ns), batch)
         if len(batch) >= 5_000:
             store.write(batch)
             total += len(batch)
