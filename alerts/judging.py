@@ -95,7 +95,7 @@ class ReadingJudge:
             self.metrics.handoff_dropped.inc()
 
     def _judge(self, spans: Spans) -> None:
-        """Judge each device that got data at the times where its judgement can change: for a
+        """Evaluate each device that got data at the times where its judgement can change: for a
         salinity station, its band moves and hold ends (``alerts.moments``); for a well or a
         tap, the newest reading, or each one of a late backlog (their rules read several
         fields; they report rarely)."""
@@ -125,7 +125,7 @@ class ReadingJudge:
     def _judge_station(
         self, device: Device, window: DeviceWindow, oldest: int, rules: RuleSet
     ) -> int:
-        """Judge a salinity station at its moments since ``oldest``; returns the last one."""
+        """Evaluate a salinity station at its moments since ``oldest``; returns the last one."""
         assert device.profile is not None
         fingerprint = str(Fingerprint(f"salinity-{device.profile.value}", device.id))
         levels, cf = self._levels_for(rules, device), rules.defaults.clear_fraction

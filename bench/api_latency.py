@@ -25,9 +25,9 @@ import httpx
 
 from harness.services import InfluxServer, free_port, wait_until
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.registry import load_registry
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
@@ -46,13 +46,15 @@ def load(store: InfluxReadingStore, days: int) -> int:
         registry,
         SimConfig(scenario, seed=3, interval_s=900, faults=FaultRates.none(), ts_offset_s=-shift),
     )
-    judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=400 * 86400)))
+    judge = MessageValidator(
+        registry, ValidationConfig(limits=CodecLimits(max_backfill_s=400 * 86400))
+    )
     batch: list[Reading] = []
     total = 0
     for message in fleet.messages(start + shift, end + shift):
         if "/status/" in message.topic:
             continue
-        batch.extend(judge.judge(message.topic, message.payload, int(end * 1e9)).readings)
+        batch.extend(judge.validate(message.topic, message.payload, int(end * 1e9)).readings)
         if len(batch) >= 5000:
             store.write(batch)
             total += len(batch)

@@ -45,7 +45,6 @@ from harness.services import InfluxServer, MosquittoServer, free_port, wait_unti
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Device, Registry, bundled_registry_path, load_registry
 from saltwatch.core.rules import load_rules
@@ -53,6 +52,7 @@ from saltwatch.core.schema import MEASUREMENTS, measurement_for
 from saltwatch.core.settings import QcSettings
 from saltwatch.core.topics import READING_KINDS, TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig, select_devices
 from saltwatch.sim.salinity import SCENARIOS, epoch
@@ -199,8 +199,8 @@ class Ledger:
     malformed: int = 0
     backlog: int = 0
 
-    def record(self, judge: Judge, topic: str, payload: bytes, now: float) -> None:
-        result = judge.judge(topic, payload, int(now * NS))
+    def record(self, judge: MessageValidator, topic: str, payload: bytes, now: float) -> None:
+        result = judge.validate(topic, payload, int(now * NS))
         for reading in result.readings:
             self.expected.setdefault((reading.device, reading.ts_ns), now)
             self.newest = (reading.device, reading.ts_ns)
@@ -301,7 +301,9 @@ def run_soak(args: SoakOptions) -> SoakOutcome:
     serve.start()
     listener = AlertListener(broker.url)
     publisher = Publisher(broker.url)
-    judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=30 * 86400)))
+    judge = MessageValidator(
+        registry, ValidationConfig(limits=CodecLimits(max_backfill_s=30 * 86400))
+    )
     ledger = Ledger()
     start_s = epoch(SIM_START)
     offset = time.time() - start_s

@@ -145,7 +145,7 @@ def decode_payload(
     zone: str = "",
     river: str = "",
 ) -> DecodeResult:
-    """Judge every item of one message from ``device`` on topic kind ``kind``.
+    """Validate every item of one message from ``device`` on topic kind ``kind``.
 
     Valid readings carry ``zone`` and ``river`` (the device's place in the registry).
     """

@@ -18,7 +18,6 @@ from typing import NamedTuple
 from saltwatch.core.clock import Clock
 from saltwatch.core.codec import CodecLimits, Reason
 from saltwatch.core.errors import RetryableError
-from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.schema import measurement_for
@@ -27,6 +26,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import READING_KINDS, TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.ingest.conflicts import Conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.metrics import IngestMetrics
@@ -54,10 +54,10 @@ class RecentRejection:
     payload_head: str
 
 
-def judge_config(settings: Settings) -> JudgeConfig:
+def validation_config(settings: Settings) -> ValidationConfig:
     """What a message must be to be read (from the ingest settings): ingest and feed alike."""
     ingest = settings.ingest
-    return JudgeConfig(
+    return ValidationConfig(
         topic_prefix=settings.mqtt.topic_prefix,
         accept_unknown=ingest.accept_unknown,
         limits=CodecLimits(
@@ -73,7 +73,7 @@ class Intake:
     def __init__(
         self,
         registry: Registry,
-        judge: JudgeConfig,
+        judge: ValidationConfig,
         qc: QualityControl,
         metrics: IngestMetrics,
         tracker: DeviceTracker,
@@ -83,7 +83,7 @@ class Intake:
         conflicts: Conflicts | None = None,
     ) -> None:
         self._registry = registry
-        self._judge = Judge(registry, judge)
+        self._judge = MessageValidator(registry, judge)
         self.topic_prefix = judge.topic_prefix
         self._status_head = f"{judge.topic_prefix}/{TopicKind.STATUS.value}/"
         self._accept_unknown = judge.accept_unknown
@@ -120,7 +120,7 @@ class Intake:
         if message.topic.startswith(self._status_head):
             self._status(message)
             return 0
-        result = self._judge.judge(message.topic, message.payload, message.received_ns)
+        result = self._judge.validate(message.topic, message.payload, message.received_ns)
         items = len(result.readings) if not result.rejections else max(result.item_count, 1)
         for rejection in result.rejections:
             self._reject(message, rejection.reason, rejection.detail)

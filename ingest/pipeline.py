@@ -1,4 +1,4 @@
-"""The ingest pipeline: judge → batch → durable write (store, else spool) → acknowledge.
+"""The ingest pipeline: validate → batch → durable write (store, else spool) → acknowledge.
 
 Threads: the MQTT network thread only ``submit``s; a worker judges messages and builds batches (by
 size and by age); a writer makes each batch durable — in the store, or in the local spool when the
@@ -23,12 +23,12 @@ import orjson
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import BadInputError, FatalError, RetryableError
-from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import IngestSettings, default_of
 from saltwatch.core.store import ReadingStore, ReadingWriter
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.conflicts import Conflicts, without_stored_conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, RecentRejection
@@ -105,7 +105,7 @@ class Pipeline:
         self,
         store: ReadingWriter,
         registry: Registry,
-        judge: JudgeConfig,
+        judge: ValidationConfig,
         qc: QualityControl,
         spool: Spool,
         acker: Acker,
@@ -268,7 +268,7 @@ class Pipeline:
                 batch = _Batch()
 
     def _judge_many(self, messages: list[Inbound], batch: _Batch) -> None:
-        """Judge what one read of the socket brought into ``batch`` (which may so pass
+        """Validate what one read of the socket brought into ``batch`` (which may so pass
         ``batch_size`` by that much); their acknowledgements go out with the batch."""
         if not batch.acks:
             batch.deadline = time.monotonic() + self._cfg.batch_interval_s

@@ -12,7 +12,7 @@ from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore, ReadingWriter
 from saltwatch.ingest.devices import DeviceTracker
-from saltwatch.ingest.intake import Inbound, judge_config, seed_conflicts, seed_qc
+from saltwatch.ingest.intake import Inbound, seed_conflicts, seed_qc, validation_config
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.pipeline import Listener, Pipeline, PipelineConfig
@@ -39,7 +39,7 @@ class IngestService:
         self._qc = QualityControl(settings.qc.to_config())
         self._history = history
         self._clock = clock
-        judge = judge_config(settings)
+        judge = validation_config(settings)
         metrics = metrics or IngestMetrics()
         self.consumer = MqttConsumer.from_settings(
             settings,

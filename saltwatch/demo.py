@@ -26,13 +26,13 @@ from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.clock import ScaledClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.errors import ConfigError
-from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import ValidationConfig
 from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
 from saltwatch.ingest.conflicts import Conflicts
 from saltwatch.ingest.devices import DeviceTracker
@@ -138,7 +138,7 @@ def preload(
     own intake (validation, QC, conflicts). Returns how many readings, and what to publish when
     live begins: each device's last status message, then the first message at or after
     ``until_s`` (taken from ``messages`` to find the end)."""
-    judge = JudgeConfig(topic_prefix=prefix, limits=CodecLimits(max_backfill_s=400 * 86400))
+    judge = ValidationConfig(topic_prefix=prefix, limits=CodecLimits(max_backfill_s=400 * 86400))
     intake = Intake(registry, judge, qc, IngestMetrics(), DeviceTracker(), conflicts=Conflicts())
     now_ns = int(until_s * NS_PER_S)
     batch: list[Reading] = []

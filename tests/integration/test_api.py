@@ -17,7 +17,6 @@ from saltwatch.alerts.model import Alert
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
-from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
@@ -26,6 +25,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.pipeline import Pipeline
 from saltwatch.ingest.spool import Spool
@@ -56,7 +56,7 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     pipeline = Pipeline(
         store,
         registry,
-        JudgeConfig(),
+        ValidationConfig(),
         QualityControl(QcConfig()),
         Spool(tmp_path / "spool", 10**7),
         NoAcks(),

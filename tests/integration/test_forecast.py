@@ -18,7 +18,6 @@ from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import RuleSet, load_rules
@@ -27,6 +26,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
@@ -43,13 +43,15 @@ def fill(store: ReadingStore) -> None:
     registry = load_registry()
     devices = [registry.devices[s] for s in STATIONS]
     fleet = Fleet(registry, SimConfig(SCENARIOS["2024"], seed=5, interval_s=900), devices)
-    judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=400 * 86400)))
+    judge = MessageValidator(
+        registry, ValidationConfig(limits=CodecLimits(max_backfill_s=400 * 86400))
+    )
     qc = QualityControl(QcSettings().to_config())
     now_ns = int(epoch(END) * NS_PER_S)
     readings = [
         qc.apply(r, "salinity_ppt")
         for m in fleet.messages(epoch(START), epoch(END))
-        for r in judge.judge(m.topic, m.payload, now_ns).readings
+        for r in judge.validate(m.topic, m.payload, now_ns).readings
     ]
     for i in range(0, len(readings), 5000):
         store.write(readings[i : i + 5000])

@@ -19,7 +19,6 @@ from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import RiskOverride, load_rules
@@ -28,6 +27,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
@@ -45,12 +45,14 @@ def season() -> list[Reading]:
     registry = load_registry()
     stations = [d for d in registry.devices_of("salinity") if d.river == "tien"]
     fleet = Fleet(registry, SimConfig(SCENARIOS["2024"], seed=7, interval_s=900), stations)
-    judge = Judge(registry, JudgeConfig(limits=CodecLimits(max_backfill_s=400 * 86400)))
+    judge = MessageValidator(
+        registry, ValidationConfig(limits=CodecLimits(max_backfill_s=400 * 86400))
+    )
     now_ns = int(epoch(END) * NS_PER_S)
     qc = QualityControl(QcSettings().to_config())
     readings: list[Reading] = []
     for message in fleet.messages(epoch(START), epoch(END)):
-        for reading in judge.judge(message.topic, message.payload, now_ns).readings:
+        for reading in judge.validate(message.topic, message.payload, now_ns).readings:
             readings.append(qc.apply(reading, "salinity_ppt"))
     return readings
 

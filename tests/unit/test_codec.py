@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from saltwatch.core.codec import DEFAULT_LIMITS, CodecLimits, DecodeResult, Reason, decode_payload
-from saltwatch.core.judge import JudgeConfig, judge_message
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.registry import load_registry
 from saltwatch.core.topics import TopicKind
+from saltwatch.core.validation import ValidationConfig, validate_message
 
 NOW = 1_710_226_800 * 10**9  # 2024-03-12T07:00:00Z = 14:00 in Vietnam
 S = TopicKind.SALINITY
@@ -208,11 +208,11 @@ def test_integers_become_floats_for_float_fields() -> None:
 
 # ---------------------------------------------------------------- judging a whole message
 REGISTRY = load_registry()
-CFG = JudgeConfig()
+CFG = ValidationConfig()
 
 
 def test_judge_places_readings_in_zone_and_river() -> None:
-    result = judge_message(
+    result = validate_message(
         "saltwatch/salinity/xuan-hoa", b'{"salinity_ppt": 1.2}', NOW, REGISTRY, CFG
     )
     (reading,) = result.readings
@@ -232,14 +232,14 @@ def test_judge_places_readings_in_zone_and_river() -> None:
     ],
 )
 def test_judge_refuses_bad_topics_and_unknown_devices(topic: str, reason: Reason) -> None:
-    result = judge_message(topic, b'{"salinity_ppt": 1.2, "running": true}', NOW, REGISTRY, CFG)
+    result = validate_message(topic, b'{"salinity_ppt": 1.2, "running": true}', NOW, REGISTRY, CFG)
     assert result.readings == []
     assert [r.reason for r in result.rejections] == [reason.value]
 
 
 def test_accept_unknown_stores_under_unassigned() -> None:
-    cfg = JudgeConfig(accept_unknown=True)
-    result = judge_message(
+    cfg = ValidationConfig(accept_unknown=True)
+    result = validate_message(
         "saltwatch/salinity/new-probe", b'{"salinity_ppt": 1}', NOW, REGISTRY, cfg
     )
     assert [(r.device, r.zone) for r in result.readings] == [("new-probe", "unassigned")]

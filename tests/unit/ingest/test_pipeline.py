@@ -13,11 +13,11 @@ import pytest
 from harness.services import wait_until
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import BadInputError, RetryableError
-from saltwatch.core.judge import JudgeConfig
 from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.pipeline import Pipeline, PipelineConfig
 from saltwatch.ingest.spool import Spool
@@ -85,7 +85,7 @@ def parts(tmp_path: Path) -> Iterator[Parts]:
     pipeline = Pipeline(
         store,
         REGISTRY,
-        JudgeConfig(),
+        ValidationConfig(),
         QualityControl(QcConfig()),
         spool,
         acker,
@@ -159,7 +159,7 @@ def five_submitted(store: FakeStore, acker: FakeAcker, spool: Spool) -> Pipeline
     pipeline = Pipeline(
         store,
         REGISTRY,
-        JudgeConfig(),
+        ValidationConfig(),
         QualityControl(QcConfig()),
         spool,
         acker,
@@ -218,7 +218,7 @@ def test_stop_flushes_the_open_batch(tmp_path: Path) -> None:
     pipeline = Pipeline(
         store,
         REGISTRY,
-        JudgeConfig(),
+        ValidationConfig(),
         QualityControl(QcConfig()),
         Spool(tmp_path / "s", 10**7),
         acker,

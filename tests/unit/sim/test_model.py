@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.judge import Judge, JudgeConfig
 from saltwatch.core.registry import load_registry
+from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig, select_devices
 from saltwatch.sim.records import RATIO_2005, RECORDS_2005, month_stats
@@ -200,14 +200,16 @@ def test_every_fault_occurs_and_the_tally_matches_what_ingest_makes_of_it() -> N
         REGISTRY,
         SimConfig(SCENARIOS["2024"], seed=2, interval_s=900, faults=FaultRates().scaled(10)),
     )
-    judge = Judge(REGISTRY, JudgeConfig(limits=CodecLimits(max_backfill_s=10 * 365 * 86400)))
+    judge = MessageValidator(
+        REGISTRY, ValidationConfig(limits=CodecLimits(max_backfill_s=10 * 365 * 86400))
+    )
     stored: set[tuple[str, int]] = set()
     rejected: Counter[str] = Counter()
     seen: set[bytes] = set()
     for m in fleet.messages(epoch("2024-03-05"), epoch("2024-03-12")):
         if "/status/" in m.topic:
             continue
-        result = judge.judge(m.topic, m.payload, int(m.t_s * 1e9))
+        result = judge.validate(m.topic, m.payload, int(m.t_s * 1e9))
         stored.update((r.device, r.ts_ns) for r in result.readings)
         if m.payload not in seen:  # a duplicate delivery is judged again but counts once
             rejected.update(r.reason for r in result.rejections)

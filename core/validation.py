@@ -1,7 +1,9 @@
-"""Judge one MQTT message: topic, device, payload → readings placed in their zones, or rejections.
+"""Validate one MQTT message: topic, device, payload → readings placed in their zones, or
+rejections.
 
-This is the whole validation path of ingest; time comes in as ``now_ns``. ``Judge`` remembers
-what it learnt about each topic (kind, device, zone), since a fleet publishes on few topics.
+This is the whole validation path of ingest; time comes in as ``now_ns``. ``MessageValidator``
+remembers what it learnt about each topic (kind, device, zone), since a fleet publishes on few
+topics.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ _TOPIC_CACHE_LIMIT = 100_000
 
 
 @dataclass(frozen=True, slots=True)
-class JudgeConfig:
+class ValidationConfig:
     topic_prefix: str = "saltwatch"
     accept_unknown: bool = False
     limits: CodecLimits = field(default_factory=CodecLimits)
@@ -33,13 +35,13 @@ class _Place:
     river: str
 
 
-class Judge:
-    def __init__(self, registry: Registry, cfg: JudgeConfig) -> None:
+class MessageValidator:
+    def __init__(self, registry: Registry, cfg: ValidationConfig) -> None:
         self.registry = registry
         self.cfg = cfg
         self._topics: dict[str, _Place | Rejection] = {}
 
-    def judge(self, topic: str, payload: bytes, now_ns: int) -> DecodeResult:
+    def validate(self, topic: str, payload: bytes, now_ns: int) -> DecodeResult:
         """Readings (with zone and river from the registry) and rejections for one message."""
         place = self._topics.get(topic)
         if place is None:
@@ -72,8 +74,8 @@ class Judge:
         return _Place(parsed.kind, parsed.ident, device.zone, device.river or "")
 
 
-def judge_message(
-    topic: str, payload: bytes, now_ns: int, registry: Registry, cfg: JudgeConfig
+def validate_message(
+    topic: str, payload: bytes, now_ns: int, registry: Registry, cfg: ValidationConfig
 ) -> DecodeResult:
-    """One-off form of ``Judge.judge``."""
-    return Judge(registry, cfg).judge(topic, payload, now_ns)
+    """One-off form of ``MessageValidator.validate``."""
+    return MessageValidator(registry, cfg).validate(topic, payload, now_ns)
