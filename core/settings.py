@@ -61,6 +61,9 @@ class MqttSettings(_Section):
     share_group: str | None = None
     keepalive_s: int = Field(30, ge=5, le=3600)
     ca_file: Path | None = None
+    #: ingest reads PUBLISH packets in bulk and acknowledges a batch in one write (ingest/mqtt.py);
+    #: false: paho's own path, a message and an acknowledgement at a time (slower, no internals)
+    fast_path: bool = True
 
     @field_validator("url")
     @classmethod

@@ -8,7 +8,6 @@ durable; reconnects with capped, jittered backoff; a refused login stops with a 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import deque
@@ -22,14 +21,13 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import AuthError
 from saltwatch.core.settings import IngestSettings, MqttSettings, Settings, default_of
 from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
 from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.wire import PUBACK, RawPublish, puback_packets, publishes
-from saltwatch.mqtt.connection import configure, parse_mqtt_url
+from saltwatch.mqtt.connection import Reconnects, configure, parse_mqtt_url
 
 log = logging.getLogger("saltwatch.ingest.mqtt")
 
@@ -147,6 +145,7 @@ class MqttConsumer:
         kinds: tuple[TopicKind, ...] = (*READING_KINDS, TopicKind.STATUS),
         login_as_client_id: bool = False,
         on_connection_change: Callable[[bool], None] | None = None,
+        fast_path: bool = default_of(MqttSettings, "fast_path"),
     ) -> None:
         self._address = parse_mqtt_url(url)
         self._client_id = client_id
@@ -156,7 +155,7 @@ class MqttConsumer:
         self._topics = [subscription(topic_prefix, kind, share_group) for kind in kinds]
         self._v5 = share_group is not None
         self._receive_maximum = max(1, min(receive_maximum, 65_535))
-        self._client = _BufferedClient(
+        self._client = (_BufferedClient if fast_path else mqtt.Client)(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if self._v5 else MQTTProtocolVersion.MQTTv311,
@@ -168,9 +167,9 @@ class MqttConsumer:
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
-        self._client.on_publishes = self._handle_publishes
-        self._backoff = Backoff(initial=1.0, cap=30.0)
-        self._client.reconnect_delay_set(1, 1)
+        if isinstance(self._client, _BufferedClient):
+            self._client.on_publishes = self._handle_publishes
+        self._reconnects = Reconnects(self._client)
         self._epoch = 0
         self._accepting = True
         self.connected = threading.Event()
@@ -207,6 +206,7 @@ class MqttConsumer:
             ca_file=str(mqtt_.ca_file) if mqtt_.ca_file else None,
             login_as_client_id=mqtt_.login_as_client_id,
             on_connection_change=on_connection_change,
+            fast_path=mqtt_.fast_path,
         )
 
     def start(self) -> None:
@@ -243,10 +243,12 @@ class MqttConsumer:
         """Acknowledge (mid, qos, epoch) triples: the QoS 1 ones of this connection in one
         write, a QoS 2 one (rare) on its own."""
         epoch = self._epoch
-        self._client.ack_many([mid for mid, qos, e in acks if qos == 1 and e == epoch])
+        client = self._client
+        if isinstance(client, _BufferedClient):
+            client.ack_many([mid for mid, qos, e in acks if qos == 1 and e == epoch])
         for mid, qos, e in acks:
-            if qos == 2 and e == epoch:
-                self._client.ack(mid, qos)
+            if e == epoch and (qos == 2 or (qos == 1 and not isinstance(client, _BufferedClient))):
+                client.ack(mid, qos)
 
     # ------------------------------------------------------------------ callbacks
     def _handle_connect(
@@ -262,7 +264,7 @@ class MqttConsumer:
                 log.warning("MQTT connection refused: %s", name)
             return
         self._epoch += 1
-        self._backoff.reset()
+        self._reconnects.connected()
         client.subscribe([(topic, 1) for topic in self._topics])
         log.info(
             "connected to MQTT %s:%d, session present: %s",
@@ -294,8 +296,7 @@ class MqttConsumer:
                 f"our client id {self._client_id!r}"
             )
             self._drops.clear()
-        delay = math.ceil(self._backoff.next())
-        client.reconnect_delay_set(delay, delay)  # paho waits this long: jittered, capped
+        delay = self._reconnects.lost()
         if self.on_connection_change:
             self.on_connection_change(False)
         if reason.is_failure and not self.fatal_event.is_set():

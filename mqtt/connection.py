@@ -8,6 +8,7 @@ from them. Nothing here connects: the caller starts the network loop (paho's own
 from __future__ import annotations
 
 import contextlib
+import math
 import selectors
 import socket
 import ssl
@@ -20,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 
+from saltwatch.core.backoff import Backoff
 from saltwatch.core.errors import ConfigError
 
 
@@ -65,12 +67,38 @@ def configure(
         client.tls_set_context(ssl.create_default_context(cafile=ca_file))
 
 
+class Reconnects:
+    """The one reconnect policy of every SaltWatch MQTT client (ingest, the alerts feed, the
+    notifier, the simulator): after a loss, wait a capped (30 s), jittered, growing delay from
+    1 s; a connection that succeeds starts it over. Used through ``lost`` and ``connected``; for
+    a client on its own network loop, paho waits the delay (``reconnect_delay_set``)."""
+
+    FIRST_S = 1.0
+    CAP_S = 30.0
+
+    def __init__(self, client: mqtt.Client | None = None) -> None:
+        self._client = client
+        self._backoff = Backoff(initial=self.FIRST_S, cap=self.CAP_S)
+        if client is not None:
+            client.reconnect_delay_set(1, 1)
+
+    def connected(self) -> None:
+        self._backoff.reset()
+
+    def lost(self) -> int:
+        """Seconds to wait before the next attempt (told to paho when it reconnects itself)."""
+        delay = math.ceil(self._backoff.next())
+        if self._client is not None:
+            self._client.reconnect_delay_set(delay, delay)
+        return delay
+
+
 class SharedLoop:
     """One network thread for many paho clients (the simulator's devices, each its own login and
     last will): a selector over their sockets instead of a thread per client. Keep-alive pings
-    and reconnects (after ``retry_s``) are done here too; publish from any thread."""
+    and reconnects (by ``Reconnects``, per client) are done here too; publish from any thread."""
 
-    def __init__(self, retry_s: float = 2.0) -> None:
+    def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -79,7 +107,7 @@ class SharedLoop:
         self._clients: list[mqtt.Client] = []
         self._lock = threading.Lock()
         self._changes: list[tuple[mqtt.Client, Any, int]] = []  # (client, socket, events)
-        self._retry_s = retry_s
+        self._reconnects: dict[int, Reconnects] = {}
         self._retry_at: dict[int, float] = {}
         self._stopping = threading.Event()
         self._closing = False  # no reconnects once the clients are told goodbye
@@ -96,6 +124,8 @@ class SharedLoop:
             c, sock, selectors.EVENT_READ
         )
         self._clients.append(client)
+        self._reconnects[id(client)] = Reconnects()
+        client.on_connect = self._on_connect
 
     def _change(self, client: mqtt.Client, sock: Any, events: int) -> None:
         with self._lock:
@@ -143,8 +173,11 @@ class SharedLoop:
             if events and sock.fileno() >= 0:
                 self._selector.register(sock, events, client)
 
+    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+        self._reconnects[id(client)].connected()
+
     def _reconnect(self, client: mqtt.Client) -> None:
-        self._retry_at[id(client)] = time.monotonic() + self._retry_s
+        self._retry_at[id(client)] = time.monotonic() + self._reconnects[id(client)].lost()
         with contextlib.suppress(OSError):
             client.reconnect()
 

@@ -14,7 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from saltwatch.core.errors import RetryableError
 from saltwatch.core.settings import MqttSettings, default_of
 from saltwatch.core.topics import TopicKind, format_topic
-from saltwatch.mqtt.connection import configure, parse_mqtt_url
+from saltwatch.mqtt.connection import Reconnects, configure, parse_mqtt_url
 
 log = logging.getLogger("saltwatch.alerts.mqtt")
 
@@ -40,10 +40,18 @@ class MqttNotifier:
         configure(
             self._client, address, ca_file, as_client_id=client_id if login_as_client_id else None
         )
-        self._client.reconnect_delay_set(1, 30)
+        self._reconnects = Reconnects(self._client)
+        self._client.on_connect = self._connected
+        self._client.on_disconnect = self._lost
         self._address = address
         self._keepalive_s = keepalive_s
         self._started = False
+
+    def _connected(self, *_: Any) -> None:
+        self._reconnects.connected()
+
+    def _lost(self, *_: Any) -> None:
+        self._reconnects.lost()
 
     def start(self) -> None:
         """Connect and run the network loop (the engine's ``start`` calls it; sending before

@@ -134,10 +134,17 @@ def senml(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def ingest_settings(
-    tmp_path: Path, mqtt_url: str, store_url: str, prefix: str, registry: Path, **ingest: Any
+    tmp_path: Path,
+    mqtt_url: str,
+    store_url: str,
+    prefix: str,
+    registry: Path,
+    fast_path: bool = True,
+    **ingest: Any,
 ) -> Settings:
     env = {
         "SALTWATCH_MQTT__URL": mqtt_url,
+        "SALTWATCH_MQTT__FAST_PATH": str(fast_path).lower(),
         "SALTWATCH_MQTT__TOPIC_PREFIX": prefix,
         "SALTWATCH_MQTT__CLIENT_ID": "ingest-" + prefix,
         "SALTWATCH_STORE__URL": store_url,

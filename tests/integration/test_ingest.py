@@ -83,15 +83,19 @@ def assert_exactly(store: ReadingStore, mix: Mix, timeout: float = 60) -> None:
     assert stored_by_device(store) == dict(mix.valid)
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
 def test_ten_thousand_mixed_readings_stored_exactly_once(
     mosquitto: MosquittoServer,
     store: ReadingStore,
     store_url: str,
     tmp_path: Path,
     topic_prefix: str,
+    fast_path: bool,
 ) -> None:
     registry_path = write_registry(tmp_path / "registry.toml")
-    settings = ingest_settings(tmp_path, mosquitto.url, store_url, topic_prefix, registry_path)
+    settings = ingest_settings(
+        tmp_path, mosquitto.url, store_url, topic_prefix, registry_path, fast_path
+    )
     mix = make_mix(topic_prefix)
     assert mix.valid_total + sum(mix.rejected.values()) == 10_000
     with running_ingest(settings, make_registry(tmp_path), store) as service:
@@ -150,15 +154,18 @@ def test_hostile_payloads_are_rejected_and_ingest_goes_on(
     store.close()
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "paho-path"])
 def test_broker_restart_mid_run_loses_nothing(
     mosquitto: MosquittoServer,
     store: ReadingStore,
     store_url: str,
     tmp_path: Path,
     topic_prefix: str,
+    fast_path: bool,
 ) -> None:
+    registry = write_registry(tmp_path / "registry.toml")
     settings = ingest_settings(
-        tmp_path, mosquitto.url, store_url, topic_prefix, write_registry(tmp_path / "registry.toml")
+        tmp_path, mosquitto.url, store_url, topic_prefix, registry, fast_path
     )
     mix = make_mix(topic_prefix, per_device=20, bad_share=0.0)
     half = len(mix.messages) // 2
