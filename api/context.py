@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from fastapi import Request
 from prometheus_client import CollectorRegistry
@@ -17,7 +18,41 @@ from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
-from saltwatch.ingest.pipeline import Pipeline
+from saltwatch.ingest.devices import DeviceSnapshot
+from saltwatch.ingest.intake import RecentRejection
+
+
+class IngestView(Protocol):
+    """What the API reads of ingest running in the same process (``IngestService`` is one)."""
+
+    def recent_rejections(self) -> list[RecentRejection]: ...
+
+    def devices(self) -> list[DeviceSnapshot]: ...
+
+    def quarantined(self) -> list[str]: ...
+
+    def broker_connected(self) -> bool | None: ...
+
+    def spool_disk_full(self) -> bool: ...
+
+
+class NoIngest:
+    """The API-only process: ingest runs elsewhere, so none of this is known here."""
+
+    def recent_rejections(self) -> list[RecentRejection]:
+        return []
+
+    def devices(self) -> list[DeviceSnapshot]:
+        return []
+
+    def quarantined(self) -> list[str]:
+        return []
+
+    def broker_connected(self) -> bool | None:
+        return None
+
+    def spool_disk_full(self) -> bool:
+        return False
 
 
 @dataclass
@@ -28,7 +63,7 @@ class ApiContext:
     state: AlertStore
     audit: AuditLog  # who did what through the API
     engine: AlertEngine | None = None  # acknowledgements go through it when it runs here
-    pipeline: Pipeline | None = None  # rejections, device liveness, metrics of ingest
+    ingest: IngestView = field(default_factory=NoIngest)  # rejections, device liveness
     clock: Clock = field(default_factory=SystemClock)
     metrics: list[CollectorRegistry] = field(default_factory=list)
     front: FrontKeeper | None = None  # the salt front as the alert engine keeps it

@@ -7,18 +7,15 @@ never test a bag of optional services themselves."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Protocol
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.api.audit import AuditEntry, AuditLog
 from saltwatch.api.auth import Principal
-from saltwatch.api.context import ApiContext, ctx_of
+from saltwatch.api.context import ApiContext, IngestView, ctx_of
 from saltwatch.core.rules import RuleSet, rules_in_force
-from saltwatch.ingest.devices import DeviceSnapshot
-from saltwatch.ingest.intake import RecentRejection
-from saltwatch.ingest.pipeline import Pipeline
 
 Context = Annotated[ApiContext, Depends(ctx_of)]
 
@@ -60,63 +57,8 @@ def record(
     audit.record(AuditEntry(ctx.clock.now_ns(), who.name, who.role, action, target, detail))
 
 
-class IngestView(Protocol):
-    """What the API reads of ingest running in the same process."""
-
-    def recent_rejections(self) -> list[RecentRejection]: ...
-
-    def devices(self) -> list[DeviceSnapshot]: ...
-
-    def quarantined(self) -> list[str]: ...
-
-    def broker_connected(self) -> bool | None: ...
-
-    def spool_disk_full(self) -> bool: ...
-
-
-class _NoIngest:
-    """The API-only process: ingest runs elsewhere, so none of this is known here."""
-
-    def recent_rejections(self) -> list[RecentRejection]:
-        return []
-
-    def devices(self) -> list[DeviceSnapshot]:
-        return []
-
-    def quarantined(self) -> list[str]:
-        return []
-
-    def broker_connected(self) -> bool | None:
-        return None
-
-    def spool_disk_full(self) -> bool:
-        return False
-
-
-class _PipelineView:
-    def __init__(self, pipeline: Pipeline) -> None:
-        self._pipeline = pipeline
-
-    def recent_rejections(self) -> list[RecentRejection]:
-        return self._pipeline.recent_rejections()
-
-    def devices(self) -> list[DeviceSnapshot]:
-        return self._pipeline.tracker.snapshot()
-
-    def quarantined(self) -> list[str]:
-        return self._pipeline.quarantined
-
-    def broker_connected(self) -> bool | None:
-        registry = self._pipeline.metrics.registry
-        return bool(registry.get_sample_value("saltwatch_ingest_broker_connected"))
-
-    def spool_disk_full(self) -> bool:
-        return self._pipeline.spool_disk_full
-
-
 def _ingest(request: Request) -> IngestView:
-    pipeline = ctx_of(request).pipeline
-    return _PipelineView(pipeline) if pipeline is not None else _NoIngest()
+    return ctx_of(request).ingest
 
 
 Ingest = Annotated[IngestView, Depends(_ingest)]

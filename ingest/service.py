@@ -11,8 +11,14 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore, ReadingWriter
-from saltwatch.ingest.devices import DeviceTracker
-from saltwatch.ingest.intake import Inbound, seed_conflicts, seed_qc, validation_config
+from saltwatch.ingest.devices import DeviceSnapshot, DeviceTracker
+from saltwatch.ingest.intake import (
+    Inbound,
+    RecentRejection,
+    seed_conflicts,
+    seed_qc,
+    validation_config,
+)
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.pipeline import Listener, Pipeline, PipelineConfig
@@ -69,6 +75,22 @@ class IngestService:
     @property
     def tracker(self) -> DeviceTracker:
         return self.pipeline.tracker
+
+    # ------------------------------------------------ what the API shows of it (api IngestView)
+    def recent_rejections(self) -> list[RecentRejection]:
+        return self.pipeline.recent_rejections()
+
+    def devices(self) -> list[DeviceSnapshot]:
+        return self.tracker.snapshot()
+
+    def quarantined(self) -> list[str]:
+        return self.pipeline.quarantined
+
+    def broker_connected(self) -> bool | None:
+        return self.consumer.connected.is_set()
+
+    def spool_disk_full(self) -> bool:
+        return self.pipeline.spool_disk_full
 
     def add_listener(self, listener: Listener) -> None:
         """Called with every batch once it is durable (stored or spooled)."""

@@ -179,9 +179,7 @@ def serve(config: ConfigOption = None) -> None:
     try:
         with _exit_1_on(FatalError):
             service = IngestService(settings, reg, store, history=store)
-            run_with_alerts(
-                settings, reg, service, store, api_pipeline=service.pipeline, with_api=True
-            )
+            run_with_alerts(settings, reg, service, store, api_ingest=service, with_api=True)
     finally:
         store.close()
 

@@ -240,7 +240,7 @@ def run_demo(
             registry,
             service,
             store,
-            api_pipeline=service.pipeline,
+            api_ingest=service,
             with_api=True,
             clock=clock,
             stop=stop,

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from saltwatch.core.store import ReadingStore
     from saltwatch.ingest.devices import DeviceTracker
     from saltwatch.ingest.mqtt import MqttConsumer
-    from saltwatch.ingest.pipeline import Listener, Pipeline
+    from saltwatch.ingest.pipeline import Listener
+    from saltwatch.ingest.service import IngestService
 
 log = logging.getLogger("saltwatch")
 
@@ -87,16 +88,16 @@ def run_with_alerts(
     source: ReadingSource,
     warm_from: ReadingStore,
     *,
-    api_pipeline: Pipeline | None = None,
+    api_ingest: IngestService | None = None,
     with_api: bool = False,
     clock: Clock | None = None,
     stop: threading.Event | None = None,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Attach the alert engine (and the API) to a source of readings and run until ``stop`` (by
-    default: a signal). ``api_pipeline``: ingest's, whose rejections, liveness and metrics the
-    API shows. ``on_ready`` is called once the source is subscribed and the API answers. Raises
-    FatalError when the broker or the store refuses us."""
+    default: a signal). ``api_ingest``: ingest in this process, whose rejections, liveness,
+    broker connection and metrics the API shows. ``on_ready`` is called once the source is
+    subscribed and the API answers. Raises FatalError when the broker or the store refuses us."""
     from saltwatch.alerts.service import build_engine  # noqa: PLC0415
 
     tracker = source.tracker
@@ -131,12 +132,13 @@ def run_with_alerts(
     )
 
     a = settings.alerts
+    pipeline = api_ingest.pipeline if api_ingest is not None else None
     probes = Probes(
         broker_connected=source.consumer.connected.is_set,
         session_lost_at=lambda: source.consumer.session_lost_at,
-        store_up=(lambda: api_pipeline.store_up) if api_pipeline else None,
-        spool_depth=(lambda: api_pipeline.spool_depth) if api_pipeline else None,
-        progress=api_pipeline.progress if api_pipeline else None,
+        store_up=(lambda: pipeline.store_up) if pipeline else None,
+        spool_depth=(lambda: pipeline.spool_depth) if pipeline else None,
+        progress=pipeline.progress if pipeline else None,
     )
     system = engine.watch_system(
         probes,
@@ -156,7 +158,7 @@ def run_with_alerts(
     )
     api = None
     if with_api:
-        from saltwatch.api.context import ApiContext  # noqa: PLC0415
+        from saltwatch.api.context import ApiContext, NoIngest  # noqa: PLC0415
         from saltwatch.api.server import ApiServer  # noqa: PLC0415
 
         ctx = ApiContext(
@@ -166,9 +168,9 @@ def run_with_alerts(
             engine.state,
             SqliteAuditLog(settings.state.path),
             engine,
-            api_pipeline,
+            api_ingest if api_ingest is not None else NoIngest(),
             metrics=[
-                *([api_pipeline.metrics.registry] if api_pipeline else []),
+                *([pipeline.metrics.registry] if pipeline else []),
                 engine.metrics.registry,
             ],
             front=front,

@@ -26,7 +26,8 @@ from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.core.validation import ValidationConfig
-from saltwatch.ingest.intake import Inbound
+from saltwatch.ingest.devices import DeviceSnapshot
+from saltwatch.ingest.intake import Inbound, RecentRejection
 from saltwatch.ingest.pipeline import Pipeline
 from saltwatch.ingest.spool import Spool
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
@@ -43,6 +44,28 @@ ADMIN_LABEL = "token-" + hashlib.sha256(TOKENS["admin"].encode()).hexdigest()[:4
 class NoAcks:
     def ack_many(self, acks: list[tuple[int, int, int]]) -> None:
         pass
+
+
+class PipelineView:
+    """What the API shows of a pipeline running without a broker (no consumer here)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def recent_rejections(self) -> list[RecentRejection]:
+        return self.pipeline.recent_rejections()
+
+    def devices(self) -> list[DeviceSnapshot]:
+        return self.pipeline.tracker.snapshot()
+
+    def quarantined(self) -> list[str]:
+        return self.pipeline.quarantined
+
+    def broker_connected(self) -> bool | None:
+        return None
+
+    def spool_disk_full(self) -> bool:
+        return self.pipeline.spool_disk_full
 
 
 @pytest.fixture
@@ -103,7 +126,7 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
         state,
         audit_beside(state),
         engine,
-        pipeline,
+        PipelineView(pipeline),
         clock,
         [pipeline.metrics.registry, engine.metrics.registry],
     )
