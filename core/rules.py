@@ -8,6 +8,7 @@ then zone, then profile, then season), and later entries win over earlier ones o
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -271,6 +272,13 @@ def _read_toml(source: Path) -> dict[str, Any]:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
 
 
+@functools.lru_cache(maxsize=1)
+def _bundled_data() -> dict[str, Any]:
+    """The bundled rules file as read once per process: every parse lays its data over it (it is
+    never changed: ``merged`` builds new tables)."""
+    return _read_toml(bundled_rules_path())
+
+
 def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """``changes`` laid over ``base``: tables merge key by key, anything else is replaced."""
     out = dict(base)
@@ -285,7 +293,7 @@ def parse_rules(data: dict[str, Any], source: str = "rules") -> RuleSet:
     """Rules from ``data`` laid over the bundled file, which alone defines every default: a
     rules file or saved rules need name only what they change."""
     try:
-        rules = RuleSet.model_validate(merged(_read_toml(bundled_rules_path()), data))
+        rules = RuleSet.model_validate(merged(_bundled_data(), data))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from saltwatch.core.errors import BadInputError, ConfigError, FatalError, RetryableError
+from saltwatch.core.errors import BadInputError, FatalError, RetryableError
 from saltwatch.core.schema import (
     MEASUREMENTS,
     FieldType,
@@ -23,7 +23,7 @@ from saltwatch.core.schema import (
     check_tags,
     measurement_for,
 )
-from saltwatch.core.store import Aggregate, SqliteAddress, parse_store_url
+from saltwatch.core.store import Aggregate
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 
@@ -47,14 +47,6 @@ def _from_sql(ftype: FieldType, value: Any) -> FieldValue:
     if ftype is FieldType.INT:
         return int(value)
     return str(value)
-
-
-def path_from_url(url: str) -> Path:
-    """``store.url`` as a SQLite file (core/store.py reads it); ConfigError otherwise."""
-    address = parse_store_url(url)
-    if not isinstance(address, SqliteAddress):
-        raise ConfigError("store.url for SQLite must look like sqlite:///path/to/readings.db")
-    return address.path
 
 
 def connect_durable(path: Path) -> sqlite3.Connection:
