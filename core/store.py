@@ -49,6 +49,12 @@ class ReadingStore(ReadingWriter, Protocol):
         """A device's readings with ``start_ns <= ts < end_ns``, oldest first, at most ``limit``."""
         ...
 
+    def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
+        """A device's stored readings at exactly ``times`` (any number of them), by time: what
+        decides whether a reading is new, a repeat or a conflict, however much history lies
+        between those times."""
+        ...
+
     def aggregate(
         self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
     ) -> list[Aggregate]:

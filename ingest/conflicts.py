@@ -9,13 +9,17 @@ nothing.
 Each device's recent times are remembered with a digest of their values (the newest ``keep``):
 a new reading at a remembered time is compared at once, one newer than all is new. One older
 than what is remembered (a late backlog, or the first ones after a restart, which remembers only
-each device's newest stored reading) is *unverified*: the writer asks the store for that
-device's readings over those times, once per device and batch, before writing. While the store
-is away an unverified reading cannot be checked and is spooled as it is.
+each device's newest stored reading) is *unverified*: its value is claimed at once (so a second
+value for that time, in the same batch or a later one, is a conflict here and now), and the
+writer asks the store for exactly those times (``ReadingStore.at_times``: no row cap, however
+much history lies between them) before writing. A stored value that differs wins and replaces
+the claim. While the store is away an unverified reading cannot be checked and is spooled as it
+is (docs/operations.md, guarantees).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -49,9 +53,12 @@ class _Device:
 class Conflicts:
     """Remembers each device's recent times (use from one thread: ingest's worker)."""
 
-    def __init__(self, keep: int = 48) -> None:
+    def __init__(self, keep: int = 48, claims: int = 200_000) -> None:
         self.keep = keep
         self._devices: dict[str, _Device] = {}
+        # old times (below a device's ``oldest``) claimed or settled here, newest claims last
+        self._claims: OrderedDict[tuple[str, int], int] = OrderedDict()
+        self._max_claims = claims
 
     def seed(self, newest: Iterable[Reading]) -> None:
         """Each device's newest stored reading (at start): later ones are new without asking."""
@@ -68,9 +75,16 @@ class Conflicts:
         if known is None:
             self._devices[reading.device] = _Device({ts: digest(reading.fields)}, ts)
             return True
-        if ts < known.oldest:
-            return None
         value = digest(reading.fields)
+        if ts < known.oldest:
+            key = (reading.device, ts)
+            claimed = self._claims.get(key)
+            if claimed is not None:
+                return claimed == value
+            self._claims[key] = value
+            if len(self._claims) > self._max_claims:
+                self._claims.popitem(last=False)
+            return None
         seen = known.times.get(ts)
         if seen is not None:
             return seen == value
@@ -81,29 +95,38 @@ class Conflicts:
             known.oldest = kept[0]
         return True
 
+    def settle(self, reading: Reading, stored: Mapping[str, FieldValue]) -> None:
+        """The store already holds ``stored`` at ``reading``'s old time: that value is the one."""
+        key = (reading.device, reading.ts_ns)
+        if key in self._claims:
+            self._claims[key] = digest(stored)
+
 
 def without_stored_conflicts(
     readings: list[Reading],
     unverified: list[Reading],
     store: ReadingStore,
     refuse: Callable[[Reading, str], None],
+    conflicts: Conflicts | None = None,
 ) -> list[Reading]:
     """``readings`` without those of ``unverified`` whose time ``store`` already holds with
-    other values (each told to ``refuse`` with the field that differs); one query per device.
+    other values (each told to ``refuse`` with the field that differs, and the stored value
+    settled in ``conflicts``); the store is asked for exactly those times, device by device.
     Raises the store's RetryableError when it is away."""
     by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
     for reading in unverified:
         by_device.setdefault((reading.kind, reading.device), []).append(reading)
     refused: set[tuple[str, int]] = set()
     for (kind, device), mine in by_device.items():
-        start, end = min(r.ts_ns for r in mine), max(r.ts_ns for r in mine) + 1
-        stored = {r.ts_ns: r.fields for r in store.query(kind, device, start, end)}
+        stored = store.at_times(kind, device, [r.ts_ns for r in mine])
         for reading in mine:
             old = stored.get(reading.ts_ns)
-            changed = differs(old, reading.fields) if old is not None else None
-            if changed is not None and (device, reading.ts_ns) not in refused:
+            changed = differs(old.fields, reading.fields) if old is not None else None
+            if changed is not None and old is not None and (device, reading.ts_ns) not in refused:
                 refused.add((device, reading.ts_ns))
                 refuse(reading, changed)
+                if conflicts is not None:
+                    conflicts.settle(reading, old.fields)
     if not refused:
         return readings
     return [r for r in readings if (r.device, r.ts_ns) not in refused]

@@ -307,7 +307,9 @@ class Pipeline:
             self.intake.reject_conflict(reading, topic, body, self._clock.now_ns(), field)
 
         try:
-            return without_stored_conflicts(readings, unverified, self._lookup, refuse)
+            return without_stored_conflicts(
+                readings, unverified, self._lookup, refuse, self.intake.conflicts
+            )
         except RetryableError as exc:
             log.warning("old readings not checked for conflicts, the store is away: %s", exc)
             return readings

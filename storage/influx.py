@@ -86,6 +86,23 @@ _MARK_FIELD = "__end"
 _MARK = f" {_MARK_FIELD}=true"
 
 
+AT_TIMES_GAP_NS = 600 * 1_000_000_000  # times further apart are read by separate queries
+AT_TIMES_PAGE = 10_000
+
+
+def _runs(times: Sequence[int], gap: int) -> Iterator[tuple[int, int]]:
+    """Sorted ``times`` as (first, last) of runs whose neighbours lie less than ``gap`` apart."""
+    if not times:
+        return
+    first = last = times[0]
+    for ts in times[1:]:
+        if ts - last >= gap:
+            yield first, last
+            first = ts
+        last = ts
+    yield first, last
+
+
 class LineFormatter:
     """``to_line`` at ingest speed, with Point's escaping.
 
@@ -298,6 +315,23 @@ class InfluxReadingStore:
         )
         rows = [row for series in self._query(q) for row in self._rows(series)]
         return [self._reading(kind, m, row) for row in rows]
+
+    def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
+        """InfluxQL cannot OR time conditions, so the times are cut into runs (consecutive times
+        less than ``AT_TIMES_GAP_NS`` apart) and each run's range is read whole, page by page,
+        keeping only the times asked: exact over any amount of history, a few queries for a
+        backlog."""
+        wanted = set(times)
+        out: dict[int, Reading] = {}
+        for first, last in _runs(sorted(wanted), AT_TIMES_GAP_NS):
+            start = first
+            while True:
+                page = self.query(kind, device, start, last + 1, AT_TIMES_PAGE)
+                out.update((r.ts_ns, r) for r in page if r.ts_ns in wanted)
+                if len(page) < AT_TIMES_PAGE:
+                    break
+                start = page[-1].ts_ns + 1
+        return out
 
     def aggregate(
         self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int

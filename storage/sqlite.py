@@ -73,6 +73,9 @@ def classify_sqlite(exc: sqlite3.OperationalError) -> RetryableError | FatalErro
     return RetryableError(f"SQLite busy or unavailable: {text}")
 
 
+_IN_CHUNK = 500  # times per ``IN (…)`` list, well under SQLite's bound on parameters
+
+
 class SqliteReadingStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -185,6 +188,20 @@ class SqliteReadingStore:
             (device, start_ns, end_ns, limit),
         )
         return [self._reading(kind, m, row) for row in rows]
+
+    def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
+        m = measurement_for(kind)
+        wanted = sorted(set(times))
+        out: dict[int, Reading] = {}
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            rows = self._select(
+                f"SELECT * FROM {_q(m.name)} WHERE device = ? "
+                f"AND ts IN ({', '.join('?' * len(chunk))})",
+                (device, *chunk),
+            )
+            out.update((row["ts"], self._reading(kind, m, row)) for row in rows)
+        return out
 
     def aggregate(
         self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int

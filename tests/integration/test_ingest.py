@@ -17,6 +17,7 @@ from harness.services import InfluxServer, MosquittoServer, wait_until
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 from saltwatch.ingest.service import IngestService
 from saltwatch.storage.influx import InfluxReadingStore
 from saltwatch.storage.sqlite import SqliteReadingStore
@@ -349,6 +350,28 @@ def test_qc_remembers_through_a_restart_while_the_store_is_away(
         influx.stop()
 
 
+def rejected(service: IngestService) -> list[str]:
+    return [r.reason for r in service.pipeline.recent_rejections()]
+
+
+def run_to_end(
+    service: IngestService, mosquitto: MosquittoServer, messages: list[tuple[str, bytes]]
+) -> None:
+    """Run ``service`` until every one of ``messages`` (published in order) is handled."""
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_until(service.consumer.connected.is_set, 15, "ingest connected")
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all(messages)
+        publisher.close()
+        wait_until(lambda: service.pipeline.unacked == 0, 60, "every message handled")
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def test_a_second_value_for_a_stored_time_is_refused_and_the_first_stays(
     mosquitto: MosquittoServer,
     influxd: InfluxServer,
@@ -374,22 +397,8 @@ def test_a_second_value_for_a_stored_time_is_refused_and_the_first_stays(
     def reading(ts: int, ppt: float, temp: float = 29.0) -> tuple[str, bytes]:
         return topic, orjson.dumps({"ts": ts, "salinity_ppt": ppt, "temp_c": temp})
 
-    def rejected(service: IngestService) -> list[str]:
-        return [r.reason for r in service.pipeline.recent_rejections()]
-
     def run(service: IngestService, messages: list[tuple[str, bytes]]) -> None:
-        stop = threading.Event()
-        thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
-        thread.start()
-        try:
-            wait_until(service.consumer.connected.is_set, 15, "ingest connected")
-            publisher = Publisher(mosquitto.url)
-            publisher.publish_all(messages)
-            publisher.close()
-            wait_until(lambda: service.pipeline.unacked == 0, 30, "every message handled")
-        finally:
-            stop.set()
-            thread.join(30)
+        run_to_end(service, mosquitto, messages)
 
     first = IngestService(settings, registry, store, history=store)
     same = reading(now - 60, 1.0)  # twice: an identical copy is a redelivery, not a conflict
@@ -405,4 +414,58 @@ def test_a_second_value_for_a_stored_time_is_refused_and_the_first_stays(
     assert kept[old]["salinity_ppt"] == 1.0
     assert kept[now - 60] == {"salinity_ppt": 1.0, "temp_c": 29.0}  # nothing merged in
     assert kept[now - 30]["salinity_ppt"] == 2.0
+    store.close()
+
+
+def test_no_amount_of_stored_history_hides_a_stored_time(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    """The second attack: the check read at most 10,000 rows of the range a batch touched, so
+    one message holding an old time (new value) and a far one, with more than 10,000 rows
+    stored between them, replaced the stored value. It is checked at exactly its times now; and
+    of two values for one old, unstored time in one batch the first is kept (it was the later)."""
+    url = influxd.store_url(influx_db)
+    store = InfluxReadingStore(url)
+    settings = ingest_settings(
+        tmp_path, mosquitto.url, url, topic_prefix, write_registry(tmp_path / "registry.toml")
+    )
+    registry = make_registry(tmp_path)
+    topic = f"{topic_prefix}/salinity/d000"
+    s = 10**9
+    t0 = (int(time.time()) - 3 * 86400) * s
+    old = [
+        Reading(TopicKind.SALINITY, "d000", t0 + i * 60 * s, {"salinity_ppt": 1.0})
+        for i in range(200)
+    ]
+    dense = [
+        Reading(TopicKind.SALINITY, "d000", t0 + 1_000_000 * i, {"salinity_ppt": 2.0})
+        for i in range(1, 10_051)
+    ]
+    store.write(old + dense)
+    far = t0 + 3630 * s  # between two of the old minutes
+    forged = orjson.dumps(
+        [
+            {"ts": t0 // s, "salinity_ppt": 30.0},  # the stored 1.0 at t0
+            {"ts": far // s, "salinity_ppt": 3.0},  # a time after the dense rows, not stored
+        ]
+    )
+    unstored = t0 + 120 * 60 * s + 30 * s  # an old time nothing is stored at
+    pair = orjson.dumps(
+        [
+            {"ts": unstored / s, "salinity_ppt": 4.0},
+            {"ts": unstored / s, "salinity_ppt": 40.0},
+        ]
+    )
+    service = IngestService(settings, registry, store, history=store)
+    run_to_end(service, mosquitto, [(topic, forged), (topic, pair)])
+    details = [r.detail for r in service.pipeline.recent_rejections()]
+    assert sorted(rejected(service)) == ["conflict", "conflict"], details
+    kept = store.at_times(TopicKind.SALINITY, "d000", [t0, far, unstored])
+    assert kept[t0].fields["salinity_ppt"] == 1.0, "the forgery replaced the stored value"
+    assert kept[far].fields["salinity_ppt"] == 3.0
+    assert kept[unstored].fields["salinity_ppt"] == 4.0, "the later of the pair was stored"
     store.close()

@@ -156,3 +156,18 @@ def test_latest_finds_recent_and_long_silent_devices_together(store: ReadingStor
     latest = store.latest(TopicKind.SALINITY)
     assert {d: r.fields["salinity_ppt"] for d, r in latest.items()} == {"fresh": 1.0, "silent": 2.0}
     assert set(store.latest(TopicKind.SALINITY, ["silent", "nobody"])) == {"silent"}
+
+
+def test_at_times_is_exact_over_any_history(store: ReadingStore) -> None:
+    """The conflict check asks for exactly these times: rows between them (more than a page),
+    near neighbours and absent times change nothing."""
+    dense = [sal("d", T0 + i * 1_000_000, 2.0) for i in range(1, 10_051)]
+    store.write([sal("d", T0, 1.0), *dense, sal("d", T0 + H, 3.0), sal("e", T0 + H, 9.0)])
+    found = store.at_times(TopicKind.SALINITY, "d", [T0, T0 + 2 * H, T0 + H, T0 + 5_000_000])
+    assert {ts: r.fields["salinity_ppt"] for ts, r in found.items()} == {
+        T0: 1.0,
+        T0 + H: 3.0,
+        T0 + 5_000_000: 2.0,
+    }
+    assert store.at_times(TopicKind.SALINITY, "nobody", [T0]) == {}
+    assert store.at_times(TopicKind.SALINITY, "d", []) == {}
