@@ -43,6 +43,7 @@ class Reason(StrEnum):
     BAD_TOPIC = "bad_topic"
     UNKNOWN_DEVICE = "unknown_device"
     CONFLICT = "conflict"  # another value for a time the device already has (ingest/conflicts.py)
+    RETAINED = "retained"  # a reading the broker kept and gives again at every subscription
 
 
 #: Hard bounds (inclusive) per payload field; outside them an item is rejected (docs/interface.md

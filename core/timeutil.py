@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 from saltwatch.core.errors import BadInputError
@@ -91,3 +92,16 @@ def in_hours(hours: str | None, t_s: float) -> bool:
     h1 = int(end[:2]) + int(end[3:]) / 60
     h = local_hour(t_s)
     return h0 <= h < h1 if h0 <= h1 else (h >= h0 or h < h1)
+
+
+def time_runs(times: Sequence[int], gap: int) -> Iterator[tuple[int, int]]:
+    """Sorted ``times`` as (first, last) of runs whose neighbours lie less than ``gap`` apart."""
+    if not times:
+        return
+    first = last = times[0]
+    for ts in times[1:]:
+        if ts - last >= gap:
+            yield first, last
+            first = ts
+        last = ts
+    yield first, last

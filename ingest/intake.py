@@ -120,6 +120,11 @@ class Intake:
         if message.topic.startswith(self._status_head):
             self._status(message)
             return 0
+        if message.retained:
+            # the broker gives a retained message again at every subscription, so after every
+            # restart it would be one more reading (at its arrival time when it carries none)
+            self._reject(message, Reason.RETAINED.value, "readings must not be retained")
+            return 1
         result = self._judge.validate(message.topic, message.payload, message.received_ns)
         items = len(result.readings) if not result.rejections else max(result.item_count, 1)
         for rejection in result.rejections:

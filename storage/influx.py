@@ -20,6 +20,7 @@ from saltwatch.core.errors import AuthError, BadInputError, ConfigError, Retryab
 from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
 from saltwatch.core.settings import StoreSettings, default_of
 from saltwatch.core.store import Aggregate, InfluxAddress, parse_store_url
+from saltwatch.core.timeutil import time_runs
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 
@@ -88,19 +89,6 @@ _MARK = f" {_MARK_FIELD}=true"
 
 AT_TIMES_GAP_NS = 600 * 1_000_000_000  # times further apart are read by separate queries
 AT_TIMES_PAGE = 10_000
-
-
-def _runs(times: Sequence[int], gap: int) -> Iterator[tuple[int, int]]:
-    """Sorted ``times`` as (first, last) of runs whose neighbours lie less than ``gap`` apart."""
-    if not times:
-        return
-    first = last = times[0]
-    for ts in times[1:]:
-        if ts - last >= gap:
-            yield first, last
-            first = ts
-        last = ts
-    yield first, last
 
 
 class LineFormatter:
@@ -323,7 +311,7 @@ class InfluxReadingStore:
         backlog."""
         wanted = set(times)
         out: dict[int, Reading] = {}
-        for first, last in _runs(sorted(wanted), AT_TIMES_GAP_NS):
+        for first, last in time_runs(sorted(wanted), AT_TIMES_GAP_NS):
             start = first
             while True:
                 page = self.query(kind, device, start, last + 1, AT_TIMES_PAGE)

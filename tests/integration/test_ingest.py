@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -355,9 +355,13 @@ def rejected(service: IngestService) -> list[str]:
 
 
 def run_to_end(
-    service: IngestService, mosquitto: MosquittoServer, messages: list[tuple[str, bytes]]
+    service: IngestService,
+    mosquitto: MosquittoServer,
+    messages: list[tuple[str, bytes]],
+    until: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Run ``service`` until every one of ``messages`` (published in order) is handled."""
+    """Run ``service`` until every one of ``messages`` (published in order) is handled, and
+    ``until`` holds."""
     stop = threading.Event()
     thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
     thread.start()
@@ -367,6 +371,7 @@ def run_to_end(
         publisher.publish_all(messages)
         publisher.close()
         wait_until(lambda: service.pipeline.unacked == 0, 60, "every message handled")
+        wait_until(until, 30, "the run's condition")
     finally:
         stop.set()
         thread.join(30)
@@ -468,4 +473,40 @@ def test_no_amount_of_stored_history_hides_a_stored_time(
     assert kept[t0].fields["salinity_ppt"] == 1.0, "the forgery replaced the stored value"
     assert kept[far].fields["salinity_ppt"] == 3.0
     assert kept[unstored].fields["salinity_ppt"] == 4.0, "the later of the pair was stored"
+    store.close()
+
+
+def test_a_retained_reading_is_refused_at_every_restart(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    """A device published {"salinity_ppt": 9.0} retained: after each restart of ingest or of the
+    broker the broker gave it again, and one more 9.0 ‰ row was stored at its arrival time."""
+    url = influxd.store_url(influx_db)
+    store = InfluxReadingStore(url)
+    settings = ingest_settings(
+        tmp_path, mosquitto.url, url, topic_prefix, write_registry(tmp_path / "registry.toml")
+    )
+    registry = make_registry(tmp_path)
+    topic = f"{topic_prefix}/salinity/d001"
+    publisher = Publisher(mosquitto.url)
+    publisher.client.publish(topic, b'{"salinity_ppt": 9.0}', qos=1, retain=True).wait_for_publish(
+        15
+    )
+    publisher.close()
+    fresh = (
+        f"{topic_prefix}/salinity/d002",
+        orjson.dumps({"ts": time.time(), "salinity_ppt": 1.0}),
+    )
+    for round_ in range(3):  # start, an ingest restart, a broker restart
+        if round_ == 2:
+            mosquitto.restart()
+        service = IngestService(settings, registry, store, history=store)
+        run_to_end(service, mosquitto, [fresh], lambda s=service: bool(rejected(s)))
+        assert rejected(service) == ["retained"], f"round {round_}"
+    assert store.count(TopicKind.SALINITY, device="d001") == 0
+    assert store.count(TopicKind.SALINITY, device="d002") == 1
     store.close()
