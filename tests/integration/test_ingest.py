@@ -6,6 +6,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -354,6 +355,10 @@ def rejected(service: IngestService) -> list[str]:
     return [r.reason for r in service.pipeline.recent_rejections()]
 
 
+def has_rejections(service: IngestService) -> bool:
+    return bool(rejected(service))
+
+
 def run_to_end(
     service: IngestService,
     mosquitto: MosquittoServer,
@@ -505,7 +510,7 @@ def test_a_retained_reading_is_refused_at_every_restart(
         if round_ == 2:
             mosquitto.restart()
         service = IngestService(settings, registry, store, history=store)
-        run_to_end(service, mosquitto, [fresh], lambda s=service: bool(rejected(s)))
+        run_to_end(service, mosquitto, [fresh], partial(has_rejections, service))
         assert rejected(service) == ["retained"], f"round {round_}"
     assert store.count(TopicKind.SALINITY, device="d001") == 0
     assert store.count(TopicKind.SALINITY, device="d002") == 1
