@@ -25,8 +25,8 @@ class Health(BaseModel):
     )
     spool_disk_full: bool = Field(
         False,
-        description="true while the spool's disk is full and the store away: ingest holds "
-        "acknowledgements (the broker keeps the messages) until there is space",
+        description="true while the spool's disk is full or read-only and the store away: "
+        "ingest holds acknowledgements (the broker keeps the messages) until it can write",
     )
 
 

@@ -9,6 +9,7 @@ caller turns into backpressure on the broker.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -21,6 +22,9 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 
 _SUFFIX = ".batch"
+#: A disk that cannot take a batch now but may later (full, over quota, turned read-only, its
+#: permissions changed): ingest holds its acknowledgements until it can, rather than stopping.
+_WAIT_FOR_DISK = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 log = logging.getLogger("saltwatch.ingest")
 
 
@@ -50,7 +54,8 @@ class Spool:
         self._count = len(files)
         self._next = int(files[-1].stem) + 1 if files else 0
         self.quarantined: list[str] = sorted(str(p) for p in (folder / "quarantine").glob("*"))
-        self.disk_full = False  # the last write found no space left: backpressure until it does
+        # the last write found no space left, or a read-only disk: backpressure until it can
+        self.disk_full = False
 
     def _files(self) -> list[Path]:
         return sorted(self.folder.glob("*" + _SUFFIX))
@@ -67,7 +72,7 @@ class Spool:
     def put(self, readings: list[Reading]) -> bool:
         """Store a batch durably; False when it would exceed ``max_bytes`` or the disk has no
         space left (the caller then holds its acknowledgements and tries again: the process
-        goes on, and nothing half-written is left behind)."""
+        goes on, and nothing half-written is left behind); a read-only disk is treated alike."""
         data = encode_batch(readings)
         with self._lock:
             if self._bytes + len(data) > self.max_bytes:
@@ -83,11 +88,12 @@ class Spool:
             tmp.rename(self.folder / name)
             self._fsync_folder()
         except OSError as exc:
-            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            if exc.errno not in _WAIT_FOR_DISK:
                 raise
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             if not self.disk_full:
-                log.warning("no space left for the spool in %s (%s)", self.folder, exc)
+                log.warning("the spool in %s cannot be written now (%s)", self.folder, exc)
             self.disk_full = True
             return False
         if self.disk_full:

@@ -111,3 +111,32 @@ def test_a_full_spool_disk_holds_acknowledgements_and_resumes(small_disk: Path) 
         assert spool.depth == 1 and not pipeline.spool_disk_full
     finally:
         pipeline.stop(5)
+
+
+def remount(disk: Path, mode: str) -> None:
+    done = subprocess.run(
+        ["mount", "-o", f"remount,{mode}", str(disk)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_read_only_spool_disk_holds_acknowledgements_like_a_full_one(small_disk: Path) -> None:
+    """Serve exited at the first store outage when its spool's disk had turned read-only
+    (EROFS on the temporary file); now it holds back as on a full disk, and goes on when the
+    disk is writable again."""
+    store, acker = FakeStore(), FakeAcker()
+    store.down = True
+    spool = Spool(small_disk / "spool", 10**7)
+    Spool(small_disk / "spool" / "refused", 10**7)  # as the pipeline makes it, before the turn
+    remount(small_disk, "ro")
+    pipeline = five_submitted(store, acker, spool)
+    try:
+        try:
+            wait_until(lambda: spool.disk_full and store.calls >= 2, 10, "retries, read-only")
+            assert acker.acked == [] and pipeline.failure is None and pipeline.spool_disk_full
+        finally:
+            remount(small_disk, "rw")
+        wait_until(lambda: len(acker.acked) == 5, 15, "acknowledged once it is writable")
+        assert spool.depth == 1 and not pipeline.spool_disk_full and pipeline.failure is None
+    finally:
+        pipeline.stop(5)
