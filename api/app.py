@@ -18,7 +18,7 @@ from saltwatch.api.headers import SecurityHeadersMiddleware
 from saltwatch.api.limits import BodyLimitMiddleware
 from saltwatch.api.metrics import ApiMetrics, LatencyMiddleware
 from saltwatch.api.routers import alerts, analytics, devices, exports, operations, system
-from saltwatch.core.errors import RetryableError
+from saltwatch.core.errors import BadInputError, RetryableError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,17 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _bad_input(request: Request, exc: Exception) -> JSONResponse:
+    """Input found wrong below the routes' own checks: the caller's error, 422 in JSON."""
+    return JSONResponse({"detail": str(exc)[:300]}, status_code=422)
+
+
+async def _failed(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else: logged with its trace, and a 500 that is still JSON."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error (logged)"}, status_code=500)
+
+
 def _local_docs(app: FastAPI) -> None:
     """Swagger UI at ``/docs`` with its script and style from the swagger-ui-bundle package."""
     import swagger_ui_bundle  # noqa: PLC0415
@@ -100,6 +111,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     for module in (system, devices, operations, alerts, exports, analytics):
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
+    app.add_exception_handler(BadInputError, _bad_input)
+    app.add_exception_handler(Exception, _failed)
     _local_docs(app)
     static = Path(str(resources.files("saltwatch.api").joinpath("static")))
     app.mount("/", StaticFiles(directory=static, html=True), name="dashboard")

@@ -35,8 +35,15 @@ def ts_from_epoch_number(value: float) -> int:
     return int(micros) * NS_PER_US
 
 
+#: The times SaltWatch accepts from outside (API parameters): well inside what a 64-bit count of
+#: nanoseconds holds (1677–2262, the stores' bound), so a day or a year added to one still fits.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def ts_from_rfc3339(text: str) -> int:
-    """RFC 3339 with an explicit offset (``Z`` or ``+07:00``) to integer ns."""
+    """RFC 3339 with an explicit offset (``Z`` or ``+07:00``) to integer ns, between 1900 and
+    2200 (BadInputError otherwise)."""
     if len(text) > 40:
         raise BadInputError("timestamp string too long")
     try:
@@ -45,6 +52,12 @@ def ts_from_rfc3339(text: str) -> int:
         raise BadInputError("timestamp is not RFC 3339") from None
     if parsed.tzinfo is None:
         raise BadInputError("timestamp needs an offset (e.g. +07:00 or Z)")
+    try:
+        inside = EARLIEST <= parsed < LATEST
+    except OverflowError:  # an offset that moves year 1 or 9999 out of datetime's range
+        inside = False
+    if not inside:
+        raise BadInputError("timestamp must lie between 1900 and 2200")
     return ((parsed - _EPOCH) // _US) * NS_PER_US
 
 

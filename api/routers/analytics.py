@@ -37,7 +37,7 @@ from saltwatch.api.schemas_analytics import (
 )
 from saltwatch.core.registry import Profile
 from saltwatch.core.rules import RuleSet
-from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.timeutil import EARLIEST, LATEST, NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSES)
@@ -270,6 +270,8 @@ def daily_report(
             when = date.fromisoformat(day)
         except ValueError:
             raise HTTPException(422, "date: expected YYYY-MM-DD") from None
+        if not EARLIEST.date() <= when < LATEST.date():
+            raise HTTPException(422, "date: must lie between 1900 and 2200")
     if zone is not None and zone not in ctx.registry.zones:
         raise HTTPException(404, "no such zone")
     rules = in_force()

@@ -68,3 +68,58 @@ def test_api_conforms_to_its_schema(case: Any) -> None:
             checks.allow_header_conformance,
         ],
     )
+
+
+EXTREMES = [
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    "1600-01-01T00:00:00+07:00",
+    "2262-04-12T00:00:00Z",
+]
+DATED = [
+    ("/api/v1/alerts", ("since", "until")),
+    ("/api/v1/alerts.csv", ("since", "until")),
+    ("/api/v1/audit", ("since", "until")),
+    ("/api/v1/stations/vam-kenh/readings", ("start", "end")),
+    ("/api/v1/stations/vam-kenh/readings.csv", ("start", "end")),
+]
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    with TestClient(_app(), raise_server_exceptions=False) as test_client:
+        test_client.headers["Authorization"] = f"Bearer {ADMIN}"
+        yield test_client
+
+
+@pytest.mark.parametrize("moment", EXTREMES)
+@pytest.mark.parametrize(("path", "names"), DATED)
+def test_extreme_dates_are_the_callers_error_in_json(
+    client: Any, path: str, names: tuple[str, str], moment: str
+) -> None:
+    """since=9999-12-31T23:59:59Z (and readings before 1678) answered 500 text/plain."""
+    for name in names:
+        response = client.get(path, params={name: moment})
+        assert response.status_code in (200, 422), (name, response.status_code, response.text)
+        if response.status_code == 422:
+            assert response.headers["content-type"].startswith("application/json")
+            assert name in response.json()["detail"]
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1600-02-29"])
+def test_extreme_report_days_are_the_callers_error_in_json(client: Any, day: str) -> None:
+    response = client.get("/api/v1/reports/daily", params={"date": day, "format": "markdown"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_extreme_silence_times_are_the_callers_error_in_json(client: Any) -> None:
+    for body in (
+        {"zone": "tien-giang", "ends_at": "9999-12-31T23:59:59Z", "reason": "x"},
+        {"zone": "tien-giang", "starts_at": "0001-01-01T00:00:00Z", "minutes": 60, "reason": "x"},
+    ):
+        response = client.post("/api/v1/silences", json=body)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("application/json")
