@@ -1,14 +1,20 @@
 """Open alerts and what happens to them: each observation advances its alert by the pure
 lifecycle (alerts/lifecycle.py); the changes and the deliveries they cause are saved together
 (the outbox); reminders, escalations and acknowledgements are changes too. Every change saved
-is then shown to the listeners (the API's live stream). One lock guards the open alerts."""
+is then shown to the listeners (the API's live stream). One lock guards the open alerts.
+
+While the state cannot be saved (a full or read-only disk), each set of changes a judgement
+makes waits in memory, in order (at most ``MAX_WAITING``, counted), and later judgements build
+on them; the first save that works again saves them one by one and tells them, late but
+told, so a short episode that came and went meanwhile is not lost."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from saltwatch.alerts.lifecycle import acknowledge, advance
 from saltwatch.alerts.metrics import AlertMetrics
@@ -16,12 +22,23 @@ from saltwatch.alerts.model import Alert, Delivery, Event, Observation, Severity
 from saltwatch.alerts.routing import channels_for
 from saltwatch.alerts.store import AlertStore
 from saltwatch.core.clock import Clock
-from saltwatch.core.errors import SaltWatchError
+from saltwatch.core.errors import RetryableError, SaltWatchError
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import ReceiverSettings
 from saltwatch.core.timeutil import NS_PER_S
 
 log = logging.getLogger("saltwatch.alerts")
+MAX_WAITING = 10_000  # sets of changes kept while the state cannot be saved; beyond, the oldest go
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """Changes judged but not yet saved, with what they tell and what they open or close."""
+
+    changes: list[tuple[Alert | None, Alert | None]]
+    deliveries: list[Delivery]
+    events: list[Event]
+    staged: dict[str, Alert | None]
 
 
 class Episodes:
@@ -53,25 +70,39 @@ class Episodes:
         #: alert about it cannot wait in the state that cannot be written (alerts/system.py)
         #: told when the state can no longer be saved (False) and when it can again (True)
         self.on_unsaved = on_unsaved
-        self.open: dict[str, Alert] = state.open_alerts()
+        self.open: dict[str, Alert] = state.open_alerts()  # saved: what is shown
         self._listeners: list[Callable[[Event], None]] = []
+        self.waiting: deque[_Waiting] = deque()  # judged, not yet saved, oldest first
+        self._ahead: dict[str, Alert | None] = {}  # what the waiting changes make of ``open``
+
+    @property
+    def judged(self) -> dict[str, Alert]:
+        """The open alerts as judged: the saved ones with the waiting changes applied (what the
+        next judgement builds on; lock held)."""
+        if not self._ahead:
+            return self.open
+        merged = {**self.open, **self._ahead}
+        return {fp: alert for fp, alert in merged.items() if alert is not None}
 
     def current(self) -> dict[str, Severity]:
-        """The severity of every alert that fired and is open (lock held)."""
-        return {fp: a.severity for fp, a in self.open.items() if a.state != "pending"}
+        """The severity of every alert that fired and is open, as judged (lock held)."""
+        return {fp: a.severity for fp, a in self.judged.items() if a.state != "pending"}
 
     def apply(
         self, observations: Sequence[tuple[Observation, str | None]], now: int
     ) -> list[Event]:
         """Advance each alert by its observation (zone: the given one, or the device's) and save
-        the changes with their deliveries (lock held by the caller)."""
+        the changes with their deliveries (lock held by the caller). Returns the events saved
+        now: those that waited first, then these."""
+        told = self._save_waiting()
+        judged = self.judged
         changes: list[tuple[Alert | None, Alert | None]] = []
         events: list[Event] = []
         deliveries: list[Delivery] = []
         staged: dict[str, Alert | None] = {}  # shown only once saved: durable before visible
         for obs, zone_of in observations:
             fp = obs.fingerprint
-            before = staged[fp] if fp in staged else self.open.get(fp)
+            before = staged[fp] if fp in staged else judged.get(fp)
             device = self.registry.device(obs.device) if obs.device else None
             zone = zone_of or (device.zone if device else "unassigned")
             after, event = advance(before, obs, zone, now)
@@ -82,8 +113,16 @@ class Episodes:
             if event is not None:
                 events.append(event)
                 deliveries.extend(self.deliveries(event, now))
-        if changes and not self._saved(changes, deliveries):
-            return []  # nothing changes, nothing is told: the next run judges it all again
+        if not changes:
+            return told
+        if self.waiting or not self._saved(changes, deliveries):
+            self._wait(_Waiting(changes, deliveries, events, staged))
+            return told
+        self._show(staged, deliveries)
+        return told + events
+
+    def _show(self, staged: dict[str, Alert | None], deliveries: list[Delivery]) -> None:
+        """Saved changes become the open alerts; their deliveries are woken."""
         for fp, alert in staged.items():
             if alert is None:
                 self.open.pop(fp, None)
@@ -91,7 +130,31 @@ class Episodes:
                 self.open[fp] = alert
         if deliveries:
             self.wake()
-        return events
+
+    def _wait(self, item: _Waiting) -> None:
+        if len(self.waiting) >= MAX_WAITING:
+            self.waiting.popleft()
+            self.metrics.waiting_dropped.inc()
+            log.error("alert changes waiting to be saved passed %d: the oldest is let go",
+                      MAX_WAITING)  # fmt: skip
+        self.waiting.append(item)
+        self._ahead.update(item.staged)
+        self.metrics.waiting.set(len(self.waiting))
+
+    def _save_waiting(self) -> list[Event]:
+        """Save the changes that wait, oldest first, until one fails; their events."""
+        told: list[Event] = []
+        while self.waiting:
+            item = self.waiting[0]
+            if not self._saved(item.changes, item.deliveries):
+                break
+            self.waiting.popleft()
+            self._show(item.staged, item.deliveries)
+            told.extend(item.events)
+        if not self.waiting:
+            self._ahead.clear()
+        self.metrics.waiting.set(len(self.waiting))
+        return told
 
     def _saved(
         self, changes: list[tuple[Alert | None, Alert | None]], deliveries: list[Delivery]
@@ -132,7 +195,10 @@ class Episodes:
         if a.rule == "notifier-failing":  # a failing channel is not told that it fails
             channels = [c for c in channels if not a.fingerprint.endswith(f":{c}")]
         if event.state != "firing":  # tell the end of an episode only to who heard its start
-            told = self.state.channels_told(a.id)
+            told = set(self.state.channels_told(a.id))
+            told.update(  # and who will hear of its start once that is saved
+                d.channel for w in self.waiting for d in w.deliveries if d.event.alert.id == a.id
+            )
             channels = [c for c in channels if c in told]
         key = f"{a.id}:{event.state}:{a.severity}:{reminder}:{'esc' if escalation else ''}"
         if a.unit.startswith("level") and event.state == "firing":  # each level rise is news
@@ -164,8 +230,8 @@ class Episodes:
                     deliveries += self.deliveries(escalated, now, escalation=True)
                 if updated is not alert:
                     changes.append((alert, updated))
-            if not changes or not self._saved(changes, deliveries):
-                return
+            if not changes or self.waiting or not self._saved(changes, deliveries):
+                return  # reminders wait for the state to be saved again
             for _, changed in changes:
                 if changed is not None:
                     self.open[changed.fingerprint] = changed
@@ -173,16 +239,24 @@ class Episodes:
             self.wake()
 
     def acknowledge(self, alert_id: str, by: str, note: str | None = None) -> Alert:
-        with self.lock:
-            alert = next((a for a in self.open.values() if a.id == alert_id), None)
-            if alert is None:
-                raise KeyError(alert_id)
-            now = self.clock.now_ns()
-            acked, event = acknowledge(alert, by, note, now)
-            self.state.save([(alert, acked)], self.deliveries(event, now))  # or it raises
-            self.open[acked.fingerprint] = acked
+        """Acknowledge an open alert, behind any changes that wait to be saved; KeyError when
+        it is not open, RetryableError while the state cannot be saved."""
+        told: list[Event] = []
+        try:
+            with self.lock:
+                told = self._save_waiting()
+                alert = next((a for a in self.open.values() if a.id == alert_id), None)
+                if alert is None:
+                    raise KeyError(alert_id)
+                now = self.clock.now_ns()
+                acked, event = acknowledge(alert, by, note, now)
+                if self.waiting or not self._saved([(alert, acked)], self.deliveries(event, now)):
+                    raise RetryableError("the alert state cannot be saved now: try again later")
+                self.open[acked.fingerprint] = acked
+                told.append(event)
+        finally:
+            self.publish(told)
         self.wake()
-        self.publish([event])
         return acked
 
     def open_alerts(self) -> list[Alert]:

@@ -129,13 +129,13 @@ class ReadingJudge:
         assert device.profile is not None
         fingerprint = str(Fingerprint(f"salinity-{device.profile.value}", device.id))
         levels, cf = self._levels_for(rules, device), rules.defaults.clear_fraction
-        watching = fingerprint in self.episodes.open
+        watching = fingerprint in self.episodes.judged
         moments = salinity_moments(window, oldest, levels, cf, watching)
         judged_to = -1
         while moments:
             judged_to = moments.pop(0)
             self.run({device.id}, instant_only=True, windows=_AsOf(device.id, window, judged_to))
-            if not watching and fingerprint in self.episodes.open:
+            if not watching and fingerprint in self.episodes.judged:
                 # an alert opened here: from now on its clearing levels matter too
                 watching = True
                 moments = salinity_moments(window, judged_to + 1, levels, cf, watching)
@@ -170,7 +170,7 @@ class ReadingJudge:
                 self.statuses() if self.statuses and not instant_only else None,
                 self.started_ns,
                 instant_only,
-                open_fingerprints=episodes.open,
+                open_fingerprints=episodes.judged,
                 blind=self.blind,
                 regained_ns=self.regained_ns,
             )

@@ -30,8 +30,18 @@ class AlertMetrics:
         )
         self.unsaved = Counter(
             "saltwatch_alert_state_unsaved",
-            "Evaluations whose alert changes could not be saved (full disk, read-only file): "
-            "held back and judged again",
+            "Attempts to save alert changes that failed (full disk, read-only file): the "
+            "changes wait in memory, in order",
+            registry=self.registry,
+        )
+        self.waiting = Gauge(
+            "saltwatch_alert_changes_waiting",
+            "Sets of alert changes judged and waiting to be saved (told once they are)",
+            registry=self.registry,
+        )
+        self.waiting_dropped = Counter(
+            "saltwatch_alert_changes_waiting_dropped",
+            "Sets of alert changes let go because too many waited to be saved",
             registry=self.registry,
         )
         self.handoff_dropped = Counter(

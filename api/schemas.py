@@ -23,6 +23,11 @@ class Health(BaseModel):
     alert_state_saved: bool = Field(
         True, description="false while alert changes cannot be saved (they wait, none is lost)"
     )
+    alert_changes_waiting: int = Field(
+        0,
+        description="sets of alert changes judged while the state could not be saved, waiting "
+        "in memory to be saved and told in order",
+    )
     spool_disk_full: bool = Field(
         False,
         description="true while the spool's disk is full or read-only and the store away: "

@@ -28,6 +28,7 @@ def health(ctx: Context, ingest: Ingest) -> Health:
         clock_rate=float(getattr(ctx.clock, "rate", 1.0)),
         quarantined=quarantined,
         alert_state_saved=saving,
+        alert_changes_waiting=len(ctx.engine.episodes.waiting) if ctx.engine else 0,
         spool_disk_full=disk_full,
     )
 

@@ -14,7 +14,7 @@ import pytest
 from harness.services import wait_until
 from saltwatch.core.clock import FakeClock
 from saltwatch.ingest.spool import Spool
-from tests.unit.alerts.test_evaluate import T0, Recorder, engine, health_of, sal
+from tests.unit.alerts.test_evaluate import T0, M, Recorder, engine, health_of, sal
 from tests.unit.ingest.test_pipeline import FakeAcker, FakeStore, five_submitted
 
 pytestmark = pytest.mark.integration
@@ -140,3 +140,66 @@ def test_a_read_only_spool_disk_holds_acknowledgements_like_a_full_one(small_dis
         assert spool.depth == 1 and not pipeline.spool_disk_full and pipeline.failure is None
     finally:
         pipeline.stop(5)
+
+
+def test_a_short_episode_while_the_state_is_unsaved_is_told_late_not_lost(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The attack: an intake station rose from 0.3 to 1.2 ‰ and fell back within 100 minutes
+    while the alert state's disk was full; once space returned nothing of it was told (the
+    judgement was made again on the now-fresh water). Now every change waits, in order, and
+    goes out when space returns; /health counts what waits."""
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(small_disk, clock, recorder)
+    filler = fill(small_disk)
+    for minute, ppt in ((0, 0.3), (10, 1.2), (20, 1.2), (40, 0.3), (80, 0.3), (100, 0.3)):
+        clock.set(T0 + minute * M)
+        e.on_readings([sal("xuan-hoa", minute, ppt)])
+        e.tick()
+    e.dispatch()
+    assert not [ev for ev in recorder.events if ev["rule"] == "salinity-intake"]
+    health = health_of(e, tmp_path)
+    assert health["alert_state_saved"] is False and int(str(health["alert_changes_waiting"])) >= 2
+    filler.unlink()
+    clock.set(T0 + 101 * M)
+    e.tick()
+    e.dispatch()
+    told = [(ev["state"], ev["at"]) for ev in recorder.events if ev["rule"] == "salinity-intake"]
+    assert [state for state, _ in told] == ["firing", "resolved"], told
+    assert not [a for a in e.open_alerts() if a.rule == "salinity-intake"]
+    health = health_of(e, tmp_path)
+    assert health["alert_state_saved"] is True and health["alert_changes_waiting"] == 0
+
+
+def test_acknowledging_while_the_state_is_unsaved_is_a_503_in_json(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """Acknowledging while the state disk was full answered 500 text/plain."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from saltwatch.api.app import create_app  # noqa: PLC0415
+    from saltwatch.api.context import ApiContext  # noqa: PLC0415
+    from saltwatch.core.settings import ApiToken, Settings  # noqa: PLC0415
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+    from tests.alert_tools import audit_beside  # noqa: PLC0415
+
+    clock, recorder = FakeClock(T0), Recorder()
+    e = engine(small_disk, clock, recorder)
+    e.on_readings([sal("vam-kenh", 0, 9.0)])
+    (alert,) = [a for a in e.open_alerts() if a.rule == "salinity-river"]
+    settings = Settings(api={"tokens": [ApiToken(role="operator", token="op-token-000000000")]})
+    store = SqliteReadingStore(tmp_path / "readings.db")
+    audit = audit_beside(e.state)
+    app = create_app(ApiContext(settings, e.registry, store, e.state, audit, e, clock=clock))
+    filler = fill(small_disk)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = "Bearer op-token-000000000"
+        refused = client.post(f"/api/v1/alerts/{alert.id}/ack", json={"note": "on my way"})
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("application/json")
+        assert refused.headers["retry-after"]
+        filler.unlink()
+        done = client.post(f"/api/v1/alerts/{alert.id}/ack", json={"note": "on my way"})
+        assert done.status_code == 200, done.text
+        assert done.json()["state"] == "acknowledged"
+    store.close()
