@@ -1,10 +1,15 @@
 """The readings of the alerts process, which runs apart from ingest (``saltwatch alerts``).
 
-Its own persistent subscription (``alerts.client_id``) gives it every message; each is judged as
-ingest judges it (``ingest.intake``: the same validation, QC and device liveness), handed to the
-listeners (the alert engine) in small batches, and acknowledged once they have it. Nothing is
-stored: ingest does that. A message this process never handed over (a crash) stays
-unacknowledged, and the broker gives it again.
+Its own persistent subscription (``alerts.client_id``) gives it every message; each is read as
+ingest reads it (``ingest.intake``: the same validation and device liveness). Nothing is stored
+here: ingest decides whether a reading exists and stores it, so before the listeners (the alert
+engine) see a reading the feed asks the store for it (``ReadingStore.at_times``) and hands over
+the reading *as stored*, with ingest's QC flags. A reading the store holds with other values was
+refused by ingest (a conflict) and is dropped; one not stored yet is asked for again, and the
+batch waits, unacknowledged, while the store is away. One the store still lacks after
+``CONFIRM_WAIT_S`` of answers was never accepted, and is dropped and counted. Then the batch is
+acknowledged. A message this process never handed over (a crash) stays unacknowledged, and the
+broker gives it again.
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ import time
 from collections.abc import Callable, Sequence
 
 from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.errors import RetryableError
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
+from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.ingest.conflicts import differs
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, seed_qc, validation_config
 from saltwatch.ingest.metrics import IngestMetrics
@@ -32,6 +40,8 @@ log = logging.getLogger("saltwatch.alerts.feed")
 
 Listener = Callable[[Sequence[Reading]], None]
 _STOP = object()
+CONFIRM_WAIT_S = 120.0  # how long the store may answer without a reading before it is dropped
+CONFIRM_POLL_S = (0.1, 0.25, 0.5, 1.0)  # the pauses between askings, the last repeated
 
 
 class ReadingFeed:
@@ -60,6 +70,7 @@ class ReadingFeed:
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.failure: BaseException | None = None
 
     def add_listener(self, listener: Listener) -> None:
@@ -110,6 +121,11 @@ class ReadingFeed:
         for message in messages:
             self.intake.take(message, readings)
         self.metrics.received.inc(len(messages))
+        if self._history is not None and readings:
+            confirmed = self._as_stored(self._history, readings)
+            if confirmed is None:
+                return False  # stopping: left unacknowledged, the broker gives them again
+            readings = confirmed
         for listener in self._listeners if readings else ():
             try:
                 listener(readings)
@@ -119,8 +135,60 @@ class ReadingFeed:
         self.metrics.acked.inc(len(messages))
         return not stopping
 
+    def _as_stored(self, store: ReadingStore, readings: list[Reading]) -> list[Reading] | None:
+        """``readings`` as ``store`` holds them (ingest's decision and QC), in their order:
+        waits for those not stored yet (see the module's docstring); None when told to stop
+        before all were confirmed."""
+        found: dict[tuple[str, int], Reading | None] = {}  # None: stored with other values
+        missing = readings
+        answered_s = 0.0
+        pauses = iter(CONFIRM_POLL_S)
+        pause = CONFIRM_POLL_S[0]
+        while missing and not self._stopping.is_set():
+            try:
+                missing = self._look_up(store, missing, found)
+            except RetryableError as exc:
+                log.warning("the store is away: readings wait to be confirmed (%s)", exc)
+                self._stopping.wait(CONFIRM_POLL_S[-1])
+                continue
+            if not missing:
+                break
+            if answered_s >= CONFIRM_WAIT_S:
+                log.warning("%d readings were never stored (refused by ingest?): not judged",
+                            len(missing))  # fmt: skip
+                self.metrics.rejected.labels("never_stored").inc(len(missing))
+                break
+            pause = next(pauses, pause)
+            self._stopping.wait(pause)
+            answered_s += pause
+        if missing and self._stopping.is_set():
+            return None
+        kept = [found.get((r.device, r.ts_ns)) for r in readings]
+        return [r for r in kept if r is not None]
+
+    @staticmethod
+    def _look_up(
+        store: ReadingStore, readings: list[Reading], found: dict[tuple[str, int], Reading | None]
+    ) -> list[Reading]:
+        """Fill ``found`` with what ``store`` holds of ``readings``; returns those it lacks."""
+        by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
+        for reading in readings:
+            by_device.setdefault((reading.kind, reading.device), []).append(reading)
+        missing: list[Reading] = []
+        for (kind, device), mine in by_device.items():
+            stored = store.at_times(kind, device, [r.ts_ns for r in mine])
+            for reading in mine:
+                held = stored.get(reading.ts_ns)
+                if held is None:
+                    missing.append(reading)
+                else:
+                    same = differs(held.fields, reading.fields) is None
+                    found[(device, reading.ts_ns)] = held if same else None
+        return missing
+
     def stop(self) -> None:
         """Hand over what arrived, acknowledge it, disconnect."""
+        self._stopping.set()
         self.consumer.stop_accepting()
         self._inbox.put(_STOP)
         if self._thread is not None:

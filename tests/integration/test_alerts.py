@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -19,10 +20,11 @@ from harness.services import MosquittoServer, wait_until
 from saltwatch.alerts.service import build_engine
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.topics import TopicKind
 from saltwatch.ingest.service import IngestService
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.integration.ingest_helpers import settings_from_env
+from tests.integration.ingest_helpers import ingest_process, settings_from_env
 
 pytestmark = pytest.mark.integration
 
@@ -83,6 +85,21 @@ def process_env(mosquitto: MosquittoServer, tmp_path: Path, prefix: str) -> dict
         "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
         "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
     }
+
+
+@contextlib.contextmanager
+def ingest_beside(env: dict[str, str], folder: Path) -> Iterator[Path]:
+    """``saltwatch ingest`` on the same broker and store: the alerts process judges only what
+    it stored. Its log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "ingest.log"
+    process = ingest_process({**env, "SALTWATCH_INGEST__SPOOL_PATH": str(folder / "buffer")}, log)
+    try:
+        wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "ingest connected")
+        yield log
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 def reading(value: float, minutes_ago: float) -> bytes:
@@ -162,9 +179,21 @@ def test_the_alerts_command_judges_on_its_own_subscription(
     env = process_env(mosquitto, tmp_path, topic_prefix)
     log = tmp_path / "alerts.log"
     exe = Path(sys.executable).with_name("saltwatch")
-    process = subprocess.Popen(
-        [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+    with ingest_beside(env, tmp_path / "ingest"):
+        process = subprocess.Popen(
+            [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        judges_on_its_own_subscription(process, mosquitto, alerts_seen, tmp_path, topic_prefix)
+
+
+def judges_on_its_own_subscription(
+    process: subprocess.Popen[bytes],
+    mosquitto: MosquittoServer,
+    alerts_seen: Collector,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    log = tmp_path / "alerts.log"
     try:
         wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
         publisher = Publisher(mosquitto.url)
@@ -183,7 +212,8 @@ def test_the_alerts_command_judges_on_its_own_subscription(
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
         # it only judges: no ingest pipeline, so nothing spooled and no spool folder made
-        assert not [p for p in tmp_path.rglob("*") if "spool" in p.name], log.read_text()
+        made = [p for p in tmp_path.rglob("*") if "spool" in p.name]
+        assert not made, log.read_text()
     finally:
         if process.poll() is None:
             process.kill()
@@ -202,6 +232,18 @@ def test_alerts_process_killed_mid_episode_decides_nothing_twice(
         )
 
     topic = f"{topic_prefix}/salinity/vam-kenh"
+    with ingest_beside(env, tmp_path / "ingest"):
+        killed_mid_episode(start, log, mosquitto, alerts_seen, topic, topic_prefix)
+
+
+def killed_mid_episode(
+    start: Callable[[], subprocess.Popen[bytes]],
+    log: Path,
+    mosquitto: MosquittoServer,
+    alerts_seen: Collector,
+    topic: str,
+    topic_prefix: str,
+) -> None:
     first = start()
     try:
         wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "first connect")
@@ -236,3 +278,47 @@ def test_alerts_process_killed_mid_episode_decides_nothing_twice(
     finally:
         if first.poll() is None:
             first.kill()
+
+
+def test_the_alerts_process_judges_only_what_ingest_accepted(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    """The attack: with ``saltwatch ingest`` and ``saltwatch alerts``, Xuân Hòa sent 0.95 ‰ and
+    then 1.05 ‰ for the same, already stored time; ingest kept 0.95, yet a critical
+    salinity-intake alert at 1.05 went out. The alerts process judged the raw broker stream;
+    it judges what the store accepted now."""
+    env = process_env(mosquitto, tmp_path, topic_prefix)
+    log = tmp_path / "alerts.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    topic = f"{topic_prefix}/salinity/xuan-hoa"
+    at = round(time.time() - 120)
+    with ingest_beside(env, tmp_path / "ingest"):
+        process = subprocess.Popen(
+            [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
+            publisher = Publisher(mosquitto.url)
+            first = orjson.dumps({"ts": at, "salinity_ppt": 0.95})
+            publisher.publish_all([(topic, first)])
+            store = SqliteReadingStore(tmp_path / "readings.db")
+            wait_until(
+                lambda: store.count(TopicKind.SALINITY, device="xuan-hoa") == 1, 15, "stored"
+            )
+            forged = orjson.dumps({"ts": at, "salinity_ppt": 1.05})
+            marker = (f"{topic_prefix}/salinity/vam-kenh", reading(4.6, 1))
+            publisher.publish_all([(topic, forged), marker])
+            publisher.close()
+            wait_until(
+                lambda: any(b'"vam-kenh"' in p for _, p in alerts_seen.snapshot()),
+                30,
+                "the marker alert, judged after the forgery",
+            )
+            told = [p for _, p in alerts_seen.snapshot() if b'"salinity-intake"' in p]
+            assert told == [], told[:1]
+            kept = store.at_times(TopicKind.SALINITY, "xuan-hoa", [at * 10**9])
+            assert kept[at * 10**9].fields["salinity_ppt"] == 0.95
+            store.close()
+        finally:
+            process.terminate()
+            process.wait(15)
