@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from saltwatch.core.schema import FieldValue
 from saltwatch.core.store import ReadingStore
@@ -42,6 +43,12 @@ def differs(first: Mapping[str, FieldValue], second: Mapping[str, FieldValue]) -
         if name not in IGNORED and first.get(name) != second.get(name):
             return name
     return None
+
+
+class Settler(Protocol):
+    def settle(self, reading: Reading, stored: Mapping[str, FieldValue]) -> None:
+        """The store already holds ``stored`` at ``reading``'s time: remember that value."""
+        ...
 
 
 @dataclass(slots=True)
@@ -107,7 +114,7 @@ def without_stored_conflicts(
     unverified: list[Reading],
     store: ReadingStore,
     refuse: Callable[[Reading, str], None],
-    conflicts: Conflicts | None = None,
+    conflicts: Settler | None = None,
 ) -> list[Reading]:
     """``readings`` without those of ``unverified`` whose time ``store`` already holds with
     other values (each told to ``refuse`` with the field that differs, and the stored value

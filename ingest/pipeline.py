@@ -18,8 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import orjson
-
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import BadInputError, FatalError, RetryableError
@@ -29,7 +27,9 @@ from saltwatch.core.settings import IngestSettings, default_of
 from saltwatch.core.store import ReadingStore, ReadingWriter
 from saltwatch.core.types import Reading
 from saltwatch.core.validation import ValidationConfig
-from saltwatch.ingest.conflicts import Conflicts, without_stored_conflicts
+from saltwatch.ingest.claims import SharedClaims
+from saltwatch.ingest.conflicts import Conflicts
+from saltwatch.ingest.decisions import AbandonedError, Decisions
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, RecentRejection
 from saltwatch.ingest.metrics import IngestMetrics
@@ -66,10 +66,6 @@ class _Batch:
 
 
 _STOP = object()
-
-
-class _AbandonedError(Exception):
-    """A batch given up at shutdown before it was durable; its messages stay unacknowledged."""
 
 
 class _StoreHealth:
@@ -115,9 +111,9 @@ class Pipeline:
         tracker: DeviceTracker | None = None,
         lookup: ReadingStore | None = None,
         memory: QcMemory | None = None,
+        claims: SharedClaims | None = None,
     ) -> None:
         self._store = store
-        self._lookup = lookup  # where readings older than the conflicts memory are checked
         self._spool = spool
         self._refused = Spool(spool.folder / "refused", spool.max_bytes)
         self._acker = acker
@@ -134,14 +130,15 @@ class Pipeline:
             config.recent_rejections,
             config.payload_head_bytes,
             memory,
-            Conflicts(),
+            None if claims is not None else Conflicts(),  # one process decides alone
         )
+        self._stopping = threading.Event()
+        self._decisions = Decisions(self.intake, clock, self._stopping, lookup, claims)
         self._listeners: list[Listener] = []
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._to_writer: queue.Queue[_Batch | object] = queue.Queue(maxsize=2)
         self._health = _StoreHealth()
         self._spool_event = threading.Event()
-        self._stopping = threading.Event()
         self._submitted = 0  # written by the network thread only
         self._acked = 0  # written by the writer thread only
         self._acks_done = threading.Event()
@@ -281,11 +278,12 @@ class Pipeline:
             if not isinstance(item, _Batch):
                 return
             try:
-                if item.unverified:
-                    item.readings = self._verified(item.readings, item.unverified)
+                item.readings = self._decisions.decide(
+                    item.readings, item.unverified, self._health.should_try()
+                )
                 if item.readings:
                     self._persist(item.readings)
-            except _AbandonedError:
+            except AbandonedError:
                 return
             self._ack(item.acks)
             for listener in self._listeners if item.readings else ():
@@ -293,26 +291,6 @@ class Pipeline:
                     listener(item.readings)
                 except Exception:
                     log.exception("reading listener failed")
-
-    def _verified(self, readings: list[Reading], unverified: list[Reading]) -> list[Reading]:
-        """``readings`` less the conflicts among ``unverified`` (ingest/conflicts.py); unchecked
-        while the store is away."""
-        if self._lookup is None or not self._health.should_try():
-            return readings
-        prefix = self.intake.topic_prefix
-
-        def refuse(reading: Reading, field: str) -> None:
-            topic = f"{prefix}/{reading.kind.value}/{reading.device}"
-            body = orjson.dumps(reading.fields)
-            self.intake.reject_conflict(reading, topic, body, self._clock.now_ns(), field)
-
-        try:
-            return without_stored_conflicts(
-                readings, unverified, self._lookup, refuse, self.intake.conflicts
-            )
-        except RetryableError as exc:
-            log.warning("old readings not checked for conflicts, the store is away: %s", exc)
-            return readings
 
     def _persist(self, readings: list[Reading]) -> None:
         """Return only once ``readings`` are in the store or the spool."""
@@ -329,7 +307,7 @@ class Pipeline:
                 self._spool.size_bytes,
             )
             if self._stopping.wait(min(1.0, max(0.05, self._health.seconds_to_retry()))):
-                raise _AbandonedError  # unacknowledged: the broker delivers it again later
+                raise AbandonedError  # unacknowledged: the broker delivers it again later
 
     def _try_store(self, readings: list[Reading]) -> bool:
         started = time.perf_counter()

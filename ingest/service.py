@@ -11,6 +11,7 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore, ReadingWriter
+from saltwatch.ingest.claims import SharedClaims
 from saltwatch.ingest.devices import DeviceSnapshot, DeviceTracker
 from saltwatch.ingest.intake import (
     Inbound,
@@ -39,6 +40,7 @@ class IngestService:
         metrics: IngestMetrics | None = None,
         report_every_s: float = 60.0,
         history: ReadingStore | None = None,
+        claims: SharedClaims | None = None,
     ) -> None:
         ingest = settings.ingest
         clock = clock or SystemClock()
@@ -68,6 +70,7 @@ class IngestService:
             metrics,
             lookup=history,
             memory=self._memory,
+            claims=claims,
         )
         self._report_every = report_every_s
         self._stopped = threading.Event()

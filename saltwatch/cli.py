@@ -99,6 +99,7 @@ def ingest(
     member: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Consume device messages from MQTT and store every valid reading (at-least-once)."""
+    from saltwatch.ingest.claims import CLAIMS_FILE, SharedClaims  # noqa: PLC0415
     from saltwatch.ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
     from saltwatch.ingest.workers import Supervisor, member_settings, pause_with_parent  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
@@ -106,19 +107,25 @@ def ingest(
     settings = _settings(config)
     reg = _registry(settings)
     setup_logging()
+    claims_path = settings.ingest.spool_path / CLAIMS_FILE
     if workers > 1 and member is None:
+        SharedClaims(claims_path).begin_fleet(settings.ingest.max_future_s)
         raise typer.Exit(Supervisor(workers, config).run())
     stop = stop_on_signals()
+    claims = None
     if member is not None:
         settings = member_settings(settings, member)
+        claims = SharedClaims(claims_path)
         pause_with_parent(stop)
     store = open_reading_store(settings.store)
-    service = IngestService(settings, reg, store, history=store)
+    service = IngestService(settings, reg, store, history=store, claims=claims)
     try:
         with _exit_1_on(FatalError):
             service.run(stop)
     finally:
         store.close()
+        if claims is not None:
+            claims.close()
 
 
 @app.command()

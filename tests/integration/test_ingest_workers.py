@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -28,6 +29,22 @@ def members(supervisor: int) -> list[int]:
     return [int(c) for c in children]
 
 
+def workers_env(
+    mosquitto: MosquittoServer, influxd: InfluxServer, influx_db: str, tmp_path: Path, prefix: str
+) -> dict[str, str]:
+    registry = write_registry(tmp_path / "registry.toml", 20, ["salinity"])
+    return {
+        **os.environ,
+        "SALTWATCH_MQTT__URL": mosquitto.url,
+        "SALTWATCH_MQTT__TOPIC_PREFIX": prefix,
+        "SALTWATCH_MQTT__CLIENT_ID": "race",
+        "SALTWATCH_STORE__URL": influxd.store_url(influx_db),
+        "SALTWATCH_REGISTRY__PATH": str(registry),
+        "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+    }
+
+
 def test_workers_share_the_load_and_a_killed_member_comes_back(
     mosquitto: MosquittoServer,
     influxd: InfluxServer,
@@ -35,17 +52,7 @@ def test_workers_share_the_load_and_a_killed_member_comes_back(
     tmp_path: Path,
     topic_prefix: str,
 ) -> None:
-    registry = write_registry(tmp_path / "registry.toml", 20, ["salinity"])
-    env = {
-        **os.environ,
-        "SALTWATCH_MQTT__URL": mosquitto.url,
-        "SALTWATCH_MQTT__TOPIC_PREFIX": topic_prefix,
-        "SALTWATCH_MQTT__CLIENT_ID": "race",
-        "SALTWATCH_STORE__URL": influxd.store_url(influx_db),
-        "SALTWATCH_REGISTRY__PATH": str(registry),
-        "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
-        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
-    }
+    env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     log = tmp_path / "ingest.log"
     exe = Path(sys.executable).with_name("saltwatch")
     supervisor = subprocess.Popen(
@@ -89,6 +96,60 @@ def test_workers_share_the_load_and_a_killed_member_comes_back(
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(30) == 0
         assert all(not Path(f"/proc/{pid}").exists() for pid in again)
+    finally:
+        publisher.close()
+        store.close()
+        if supervisor.poll() is None:
+            supervisor.kill()
+
+
+def stored_once(store: InfluxReadingStore, device: str) -> bool:
+    return store.count(TopicKind.SALINITY, device=device) == 1
+
+
+def test_two_workers_keep_the_first_value_of_a_time(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    """The attack: with --workers 2, a reading and a second value for the same device and time
+    0.6 s later; 9 of 10 second values were stored, since the member that got the second had
+    never seen the first. The members claim each time in one shared file now."""
+    env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
+    log = tmp_path / "ingest.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    supervisor = subprocess.Popen(
+        [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    store = InfluxReadingStore(influxd.store_url(influx_db))
+    publisher = Publisher(mosquitto.url)
+    now = round(time.time())
+
+    def message(device: int, ts: int, ppt: float) -> tuple[str, bytes]:
+        body = orjson.dumps({"ts": ts, "salinity_ppt": ppt})
+        return f"{topic_prefix}/salinity/d{device:03d}", body
+
+    try:
+        wait_until(lambda: log.read_text().count("connected to MQTT") == 2, 30, "two members")
+        for k in range(10):
+            publisher.publish_all([message(k, now - 60, 0.5)])
+            wait_until(partial(stored_once, store, f"d{k:03d}"), 15, "the first value stored")
+            publisher.publish_all([message(k, now - 60, 9.5)])
+        # after the second values, on each member's queue: once all are stored, both members
+        # have decided every second value
+        publisher.publish_all([message(10 + k, now - 30, 0.1) for k in range(10)])
+        wait_until(lambda: store.count(TopicKind.SALINITY) == 20, 30, "the markers")
+        kept = [
+            store.at_times(TopicKind.SALINITY, f"d{k:03d}", [(now - 60) * 10**9]) for k in range(10)
+        ]
+        values = [next(iter(found.values())).fields["salinity_ppt"] for found in kept]
+        assert values == [0.5] * 10, values
+        assert (tmp_path / "spool" / "claims.db").exists()
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
     finally:
         publisher.close()
         store.close()

@@ -1,0 +1,151 @@
+"""One decision per reading across the members of ``saltwatch ingest --workers N``.
+
+The broker shares the device topics among the members message by message, so one member may
+store a device's value for a time while another holds a second value for that same time. Each
+member remembers only what it saw itself (ingest/conflicts.py), so neither can tell. The
+members therefore decide in one place: a small SQLite file beside their spools
+(``<ingest.spool_path>/claims.db``) in which each reading's first value *claims* its (measurement,
+device, time). Before a member makes a batch durable it claims the batch's readings in one
+transaction: an unclaimed time is claimed and the reading goes on, a time claimed with the same
+values is a copy and goes on, a time claimed with other values is a conflict and is refused.
+
+What the file cannot know is what was stored before it kept count: the supervisor sets a
+*floor* at every start (its start plus ``ingest.max_future``, so no member had yet written a
+reading above it), and claims are kept for ``HORIZON_S``. A reading at or below the floor, or
+older than the horizon, is claimed too but is also *unverified*: the writer asks the store for
+its time (ingest/conflicts.py ``without_stored_conflicts``) before writing, as one process does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from saltwatch.core.schema import FieldValue
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.types import Reading
+from saltwatch.ingest.conflicts import digest
+
+CLAIMS_FILE = "claims.db"  # in ``ingest.spool_path``, beside the members' spools
+HORIZON_S = 2 * 86_400  # claims younger than this (by measurement time) decide alone
+PRUNE_EVERY_S = 600.0
+_IN_CHUNK = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS claims (
+    kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL, digest INTEGER NOT NULL,
+    claimed_at INTEGER NOT NULL, PRIMARY KEY (kind, device, ts)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class SharedClaims:
+    """The members' claims file (one connection per process; use from ingest's writer)."""
+
+    def __init__(self, path: Path, wall_ns: Callable[[], int] = time.time_ns) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._now = wall_ns
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._pruned_at = 0.0
+
+    def begin_fleet(self, max_future_s: float) -> None:
+        """At the supervisor's start, before any member runs: nothing stored so far lies above
+        the new floor (readings reach at most ``max_future_s`` ahead of their arrival)."""
+        floor = self._now() + int(max_future_s * NS_PER_S)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO meta VALUES ('floor', ?) ON CONFLICT (key) DO UPDATE "
+                "SET value = MAX(value, excluded.value)",
+                (floor,),
+            )
+        self.prune()
+
+    def floor(self) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'floor'").fetchone()
+        return int(row[0]) if row else 0
+
+    def decide(self, readings: list[Reading]) -> tuple[list[Reading], list[Reading], list[Reading]]:
+        """Claim ``readings`` in one transaction: (accepted, refused, unverified); the
+        unverified are accepted too, for the writer to check against the store."""
+        now = self._now()
+        floor = self.floor()
+        horizon = now - HORIZON_S * NS_PER_S
+        by_device: dict[tuple[str, str], list[Reading]] = {}
+        for reading in readings:
+            by_device.setdefault((reading.kind.value, reading.device), []).append(reading)
+        refused: set[int] = set()  # ids of the refused readings
+        unverified: list[Reading] = []
+        new: list[tuple[str, str, int, int, int]] = []
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for (kind, device), mine in by_device.items():
+                    claimed = self._claimed(kind, device, [r.ts_ns for r in mine])
+                    for reading in mine:
+                        value = digest(reading.fields)
+                        held = claimed.get(reading.ts_ns)
+                        if held is None:
+                            claimed[reading.ts_ns] = value
+                            new.append((kind, device, reading.ts_ns, value, now))
+                            if reading.ts_ns <= floor or reading.ts_ns < horizon:
+                                unverified.append(reading)
+                        elif held != value:
+                            refused.add(id(reading))
+                db.executemany("INSERT INTO claims VALUES (?, ?, ?, ?, ?)", new)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
+            self.prune()
+        if not refused:
+            return readings, [], unverified
+        accepted = [r for r in readings if id(r) not in refused]
+        return accepted, [r for r in readings if id(r) in refused], unverified
+
+    def _claimed(self, kind: str, device: str, times: list[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        wanted = sorted(set(times))
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            rows = self._db.execute(
+                f"SELECT ts, digest FROM claims WHERE kind = ? AND device = ? "  # noqa: S608 - only ? placeholders
+                f"AND ts IN ({', '.join('?' * len(chunk))})",
+                (kind, device, *chunk),
+            )
+            out.update(rows.fetchall())
+        return out
+
+    def settle(self, reading: Reading, stored: Mapping[str, FieldValue]) -> None:
+        """The store already held ``stored`` at ``reading``'s time: that value is the claim."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE claims SET digest = ? WHERE kind = ? AND device = ? AND ts = ?",
+                (digest(stored), reading.kind.value, reading.device, reading.ts_ns),
+            )
+
+    def prune(self) -> None:
+        """Forget claims older than the horizon once they have stood an hour (a member may
+        still be writing the reading that made one)."""
+        now = self._now()
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM claims WHERE ts < ? AND claimed_at < ?",
+                (now - (HORIZON_S + 3600) * NS_PER_S, now - 3600 * NS_PER_S),
+            )
+        self._pruned_at = time.monotonic()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

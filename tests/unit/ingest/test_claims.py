@@ -1,0 +1,59 @@
+"""The members' shared claims (ingest/claims.py): two connections to one file, as two members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+from saltwatch.ingest.claims import HORIZON_S, SharedClaims
+
+S = 10**9
+NOW = 1_795_000_000 * S
+
+
+def at(ts_s: int, value: float, device: str = "d") -> Reading:
+    return Reading(TopicKind.SALINITY, device, ts_s * S, {"salinity_ppt": value})
+
+
+def pair(path: Path) -> tuple[SharedClaims, SharedClaims]:
+    first = SharedClaims(path, lambda: NOW)
+    first.begin_fleet(300)
+    return first, SharedClaims(path, lambda: NOW)
+
+
+def test_the_first_value_of_a_time_wins_across_members(tmp_path: Path) -> None:
+    a, b = pair(tmp_path / "claims.db")
+    t = NOW // S + 600  # above the floor: the claims decide alone
+    accepted, refused, unverified = a.decide([at(t, 1.0)])
+    assert accepted == [at(t, 1.0)] and refused == [] and unverified == []
+    accepted, refused, _ = b.decide([at(t, 9.0), at(t, 1.0), at(t + 1, 2.0)])
+    assert refused == [at(t, 9.0)]
+    assert accepted == [at(t, 1.0), at(t + 1, 2.0)]  # a copy of the claimed value goes on
+
+
+def test_in_one_batch_the_first_of_two_values_wins(tmp_path: Path) -> None:
+    a, _ = pair(tmp_path / "claims.db")
+    t = NOW // S + 600
+    accepted, refused, _ = a.decide([at(t, 4.0), at(t, 40.0)])
+    assert accepted == [at(t, 4.0)] and refused == [at(t, 40.0)]
+
+
+def test_below_the_floor_or_the_horizon_the_store_is_asked_too(tmp_path: Path) -> None:
+    a, b = pair(tmp_path / "claims.db")
+    below = NOW // S  # stored before the fleet started, perhaps
+    old = NOW // S - HORIZON_S - 10
+    accepted, _, unverified = a.decide([at(below, 1.0), at(old, 1.0)])
+    assert unverified == accepted == [at(below, 1.0), at(old, 1.0)]
+    # the store held another value at ``below``: that value is the claim from now on
+    a.settle(at(below, 1.0), {"salinity_ppt": 3.0})
+    accepted, refused, _ = b.decide([at(below, 1.0), at(below, 3.0)])
+    assert refused == [at(below, 1.0)] and accepted == [at(below, 3.0)]
+
+
+def test_the_floor_only_rises(tmp_path: Path) -> None:
+    a, _ = pair(tmp_path / "claims.db")
+    floor = a.floor()
+    assert floor == NOW + 300 * S
+    SharedClaims(tmp_path / "claims.db", lambda: NOW - 3600 * S).begin_fleet(300)
+    assert a.floor() == floor
