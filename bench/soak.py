@@ -1,20 +1,22 @@
 """Chaos soak: every reading a simulated device sent, accounted for, while things break.
 
-    python -m bench.soak [--duration 600] [--devices 2000] [--seed 1]
+    python -m bench.soak [--duration 600] [--devices 2000] [--seed 1] [--layout serve|split]
 
-Starts a real mosquitto, a real influxd and ``saltwatch serve``, then plays the registry's
-devices cloned up to ``--devices`` (one reading each every 10 s of real time, the 2024 season's
-12 March stamped as now, fault rates raised so that faults happen within minutes), plus bursts of
-backlog uploads. At random moments drawn from the seed it restarts the broker, stops influxd for
-60 s, SIGKILLs ``saltwatch serve`` and starts it again, publishes duplicates and malformed
-payloads. Then it accounts per device: published, stored, rejected (by reason), lost, stored
-twice; critical salinity episodes the readings imply (the same rules replayed offline over what
-was sent) against those the live system raised; notifications: each raised critical alert told
-on MQTT, none told twice as two different notifications (the same alert and state at another
-time), and the repeats of one notification counted (the guarantee is at-least-once with the key
-id + state + at, README "Guarantees": a SIGKILL or broker restart between a publish and its
-record sends it again); publish → stored and publish → alert latency; peak RSS and CPU of each
-process. Prints one table; exits 1 on any loss, duplicate, missed or spurious critical episode,
+Starts a real mosquitto, a real influxd and ``saltwatch serve`` (or, ``--layout split``,
+``saltwatch ingest --workers 2``, ``saltwatch alerts`` and ``saltwatch api``), then plays the
+registry's devices cloned up to ``--devices`` (one reading each every 10 s of real time, the 2024
+season's 12 March stamped as now, fault rates raised so that faults happen within minutes), plus
+bursts of backlog uploads. At random moments drawn from the seed it restarts the broker, stops
+influxd for 60 s, SIGKILLs ``saltwatch serve`` and starts it again (split: an ingest member and the
+alerts process), publishes duplicates and malformed payloads. Then it accounts per device:
+published, stored, rejected (by reason), lost, stored twice; critical salinity episodes the readings
+imply (the same rules replayed offline over what was sent) against those the live system raised;
+notifications: each raised critical alert told on MQTT, none told twice as two different
+notifications (the same alert and state at another time), and the repeats of one notification
+counted (the guarantee is at-least-once with the key id + state + at, README "Guarantees": a SIGKILL
+or broker restart between a publish and its record sends it again); publish → stored and publish →
+alert latency; peak RSS and CPU of each process.
+Prints one table; exits 1 on any loss, duplicate, missed or spurious critical episode,
 critical alert never told, or notification decided twice.
 """
 
@@ -25,8 +27,6 @@ import contextlib
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +41,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench._common import cpu_seconds, peak_rss_mb
+from bench.soak_layouts import Layout, Serve, Split
 from harness.services import InfluxServer, MosquittoServer, free_port, wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.core.clock import FakeClock
@@ -79,44 +80,6 @@ def registry_file(path: Path, registry: Registry, devices: list[Device]) -> Path
             blocks.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
     path.write_text(bundled + "\n".join(blocks) + "\n", encoding="utf-8")
     return path
-
-
-class Serve:
-    """``saltwatch serve`` as a subprocess that can be killed and started again."""
-
-    def __init__(self, env: dict[str, str], log: Path, base: str) -> None:
-        self.env, self.log, self.base = env, log, base
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.stats: list[tuple[float, float]] = []  # (peak RSS MB, CPU s) of each run
-
-    def start(self) -> None:
-        exe = str(Path(sys.executable).with_name("saltwatch"))
-        self.proc = subprocess.Popen(
-            [exe, "serve"], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
-        )
-        wait_until(self.healthy, 60, "saltwatch serve")
-
-    def healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.base}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def _record(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.stats.append((peak_rss_mb(self.proc.pid), cpu_seconds(self.proc.pid)))
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self._record()
-            self.proc.kill()
-            self.proc.wait(15)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self._record()
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(60)
 
 
 # ------------------------------------------------------------------ the devices' side
@@ -180,6 +143,11 @@ class AlertListener:
         with self._lock:
             self.events.append((time.time(), msg.topic, json.loads(msg.payload)))
 
+    def last_event_at(self) -> float:
+        """When the last event arrived (0 when none has)."""
+        with self._lock:
+            return self.events[-1][0] if self.events else 0.0
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -229,6 +197,8 @@ class SoakOptions:
     seed: int = 1
     outage: float = 60.0  # seconds influxd stays down
     faults: float = 20.0  # scale of the device fault rates
+    layout: str = "serve"  # or "split": ingest --workers N, alerts and api (bench/soak_layouts.py)
+    workers: int = 2  # ingest members in the split layout
 
 
 @dataclass(frozen=True)
@@ -267,8 +237,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--outage", type=float, default=60.0, help="s influxd stays down")
     parser.add_argument("--faults", type=float, default=20.0, help="scale the device fault rates")
+    parser.add_argument(
+        "--layout",
+        choices=["serve", "split"],
+        default="serve",
+        help="serve: one process; split: ingest --workers N + alerts + api",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="ingest members (split layout)")
     a = parser.parse_args()
-    outcome = run_soak(SoakOptions(a.duration, a.devices, a.interval, a.seed, a.outage, a.faults))
+    outcome = run_soak(
+        SoakOptions(
+            a.duration, a.devices, a.interval, a.seed, a.outage, a.faults, a.layout, a.workers
+        )
+    )
     print("\nRESULT:", "FAIL" if outcome.failed else "PASS")
     sys.exit(1 if outcome.failed else 0)
 
@@ -297,7 +278,9 @@ def run_soak(args: SoakOptions) -> SoakOutcome:
         "SALTWATCH_API__TOKENS": json.dumps([{"role": "viewer", "token": TOKEN}]),
         "SALTWATCH_ALERTS__REPEAT": "0",  # no reminders: every notification is news
     }
-    serve = Serve(env, work / "serve.log", base)
+    serve: Layout = (
+        Split(env, work, base, args.workers) if args.layout == "split" else Serve(env, work, base)
+    )
     serve.start()
     listener = AlertListener(broker.url)
     publisher = Publisher(broker.url)
@@ -332,9 +315,7 @@ def run_soak(args: SoakOptions) -> SoakOutcome:
             time.sleep(args.outage)
             influx.start()
         elif kind == "serve-kill":
-            serve.kill()
-            time.sleep(2)
-            serve.start()
+            serve.crash()
 
     def probe() -> None:
         """publish → stored: now and then, one fresh reading is looked for until it is there."""
@@ -440,8 +421,14 @@ def run_soak(args: SoakOptions) -> SoakOutcome:
     expected_n = len(ledger.expected)
     with contextlib.suppress(TimeoutError):  # what is missing is reported below
         wait_until(lambda: count_stored() >= expected_n, 300, "every reading stored", 1.0)
-    ticks = _ticks(base)
-    wait_until(lambda: _ticks(base) > ticks, 60, "an alert tick on what arrived last", 0.5)
+    ticks = serve.ticks()
+    if ticks is not None:
+        wait_until(lambda: (serve.ticks() or 0) > ticks, 60, "an alert tick on what arrived last")
+    else:  # the alert engine runs apart: wait until its announcements have been quiet a while
+        quiet_s = 40.0  # more than two ticks of 15 s
+        wait_until(
+            lambda: time.time() - listener.last_event_at() > quiet_s, 300, "the alerts quiet", 1.0
+        )
     stop_probe.set()
     count_stored()
     serve.stop()
@@ -546,8 +533,8 @@ def run_soak(args: SoakOptions) -> SoakOutcome:
         ("publish → stored p50/p95/p99 s", _pcts(latencies_store)),
         ("publish → alert p50/p95/p99 s", _pcts(alert_latency)),
         (
-            "saltwatch serve peak RSS MB / CPU s",
-            " + ".join(f"{r:.0f}/{c:.0f}" for r, c in serve.stats),
+            f"saltwatch ({serve.name}) peak RSS MB / CPU s",
+            ", ".join(f"{name} {r:.0f}/{c:.0f}" for name, r, c in serve.stats),
         ),
         ("mosquitto peak RSS MB / CPU s", f"{mosquitto_stats[0]:.0f}/{mosquitto_stats[1]:.0f}"),
         ("influxd peak RSS MB / CPU s", f"{influx_stats[0]:.0f}/{influx_stats[1]:.0f}"),
@@ -571,14 +558,6 @@ def run_soak(args: SoakOptions) -> SoakOutcome:
         faults=tuple(k for _, k in done),
         table=tuple(rows),
     )
-
-
-def _ticks(base: str) -> float:
-    """How many scheduled alert evaluations ``saltwatch serve`` has finished."""
-    for line in httpx.get(f"{base}/metrics", timeout=5).text.splitlines():
-        if line.startswith("saltwatch_alert_tick_seconds_count"):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def _episodes(alerts: list[Any]) -> set[tuple[str, int]]:

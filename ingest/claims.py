@@ -9,27 +9,34 @@ device, time). Before a member makes a batch durable it claims the batch's readi
 transaction: an unclaimed time is claimed and the reading goes on, a time claimed with the same
 values is a copy and goes on, a time claimed with other values is a conflict and is refused.
 
-What the file cannot know is what was stored before it kept count: the supervisor sets a
-*floor* at every start (its start plus ``ingest.max_future``, so no member had yet written a
-reading above it), and claims are kept for ``HORIZON_S``. A reading at or below the floor, or
-older than the horizon, is claimed too but is also *unverified*: the writer asks the store for
-its time (ingest/conflicts.py ``without_stored_conflicts``) before writing, as one process does.
+What the file cannot know is what was stored before it kept count: at every start the
+supervisor notes each device's newest stored time as its *floor* (from the store; when the store
+is away, one floor for all: its start plus ``ingest.max_future``, since no member had yet
+written a reading above it), and claims are kept for ``HORIZON_S``. A reading at or below its
+floor, or older than the horizon, is claimed too but is also *unverified*: the writer asks the
+store for its time (ingest/conflicts.py ``without_stored_conflicts``) before writing, as one
+process does.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from saltwatch.core.errors import RetryableError
 from saltwatch.core.schema import FieldValue
+from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.topics import READING_KINDS
 from saltwatch.core.types import Reading
 from saltwatch.ingest.conflicts import digest
 
 CLAIMS_FILE = "claims.db"  # in ``ingest.spool_path``, beside the members' spools
+log = logging.getLogger("saltwatch.ingest")
 HORIZON_S = 2 * 86_400  # claims younger than this (by measurement time) decide alone
 PRUNE_EVERY_S = 600.0
 _IN_CHUNK = 500
@@ -40,6 +47,9 @@ CREATE TABLE IF NOT EXISTS claims (
     claimed_at INTEGER NOT NULL, PRIMARY KEY (kind, device, ts)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS floors (
+    kind TEXT NOT NULL, device TEXT NOT NULL, ts INTEGER NOT NULL, PRIMARY KEY (kind, device)
+) WITHOUT ROWID;
 """
 
 
@@ -56,29 +66,49 @@ class SharedClaims:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._pruned_at = 0.0
+        self._floors: tuple[int, dict[tuple[str, str], int]] | None = None
 
-    def begin_fleet(self, max_future_s: float) -> None:
-        """At the supervisor's start, before any member runs: nothing stored so far lies above
-        the new floor (readings reach at most ``max_future_s`` ahead of their arrival)."""
+    def begin_fleet(self, history: ReadingStore | None, max_future_s: float) -> None:
+        """At the supervisor's start, before any member runs: each device's newest stored time
+        is its floor; without the store, nothing stored so far lies above one floor for all
+        (readings reach at most ``max_future_s`` ahead of their arrival)."""
+        newest: list[tuple[str, str, int]] = []
         floor = self._now() + int(max_future_s * NS_PER_S)
+        if history is not None:
+            try:
+                for kind in READING_KINDS:
+                    latest = history.latest(kind).values()
+                    newest.extend((kind.value, r.device, r.ts_ns) for r in latest)
+                floor = 0
+            except RetryableError as exc:
+                log.warning("claims: the store is away, one floor for every device (%s)", exc)
         with self._lock:
-            self._db.execute(
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM floors")
+            db.executemany("INSERT INTO floors VALUES (?, ?, ?)", newest)
+            db.execute(
                 "INSERT INTO meta VALUES ('floor', ?) ON CONFLICT (key) DO UPDATE "
-                "SET value = MAX(value, excluded.value)",
+                "SET value = excluded.value",
                 (floor,),
             )
+            db.execute("COMMIT")
         self.prune()
 
-    def floor(self) -> int:
+    def floors(self) -> tuple[int, dict[tuple[str, str], int]]:
+        """The floor for all devices, and each device's own (set by ``begin_fleet``)."""
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'floor'").fetchone()
-        return int(row[0]) if row else 0
+            rows = self._db.execute("SELECT kind, device, ts FROM floors").fetchall()
+        return (int(row[0]) if row else 0), {(k, d): int(ts) for k, d, ts in rows}
 
     def decide(self, readings: list[Reading]) -> tuple[list[Reading], list[Reading], list[Reading]]:
         """Claim ``readings`` in one transaction: (accepted, refused, unverified); the
         unverified are accepted too, for the writer to check against the store."""
         now = self._now()
-        floor = self.floor()
+        if self._floors is None:  # read once: the supervisor set them before starting us
+            self._floors = self.floors()
+        floor, floors = self._floors
         horizon = now - HORIZON_S * NS_PER_S
         by_device: dict[tuple[str, str], list[Reading]] = {}
         for reading in readings:
@@ -92,13 +122,14 @@ class SharedClaims:
             try:
                 for (kind, device), mine in by_device.items():
                     claimed = self._claimed(kind, device, [r.ts_ns for r in mine])
+                    below = max(floor, floors.get((kind, device), 0))
                     for reading in mine:
                         value = digest(reading.fields)
                         held = claimed.get(reading.ts_ns)
                         if held is None:
                             claimed[reading.ts_ns] = value
                             new.append((kind, device, reading.ts_ns, value, now))
-                            if reading.ts_ns <= floor or reading.ts_ns < horizon:
+                            if reading.ts_ns <= below or reading.ts_ns < horizon:
                                 unverified.append(reading)
                         elif held != value:
                             refused.add(id(reading))

@@ -109,7 +109,11 @@ def ingest(
     setup_logging()
     claims_path = settings.ingest.spool_path / CLAIMS_FILE
     if workers > 1 and member is None:
-        SharedClaims(claims_path).begin_fleet(settings.ingest.max_future_s)
+        history = open_reading_store(settings.store)
+        try:
+            SharedClaims(claims_path).begin_fleet(history, settings.ingest.max_future_s)
+        finally:
+            history.close()
         raise typer.Exit(Supervisor(workers, config).run())
     stop = stop_on_signals()
     claims = None

@@ -11,6 +11,7 @@ const TEXT = {
         front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro (tham khảo)", forecast: "dự báo 48 giờ",
         observed: "quan trắc", declared: "đã công bố",
         offline: "Mất kết nối với máy chủ — số liệu trên trang có thể đã cũ",
+        offlineSince: "Mất kết nối với máy chủ — số liệu trên trang là của lúc {time}, có thể đã cũ",
         remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
         skill: "Dự báo: sai số 24 giờ {mae}‰, lặp lại con triều {pmae}‰ (kỹ năng {skill}), {n} lần dự báo trong {days} ngày",
         noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)",
@@ -31,6 +32,7 @@ const TEXT = {
         front: "Salt front (from the mouth)", risk: "Risk level (indicative)", forecast: "48 h forecast",
         observed: "observed", declared: "declared",
         offline: "Connection lost — the figures on this page may be out of date",
+        offlineSince: "Connection lost — the figures on this page are from {time} and may be out of date",
         remember: "Remember the token on this device", bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
         skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
         noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)",
@@ -76,8 +78,15 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
-function connected(ok) {  // a banner while the server cannot be reached: old figures look live
-  $("offline").hidden = ok; $("offline").textContent = t("offline");
+// Whether the page is current: only a refresh whose every request succeeded says yes; one
+// failure (the network, or any 5xx such as a store outage) says no at once, shows when the
+// figures were last fetched, and greys every value on the page (body.stale) until a full refresh
+let lastGood = null;
+function connected(ok) {
+  if (ok) lastGood = serverNow().toISOString();
+  document.body.classList.toggle("stale", !ok);
+  $("offline").hidden = ok;
+  $("offline").textContent = lastGood ? fill(t("offlineSince"), { time: fmtTime(lastGood) }) : t("offline");
 }
 
 async function api(path, options = {}) {
@@ -86,7 +95,7 @@ async function api(path, options = {}) {
     response = await fetch(path, { ...options,
       headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" } });
   } catch (error) { connected(false); throw error; }
-  connected(response.status < 500);
+  if (response.status >= 500) connected(false);
   if (response.status === 401) { askToken(true); throw new Error("unauthorized"); }
   if (!response.ok) {
     const detail = await response.json().then((b) => b.detail).catch(() => null);
@@ -415,9 +424,14 @@ function refreshSoon() { if (!pending) pending = setTimeout(() => { pending = nu
 
 async function refresh() {
   const zone = state.zone ? `&zone=${encodeURIComponent(state.zone)}` : "";
-  const [zones, stations, alerts, summary, wells, taps, windows] = await Promise.all([api("/api/v1/zones"),
-    api("/api/v1/stations"), api(`/api/v1/alerts?limit=200${zone}`), api("/api/v1/summary"),
-    api("/api/v1/wells"), api("/api/v1/taps"), api("/api/v1/silences?current=true"), syncClock()]);
+  let fetched;
+  try {
+    fetched = await Promise.all([api("/api/v1/zones"),
+      api("/api/v1/stations"), api(`/api/v1/alerts?limit=200${zone}`), api("/api/v1/summary"),
+      api("/api/v1/wells"), api("/api/v1/taps"), api("/api/v1/silences?current=true"), syncClock()]);
+  } catch (error) { connected(false); throw error; }
+  connected(true);
+  const [zones, stations, alerts, summary, wells, taps, windows] = fetched;
   Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows });
   renderZonePicker(); renderAlerts(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
   maintenanceForm();

@@ -16,9 +16,20 @@ def at(ts_s: int, value: float, device: str = "d") -> Reading:
     return Reading(TopicKind.SALINITY, device, ts_s * S, {"salinity_ppt": value})
 
 
-def pair(path: Path) -> tuple[SharedClaims, SharedClaims]:
+class Newest:
+    """A store that only knows each device's newest reading (what ``begin_fleet`` asks)."""
+
+    def __init__(self, *readings: Reading) -> None:
+        self.readings = readings
+
+    def latest(self, kind: TopicKind, devices: object = None) -> dict[str, Reading]:
+        return {r.device: r for r in self.readings if r.kind is kind}
+
+
+def pair(path: Path, history: object = None) -> tuple[SharedClaims, SharedClaims]:
+    """Two members' connections, after the supervisor began the fleet (no store: one floor)."""
     first = SharedClaims(path, lambda: NOW)
-    first.begin_fleet(300)
+    first.begin_fleet(history, 300)  # type: ignore[arg-type]
     return first, SharedClaims(path, lambda: NOW)
 
 
@@ -51,9 +62,19 @@ def test_below_the_floor_or_the_horizon_the_store_is_asked_too(tmp_path: Path) -
     assert refused == [at(below, 1.0)] and accepted == [at(below, 3.0)]
 
 
-def test_the_floor_only_rises(tmp_path: Path) -> None:
+def test_without_the_store_one_floor_covers_every_device(tmp_path: Path) -> None:
     a, _ = pair(tmp_path / "claims.db")
-    floor = a.floor()
-    assert floor == NOW + 300 * S
-    SharedClaims(tmp_path / "claims.db", lambda: NOW - 3600 * S).begin_fleet(300)
-    assert a.floor() == floor
+    assert a.floors() == (NOW + 300 * S, {})
+
+
+def test_with_the_store_each_device_has_its_newest_stored_time_as_floor(tmp_path: Path) -> None:
+    """A new device's readings are decided by the claims alone (no store lookups: the race's
+    readings were all looked up for the first minutes after a start); a known device's older
+    times are looked up."""
+    newest = NOW // S - 600
+    a, _ = pair(tmp_path / "claims.db", Newest(at(newest, 1.0, "known")))
+    assert a.floors() == (0, {("salinity", "known"): newest * S})
+    _, _, unverified = a.decide([at(newest - 60, 1.0, "known"), at(newest + 60, 1.0, "known")])
+    assert unverified == [at(newest - 60, 1.0, "known")]
+    _, _, unverified = a.decide([at(newest - 60, 1.0, "new")])
+    assert unverified == []
