@@ -95,6 +95,7 @@ class Supervisor:
             self._start(member)
         status = 0
         while not self._stop.wait(0.2):
+            self._revive_paused()
             for member, proc in list(self._procs.items()):
                 code = proc.poll()
                 if code is None:
@@ -131,6 +132,19 @@ class Supervisor:
                 del self._restart_at[member]
                 self.restarts += 1
                 self._start(member)
+
+    def _revive_paused(self) -> None:
+        """This loop runs, so the supervisor is not paused: neither may a member be. (A member
+        that saw the supervisor paused can stop itself just after the supervisor's SIGCONT
+        went out, and would stay stopped, holding what it held, for good.)"""
+        for proc in self._procs.values():
+            try:
+                stat = Path(f"/proc/{proc.pid}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[0] == "T":
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGCONT)
 
     def _signal_all(self, signum: int) -> None:
         for proc in self._procs.values():

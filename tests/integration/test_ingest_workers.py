@@ -155,3 +155,37 @@ def test_two_workers_keep_the_first_value_of_a_time(
         store.close()
         if supervisor.poll() is None:
             supervisor.kill()
+
+
+def state_of(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_member_stopped_while_its_supervisor_runs_is_continued(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    """A member that saw its supervisor paused could stop itself just after the supervisor's
+    SIGCONT went out, and stayed stopped for good (the race's second drain stored nothing in
+    600 s). The supervisor now continues any member it finds stopped while it runs."""
+    env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
+    log = tmp_path / "ingest.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    supervisor = subprocess.Popen(
+        [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: log.read_text().count("connected to MQTT") == 2, 30, "two members")
+        member = members(supervisor.pid)[0]
+        os.kill(member, signal.SIGSTOP)  # as the lost race leaves it
+        wait_until(lambda: state_of(member) == "T", 5, "the member stopped")
+        wait_until(lambda: state_of(member) != "T", 5, "the member continued")
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
