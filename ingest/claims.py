@@ -12,10 +12,11 @@ values is a copy and goes on, a time claimed with other values is a conflict and
 What the file cannot know is what was stored before it kept count: at every start the
 supervisor notes each device's newest stored time as its *floor* (from the store; when the store
 is away, one floor for all: its start plus ``ingest.max_future``, since no member had yet
-written a reading above it), and claims are kept for ``HORIZON_S``. A reading at or below its
-floor, or older than the horizon, is claimed too but is also *unverified*: the writer asks the
-store for its time (ingest/conflicts.py ``without_stored_conflicts``) before writing, as one
-process does.
+written a reading above it). Claims are kept ``KEEP_S`` after they were made; a device's claims
+let go raise its floor to the newest time among them. A reading at or below its device's floor
+is claimed too but is also *unverified*: the writer asks the store for its time
+(ingest/conflicts.py ``without_stored_conflicts``) before writing, as one process does. Above
+the floor, every time a member accepted is still claimed, so the claims decide alone.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from saltwatch.ingest.conflicts import digest
 
 CLAIMS_FILE = "claims.db"  # in ``ingest.spool_path``, beside the members' spools
 log = logging.getLogger("saltwatch.ingest")
-HORIZON_S = 2 * 86_400  # claims younger than this (by measurement time) decide alone
+KEEP_S = 2 * 86_400  # how long a claim is kept after it was made
 PRUNE_EVERY_S = 600.0
 _IN_CHUNK = 500
 
@@ -66,7 +67,6 @@ class SharedClaims:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._pruned_at = 0.0
-        self._floors: tuple[int, dict[tuple[str, str], int]] | None = None
 
     def begin_fleet(self, history: ReadingStore | None, max_future_s: float) -> None:
         """At the supervisor's start, before any member runs: each device's newest stored time
@@ -96,20 +96,19 @@ class SharedClaims:
         self.prune()
 
     def floors(self) -> tuple[int, dict[tuple[str, str], int]]:
-        """The floor for all devices, and each device's own (set by ``begin_fleet``)."""
+        """The floor for all devices, and each device's own."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'floor'").fetchone()
             rows = self._db.execute("SELECT kind, device, ts FROM floors").fetchall()
-        return (int(row[0]) if row else 0), {(k, d): int(ts) for k, d, ts in rows}
+            return self._floor_for_all(), {(k, d): int(ts) for k, d, ts in rows}
+
+    def _floor_for_all(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'floor'").fetchone()
+        return int(row[0]) if row else 0
 
     def decide(self, readings: list[Reading]) -> tuple[list[Reading], list[Reading], list[Reading]]:
         """Claim ``readings`` in one transaction: (accepted, refused, unverified); the
         unverified are accepted too, for the writer to check against the store."""
         now = self._now()
-        if self._floors is None:  # read once: the supervisor set them before starting us
-            self._floors = self.floors()
-        floor, floors = self._floors
-        horizon = now - HORIZON_S * NS_PER_S
         by_device: dict[tuple[str, str], list[Reading]] = {}
         for reading in readings:
             by_device.setdefault((reading.kind.value, reading.device), []).append(reading)
@@ -120,16 +119,20 @@ class SharedClaims:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                floor = self._floor_for_all()
                 for (kind, device), mine in by_device.items():
                     claimed = self._claimed(kind, device, [r.ts_ns for r in mine])
-                    below = max(floor, floors.get((kind, device), 0))
+                    row = db.execute(
+                        "SELECT ts FROM floors WHERE kind = ? AND device = ?", (kind, device)
+                    ).fetchone()
+                    below = max(floor, row[0] if row else 0)
                     for reading in mine:
                         value = digest(reading.fields)
                         held = claimed.get(reading.ts_ns)
                         if held is None:
                             claimed[reading.ts_ns] = value
                             new.append((kind, device, reading.ts_ns, value, now))
-                            if reading.ts_ns <= below or reading.ts_ns < horizon:
+                            if reading.ts_ns <= below:
                                 unverified.append(reading)
                         elif held != value:
                             refused.add(id(reading))
@@ -167,14 +170,24 @@ class SharedClaims:
             )
 
     def prune(self) -> None:
-        """Forget claims older than the horizon once they have stood an hour (a member may
-        still be writing the reading that made one)."""
-        now = self._now()
+        """Let go of the claims made more than ``KEEP_S`` ago; each device's floor rises to the
+        newest time among its claims let go."""
+        cutoff = self._now() - KEEP_S * NS_PER_S
         with self._lock:
-            self._db.execute(
-                "DELETE FROM claims WHERE ts < ? AND claimed_at < ?",
-                (now - (HORIZON_S + 3600) * NS_PER_S, now - 3600 * NS_PER_S),
-            )
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO floors SELECT kind, device, MAX(ts) FROM claims "
+                    "WHERE claimed_at < ? GROUP BY kind, device "
+                    "ON CONFLICT (kind, device) DO UPDATE SET ts = MAX(ts, excluded.ts)",
+                    (cutoff,),
+                )
+                db.execute("DELETE FROM claims WHERE claimed_at < ?", (cutoff,))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         self._pruned_at = time.monotonic()
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.ingest.claims import HORIZON_S, SharedClaims
+from saltwatch.ingest.claims import KEEP_S, SharedClaims
 
 S = 10**9
 NOW = 1_795_000_000 * S
@@ -50,12 +50,11 @@ def test_in_one_batch_the_first_of_two_values_wins(tmp_path: Path) -> None:
     assert accepted == [at(t, 4.0)] and refused == [at(t, 40.0)]
 
 
-def test_below_the_floor_or_the_horizon_the_store_is_asked_too(tmp_path: Path) -> None:
+def test_below_the_floor_the_store_is_asked_too(tmp_path: Path) -> None:
     a, b = pair(tmp_path / "claims.db")
     below = NOW // S  # stored before the fleet started, perhaps
-    old = NOW // S - HORIZON_S - 10
-    accepted, _, unverified = a.decide([at(below, 1.0), at(old, 1.0)])
-    assert unverified == accepted == [at(below, 1.0), at(old, 1.0)]
+    accepted, _, unverified = a.decide([at(below, 1.0)])
+    assert unverified == accepted == [at(below, 1.0)]
     # the store held another value at ``below``: that value is the claim from now on
     a.settle(at(below, 1.0), {"salinity_ppt": 3.0})
     accepted, refused, _ = b.decide([at(below, 1.0), at(below, 3.0)])
@@ -78,3 +77,19 @@ def test_with_the_store_each_device_has_its_newest_stored_time_as_floor(tmp_path
     assert unverified == [at(newest - 60, 1.0, "known")]
     _, _, unverified = a.decide([at(newest - 60, 1.0, "new")])
     assert unverified == []
+
+
+def test_claims_let_go_raise_their_devices_floor(tmp_path: Path) -> None:
+    """A backlog two years old is decided by the claims alone (the race's readings are from
+    2024); once its claims are let go, its times are asked of the store again."""
+    clock = [NOW]
+    a = SharedClaims(tmp_path / "claims.db", lambda: clock[0])
+    a.begin_fleet(Newest(), 300)  # type: ignore[arg-type]
+    old = NOW // S - 2 * 365 * 86_400
+    _, _, unverified = a.decide([at(old, 1.0), at(old + 60, 1.0)])
+    assert unverified == []
+    clock[0] = NOW + (KEEP_S + 1) * S
+    a.prune()
+    assert a.floors() == (0, {("salinity", "d"): (old + 60) * S})
+    _, refused, unverified = a.decide([at(old, 2.0), at(old + 120, 1.0)])
+    assert refused == [] and unverified == [at(old, 2.0)]
