@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
+from typing import Any
+
+from fastapi import HTTPException, Query
 
 from saltwatch.alerts.messages import render
 from saltwatch.alerts.model import Alert, Event, Silence
@@ -67,6 +69,16 @@ def silence_out(silence: Silence, now_ns: int) -> SilenceOut:
         author=silence.author,
         reason=silence.reason,
         active=silence.starts_ns <= now_ns < silence.ends_ns,
+    )
+
+
+def moment_query(description: str) -> Any:
+    """A query parameter holding a time: RFC 3339 with an offset, between 1900 and 2200 (422
+    otherwise); said so in the OpenAPI schema, where ``format: date-time`` lets clients and
+    schemathesis send real times, extreme ones included."""
+    return Query(
+        description=f"{description} (RFC 3339 with an offset, 1900–2200)",
+        json_schema_extra={"format": "date-time"},
     )
 
 

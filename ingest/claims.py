@@ -34,7 +34,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import READING_KINDS
 from saltwatch.core.types import Reading
-from saltwatch.ingest.conflicts import digest
+from saltwatch.ingest.conflicts import shared_digest
 
 CLAIMS_FILE = "claims.db"  # in ``ingest.spool_path``, beside the members' spools
 log = logging.getLogger("saltwatch.ingest")
@@ -127,7 +127,7 @@ class SharedClaims:
                     ).fetchone()
                     below = max(floor, row[0] if row else 0)
                     for reading in mine:
-                        value = digest(reading.fields)
+                        value = shared_digest(reading.fields)
                         held = claimed.get(reading.ts_ns)
                         if held is None:
                             claimed[reading.ts_ns] = value
@@ -166,7 +166,7 @@ class SharedClaims:
         with self._lock:
             self._db.execute(
                 "UPDATE claims SET digest = ? WHERE kind = ? AND device = ? AND ts = ?",
-                (digest(stored), reading.kind.value, reading.device, reading.ts_ns),
+                (shared_digest(stored), reading.kind.value, reading.device, reading.ts_ns),
             )
 
     def prune(self) -> None:

@@ -19,10 +19,13 @@ is (docs/operations.md, guarantees).
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+import orjson
 
 from saltwatch.core.schema import FieldValue
 from saltwatch.core.store import ReadingStore
@@ -33,8 +36,21 @@ IGNORED = frozenset({"seq"})  # a resend may carry a new sequence number for the
 
 
 def digest(fields: Mapping[str, FieldValue]) -> int:
-    """The values of a reading, in any order, without those a resend may change."""
+    """The values of a reading, in any order, without those a resend may change. Within this
+    process only: Python salts the hash of a string per process."""
     return hash(frozenset([kv for kv in fields.items() if kv[0] not in IGNORED]))
+
+
+def shared_digest(fields: Mapping[str, FieldValue]) -> int:
+    """``digest`` that every process computes alike (the members' claims, ingest/claims.py):
+    the values in name order, a whole number and its float alike, hashed with BLAKE2b."""
+    kept = {
+        name: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        for name, value in sorted(fields.items())
+        if name not in IGNORED
+    }
+    packed = hashlib.blake2b(orjson.dumps(kept), digest_size=8).digest()
+    return int.from_bytes(packed, "big", signed=True)
 
 
 def differs(first: Mapping[str, FieldValue], second: Mapping[str, FieldValue]) -> str | None:

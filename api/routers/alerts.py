@@ -12,7 +12,7 @@ from saltwatch.alerts.model import Silence
 from saltwatch.alerts.store import AlertQuery
 from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ctx_of
-from saltwatch.api.convert import alert_out, query_time, silence_out, when
+from saltwatch.api.convert import alert_out, moment_query, query_time, silence_out, when
 from saltwatch.api.deps import Audit, Context, Engine, Ingest, record
 from saltwatch.api.paging import Page
 from saltwatch.api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
@@ -30,8 +30,8 @@ def alert_filters(
     state: Literal["pending", "firing", "acknowledged", "resolved"] | None = None,
     severity: Literal["info", "warning", "critical"] | None = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")] = None,
-    since: Annotated[str | None, Query(description="RFC 3339")] = None,
-    until: Annotated[str | None, Query(description="RFC 3339")] = None,
+    since: Annotated[str | None, moment_query("episodes open at or after this time")] = None,
+    until: Annotated[str | None, moment_query("episodes that started before this time")] = None,
 ) -> AlertQuery:
     """The alert filters every alert listing takes (the JSON page and the CSV)."""
     ctx = ctx_of(request)

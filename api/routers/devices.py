@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from saltwatch.api.auth import AUTH_RESPONSES, Viewer
 from saltwatch.api.context import ApiContext, ctx_of
-from saltwatch.api.convert import latest, station_range, when
+from saltwatch.api.convert import latest, moment_query, station_range, when
 from saltwatch.api.deps import Ingest, Rules
 from saltwatch.api.paging import Page
 from saltwatch.api.schemas import (
@@ -133,8 +133,8 @@ def readings(
     request: Request,
     _: Viewer,
     station: str,
-    start: Annotated[str | None, Query(description="RFC 3339; default: 24 h before end")] = None,
-    end: Annotated[str | None, Query(description="RFC 3339; default: now")] = None,
+    start: Annotated[str | None, moment_query("default: 24 h before end")] = None,
+    end: Annotated[str | None, moment_query("default: now")] = None,
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
 ) -> ReadingsOut | Response:
     ctx = ctx_of(request)

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 
 from saltwatch.api.auth import AUTH_RESPONSES, Viewer
 from saltwatch.api.context import ctx_of
-from saltwatch.api.convert import alert_out, station_range
+from saltwatch.api.convert import alert_out, moment_query, station_range
 from saltwatch.api.routers.alerts import AlertFilters
 from saltwatch.core.errors import BadInputError
 from saltwatch.core.schema import measurement_for
@@ -89,8 +89,8 @@ def readings_csv(
     request: Request,
     _: Viewer,
     station: str,
-    start: Annotated[str | None, Query(description="RFC 3339; default: 7 days before end")] = None,
-    end: Annotated[str | None, Query(description="RFC 3339; default: now")] = None,
+    start: Annotated[str | None, moment_query("default: 7 days before end")] = None,
+    end: Annotated[str | None, moment_query("default: now")] = None,
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
 ) -> StreamingResponse:
     ctx = ctx_of(request)

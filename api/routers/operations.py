@@ -17,7 +17,7 @@ from saltwatch.alerts.messages import render
 from saltwatch.alerts.model import Event
 from saltwatch.api.auth import AUTH_RESPONSES, Admin, Viewer
 from saltwatch.api.context import ctx_of
-from saltwatch.api.convert import query_time, when
+from saltwatch.api.convert import moment_query, query_time, when
 from saltwatch.api.deps import Audit, Context, Engine, record
 from saltwatch.api.paging import Page
 from saltwatch.core.errors import ConfigError
@@ -96,12 +96,8 @@ def audit_log(
     audit: Audit,
     _: Admin,
     page: Page,
-    since: Annotated[
-        str | None, Query(description="RFC 3339, e.g. 2026-03-12T00:00:00+07:00")
-    ] = None,
-    until: Annotated[
-        str | None, Query(description="RFC 3339, e.g. 2026-03-12T00:00:00+07:00")
-    ] = None,
+    since: Annotated[str | None, moment_query("e.g. 2026-03-12T00:00:00+07:00")] = None,
+    until: Annotated[str | None, moment_query("e.g. 2026-03-12T00:00:00+07:00")] = None,
     actor: Annotated[str | None, Query(max_length=64, description="a token's name")] = None,
 ) -> AuditPage:
     offset, limit = page

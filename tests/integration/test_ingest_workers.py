@@ -150,6 +150,22 @@ def test_two_workers_keep_the_first_value_of_a_time(
         assert (tmp_path / "spool" / "claims.db").exists()
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(30) == 0
+        # the same first values again, into an empty database, by a new fleet on the same
+        # claims: copies of what was claimed, so stored (each member hashed values with its own
+        # salt, and refused every copy: the race's second drain stored nothing)
+        fresh_db = f"{influx_db}_again"
+        env["SALTWATCH_STORE__URL"] = influxd.store_url(fresh_db)
+        supervisor = subprocess.Popen(
+            [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_until(lambda: log.read_text().count("connected to MQTT") == 4, 30, "a new fleet")
+        publisher.publish_all([message(k, now - 60, 0.5) for k in range(10)])
+        again = InfluxReadingStore(influxd.store_url(fresh_db))
+        wait_until(lambda: again.count(TopicKind.SALINITY) == 10, 30, "the copies stored")
+        again.close()
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
     finally:
         publisher.close()
         store.close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from saltwatch.core.schema import FieldValue
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.ingest.claims import KEEP_S, SharedClaims
+from saltwatch.ingest.conflicts import shared_digest
 
 S = 10**9
 NOW = 1_795_000_000 * S
@@ -93,3 +95,32 @@ def test_claims_let_go_raise_their_devices_floor(tmp_path: Path) -> None:
     assert a.floors() == (0, {("salinity", "d"): (old + 60) * S})
     _, refused, unverified = a.decide([at(old, 2.0), at(old + 120, 1.0)])
     assert refused == [] and unverified == [at(old, 2.0)]
+
+
+def test_every_process_computes_the_same_digest(tmp_path: Path) -> None:
+    """Claims compared Python's hash of the values, which is salted per process: a member
+    refused every copy another member had claimed (the race's second drain stored nothing)."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    fields: dict[str, FieldValue] = {
+        "salinity_ppt": 1.25, "temp_c": 29, "fault": "E2", "running": True, "seq": 4,
+    }  # fmt: skip
+    code = f"from saltwatch.ingest.conflicts import shared_digest; print(shared_digest({fields!r}))"
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": "/usr/bin:/bin"},
+        ).stdout.strip()
+        for seed in (1, 2, 3)
+    }  # fmt: skip
+    assert len(seen) == 1
+    same: dict[str, FieldValue] = {
+        "temp_c": 29.0,
+        "salinity_ppt": 1.25,
+        "running": True,
+        "fault": "E2",
+        "seq": 9,
+    }
+    assert shared_digest(same) == shared_digest(fields)
+    assert shared_digest({**fields, "temp_c": 30}) != shared_digest(fields)
