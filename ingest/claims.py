@@ -109,9 +109,10 @@ class SharedClaims:
         """Claim ``readings`` in one transaction: (accepted, refused, unverified); the
         unverified are accepted too, for the writer to check against the store."""
         now = self._now()
-        by_device: dict[tuple[str, str], list[Reading]] = {}
-        for reading in readings:
-            by_device.setdefault((reading.kind.value, reading.device), []).append(reading)
+        by_device: dict[tuple[str, str], list[tuple[Reading, int]]] = {}
+        for reading in readings:  # the values' digests before taking the file's lock
+            key = (reading.kind.value, reading.device)
+            by_device.setdefault(key, []).append((reading, shared_digest(reading.fields)))
         refused: set[int] = set()  # ids of the refused readings
         unverified: list[Reading] = []
         new: list[tuple[str, str, int, int, int]] = []
@@ -120,14 +121,11 @@ class SharedClaims:
             db.execute("BEGIN IMMEDIATE")
             try:
                 floor = self._floor_for_all()
+                floors = self._device_floors(list(by_device))
                 for (kind, device), mine in by_device.items():
-                    claimed = self._claimed(kind, device, [r.ts_ns for r in mine])
-                    row = db.execute(
-                        "SELECT ts FROM floors WHERE kind = ? AND device = ?", (kind, device)
-                    ).fetchone()
-                    below = max(floor, row[0] if row else 0)
-                    for reading in mine:
-                        value = shared_digest(reading.fields)
+                    claimed = self._claimed(kind, device, [r.ts_ns for r, _ in mine])
+                    below = max(floor, floors.get((kind, device), 0))
+                    for reading, value in mine:
                         held = claimed.get(reading.ts_ns)
                         if held is None:
                             claimed[reading.ts_ns] = value
@@ -147,6 +145,18 @@ class SharedClaims:
             return readings, [], unverified
         accepted = [r for r in readings if id(r) not in refused]
         return accepted, [r for r in readings if id(r) in refused], unverified
+
+    def _device_floors(self, devices: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for i in range(0, len(devices), _IN_CHUNK):
+            chunk = devices[i : i + _IN_CHUNK]
+            rows = self._db.execute(
+                "SELECT kind, device, ts FROM floors WHERE (kind, device) IN "  # noqa: S608 - only ? placeholders
+                f"(VALUES {', '.join(['(?, ?)'] * len(chunk))})",
+                [part for pair in chunk for part in pair],
+            )
+            out.update(((kind, device), ts) for kind, device, ts in rows)
+        return out
 
     def _claimed(self, kind: str, device: str, times: list[int]) -> dict[int, int]:
         out: dict[int, int] = {}

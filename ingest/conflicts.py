@@ -43,14 +43,13 @@ def digest(fields: Mapping[str, FieldValue]) -> int:
 
 def shared_digest(fields: Mapping[str, FieldValue]) -> int:
     """``digest`` that every process computes alike (the members' claims, ingest/claims.py):
-    the values in name order, a whole number and its float alike, hashed with BLAKE2b."""
-    kept = {
-        name: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        for name, value in sorted(fields.items())
-        if name not in IGNORED
-    }
-    packed = hashlib.blake2b(orjson.dumps(kept), digest_size=8).digest()
-    return int.from_bytes(packed, "big", signed=True)
+    BLAKE2b of the values in name order. The codec and the stores give each field its schema's
+    type, so equal values are equal bytes."""
+    kept = dict(fields)
+    for name in IGNORED:
+        kept.pop(name, None)
+    packed = orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.blake2b(packed, digest_size=8).digest(), "big", signed=True)
 
 
 def differs(first: Mapping[str, FieldValue], second: Mapping[str, FieldValue]) -> str | None:

@@ -104,7 +104,7 @@ def test_every_process_computes_the_same_digest(tmp_path: Path) -> None:
     import sys  # noqa: PLC0415
 
     fields: dict[str, FieldValue] = {
-        "salinity_ppt": 1.25, "temp_c": 29, "fault": "E2", "running": True, "seq": 4,
+        "salinity_ppt": 1.25, "temp_c": 29.0, "fault": "E2", "running": True, "seq": 4,
     }  # fmt: skip
     code = f"from saltwatch.ingest.conflicts import shared_digest; print(shared_digest({fields!r}))"
     seen = {
@@ -123,4 +123,4 @@ def test_every_process_computes_the_same_digest(tmp_path: Path) -> None:
         "seq": 9,
     }
     assert shared_digest(same) == shared_digest(fields)
-    assert shared_digest({**fields, "temp_c": 30}) != shared_digest(fields)
+    assert shared_digest({**fields, "temp_c": 30.0}) != shared_digest(fields)
