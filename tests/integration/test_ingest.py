@@ -16,6 +16,8 @@ from harness.mqtt_tools import Publisher
 from harness.registries import write_registry
 from harness.services import InfluxServer, MosquittoServer, wait_until
 from saltwatch.core.qc import QcFlag
+from saltwatch.core.registry import Registry
+from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
@@ -355,6 +357,16 @@ def rejected(service: IngestService) -> list[str]:
     return [r.reason for r in service.pipeline.recent_rejections()]
 
 
+def on_influx(
+    mosquitto: MosquittoServer, influxd: InfluxServer, db: str, tmp_path: Path, prefix: str
+) -> tuple[InfluxReadingStore, Settings, Registry]:
+    """A store on the test's influxd, ingest's settings for it, and the test registry."""
+    url = influxd.store_url(db)
+    registry_path = write_registry(tmp_path / "registry.toml")
+    settings = ingest_settings(tmp_path, mosquitto.url, url, prefix, registry_path)
+    return InfluxReadingStore(url), settings, make_registry(tmp_path)
+
+
 def has_rejections(service: IngestService) -> bool:
     return bool(rejected(service))
 
@@ -438,12 +450,7 @@ def test_no_amount_of_stored_history_hides_a_stored_time(
     one message holding an old time (new value) and a far one, with more than 10,000 rows
     stored between them, replaced the stored value. It is checked at exactly its times now; and
     of two values for one old, unstored time in one batch the first is kept (it was the later)."""
-    url = influxd.store_url(influx_db)
-    store = InfluxReadingStore(url)
-    settings = ingest_settings(
-        tmp_path, mosquitto.url, url, topic_prefix, write_registry(tmp_path / "registry.toml")
-    )
-    registry = make_registry(tmp_path)
+    store, settings, registry = on_influx(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     topic = f"{topic_prefix}/salinity/d000"
     s = 10**9
     t0 = (int(time.time()) - 3 * 86400) * s
@@ -490,12 +497,7 @@ def test_a_retained_reading_is_refused_at_every_restart(
 ) -> None:
     """A device published {"salinity_ppt": 9.0} retained: after each restart of ingest or of the
     broker the broker gave it again, and one more 9.0 ‰ row was stored at its arrival time."""
-    url = influxd.store_url(influx_db)
-    store = InfluxReadingStore(url)
-    settings = ingest_settings(
-        tmp_path, mosquitto.url, url, topic_prefix, write_registry(tmp_path / "registry.toml")
-    )
-    registry = make_registry(tmp_path)
+    store, settings, registry = on_influx(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     topic = f"{topic_prefix}/salinity/d001"
     publisher = Publisher(mosquitto.url)
     publisher.client.publish(topic, b'{"salinity_ppt": 9.0}', qos=1, retain=True).wait_for_publish(

@@ -54,13 +54,7 @@ def test_workers_share_the_load_and_a_killed_member_comes_back(
 ) -> None:
     env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     log = tmp_path / "ingest.log"
-    exe = Path(sys.executable).with_name("saltwatch")
-    supervisor = subprocess.Popen(
-        [str(exe), "ingest", "--workers", "2"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    supervisor = fleet(env, log)
     store = InfluxReadingStore(influxd.store_url(influx_db))
     publisher = Publisher(mosquitto.url)
     now = time.time()
@@ -103,6 +97,15 @@ def test_workers_share_the_load_and_a_killed_member_comes_back(
             supervisor.kill()
 
 
+def fleet(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``saltwatch ingest --workers 2``, its output appended to ``log``."""
+    exe = Path(sys.executable).with_name("saltwatch")
+    return subprocess.Popen(
+        [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 def stored_once(store: InfluxReadingStore, device: str) -> bool:
     return store.count(TopicKind.SALINITY, device=device) == 1
 
@@ -119,11 +122,7 @@ def test_two_workers_keep_the_first_value_of_a_time(
     never seen the first. The members claim each time in one shared file now."""
     env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     log = tmp_path / "ingest.log"
-    exe = Path(sys.executable).with_name("saltwatch")
-    supervisor = subprocess.Popen(
-        [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    supervisor = fleet(env, log)
     store = InfluxReadingStore(influxd.store_url(influx_db))
     publisher = Publisher(mosquitto.url)
     now = round(time.time())
@@ -155,10 +154,7 @@ def test_two_workers_keep_the_first_value_of_a_time(
         # salt, and refused every copy: the race's second drain stored nothing)
         fresh_db = f"{influx_db}_again"
         env["SALTWATCH_STORE__URL"] = influxd.store_url(fresh_db)
-        supervisor = subprocess.Popen(
-            [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        supervisor = fleet(env, log)
         wait_until(lambda: log.read_text().count("connected to MQTT") == 4, 30, "a new fleet")
         publisher.publish_all([message(k, now - 60, 0.5) for k in range(10)])
         again = InfluxReadingStore(influxd.store_url(fresh_db))
@@ -189,11 +185,7 @@ def test_a_member_stopped_while_its_supervisor_runs_is_continued(
     600 s). The supervisor now continues any member it finds stopped while it runs."""
     env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     log = tmp_path / "ingest.log"
-    exe = Path(sys.executable).with_name("saltwatch")
-    supervisor = subprocess.Popen(
-        [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    supervisor = fleet(env, log)
     try:
         wait_until(lambda: log.read_text().count("connected to MQTT") == 2, 30, "two members")
         member = members(supervisor.pid)[0]
