@@ -143,6 +143,8 @@ class Episodes:
 
     def _save_waiting(self) -> list[Event]:
         """Save the changes that wait, oldest first, until one fails; their events."""
+        if not self.waiting:  # the usual case, on every judgement
+            return []
         told: list[Event] = []
         while self.waiting:
             item = self.waiting[0]

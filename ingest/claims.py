@@ -59,7 +59,6 @@ class SharedClaims:
 
     def __init__(self, path: Path, wall_ns: Callable[[], int] = time.time_ns) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
         self._now = wall_ns
         self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

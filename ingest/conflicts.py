@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -124,6 +124,21 @@ class Conflicts:
             self._claims[key] = digest(stored)
 
 
+def stored_at(
+    store: ReadingStore, readings: list[Reading]
+) -> Iterator[tuple[Reading, Reading | None]]:
+    """Each of ``readings`` with what ``store`` holds at its device and time (None: nothing),
+    the store asked once per device for exactly those times. Raises the store's RetryableError
+    when it is away."""
+    by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
+    for reading in readings:
+        by_device.setdefault((reading.kind, reading.device), []).append(reading)
+    for (kind, device), mine in by_device.items():
+        stored = store.at_times(kind, device, [r.ts_ns for r in mine])
+        for reading in mine:
+            yield reading, stored.get(reading.ts_ns)
+
+
 def without_stored_conflicts(
     readings: list[Reading],
     unverified: list[Reading],
@@ -133,22 +148,17 @@ def without_stored_conflicts(
 ) -> list[Reading]:
     """``readings`` without those of ``unverified`` whose time ``store`` already holds with
     other values (each told to ``refuse`` with the field that differs, and the stored value
-    settled in ``conflicts``); the store is asked for exactly those times, device by device.
-    Raises the store's RetryableError when it is away."""
-    by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
-    for reading in unverified:
-        by_device.setdefault((reading.kind, reading.device), []).append(reading)
+    settled in ``conflicts``; ``stored_at``). Raises the store's RetryableError when it is
+    away."""
     refused: set[tuple[str, int]] = set()
-    for (kind, device), mine in by_device.items():
-        stored = store.at_times(kind, device, [r.ts_ns for r in mine])
-        for reading in mine:
-            old = stored.get(reading.ts_ns)
-            changed = differs(old.fields, reading.fields) if old is not None else None
-            if changed is not None and old is not None and (device, reading.ts_ns) not in refused:
-                refused.add((device, reading.ts_ns))
-                refuse(reading, changed)
-                if conflicts is not None:
-                    conflicts.settle(reading, old.fields)
+    for reading, old in stored_at(store, unverified):
+        changed = differs(old.fields, reading.fields) if old is not None else None
+        key = (reading.device, reading.ts_ns)
+        if changed is not None and old is not None and key not in refused:
+            refused.add(key)
+            refuse(reading, changed)
+            if conflicts is not None:
+                conflicts.settle(reading, old.fields)
     if not refused:
         return readings
     return [r for r in readings if (r.device, r.ts_ns) not in refused]

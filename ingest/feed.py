@@ -28,9 +28,8 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
-from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.ingest.conflicts import differs
+from saltwatch.ingest.conflicts import differs, stored_at
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake, seed_qc, validation_config
 from saltwatch.ingest.metrics import IngestMetrics
@@ -138,9 +137,9 @@ class ReadingFeed:
         return not stopping
 
     def _as_stored(self, store: ReadingStore, readings: list[Reading]) -> list[Reading] | None:
-        """``readings`` as ``store`` holds them (ingest's decision and QC), in their order:
-        waits for those not stored yet (see the module's docstring); None when told to stop
-        before all were confirmed."""
+        """Those of ``readings`` whose value ``store`` holds (ingest's decision), in their
+        order: waits for those not stored yet (see the module's docstring); None when told to
+        stop before all were confirmed."""
         found: dict[tuple[str, int], Reading | None] = {}  # None: stored with other values
         missing = readings
         answered_s = 0.0
@@ -172,22 +171,17 @@ class ReadingFeed:
     def _look_up(
         store: ReadingStore, readings: list[Reading], found: dict[tuple[str, int], Reading | None]
     ) -> list[Reading]:
-        """Fill ``found`` with what ``store`` holds of ``readings``; returns those it lacks."""
-        by_device: dict[tuple[TopicKind, str], list[Reading]] = {}
-        for reading in readings:
-            by_device.setdefault((reading.kind, reading.device), []).append(reading)
+        """Fill ``found`` with those of ``readings`` whose value ``store`` holds (None: it
+        holds another); returns those it lacks."""
         missing: list[Reading] = []
-        for (kind, device), mine in by_device.items():
-            stored = store.at_times(kind, device, [r.ts_ns for r in mine])
-            for reading in mine:
-                held = stored.get(reading.ts_ns)
-                if held is None:
-                    missing.append(reading)
-                else:
-                    # ingest's value, with this feed's QC: it sees each device's whole stream in
-                    # order, where a member of ingest --workers sees only its share
-                    same = differs(held.fields, reading.fields) is None
-                    found[(device, reading.ts_ns)] = reading if same else None
+        for reading, held in stored_at(store, readings):
+            if held is None:
+                missing.append(reading)
+            else:
+                # ingest's value, with this feed's QC: it sees each device's whole stream in
+                # order, where a member of ingest --workers sees only its share
+                same = differs(held.fields, reading.fields) is None
+                found[(reading.device, reading.ts_ns)] = reading if same else None
         return missing
 
     def stop(self) -> None:

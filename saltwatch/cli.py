@@ -109,10 +109,11 @@ def ingest(
     setup_logging()
     claims_path = settings.ingest.spool_path / CLAIMS_FILE
     if workers > 1 and member is None:
-        history = open_reading_store(settings.store)
+        history, fleet = open_reading_store(settings.store), SharedClaims(claims_path)
         try:
-            SharedClaims(claims_path).begin_fleet(history, settings.ingest.max_future_s)
+            fleet.begin_fleet(history, settings.ingest.max_future_s)
         finally:
+            fleet.close()
             history.close()
         raise typer.Exit(Supervisor(workers, config).run())
     stop = stop_on_signals()
