@@ -143,6 +143,7 @@ class Supervisor:
             except OSError:
                 continue
             if stat.rsplit(")", 1)[1].split()[0] == "T":
+                log.warning("ingest member (pid %d) found stopped: continued", proc.pid)
                 with contextlib.suppress(ProcessLookupError):
                     proc.send_signal(signal.SIGCONT)
 

@@ -190,8 +190,12 @@ def test_a_member_stopped_while_its_supervisor_runs_is_continued(
         wait_until(lambda: log.read_text().count("connected to MQTT") == 2, 30, "two members")
         member = members(supervisor.pid)[0]
         os.kill(member, signal.SIGSTOP)  # as the lost race leaves it
-        wait_until(lambda: state_of(member) == "T", 5, "the member stopped")
-        wait_until(lambda: state_of(member) != "T", 5, "the member continued")
+        wait_until(
+            lambda: f"(pid {member}) found stopped: continued" in log.read_text(),
+            10,
+            "the supervisor continuing the member",
+        )
+        wait_until(lambda: state_of(member) != "T", 5, "the member running")
         supervisor.send_signal(signal.SIGTERM)
         assert supervisor.wait(30) == 0
     finally:
