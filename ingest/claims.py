@@ -1,9 +1,10 @@
 """One decision per reading across the members of ``saltwatch ingest --workers N``.
 
-The broker shares the device topics among the members message by message, so one member may
-store a device's value for a time while another holds a second value for that same time. Each
-member remembers only what it saw itself (ingest/conflicts.py), so neither can tell. The
-members therefore decide in one place: a small SQLite file beside their spools
+Each device is handled by one member (ingest/partition.py), but not always the same one: after
+the fleet is resized two members read a device for a while, and a member that went away may
+still hold, in its spool, a value the other has not seen. Each member remembers only what it
+saw itself (ingest/conflicts.py), so neither could tell. The members therefore decide in one
+place: a small SQLite file beside their spools
 (``<ingest.spool_path>/claims.db``) in which each reading's first value *claims* its (measurement,
 device, time). Before a member makes a batch durable it claims the batch's readings in one
 transaction: an unclaimed time is claimed and the reading goes on, a time claimed with the same
@@ -35,6 +36,7 @@ from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import READING_KINDS
 from saltwatch.core.types import Reading
 from saltwatch.ingest.conflicts import shared_digest
+from saltwatch.ingest.partition import RESIZE_GRACE_S, Partition
 
 CLAIMS_FILE = "claims.db"  # in ``ingest.spool_path``, beside the members' spools
 log = logging.getLogger("saltwatch.ingest")
@@ -93,6 +95,37 @@ class SharedClaims:
             )
             db.execute("COMMIT")
         self.prune()
+
+    def resize(self, members: int) -> int:
+        """Note the fleet's size (1: one process) at its start; returns the size before. A
+        change opens a grace of ``RESIZE_GRACE_S`` (ingest/partition.py)."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT value FROM meta WHERE key = 'members'").fetchone()
+            before = int(row[0]) if row else 1
+            if before != members:
+                until = self._now() + int(RESIZE_GRACE_S * NS_PER_S)
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = excluded.value",
+                    [("members", members), ("resized_from", before), ("resize_until", until)],
+                )
+            db.execute("COMMIT")
+        return before
+
+    def partition(self, member: int) -> Partition:
+        """Which devices ``member`` handles, as the supervisor last sized the fleet."""
+        with self._lock:
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        members = int(meta.get("members", 1))
+        if member >= members:
+            raise ValueError(f"member {member} of a fleet of {members}")
+        left_s = (int(meta.get("resize_until", 0)) - self._now()) / NS_PER_S
+        if left_s <= 0:
+            return Partition(member, members)
+        before = int(meta.get("resized_from", 0))
+        return Partition(member, members, before, time.monotonic() + left_s)
 
     def floors(self) -> tuple[int, dict[tuple[str, str], int]]:
         """The floor for all devices, and each device's own."""

@@ -5,8 +5,8 @@ ingest reads it (``ingest.intake``: the same validation and device liveness). No
 here: ingest decides whether a reading exists and stores it, so before the listeners (the alert
 engine) see a reading the feed asks the store for it (``ReadingStore.at_times``) and hands it
 over only when the store holds that value. Its QC flags are the feed's own, over each device's
-whole stream (a member of ``ingest --workers N`` sees only its share of a device's messages, so
-its stored flags can differ). A reading the store holds with other values was
+whole stream in order (ingest's stored flags can differ where a restart or a change of its
+layout reset a device's history). A reading the store holds with other values was
 refused by ingest (a conflict) and is dropped; one not stored yet is asked for again, and the
 batch waits, unacknowledged, while the store is away. One the store still lacks after
 ``CONFIRM_WAIT_S`` of answers was never accepted, and is dropped and counted. Then the batch is
@@ -178,8 +178,7 @@ class ReadingFeed:
             if held is None:
                 missing.append(reading)
             else:
-                # ingest's value, with this feed's QC: it sees each device's whole stream in
-                # order, where a member of ingest --workers sees only its share
+                # ingest's value, with this feed's QC over each device's whole stream
                 same = differs(held.fields, reading.fields) is None
                 found[(reading.device, reading.ts_ns)] = reading if same else None
         return missing

@@ -146,6 +146,8 @@ class MqttConsumer:
         login_as_client_id: bool = False,
         on_connection_change: Callable[[bool], None] | None = None,
         fast_path: bool = default_of(MqttSettings, "fast_path"),
+        owns: Callable[[bytes], bool] | None = None,
+        forget: tuple[str, ...] = (),
     ) -> None:
         self._address = parse_mqtt_url(url)
         self._client_id = client_id
@@ -153,7 +155,11 @@ class MqttConsumer:
         self._clock = clock
         self._keepalive = keepalive_s
         self._topics = [subscription(topic_prefix, kind, share_group) for kind in kinds]
-        self._v5 = share_group is not None
+        self._v5 = share_group is not None or owns is not None
+        self._owns = owns  # a member of ingest --workers: the devices it handles
+        self._forget = list(forget)  # subscriptions an earlier version of this session held
+        #: messages of devices other members handle, acknowledged unread
+        self.passed_on = 0
         self._receive_maximum = max(1, min(receive_maximum, 65_535))
         self._client = (_BufferedClient if fast_path else mqtt.Client)(
             CallbackAPIVersion.VERSION2,
@@ -191,6 +197,8 @@ class MqttConsumer:
         clock: Clock,
         share_group: str | None = None,
         on_connection_change: Callable[[bool], None] | None = None,
+        owns: Callable[[bytes], bool] | None = None,
+        forget: tuple[str, ...] = (),
     ) -> MqttConsumer:
         """The consumer as the settings configure it: ingest's and the alerts feed's alike."""
         mqtt_ = settings.mqtt
@@ -207,6 +215,8 @@ class MqttConsumer:
             login_as_client_id=mqtt_.login_as_client_id,
             on_connection_change=on_connection_change,
             fast_path=mqtt_.fast_path,
+            owns=owns,
+            forget=forget,
         )
 
     def start(self) -> None:
@@ -266,6 +276,8 @@ class MqttConsumer:
         self._epoch += 1
         self._reconnects.connected()
         client.subscribe([(topic, 1) for topic in self._topics])
+        if self._forget:
+            client.unsubscribe(self._forget)
         log.info(
             "connected to MQTT %s:%d, session present: %s",
             self._address.host,
@@ -311,6 +323,8 @@ class MqttConsumer:
     def _handle_publishes(self, batch: list[RawPublish]) -> None:
         if not self._accepting:
             return  # left unacknowledged: the broker delivers it again on the next session
+        if self._owns is not None:
+            batch = self._pass_on(batch)
         now, epoch = self._clock.now_ns(), self._epoch
         make = tuple.__new__  # an Inbound without its generated __new__: one call less each
         self._on_inbound(
@@ -323,11 +337,27 @@ class MqttConsumer:
             ]
         )
 
+    def _pass_on(self, batch: list[RawPublish]) -> list[RawPublish]:
+        """The messages of the devices this member handles; the rest acknowledged unread (the
+        member that handles them has its own copy)."""
+        owns = self._owns
+        assert owns is not None
+        mine = [m for m in batch if owns(m[0].rpartition(b"/")[2])]
+        if len(mine) < len(batch):
+            others = [m for m in batch if not owns(m[0].rpartition(b"/")[2])]
+            self.passed_on += len(others)
+            self.ack_many([(mid, qos, self._epoch) for _, _, mid, qos, _ in others])
+        return mine
+
     def _handle_message(
         self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
     ) -> None:
         if not self._accepting:
             return  # left unacknowledged: the broker delivers it again on the next session
+        if self._owns is not None and not self._owns(message.topic.rpartition("/")[2].encode()):
+            self.passed_on += 1
+            self.ack(message.mid, message.qos, self._epoch)
+            return
         self._on_inbound(
             [
                 Inbound(

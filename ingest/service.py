@@ -22,10 +22,12 @@ from saltwatch.ingest.intake import (
 )
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
+from saltwatch.ingest.partition import Partition
 from saltwatch.ingest.pipeline import Listener, Pipeline, PipelineConfig
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.running import run_until
 from saltwatch.ingest.spool import Spool
+from saltwatch.ingest.workers import earlier_subscriptions
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -41,6 +43,7 @@ class IngestService:
         report_every_s: float = 60.0,
         history: ReadingStore | None = None,
         claims: SharedClaims | None = None,
+        partition: Partition | None = None,
     ) -> None:
         ingest = settings.ingest
         clock = clock or SystemClock()
@@ -54,8 +57,10 @@ class IngestService:
             settings.mqtt.client_id,
             self._inbound,
             clock,
-            share_group=settings.mqtt.share_group,
+            share_group=None if partition else settings.mqtt.share_group,
             on_connection_change=lambda up: metrics.connected.set(1 if up else 0),
+            owns=partition.owns if partition else None,
+            forget=earlier_subscriptions(settings) if partition else (),
         )
         self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")
         self.pipeline = Pipeline(

@@ -146,3 +146,28 @@ class Spool:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def adopt(into: Path, orphans: list[Path]) -> int:
+    """Move the batches waiting in ``orphans`` (spool folders that no process drains any more:
+    the fleet was resized, or switched between one process and ``--workers``) into the spool
+    folder ``into``, behind its own batches; returns how many moved. Call it before a ``Spool``
+    opens ``into``. Each move is one rename, so a crash half-way leaves every batch in exactly
+    one folder, and the next start moves the rest."""
+    into.mkdir(parents=True, exist_ok=True)
+    mine = sorted(into.glob("*" + _SUFFIX))
+    after = int(mine[-1].stem) + 1 if mine else 0
+    moved = 0
+    for folder in orphans:
+        for batch in sorted(folder.glob("*" + _SUFFIX)):
+            batch.rename(into / f"{after:016d}{_SUFFIX}")
+            after += 1
+            moved += 1
+    if moved:
+        fd = os.open(into, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        log.warning("moved %d spooled batches from %s into %s", moved, orphans, into)
+    return moved

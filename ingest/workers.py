@@ -1,14 +1,18 @@
-"""``saltwatch ingest --workers N``: N ingest processes on one shared subscription, started and
-supervised by the command's own process, so that using every core is one flag.
+"""``saltwatch ingest --workers N``: N ingest processes, each handling its own devices
+(ingest/partition.py), started and supervised by the command's own process, so that using every
+core is one flag.
 
-Each member ``i`` is ``saltwatch ingest --member i`` with the client id ``<mqtt.client_id>-<i>``
-(the same across restarts: its persistent session, and the messages the broker holds for it,
-survive a crash), the share group ``mqtt.share_group`` (``saltwatch`` when unset) and its own
-spool folder ``<ingest.spool_path>/member-<i>``. A member that dies is started again after a
-capped backoff; one that exits with status 1 (a refusal the operator must mend, such as a bad
-login) stops them all with that status. SIGTERM or Ctrl-C stop the members cleanly (each makes
-its open batch durable and acknowledges it). Pausing the supervisor (SIGSTOP) pauses the
-members, and SIGCONT resumes them.
+Each member ``i`` is ``saltwatch ingest --member i`` with its own client id (member 0 keeps
+``mqtt.client_id``, the others add ``-<i>``; the same across restarts: its persistent session,
+and the messages the broker holds for it, survive a crash) and its own spool folder
+``<ingest.spool_path>/member-<i>``. Before the members start, the batches left in spool folders
+that no member of this size of fleet drains are moved to member 0's, and the broker is asked to
+forget the sessions of members a smaller fleet no longer runs (``prepare_layout``).
+
+A member that dies is started again after a capped backoff; one that exits with status 1 (a
+refusal the operator must mend, such as a bad login) stops them all with that status. SIGTERM
+or Ctrl-C stop the members cleanly (each makes its open batch durable and acknowledges it).
+Pausing the supervisor (SIGSTOP) pauses the members, and SIGCONT resumes them.
 """
 
 from __future__ import annotations
@@ -25,25 +29,93 @@ from pathlib import Path
 
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.settings import Settings
+from saltwatch.core.store import ReadingStore
+from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
+from saltwatch.ingest.claims import CLAIMS_FILE, SharedClaims
+from saltwatch.ingest.partition import Partition, member_client_id
+from saltwatch.ingest.spool import adopt
+from saltwatch.mqtt.sessions import end_sessions
 
 log = logging.getLogger("saltwatch.ingest.workers")
 
-DEFAULT_SHARE_GROUP = "saltwatch"
+DEFAULT_SHARE_GROUP = "saltwatch"  # the share group of the members of earlier versions
 PAUSE_POLL_S = 0.02  # how often a member looks whether its supervisor was paused
 
 
 def member_settings(settings: Settings, member: int) -> Settings:
     """The settings member ``member`` runs with."""
     mqtt = settings.mqtt.model_copy(
-        update={
-            "client_id": f"{settings.mqtt.client_id}-{member}"[:64],
-            "share_group": settings.mqtt.share_group or DEFAULT_SHARE_GROUP,
-        }
+        update={"client_id": member_client_id(settings.mqtt.client_id, member)}
     )
-    ingest = settings.ingest.model_copy(
-        update={"spool_path": settings.ingest.spool_path / f"member-{member}"}
-    )
+    ingest = settings.ingest.model_copy(update={"spool_path": member_spool(settings, member)})
     return settings.model_copy(update={"mqtt": mqtt, "ingest": ingest})
+
+
+def member_spool(settings: Settings, member: int) -> Path:
+    return settings.ingest.spool_path / f"member-{member}"
+
+
+def earlier_subscriptions(settings: Settings) -> tuple[str, ...]:
+    """The shared subscriptions members of earlier versions held in their sessions: unsubscribed
+    at connect, or they would bring a second copy of some messages."""
+    group = settings.mqtt.share_group or DEFAULT_SHARE_GROUP
+    kinds = (*READING_KINDS, TopicKind.STATUS)
+    return tuple(subscription(settings.mqtt.topic_prefix, kind, group) for kind in kinds)
+
+
+def prepare_layout(settings: Settings, claims: SharedClaims, members: int) -> None:
+    """Before ingest starts as one process (``members`` 1) or as a fleet: note its size, move
+    the spooled batches no one else will drain to the process that will, and end the broker
+    sessions of members that no longer run."""
+    before = claims.resize(members)
+    root = settings.ingest.spool_path
+    folders = sorted(p for p in root.glob("member-*") if p.is_dir())
+    if members == 1:
+        adopt(root, folders)
+    else:
+        kept = {member_spool(settings, i) for i in range(members)}
+        adopt(member_spool(settings, 0), [root, *(p for p in folders if p not in kept)])
+    if before > members:
+        gone = [member_client_id(settings.mqtt.client_id, i) for i in range(members, before)]
+        mqtt = settings.mqtt
+        end_sessions(mqtt.url, gone, mqtt.ca_file, mqtt.login_as_client_id)
+    if before != members:
+        log.warning("ingest runs as %d process(es), before as %d", members, before)
+
+
+def begin(settings: Settings, history: ReadingStore, members: int) -> None:
+    """Before the supervisor starts ``members`` members: the layout (``prepare_layout``) and
+    each device's floor in the claims file (ingest/claims.py)."""
+    claims = SharedClaims(settings.ingest.spool_path / CLAIMS_FILE)
+    try:
+        prepare_layout(settings, claims, members)
+        claims.begin_fleet(history, settings.ingest.max_future_s)
+    finally:
+        claims.close()
+
+
+def join(
+    settings: Settings, member: int, stop: threading.Event
+) -> tuple[Settings, SharedClaims, Partition]:
+    """In member ``member``, at its start: its settings, the fleet's claims and its devices;
+    it pauses with its supervisor from now on."""
+    claims = SharedClaims(settings.ingest.spool_path / CLAIMS_FILE)
+    partition = claims.partition(member)
+    pause_with_parent(stop)
+    return member_settings(settings, member), claims, partition
+
+
+def as_one_process(settings: Settings) -> None:
+    """Before ingest runs in one process (``ingest`` or ``serve``): take over what a fleet of
+    ``--workers`` left, if one ran here before."""
+    path = settings.ingest.spool_path / CLAIMS_FILE
+    if not path.exists():
+        return  # never a fleet here
+    claims = SharedClaims(path)
+    try:
+        prepare_layout(settings, claims, 1)
+    finally:
+        claims.close()
 
 
 def pause_with_parent(stop: threading.Event) -> None:

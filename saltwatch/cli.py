@@ -92,38 +92,35 @@ def ingest(
         typer.Option(
             min=1,
             max=16,
-            help="ingest processes on one shared subscription (one per core), started and "
+            help="ingest processes, each handling its own devices (one per core), started and "
             "restarted by this one",
         ),
     ] = 1,
     member: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Consume device messages from MQTT and store every valid reading (at-least-once)."""
-    from saltwatch.ingest.claims import CLAIMS_FILE, SharedClaims  # noqa: PLC0415
+    from saltwatch.ingest import workers as fleet  # noqa: PLC0415
     from saltwatch.ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
-    from saltwatch.ingest.workers import Supervisor, member_settings, pause_with_parent  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = _settings(config)
     reg = _registry(settings)
     setup_logging()
-    claims_path = settings.ingest.spool_path / CLAIMS_FILE
     if workers > 1 and member is None:
-        history, fleet = open_reading_store(settings.store), SharedClaims(claims_path)
+        history = open_reading_store(settings.store)
         try:
-            fleet.begin_fleet(history, settings.ingest.max_future_s)
+            fleet.begin(settings, history, workers)
         finally:
-            fleet.close()
             history.close()
-        raise typer.Exit(Supervisor(workers, config).run())
+        raise typer.Exit(fleet.Supervisor(workers, config).run())
     stop = stop_on_signals()
-    claims = None
-    if member is not None:
-        settings = member_settings(settings, member)
-        claims = SharedClaims(claims_path)
-        pause_with_parent(stop)
+    claims = partition = None
+    if member is None:
+        fleet.as_one_process(settings)
+    else:
+        settings, claims, partition = fleet.join(settings, member, stop)
     store = open_reading_store(settings.store)
-    service = IngestService(settings, reg, store, history=store, claims=claims)
+    service = IngestService(settings, reg, store, history=store, claims=claims, partition=partition)
     try:
         with _exit_1_on(FatalError):
             service.run(stop)
@@ -182,11 +179,13 @@ def demo(
 def serve(config: ConfigOption = None) -> None:
     """Ingest, alerts and the API in one process against the configured broker and store."""
     from saltwatch.ingest.service import IngestService  # noqa: PLC0415
+    from saltwatch.ingest.workers import as_one_process  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = _settings(config)
     reg = _registry(settings)
     setup_logging()
+    as_one_process(settings)
     store = open_reading_store(settings.store)
     try:
         with _exit_1_on(FatalError):

@@ -23,6 +23,7 @@ from pathlib import Path
 from saltwatch.core.errors import BadInputError
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.settings import Settings
+from saltwatch.ingest.partition import member_client_id
 
 BACKEND_USER = "saltwatch-backend"
 READER_PREFIX = "zone-"  # alert-reader accounts: zone-<zone id>
@@ -90,7 +91,7 @@ class Connections:
 
     def readers(self) -> list[str]:
         """Ingest, each of its worker members, and the alerts process's own feed."""
-        members = [f"{self.ingest}-{i}" for i in range(WORKER_ACCOUNTS)]
+        members = [member_client_id(self.ingest, i) for i in range(1, WORKER_ACCOUNTS)]
         return [self.ingest, *members, self.alerts]
 
     @property

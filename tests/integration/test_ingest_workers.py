@@ -1,6 +1,6 @@
-"""``saltwatch ingest --workers 2`` on a real mosquitto and a real influxd: two members of one
-shared subscription, supervised; a member killed is started again under its client id and no
-reading is lost."""
+"""``saltwatch ingest --workers 2`` on a real mosquitto and a real influxd: two members, each
+handling its own devices, supervised; a member killed is started again under its client id and
+no reading is lost, nor through a broker restart or a change of the fleet's size."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ from functools import partial
 from pathlib import Path
 
 import orjson
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.client import MQTTv5
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from harness.mqtt_tools import Publisher
 from harness.registries import write_registry
 from harness.services import InfluxServer, MosquittoServer, wait_until
 from saltwatch.core.topics import TopicKind
+from saltwatch.mqtt.connection import parse_mqtt_url
 from saltwatch.storage.influx import InfluxReadingStore
 
 pytestmark = pytest.mark.integration
@@ -97,13 +103,96 @@ def test_workers_share_the_load_and_a_killed_member_comes_back(
             supervisor.kill()
 
 
-def fleet(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``saltwatch ingest --workers 2``, its output appended to ``log``."""
+def fleet(env: dict[str, str], log: Path, workers: int = 2) -> subprocess.Popen[bytes]:
+    """``saltwatch ingest --workers N`` (one process when N is 1), its output appended to
+    ``log``."""
     exe = Path(sys.executable).with_name("saltwatch")
     return subprocess.Popen(
-        [str(exe), "ingest", "--workers", "2"], env=env, stdout=log.open("ab"),
+        [str(exe), "ingest", "--workers", str(workers)], env=env, stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )  # fmt: skip
+
+
+def session_kept(url: str, client_id: str) -> bool:
+    """Whether the broker still keeps a session for ``client_id`` (asked without ending it)."""
+    answer: list[bool] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTv5)
+    client.on_connect = lambda c, u, flags, *rest: answer.append(flags.session_present)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = 0xFFFFFFFF
+    address = parse_mqtt_url(url)
+    client.connect(address.host, address.port, clean_start=False, properties=properties)
+    client.loop_start()
+    try:
+        wait_until(lambda: bool(answer), 10, "the broker's answer")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return answer[0]
+
+
+def test_nothing_published_while_the_fleet_is_down_is_lost(
+    mosquitto: MosquittoServer,
+    influxd: InfluxServer,
+    influx_db: str,
+    tmp_path: Path,
+    topic_prefix: str,
+) -> None:
+    """Mosquitto 2.0 does not restore shared subscriptions after a restart: what devices sent
+    between the broker's return and the members' was lost (10 readings in a split-layout soak).
+    Each member now keeps a plain subscription in its session. Also across changes of layout:
+    two members, then one process, then three: each time the readings sent while ingest was
+    down are stored, and the session of a member that no longer runs is ended."""
+    env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
+    log = tmp_path / "ingest.log"
+    store = InfluxReadingStore(influxd.store_url(influx_db))
+    publisher = Publisher(mosquitto.url)
+    now = time.time()
+    sent = 0
+
+    def send(count: int, ppt: float) -> None:
+        nonlocal sent
+        body = {"ts": 0.0, "salinity_ppt": ppt}
+        messages = []
+        for i in range(sent, sent + count):
+            body["ts"] = now - 7200 + i
+            messages.append((f"{topic_prefix}/salinity/d{i % 20:03d}", orjson.dumps(body)))
+        sent += publisher.publish_all(messages)
+
+    def start(workers: int) -> subprocess.Popen[bytes]:
+        before = log.read_text().count("connected to MQTT") if log.exists() else 0
+        run = fleet(env, log, workers)
+        wait_until(
+            lambda: log.read_text().count("connected to MQTT") == before + workers, 30, "connected"
+        )
+        return run
+
+    def stop(run: subprocess.Popen[bytes]) -> None:
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(30) == 0
+
+    run = start(2)
+    try:
+        stop(run)
+        send(200, 0.5)  # while the fleet is down
+        mosquitto.restart()
+        send(20, 0.4)  # as the broker comes back, before any member does
+        run = start(2)
+        wait_until(lambda: store.count(TopicKind.SALINITY) == sent, 30, "all stored")
+        for workers in (1, 3):
+            stop(run)
+            send(200, 0.3)
+            run = start(workers)
+            wait_until(lambda: store.count(TopicKind.SALINITY) == sent, 30, f"all {sent} stored")
+            if workers == 1:  # one process now: the session of member 1 is gone
+                assert not session_kept(mosquitto.url, "race-1")
+        assert "ingest runs as 3 process(es), before as 1" in log.read_text()
+        stop(run)
+    finally:
+        publisher.close()
+        store.close()
+        if run.poll() is None:
+            run.kill()
 
 
 def stored_once(store: InfluxReadingStore, device: str) -> bool:
@@ -119,7 +208,8 @@ def test_two_workers_keep_the_first_value_of_a_time(
 ) -> None:
     """The attack: with --workers 2, a reading and a second value for the same device and time
     0.6 s later; 9 of 10 second values were stored, since the member that got the second had
-    never seen the first. The members claim each time in one shared file now."""
+    never seen the first. Each device is handled by one member now, and the members claim each
+    time in one shared file (for when a resized fleet reads a device twice)."""
     env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     log = tmp_path / "ingest.log"
     supervisor = fleet(env, log)
