@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from saltwatch.alerts.judgement import (
+    CLEAR,
     EVERYTHING,
     Judgement,
     WindowSource,
@@ -174,9 +175,14 @@ def _salinity(
     out: list[Observation | None] = []
     cf = rules.defaults.clear_fraction
     last = int(w.ts[-1])
+    watch = not levels.alerts  # a watch station: its salinity rules only clear (see SalinityLevels)
     if ts.size:
         rule = f"salinity-{profile}"
-        judged = judge_levels(ts, values, levels, cf, current.get(f"{rule}:{device.id}"))
+        judged = (
+            CLEAR
+            if watch
+            else judge_levels(ts, values, levels, cf, current.get(f"{rule}:{device.id}"))
+        )
         out.append(
             observation(
                 open_fps, rule, "salinity", device.id, judged, float(values[-1]), "‰", int(ts[-1])
@@ -187,7 +193,9 @@ def _salinity(
     st = _salinity_stats(w, rules)
     if ts.size:
         rule = f"salinity-{profile}-tidal-day"
-        severity = judge_peak(st.peak, levels, cf, current.get(f"{rule}:{device.id}"))
+        severity = (
+            None if watch else judge_peak(st.peak, levels, cf, current.get(f"{rule}:{device.id}"))
+        )
         threshold = levels.level(severity) if severity else None
         out.append(
             observation(
@@ -204,7 +212,7 @@ def _salinity(
     if st.slope is not None:
         limit = rules.defaults.rate_max_per_h
         rising = current.get(f"salinity-rise:{device.id}") is not None
-        firing = st.slope > (limit * cf if rising else limit)
+        firing = not watch and st.slope > (limit * cf if rising else limit)
         out.append(
             observation(
                 open_fps,

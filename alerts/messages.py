@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from saltwatch.alerts.model import Alert, Event, Fingerprint, group_of
@@ -15,6 +16,7 @@ from saltwatch.alerts.wording import (
     GROUP_NODATA_RESOLVED,
     LINES,
     NOW,
+    OPEN_NOW,
     RESOLVED,
     SEVERITY_EN,
     SEVERITY_VI,
@@ -108,6 +110,48 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
     if event.state == "acknowledged":
         return ACKED[0].format(**fields), ACKED[1].format(**fields)
     return vi.format(**fields_vi), en.format(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """What is true now beside an open salinity alert: its station's newest reading and the
+    highest good reading since the alert opened, each with its measurement time."""
+
+    value: float
+    at_ns: int
+    peak: float
+    peak_at_ns: int
+
+
+def speaks_of_now(alert: Alert) -> bool:
+    """An open alert whose words a screen gives with the value now (``Current``)."""
+    return (
+        alert.open
+        and alert.device is not None
+        and alert.threshold is not None
+        and family(alert.rule) in ("salinity", "salinity-tidal-day")
+    )
+
+
+def open_texts(alert: Alert, registry: Registry, current: Current) -> tuple[str, str]:
+    """An open salinity alert as a screen shows it: the value now and the highest since it
+    opened, with their times, and above or back below its level (Vietnamese, English)."""
+    above = current.value >= (alert.threshold or 0.0)
+    vi, en = OPEN_NOW[(family(alert.rule), above)]
+    fields = {
+        "where": _where(alert, registry),
+        "unit": alert.unit,
+        "now_at": _short_time(current.at_ns),
+        "peak_at": _short_time(current.peak_at_ns),
+        "since": _short_time(alert.started_at_ns),
+        "sev_vi": SEVERITY_VI[alert.severity],
+        "sev_en": SEVERITY_EN[alert.severity],
+    }
+    numbers = (("now", current.value), ("peak", current.peak), ("threshold", alert.threshold))
+    return (
+        vi.format(**fields, **{k: _fmt(v, ",") for k, v in numbers}),
+        en.format(**fields, **{k: _fmt(v) for k, v in numbers}),
+    )
 
 
 def render(event: Event, registry: Registry) -> dict[str, Any]:

@@ -126,6 +126,36 @@ FIRING: dict[str, tuple[str, str]] = {
         "(alert above {threshold} km/day).",
     ),
 }
+#: an open salinity alert as a screen shows it: the value now and the highest since it opened,
+#: each with its time, and whether the value now is above the level (family, above) → texts
+OPEN_NOW: dict[tuple[str, bool], tuple[str, str]] = {
+    ("salinity", True): (
+        "{where}: {now}{unit} lúc {now_at}, trên ngưỡng {sev_vi} {threshold}{unit} (từ {since}; "
+        "cao nhất {peak}{unit} lúc {peak_at}).",
+        "{where}: {now}{unit} at {now_at}, above the {sev_en} level {threshold}{unit} (since "
+        "{since}; highest {peak}{unit} at {peak_at}).",
+    ),
+    ("salinity", False): (
+        "{where}: {now}{unit} lúc {now_at}, đã xuống dưới ngưỡng {sev_vi} {threshold}{unit} "
+        "(vượt từ {since}; cao nhất {peak}{unit} lúc {peak_at}); cảnh báo kết thúc khi độ mặn ổn "
+        "định dưới ngưỡng.",
+        "{where}: {now}{unit} at {now_at}, back below the {sev_en} level {threshold}{unit} "
+        "(above it since {since}; highest {peak}{unit} at {peak_at}); the alert ends once it "
+        "stays below.",
+    ),
+    ("salinity-tidal-day", True): (
+        "{where}: {now}{unit} lúc {now_at}; ngày triều này vượt ngưỡng {sev_vi} {threshold}{unit} "
+        "(cao nhất {peak}{unit} lúc {peak_at}).",
+        "{where}: {now}{unit} at {now_at}; this tidal day is above the {sev_en} level "
+        "{threshold}{unit} (highest {peak}{unit} at {peak_at}).",
+    ),
+    ("salinity-tidal-day", False): (
+        "{where}: {now}{unit} lúc {now_at}, dưới ngưỡng lúc này; trong ngày triều đã vượt ngưỡng "
+        "{sev_vi} {threshold}{unit} (cao nhất {peak}{unit} lúc {peak_at}).",
+        "{where}: {now}{unit} at {now_at}, below the level for now; this tidal day went above the "
+        "{sev_en} level {threshold}{unit} (highest {peak}{unit} at {peak_at}).",
+    ),
+}
 #: what ended, as a noun phrase, for the resolved message (its firing text speaks in the present)
 ENDED: dict[str, tuple[str, str]] = {
     "salinity": ("độ mặn vượt ngưỡng", "salinity above its threshold"),

@@ -163,6 +163,7 @@ class StationForecast:
     windows: list[Window]  # safe intake windows found (intake stations only)
     score: LiveScore | None = None  # what the station's past forecasts earned
     recent_max: float | None = None  # the highest good reading of the last tidal day
+    alerts: bool = True  # False: a watch station, which raises no salinity alert of its own
 
     @property
     def reliable(self) -> bool:
@@ -223,6 +224,7 @@ def forecast_from(
         levels.level(rules.forecast.exceedance),
         forecast.windows,
         recent_max=recent,
+        alerts=levels.alerts,
     )
 
 

@@ -140,7 +140,7 @@ class ForecastJob:
         f = found.forecast
         at = f.first_above(found.level)
         below = found.recent_max is None or found.recent_max < found.level
-        coming = at is not None and below
+        coming = at is not None and below and found.alerts
         lead_h = round((at - now) / NS_PER_S / 3600, 1) if coming and at is not None else None
         return Observation(
             fingerprint=str(Fingerprint("forecast-exceedance", found.station.id)),

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import HTTPException, Query
 
-from saltwatch.alerts.messages import render
+from saltwatch.alerts.messages import Current, open_texts, render
 from saltwatch.alerts.model import Alert, Event, Silence
 from saltwatch.api.context import ApiContext
 from saltwatch.api.schemas import AlertOut, LatestReading, SilenceOut
@@ -28,11 +28,16 @@ def latest(reading: Reading | None) -> LatestReading | None:
     )
 
 
-def alert_out(alert: Alert, registry: Registry) -> AlertOut:
+def alert_out(alert: Alert, registry: Registry, current: Current | None = None) -> AlertOut:
+    """The alert as the API shows it. With ``current`` (an open salinity alert), its words give
+    the value now and the highest since it opened, with their times (api/current.py); without,
+    the words it was raised or resolved with."""
     zone = registry.zones.get(alert.zone)
     # what it is about (its firing or resolved text), not who acknowledged it
     event = Event(alert, "resolved" if alert.state == "resolved" else "firing", alert.updated_at_ns)
     text = render(event, registry)
+    if current is not None:
+        text["message_vi"], text["message_en"] = open_texts(alert, registry, current)
     return AlertOut(
         id=alert.id,
         fingerprint=alert.fingerprint,

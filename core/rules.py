@@ -43,6 +43,10 @@ class SalinityLevels(_Model):
     hold_warning: float
     hold_critical: float
     hold_clear: float
+    #: False: a watch station (docs/domain.md "Which stations alert"): its levels colour its
+    #: values and its readings feed the salt front, the risk level and the forecasts, but it
+    #: raises no salinity alert of its own (nobody operates anything where it stands)
+    alerts: bool
 
     _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
         duration_seconds
@@ -88,6 +92,10 @@ class Season(_Model):
     dry_months: tuple[int, ...]
 
 
+#: what an override may change of a profile's levels
+OVERRIDDEN = ("warning", "critical", "hold_warning", "hold_critical", "hold_clear", "alerts")
+
+
 class Override(_Model):
     device: str | None = None
     zone: str | None = None
@@ -98,6 +106,7 @@ class Override(_Model):
     hold_warning: float | None = None
     hold_critical: float | None = None
     hold_clear: float | None = None
+    alerts: bool | None = None
 
     _durations = field_validator("hold_warning", "hold_critical", "hold_clear", mode="before")(
         duration_seconds
@@ -239,9 +248,9 @@ class RuleSet(_Model):
             and (o.profile is None or o.profile == device.profile)
             and (o.season is None or o.season == season)
         ]
-        changes: dict[str, float] = {}
+        changes: dict[str, float | bool] = {}
         for override in sorted(matches, key=Override.weight):
-            for name in ("warning", "critical", "hold_warning", "hold_critical", "hold_clear"):
+            for name in OVERRIDDEN:
                 value = getattr(override, name)
                 if value is not None:
                     changes[name] = value

@@ -120,7 +120,9 @@ def as_one_process(settings: Settings) -> None:
 
 def pause_with_parent(stop: threading.Event) -> None:
     """In a member: stop this process (SIGSTOP) whenever the supervisor is stopped; the
-    supervisor's SIGCONT handler continues it. A watcher thread, polling."""
+    supervisor's SIGCONT handler continues it. When the supervisor is gone (killed), the member
+    ends as on SIGTERM: a member nobody supervises would hold its devices' session for good,
+    and the next fleet's member could not take it. A watcher thread, polling."""
     parent = os.getppid()
     stat = Path(f"/proc/{parent}/stat")
 
@@ -129,7 +131,11 @@ def pause_with_parent(stop: threading.Event) -> None:
             try:
                 state = stat.read_text().rsplit(")", 1)[1].split()[0]
             except (OSError, IndexError):
-                return  # the supervisor is gone: the member's own signals still stop it
+                state = "gone"
+            if state == "gone" or os.getppid() != parent:
+                log.warning("the ingest supervisor (pid %d) is gone: this member stops", parent)
+                stop.set()
+                return
             if state == "T":
                 os.kill(os.getpid(), signal.SIGSTOP)
 

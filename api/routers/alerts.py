@@ -13,6 +13,7 @@ from saltwatch.alerts.store import AlertQuery
 from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ctx_of
 from saltwatch.api.convert import alert_out, moment_query, query_time, silence_out, when
+from saltwatch.api.current import currents
 from saltwatch.api.deps import Audit, Context, Engine, Ingest, record
 from saltwatch.api.paging import Page
 from saltwatch.api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
@@ -68,8 +69,9 @@ def list_alerts(
     ctx = ctx_of(request)
     query = replace(filters, offset=offset, limit=limit)
     items, total = ctx.state.query(query)
+    now = currents(ctx.store, items, ctx.clock.now_ns())
     return AlertPage(
-        items=[alert_out(a, ctx.registry) for a in items],
+        items=[alert_out(a, ctx.registry, now.get(a.id)) for a in items],
         total=total,
         offset=offset,
         limit=limit,

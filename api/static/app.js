@@ -175,7 +175,10 @@ function alertGroups() {
   const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged");
   const groups = new Map();
   for (const a of open) { const key = a.group || a.id; if (!groups.has(key)) groups.set(key, []); groups.get(key).push(a); }
-  return [...groups.values()].map((items) => items.sort(bySeverityThenAge)).sort((g, h) => bySeverityThenAge(g[0], h[0]));
+  // what still needs someone first; a group everyone has acknowledged goes below the open ones
+  const acked = (items) => (items.every((a) => a.state === "acknowledged") ? 1 : 0);
+  return [...groups.values()].map((items) => items.sort(bySeverityThenAge))
+    .sort((g, h) => acked(g) - acked(h) || bySeverityThenAge(g[0], h[0]));
 }
 
 function groupText(items) {

@@ -24,6 +24,7 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.ingest.service import IngestService
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
+from tests.alert_tools import rivers_alerting_file
 from tests.integration.ingest_helpers import ingest_process, settings_from_env
 
 pytestmark = pytest.mark.integration
@@ -39,6 +40,7 @@ def serve_settings(tmp_path: Path, url: str, prefix: str) -> Settings:
             "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
             "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
             "SALTWATCH_ALERTS__TICK_S": "3600",
+            "SALTWATCH_ALERTS__RULES_PATH": str(rivers_alerting_file(tmp_path)),
         }
     )
 
@@ -84,6 +86,7 @@ def process_env(mosquitto: MosquittoServer, tmp_path: Path, prefix: str) -> dict
         "SALTWATCH_MQTT__TOPIC_PREFIX": prefix,
         "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
         "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+        "SALTWATCH_ALERTS__RULES_PATH": str(rivers_alerting_file(tmp_path)),
     }
 
 

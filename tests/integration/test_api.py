@@ -17,7 +17,7 @@ from saltwatch.alerts.model import Alert
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
-from saltwatch.core.qc import QcConfig, QualityControl
+from saltwatch.core.qc import QcConfig, QcFlag, QualityControl
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
@@ -31,7 +31,7 @@ from saltwatch.ingest.intake import Inbound, RecentRejection
 from saltwatch.ingest.pipeline import Pipeline
 from saltwatch.ingest.spool import Spool
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Quiet, audit_beside, rivers_alerting
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
@@ -75,7 +75,7 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(api={"tokens": tokens})
     clock = FakeClock(NOW)
     state = SqliteAlertStore(tmp_path / "state.db")
-    engine = AlertEngine(load_rules(), registry, state, clock, {"mqtt": Quiet()})
+    engine = AlertEngine(rivers_alerting(), registry, state, clock, {"mqtt": Quiet()})
     pipeline = Pipeline(
         store,
         registry,
@@ -244,6 +244,39 @@ def test_unknown_things_are_404(client: TestClient) -> None:
     assert (
         client.get("/api/v1/alerts", params={"zone": "atlantis"}, headers=viewer).status_code == 404
     )
+
+
+def test_an_open_alert_says_the_value_now_and_its_peak_with_their_times(
+    client: TestClient, store: ReadingStore
+) -> None:
+    """An alert row said "22,22 ‰ above the critical level" while the station card beside it
+    said 16,8 ‰: the words were those it was raised with. Now an open salinity alert gives
+    the station's newest value and the highest good one since it opened, each with its time,
+    and says whether the value now is above the level; a QC-flagged spike is not the peak."""
+    spike = QcFlag.SPIKE.value
+    later = [
+        Reading(TopicKind.SALINITY, "vam-kenh", NOW + 5 * M, {"salinity_ppt": 11.5}, qc=spike),
+        Reading(TopicKind.SALINITY, "vam-kenh", NOW + 10 * M, {"salinity_ppt": 0.8}),
+    ]
+    store.write(later)
+    (alert,) = [
+        a
+        for a in client.get("/api/v1/alerts?state=firing", headers=auth("viewer")).json()["items"]
+        if a["rule"] == "salinity-river"
+    ]
+    assert alert["value"] == 3.15  # the value that raised it (hold 15 min), in its own field
+    en, vi = alert["message_en"], alert["message_vi"]
+    assert en.startswith("Vàm Kênh (Xã Tân Đông): 0.8‰ at 17:10 12/03, back below the warning")
+    assert "highest 3.55‰ at 16:55 12/03" in en and "11.5" not in en
+    assert "0,8‰ lúc 17:10 12/03, đã xuống dưới ngưỡng cảnh báo 1‰" in vi
+    assert "cao nhất 3,55‰ lúc 16:55 12/03" in vi
+    store.write(
+        [Reading(TopicKind.SALINITY, "vam-kenh", NOW + 15 * M, {"salinity_ppt": 4.25})]
+    )  # fmt: skip
+    page = client.get("/api/v1/alerts?state=firing", headers=auth("viewer")).json()
+    (alert,) = [a for a in page["items"] if a["rule"] == "salinity-river"]
+    assert "4.25‰ at 17:15 12/03, above the warning level 1‰" in alert["message_en"]
+    assert "highest 4.25‰ at 17:15 12/03" in alert["message_en"]
 
 
 def test_alerts_filter_by_zone_tree_state_and_severity(client: TestClient) -> None:

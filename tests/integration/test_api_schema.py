@@ -16,13 +16,12 @@ from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
-from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Quiet, audit_beside, rivers_alerting
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
@@ -35,7 +34,7 @@ def _app() -> Any:
     registry = load_registry()
     state = SqliteAlertStore(folder / "s.db")
     store = SqliteReadingStore(folder / "r.db")
-    engine = AlertEngine(load_rules(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
+    engine = AlertEngine(rivers_alerting(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
     reading = Reading(TopicKind.SALINITY, "vam-kenh", T0, {"salinity_ppt": 4.4}, zone="z")
     store.write([reading])
     engine.on_readings([reading])

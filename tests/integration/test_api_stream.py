@@ -16,13 +16,12 @@ from saltwatch.api.context import ApiContext
 from saltwatch.api.server import ApiServer
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
-from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Quiet, audit_beside, rivers_alerting
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
@@ -36,7 +35,7 @@ def test_a_firing_alert_reaches_the_stream(tmp_path: Path) -> None:
     )
     registry = load_registry()
     state = SqliteAlertStore(tmp_path / "s.db")
-    engine = AlertEngine(load_rules(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
+    engine = AlertEngine(rivers_alerting(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
     store = SqliteReadingStore(tmp_path / "r.db")
     server = ApiServer(ApiContext(settings, registry, store, state, audit_beside(state), engine))
     server.start()

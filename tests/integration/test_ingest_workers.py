@@ -263,6 +263,13 @@ def state_of(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
+def alive(pid: int) -> bool:
+    try:
+        return state_of(pid) not in ("Z", "X")  # an ended process its new parent has not reaped
+    except OSError:
+        return False
+
+
 def test_a_member_stopped_while_its_supervisor_runs_is_continued(
     mosquitto: MosquittoServer,
     influxd: InfluxServer,
@@ -272,7 +279,8 @@ def test_a_member_stopped_while_its_supervisor_runs_is_continued(
 ) -> None:
     """A member that saw its supervisor paused could stop itself just after the supervisor's
     SIGCONT went out, and stayed stopped for good (the race's second drain stored nothing in
-    600 s). The supervisor now continues any member it finds stopped while it runs."""
+    600 s). The supervisor now continues any member it finds stopped while it runs. And a member
+    whose supervisor is gone ends."""
     env = workers_env(mosquitto, influxd, influx_db, tmp_path, topic_prefix)
     log = tmp_path / "ingest.log"
     supervisor = fleet(env, log)
@@ -286,8 +294,13 @@ def test_a_member_stopped_while_its_supervisor_runs_is_continued(
             "the supervisor continuing the member",
         )
         wait_until(lambda: state_of(member) != "T", 5, "the member running")
-        supervisor.send_signal(signal.SIGTERM)
-        assert supervisor.wait(30) == 0
+        # a supervisor killed outright: its members end too (they did not, and held their
+        # sessions against the next fleet)
+        both = members(supervisor.pid)
+        supervisor.kill()
+        supervisor.wait(10)
+        wait_until(lambda: not any(alive(p) for p in both), 15, "the members ending")
+        assert "is gone: this member stops" in log.read_text()
     finally:
         if supervisor.poll() is None:
             supervisor.kill()

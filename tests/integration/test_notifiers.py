@@ -32,14 +32,13 @@ from saltwatch.alerts.service import receiver_notifier
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import BadInputError, ConfigError, RetryableError
 from saltwatch.core.registry import load_registry
-from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ReceiverSettings, Settings, SmtpSettings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.credentials import hash_password
 from saltwatch.mqtt.connection import configure, parse_mqtt_url
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.alert_tools import sqlite_of
+from tests.alert_tools import rivers_alerting, sqlite_of
 from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
@@ -74,7 +73,7 @@ def hook() -> Iterator[tuple[str, type[Hook]]]:
 
 def engine_with(tmp_path: Path, notifier: Any, receiver: ReceiverSettings) -> AlertEngine:
     return AlertEngine(
-        load_rules(),
+        rivers_alerting(),
         load_registry(),
         SqliteAlertStore(tmp_path / "s.db"),
         FakeClock(T0),
@@ -214,7 +213,7 @@ def test_a_hanging_receiver_delays_no_other_channel(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     recorder = Recorder()
     engine = AlertEngine(
-        load_rules(),
+        rivers_alerting(),
         load_registry(),
         SqliteAlertStore(tmp_path / "s.db"),
         FakeClock(T0),

@@ -32,7 +32,7 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.influx import InfluxReadingStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Quiet, audit_beside, rivers_alerting
 from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
@@ -91,7 +91,7 @@ def system(store: ReadingStore, tmp_path: Path) -> Iterator[tuple[ApiContext, Re
     )
     clock = FakeClock(NOW)
     state = SqliteAlertStore(tmp_path / "state.db")
-    engine = AlertEngine(load_rules(), registry, state, clock, {"mqtt": Quiet()})
+    engine = AlertEngine(rivers_alerting(), registry, state, clock, {"mqtt": Quiet()})
     readings = [
         Reading(TopicKind.SALINITY, "vam-kenh", NOW - i * 900 * 10**9, {"salinity_ppt": 4.5})
         for i in range(8)

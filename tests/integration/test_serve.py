@@ -15,6 +15,7 @@ from harness.mqtt_tools import Publisher
 from harness.services import InfluxServer, MosquittoServer, free_port, wait_until
 from saltwatch.core.topics import TopicKind
 from saltwatch.storage.influx import InfluxReadingStore
+from tests.alert_tools import rivers_alerting_file
 from tests.integration.ingest_helpers import serve_process
 
 pytestmark = pytest.mark.integration
@@ -35,6 +36,7 @@ def test_serve_ingests_alerts_and_answers_the_api(
         "SALTWATCH_INGEST__SPOOL_PATH": str(tmp_path / "spool"),
         "SALTWATCH_API__BIND": f"127.0.0.1:{port}",
         "SALTWATCH_API__TOKENS": orjson.dumps(tokens).decode(),
+        "SALTWATCH_ALERTS__RULES_PATH": str(rivers_alerting_file(tmp_path)),
     }
     log = tmp_path / "serve.log"
     base = f"http://127.0.0.1:{port}"

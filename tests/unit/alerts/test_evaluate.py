@@ -23,12 +23,12 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.alert_tools import audit_beside, sqlite_of
+from tests.alert_tools import audit_beside, rivers_alerting, sqlite_of
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9  # 2024-03-12 14:00 in Vietnam
 RIVER = SalinityLevels(
-    warning=1.0, critical=4.0, hold_warning=900, hold_critical=0, hold_clear=1800
+    warning=1.0, critical=4.0, hold_warning=900, hold_critical=0, hold_clear=1800, alerts=True
 )
 
 
@@ -131,7 +131,7 @@ class Recorder:
 
 def engine(tmp_path: Path, clock: FakeClock, recorder: Recorder) -> AlertEngine:
     return AlertEngine(
-        load_rules(),
+        rivers_alerting(),
         load_registry(),
         SqliteAlertStore(tmp_path / "state.db"),
         clock,
@@ -225,6 +225,56 @@ def test_restart_neither_forgets_nor_resends(tmp_path: Path) -> None:
     again.dispatch()
     assert len(recorder.events) == 1  # the open alert was remembered: no second "firing"
     assert [a.rule for a in again.open_alerts()] == ["salinity-river"]
+
+
+def test_a_watch_station_salty_all_day_raises_no_alert_but_an_intake_does(tmp_path: Path) -> None:
+    """The bundled rules: Vàm Kênh, 18 km from the mouth, is a watch station (its values feed
+    the salt front and the risk level); salty every day of the season, it raised a critical
+    alert that stayed open for months. Xuân Hòa, the intake, alerts."""
+    clock, recorder = FakeClock(T0), Recorder()
+    e = AlertEngine(
+        load_rules(),
+        load_registry(),
+        SqliteAlertStore(tmp_path / "s.db"),
+        clock,
+        {"mqtt": recorder},
+    )
+    tide = [8.0, 14.0, 22.0, 16.0, 9.0, 7.5, 9.0, 15.0, 21.5, 15.0, 8.5]  # two high waters a day
+    e.on_readings([sal("vam-kenh", i * 150, v) for i, v in enumerate(tide)])
+    e.on_readings([sal("xuan-hoa", i * 150, v / 18) for i, v in enumerate(tide)])  # to 1.22 ‰
+    clock.set(T0 + 10 * 150 * M)
+    e.tick()
+    e.dispatch()
+    fired = {(ev["device"], ev["rule"]) for ev in recorder.events if ev["state"] == "firing"}
+    assert ("xuan-hoa", "salinity-intake") in fired
+    assert not any(device == "vam-kenh" for device, _ in fired), fired
+
+
+def test_a_watch_station_alert_left_open_by_an_earlier_version_resolves(tmp_path: Path) -> None:
+    clock, recorder = FakeClock(T0), Recorder()
+    old = engine(tmp_path, clock, recorder)  # rivers alerting, as before
+    old.on_readings([sal("vam-kenh", 0, 6.0)])
+    old.dispatch()
+    old.state.close()
+    state = SqliteAlertStore(tmp_path / "state.db")  # the file engine() keeps
+    e = AlertEngine(load_rules(), load_registry(), state, clock, {"mqtt": recorder})
+    clock.set(T0 + 15 * M)
+    e.on_readings([sal("vam-kenh", 15, 6.5)])
+    e.dispatch()
+    assert [ev["state"] for ev in recorder.events] == ["firing", "resolved"]
+    assert e.open_alerts() == []
+
+
+def test_an_override_makes_one_river_station_alert() -> None:
+    registry, base = load_registry(), load_rules()
+    rules = base.model_copy(
+        update={"override": parse_rules({"override": [{"device": "hoa-binh", "alerts": True}]})
+        .override}
+    )  # fmt: skip
+    hoa_binh, vam_kenh = registry.device("hoa-binh"), registry.device("vam-kenh")
+    assert hoa_binh is not None and vam_kenh is not None
+    assert rules.levels_for(hoa_binh, registry, 3).alerts
+    assert not rules.levels_for(vam_kenh, registry, 3).alerts
 
 
 def test_tidal_day_maximum_keeps_a_regime_alert_through_low_water(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from saltwatch.core.types import Reading
 from tests.unit.alerts.test_evaluate import T0, M, Recorder, engine, sal
 
 RIVER = SalinityLevels(
-    warning=1.0, critical=4.0, hold_warning=900, hold_critical=0, hold_clear=1800
+    warning=1.0, critical=4.0, hold_warning=900, hold_critical=0, hold_clear=1800, alerts=True
 )
 
 

@@ -8,11 +8,11 @@ from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.model import Silence
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
-from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ReceiverSettings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import rivers_alerting
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9
@@ -47,7 +47,7 @@ def setup(tmp_path: Path, clock: FakeClock) -> tuple[AlertEngine, dict[str, Reco
     recorders["mqtt"] = Recorder("mqtt")
     notifiers = {r.channel: r for r in recorders.values()}
     engine = AlertEngine(
-        load_rules(),
+        rivers_alerting(),
         load_registry(),
         SqliteAlertStore(tmp_path / "s.db"),
         clock,
