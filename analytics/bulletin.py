@@ -7,12 +7,15 @@ Markdown (the chart beside it as a PNG).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+
+import orjson
 
 from saltwatch.alerts.model import Alert
 from saltwatch.alerts.store import AlertQuery, AlertStore
@@ -70,6 +73,28 @@ class Bulletin:
     alerts: list[Alert]
     chart_png: bytes
     alert_texts: dict[str, str] = field(default_factory=dict)  # alert id → its message
+
+
+def figures_digest(b: Bulletin) -> str:
+    """What the bulletin states, as a digest: each station's maximum, minimum and levels, each
+    river's lines and levels, the wells and taps, and which alerts the day had. Two builds of
+    one day that state the same figures have the same digest (an alert that ended since, or a
+    chart redrawn, does not change it)."""
+    figures = [
+        [[s.device.id, s.max_ppt, s.min_ppt, s.warning, s.critical] for s in b.stations],
+        [
+            [
+                f.river,
+                sorted((line, r.km, r.bound) for line, r in f.reaches.items() if r),
+                f.risk.level,
+                f.forecast.level if f.forecast else None,
+            ]
+            for f in b.fronts
+        ],
+        [[s.zone, s.wells_ran, s.well_m3, s.taps_opened, s.tap_m3] for s in b.supply],
+        sorted([a.id, a.severity] for a in b.alerts),
+    ]
+    return hashlib.blake2b(orjson.dumps(figures), digest_size=16).hexdigest()
 
 
 def day_bounds(day: date) -> tuple[int, int]:

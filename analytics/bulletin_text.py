@@ -38,6 +38,11 @@ WORDS: dict[str, dict[str, str]] = {
         "cấp tham khảo, tính theo ranh mặn 4‰ và 1‰ (Điều 49, QĐ 18/2021/QĐ-TTg) từ số liệu "
         "quan trắc trong ngày và từ dự báo 48 giờ; cấp độ chính thức do cơ quan có thẩm quyền "
         "công bố.",
+        "issued": "Phát hành lúc {at}.",
+        "revised": "Bản sửa đổi lần {n}, phát hành lúc {at}: số liệu của ngày đã thay đổi sau "
+        "lần phát hành trước (số liệu đến muộn hoặc được kiểm tra lại). Các bản trước vẫn được "
+        "lưu (version=1…{before}).",
+        "draft": "Bản tạm, chưa phát hành: số liệu đến {at}. Bản tin được phát hành khi hết ngày.",
     },
     "en": {
         "title": "Saltwater intrusion bulletin for {day} — {where}",
@@ -63,6 +68,12 @@ WORDS: dict[str, dict[str, str]] = {
         "is indicative, computed from the 4‰ and 1‰ lines (Article 49, Decision 18/2021/QĐ-TTg) "
         "from the day's measurements and from the 48-hour forecast; the official level is "
         "declared by the authorities.",
+        "issued": "Issued at {at}.",
+        "revised": "Revision {n}, issued at {at}: the day's figures changed after the previous "
+        "issue (late readings, or readings checked again). The earlier issues are kept "
+        "(version=1…{before}).",
+        "draft": "Provisional, not issued: readings up to {at}. The bulletin is issued once the "
+        "day is over.",
     },
 }  # fmt: skip
 
@@ -168,9 +179,26 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
     ]
 
 
-def to_markdown(b: Bulletin, registry: Registry, chart_file: str, lang: Lang = "vi") -> str:
+def stamp(lang: Lang, at_ns: int, version: int | None) -> str:
+    """What a bulletin says of itself: issued (``version`` 1), a revision (2…), or provisional
+    (``version`` None: the day is not over), with the time."""
+    text = to_rfc3339(at_ns, VN_TZ)
+    at = f"{text[11:16]} {text[8:10]}/{text[5:7]}/{text[:4]}"
+    w = WORDS[lang]
+    if version is None:
+        return w["draft"].format(at=at)
+    if version == 1:
+        return w["issued"].format(at=at)
+    return w["revised"].format(at=at, n=version - 1, before=version - 1)
+
+
+def to_markdown(
+    b: Bulletin, registry: Registry, chart_file: str, lang: Lang = "vi", status: str = ""
+) -> str:
     w = WORDS[lang]
     lines = [f"# {_title(b, registry, lang)}", ""]
+    if status:
+        lines += [f"**{status}**", ""]
     for heading, header, rows in tables(b, registry, lang):
         lines += [f"## {heading}", ""]
         if not rows:
@@ -184,7 +212,7 @@ def to_markdown(b: Bulletin, registry: Registry, chart_file: str, lang: Lang = "
     return "\n".join(lines)
 
 
-def to_html(b: Bulletin, registry: Registry, lang: Lang = "vi") -> str:
+def to_html(b: Bulletin, registry: Registry, lang: Lang = "vi", status: str = "") -> str:
     e, w = html.escape, WORDS[lang]
     bad, warn = {w["critical"], w["s_critical"]}, {w["warning"], w["s_warning"]}
     parts = [
@@ -198,6 +226,8 @@ def to_html(b: Bulletin, registry: Registry, lang: Lang = "vi") -> str:
         "</head><body>",
         f"<h1>{e(_title(b, registry, lang))}</h1>",
     ]
+    if status:
+        parts.append(f'<p class="status"><strong>{e(status)}</strong></p>')
     for heading, header, rows in tables(b, registry, lang):
         parts.append(f"<h2>{e(heading)}</h2>")
         if not rows:

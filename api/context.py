@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast_job import ForecastJob
+from saltwatch.analytics.issued import IssuedBulletins
 from saltwatch.analytics.saltfront import FrontKeeper
 from saltwatch.api.audit import AuditLog
 from saltwatch.api.cache import TtlCache
@@ -68,6 +69,8 @@ class ApiContext:
     metrics: list[CollectorRegistry] = field(default_factory=list)
     front: FrontKeeper | None = None  # the salt front as the alert engine keeps it
     forecasts: ForecastJob | None = None  # the stations' forecasts as the alert engine made them
+    #: the bulletins as issued (analytics/issued.py); None: not kept, each built when asked
+    issued: IssuedBulletins | None = None
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

@@ -14,6 +14,7 @@ from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import load_settings
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
+from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.factory import open_reading_store
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
@@ -26,6 +27,11 @@ def app_from_environment() -> FastAPI:
     state_path = settings.state.path
     store = open_reading_store(settings.store)
     context = ApiContext(
-        settings, registry, store, SqliteAlertStore(state_path), SqliteAuditLog(state_path)
+        settings,
+        registry,
+        store,
+        SqliteAlertStore(state_path),
+        SqliteAuditLog(state_path),
+        issued=SqliteIssuedBulletins(state_path),
     )
     return create_app(context)

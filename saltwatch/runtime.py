@@ -19,6 +19,7 @@ from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.errors import RetryableError
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
+from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 
 if TYPE_CHECKING:
     from saltwatch.alerts.engine import AlertEngine
@@ -176,6 +177,7 @@ def run_with_alerts(
             front=front,
             forecasts=forecasts,
             clock=clock if clock is not None else SystemClock(),
+            issued=SqliteIssuedBulletins(settings.state.path),
         )
         api = ApiServer(ctx)
         api.start()

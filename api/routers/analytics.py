@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from saltwatch.alerts.model import Alert
 from saltwatch.analytics.forecast import StationForecast, forecast_station
 from saltwatch.analytics.forecast_store import LiveScore
+from saltwatch.analytics.issued import Issue, bulletin_key, publish
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import (
     FrontDay,
@@ -35,10 +37,14 @@ from saltwatch.api.schemas_analytics import (
     SkillOut,
     WindowOut,
 )
+from saltwatch.core.errors import RetryableError
 from saltwatch.core.registry import Profile
 from saltwatch.core.rules import RuleSet
 from saltwatch.core.timeutil import EARLIEST, LATEST, NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind
+
+if TYPE_CHECKING:
+    from saltwatch.analytics.bulletin import Bulletin  # matplotlib: imported when first used
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSES)
 
@@ -235,7 +241,9 @@ def _skill_out(score: LiveScore | None) -> SkillOut | None:
 @router.get(
     "/reports/daily",
     summary="The daily bulletin in Vietnamese or English (`lang`; HTML with its 7-day chart, or "
-    "Markdown)",
+    "Markdown). A day's bulletin is issued the first time it is asked for after the day ended and "
+    "kept as issued; when the day's figures change later a numbered revision is issued beside it "
+    "(`version` reads any issue); a day not yet over gives a provisional bulletin that says so",
     responses={
         200: {
             "description": "the page",
@@ -257,10 +265,13 @@ def daily_report(
     zone: Annotated[str | None, Query(description="a zone id; its sub-zones included")] = None,
     fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
     lang: Annotated[Literal["vi", "en"], Query(description="the bulletin's language")] = "vi",
+    version: Annotated[
+        int | None, Query(ge=1, le=10_000, description="an issue: 1 as first issued, 2… revisions")
+    ] = None,
 ) -> Response:
     from saltwatch.alerts.messages import firing_text  # noqa: PLC0415
-    from saltwatch.analytics.bulletin import build  # noqa: PLC0415 - matplotlib
-    from saltwatch.analytics.bulletin_text import to_html, to_markdown  # noqa: PLC0415
+    from saltwatch.analytics.bulletin import build, day_bounds, figures_digest  # noqa: PLC0415
+    from saltwatch.analytics.bulletin_text import stamp, to_html, to_markdown  # noqa: PLC0415
 
     if day is None:
         when = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).date()
@@ -275,25 +286,46 @@ def daily_report(
     if zone is not None and zone not in ctx.registry.zones:
         raise HTTPException(404, "no such zone")
     rules = in_force()
+    now = ctx.clock.now_ns()
+    key = bulletin_key(when.isoformat(), zone, lang)
+    issued = ctx.issued
+    if version is not None:
+        issues = issued.issues(key) if issued else []
+        if version > len(issues):
+            raise HTTPException(404, f"bulletin {key} has {len(issues)} issue(s)")
+        return _page(issues[version - 1], fmt)
 
-    def render() -> str:
-        bulletin = build(
-            ctx.store,
-            ctx.state,
-            ctx.registry,
-            rules,
-            when,
-            zone,
-            lambda alert: firing_text(alert, ctx.registry, lang),
-            lang,
+    def built() -> Bulletin:
+        def describe(alert: Alert) -> str:
+            return firing_text(alert, ctx.registry, lang)
+
+        return build(ctx.store, ctx.state, ctx.registry, rules, when, zone, describe, lang)
+
+    def written(b: Bulletin, status: str) -> tuple[str, str]:
+        chart = "data:image/png;base64," + base64.b64encode(b.chart_png).decode()
+        return to_html(b, ctx.registry, lang, status), to_markdown(
+            b, ctx.registry, chart, lang, status
         )
-        if fmt == "html":
-            return to_html(bulletin, ctx.registry, lang)
-        chart = "data:image/png;base64," + base64.b64encode(bulletin.chart_png).decode()
-        return to_markdown(bulletin, ctx.registry, chart, lang)
 
-    minute = ctx.clock.now_ns() // (60 * NS_PER_S)
-    text: str = ctx.cache.get(("report", when, zone, fmt, lang, minute), render)
+    minute = now // (60 * NS_PER_S)
+    if issued is None or now < day_bounds(when)[1]:  # not kept, or the day is not over
+        status = "" if issued is None else stamp(lang, now, None)
+        html, markdown = ctx.cache.get(
+            ("report", when, zone, lang, minute), lambda: written(built(), status)
+        )
+        return _page(Issue(0, now, "", html, markdown), fmt)
+    try:
+        b = ctx.cache.get(("bulletin", when, zone, lang, minute), built)
+    except RetryableError:
+        issues = issued.issues(key)
+        if not issues:
+            raise
+        return _page(issues[-1], fmt)  # the store is away: the bulletin as last issued
+    issue = publish(issued, key, figures_digest(b), lambda v: written(b, stamp(lang, now, v)), now)
+    return _page(issue, fmt)
+
+
+def _page(issue: Issue, fmt: str) -> Response:
     if fmt == "html":
-        return HTMLResponse(text)
-    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+        return HTMLResponse(issue.html)
+    return PlainTextResponse(issue.markdown, media_type="text/markdown; charset=utf-8")
