@@ -21,7 +21,10 @@ const TEXT = {
         maint: "Lịch bảo trì (tạm tắt cảnh báo)", newwindow: "Thêm lịch bảo trì", device: "Thiết bị",
         rule: "Loại cảnh báo", from: "Từ", to: "Đến", reason: "Lý do", save: "Lưu lịch", any: "(tất cả)",
         cancel: "Hủy lịch", active: "đang áp dụng", scheduled: "sắp tới", nowindows: "Không có lịch bảo trì",
-        noperm: "Cần quyền operator", badwindow: "Lịch không hợp lệ: {why}" },
+        noperm: "Cần quyền operator", badwindow: "Lịch không hợp lệ: {why}",
+        lg_measured: "Độ mặn đo được", lg_flagged: "Giá trị bị loại khi kiểm tra chất lượng",
+        lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
+        lg_levels: "Ngưỡng cảnh báo / nguy hiểm" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -42,7 +45,10 @@ const TEXT = {
         maint: "Maintenance windows (alerts muted)", newwindow: "Add a maintenance window", device: "Device",
         rule: "Alert kind", from: "From", to: "To", reason: "Reason", save: "Save", any: "(any)",
         cancel: "Cancel", active: "in force", scheduled: "scheduled", nowindows: "No maintenance windows",
-        noperm: "Needs the operator role", badwindow: "Window refused: {why}" },
+        noperm: "Needs the operator role", badwindow: "Window refused: {why}",
+        lg_measured: "Measured salinity", lg_flagged: "Values quality control rejected",
+        lg_band: "Forecast and its range", lg_window: "Safe intake window (forecast)",
+        lg_levels: "Warning / critical level" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -255,8 +261,11 @@ function renderMap() {
   if (!pts.length) return;
   const lats = pts.map((s) => s.lat), lons = pts.map((s) => s.lon);
   const [x0, x1, y0, y1] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
-  const x = (lon) => 20 + ((lon - x0) / (x1 - x0 || 1)) * 460, y = (lat) => 330 - ((lat - y0) / (y1 - y0 || 1)) * 300;
-  const map = $("map"); map.replaceChildren();
+  // drawn at the size it is shown, so that its labels are 12 px on a phone as on a desktop
+  const map = $("map"), W = Math.max(300, Math.round(map.getBoundingClientRect().width) || 600), H = Math.round(W * 0.6);
+  map.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  const x = (lon) => 14 + ((lon - x0) / (x1 - x0 || 1)) * (W - 130), y = (lat) => H - 16 - ((lat - y0) / (y1 - y0 || 1)) * (H - 36);
+  map.replaceChildren();
   for (const s of pts) {
     const value = s.latest ? s.latest.values.salinity_ppt : undefined;
     const colour = { ok: "#2e7d32", warning: "#ef6c00", critical: "#c62828" }[levelOf(s, value)];
@@ -267,45 +276,77 @@ function renderMap() {
   }
 }
 
+const BAD_QC = 1 | 2 | 4 | 8;  // RANGE, SPIKE, FLATLINE, RATE: a value QC discounts (core/qc.py)
+const DAY_MS = 864e5, VN_OFFSET_MS = 7 * 36e5;  // Vietnam: UTC+7, no daylight saving
+
 async function chart(station) {
   state.selected = station;
   renderStations();
   $("chart-title").textContent = `— ${station.name}`;
-  const now = serverNow(), start = new Date(now - 7 * 864e5), end = new Date(+now + 2 * 864e5);
+  const now = serverNow(), start = new Date(now - 7 * DAY_MS), end = new Date(+now + 2 * DAY_MS);
+  const range = `start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(now.toISOString())}`;
   const [data, forecast] = await Promise.all([
-    api(`/api/v1/stations/${station.id}/readings?start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(now.toISOString())}&every=1h`),
+    // the readings themselves, with their QC flags; a station reporting very often: hourly buckets
+    api(`/api/v1/stations/${station.id}/readings?${range}`).catch(() => api(`/api/v1/stations/${station.id}/readings?${range}&every=1h`)),
     api(`/api/v1/forecast/${station.id}`).catch(() => null)]);  // 409: too few readings yet
-  const buckets = data.aggregates || [], points = forecast ? forecast.points : [], box = $("chart");
+  const points = forecast ? forecast.points : [], box = $("chart");
+  const rows = data.readings ? data.readings.filter((r) => typeof r.values.salinity_ppt === "number") : null;
+  // what QC passed draws the line and sets the scale; what it flagged is marked apart, never scaling the chart
+  const good = rows ? rows.filter((r) => !(r.qc & BAD_QC)).map((r) => ({ ts: r.ts, v: r.values.salinity_ppt }))
+    : (data.aggregates || []).map((b) => ({ ts: b.ts, v: b.mean, lo: b.min, hi: b.max }));
+  const flagged = rows ? rows.filter((r) => r.qc & BAD_QC).map((r) => ({ ts: r.ts, v: r.values.salinity_ppt })) : [];
+  const W = Math.max(300, Math.round(box.getBoundingClientRect().width) || 640), H = 260, left = 40, right = W - 8, bottom = 222, topY = 16;
+  box.setAttribute("viewBox", `0 0 ${W} ${H}`);
   box.replaceChildren();
   const levels = station.levels;
-  const top = Math.max(1, ...buckets.map((b) => b.max), ...points.map((p) => Math.min(p.upper, 40)),
-    levels ? levels.critical * 1.1 : 0);
-  const x = (iso) => 40 + ((new Date(iso) - start) / (end - start)) * 590, y = (v) => 240 - (Math.min(v, top) / top) * 220;
-  box.append(svg("line", { x1: 40, y1: 240, x2: 630, y2: 240, stroke: "#999" }), svg("text", { x: 2, y: 24 }, top.toFixed(1)),
-    svg("line", { x1: x(now), x2: x(now), y1: 20, y2: 240, stroke: "#999", "stroke-dasharray": "2 2" }),
-    svg("text", { x: x(now) + 3, y: 30, class: "muted" }, t("forecast")));
+  const top = Math.max(1, ...good.map((g) => g.hi ?? g.v), ...points.map((p) => Math.min(p.upper, 40)), levels ? levels.critical * 1.1 : 0);
+  const x = (t) => left + ((new Date(t) - start) / (end - start)) * (right - left);
+  const y = (v) => bottom - (Math.min(Math.max(v, 0), top) / top) * (bottom - topY);
+  box.append(svg("line", { x1: left, y1: bottom, x2: right, y2: bottom, stroke: "#999" }),
+    svg("text", { x: 2, y: topY + 4, class: "axis" }, num(top, 1)), svg("text", { x: 2, y: bottom, class: "axis" }, "0"));
+  // the time axis: each day's midnight in Vietnam, labelled dd/mm
+  const parts = new Intl.DateTimeFormat("en-GB", { day: "2-digit", month: "2-digit", timeZone: "Asia/Ho_Chi_Minh" });
+  const dayLabel = { format: (d) => parts.formatToParts(d).filter((p) => p.type !== "literal").map((p) => p.value).join("/") };  // 12/03, as both languages write it
+  const step = W < 500 ? 2 : 1;
+  for (let d = Math.ceil((+start + VN_OFFSET_MS) / DAY_MS), i = 0; d * DAY_MS - VN_OFFSET_MS < +end; d++, i++) {
+    const at = d * DAY_MS - VN_OFFSET_MS;
+    box.append(svg("line", { x1: x(at), x2: x(at), y1: bottom, y2: bottom + 4, stroke: "#999" }));
+    if (i % step === 0) box.append(svg("text", { x: x(at), y: bottom + 17, class: "axis tick", "text-anchor": "middle" }, dayLabel.format(new Date(at))));
+  }
+  box.append(svg("line", { x1: x(now), x2: x(now), y1: topY, y2: bottom, stroke: "#999", "stroke-dasharray": "2 2" }),
+    // the forecast's label after the line, or before it where the chart ends too soon
+    svg("text", x(now) + 100 > right ? { x: x(now) - 3, y: topY + 12, class: "axis", "text-anchor": "end" }
+      : { x: x(now) + 3, y: topY + 12, class: "axis" }, t("forecast")));
   for (const w of forecast && forecast.reliable ? forecast.windows : []) {  // safe intake windows
-    box.append(svg("rect", { x: x(w.start), y: 20, width: Math.max(1, x(w.end) - x(w.start)), height: 220, fill: "#2e7d3222", class: "window" },
-    ));
+    box.append(svg("rect", { x: x(w.start), y: topY, width: Math.max(1, x(w.end) - x(w.start)), height: bottom - topY, fill: "#2e7d3222", class: "window" }));
   }
   if (levels) for (const [name, colour] of [["warning", "#ef6c00"], ["critical", "#c62828"]]) {
-    box.append(svg("line", { x1: 40, x2: 630, y1: y(levels[name]), y2: y(levels[name]), stroke: colour, "stroke-dasharray": "4 3" }),
-      svg("text", { x: 42, y: y(levels[name]) - 3, fill: colour }, `${num(levels[name], levels[name] < 1 ? 2 : 0)} ‰`));
+    box.append(svg("line", { x1: left, x2: right, y1: y(levels[name]), y2: y(levels[name]), stroke: colour, "stroke-dasharray": "4 3" }),
+      svg("text", { x: left + 2, y: y(levels[name]) - 3, fill: colour, class: "axis" }, `${num(levels[name], levels[name] < 1 ? 2 : 0)} ‰`));
   }
-  const path = (rows, key) => rows.map((b, i) => `${i ? "L" : "M"}${x(b.ts).toFixed(1)},${y(b[key]).toFixed(1)}`).join("");
-  const area = (rows, hi, lo) => rows.map((b) => `${x(b.ts).toFixed(1)},${y(b[hi]).toFixed(1)}`)
-    .concat(rows.slice().reverse().map((b) => `${x(b.ts).toFixed(1)},${y(b[lo]).toFixed(1)}`)).join(" ");
-  if (buckets.length) {
-    box.append(svg("polygon", { points: area(buckets, "max", "min"), fill: "#0b4f6c22" }),
-      svg("path", { d: path(buckets, "mean"), stroke: "#0b4f6c", fill: "none" }));
+  const line = (list, key) => list.map((b, i) => `${i ? "L" : "M"}${x(b.ts).toFixed(1)},${y(b[key]).toFixed(1)}`).join("");
+  const area = (list, hi, lo) => list.map((b) => `${x(b.ts).toFixed(1)},${y(b[hi]).toFixed(1)}`)
+    .concat(list.slice().reverse().map((b) => `${x(b.ts).toFixed(1)},${y(b[lo]).toFixed(1)}`)).join(" ");
+  if (good.length && good[0].hi !== undefined) box.append(svg("polygon", { points: area(good, "hi", "lo"), fill: "#0b4f6c22" }));
+  if (good.length) box.append(svg("path", { d: line(good, "v"), stroke: "#0b4f6c", fill: "none", class: "measured" }));
+  for (const f of flagged) {  // a mark beside the line, at the top edge when beyond the scale
+    const mark = svg("text", { x: x(f.ts), y: y(f.v) + 4, class: "flagged", "text-anchor": "middle", fill: "#8d6e63" }, "×");
+    mark.append(svg("title", {}, `${t("lg_flagged")}: ${num(f.v)} ‰, ${fmtTime(f.ts)}`));
+    box.append(mark);
   }
+  const unearned = forecast && !forecast.reliable;
   if (points.length) {
-    const colour = forecast.reliable ? "#6a1b9a" : "#888";  // an unearned forecast is drawn grey
+    const colour = unearned ? "#888888" : "#6a1b9a";  // an unearned forecast is drawn grey
     box.append(svg("polygon", { points: area(points, "upper", "lower"), fill: `${colour}22`, class: "band" }),
-      svg("path", { d: path(points, "mean"), stroke: colour, fill: "none", "stroke-dasharray": "3 2" }));
+      svg("path", { d: line(points, "mean"), stroke: colour, fill: "none", "stroke-dasharray": "3 2" }));
   }
+  const legend = [["measured", "lg_measured"], ...(flagged.length ? [["flagged", "lg_flagged"]] : []),
+    ...(points.length ? [[unearned ? "band grey" : "band", "lg_band"]] : []),
+    ...(forecast && forecast.reliable && forecast.windows.length ? [["window", "lg_window"]] : []),
+    ...(levels ? [["levels", "lg_levels"]] : [])];
+  $("chart-legend").replaceChildren(...legend.map(([kind, key]) => el("li", { class: kind }, t(key))));
   $("chart-skill").replaceChildren(...skillText(forecast));
-  $("chart-skill").className = forecast && !forecast.reliable ? "skill unreliable" : "skill";
+  $("chart-skill").className = unearned ? "skill unreliable" : "skill";
 }
 
 function skillText(forecast) {  // the forecast's live score beside its band (docs/interface.md skill)
@@ -440,7 +481,9 @@ async function refresh() {
   maintenanceForm();
   renderFront().catch(() => {});
   const mine = stations.filter((s) => inZone(s.zone));
-  if ((!state.selected || !inZone(state.selected.zone)) && mine.length) chart(mine.find((s) => s.latest) || mine[0]);
+  // the chart redraws with every refresh: the station shown, or the zone's first
+  const shown = state.selected && inZone(state.selected.zone) ? stations.find((s) => s.id === state.selected.id) : null;
+  if (shown || mine.length) chart(shown || mine.find((s) => s.latest) || mine[0]).catch(() => {});
 }
 
 async function live() {

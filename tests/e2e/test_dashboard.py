@@ -6,9 +6,11 @@ audit log says so), the engineer's zone remembered, a maintenance window schedul
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import orjson
 import pytest
 from playwright.sync_api import Dialog, ViewportSize, sync_playwright
 
+from harness.mqtt_tools import Publisher
 from harness.services import MosquittoServer, free_port, wait_until
 from tests.conftest import need_binary
 
@@ -83,6 +86,10 @@ def fed_system(mosquitto: MosquittoServer, tmp_path: Path) -> Iterator[str]:
             check=False,
         )
         assert sim.returncode == 0, sim.stderr.decode()[-500:]
+        spike = orjson.dumps({"ts": time.time(), "salinity_ppt": 11.5})  # a fouled sensor
+        publisher = Publisher(mosquitto.url)
+        publisher.publish_all([("saltwatch/salinity/xuan-hoa", spike)])
+        publisher.close()
         yield base
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -137,6 +144,25 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
         groups = {a["group"] for a in firing()}
         assert phone.locator("#alerts > li").count() <= len(groups)
         phone.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=False)
+        # the chart of the intake with a spike: QC flagged it, so it is a mark beside the line,
+        # never the scale (an 0.4 ‰ intake's chart was scaled to 11.5 ‰); a time axis in
+        # Vietnam time, a legend, labels of at least 11 px on the phone's screen
+        phone.locator("#stations li", has_text="Cống Xuân Hòa").click()
+        phone.wait_for_selector("#chart text.flagged", timeout=10_000)
+        top = float(
+            (phone.locator("#chart text.axis").first.text_content() or "").replace(",", ".")
+        )
+        assert top < 11.5, top
+        ticks = phone.locator("#chart text.tick").all_text_contents()
+        assert len(ticks) >= 4 and all(re.fullmatch(r"\d\d/\d\d", t) for t in ticks), ticks
+        assert "Giá trị bị loại khi kiểm tra chất lượng" in phone.inner_text("#chart-legend")
+        assert "Độ mặn đo được" in phone.inner_text("#chart-legend")
+        sizes = phone.evaluate(
+            "[...document.querySelectorAll('#chart text.tick, #map text')]"
+            ".map((e) => e.getBoundingClientRect().height)"
+        )
+        assert sizes and min(sizes) >= 11, sizes
+        phone.locator("#chart-panel").screenshot(path=str(ARTIFACTS / "chart-phone.png"))
         # acknowledging: the token's name is who did it, the note is kept, the audit log says so
         alert_id = first.get_attribute("data-id")
 
