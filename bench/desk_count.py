@@ -33,10 +33,13 @@ def _get(base: str, path: str, token: str | None = None) -> Any:
 
 
 def rows(items: list[dict[str, Any]]) -> dict[str, str]:
-    """The dashboard's rows: group → its worst severity (a list without groups: one per alert)."""
+    """The dashboard's alert rows: group → its worst severity (a list without groups: one per
+    alert). Safe intake windows are notices, listed in a panel of their own, not alert rows."""
     rank = {"critical": 0, "warning": 1, "info": 2}
     shown: dict[str, str] = {}
     for a in items:
+        if a["kind"] == "intake_window":
+            continue
         group = a.get("group") or a["id"]
         if group not in shown or rank[a["severity"]] < rank[shown[group]]:
             shown[group] = a["severity"]
@@ -52,8 +55,13 @@ class Seen:
         self.lost = 0
 
     def add(self, listed: list[dict[str, Any]], at: str) -> bool:
-        """Count this moment; True when it is the worst so far."""
-        items = [a for a in listed if a["state"] in ("firing", "acknowledged")]
+        """Count this moment (the open alerts; intake windows are notices in their own panel);
+        True when it is the worst so far."""
+        items = [
+            a
+            for a in listed
+            if a["state"] in ("firing", "acknowledged") and a["kind"] != "intake_window"
+        ]
         shown = rows(items)
         if any(a["severity"] == "critical" for a in items) and "critical" not in shown.values():
             self.lost += 1

@@ -22,9 +22,10 @@ const TEXT = {
         rule: "Loại cảnh báo", from: "Từ", to: "Đến", reason: "Lý do", save: "Lưu lịch", any: "(tất cả)",
         cancel: "Hủy lịch", active: "đang áp dụng", scheduled: "sắp tới", nowindows: "Không có lịch bảo trì",
         noperm: "Cần quyền operator", badwindow: "Lịch không hợp lệ: {why}",
+        badtimes: "giờ kết thúc phải sau giờ bắt đầu và sau thời điểm hiện tại, lý do không được để trống",
         lg_measured: "Độ mặn đo được", lg_flagged: "Giá trị bị loại khi kiểm tra chất lượng",
         lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
-        lg_levels: "Ngưỡng cảnh báo / nguy hiểm" },
+        lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -48,7 +49,7 @@ const TEXT = {
         noperm: "Needs the operator role", badwindow: "Window refused: {why}",
         lg_measured: "Measured salinity", lg_flagged: "Values quality control rejected",
         lg_band: "Forecast and its range", lg_window: "Safe intake window (forecast)",
-        lg_levels: "Warning / critical level" },
+        lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -177,8 +178,11 @@ const bySeverityThenAge = (a, b) => RANK[a.severity] - RANK[b.severity] || a.sta
 const message = (a) => (state.lang === "vi" ? a.message_vi : a.message_en);
 const stateText = (a) => (a.state === "acknowledged" ? `${t("acked")}: ${a.acked_by}` : t(a.state));
 
+// a safe intake window is news to plan with, not a fault to act on: it has a panel of its own
+const isNotice = (a) => a.kind === "intake_window";
+
 function alertGroups() {
-  const open = state.alerts.filter((a) => a.state === "firing" || a.state === "acknowledged");
+  const open = state.alerts.filter((a) => (a.state === "firing" || a.state === "acknowledged") && !isNotice(a));
   const groups = new Map();
   for (const a of open) { const key = a.group || a.id; if (!groups.has(key)) groups.set(key, []); groups.get(key).push(a); }
   // what still needs someone first; a group everyone has acknowledged goes below the open ones
@@ -229,6 +233,12 @@ function renderAlerts() {
     }
     return row;
   }));
+}
+
+function renderIntakes() {
+  const notices = state.alerts.filter((a) => a.state === "firing" && isNotice(a)).sort((a, b) => a.started_at.localeCompare(b.started_at));
+  $("intake-panel").hidden = !notices.length;
+  $("intakes").replaceChildren(...notices.map((a) => el("li", { "data-id": a.id }, message(a))));
 }
 
 async function acknowledge(alerts) {
@@ -429,13 +439,19 @@ function maintenanceForm() {
   const rule = $("m-rule").value;
   $("m-rule").replaceChildren(el("option", { value: "" }, t("any")), ...RULES.map((r) => el("option", { value: r }, r)));
   $("m-rule").value = rule;
-  if (!$("m-start").value) {
-    const start = new Date(Math.ceil(serverNow() / 3600e3) * 3600e3);
-    $("m-start").value = vnInput(start); $("m-end").value = vnInput(new Date(+start + 2 * 3600e3));
-  }
+  if (!$("m-start").value || $("m-start").dataset.auto) defaultTimes();
+}
+// the form's own times (the next full hour, for two hours) are taken again when it is sent, so a
+// form left open a while (or the demo's fast clock) does not send a start already past; times the
+// engineer typed are sent as typed
+function defaultTimes() {
+  const start = new Date(Math.ceil(serverNow() / 3600e3) * 3600e3);
+  $("m-start").value = vnInput(start); $("m-end").value = vnInput(new Date(+start + 2 * 3600e3));
+  $("m-start").dataset.auto = $("m-end").dataset.auto = "1";
 }
 async function saveWindow(event) {
   event.preventDefault();
+  if ($("m-start").dataset.auto && $("m-end").dataset.auto) defaultTimes();
   const body = { starts_at: `${$("m-start").value}:00+07:00`, ends_at: `${$("m-end").value}:00+07:00`, reason: $("m-reason").value.trim() };
   for (const key of ["zone", "device", "rule"]) if ($(`m-${key}`).value) body[key] = $(`m-${key}`).value;
   try {
@@ -444,7 +460,9 @@ async function saveWindow(event) {
     await refresh();
   } catch (error) {
     $("m-error").hidden = false;
-    $("m-error").textContent = error.status === 403 ? t("noperm") : fill(t("badwindow"), { why: typeof error.detail === "string" ? error.detail : error.message });
+    // the server explains in English: in the Vietnamese page, the form says it in Vietnamese
+    const why = error.status === 422 && state.lang === "vi" ? t("badtimes") : typeof error.detail === "string" ? error.detail : error.message;
+    $("m-error").textContent = error.status === 403 ? t("noperm") : fill(t("badwindow"), { why });
   }
 }
 async function cancelWindow(w) {
@@ -477,7 +495,7 @@ async function refresh() {
   connected(true);
   const [zones, stations, alerts, summary, wells, taps, windows] = fetched;
   Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows });
-  renderZonePicker(); renderAlerts(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
+  renderZonePicker(); renderAlerts(); renderIntakes(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
   maintenanceForm();
   renderFront().catch(() => {});
   const mine = stations.filter((s) => inZone(s.zone));
@@ -531,6 +549,7 @@ $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "
 $("zone").addEventListener("change", () => { state.zone = $("zone").value; localStorage.setItem("sw-zone", state.zone); $("m-zone").value = ""; refresh(); });
 $("m-zone").addEventListener("change", maintenanceForm);
 $("maint-form").addEventListener("submit", saveWindow);
+for (const id of ["m-start", "m-end"]) $(id).addEventListener("input", () => { delete $("m-start").dataset.auto; delete $("m-end").dataset.auto; });
 $("bulletin").addEventListener("click", () => { openBulletin(); });
 $("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null; askToken(false); });
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);

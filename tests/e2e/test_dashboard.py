@@ -197,6 +197,13 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
         desktop.wait_for_selector("#map circle", timeout=10_000)
         assert desktop.evaluate(OVERFLOW) <= 0
         desktop.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=False)
+        # /docs renders the API (Swagger UI 4 could not read FastAPI's OpenAPI 3.1)
+        docs = browser.new_page(viewport=DESKTOP)
+        docs.goto(f"{base}/docs")
+        docs.wait_for_selector(".opblock", timeout=20_000)
+        assert docs.locator(".opblock").count() >= 20
+        assert "/api/v1/alerts" in docs.inner_text("body")
+        docs.close()
         # a maintenance window scheduled ahead, from the form
         desktop.click("#maint-new summary")
         desktop.select_option("#m-device", "vam-kenh")
