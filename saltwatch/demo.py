@@ -38,6 +38,7 @@ from saltwatch.ingest.conflicts import Conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake
 from saltwatch.ingest.metrics import IngestMetrics
+from saltwatch.reach import reach_lines
 from saltwatch.runtime import run_with_alerts
 from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
@@ -302,7 +303,10 @@ def banner(
         f"\nSaltWatch demo: the {options.scenario} dry season from {_day(now_ns)}, "
         f"{options.speed:g}x real time ({options.speed / 60:g} simulated minutes a second)\n"
         f"  dashboard       {site}/#token={tokens['operator']}\n"
-        f"  API             {site}/docs\n"
+        + "".join(
+            f"{line}\n" for line in reach_lines(options.bind, f"/#token={tokens['operator']}")
+        )
+        + f"  API             {site}/docs\n"
         f"  viewer token    {tokens['viewer']}\n"
         f"  operator token  {tokens['operator']}\n"
         f"  MQTT broker     {broker} (embedded; device logins in {logins})\n"

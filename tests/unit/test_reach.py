@@ -1,0 +1,28 @@
+"""The demo's banner for a phone (saltwatch/reach.py): the machine's addresses and the warning
+when bound beyond loopback, nothing when bound to loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from saltwatch.reach import lan_addresses, reach_lines
+
+
+def test_loopback_binds_print_nothing_for_a_phone() -> None:
+    assert reach_lines("127.0.0.1:8000", "/") == []
+    assert reach_lines("[::1]:8000", "/") == []
+
+
+def test_a_bind_beyond_loopback_prints_each_address_and_the_plain_http_warning() -> None:
+    lines = reach_lines("0.0.0.0:8123", "/#token=t")
+    for address in lan_addresses():
+        assert f"  on a phone      http://{address}:8123/#token=t  (same network)" in lines
+    assert "plain HTTP" in lines[-1] and "TLS" in lines[-1]
+    assert reach_lines("10.1.2.3:80", "/")[0] == (
+        "  on a phone      http://10.1.2.3:80/  (same network)"
+    )
+
+
+def test_the_addresses_are_the_machines_own_and_never_loopback() -> None:
+    for address in lan_addresses():
+        assert not ipaddress.ip_address(address).is_loopback
