@@ -38,7 +38,7 @@ WORDS: dict[str, dict[str, str]] = {
         "cấp tham khảo, tính theo ranh mặn 4‰ và 1‰ (Điều 49, QĐ 18/2021/QĐ-TTg) từ số liệu "
         "quan trắc trong ngày và từ dự báo 48 giờ; cấp độ chính thức do cơ quan có thẩm quyền "
         "công bố.",
-        "issued": "Phát hành lúc {at}.",
+        "issued": "Phát hành lúc {at}.", "pdf": "Tải bản PDF",
         "revised": "Bản sửa đổi lần {n}, phát hành lúc {at}: số liệu của ngày đã thay đổi sau "
         "lần phát hành trước (số liệu đến muộn hoặc được kiểm tra lại). Các bản trước vẫn được "
         "lưu (version=1…{before}).",
@@ -68,7 +68,7 @@ WORDS: dict[str, dict[str, str]] = {
         "is indicative, computed from the 4‰ and 1‰ lines (Article 49, Decision 18/2021/QĐ-TTg) "
         "from the day's measurements and from the 48-hour forecast; the official level is "
         "declared by the authorities.",
-        "issued": "Issued at {at}.",
+        "issued": "Issued at {at}.", "pdf": "Download the PDF",
         "revised": "Revision {n}, issued at {at}: the day's figures changed after the previous "
         "issue (late readings, or readings checked again). The earlier issues are kept "
         "(version=1…{before}).",
@@ -212,20 +212,31 @@ def to_markdown(
     return "\n".join(lines)
 
 
-def to_html(b: Bulletin, registry: Registry, lang: Lang = "vi", status: str = "") -> str:
+def to_html(
+    b: Bulletin, registry: Registry, lang: Lang = "vi", status: str = "", pdf: str = ""
+) -> str:
+    """The bulletin as one HTML page, laid out for a phone first; ``pdf``: the link to its PDF
+    (an issue's own), shown at the top."""
     e, w = html.escape, WORDS[lang]
     bad, warn = {w["critical"], w["s_critical"]}, {w["warning"], w["s_warning"]}
     parts = [
         "<!doctype html>",
         f'<html lang="{lang}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(_title(b, registry, lang))}</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}"
-        "table{border-collapse:collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;"
-        "padding:.3em .6em;text-align:left}th{background:#eef3f7}"
-        ".bad{color:#b71c1c;font-weight:600}.warn{color:#e65100}img{max-width:100%}</style>",
+        "<style>body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:1em;max-width:60em;"
+        "line-height:1.4}h1{font-size:1.35em}h2{font-size:1.1em;margin-top:1.4em}"
+        "table{border-collapse:collapse;margin-bottom:1em;display:block;overflow-x:auto;"
+        "max-width:100%}td,th{border:1px solid #bbb;padding:.3em .5em;text-align:left;"
+        "vertical-align:top}th{background:#eef3f7}.bad{color:#b71c1c;font-weight:600}"
+        ".warn{color:#e65100}img{max-width:100%}a.pdf{display:inline-block;padding:.6em 1em;"
+        "border:1px solid #0b4f6c;border-radius:6px;color:#0b4f6c;text-decoration:none}"
+        "@media print{table{display:table}}</style>",
         "</head><body>",
         f"<h1>{e(_title(b, registry, lang))}</h1>",
     ]
+    if pdf:
+        parts.append(f'<p><a class="pdf" href="{e(pdf)}" download>{e(w["pdf"])}</a></p>')
     if status:
         parts.append(f'<p class="status"><strong>{e(status)}</strong></p>')
     for heading, header, rows in tables(b, registry, lang):

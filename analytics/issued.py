@@ -10,6 +10,7 @@ alert state's file.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,11 +27,18 @@ class Issue:
     digest: str  # of the figures it states (analytics/bulletin.py ``figures_digest``)
     html: str
     markdown: str
+    #: its link, ``/bulletins/<share>``: a random 128-bit name, the link itself the permission
+    #: to read (a bulletin is made to be forwarded; it holds nothing a token guards more)
+    share: str = ""
 
 
 class IssuedBulletins(Protocol):
     def issues(self, key: str) -> list[Issue]:
         """Every issue of the bulletin ``key``, oldest first."""
+        ...
+
+    def shared(self, share: str) -> Issue | None:
+        """The issue whose link is ``/bulletins/<share>``."""
         ...
 
     def add(self, key: str, issue: Issue) -> bool:
@@ -49,19 +57,20 @@ def publish(
     archive: IssuedBulletins,
     key: str,
     digest: str,
-    render: Callable[[int], tuple[str, str]],
+    render: Callable[[int, str], tuple[str, str]],
     now_ns: int,
 ) -> Issue:
     """The bulletin as issued: its last issue when that states these figures (``digest``); else
-    a new issue, the first or a revision, written by ``render(version)`` (HTML, Markdown) and
-    kept before it is shown."""
+    a new issue, the first or a revision, written by ``render(version, share)`` (HTML, Markdown)
+    and kept before it is shown."""
     for _ in range(3):
         issues = archive.issues(key)
         if issues and issues[-1].digest == digest:
             return issues[-1]
         version = len(issues) + 1
-        html, markdown = render(version)
-        issue = Issue(version, now_ns, digest, html, markdown)
+        share = secrets.token_hex(16)
+        html, markdown = render(version, share)
+        issue = Issue(version, now_ns, digest, html, markdown, share)
         if archive.add(key, issue):
             return issue
     raise RetryableError("the bulletin is being issued by another process; try again")

@@ -17,7 +17,15 @@ from saltwatch.api.context import ApiContext
 from saltwatch.api.headers import SecurityHeadersMiddleware
 from saltwatch.api.limits import BodyLimitMiddleware
 from saltwatch.api.metrics import ApiMetrics, LatencyMiddleware
-from saltwatch.api.routers import alerts, analytics, devices, exports, operations, system
+from saltwatch.api.routers import (
+    alerts,
+    analytics,
+    bulletins,
+    devices,
+    exports,
+    operations,
+    system,
+)
 from saltwatch.core.errors import BadInputError, RetryableError
 
 log = logging.getLogger(__name__)
@@ -107,7 +115,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
-    for module in (system, devices, operations, alerts, exports, analytics):
+    for module in (system, devices, operations, alerts, exports, analytics, bulletins):
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
     app.add_exception_handler(BadInputError, _bad_input)

@@ -30,6 +30,8 @@ def policy_for(path: str) -> tuple[str, bool]:
     """(Content-Security-Policy, whether the answer may be cached) for a request path."""
     if path.startswith("/api/v1/reports/"):
         return _REPORT_CSP, False
+    if path.startswith("/bulletins/"):  # an issue at its own link: never changes
+        return _REPORT_CSP, True
     if path.startswith("/api/") or path in ("/health", "/metrics", "/openapi.json"):
         return _API_CSP, False
     if path == "/docs" or path.startswith("/docs-assets/"):

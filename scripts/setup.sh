@@ -21,6 +21,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
   "$PYTHON" -m venv .venv
 fi
+# the bulletin's PDF (WeasyPrint) lays out its text with Pango
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 extra=""
 [ "${1:-}" = test ] && extra="[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"

@@ -12,6 +12,13 @@ from pathlib import Path
 from saltwatch.analytics.issued import Issue
 from saltwatch.storage.sqlite import classify_sqlite, connect_durable
 
+_COLUMNS = "version, issued_at, digest, html, markdown, share"  # the columns an Issue is read from
+
+
+def _issue(row: tuple[object, ...]) -> Issue:
+    version, at, digest, html, markdown, share = row
+    return Issue(int(str(version)), int(str(at)), str(digest), str(html), str(markdown), str(share))
+
 
 class SqliteIssuedBulletins:
     def __init__(self, path: Path | str) -> None:
@@ -30,8 +37,8 @@ class SqliteIssuedBulletins:
                     db.execute(
                         "CREATE TABLE IF NOT EXISTS bulletins (key TEXT NOT NULL, "
                         "version INTEGER NOT NULL, issued_at INTEGER NOT NULL, digest TEXT NOT "
-                        "NULL, html TEXT NOT NULL, markdown TEXT NOT NULL, "
-                        "PRIMARY KEY (key, version))"
+                        "NULL, html TEXT NOT NULL, markdown TEXT NOT NULL, share TEXT NOT NULL "
+                        "UNIQUE, PRIMARY KEY (key, version))"
                     )
                     self._opened = db
                 yield self._opened
@@ -41,19 +48,26 @@ class SqliteIssuedBulletins:
     def issues(self, key: str) -> list[Issue]:
         with self._locked() as db:
             rows = db.execute(
-                "SELECT version, issued_at, digest, html, markdown FROM bulletins WHERE key = ? "
-                "ORDER BY version",
+                f"SELECT {_COLUMNS} FROM bulletins WHERE key = ? ORDER BY version",
                 (key,),
             ).fetchall()
-        return [Issue(int(v), int(at), str(d), str(h), str(m)) for v, at, d, h, m in rows]
+        return [_issue(row) for row in rows]
+
+    def shared(self, share: str) -> Issue | None:
+        with self._locked() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM bulletins WHERE share = ?",
+                (share,),
+            ).fetchone()
+        return _issue(row) if row else None
 
     def add(self, key: str, issue: Issue) -> bool:
         with self._locked() as db:
             try:
                 db.execute(
-                    "INSERT INTO bulletins VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO bulletins VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (key, issue.version, issue.issued_at_ns, issue.digest, issue.html,
-                     issue.markdown),
+                     issue.markdown, issue.share),
                 )  # fmt: skip
             except sqlite3.IntegrityError:
                 return False

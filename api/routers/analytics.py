@@ -3,17 +3,12 @@ the stations' forecasts with their safe intake windows, and the daily bulletin."
 
 from __future__ import annotations
 
-import base64
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from saltwatch.alerts.model import Alert
 from saltwatch.analytics.forecast import StationForecast, forecast_station
 from saltwatch.analytics.forecast_store import LiveScore
-from saltwatch.analytics.issued import Issue, bulletin_key, publish
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import (
     FrontDay,
@@ -37,14 +32,13 @@ from saltwatch.api.schemas_analytics import (
     SkillOut,
     WindowOut,
 )
-from saltwatch.core.errors import RetryableError
 from saltwatch.core.registry import Profile
 from saltwatch.core.rules import RuleSet
-from saltwatch.core.timeutil import EARLIEST, LATEST, NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.topics import TopicKind
 
 if TYPE_CHECKING:
-    from saltwatch.analytics.bulletin import Bulletin  # matplotlib: imported when first used
+    pass  # matplotlib: imported when first used
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSES)
 
@@ -236,96 +230,3 @@ def _skill_out(score: LiveScore | None) -> SkillOut | None:
         window_precision=r(t.precision),
         window_recall=r(t.recall),
     )
-
-
-@router.get(
-    "/reports/daily",
-    summary="The daily bulletin in Vietnamese or English (`lang`; HTML with its 7-day chart, or "
-    "Markdown). A day's bulletin is issued the first time it is asked for after the day ended and "
-    "kept as issued; when the day's figures change later a numbered revision is issued beside it "
-    "(`version` reads any issue); a day not yet over gives a provisional bulletin that says so",
-    responses={
-        200: {
-            "description": "the page",
-            "content": {
-                "text/html": {"schema": {"type": "string"}},
-                "text/markdown": {"schema": {"type": "string"}},
-            },
-        }
-    },
-)
-def daily_report(
-    ctx: Context,
-    in_force: Rules,
-    _: Viewer,
-    day: Annotated[
-        str | None,
-        Query(alias="date", description="YYYY-MM-DD (Vietnam time); default: yesterday"),
-    ] = None,
-    zone: Annotated[str | None, Query(description="a zone id; its sub-zones included")] = None,
-    fmt: Annotated[Literal["html", "markdown"], Query(alias="format")] = "html",
-    lang: Annotated[Literal["vi", "en"], Query(description="the bulletin's language")] = "vi",
-    version: Annotated[
-        int | None, Query(ge=1, le=10_000, description="an issue: 1 as first issued, 2… revisions")
-    ] = None,
-) -> Response:
-    from saltwatch.alerts.messages import firing_text  # noqa: PLC0415
-    from saltwatch.analytics.bulletin import build, day_bounds, figures_digest  # noqa: PLC0415
-    from saltwatch.analytics.bulletin_text import stamp, to_html, to_markdown  # noqa: PLC0415
-
-    if day is None:
-        when = datetime.fromtimestamp(ctx.clock.now_ns() / NS_PER_S, VN_TZ).date()
-        when -= timedelta(days=1)
-    else:
-        try:
-            when = date.fromisoformat(day)
-        except ValueError:
-            raise HTTPException(422, "date: expected YYYY-MM-DD") from None
-        if not EARLIEST.date() <= when < LATEST.date():
-            raise HTTPException(422, "date: must lie between 1900 and 2200")
-    if zone is not None and zone not in ctx.registry.zones:
-        raise HTTPException(404, "no such zone")
-    rules = in_force()
-    now = ctx.clock.now_ns()
-    key = bulletin_key(when.isoformat(), zone, lang)
-    issued = ctx.issued
-    if version is not None:
-        issues = issued.issues(key) if issued else []
-        if version > len(issues):
-            raise HTTPException(404, f"bulletin {key} has {len(issues)} issue(s)")
-        return _page(issues[version - 1], fmt)
-
-    def built() -> Bulletin:
-        def describe(alert: Alert) -> str:
-            return firing_text(alert, ctx.registry, lang)
-
-        return build(ctx.store, ctx.state, ctx.registry, rules, when, zone, describe, lang)
-
-    def written(b: Bulletin, status: str) -> tuple[str, str]:
-        chart = "data:image/png;base64," + base64.b64encode(b.chart_png).decode()
-        return to_html(b, ctx.registry, lang, status), to_markdown(
-            b, ctx.registry, chart, lang, status
-        )
-
-    minute = now // (60 * NS_PER_S)
-    if issued is None or now < day_bounds(when)[1]:  # not kept, or the day is not over
-        status = "" if issued is None else stamp(lang, now, None)
-        html, markdown = ctx.cache.get(
-            ("report", when, zone, lang, minute), lambda: written(built(), status)
-        )
-        return _page(Issue(0, now, "", html, markdown), fmt)
-    try:
-        b = ctx.cache.get(("bulletin", when, zone, lang, minute), built)
-    except RetryableError:
-        issues = issued.issues(key)
-        if not issues:
-            raise
-        return _page(issues[-1], fmt)  # the store is away: the bulletin as last issued
-    issue = publish(issued, key, figures_digest(b), lambda v: written(b, stamp(lang, now, v)), now)
-    return _page(issue, fmt)
-
-
-def _page(issue: Issue, fmt: str) -> Response:
-    if fmt == "html":
-        return HTMLResponse(issue.html)
-    return PlainTextResponse(issue.markdown, media_type="text/markdown; charset=utf-8")

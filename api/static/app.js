@@ -388,12 +388,15 @@ async function renderFront() {
   }));
 }
 
-async function openBulletin() {  // the report needs the token: fetched here, shown as a page
+async function openBulletin() {
+  // yesterday's bulletin is issued when first asked for: it then has a link of its own (no token),
+  // opened as a real page to reload, bookmark and forward, with its PDF one tap away
   const zone = state.zone ? `&zone=${encodeURIComponent(state.zone)}` : "";
+  const shown = window.open("", "_blank");  // opened now, inside the tap: browsers block it later
   const response = await fetch(`/api/v1/reports/daily?lang=${state.lang}${zone}`, { headers: { Authorization: `Bearer ${state.token}` } });
-  if (!response.ok) return;
-  const page = URL.createObjectURL(new Blob([await response.text()], { type: "text/html" }));
-  window.open(page, "_blank");
+  const link = response.ok && response.headers.get("Content-Location");
+  if (link && shown) shown.location.href = link;
+  else if (shown) shown.close();
 }
 
 function renderSupply(rows) {

@@ -5,6 +5,7 @@ audit log says so), the engineer's zone remembered, a maintenance window schedul
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ import httpx
 import orjson
 import pytest
 from playwright.sync_api import Dialog, ViewportSize, sync_playwright
+from pypdf import PdfReader
 
 from harness.mqtt_tools import Publisher
 from harness.services import MosquittoServer, free_port, wait_until
@@ -197,6 +199,20 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
         desktop.wait_for_selector("#map circle", timeout=10_000)
         assert desktop.evaluate(OVERFLOW) <= 0
         desktop.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=False)
+        # yesterday's bulletin: a page of its own that survives a reload, and its PDF
+        with desktop.context.expect_page() as opened:
+            desktop.click("#bulletin")
+        bulletin = opened.value
+        bulletin.wait_for_url("**/bulletins/*", timeout=20_000)
+        bulletin.reload()
+        assert "Cống Xuân Hòa" in bulletin.inner_text("body")
+        with bulletin.expect_download() as saved:
+            bulletin.click("a.pdf")
+        pdf = Path(saved.value.path()).read_bytes()
+        pages = PdfReader(io.BytesIO(pdf)).pages
+        text = " ".join(" ".join(p.extract_text() for p in pages).split())
+        assert pdf.startswith(b"%PDF") and "Cống Xuân Hòa" in text and "Vàm Kênh" in text
+        bulletin.close()
         # /docs renders the API (Swagger UI 4 could not read FastAPI's OpenAPI 3.1)
         docs = browser.new_page(viewport=DESKTOP)
         docs.goto(f"{base}/docs")

@@ -4,11 +4,13 @@ beside it, and a day not yet over says it is provisional."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
@@ -76,6 +78,21 @@ def test_a_bulletin_is_kept_as_issued_and_a_late_reading_makes_a_marked_revision
         assert "| 0.91 |" in revised and "| 0.53 |" not in revised
         kept = client.get(url + "&version=1", headers=AUTH)
         assert kept.status_code == 200 and kept.text == first  # the first issue, as it was
+        # each issue at a link of its own, to open on a phone, reload and forward: no token
+        link = client.get(url, headers=AUTH).headers["content-location"]
+        assert link.startswith("/bulletins/") and link != kept.headers["content-location"]
+        page = client.get(link)  # HTML, with the link to its PDF
+        assert page.status_code == 200 and "Revision 1" in page.text
+        assert 'class="pdf" href="' in page.text and "width=device-width" in page.text
+        assert client.get(link + ".md").text == revised
+        pdf = client.get(link + ".pdf")
+        assert pdf.headers["content-type"] == "application/pdf"
+        pages = PdfReader(io.BytesIO(pdf.content)).pages
+        text = " ".join(" ".join(p.extract_text() for p in pages).split())  # cells wrap lines
+        assert "Saltwater intrusion bulletin for" in text and "Cống Xuân Hòa" in text
+        assert "0.91" in text and "Revision 1" in text and "Download the PDF" not in text
+        assert client.get("/bulletins/" + "0" * 32).status_code == 404
+        assert client.get("/bulletins/not-a-link").status_code == 422
         assert client.get(url + "&version=3", headers=AUTH).status_code == 404
         # the Vietnamese bulletin is a bulletin of its own, issued when first asked for
         vi = client.get("/api/v1/reports/daily?date=2024-03-11&format=markdown", headers=AUTH)
