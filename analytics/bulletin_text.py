@@ -25,7 +25,9 @@ WORDS: dict[str, dict[str, str]] = {
         "station": "Trạm", "zone": "Khu vực", "km": "Cách cửa sông (km)", "max": "Lớn nhất (‰)",
         "min": "Nhỏ nhất (‰)", "levels": "Ngưỡng cảnh báo / nguy hiểm (‰)", "status": "Đánh giá",
         "river": "Sông", "line4": "Ranh mặn 4‰", "line1": "Ranh mặn 1‰",
-        "observed": "Cấp độ (quan trắc)", "forecast": "Cấp độ (dự báo)",
+        "observed": "Cấp độ theo số liệu đo trong ngày",
+        "forecast": "Cấp độ theo dự báo 48 giờ tới (lần tính cuối trong ngày)",
+        "no_forecast": "chưa tính được (chưa có dự báo của các trạm)",
         "wells_ran": "Giếng đã chạy", "well_m3": "Nước giếng (m³)", "taps_opened": "Vòi đã mở",
         "tap_m3": "Nước tại vòi (m³)", "start": "Bắt đầu", "severity": "Mức", "rule": "Quy tắc",
         "text": "Nội dung", "state": "Trạng thái",
@@ -55,7 +57,9 @@ WORDS: dict[str, dict[str, str]] = {
         "station": "Station", "zone": "Zone", "km": "From the mouth (km)", "max": "Maximum (‰)",
         "min": "Minimum (‰)", "levels": "Warning / critical level (‰)", "status": "Assessment",
         "river": "River", "line4": "4‰ line", "line1": "1‰ line",
-        "observed": "Level (observed)", "forecast": "Level (forecast)",
+        "observed": "Level from the day's measurements",
+        "forecast": "Level from the next 48 h forecast (the day's last)",
+        "no_forecast": "not computed (no station forecasts yet)",
         "wells_ran": "Wells run", "well_m3": "Well water (m³)", "taps_opened": "Taps opened",
         "tap_m3": "Water at taps (m³)", "start": "Start", "severity": "Severity", "rule": "Rule",
         "text": "Message", "state": "State",
@@ -132,7 +136,7 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
             _reach_text(f, 4.0, lang),
             _reach_text(f, 1.0, lang),
             _level_text(f.risk, lang),
-            _level_text(f.forecast, lang) if f.forecast else "–",
+            _level_text(f.forecast, lang) if f.forecast else w["no_forecast"],
         ]
         for f in b.fronts
     ]
