@@ -62,8 +62,8 @@ class AlertEngine:
         self.episodes = Episodes(
             registry, state, clock, list(self.notifiers), self.metrics, self.dispatcher.wake,
             receivers, repeat_s, escalate_after_s,
-            lambda since, saved: self.dispatcher.announce(
-                unsaved_event(since, clock.now_ns(), registry.root, saved)
+            lambda since, saved, waiting: self.dispatcher.announce(
+                unsaved_event(since, clock.now_ns(), registry.root, saved, waiting)
             ),
         )  # fmt: skip
         self.judge = ReadingJudge(

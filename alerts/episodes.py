@@ -53,7 +53,7 @@ class Episodes:
         receivers: Sequence[ReceiverSettings],
         repeat_s: float,
         escalate_after_s: float,
-        on_unsaved: Callable[[int, bool], None] | None = None,
+        on_unsaved: Callable[[int, bool, int], None] | None = None,
     ) -> None:
         self.registry = registry
         self.state = state
@@ -68,7 +68,8 @@ class Episodes:
         self.unsaved_since: int | None = None  # the alert state could not be saved since
         #: told (since, saved again?) when saving first fails and when it works again: the
         #: alert about it cannot wait in the state that cannot be written (alerts/system.py)
-        #: told when the state can no longer be saved (False) and when it can again (True)
+        #: told when the state can no longer be saved (False) and when it can again (True), with
+        #: how many sets of changes wait
         self.on_unsaved = on_unsaved
         self.open: dict[str, Alert] = state.open_alerts()  # saved: what is shown
         self._listeners: list[Callable[[Event], None]] = []
@@ -170,13 +171,13 @@ class Episodes:
                 self.unsaved_since = self.clock.now_ns()
                 log.error("alert state cannot be saved (%s): alerts wait until it can", exc)
                 if self.on_unsaved is not None:
-                    self.on_unsaved(self.unsaved_since, False)
+                    self.on_unsaved(self.unsaved_since, False, len(self.waiting))
             self.metrics.unsaved.inc()
             return False
         if self.unsaved_since is not None:
             log.warning("alert state saved again: the alerts that waited go out now")
             if self.on_unsaved is not None:
-                self.on_unsaved(self.unsaved_since, True)
+                self.on_unsaved(self.unsaved_since, True, len(self.waiting))
             self.unsaved_since = None
         return True
 

@@ -170,9 +170,13 @@ class SystemWatch:
         )
 
 
-def unsaved_event(since_ns: int, now_ns: int, root: str, saved_again: bool) -> Event:
+def unsaved_event(
+    since_ns: int, now_ns: int, root: str, saved_again: bool, waiting: int = 0
+) -> Event:
     """The alert that the alert state cannot be saved (``alert-state-unsaved``, critical): sent
-    at once to every channel that still works, and not kept, since keeping is what fails."""
+    at once to every channel that still works, and not kept, since keeping is what fails. Its
+    value: how many sets of judged changes wait to be saved (when it ends: how many waited and
+    go out now)."""
     alert = Alert(
         f"alert-state-unsaved-{since_ns}",
         str(Fingerprint("alert-state-unsaved", SUBJECT)),
@@ -182,7 +186,7 @@ def unsaved_event(since_ns: int, now_ns: int, root: str, saved_again: bool) -> E
         root,
         SYSTEM_ALERTS["alert-state-unsaved"].severity,
         "resolved" if saved_again else "firing",
-        None,
+        float(waiting),
         None,
         "",
         since_ns,

@@ -182,7 +182,10 @@ ENDED: dict[str, tuple[str, str]] = {
     "intake-window": ("cửa sổ lấy nước", "the intake window"),
     "broker-disconnected": ("mất kết nối MQTT", "the lost MQTT connection"),
     "broker-session-lost": ("mất phiên MQTT", "the lost MQTT session"),
-    "alert-state-unsaved": ("lỗi lưu trạng thái cảnh báo", "the unsaved alert state"),
+    "alert-state-unsaved": (
+        "lỗi lưu trạng thái cảnh báo ({value} lượt thay đổi đã chờ, nay được lưu và gửi)",
+        "the unsaved alert state ({value} sets of alert changes waited and go out now)",
+    ),
     "store-down": ("lỗi ghi cơ sở dữ liệu", "the unreachable reading store"),
     "spool-growing": ("số liệu chờ ghi tăng", "the growing spool"),
     "ingest-stalled": ("tiếp nhận số liệu đình trệ", "the stalled ingest"),

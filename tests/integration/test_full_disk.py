@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,6 +91,15 @@ def test_a_full_disk_under_the_alert_state_delays_alerts_and_loses_none(
         10,
         "the all-clear",
     )
+    cleared = next(
+        ev
+        for ev in recorder.events
+        if ev["rule"] == "alert-state-unsaved" and ev["state"] == "resolved"
+    )
+    assert re.search(
+        r"\(\d+ lượt thay đổi đã chờ, nay được lưu và gửi\)", str(cleared["message_vi"])
+    )
+    assert float(str(cleared["value"])) >= 1  # how many sets of changes waited
     assert health_of(e, tmp_path)["alert_state_saved"] is True
 
 
