@@ -157,7 +157,6 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
             else to_rfc3339(a.started_at_ns, VN_TZ)[:10],
             w.get(a.severity, a.severity),
             zone_name.get(a.zone, a.zone),
-            a.rule,
             b.alert_texts.get(a.id, a.rule),
             w.get(a.state, a.state),
         ]
@@ -177,7 +176,7 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
         ),
         (
             w["alerts"],
-            [w[k] for k in ("start", "severity", "zone", "rule", "text", "state")],
+            [w[k] for k in ("start", "severity", "zone", "text", "state")],
             alerts,
         ),
     ]

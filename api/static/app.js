@@ -418,13 +418,37 @@ function renderSupply(rows) {
 }
 
 // ---- maintenance windows: silences scheduled ahead by zone, device or rule (operators)
-const RULES = ["nodata", "salinity-river", "salinity-river-tidal-day", "salinity-intake", "salinity-rise",
-  "forecast-exceedance", "well-fault", "well-stopped", "well-level-low", "well-salinity", "tap-tank-low", "tap-no-flow"];
+// every rule an operator may mute, in words (Vietnamese, English): a person never reads a rule id
+const RULES = {
+  nodata: ["Mất dữ liệu", "No data"],
+  "salinity-intake": ["Mặn tại cống lấy nước", "Salinity at an intake"],
+  "salinity-intake-tidal-day": ["Mặn tại cống lấy nước (trong ngày triều)", "Salinity at an intake (tidal day)"],
+  "salinity-rice": ["Mặn vùng trồng lúa", "Salinity for rice"],
+  "salinity-rice-tidal-day": ["Mặn vùng trồng lúa (trong ngày triều)", "Salinity for rice (tidal day)"],
+  "salinity-fruit": ["Mặn vùng cây ăn trái", "Salinity for fruit trees"],
+  "salinity-fruit-tidal-day": ["Mặn vùng cây ăn trái (trong ngày triều)", "Salinity for fruit trees (tidal day)"],
+  "salinity-domestic": ["Mặn nguồn nước sinh hoạt", "Salinity at a domestic supply"],
+  "salinity-domestic-tidal-day": ["Mặn nguồn nước sinh hoạt (trong ngày triều)", "Salinity at a domestic supply (tidal day)"],
+  "salinity-river": ["Mặn trên sông (trạm quan trắc)", "Salinity on the river (watch station)"],
+  "salinity-river-tidal-day": ["Mặn trên sông (trong ngày triều)", "Salinity on the river (tidal day)"],
+  "salinity-rise": ["Độ mặn tăng nhanh", "Fast-rising salinity"],
+  "forecast-exceedance": ["Dự báo mặn vượt ngưỡng", "Forecast above the level"],
+  "quality-flatline": ["Cảm biến bị kẹt", "Stuck sensor"],
+  "quality-spikes": ["Cảm biến cho giá trị bất thường", "Sensor spikes"],
+  "well-fault": ["Giếng báo lỗi bơm", "Well pump fault"],
+  "well-stopped": ["Giếng ngừng bơm", "Well stopped"],
+  "well-level-low": ["Mực nước giếng thấp", "Low well level"],
+  "well-salinity": ["Nước giếng bị mặn", "Salty well water"],
+  "tap-tank-low": ["Bồn của vòi nước sắp cạn", "Tap tank low"],
+  "tap-no-flow": ["Vòi mở nhưng không có nước", "Tap open, no water"],
+  "saltfront-risk": ["Cấp độ rủi ro xâm nhập mặn", "Saltwater-intrusion risk level"],
+};
+const ruleName = (id) => (RULES[id] ? RULES[id][state.lang === "vi" ? 0 : 1] : id);
 const vnInput = (date) => new Date(date.getTime() + 7 * 3600e3).toISOString().slice(0, 16);  // datetime-local, Vietnam time
 function renderWindows() {
   const names = Object.fromEntries(state.zones.map((z) => [z.id, zoneName(z)]));
   const rows = state.windows.filter((w) => !w.zone || inZone(w.zone)).map((w) => {
-    const scope = [w.zone && names[w.zone], w.device && deviceName(w.device), w.rule].filter(Boolean).join(" · ");
+    const scope = [w.zone && names[w.zone], w.device && deviceName(w.device), w.rule && ruleName(w.rule)].filter(Boolean).join(" · ");
     return el("li", { "data-id": w.id }, el("strong", {}, scope), ` — ${fmtTime(w.starts_at)} → ${fmtTime(w.ends_at)} (${w.active ? t("active") : t("scheduled")})`,
       el("div", { class: "meta" }, `${w.reason} · ${w.author}`),
       el("button", { type: "button", class: "cancel", onclick: () => cancelWindow(w) }, t("cancel")));
@@ -440,7 +464,7 @@ function maintenanceForm() {
   $("m-device").replaceChildren(el("option", { value: "" }, t("any")), ...devices.map((d) => el("option", { value: d.id }, d.name)));
   $("m-device").value = devices.some((d) => d.id === device) ? device : "";
   const rule = $("m-rule").value;
-  $("m-rule").replaceChildren(el("option", { value: "" }, t("any")), ...RULES.map((r) => el("option", { value: r }, r)));
+  $("m-rule").replaceChildren(el("option", { value: "" }, t("any")), ...Object.keys(RULES).map((r) => el("option", { value: r }, ruleName(r))));
   $("m-rule").value = rule;
   if (!$("m-start").value || $("m-start").dataset.auto) defaultTimes();
 }

@@ -236,7 +236,9 @@ def test_daily_bulletin_page_chart_and_api(
     assert "Cống Xuân Hòa" in page and "vượt ngưỡng nguy hiểm" in page
     assert "Sông Tiền" in page and "cấp 3 (ranh 4‰)" in page
     assert "Cấp độ theo dự báo 48 giờ tới" in page
-    assert "saltfront-risk" in page and "tham khảo" in page  # the day's alerts
+    # the day's alerts in words, never a rule id
+    assert "Cấp độ rủi ro do xâm nhập mặn (tham khảo) cấp 3" in page
+    assert "saltfront-risk" not in page
     assert bulletin.chart_png.startswith(b"\x89PNG") and "data:image/png;base64," in page
     xuan_hoa = next(s for s in bulletin.stations if s.device.id == "xuan-hoa")
     assert xuan_hoa.max_ppt is not None and 7 < xuan_hoa.max_ppt < 11  # observed 8.85 ‰
