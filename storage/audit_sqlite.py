@@ -4,50 +4,21 @@ paged in SQL. A rule change keeps the rules it replaced in its ``detail``."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 from saltwatch.api.audit import AuditEntry
-from saltwatch.storage.sqlite import classify_sqlite, connect_durable
+from saltwatch.storage.sqlite import OpenedAtFirstUse
 
 
-class SqliteAuditLog:
+class SqliteAuditLog(OpenedAtFirstUse):
     """The audit log port (api/audit.py) on SQLite."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._opened: sqlite3.Connection | None = None
-
-    @contextmanager
-    def _locked(self) -> Iterator[sqlite3.Connection]:
-        """The connection, opened at first use (a full disk when the process starts must not
-        stop the API; the first action after space returns opens it), with SQLite's errors said
-        in core.errors terms."""
-        with self._lock:
-            try:
-                if self._opened is None:
-                    self._opened = self._open()
-                yield self._opened
-            except sqlite3.OperationalError as exc:
-                raise classify_sqlite(exc) from exc
-
-    def _open(self) -> sqlite3.Connection:
-        db = connect_durable(self.path)
-        db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS audit (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-                role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
-                detail TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-            CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, at);
-            """
-        )
-        return db
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+            role TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+            detail TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+        CREATE INDEX IF NOT EXISTS audit_actor ON audit (actor, at);
+        """
 
     def record(self, entry: AuditEntry) -> None:
         with self._locked() as db:
@@ -86,9 +57,3 @@ class SqliteAuditLog:
                 [*params, limit, offset],
             ).fetchall()
         return [AuditEntry(*row) for row in rows], count
-
-    def close(self) -> None:
-        with self._lock:
-            if self._opened is not None:
-                self._opened.close()
-                self._opened = None

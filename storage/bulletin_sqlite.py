@@ -4,13 +4,9 @@ the (bulletin, version) pair unique, so two API processes issuing at once keep o
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from saltwatch.analytics.issued import Issue
-from saltwatch.storage.sqlite import classify_sqlite, connect_durable
+from saltwatch.storage.sqlite import OpenedAtFirstUse
 
 _COLUMNS = "version, issued_at, digest, html, markdown, share"  # the columns an Issue is read from
 
@@ -20,30 +16,13 @@ def _issue(row: tuple[object, ...]) -> Issue:
     return Issue(int(str(version)), int(str(at)), str(digest), str(html), str(markdown), str(share))
 
 
-class SqliteIssuedBulletins:
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._opened: sqlite3.Connection | None = None
-
-    @contextmanager
-    def _locked(self) -> Iterator[sqlite3.Connection]:
-        """The connection, opened at first use (as the audit log's), SQLite's errors said in
-        core.errors terms."""
-        with self._lock:
-            try:
-                if self._opened is None:
-                    db = connect_durable(self.path)
-                    db.execute(
-                        "CREATE TABLE IF NOT EXISTS bulletins (key TEXT NOT NULL, "
-                        "version INTEGER NOT NULL, issued_at INTEGER NOT NULL, digest TEXT NOT "
-                        "NULL, html TEXT NOT NULL, markdown TEXT NOT NULL, share TEXT NOT NULL "
-                        "UNIQUE, PRIMARY KEY (key, version))"
-                    )
-                    self._opened = db
-                yield self._opened
-            except sqlite3.OperationalError as exc:
-                raise classify_sqlite(exc) from exc
+class SqliteIssuedBulletins(OpenedAtFirstUse):
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS bulletins (
+            key TEXT NOT NULL, version INTEGER NOT NULL, issued_at INTEGER NOT NULL,
+            digest TEXT NOT NULL, html TEXT NOT NULL, markdown TEXT NOT NULL,
+            share TEXT NOT NULL UNIQUE, PRIMARY KEY (key, version));
+        """
 
     def issues(self, key: str) -> list[Issue]:
         with self._locked() as db:
@@ -72,9 +51,3 @@ class SqliteIssuedBulletins:
             except sqlite3.IntegrityError:
                 return False
         return True
-
-    def close(self) -> None:
-        with self._lock:
-            if self._opened is not None:
-                self._opened.close()
-                self._opened = None

@@ -73,6 +73,39 @@ def classify_sqlite(exc: sqlite3.OperationalError) -> RetryableError | FatalErro
     return RetryableError(f"SQLite busy or unavailable: {text}")
 
 
+class OpenedAtFirstUse:
+    """A table of the API's in the alert state's file (the audit log, the issued bulletins),
+    opened at first use: a full disk when the process starts must not stop the API, and the
+    first use after space returns opens it. ``_locked`` gives the connection with SQLite's
+    errors said in core.errors terms."""
+
+    #: the statements that make the tables (``CREATE … IF NOT EXISTS``)
+    SCHEMA = ""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._opened: sqlite3.Connection | None = None
+
+    @contextmanager
+    def _locked(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                if self._opened is None:
+                    db = connect_durable(self.path)
+                    db.executescript(self.SCHEMA)
+                    self._opened = db
+                yield self._opened
+            except sqlite3.OperationalError as exc:
+                raise classify_sqlite(exc) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._opened is not None:
+                self._opened.close()
+                self._opened = None
+
+
 _IN_CHUNK = 500  # times per ``IN (…)`` list, well under SQLite's bound on parameters
 
 
