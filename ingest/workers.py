@@ -95,10 +95,14 @@ def begin(settings: Settings, history: ReadingStore, members: int) -> None:
 
 
 def join(
-    settings: Settings, member: int, stop: threading.Event
-) -> tuple[Settings, SharedClaims, Partition]:
-    """In member ``member``, at its start: its settings, the fleet's claims and its devices;
-    it pauses with its supervisor from now on."""
+    settings: Settings, member: int | None, stop: threading.Event
+) -> tuple[Settings, SharedClaims | None, Partition | None]:
+    """At the start of member ``member``: its settings, the fleet's claims and its devices; it
+    pauses with its supervisor from now on. ``member`` None: ingest runs as one process, and
+    first takes over what a fleet left (``as_one_process``)."""
+    if member is None:
+        as_one_process(settings)
+        return settings, None, None
     claims = SharedClaims(settings.ingest.spool_path / CLAIMS_FILE)
     partition = claims.partition(member)
     pause_with_parent(stop)

@@ -29,6 +29,9 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="TOML settings file; SALTWATCH_* variables override it."),
 ]
+BrokerConfig = Annotated[
+    Path | None, typer.Option(help="mosquitto.conf: is its message size limit below ingest's?")
+]
 
 
 def _settings(config: Path | None) -> Settings:
@@ -58,14 +61,14 @@ def _registry(settings: Settings) -> Registry:
 
 
 @app.command()
-def check(config: ConfigOption = None) -> None:
-    """Validate settings and the registry; say whether the store answers and whether the spool
-    and alert state folders can be written."""
+def check(config: ConfigOption = None, broker_config: BrokerConfig = None) -> None:
+    """Validate settings and the registry; say whether the store answers, whether the spool and
+    alert state folders can be written, whether the broker passes every message ingest takes."""
     from saltwatch.checks import check_setup  # noqa: PLC0415 - keep --help fast
 
     settings = _settings(config)
     ok = True
-    for line, good in check_setup(settings, _registry(settings)):
+    for line, good in check_setup(settings, _registry(settings), broker_config):
         typer.echo(line, err=not good)
         ok = ok and good
     if not ok:
@@ -114,11 +117,7 @@ def ingest(
             history.close()
         raise typer.Exit(fleet.Supervisor(workers, config).run())
     stop = stop_on_signals()
-    claims = partition = None
-    if member is None:
-        fleet.as_one_process(settings)
-    else:
-        settings, claims, partition = fleet.join(settings, member, stop)
+    settings, claims, partition = fleet.join(settings, member, stop)
     store = open_reading_store(settings.store)
     service = IngestService(settings, reg, store, history=store, claims=claims, partition=partition)
     try:
