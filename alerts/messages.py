@@ -66,10 +66,17 @@ def _river_name(fingerprint: str, registry: Registry) -> str:
     return river.name if river else ""
 
 
+#: what a zone's name begins with in Vietnamese before the place's own name
+_ZONE_WORDS = ("Xã ", "Phường ", "Thị trấn ", "Thị xã ", "Thành phố ", "Huyện ")
+
+
 def _where(alert: Alert, registry: Registry) -> str:
     zone = registry.zones.get(alert.zone)
     device = registry.device(alert.device) if alert.device else None
     if device and zone:
+        place = next((zone.name[len(w) :] for w in _ZONE_WORDS if zone.name.startswith(w)), None)
+        if (place or zone.name) in device.name:
+            return device.name  # "Vườn hoa Lạc Hồng (Mỹ Tho)", not "… (Mỹ Tho) (Phường Mỹ Tho)"
         return f"{device.name} ({zone.name})"
     # a zone-wide alert (salt front), or a device no longer in the registry
     return alert.device or (zone.name if zone else alert.zone)

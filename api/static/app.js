@@ -13,8 +13,8 @@ const TEXT = {
         offline: "Mất kết nối với máy chủ — số liệu trên trang có thể đã cũ",
         offlineSince: "Mất kết nối với máy chủ — số liệu trên trang là của lúc {time}, có thể đã cũ",
         remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
-        skill: "Dự báo: sai số 24 giờ {mae}‰, lặp lại con triều {pmae}‰ (kỹ năng {skill}), {n} lần dự báo trong {days} ngày",
-        noscore: "chưa chấm điểm", persistence: "dự báo bằng lặp lại con triều (chưa cải thiện được)",
+        skill: "Dự báo 24 giờ sai trung bình {mae}‰; đoán \"giống ngày triều trước\" sai {pmae}‰ (tốt hơn {skill}); {n} lần dự báo trong {days} ngày",
+        noscore: "chưa đủ số liệu để đánh giá", persistence: "dự báo đang dùng cách \"giống ngày triều trước\" (chưa có cách tốt hơn)",
         myzone: "Khu vực của tôi", allzones: "Toàn tỉnh", firing: "đang báo", pending: "chờ xác định",
         nodatagroup: "{n} thiết bị mất dữ liệu tại {zone}", ackall: "Xác nhận cả {n}", members: "Xem {n} cảnh báo",
         broken: "Đang trục trặc", nobroken: "Không có giếng, vòi nào trục trặc",
@@ -123,7 +123,8 @@ function translate() {
 }
 
 // ---- zones: the engineer's own commune or district, remembered on this device
-const zoneName = (z) => (state.lang === "en" && z.name_en ? z.name_en : z.name);
+// a district abolished in the 2025 reform says so beside the communes that replaced it
+const zoneName = (z) => (state.lang === "en" && z.name_en ? z.name_en : z.legacy && z.kind === "district" ? `${z.name} (huyện cũ)` : z.name);
 function zoneOrder() {  // the tree, depth first, with each zone's depth
   const byParent = {};
   for (const z of state.zones) (byParent[z.parent || ""] ||= []).push(z);
