@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -35,13 +36,38 @@ ALERT_COLUMNS: list[object] = [
 ]  # fmt: skip
 
 
-def _csv(rows: Iterable[list[object]], filename: str) -> StreamingResponse:
+#: how the file is written: ``intl`` commas between fields and decimal points, times in RFC 3339;
+#: ``vi`` as a spreadsheet set to Vietnamese reads it (a semicolon between fields, a decimal
+#: comma, times as 2024-03-12 14:00:00 in Vietnam time), so numbers are numbers, not text
+Style = Annotated[
+    Literal["intl", "vi"],
+    Query(description="intl: `,` and decimal points; vi: `;` and decimal commas, for a "
+          "spreadsheet in Vietnamese"),
+]  # fmt: skip
+
+
+def _cell(value: object, vi: bool) -> object:
+    if value is None:
+        return ""
+    if vi and isinstance(value, float):
+        return repr(value).replace(".", ",")
+    if vi and isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value[:19].replace("T", " ")
+    return value
+
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d")
+
+
+def _csv(rows: Iterable[list[object]], filename: str, style: str = "intl") -> StreamingResponse:
+    vi = style == "vi"
+
     def lines() -> Iterator[str]:
         yield BOM
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer = csv.writer(buffer, delimiter=";" if vi else ",", lineterminator="\r\n")
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow([_cell(v, vi) for v in row])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -59,7 +85,9 @@ def _csv(rows: Iterable[list[object]], filename: str) -> StreamingResponse:
     responses=CSV_RESPONSE,
     response_class=StreamingResponse,
 )
-def alerts_csv(request: Request, _: Viewer, filters: AlertFilters) -> StreamingResponse:
+def alerts_csv(
+    request: Request, _: Viewer, filters: AlertFilters, style: Style = "intl"
+) -> StreamingResponse:
     ctx = ctx_of(request)
     first, _total = ctx.state.query(replace(filters, offset=0, limit=PAGE))  # unreachable: 503
 
@@ -76,7 +104,7 @@ def alerts_csv(request: Request, _: Viewer, filters: AlertFilters) -> StreamingR
                 return
             offset += PAGE
 
-    return _csv(rows(), "saltwatch-alerts.csv")
+    return _csv(rows(), "saltwatch-alerts.csv", style)
 
 
 @router.get(
@@ -92,6 +120,7 @@ def readings_csv(
     start: Annotated[str | None, moment_query("default: 7 days before end")] = None,
     end: Annotated[str | None, moment_query("default: now")] = None,
     every: Annotated[str | None, Query(description="bucket width: 15m, 1h, 1d…")] = None,
+    style: Style = "intl",
 ) -> StreamingResponse:
     ctx = ctx_of(request)
     start_ns, end_ns = station_range(ctx, station, start, end, 7 * 86_400)
@@ -105,7 +134,7 @@ def readings_csv(
         )
         header: list[object] = ["time", "min_ppt", "mean_ppt", "max_ppt", "count"]
         rows = [[to_rfc3339(b.start_ns, VN_TZ), b.min, b.mean, b.max, b.count] for b in buckets]
-        return _csv([header, *rows], f"{station}-{every}.csv")
+        return _csv([header, *rows], f"{station}-{every}.csv", style)
     fields = [f for f in measurement_for(TopicKind.SALINITY).fields if f != "qc"]
     first = ctx.store.query(TopicKind.SALINITY, station, start_ns, end_ns, PAGE)  # else a 503
 
@@ -119,4 +148,4 @@ def readings_csv(
                 return
             page = ctx.store.query(TopicKind.SALINITY, station, page[-1].ts_ns + 1, end_ns, PAGE)
 
-    return _csv(readings(), f"{station}.csv")
+    return _csv(readings(), f"{station}.csv", style)

@@ -25,7 +25,8 @@ const TEXT = {
         badtimes: "giờ kết thúc phải sau giờ bắt đầu và sau thời điểm hiện tại, lý do không được để trống",
         lg_measured: "Độ mặn đo được", lg_flagged: "Giá trị bị loại khi kiểm tra chất lượng",
         lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
-        lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)" },
+        lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)",
+        csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -49,7 +50,8 @@ const TEXT = {
         noperm: "Needs the operator role", badwindow: "Window refused: {why}",
         lg_measured: "Measured salinity", lg_flagged: "Values quality control rejected",
         lg_band: "Forecast and its range", lg_window: "Safe intake window (forecast)",
-        lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)" },
+        lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)",
+        csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -389,6 +391,16 @@ async function renderFront() {
   }));
 }
 
+// a spreadsheet to keep: fetched with the token, saved as a file; in Vietnamese, the file a
+// spreadsheet set to Vietnamese reads as numbers (";" between fields, decimal commas)
+async function download(path, name) {
+  const style = state.lang === "vi" ? "vi" : "intl";
+  const response = await fetch(`${path}${path.includes("?") ? "&" : "?"}style=${style}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) { connected(false); return; }
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name });
+  document.body.append(link); link.click(); link.remove();
+}
+
 async function openBulletin() {
   // yesterday's bulletin is issued when first asked for: it then has a link of its own (no token),
   // opened as a real page to reload, bookmark and forward, with its PDF one tap away
@@ -579,6 +591,8 @@ $("m-zone").addEventListener("change", maintenanceForm);
 $("maint-form").addEventListener("submit", saveWindow);
 for (const id of ["m-start", "m-end"]) $(id).addEventListener("input", () => { delete $("m-start").dataset.auto; delete $("m-end").dataset.auto; });
 $("bulletin").addEventListener("click", () => { openBulletin(); });
+$("csv-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.csv`); });
+$("csv-alerts").addEventListener("click", () => download(`/api/v1/alerts.csv${state.zone ? `?zone=${encodeURIComponent(state.zone)}` : ""}`, "saltwatch-alerts.csv"));
 $("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null; askToken(false); });
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);
 start();

@@ -213,6 +213,11 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
         text = " ".join(" ".join(p.extract_text() for p in pages).split())
         assert pdf.startswith(b"%PDF") and "Cống Xuân Hòa" in text and "Vàm Kênh" in text
         bulletin.close()
+        # the station's 7 days as a file a spreadsheet in Vietnamese reads as numbers
+        with desktop.expect_download() as saved:
+            desktop.click("#csv-station")
+        sheet = Path(saved.value.path()).read_text(encoding="utf-8-sig").splitlines()
+        assert sheet[0].startswith("time;salinity_ppt;") and "," in sheet[-1].split(";")[1]
         # /docs renders the API (Swagger UI 4 could not read FastAPI's OpenAPI 3.1)
         docs = browser.new_page(viewport=DESKTOP)
         docs.goto(f"{base}/docs")

@@ -586,6 +586,25 @@ def test_csv_exports_open_with_their_accents(client: TestClient) -> None:
     assert client.get("/api/v1/alerts.csv").status_code == 401
 
 
+def test_csv_for_a_spreadsheet_in_vietnamese(client: TestClient) -> None:
+    """A spreadsheet set to Vietnamese reads "3.55" as text: with style=vi the file has a
+    semicolon between fields, decimal commas and plain Vietnam times, so numbers are numbers."""
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    response = client.get(
+        "/api/v1/stations/vam-kenh/readings.csv", params={"style": "vi"}, headers=auth("viewer")
+    )
+    text = response.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    header, last = rows[0], rows[-1]
+    assert header[:2] == ["time", "salinity_ppt"] and last[1] == "3,55"
+    assert last[0] == "2024-03-12 16:55:00"  # Vietnam time, as a spreadsheet reads a date
+    alerts = client.get("/api/v1/alerts.csv", params={"style": "vi"}, headers=auth("viewer"))
+    first = next(csv.DictReader(io.StringIO(alerts.content.decode("utf-8-sig")), delimiter=";"))
+    assert "," in first["value"] and "T" not in first["started_at"]
+
+
 def test_the_api_docs_need_no_cdn(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200 and "cdn." not in page.text
