@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -127,6 +127,16 @@ class ApiToken(_Section):
 class ApiSettings(_Section):
     tokens: list[ApiToken] = []
     bind: str = "127.0.0.1:8000"
+    #: serve HTTPS with this certificate and key (PEM files); else plain HTTP, fit for loopback
+    #: or behind a TLS reverse proxy (docs/deploy.md)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ApiSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
 
     @field_validator("bind")
     @classmethod

@@ -219,11 +219,10 @@ def api(
         int, typer.Option(min=1, max=16, help="API processes sharing the port (uvicorn workers)")
     ] = 1,
 ) -> None:
-    """The HTTP API and dashboard alone (reads the store and the alert state; acknowledging
-    needs the process that runs the alert engine, e.g. ``saltwatch serve``)."""
-
+    """The HTTP API and dashboard alone (acknowledging needs ``serve``: the alert engine)."""
     import uvicorn  # noqa: PLC0415
 
+    from saltwatch.api.server import plain_http_warning  # noqa: PLC0415
     from saltwatch.api_process import CONFIG_ENV  # noqa: PLC0415
 
     settings = _settings(config)  # fail early, here, on bad settings
@@ -231,6 +230,8 @@ def api(
     setup_logging()
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())
+    if warning := plain_http_warning(settings.api.bind, settings.api.tls_cert is not None):
+        typer.echo(f"warning: {warning}", err=True)
     host, _, port = settings.api.bind.rpartition(":")
     uvicorn.run(
         "saltwatch.api_process:app_from_environment",
@@ -240,6 +241,8 @@ def api(
         port=int(port),
         log_level="warning",
         access_log=False,
+        ssl_certfile=settings.api.tls_cert,  # HTTPS when both are given
+        ssl_keyfile=settings.api.tls_key,
     )
 
 

@@ -102,6 +102,11 @@ def save_state(data: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+#: who holds each demo token: an acknowledgement and the audit log name a person, not
+#: "token-6126" (a site names its tokens in ``api.tokens``)
+DEMO_NAMES = {"viewer": "tuan.tran", "operator": "lan.nguyen", "admin": "quan-tri"}
+
+
 def demo_settings(
     base: Settings, data: Path, broker_url: str, tokens: dict[str, str], bind: str
 ) -> Settings:
@@ -115,7 +120,8 @@ def demo_settings(
                 update={
                     "bind": bind,
                     "tokens": [
-                        ApiToken.model_validate({"role": r, "token": t}) for r, t in tokens.items()
+                        ApiToken.model_validate({"role": r, "token": t, "name": DEMO_NAMES[r]})
+                        for r, t in tokens.items()
                     ],
                 }
             ),

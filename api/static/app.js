@@ -26,7 +26,8 @@ const TEXT = {
         lg_measured: "Độ mặn đo được", lg_flagged: "Giá trị bị loại khi kiểm tra chất lượng",
         lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
         lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)",
-        csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)" },
+        csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)",
+        audit: "Nhật ký thao tác" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -51,7 +52,8 @@ const TEXT = {
         lg_measured: "Measured salinity", lg_flagged: "Values quality control rejected",
         lg_band: "Forecast and its range", lg_window: "Safe intake window (forecast)",
         lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)",
-        csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)" },
+        csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)",
+        audit: "Who did what" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -412,6 +414,20 @@ async function openBulletin() {
   else if (shown) shown.close();
 }
 
+// who did what, for an admin's token (the panel stays hidden for the others: a 403 once, then
+// never asked again)
+const ACTIONS = { ack: ["xác nhận cảnh báo", "acknowledged an alert"], "silence.create": ["đặt lịch tạm tắt cảnh báo", "scheduled a silence"],
+  "silence.delete": ["hủy lịch tạm tắt", "cancelled a silence"], "rules.update": ["đổi quy tắc cảnh báo", "changed the alert rules"] };
+async function renderAudit() {
+  if (state.admin === false) return;
+  let page;
+  try { page = await api("/api/v1/audit?limit=30"); } catch (error) { if (error.status === 403) state.admin = false; return; }
+  state.admin = true;
+  $("audit-panel").hidden = false;
+  $("audit").replaceChildren(...page.items.map((e) => el("li", {}, el("strong", {}, e.actor), ` ${(ACTIONS[e.action] || [e.action, e.action])[state.lang === "vi" ? 0 : 1]}`,
+    el("span", { class: "when" }, ` ${fmtTime(e.at)}`), ...(e.detail && e.action !== "rules.update" ? [el("div", { class: "meta" }, e.detail)] : []))));
+}
+
 function renderSupply(rows) {
   const names = Object.fromEntries(state.zones.map((z) => [z.id, zoneName(z)]));
   const kinds = Object.fromEntries(state.zones.map((z) => [z.id, z.kind]));
@@ -538,6 +554,7 @@ async function refresh() {
   renderZonePicker(); renderAlerts(); renderIntakes(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
   maintenanceForm();
   renderFront().catch(() => {});
+  renderAudit().catch(() => {});
   const mine = stations.filter((s) => inZone(s.zone));
   // the chart redraws with every refresh: the station shown, or the zone's first
   const shown = state.selected && inZone(state.selected.zone) ? stations.find((s) => s.id === state.selected.id) : null;

@@ -218,6 +218,14 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
             desktop.click("#csv-station")
         sheet = Path(saved.value.path()).read_text(encoding="utf-8-sig").splitlines()
         assert sheet[0].startswith("time;salinity_ppt;") and "," in sheet[-1].split(";")[1]
+        # who did what: shown to an admin's token (the acknowledgement above, by its name), to
+        # no one else
+        assert desktop.locator("#audit-panel").is_hidden()
+        admin = browser.new_page(viewport=DESKTOP)
+        admin.goto(f"{base}/#token={ADMIN}")
+        admin.wait_for_selector("#audit li", timeout=20_000)
+        assert "lan.nguyen xác nhận cảnh báo" in admin.inner_text("#audit")
+        admin.close()
         # /docs renders the API (Swagger UI 4 could not read FastAPI's OpenAPI 3.1)
         docs = browser.new_page(viewport=DESKTOP)
         docs.goto(f"{base}/docs")

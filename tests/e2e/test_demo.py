@@ -79,6 +79,16 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         health = get(base, "/health")
         assert health["clock_rate"] == 120 and health["now"] > T_START
         assert any(a["kind"] == "salinity" for a in firing())
+        # acknowledged under a person's name, not "token-6126"
+        operator = json.loads((data / "demo.json").read_text())["tokens"]["operator"]
+        salty = next(a for a in firing() if a["kind"] == "salinity")
+        acked = httpx.post(
+            f"{base}/api/v1/alerts/{salty['id']}/ack",
+            headers={"Authorization": f"Bearer {operator}"},
+            json={"note": "đã đóng cống"},
+            timeout=10,
+        )
+        assert acked.status_code == 200 and acked.json()["acked_by"] == "lan.nguyen", acked.text
         fronts = get(base, "/api/v1/saltfront", viewer)
         assert fronts and fronts[0]["today"]["km_4ppt"] > 6  # the 4 ‰ line is in the river
         assert fronts[0]["risk"][0]["basis"] == "observed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -679,3 +680,52 @@ def test_who_did_what_is_in_the_audit_log(client: TestClient) -> None:
     later = client.get("/api/v1/audit", params={"since": "2099-01-01T00:00:00Z"}, headers=admin)
     assert later.json() == {"items": [], "total": 0}
     assert client.get("/api/v1/audit?since=yesterday", headers=admin).status_code == 422
+
+
+def test_saltwatch_api_serves_https_when_given_a_certificate(tmp_path: Path) -> None:
+    """With api.tls_cert and api.tls_key the API answers HTTPS (a phone on the network then
+    sends its token encrypted); plain HTTP on that port gets no answer."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    import httpx  # noqa: PLC0415
+    import trustme  # noqa: PLC0415
+
+    from harness.services import free_port  # noqa: PLC0415
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    port = free_port()
+    env = {
+        "SALTWATCH_STORE__URL": f"sqlite:///{tmp_path}/readings.db",
+        "SALTWATCH_STATE__PATH": str(tmp_path / "state.db"),
+        "SALTWATCH_API__BIND": f"127.0.0.1:{port}",
+        "SALTWATCH_API__TLS_CERT": str(cert_file),
+        "SALTWATCH_API__TLS_KEY": str(key_file),
+    }
+    log = tmp_path / "api.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    process = subprocess.Popen(
+        [str(exe), "api"], env={**os.environ, **env}, stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+    def answers() -> bool:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            return httpx.get(f"https://127.0.0.1:{port}/health", verify=str(ca_file)).is_success
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(answers, 30, "the API over HTTPS")
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=3)
+        assert "plain HTTP" not in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(20)

@@ -26,3 +26,13 @@ def test_a_bind_beyond_loopback_prints_each_address_and_the_plain_http_warning()
 def test_the_addresses_are_the_machines_own_and_never_loopback() -> None:
     for address in lan_addresses():
         assert not ipaddress.ip_address(address).is_loopback
+
+
+def test_plain_http_beyond_loopback_is_warned_of_at_start() -> None:
+    from saltwatch.api.server import plain_http_warning  # noqa: PLC0415
+
+    assert plain_http_warning("127.0.0.1:8000", tls=False) is None
+    assert plain_http_warning("0.0.0.0:8000", tls=True) is None
+    warning = plain_http_warning("0.0.0.0:8000", tls=False)
+    assert warning is not None and "plain HTTP" in warning and "api.tls_cert" in warning
+    assert plain_http_warning("192.168.1.20:8000", tls=False) is not None
