@@ -24,6 +24,7 @@ from saltwatch.api.routers import (
     devices,
     exports,
     operations,
+    signin,
     system,
 )
 from saltwatch.core.errors import BadInputError, RetryableError
@@ -115,7 +116,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
-    for module in (system, devices, operations, alerts, exports, analytics, bulletins):
+    for module in (system, devices, operations, alerts, exports, analytics, bulletins, signin):
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
     app.add_exception_handler(BadInputError, _bad_input)

@@ -1,8 +1,11 @@
 """Bearer tokens with roles: viewer < operator < admin. Tokens are compared in constant time and
-never written to a log line or an error body."""
+never written to a log line or an error body. A browser signed in with a one-time code
+(api/signin.py) sends its session cookie instead, and holds the role of whoever asked for the
+code."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any, Literal, NamedTuple
@@ -16,6 +19,7 @@ from saltwatch.core.settings import ApiToken
 Role = Literal["viewer", "operator", "admin"]
 RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
 _bearer = HTTPBearer(auto_error=False, description="A token from api.tokens")
+SESSION_COOKIE = "sw_session"  # HttpOnly, SameSite=Strict: set by POST /api/v1/session
 
 
 class Principal(NamedTuple):
@@ -41,12 +45,17 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Principal:
-        tokens: Sequence[ApiToken] = request.app.state.ctx.settings.api.tokens
+        ctx = request.app.state.ctx
+        tokens: Sequence[ApiToken] = ctx.settings.api.tokens
         granted = principal_of(credentials.credentials, tokens) if credentials else None
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if credentials is None and cookie and ctx.signins is not None:
+            session = hashlib.sha256(cookie.encode()).hexdigest()
+            granted = ctx.signins.session(session)
         if granted is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
-                "a valid bearer token is required",
+                "a valid bearer token (or a signed-in session) is required",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         if RANK[granted.role] < RANK[role]:

@@ -15,6 +15,7 @@ from saltwatch.analytics.issued import IssuedBulletins
 from saltwatch.analytics.saltfront import FrontKeeper
 from saltwatch.api.audit import AuditLog
 from saltwatch.api.cache import TtlCache
+from saltwatch.api.signin import SignIns
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import Settings
@@ -71,6 +72,8 @@ class ApiContext:
     forecasts: ForecastJob | None = None  # the stations' forecasts as the alert engine made them
     #: the bulletins as issued (analytics/issued.py); None: not kept, each built when asked
     issued: IssuedBulletins | None = None
+    #: one-time sign-in codes and the sessions they open (api/signin.py); None: tokens only
+    signins: SignIns | None = None
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

@@ -16,6 +16,7 @@ from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.factory import open_reading_store
+from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
 
@@ -33,5 +34,6 @@ def app_from_environment() -> FastAPI:
         SqliteAlertStore(state_path),
         SqliteAuditLog(state_path),
         issued=SqliteIssuedBulletins(state_path),
+        signins=SqliteSignIns(state_path),
     )
     return create_app(context)

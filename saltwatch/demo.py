@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from saltwatch.api.auth import Principal
+from saltwatch.api.signin import digest, new_code
 from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.clock import ScaledClock
 from saltwatch.core.codec import CodecLimits
@@ -44,6 +46,7 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
 from saltwatch.sim.publisher import SimPublisher
 from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 log = logging.getLogger("saltwatch.demo")
 MARKER = "demo.json"  # what makes a folder a demo folder (and --reset allowed to empty it)
@@ -238,7 +241,8 @@ def run_demo(
 
     def ready() -> None:
         sim.start()
-        echo(banner(options, clock.now_ns(), tokens, broker.url, files["csv"], data))
+        code = phone_code(settings.state.path)
+        echo(banner(options, clock.now_ns(), tokens, broker.url, files["csv"], data, code))
 
     service = IngestService(settings, registry, store, clock=clock, history=store)
     try:
@@ -300,8 +304,26 @@ class LiveSim:
             self._publisher.close()
 
 
+def phone_code(state: Path) -> str:
+    """A one-time sign-in code for the operator's phone, for an hour of real time (the banner's
+    link on the network: nobody types a token on a phone)."""
+    signins = SqliteSignIns(state)
+    try:
+        code = new_code()
+        signins.add("code", digest(code), Principal(DEMO_NAMES["operator"], "operator"), 3600)
+        return code
+    finally:
+        signins.close()
+
+
 def banner(
-    options: DemoOptions, now_ns: int, tokens: dict[str, str], broker: str, logins: Path, data: Path
+    options: DemoOptions,
+    now_ns: int,
+    tokens: dict[str, str],
+    broker: str,
+    logins: Path,
+    data: Path,
+    code: str = "",
 ) -> str:
     host, _, port = options.bind.rpartition(":")
     site = f"http://{host if host not in ('', '0.0.0.0', '[::]') else '127.0.0.1'}:{port}"  # noqa: S104
@@ -309,9 +331,7 @@ def banner(
         f"\nSaltWatch demo: the {options.scenario} dry season from {_day(now_ns)}, "
         f"{options.speed:g}x real time ({options.speed / 60:g} simulated minutes a second)\n"
         f"  dashboard       {site}/#token={tokens['operator']}\n"
-        + "".join(
-            f"{line}\n" for line in reach_lines(options.bind, f"/#token={tokens['operator']}")
-        )
+        + "".join(f"{line}\n" for line in reach_lines(options.bind, f"/#code={code}"))
         + f"  API             {site}/docs\n"
         f"  viewer token    {tokens['viewer']}\n"
         f"  operator token  {tokens['operator']}\n"

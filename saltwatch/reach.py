@@ -39,7 +39,9 @@ def reach_lines(bind: str, path: str) -> list[str]:
         return []
     else:
         hosts = [host]
-    lines = [f"  on a phone      http://{h}:{port}{path}  (same network)" for h in hosts]
+    lines = [
+        f"  on a phone      http://{h}:{port}{path}  (same network, sign-in once)" for h in hosts
+    ]
     lines.append(
         "  WARNING: tokens cross this network in plain HTTP; beyond a network you trust, put "
         "SaltWatch behind TLS (docs/deploy.md)"

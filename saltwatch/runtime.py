@@ -20,6 +20,7 @@ from saltwatch.core.errors import RetryableError
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
+from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 if TYPE_CHECKING:
     from saltwatch.alerts.engine import AlertEngine
@@ -178,6 +179,7 @@ def run_with_alerts(
             forecasts=forecasts,
             clock=clock if clock is not None else SystemClock(),
             issued=SqliteIssuedBulletins(settings.state.path),
+            signins=SqliteSignIns(settings.state.path),
         )
         api = ApiServer(ctx)
         api.start()

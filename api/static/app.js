@@ -2,7 +2,7 @@
 "use strict";
 
 const TEXT = {
-  vi: { subtitle: "giám sát xâm nhập mặn", logout: "Đổi mã", token: "Mã truy cập", enter: "Vào",
+  vi: { subtitle: "giám sát xâm nhập mặn", logout: "Đăng xuất", token: "Mã đăng nhập (10 ký tự) hoặc mã truy cập", enter: "Vào",
         zones: "Khu vực", alerts: "Cảnh báo đang mở", map: "Bản đồ trạm", stations: "Trạm đo mặn",
         station: "Trạm", zone: "Khu vực", salinity: "Độ mặn (‰)", time: "Lúc", chart: "Độ mặn 7 ngày",
         supply: "Giếng và vòi nước", wells: "Giếng chạy", taps: "Vòi mở", m3today: "m³ hôm nay",
@@ -27,8 +27,10 @@ const TEXT = {
         lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
         lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)",
         csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)",
-        audit: "Nhật ký thao tác" },
-  en: { subtitle: "saltwater intrusion monitoring", logout: "Change token", token: "Access token",
+        audit: "Nhật ký thao tác", moreAlerts: "Xem thêm {n} cảnh báo", phone: "Mở trên điện thoại", rejected: "bị loại",
+        phoneCode: "Trên điện thoại, mở đường dẫn này hoặc nhập mã {code} (dùng một lần, trong 10 phút):",
+        noCodes: "Máy chủ này chỉ đăng nhập bằng mã truy cập" },
+  en: { subtitle: "saltwater intrusion monitoring", logout: "Sign out", token: "Sign-in code (10 characters) or access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
         time: "At", chart: "Salinity, 7 days", supply: "Wells and taps", wells: "Wells running",
@@ -53,7 +55,9 @@ const TEXT = {
         lg_band: "Forecast and its range", lg_window: "Safe intake window (forecast)",
         lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)",
         csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)",
-        audit: "Who did what" },
+        audit: "Who did what", moreAlerts: "Show {n} more alerts", phone: "Open on a phone", rejected: "rejected",
+        phoneCode: "On the phone, open this link or type the code {code} (once, within 10 minutes):",
+        noCodes: "This server signs in with tokens only" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -100,11 +104,14 @@ function connected(ok) {
   $("offline").textContent = lastGood ? fill(t("offlineSince"), { time: fmtTime(lastGood) }) : t("offline");
 }
 
+// a token when the page has one; else the browser's session cookie (signed in with a code) goes alone
+const bearer = () => (state.token ? { Authorization: `Bearer ${state.token}` } : {});
+
 async function api(path, options = {}) {
   let response;
   try {
     response = await fetch(path, { ...options,
-      headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" } });
+      headers: { ...(options.headers || {}), ...bearer(), "Content-Type": "application/json" } });
   } catch (error) { connected(false); throw error; }
   if (response.status >= 500) connected(false);
   if (response.status === 401) { askToken(true); throw new Error("unauthorized"); }
@@ -212,10 +219,16 @@ function ackButton(items, label) {
   return el("button", { type: "button", class: "ack", onclick: () => acknowledge(firing) }, label);
 }
 
+const FIRST_ROWS = 5;  // on a phone, the stations' values follow the first rows, not three screens on
+
 function renderAlerts() {
-  const groups = alertGroups();
-  $("alert-count").textContent = groups.length;
-  if (!groups.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
+  const all = alertGroups();
+  $("alert-count").textContent = all.length;
+  if (!all.length) { $("alerts").replaceChildren(el("li", {}, t("none"))); return; }
+  const shortened = !wide.matches && !state.allAlerts && all.length > FIRST_ROWS + 1;
+  const groups = shortened ? all.slice(0, FIRST_ROWS) : all;
+  const more = shortened ? [el("li", { class: "more" }, el("button", { type: "button", class: "link", onclick: () => { state.allAlerts = true; renderAlerts(); } },
+    fill(t("moreAlerts"), { n: all.length - FIRST_ROWS })))] : [];
   $("alerts").replaceChildren(...groups.map((items) => {
     const head = items[0], acked = items.every((a) => a.state === "acknowledged");
     const row = el("li", { class: `${head.severity} ${acked ? "acknowledged" : head.state}`, "data-id": head.id, "data-group": head.group || head.id });
@@ -237,7 +250,7 @@ function renderAlerts() {
           ...[ackButton([a], t("ack"))].filter(Boolean))))));
     }
     return row;
-  }));
+  }), ...more);
 }
 
 function renderIntakes() {
@@ -264,9 +277,12 @@ function renderStations() {
   const shown = state.stations.filter((s) => inZone(s.zone));
   $("stations").replaceChildren(...shown.map((s) => {
     const value = s.latest ? s.latest.values.salinity_ppt : undefined;
+    // a value QC rejected is not the station's salinity: shown as such, never coloured as a level
+    const rejected = s.latest && s.latest.qc & BAD_QC;
     return el("li", { class: state.selected && state.selected.id === s.id ? "selected" : "", onclick: () => chart(s), role: "button", tabindex: "0" },
       el("span", { class: "name" }, s.name),
-      el("span", { class: `value val-${levelOf(s, value)}` }, value === undefined ? "–" : `${num(value)} ‰`),
+      el("span", { class: rejected ? "value rejected" : `value val-${levelOf(s, value)}` },
+        value === undefined ? "–" : rejected ? `${num(value)} ‰ (${t("rejected")})` : `${num(value)} ‰`),
       el("span", { class: "when" }, fmtTime(s.latest && s.latest.ts)));
   }));
 }
@@ -282,7 +298,7 @@ function renderMap() {
   const x = (lon) => 14 + ((lon - x0) / (x1 - x0 || 1)) * (W - 130), y = (lat) => H - 16 - ((lat - y0) / (y1 - y0 || 1)) * (H - 36);
   map.replaceChildren();
   for (const s of pts) {
-    const value = s.latest ? s.latest.values.salinity_ppt : undefined;
+    const value = s.latest && !(s.latest.qc & BAD_QC) ? s.latest.values.salinity_ppt : undefined;  // grey: nothing good to show
     const colour = { ok: "#2e7d32", warning: "#ef6c00", critical: "#c62828" }[levelOf(s, value)];
     const dot = svg("circle", { cx: x(s.lon), cy: y(s.lat), r: 7, fill: value === undefined ? "#999" : colour });
     dot.append(svg("title", {}, `${s.name}: ${value === undefined ? "–" : num(value)} ‰`));
@@ -397,7 +413,7 @@ async function renderFront() {
 // spreadsheet set to Vietnamese reads as numbers (";" between fields, decimal commas)
 async function download(path, name) {
   const style = state.lang === "vi" ? "vi" : "intl";
-  const response = await fetch(`${path}${path.includes("?") ? "&" : "?"}style=${style}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  const response = await fetch(`${path}${path.includes("?") ? "&" : "?"}style=${style}`, { headers: bearer() });
   if (!response.ok) { connected(false); return; }
   const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name });
   document.body.append(link); link.click(); link.remove();
@@ -408,7 +424,7 @@ async function openBulletin() {
   // opened as a real page to reload, bookmark and forward, with its PDF one tap away
   const zone = state.zone ? `&zone=${encodeURIComponent(state.zone)}` : "";
   const shown = window.open("", "_blank");  // opened now, inside the tap: browsers block it later
-  const response = await fetch(`/api/v1/reports/daily?lang=${state.lang}${zone}`, { headers: { Authorization: `Bearer ${state.token}` } });
+  const response = await fetch(`/api/v1/reports/daily?lang=${state.lang}${zone}`, { headers: bearer() });
   const link = response.ok && response.headers.get("Content-Location");
   if (link && shown) shown.location.href = link;
   else if (shown) shown.close();
@@ -565,7 +581,7 @@ async function live() {
   // fetch() rather than EventSource: the stream needs the Authorization header
   for (;;) {
     try {
-      const response = await fetch("/api/v1/alerts/stream", { headers: { Authorization: `Bearer ${state.token}` } });
+      const response = await fetch("/api/v1/alerts/stream", { headers: bearer() });
       const reader = response.body.getReader(), decoder = new TextDecoder();
       let buffer = "";
       for (;;) {
@@ -591,7 +607,12 @@ async function start() {
     keepToken(state.token, localStorage.getItem("sw-token") === state.token);
     history.replaceState(null, "", location.pathname);
   }
-  if (!state.token) { askToken(false); return; }
+  if (location.hash.startsWith("#code=")) {  // a one-time code's link: exchanged for a session cookie
+    const code = decodeURIComponent(location.hash.slice(6));
+    history.replaceState(null, "", location.pathname);
+    if (!(await signIn(code))) { askToken(true); return; }
+  }
+  // no token: a session cookie may sign this browser in (the rules answer 401 when not)
   try { state.rules = await api("/api/v1/rules"); } catch (error) { if (error.message === "unauthorized") return; }
   await refresh();
   live();
@@ -601,7 +622,30 @@ async function start() {
 const wide = matchMedia("(min-width: 760px)");  // a desktop: the header's menu stays open in line
 const keepMenu = () => { document.querySelector(".menu").open = wide.matches; };
 wide.addEventListener("change", keepMenu); keepMenu();
-$("login-form").addEventListener("submit", () => { state.token = $("token").value.trim(); keepToken(state.token, $("remember").checked); start(); });
+// on a phone the menu closes once an item in it is chosen, or on a tap elsewhere: left open, it
+// covered the first alert's acknowledge button
+document.addEventListener("click", (event) => {
+  const menu = document.querySelector(".menu");
+  if (!wide.matches && menu.open && (!menu.contains(event.target) || event.target.closest(".controls button"))) menu.open = false;
+});
+// the sign-in form takes a one-time code (ABCDE-FGH23, asked for on a signed-in screen) or a token
+const CODE = /^[A-HJKMNP-Z2-9]{5}-?[A-HJKMNP-Z2-9]{5}$/i;
+async function signIn(code) {
+  const response = await fetch("/api/v1/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ code }) });
+  if (response.ok) state.token = null;
+  return response.ok;
+}
+$("login-form").addEventListener("submit", async () => {
+  const typed = $("token").value.trim();
+  if (CODE.test(typed)) { if (!(await signIn(typed))) { askToken(true); return; } } else { state.token = typed; keepToken(state.token, $("remember").checked); }
+  start();
+});
+$("phone").addEventListener("click", async () => {  // a code to sign a phone in, valid 10 minutes, once
+  try {
+    const made = await api("/api/v1/signin-codes", { method: "POST" });
+    window.prompt(fill(t("phoneCode"), { code: made.code }), made.link);
+  } catch (error) { if (error.status === 409) window.alert(t("noCodes")); }
+});
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });
 $("zone").addEventListener("change", () => { state.zone = $("zone").value; localStorage.setItem("sw-zone", state.zone); $("m-zone").value = ""; refresh(); });
 $("m-zone").addEventListener("change", maintenanceForm);
@@ -610,6 +654,9 @@ for (const id of ["m-start", "m-end"]) $(id).addEventListener("input", () => { d
 $("bulletin").addEventListener("click", () => { openBulletin(); });
 $("csv-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.csv`); });
 $("csv-alerts").addEventListener("click", () => download(`/api/v1/alerts.csv${state.zone ? `?zone=${encodeURIComponent(state.zone)}` : ""}`, "saltwatch-alerts.csv"));
-$("logout").addEventListener("click", () => { localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null; askToken(false); });
+$("logout").addEventListener("click", () => {
+  localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null;
+  fetch("/api/v1/session", { method: "DELETE" }).finally(() => askToken(false));
+});
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);
 start();

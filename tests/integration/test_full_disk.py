@@ -213,3 +213,65 @@ def test_acknowledging_while_the_state_is_unsaved_is_a_503_in_json(
         assert done.status_code == 200, done.text
         assert done.json()["state"] == "acknowledged"
     store.close()
+
+
+def test_every_route_answers_json_and_never_a_500_while_the_state_disk_is_full(
+    small_disk: Path, tmp_path: Path
+) -> None:
+    """The API with its alert state (alerts, audit log, issued bulletins) on a full disk: each
+    route answers as usual where it only reads, and where it must write, a 503 with JSON and
+    Retry-After, never a 500 (a bulletin issued now, an acknowledgement, a silence, a rules
+    change)."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from saltwatch.api.app import create_app  # noqa: PLC0415
+    from saltwatch.api.context import ApiContext  # noqa: PLC0415
+    from saltwatch.core.settings import ApiToken, Settings  # noqa: PLC0415
+    from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins  # noqa: PLC0415
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+    from tests.alert_tools import audit_beside  # noqa: PLC0415
+    from tests.integration.test_security import ROUTES, TOKENS, call  # noqa: PLC0415
+
+    clock, recorder = FakeClock(T0 + 2 * 86_400 * 10**9), Recorder()
+    e = engine(small_disk, clock, recorder)  # its state.db on the small disk
+    store = SqliteReadingStore(tmp_path / "readings.db")  # the readings' disk has room
+    reading = sal("vam-kenh", 0, 5.0)
+    store.write([reading])
+    e.on_readings([reading])
+    e.dispatch()
+    (alert,) = e.open_alerts()
+    tokens = [ApiToken(role=r, token=t) for r, t in TOKENS.items()]
+    issued = SqliteIssuedBulletins(small_disk / "state.db")
+    ctx = ApiContext(
+        Settings(api={"tokens": tokens}), e.registry, store, e.state, audit_beside(e.state), e,
+        clock=clock, issued=issued,
+    )  # fmt: skip
+    filler = fill(small_disk)
+    ids = {"station": "vam-kenh", "alert_id": alert.id, "silence_id": "none", "share": "0" * 32}
+    answers: dict[str, int] = {}
+    with TestClient(create_app(ctx)) as client:
+        for method, path in sorted(ROUTES):
+            if path.endswith("/stream") or path == "/metrics":
+                continue
+            response = call(client, method, path, TOKENS[ROUTES[(method, path)] or "admin"], ids)
+            answers[f"{method} {path}"] = response.status_code
+            assert response.status_code != 500, (method, path, response.text)
+            if response.status_code == 204:
+                continue  # no body (signing out)
+            assert response.headers["content-type"].split(";")[0] in (
+                "application/json", "text/html", "text/markdown", "text/csv", "text/plain",
+            ), (method, path)  # fmt: skip
+            if response.status_code == 503:
+                assert response.json()["detail"] and response.headers["retry-after"].isdigit()
+    # what must write could not: said as a 503, to try again
+    for route in (
+        "POST /api/v1/alerts/{alert_id}/ack",
+        "POST /api/v1/silences",
+        "PUT /api/v1/rules",
+        "GET /api/v1/reports/daily",
+    ):
+        assert answers[route] == 503, (route, answers[route])
+    assert answers["GET /api/v1/alerts"] == 200  # reading goes on
+    filler.unlink()
+    issued.close()
+    store.close()

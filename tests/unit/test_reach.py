@@ -16,10 +16,13 @@ def test_loopback_binds_print_nothing_for_a_phone() -> None:
 def test_a_bind_beyond_loopback_prints_each_address_and_the_plain_http_warning() -> None:
     lines = reach_lines("0.0.0.0:8123", "/#token=t")
     for address in lan_addresses():
-        assert f"  on a phone      http://{address}:8123/#token=t  (same network)" in lines
+        assert (
+            f"  on a phone      http://{address}:8123/#token=t  (same network, sign-in once)"
+            in lines
+        )
     assert "plain HTTP" in lines[-1] and "TLS" in lines[-1]
     assert reach_lines("10.1.2.3:80", "/")[0] == (
-        "  on a phone      http://10.1.2.3:80/  (same network)"
+        "  on a phone      http://10.1.2.3:80/  (same network, sign-in once)"
     )
 
 

@@ -1,0 +1,85 @@
+"""Signing in on a phone with a one-time code (api/signin.py): asked for where one is signed in,
+typed (or opened as a link) on the phone, exchanged for an HttpOnly session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+
+from saltwatch.api.auth import AUTH_RESPONSES, Viewer
+from saltwatch.api.deps import Context
+from saltwatch.api.signin import (
+    CODE_PATTERN,
+    CODE_TTL_S,
+    SESSION_COOKIE,
+    SESSION_TTL_S,
+    SignIns,
+    digest,
+    new_code,
+    new_session,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["sign-in"])
+
+
+class CodeOut(BaseModel):
+    code: str = Field(description="ten letters and digits, to type on the phone (one use)")
+    link: str = Field(description="the dashboard's address that signs in with the code")
+    expires_at: str
+
+
+class CodeIn(BaseModel):
+    code: str = Field(max_length=16, description="the code, with or without its dash")
+
+
+def _signins(ctx: Context) -> SignIns:
+    if ctx.signins is None:
+        raise HTTPException(409, "this process signs in with tokens only")
+    return ctx.signins
+
+
+@router.post(
+    "/signin-codes",
+    status_code=201,
+    response_model=CodeOut,
+    summary="A one-time code that signs a phone in with this token's role and name (10 min)",
+    responses=AUTH_RESPONSES,
+)
+def signin_code(ctx: Context, who: Viewer, request: Request) -> CodeOut:
+    code = new_code()
+    expires = _signins(ctx).add("code", digest(code), who, CODE_TTL_S)
+    return CodeOut(code=code, link=f"{request.base_url}#code={code}", expires_at=expires)
+
+
+@router.post(
+    "/session",
+    status_code=204,
+    summary="Exchange a one-time code for a session: an HttpOnly, SameSite=Strict cookie",
+    responses={401: {"description": "no such code, used, or expired"}},
+)
+def open_session(ctx: Context, body: CodeIn, request: Request) -> Response:
+    code = body.code.strip().upper()
+    who = _signins(ctx).take(digest(code)) if CODE_PATTERN.fullmatch(code) else None
+    if who is None:
+        raise HTTPException(401, "no such code, or used, or expired: ask for a new one")
+    session = new_session()
+    _signins(ctx).add("session", digest(session), who, SESSION_TTL_S)
+    answer = Response(status_code=204)
+    answer.set_cookie(
+        SESSION_COOKIE, session, max_age=SESSION_TTL_S, path="/", httponly=True,
+        samesite="strict", secure=request.url.scheme == "https",
+    )  # fmt: skip
+    return answer
+
+
+@router.delete("/session", status_code=204, summary="Sign out: the session ends")
+def end_session(
+    ctx: Context, session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None
+) -> Response:
+    if session and ctx.signins is not None:
+        ctx.signins.end(digest(session))
+    answer = Response(status_code=204)
+    answer.delete_cookie(SESSION_COOKIE, path="/")
+    return answer

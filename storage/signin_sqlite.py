@@ -1,0 +1,57 @@
+"""Sign-in codes and sessions (api/signin.py) in the alert state's SQLite file, kept as digests
+of their secrets; a code is used up in the statement that reads it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from saltwatch.api.auth import Principal
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.storage.sqlite import OpenedAtFirstUse
+
+
+class SqliteSignIns(OpenedAtFirstUse):
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS signins (
+            digest TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+            expires INTEGER NOT NULL) WITHOUT ROWID;
+        """
+
+    def __init__(self, path: Path | str, wall_ns: Callable[[], int] = time.time_ns) -> None:
+        super().__init__(path)
+        self._now = wall_ns
+
+    def add(self, kind: str, digest: str, who: Principal, ttl_s: float) -> str:
+        now = self._now()
+        expires = now + int(ttl_s * NS_PER_S)
+        with self._locked() as db:
+            db.execute("DELETE FROM signins WHERE expires < ?", (now,))  # the ended, let go
+            db.execute(
+                "INSERT INTO signins VALUES (?, ?, ?, ?, ?)",
+                (digest, kind, who.name, who.role, expires),
+            )
+        return to_rfc3339(expires, VN_TZ)
+
+    def take(self, digest: str) -> Principal | None:
+        with self._locked() as db:
+            row = db.execute(
+                "DELETE FROM signins WHERE digest = ? AND kind = 'code' AND expires > ? "
+                "RETURNING name, role",
+                (digest, self._now()),
+            ).fetchone()
+        return Principal(row[0], row[1]) if row else None
+
+    def session(self, digest: str) -> Principal | None:
+        with self._locked() as db:
+            row = db.execute(
+                "SELECT name, role FROM signins WHERE digest = ? AND kind = 'session' "
+                "AND expires > ?",
+                (digest, self._now()),
+            ).fetchone()
+        return Principal(row[0], row[1]) if row else None
+
+    def end(self, digest: str) -> None:
+        with self._locked() as db:
+            db.execute("DELETE FROM signins WHERE digest = ? AND kind = 'session'", (digest,))
