@@ -7,7 +7,9 @@ state's file (storage/signin_sqlite.py), so every API process knows them."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import re
 import secrets
 from typing import Protocol
@@ -48,6 +50,15 @@ def new_code() -> str:
     """``ABCDE-FGH23``: ten of 31 letters and digits (about 50 bits), one use, 10 minutes."""
     letters = "".join(secrets.choice(_ALPHABET) for _ in range(10))
     return f"{letters[:5]}-{letters[5:]}"
+
+
+def qr_svg(link: str) -> str:
+    """The link as a QR code, an SVG data URI for an ``<img>`` (a phone's camera opens it)."""
+    import segno  # noqa: PLC0415 - only when a code is asked for
+
+    out = io.BytesIO()
+    segno.make(link, error="m").save(out, kind="svg", scale=5, border=2)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def new_session() -> str:

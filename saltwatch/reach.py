@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import ipaddress
 import socket
 import struct
@@ -42,6 +43,12 @@ def reach_lines(bind: str, path: str) -> list[str]:
     lines = [
         f"  on a phone      http://{h}:{port}{path}  (same network, sign-in once)" for h in hosts
     ]
+    if hosts:  # the first address as a QR code, for the phone's camera
+        import segno  # noqa: PLC0415 - only when bound beyond loopback
+
+        out = io.StringIO()
+        segno.make(f"http://{hosts[0]}:{port}{path}", error="m").terminal(out=out, compact=True)
+        lines += ["  " + row for row in out.getvalue().splitlines()]
     lines.append(
         "  WARNING: tokens cross this network in plain HTTP; beyond a network you trust, put "
         "SaltWatch behind TLS (docs/deploy.md)"

@@ -19,6 +19,7 @@ from saltwatch.api.signin import (
     digest,
     new_code,
     new_session,
+    qr_svg,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["sign-in"])
@@ -27,6 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["sign-in"])
 class CodeOut(BaseModel):
     code: str = Field(description="ten letters and digits, to type on the phone (one use)")
     link: str = Field(description="the dashboard's address that signs in with the code")
+    qr: str = Field(description="the link as a QR code: an SVG data URI")
     expires_at: str
 
 
@@ -50,7 +52,8 @@ def _signins(ctx: Context) -> SignIns:
 def signin_code(ctx: Context, who: Viewer, request: Request) -> CodeOut:
     code = new_code()
     expires = _signins(ctx).add("code", digest(code), who, CODE_TTL_S)
-    return CodeOut(code=code, link=f"{request.base_url}#code={code}", expires_at=expires)
+    link = f"{request.base_url}#code={code}"
+    return CodeOut(code=code, link=link, qr=qr_svg(link), expires_at=expires)
 
 
 @router.post(

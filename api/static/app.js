@@ -28,7 +28,7 @@ const TEXT = {
         lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)",
         csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)",
         audit: "Nhật ký thao tác", moreAlerts: "Xem thêm {n} cảnh báo", phone: "Mở trên điện thoại", rejected: "bị loại",
-        phoneCode: "Trên điện thoại, mở đường dẫn này hoặc nhập mã {code} (dùng một lần, trong 10 phút):",
+        phoneCode: "Trên điện thoại, quét mã QR, mở đường dẫn hoặc nhập mã {code} (dùng một lần, trong 10 phút):",
         noCodes: "Máy chủ này chỉ đăng nhập bằng mã truy cập" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Sign out", token: "Sign-in code (10 characters) or access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
@@ -56,7 +56,7 @@ const TEXT = {
         lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)",
         csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)",
         audit: "Who did what", moreAlerts: "Show {n} more alerts", phone: "Open on a phone", rejected: "rejected",
-        phoneCode: "On the phone, open this link or type the code {code} (once, within 10 minutes):",
+        phoneCode: "On the phone, scan the QR code, open the link or type the code {code} (once, within 10 minutes):",
         noCodes: "This server signs in with tokens only" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
@@ -643,7 +643,10 @@ $("login-form").addEventListener("submit", async () => {
 $("phone").addEventListener("click", async () => {  // a code to sign a phone in, valid 10 minutes, once
   try {
     const made = await api("/api/v1/signin-codes", { method: "POST" });
-    window.prompt(fill(t("phoneCode"), { code: made.code }), made.link);
+    $("phone-text").textContent = fill(t("phoneCode"), { code: made.code });
+    $("phone-qr").src = made.qr;  // for the phone's camera
+    $("phone-link").href = made.link; $("phone-link").textContent = made.link;
+    $("phone-dialog").showModal();
   } catch (error) { if (error.status === 409) window.alert(t("noCodes")); }
 });
 $("lang").addEventListener("click", () => { state.lang = state.lang === "vi" ? "en" : "vi"; localStorage.setItem("sw-lang", state.lang); translate(); refresh(); });

@@ -242,11 +242,12 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
         assert sheet[0].startswith("time;salinity_ppt;") and "," in sheet[-1].split(";")[1]
         # a phone signed in without typing a token: a one-time code from the signed-in desk,
         # opened as its link on the phone, becomes an HttpOnly session cookie
-        with desktop.expect_event("dialog") as asked:
-            desktop.click("#phone")
-        dialog = asked.value
-        links = [dialog.default_value]
-        dialog.accept()
+        desktop.click("#phone")
+        desktop.wait_for_selector("#phone-dialog[open]", timeout=10_000)
+        links = [desktop.get_attribute("#phone-link", "href") or ""]
+        qr = desktop.get_attribute("#phone-qr", "src") or ""
+        assert qr.startswith("data:image/svg+xml;base64,")  # the link for the phone's camera
+        desktop.click("#phone-dialog button")
         assert re.search(r"#code=[A-Z2-9]{5}-[A-Z2-9]{5}$", links[0]), links
         elsewhere = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         handheld = elsewhere.new_page()

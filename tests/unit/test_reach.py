@@ -21,6 +21,8 @@ def test_a_bind_beyond_loopback_prints_each_address_and_the_plain_http_warning()
             in lines
         )
     assert "plain HTTP" in lines[-1] and "TLS" in lines[-1]
+    qr = [line for line in reach_lines("10.1.2.3:80", "/") if "█" in line]
+    assert len(qr) > 10  # the link as a QR code, for the phone's camera
     assert reach_lines("10.1.2.3:80", "/")[0] == (
         "  on a phone      http://10.1.2.3:80/  (same network, sign-in once)"
     )
