@@ -411,8 +411,7 @@ async function renderFront() {
 
 // a spreadsheet to keep: fetched with the token, saved as a file; in Vietnamese, the file a
 // spreadsheet set to Vietnamese reads as numbers (";" between fields, decimal commas)
-async function download(path, name) {
-  const style = state.lang === "vi" ? "vi" : "intl";
+async function download(path, name, style = state.lang === "vi" ? "vi" : "intl") {
   const response = await fetch(`${path}${path.includes("?") ? "&" : "?"}style=${style}`, { headers: bearer() });
   if (!response.ok) { connected(false); return; }
   const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name });
@@ -656,6 +655,7 @@ $("maint-form").addEventListener("submit", saveWindow);
 for (const id of ["m-start", "m-end"]) $(id).addEventListener("input", () => { delete $("m-start").dataset.auto; delete $("m-end").dataset.auto; });
 $("bulletin").addEventListener("click", () => { openBulletin(); });
 $("csv-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.csv`); });
+$("xlsx-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.xlsx`, "xlsx"); });
 $("csv-alerts").addEventListener("click", () => download(`/api/v1/alerts.csv${state.zone ? `?zone=${encodeURIComponent(state.zone)}` : ""}`, "saltwatch-alerts.csv"));
 $("logout").addEventListener("click", () => {
   localStorage.removeItem("sw-token"); sessionStorage.removeItem("sw-token"); state.token = null;

@@ -606,6 +606,28 @@ def test_csv_for_a_spreadsheet_in_vietnamese(client: TestClient) -> None:
     assert "," in first["value"] and "T" not in first["started_at"]
 
 
+def test_exports_as_excel_workbooks(client: TestClient) -> None:
+    """style=xlsx: a workbook whose numbers are numbers and whose times are dates, whatever the
+    spreadsheet's language."""
+    import datetime as dt  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    from openpyxl import load_workbook  # noqa: PLC0415
+
+    answer = client.get(
+        "/api/v1/stations/vam-kenh/readings.csv", params={"style": "xlsx"}, headers=auth("viewer")
+    )
+    assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="vam-kenh.xlsx"' in answer.headers["content-disposition"]
+    rows = list(load_workbook(io.BytesIO(answer.content)).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("time", "salinity_ppt")
+    assert rows[-1][1] == pytest.approx(3.55) and rows[-1][0] == dt.datetime(2024, 3, 12, 16, 55)
+    alerts = client.get("/api/v1/alerts.csv", params={"style": "xlsx"}, headers=auth("viewer"))
+    sheet = load_workbook(io.BytesIO(alerts.content)).active
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert header[:3] == ["id", "started_at", "updated_at"] and sheet.max_row >= 2
+
+
 def test_the_api_docs_need_no_cdn(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200 and "cdn." not in page.text
