@@ -22,7 +22,6 @@ const TEXT = {
         rule: "Loại cảnh báo", from: "Từ", to: "Đến", reason: "Lý do", save: "Lưu lịch", any: "(tất cả)",
         cancel: "Hủy lịch", active: "đang áp dụng", scheduled: "sắp tới", nowindows: "Không có lịch bảo trì",
         noperm: "Cần quyền operator", badwindow: "Lịch không hợp lệ: {why}",
-        badtimes: "giờ kết thúc phải sau giờ bắt đầu và sau thời điểm hiện tại, lý do không được để trống",
         lg_measured: "Độ mặn đo được", lg_flagged: "Giá trị bị loại khi kiểm tra chất lượng",
         lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
         lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)",
@@ -520,6 +519,13 @@ function defaultTimes() {
   $("m-start").value = vnInput(start); $("m-end").value = vnInput(new Date(+start + 2 * 3600e3));
   $("m-start").dataset.auto = $("m-end").dataset.auto = "1";
 }
+// what the server says of a refused window, in Vietnamese
+const REFUSALS = {
+  "ends_at": "giờ kết thúc phải sau giờ bắt đầu và sau thời điểm hiện tại",
+  "name a zone": "hãy chọn khu vực, thiết bị hoặc loại cảnh báo",
+  "a silence lasts": "lịch tạm tắt dài tối đa 30 ngày và bắt đầu trong vòng một năm",
+  "give either": "hãy cho giờ kết thúc",
+};
 async function saveWindow(event) {
   event.preventDefault();
   if ($("m-start").dataset.auto && $("m-end").dataset.auto) defaultTimes();
@@ -532,7 +538,9 @@ async function saveWindow(event) {
   } catch (error) {
     $("m-error").hidden = false;
     // the server explains in English: in the Vietnamese page, the form says it in Vietnamese
-    const why = error.status === 422 && state.lang === "vi" ? t("badtimes") : typeof error.detail === "string" ? error.detail : error.message;
+    const detail = typeof error.detail === "string" ? error.detail : error.message;
+    const known = Object.entries(REFUSALS).find(([start]) => detail.startsWith(start));
+    const why = state.lang === "vi" && known ? known[1] : detail;
     $("m-error").textContent = error.status === 403 ? t("noperm") : fill(t("badwindow"), { why });
   }
 }

@@ -23,10 +23,10 @@ EXE = str(Path(sys.executable).with_name("saltwatch"))
 T_START = "2024-03-01T00:00:00+07:00"
 
 
-def start_demo(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_demo(data: Path, port: int, log: Path, *more: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SALTWATCH_")}
     return subprocess.Popen(
-        [EXE, "demo", "--data", str(data), "--bind", f"127.0.0.1:{port}"],
+        [EXE, "demo", "--data", str(data), "--bind", f"127.0.0.1:{port}", *more],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -139,3 +139,42 @@ def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
     )
     assert result.returncode == 1 and "not a SaltWatch demo folder" in result.stderr
     assert (tmp_path / "thesis.docx").read_text() == "years of work"
+
+
+def test_the_maintenance_form_saves_after_the_page_was_open_a_while(tmp_path: Path) -> None:
+    """The form's default times were set when the page loaded: on the demo's fast clock (and on
+    any clock, once the hour turns) its start had passed when it was sent, and saving failed
+    with an English message. They are taken again when it is sent. The demo at 1,200x: the
+    page stays open until the server's clock is past the window the form first offered."""
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    from tests.conftest import need_binary  # noqa: PLC0415
+
+    need_binary("chromium", "chromium")
+    data, log, port = tmp_path / "demo", tmp_path / "demo.log", free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_demo(data, port, log, "--speed", "1200")
+    try:
+        wait_until(lambda: get(base, "/health") is not None, 60, "the demo's /health")
+        operator = json.loads((data / "demo.json").read_text())["tokens"]["operator"]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(f"{base}/#token={operator}")
+            page.wait_for_selector("#stations li", timeout=30_000)
+            page.click("#maint-new summary")
+            end = page.input_value("#m-end")  # Vietnam time, as the form shows it
+            wait_until(
+                lambda: get(base, "/health")["now"][:16] > end, 60, "the form's window passing"
+            )
+            page.select_option("#m-device", "vam-kenh")
+            page.fill("#m-reason", "thay cảm biến")
+            page.click("#maint-form button[type=submit]")
+            page.wait_for_selector("#windows li[data-id]", timeout=10_000)
+            assert "thay cảm biến" in page.inner_text("#windows")
+            assert page.locator("#m-error").is_hidden()
+            browser.close()
+    finally:
+        stop_demo(process, log)
