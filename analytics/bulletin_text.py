@@ -89,6 +89,12 @@ def _fmt(value: float | None, lang: Lang, digits: int = 2) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
+def _when(ts_ns: int, same_day: bool) -> str:
+    """``14:30`` on the bulletin's day, ``14:30 28/02`` before it: one way, both languages."""
+    text = to_rfc3339(ts_ns, VN_TZ)
+    return text[11:16] if same_day else f"{text[11:16]} {text[8:10]}/{text[5:7]}"
+
+
 def _title(b: Bulletin, registry: Registry, lang: Lang) -> str:
     roots = [z.name for z in registry.zones.values() if z.parent is None]
     where = registry.zones[b.zone].name if b.zone else ", ".join(roots)
@@ -152,9 +158,7 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
     ]
     alerts = [
         [
-            to_rfc3339(a.started_at_ns, VN_TZ)[11:16]
-            if a.started_at_ns >= day_bounds(b.day)[0]
-            else to_rfc3339(a.started_at_ns, VN_TZ)[:10],
+            _when(a.started_at_ns, a.started_at_ns >= day_bounds(b.day)[0]),
             w.get(a.severity, a.severity),
             zone_name.get(a.zone, a.zone),
             b.alert_texts.get(a.id, a.rule),

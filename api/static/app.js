@@ -392,6 +392,9 @@ function skillText(forecast) {  // the forecast's live score beside its band (do
   return out;
 }
 
+// "46.5 km" as the page's language writes it: 46,5 km in Vietnamese
+const decimals = (text) => (text ? (state.lang === "vi" ? text.replace(/(\d)\.(\d)/g, "$1,$2") : text) : "–");
+
 async function renderFront() {
   const fronts = await api("/api/v1/saltfront?days=14");
   $("front").replaceChildren(...fronts.map((f) => {
@@ -403,7 +406,7 @@ async function renderFront() {
     const levels = risks.map((r) => `${t(r.basis)} ${r.level}${r.by ? ` (${r.by === "4ppt" ? "4‰" : "1‰"})` : ""}`);
     const declared = f.risk_declared ? ` · ${t("declared")} ${f.risk_declared.level}` : "";
     return el("li", { class: `risk-${f.risk_declared ? f.risk_declared.level : top}` },
-      el("strong", {}, f.name), ` 4‰: ${f.text_4ppt || "–"} · 1‰: ${f.text_1ppt || "–"} · `,
+      el("strong", {}, f.name), ` 4‰: ${decimals(f.text_4ppt)} · 1‰: ${decimals(f.text_1ppt)} · `,
       el("span", { class: "level" }, `${t("risk")}: ${levels.join(" · ") || "–"}${declared}`), " ", spark);
   }));
 }
