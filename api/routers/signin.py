@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from saltwatch.api.auth import AUTH_RESPONSES, Viewer
 from saltwatch.api.deps import Context
+from saltwatch.api.schemas import Problem
 from saltwatch.api.signin import (
     CODE_PATTERN,
     CODE_TTL_S,
@@ -60,7 +61,11 @@ def signin_code(ctx: Context, who: Viewer, request: Request) -> CodeOut:
     "/session",
     status_code=204,
     summary="Exchange a one-time code for a session: an HttpOnly, SameSite=Strict cookie",
-    responses={401: {"description": "no such code, used, or expired"}},
+    responses={
+        400: {"model": Problem, "description": "the request body is not JSON"},
+        401: {"model": Problem, "description": "no such code, used, or expired"},
+        422: {"model": Problem, "description": "the body is not {\"code\": …}"},
+    },
 )
 def open_session(ctx: Context, body: CodeIn, request: Request) -> Response:
     code = body.code.strip().upper()
