@@ -22,7 +22,7 @@ from saltwatch.alerts.wording import (
     SEVERITY_VI,
 )
 from saltwatch.core.registry import Registry
-from saltwatch.core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.core.timeutil import VN_TZ, short_time, to_rfc3339
 
 
 def family(rule: str) -> str:
@@ -52,12 +52,6 @@ def _fmt(value: float | None, decimal: str = ".") -> str:
         return "-"
     text = f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
     return text.replace(".", decimal)
-
-
-def _short_time(ts_ns: int) -> str:
-    """``14:30 12/03`` in Vietnam time."""
-    text = to_rfc3339(ts_ns, VN_TZ)
-    return f"{text[11:16]} {text[8:10]}/{text[5:7]}"
 
 
 def _river_name(fingerprint: str, registry: Registry) -> str:
@@ -96,8 +90,8 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
         "sev_en": SEVERITY_EN[alert.severity],
         "by": alert.acked_by or "",
         "river": _river_name(alert.fingerprint, registry),
-        "start": _short_time(alert.started_at_ns),
-        "since": _short_time(alert.started_at_ns),
+        "start": short_time(alert.started_at_ns),
+        "since": short_time(alert.started_at_ns),
         "subject": f"{fp.subject}:{fp.part}" if fp.part else fp.subject,
     }
     fields |= _risk_fields(alert)
@@ -148,9 +142,9 @@ def open_texts(alert: Alert, registry: Registry, current: Current) -> tuple[str,
     fields = {
         "where": _where(alert, registry),
         "unit": alert.unit,
-        "now_at": _short_time(current.at_ns),
-        "peak_at": _short_time(current.peak_at_ns),
-        "since": _short_time(alert.started_at_ns),
+        "now_at": short_time(current.at_ns),
+        "peak_at": short_time(current.peak_at_ns),
+        "since": short_time(alert.started_at_ns),
         "sev_vi": SEVERITY_VI[alert.severity],
         "sev_en": SEVERITY_EN[alert.severity],
     }

@@ -11,7 +11,7 @@ from saltwatch.analytics.bulletin import Bulletin, Lang, day_bounds
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.saltfront import FrontDay
 from saltwatch.core.registry import Registry
-from saltwatch.core.timeutil import VN_TZ, to_rfc3339
+from saltwatch.core.timeutil import VN_TZ, short_time, to_rfc3339
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
@@ -91,8 +91,7 @@ def _fmt(value: float | None, lang: Lang, digits: int = 2) -> str:
 
 def _when(ts_ns: int, same_day: bool) -> str:
     """``14:30`` on the bulletin's day, ``14:30 28/02`` before it: one way, both languages."""
-    text = to_rfc3339(ts_ns, VN_TZ)
-    return text[11:16] if same_day else f"{text[11:16]} {text[8:10]}/{text[5:7]}"
+    return short_time(ts_ns)[:5] if same_day else short_time(ts_ns)
 
 
 def _title(b: Bulletin, registry: Registry, lang: Lang) -> str:

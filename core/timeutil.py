@@ -118,3 +118,9 @@ def time_runs(times: Sequence[int], gap: int) -> Iterator[tuple[int, int]]:
             first = ts
         last = ts
     yield first, last
+
+
+def short_time(ts_ns: int) -> str:
+    """``14:30 12/03`` in Vietnam time: how alerts and bulletins write a moment for a person."""
+    text = to_rfc3339(ts_ns, VN_TZ)
+    return f"{text[11:16]} {text[8:10]}/{text[5:7]}"

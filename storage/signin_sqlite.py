@@ -35,21 +35,16 @@ class SqliteSignIns(OpenedAtFirstUse):
         return to_rfc3339(expires, VN_TZ)
 
     def take(self, digest: str) -> Principal | None:
-        with self._locked() as db:
-            row = db.execute(
-                "DELETE FROM signins WHERE digest = ? AND kind = 'code' AND expires > ? "
-                "RETURNING name, role",
-                (digest, self._now()),
-            ).fetchone()
-        return Principal(row[0], row[1]) if row else None
+        return self._holder("DELETE FROM signins", "code", digest, " RETURNING name, role")
 
     def session(self, digest: str) -> Principal | None:
+        return self._holder("SELECT name, role FROM signins", "session", digest)
+
+    def _holder(self, verb: str, kind: str, digest: str, tail: str = "") -> Principal | None:
+        """Whose unexpired code or session ``digest`` is (``verb``: read it, or use it up)."""
+        where = " WHERE digest = ? AND kind = ? AND expires > ?"
         with self._locked() as db:
-            row = db.execute(
-                "SELECT name, role FROM signins WHERE digest = ? AND kind = 'session' "
-                "AND expires > ?",
-                (digest, self._now()),
-            ).fetchone()
+            row = db.execute(verb + where + tail, (digest, kind, self._now())).fetchone()
         return Principal(row[0], row[1]) if row else None
 
     def end(self, digest: str) -> None:

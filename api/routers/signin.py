@@ -64,7 +64,7 @@ def signin_code(ctx: Context, who: Viewer, request: Request) -> CodeOut:
     responses={
         400: {"model": Problem, "description": "the request body is not JSON"},
         401: {"model": Problem, "description": "no such code, used, or expired"},
-        422: {"model": Problem, "description": "the body is not {\"code\": …}"},
+        422: {"model": Problem, "description": 'the body is not {"code": …}'},
     },
 )
 def open_session(ctx: Context, body: CodeIn, request: Request) -> Response:
