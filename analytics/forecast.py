@@ -5,8 +5,10 @@ one tidal day earlier), corrected by what the station's own recent history says 
 (analytics/forecasters.py: the ``learned`` method). Where the correction did not beat plain
 persistence over the last days, the forecast *is* persistence and says so (``method``). The band
 is calibrated on the method's own errors (nominal 90 %). A safe intake window is a period of at
-least ``min_window`` in which the band's *upper* edge stays below the intake threshold; windows
-are announced only for stations whose live score (analytics/forecast_score.py) earned it.
+least ``min_window`` in which an edge of the band stays below the intake threshold: the lowest
+edge whose windows the station's own past forecasts showed right at the asked precision
+(analytics/window_edge.py), the upper edge until they can tell; windows are announced only for
+stations whose live score (analytics/forecast_score.py) earned it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,22 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from saltwatch.analytics.forecast_store import LiveScore, live_score, to_reading
+from saltwatch.analytics.forecast_score import PastForecast
+from saltwatch.analytics.forecast_store import LiveScore, live_score, past_forecasts, to_reading
 from saltwatch.analytics.forecasters import (
     CONSTITUENTS,
     TIDAL_DAY_H,
     Method,
     MethodSettings,
     predict,
+)
+from saltwatch.analytics.window_edge import (
+    UPPER,
+    Edge,
+    choose_edge,
+    edge_of,
+    prepare,
+    runs_at_least,
 )
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Profile, Registry
@@ -114,28 +125,22 @@ def safe_windows(
     min_window_s: float,
     step_s: float,
     horizon_h: float | None = None,
+    edge: float = UPPER,
 ) -> list[Window]:
-    """Periods of at least ``min_window_s`` whose band stays below ``threshold_ppt`` throughout,
-    within ``horizon_h`` of the fit (default: the whole forecast); each covers its forecast
-    steps (a step stands for the ``step_s`` that ends at it)."""
-    safe = forecast.upper < threshold_ppt
+    """Periods of at least ``min_window_s`` whose band edge ``edge`` (analytics/window_edge.py:
+    1 the upper edge) stays below ``threshold_ppt`` throughout, within ``horizon_h`` of the fit
+    (default: the whole forecast); each covers its forecast steps (a step stands for the
+    ``step_s`` that ends at it)."""
+    safe = edge_of(forecast.mean, forecast.lower, forecast.upper, edge) < threshold_ppt
     if horizon_h is not None:
         safe &= forecast.ts_ns <= forecast.fitted_at_ns + int(horizon_h * 3600 * NS_PER_S)
-    out: list[Window] = []
+    kept = runs_at_least(safe, max(1, int(np.ceil(min_window_s / step_s - 1e-9))))
     step_ns = int(step_s * NS_PER_S)
-    i = 0
-    while i < safe.size:
-        if not safe[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < safe.size and safe[j + 1]:
-            j += 1
-        start, end = int(forecast.ts_ns[i]) - step_ns, int(forecast.ts_ns[j])
-        if end - start >= min_window_s * NS_PER_S:
-            out.append(Window(start, end))
-        i = j + 1
-    return out
+    bounds = np.diff(np.concatenate(([0], kept.astype(np.int8), [0])))
+    return [
+        Window(int(forecast.ts_ns[i]) - step_ns, int(forecast.ts_ns[j - 1]))
+        for i, j in zip(np.flatnonzero(bounds == 1), np.flatnonzero(bounds == -1), strict=True)
+    ]
 
 
 def settings_from(rules: ForecastRules) -> ForecastSettings:
@@ -164,6 +169,8 @@ class StationForecast:
     score: LiveScore | None = None  # what the station's past forecasts earned
     recent_max: float | None = None  # the highest good reading of the last tidal day
     alerts: bool = True  # False: a watch station, which raises no salinity alert of its own
+    #: the band edge the windows were read from, and what it achieved (analytics/window_edge.py)
+    edge: Edge = field(default_factory=Edge)
 
     @property
     def reliable(self) -> bool:
@@ -186,9 +193,12 @@ def good_readings(
 
 def history_days(rules: ForecastRules, hindcast: bool = False) -> float:
     """Days of readings to load: the fitting window, and the scored days with the tidal days
-    persistence looks back (plus a fitting window before the first hindcast)."""
+    persistence looks back (plus a fitting window before the first hindcast), and the days the
+    windows' band edge is chosen on."""
     scored = rules.score_days + 3.0
-    return scored + rules.fit_days if hindcast else max(rules.fit_days, scored)
+    if hindcast:
+        return scored + rules.fit_days
+    return max(rules.fit_days, scored, rules.window_calibration_days + 2.0)
 
 
 def forecast_from(
@@ -198,9 +208,11 @@ def forecast_from(
     station: Device,
     rules: RuleSet,
     now_ns: int,
+    past: Sequence[PastForecast] = (),
 ) -> StationForecast | None:
     """The station's forecast at ``now_ns`` from its good readings (only those up to then are
-    used); None with too little data, or for a station without a use profile (no levels)."""
+    used); None with too little data, or for a station without a use profile (no levels). An
+    intake station's windows are read from the band edge its ``past`` forecasts earned."""
     if station.profile is None:
         return None
     cfg = settings_from(rules.forecast)
@@ -211,9 +223,11 @@ def forecast_from(
     month = datetime.fromtimestamp(now_ns / NS_PER_S, VN_TZ).month
     levels = rules.levels_for(station, registry, month)
     threshold = levels.level(rules.forecast.intake_level)
+    edge = Edge()
     if station.profile is Profile.INTAKE:
+        edge = edge_from(past, ts[known], ppt[known], now_ns, threshold, rules.forecast)
         forecast.windows = safe_windows(
-            forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h
+            forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h, edge.q
         )
     last_day = (ts > now_ns - int(TIDAL_DAY_H * 3600 * NS_PER_S)) & known
     recent = float(np.max(ppt[last_day])) if last_day.any() else None
@@ -225,19 +239,43 @@ def forecast_from(
         forecast.windows,
         recent_max=recent,
         alerts=levels.alerts,
+        edge=edge,
     )
+
+
+def edge_from(
+    past: Sequence[PastForecast],
+    ts: npt.NDArray[np.int64],
+    ppt: FloatArray,
+    now_ns: int,
+    threshold: float,
+    rules: ForecastRules,
+) -> Edge:
+    """The band edge the ``past`` forecasts earned at ``threshold`` (analytics/window_edge.py)."""
+    scored = [
+        s
+        for p in past
+        if (s := prepare(p, ts, ppt, threshold, rules.min_window, now_ns)) is not None
+    ]
+    return choose_edge(scored, threshold, rules.window_precision)
 
 
 def forecast_station(
     store: ReadingStore, registry: Registry, station: Device, rules: RuleSet, now_ns: int
 ) -> StationForecast | None:
     """The station's forecast from its good readings in the store, with the live score of the
-    forecasts kept for it; None with too little data (or no use profile)."""
-    since = now_ns - int(history_days(rules.forecast) * 86400 * NS_PER_S)
+    forecasts kept for it (which also choose the band edge its windows are read from); None with
+    too little data (or no use profile)."""
+    cfg = rules.forecast
+    since = now_ns - int(history_days(cfg) * 86400 * NS_PER_S)
     ts, ppt = good_readings(store, station.id, since, now_ns + 1)
-    found = forecast_from(ts, ppt, registry, station, rules, now_ns)
+    days = max(cfg.score_days, cfg.window_calibration_days)
+    past = past_forecasts(store, station.id, now_ns - int(days * 86400 * NS_PER_S), now_ns + 1)
+    found = forecast_from(ts, ppt, registry, station, rules, now_ns, past)
     if found is not None:
-        found.score = live_score(store, station.id, ts, ppt, now_ns, rules.forecast)
+        scored_since = now_ns - int(cfg.score_days * 86400 * NS_PER_S)
+        recent = [p for p in past if p.fitted_at_ns >= scored_since]
+        found.score = live_score(recent, ts, ppt, now_ns, cfg)
     return found
 
 

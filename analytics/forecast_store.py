@@ -5,6 +5,7 @@ persistence (analytics/forecast_score.py), and whether that earns it intake wind
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,17 +106,15 @@ class LiveScore:
 
 
 def live_score(
-    store: ReadingStore,
-    station: str,
+    forecasts: Sequence[PastForecast],
     obs_ts_ns: np.ndarray,
     obs_ppt: np.ndarray,
     now_ns: int,
     rules: ForecastRules,
 ) -> LiveScore:
-    """Score the station's kept forecasts of the last ``rules.score_days`` against its good
-    readings ``obs`` (which must reach back a tidal day or two before the oldest of them)."""
-    since = now_ns - int(rules.score_days * 86400 * NS_PER_S)
-    forecasts = past_forecasts(store, station, since, now_ns + 1)
+    """Score the station's kept ``forecasts`` of the last ``rules.score_days`` (past_forecasts)
+    against its good readings ``obs`` (which must reach back a tidal day or two before the
+    oldest of them)."""
     tally = score_all(forecasts, obs_ts_ns, obs_ppt, now_ns)
     return LiveScore(rules.score_days, tally, *judge(tally, rules))
 

@@ -70,13 +70,18 @@ class ForecastPoint(BaseModel):
     ts: str
     mean: float = Field(description="forecast salinity, ‰")
     lower: float = Field(description="the band's lower edge, ‰")
-    upper: float = Field(description="the band's upper edge, ‰ (windows are judged on it)")
+    upper: float = Field(description="the band's upper edge, ‰")
 
 
 class WindowOut(BaseModel):
     start: str
     end: str
     hours: float
+    precision: float | None = Field(
+        description="the share of the time inside the windows the station's past forecasts "
+        "announced from the same band edge that was truly below the intake threshold (null: "
+        "not scored yet; the windows are then read from the upper edge)"
+    )
 
 
 class SkillOut(BaseModel):
@@ -121,5 +126,10 @@ class ForecastOut(BaseModel):
     windows: list[WindowOut] = Field(
         description="safe intake windows found (intake stations); notices are sent only when "
         "reliable"
+    )
+    window_edge: float = Field(
+        description="the band edge the windows are read from: 1 the upper edge, 0 the mean, "
+        "−1 the lower edge; the lowest edge whose windows were right at the asked precision "
+        "(rules forecast.window_precision) on the station's own past forecasts"
     )
     points: list[ForecastPoint]

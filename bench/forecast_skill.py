@@ -29,14 +29,24 @@ from pathlib import Path
 
 import numpy as np
 
-from saltwatch.analytics.forecast import ForecastSettings, fit_forecast, safe_windows, settings_from
+from saltwatch.analytics.forecast import (
+    Forecast,
+    ForecastSettings,
+    Window,
+    fit_forecast,
+    safe_windows,
+    settings_from,
+)
 from saltwatch.analytics.forecast_score import PastForecast, Tally, score
 from saltwatch.analytics.forecasters import METHODS, Method
-from saltwatch.core.rules import load_rules
+from saltwatch.analytics.window_edge import UPPER, Scored, choose_edge, prepare
+from saltwatch.core.rules import ForecastRules, load_rules
 from saltwatch.core.timeutil import NS_PER_S
 
 H_NS = 3600 * NS_PER_S
 Series = tuple[np.ndarray, np.ndarray]  # ts_ns (int64), ppt (float64), sorted by time
+PERCENTILES = (10, 30, 50)  # the low levels where intake decisions sit
+FIXED_PPT = (2.0, 4.0)  # rice's limit and the legal intrusion line, where a series crosses them
 
 
 def read_csv(path: Path) -> Series:
@@ -71,40 +81,83 @@ def sim_series(scenario: str, start: str, end: str, seed: int) -> dict[str, Seri
     return readings_of(stations, epoch(start), epoch(end), seed, scenario)
 
 
+def thresholds_of(
+    ppt: np.ndarray, percentiles: tuple[int, ...], fixed: tuple[float, ...]
+) -> list[float]:
+    """The series' own percentiles, and each fixed level the series crosses (at least 1 % of its
+    readings on either side)."""
+    out = [float(np.percentile(ppt, p)) for p in percentiles]
+    out += [t for t in fixed if 0.01 <= float(np.mean(ppt < t)) <= 0.99]
+    return out
+
+
 def score_series(
-    series: Series, cfg: ForecastSettings, every_h: float, percentiles: tuple[int, ...]
-) -> Tally:
+    series: Series,
+    cfg: ForecastSettings,
+    every_h: float,
+    thresholds: list[float],
+    rules: ForecastRules,
+) -> tuple[Tally, Tally, list[float]]:
+    """Every forecast of the series scored twice at each threshold: windows on the band's upper
+    edge, and on the edge the station's own past forecasts chose (analytics/window_edge.py).
+    Returns both tallies and the edges chosen."""
     ts, ppt = series
-    thresholds = [float(np.percentile(ppt, p)) for p in percentiles]
-    total = Tally()
+    upper, chosen = Tally(), Tally()
+    edges: list[float] = []
+    waiting: dict[float, list[PastForecast]] = {t: [] for t in thresholds}
+    scored: dict[float, list[tuple[int, Scored]]] = {t: [] for t in thresholds}
     now = int(ts[0]) + int(cfg.method.min_coverage_h * H_NS)
     last = int(ts[-1]) - int(cfg.horizon_h * H_NS)
     step = int(every_h * H_NS)
+    span = int(rules.window_calibration_days * 24 * H_NS)
     while now <= last:
         known = ts <= now
         forecast = fit_forecast(ts[known], ppt[known], now, cfg)
         if forecast is not None:
             for k, threshold in enumerate(thresholds):
-                windows = safe_windows(
-                    forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h
-                )
-                past = PastForecast(
-                    now,
-                    forecast.ts_ns,
-                    forecast.mean,
-                    forecast.lower,
-                    forecast.upper,
-                    threshold,
-                    tuple((w.start_ns, w.end_ns) for w in windows),
-                    now + int(cfg.window_horizon_h * H_NS),
-                )
-                tally = score(past, ts, ppt, int(ts[-1]), cfg.method.max_gap_h)
-                if k:  # error and band once per forecast
-                    tally.forecasts = tally.errors = tally.banded = tally.in_band = 0
-                    tally.abs_error = tally.abs_error_persistence = 0.0
-                total.add(tally)
+                still = []
+                for p in waiting[threshold]:  # scored once their window horizon is over
+                    if (done := prepare(p, ts, ppt, threshold, cfg.min_window_s, now)) is not None:
+                        scored[threshold].append((p.fitted_at_ns, done))
+                    elif (p.windows_until_ns or 0) > now:
+                        still.append(p)
+                recent = [(at, s) for at, s in scored[threshold] if at >= now - span]
+                scored[threshold] = recent
+                edge = choose_edge([s for _, s in recent], threshold, rules.window_precision)
+                edges.append(edge.q)
+                for tally, q in ((upper, UPPER), (chosen, edge.q)):
+                    windows = safe_windows(
+                        forecast, threshold, cfg.min_window_s, cfg.step_s, cfg.window_horizon_h, q
+                    )
+                    one = score(
+                        _past(forecast, threshold, windows, cfg),
+                        ts,
+                        ppt,
+                        int(ts[-1]),
+                        cfg.method.max_gap_h,
+                    )
+                    if k or tally is chosen:  # error and band once per forecast
+                        one.forecasts = one.errors = one.banded = one.in_band = 0
+                        one.abs_error = one.abs_error_persistence = 0.0
+                    tally.add(one)
+                waiting[threshold] = [*still, _past(forecast, threshold, [], cfg)]
         now += step
-    return total
+    return upper, chosen, edges
+
+
+def _past(
+    forecast: Forecast, threshold: float, windows: list[Window], cfg: ForecastSettings
+) -> PastForecast:
+    return PastForecast(
+        forecast.fitted_at_ns,
+        forecast.ts_ns,
+        forecast.mean,
+        forecast.lower,
+        forecast.upper,
+        threshold,
+        tuple((w.start_ns, w.end_ns) for w in windows),
+        forecast.fitted_at_ns + int(cfg.window_horizon_h * H_NS),
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -117,32 +170,61 @@ def _num(value: float | None, fmt: str = ">8.3f") -> str:
 
 HEADER = (
     f"{'series':<24} {'fcasts':>6} {'MAE 24h':>8} {'persist.':>8} {'skill':>8} "
-    f"{'in band':>8} {'precis.':>8} {'recall':>8}"
+    f"{'in band':>8} {'precis.':>8} {'recall':>8} {'upper edge: precis.':>20} {'recall':>8}"
+    f"  {'edges':<12}"
 )
 
 
-def line(name: str, t: Tally) -> str:
-    return (
+def line(name: str, t: Tally, upper: Tally | None = None, edges: str = "") -> str:
+    text = (
         f"{name:<24} {t.forecasts:>6} {_num(t.mae)} {_num(t.mae_persistence)} "
         f"{_num(t.skill, '>+8.3f')} {_pct(t.coverage)} {_pct(t.precision)} {_pct(t.recall)}"
     )
+    if upper is not None:
+        text += f" {_pct(upper.precision):>20} {_pct(upper.recall)}  {edges}"
+    return text
 
 
-def run_source(title: str, data: dict[str, Series], cfg: ForecastSettings, every_h: float) -> Tally:
-    print(f"\n{title} — method {cfg.method.method}, fit {cfg.method.fit_days:g} days")
+def _edges(edges: list[float]) -> str:
+    """The median edge chosen and its range."""
+    if not edges:
+        return "-"
+    return f"{np.median(edges):+.2f} [{min(edges):+.2f}, {max(edges):+.2f}]"
+
+
+def run_source(
+    title: str, data: dict[str, Series], cfg: ForecastSettings, every_h: float, rules: ForecastRules
+) -> Tally:
+    print(
+        f"\n{title} — method {cfg.method.method}, fit {cfg.method.fit_days:g} days; windows below "
+        f"the 10th, 30th, 50th percentile and 2, 4 ‰ where crossed, asked precision "
+        f"{rules.window_precision:.0%}"
+    )
     print(HEADER)
-    pooled = Tally()
+    pooled, pooled_upper = Tally(), Tally()
+    all_edges: list[float] = []
     for name, series in data.items():
         if series[0].size < 2:
             print(f"{name:<24} no readings")
             continue
         began = time.monotonic()
-        tally = score_series(series, cfg, every_h, (30, 50, 70))
-        print(line(name, tally), f"  ({time.monotonic() - began:.0f} s)", flush=True)
+        levels = thresholds_of(series[1], PERCENTILES, FIXED_PPT)
+        upper, tally, edges = score_series(series, cfg, every_h, levels, rules)
+        tally.add(upper)  # the error and band, counted once in ``upper``
+        tally.predicted_safe -= upper.predicted_safe
+        tally.hit -= upper.hit
+        tally.truly_safe -= upper.truly_safe
+        print(
+            line(name, tally, upper, _edges(edges)),
+            f"({time.monotonic() - began:.0f} s)",
+            flush=True,
+        )
         pooled.add(tally)
+        pooled_upper.add(upper)
+        all_edges += edges
         if tally.skill is not None:
             pooled.skills.append(tally.skill)
-    print(line("all (pooled)", pooled))
+    print(line("all (pooled)", pooled, pooled_upper, _edges(all_edges)))
     if pooled.skills:
         print(
             f"skill per series: median {np.median(pooled.skills):+.3f}, "
@@ -161,11 +243,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--sample-h", type=float, default=0.0, help="keep a grid (0: all)")
     parser.add_argument("--every-h", type=float, default=6.0, help="a forecast every … hours")
+    parser.add_argument(
+        "--precision",
+        type=float,
+        default=None,
+        help="the window precision asked (default: the rules' forecast.window_precision)",
+    )
     parser.add_argument("--methods", default="", help=f"comma-separated, of {', '.join(METHODS)}")
     args = parser.parse_args(argv)
     if not args.data and not args.sim:
         parser.error("give --data FILES, --sim, or both")
-    base = settings_from(load_rules().forecast)
+    rules = load_rules().forecast
+    if args.precision is not None:
+        if not 0.5 < args.precision <= 1:
+            parser.error("--precision must lie in (0.5, 1]")
+        rules = rules.model_copy(update={"window_precision": args.precision})
+    base = settings_from(rules)
     methods = [m for m in args.methods.split(",") if m] or [base.method.method]
     for m in methods:
         if m not in METHODS:
@@ -182,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     for title, data in sources:
         for method in methods:
             cfg = replace(base, method=replace(base.method, method=_method(method)))
-            run_source(title, data, cfg, args.every_h)
+            run_source(title, data, cfg, args.every_h, rules)
     sys.stdout.flush()
 
 

@@ -223,6 +223,9 @@ class ForecastRules(_Model):
 
 class RuleSet(_Model):
     salinity: dict[Profile, SalinityLevels]
+    # the precision asked of the windows when choosing the band's edge (analytics/window_edge.py)
+    window_precision: float = Field(gt=0.5, le=1)
+    window_calibration_days: float = Field(gt=0, le=365)  # …on the forecasts of these days
     defaults: Defaults
     well: WellRules
     tap: TapRules

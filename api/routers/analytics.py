@@ -197,9 +197,11 @@ def _forecast_out(found: StationForecast) -> ForecastOut:
                 start=to_rfc3339(w.start_ns, VN_TZ),
                 end=to_rfc3339(w.end_ns, VN_TZ),
                 hours=round(w.hours, 2),
+                precision=_r(found.edge.precision),
             )
             for w in found.windows
         ],
+        window_edge=found.edge.q,
         points=[
             ForecastPoint(
                 ts=to_rfc3339(int(t), VN_TZ),
@@ -212,14 +214,15 @@ def _forecast_out(found: StationForecast) -> ForecastOut:
     )
 
 
+def _r(value: float | None, digits: int = 4) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
 def _skill_out(score: LiveScore | None) -> SkillOut | None:
     if score is None:
         return None
     t = score.tally
-
-    def r(value: float | None, digits: int = 4) -> float | None:
-        return round(value, digits) if value is not None else None
-
+    r = _r
     return SkillOut(
         days=score.days,
         forecasts=t.forecasts,

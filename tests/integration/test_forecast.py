@@ -169,7 +169,8 @@ def test_live_score_is_the_hand_computed_one(store: ReadingStore) -> None:
     ts = np.array([r.ts_ns for r in store.query(TopicKind.SALINITY, "xuan-hoa", 0, T0 + 99 * H)])
     ppt = np.array([2.0] * 51 + [3.0, 1.0, 3.0, 5.0])
     rules = load_rules().forecast.model_copy(update={"min_scored": 1})
-    score = live_score(store, "xuan-hoa", ts, ppt, T0 + 40 * H, rules)
+    kept_since = past_forecasts(store, "xuan-hoa", T0 + 40 * H - 14 * 24 * H, T0 + 40 * H + 1)
+    score = live_score(kept_since, ts, ppt, T0 + 40 * H, rules)
     t = score.tally
     assert t.forecasts == 1
     assert t.mae == pytest.approx(2.5 / 3) and t.mae_persistence == pytest.approx(1.0)
