@@ -20,6 +20,7 @@ from saltwatch.alerts.metrics import AlertMetrics
 from saltwatch.alerts.model import Alert, Event, Observation
 from saltwatch.alerts.notifiers import Notifier
 from saltwatch.alerts.store import AlertStore
+from saltwatch.alerts.structures import StructureWatch
 from saltwatch.alerts.system import Holds, Probes, SystemWatch, unsaved_event
 from saltwatch.alerts.windows import Windows
 from saltwatch.core.clock import Clock
@@ -69,6 +70,7 @@ class AlertEngine:
         self.judge = ReadingJudge(
             lambda: self.rules, registry, clock, self.windows, self.episodes, self.metrics, statuses
         )
+        self.structures = StructureWatch(registry, lambda: self.rules)
         self.system: SystemWatch | None = None
         self._scheduler: BackgroundScheduler | None = None
 
@@ -84,6 +86,14 @@ class AlertEngine:
 
     def on_readings(self, readings: Sequence[Reading]) -> None:
         self.judge.on_readings(readings)
+        self.on_operations(readings)
+
+    def on_operations(self, readings: Sequence[Reading]) -> None:
+        """Gate reports, guard readings and operators' entries, judged with their structures
+        at once (alerts/structures.py)."""
+        found = self.structures.on_readings(readings)
+        if found:
+            self.observe(found)
 
     def tick(self) -> None:
         """SaltWatch's own state first (what it holds back depends on it), then every rule."""
@@ -92,6 +102,7 @@ class AlertEngine:
             self.observe([(obs, self.registry.root) for obs in found])
             self.judge.blind, self.judge.regained_ns = self.system.blind, self.system.regained_ns
         self.judge.tick()
+        self.observe(self.structures.check(self.clock.now_ns()))
 
     def observe(self, observations: Sequence[tuple[Observation, str | None]]) -> list[Event]:
         """Observations made outside the device rules (salt front, forecasts), each for a zone

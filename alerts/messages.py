@@ -65,6 +65,10 @@ _ZONE_WORDS = ("Xã ", "Phường ", "Thị trấn ", "Thị xã ", "Thành ph�
 
 
 def _where(alert: Alert, registry: Registry) -> str:
+    if alert.kind == "structure":
+        structure = registry.structures.get(Fingerprint.parse(alert.fingerprint).subject)
+        if structure is not None:
+            return structure.name
     zone = registry.zones.get(alert.zone)
     device = registry.device(alert.device) if alert.device else None
     if device and zone:

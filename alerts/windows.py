@@ -27,6 +27,7 @@ FIELDS: dict[TopicKind, tuple[str, ...]] = {
     TopicKind.SALINITY: ("salinity_ppt",),
     TopicKind.WELL: ("running", "flow_m3h", "level_m", "salinity_ppt"),
     TopicKind.TAP: ("open", "flow_lpm", "tank_pct"),
+    TopicKind.GATE: ("opening_pct",),
 }
 
 

@@ -47,6 +47,12 @@ FIRING: dict[str, tuple[str, str]] = {
         "{where}: nước mặn {value}{unit}, vượt giới hạn sinh hoạt.",
         "{where}: the water has {value}{unit}, above the domestic limit.",
     ),
+    "structure-open-salty": (
+        "{where} đang mở trong khi trạm canh đo độ mặn {value}{unit}, vượt giới hạn "
+        "{threshold}{unit} của công trình: cần đóng.",
+        "{where} stands open while its guard station reads {value}{unit}, above the structure's "
+        "limit {threshold}{unit}: close it.",
+    ),
     "tap-tank-low": (
         "Bồn chứa của vòi nước {where} còn {value}%.",
         "The tank of tap {where} is down to {value}%.",
@@ -170,6 +176,7 @@ ENDED: dict[str, tuple[str, str]] = {
     "well-salinity": ("nước giếng mặn", "salty well water"),
     "tap-tank-low": ("bồn chứa gần cạn", "a low tank"),
     "tap-no-flow": ("vòi không có nước", "a tap without water"),
+    "structure-open-salty": ("công trình mở khi nước mặn", "a gate open to salty water"),
     "saltfront-risk": (
         "cấp độ rủi ro xâm nhập mặn trên {river}",
         "the saltwater-intrusion risk level on the {river}",

@@ -25,6 +25,7 @@ from saltwatch.api.routers import (
     exports,
     operations,
     signin,
+    structures,
     system,
 )
 from saltwatch.core.errors import BadInputError, RetryableError
@@ -106,7 +107,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         version="0.1.0",
         description="Salinity, backup wells and public taps of the Mekong Delta: readings, "
         "alerts and acknowledgements. Authenticate with `Authorization: Bearer <token>`; roles "
-        "viewer (read), operator (acknowledge, silence), admin.",
+        "viewer (read), operator (acknowledge, silence, open and close gates), admin.",
         docs_url=None,  # served below from local files: the deployments may be offline
         redoc_url=None,
     )
@@ -116,7 +117,18 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(LatencyMiddleware, metrics=api_metrics)  # outermost: times the 413s too
-    for module in (system, devices, operations, alerts, exports, analytics, bulletins, signin):
+    routers = (
+        system,
+        devices,
+        operations,
+        alerts,
+        exports,
+        analytics,
+        bulletins,
+        signin,
+        structures,
+    )
+    for module in routers:
         app.include_router(module.router)
     app.add_exception_handler(RetryableError, _unavailable)
     app.add_exception_handler(BadInputError, _bad_input)

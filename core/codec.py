@@ -62,12 +62,18 @@ BOUNDS: Mapping[str, tuple[float, float]] = {
     "flow_lpm": (0.0, 1_000_000.0),
     "volume_m3": (0.0, 1e12),
     "tank_pct": (0.0, 100.0),
+    "opening_pct": (0.0, 100.0),
+    "level_inside_m": (-100.0, 500.0),
+    "level_outside_m": (-100.0, 500.0),
 }
 MAX_SEQ = 2**63 - 1
 MAX_FAULT_LEN = 64
 #: SenML: absolute times below 2**28 are relative to "now" (RFC 8428 §4.5.3).
 SENML_RELATIVE_LIMIT = 2**28
-_REQUIRED_BOOL = {TopicKind.WELL: "running", TopicKind.TAP: "open"}
+#: the field each kind must carry
+_REQUIRED = {TopicKind.WELL: "running", TopicKind.TAP: "open", TopicKind.GATE: "state"}
+#: string fields that take one of a few words
+CHOICES: Mapping[str, tuple[str, ...]] = {"state": ("open", "closed", "partial")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +274,7 @@ def _decode_item(
             values[name] = raw
         else:
             values[name] = _check_field(name, ftype, raw)
-    required = _REQUIRED_BOOL.get(kind)
+    required = _REQUIRED.get(kind)
     if required is not None and required not in values:
         raise _ItemError(Reason.MISSING_FIELD, f"{required!r} is required")
     if "salinity_ppt" not in values:
@@ -307,6 +313,8 @@ def _check_field(name: str, ftype: FieldType, raw: Any) -> FieldValue:
             raise _ItemError(Reason.WRONG_TYPE, f"{name!r} must be a string or null")
         if len(raw) > MAX_FAULT_LEN:
             raise _ItemError(Reason.OUT_OF_RANGE, f"{name!r} longer than {MAX_FAULT_LEN}")
+        if name in CHOICES and raw not in CHOICES[name]:
+            raise _ItemError(Reason.OUT_OF_RANGE, f"{name!r} must be one of {CHOICES[name]}")
         return raw
     if not _is_number(raw):
         raise _ItemError(Reason.WRONG_TYPE, f"{name!r} must be a number")

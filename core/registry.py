@@ -41,7 +41,16 @@ class Profile(StrEnum):
     DOMESTIC = "domestic"
 
 
-_T = TypeVar("_T", "Zone", "River", "Device")
+class StructureKind(StrEnum):
+    """What an engineer operates to let water in or keep salt out."""
+
+    SLUICE = "sluice"  # cống
+    DAM = "dam"  # đập
+    PUMPING_STATION = "pumping_station"  # trạm bơm
+    PLANT_INTAKE = "plant_intake"  # a water plant's raw-water intake
+
+
+_T = TypeVar("_T", "Zone", "River", "Device", "Structure")
 
 
 class _Model(BaseModel):
@@ -66,7 +75,7 @@ class River(_Model):
 
 class Device(_Model):
     id: Ident
-    kind: Literal["salinity", "well", "tap"]
+    kind: Literal["salinity", "well", "tap", "gate"]
     name: str = Field(min_length=1, max_length=200)
     zone: Ident
     also_zones: tuple[Ident, ...] = ()
@@ -87,11 +96,15 @@ class Device(_Model):
     hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     # taps
     tank_m3: float | None = Field(default=None, gt=0)
+    # gate sensors: the structure whose gate it reports
+    structure: Ident | None = None
 
     @model_validator(mode="after")
     def _station_fields(self) -> Device:
         if self.kind == "salinity" and self.profile is None:
             raise ValueError(f"salinity station {self.id!r} needs a profile")
+        if self.kind == "gate" and self.structure is None:
+            raise ValueError(f"gate sensor {self.id!r} needs a structure")
         return self
 
     @field_validator("active_months")
@@ -109,23 +122,50 @@ class Device(_Model):
         return TopicKind(self.kind)
 
 
+class Structure(_Model):
+    """A sluice, dam, pumping station or plant intake (docs/domain.md "Structures"): where it
+    is, whom it serves, the salinity station(s) that guard it and the limit above which it must
+    not stand open (its ``use`` profile's critical level unless ``limit_ppt`` is given)."""
+
+    id: Ident
+    kind: StructureKind
+    name: str = Field(min_length=1, max_length=200)
+    zone: Ident  # the 2025 commune (its former district is its parent zone)
+    also_zones: tuple[Ident, ...] = ()  # the schemes it serves
+    river: Ident | None = None  # or the canal, as a river of the registry
+    km: float | None = Field(default=None, ge=0, le=500)
+    guard: Ident  # the salinity station outside (the sea side)
+    guard_inside: Ident | None = None  # the station inside, where there is one
+    use: Literal[Profile.RICE, Profile.FRUIT, Profile.DOMESTIC]
+    limit_ppt: float | None = Field(default=None, gt=0, le=70)
+    capacity_m3s: float | None = Field(default=None, gt=0)
+    description: str = Field(default="", max_length=500)  # bays, sill, year built
+
+
 class _RegistryFile(_Model):
     name: str = "registry"
     zone: list[Zone] = []
     river: list[River] = []
     device: list[Device] = []
+    structure: list[Structure] = []
 
 
 class Registry:
     """Validated, indexed registry. Build with ``load_registry`` or ``Registry.from_dict``."""
 
     def __init__(
-        self, name: str, zones: Iterable[Zone], rivers: Iterable[River], devices: Iterable[Device]
+        self,
+        name: str,
+        zones: Iterable[Zone],
+        rivers: Iterable[River],
+        devices: Iterable[Device],
+        structures: Iterable[Structure] = (),
     ) -> None:
         self.name = name
         self.zones = _index(zones, "zone")
         self.rivers = _index(rivers, "river")
         self.devices = _index(devices, "device")
+        self.structures = _index(structures, "structure")
         self._children: dict[str, list[str]] = {}
         self._check()
 
@@ -136,7 +176,7 @@ class Registry:
         except ValidationError as exc:
             raise ConfigError(f"{source}: {_describe(exc, data)}") from None
         try:
-            return cls(parsed.name, parsed.zone, parsed.river, parsed.device)
+            return cls(parsed.name, parsed.zone, parsed.river, parsed.device, parsed.structure)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 
@@ -160,6 +200,22 @@ class Registry:
                     raise ConfigError(f"device {device.id!r}: unknown zone {zone_id!r}")
             if device.river is not None and device.river not in self.rivers:
                 raise ConfigError(f"device {device.id!r}: unknown river {device.river!r}")
+            if device.structure is not None and device.structure not in self.structures:
+                raise ConfigError(f"device {device.id!r}: unknown structure {device.structure!r}")
+        for structure in self.structures.values():
+            self._check_structure(structure)
+
+    def _check_structure(self, structure: Structure) -> None:
+        where = f"structure {structure.id!r}"
+        for zone_id in (structure.zone, *structure.also_zones):
+            if zone_id not in self.zones:
+                raise ConfigError(f"{where}: unknown zone {zone_id!r}")
+        if structure.river is not None and structure.river not in self.rivers:
+            raise ConfigError(f"{where}: unknown river {structure.river!r}")
+        for station in (structure.guard, structure.guard_inside):
+            found = self.devices.get(station) if station else None
+            if station and (found is None or found.kind != "salinity"):
+                raise ConfigError(f"{where}: {station!r} is not a salinity station")
 
     def zone(self, zone_id: str) -> Zone:
         return self.zones[zone_id]
@@ -195,15 +251,25 @@ class Registry:
 
     def alert_zones(self, device: Device) -> list[str]:
         """Every zone that hears about this device: its zones and all their ancestors, once."""
+        return self._with_ancestors((device.zone, *device.also_zones))
+
+    def _with_ancestors(self, zone_ids: Iterable[str]) -> list[str]:
         seen: dict[str, None] = {}
-        for zone_id in (device.zone, *device.also_zones):
+        for zone_id in zone_ids:
             seen[zone_id] = None
-            for ancestor in self.ancestors(zone_id):
-                seen[ancestor] = None
+            seen.update(dict.fromkeys(self.ancestors(zone_id)))
         return list(seen)
 
     def devices_of(self, kind: str) -> Iterator[Device]:
         return (d for d in self.devices.values() if d.kind == kind)
+
+    def gate_of(self, structure_id: str) -> Device | None:
+        """The sensor that reports the structure's gate, if it has one."""
+        return next((d for d in self.devices_of("gate") if d.structure == structure_id), None)
+
+    def structure_zones(self, structure: Structure) -> list[str]:
+        """Every zone that hears about the structure: its zones and their ancestors, once."""
+        return self._with_ancestors((structure.zone, *structure.also_zones))
 
     def stations_on(self, river_id: str) -> list[Device]:
         """Salinity stations on a river with a known km, ordered from the mouth upstream."""

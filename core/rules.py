@@ -80,6 +80,14 @@ class WellRules(_Model):
     _durations = field_validator("stopped_grace", mode="before")(duration_seconds)
 
 
+class StructureRules(_Model):
+    """Alerts about sluices and intakes (alerts/structures.py)."""
+
+    hold: float = Field(ge=0)  # salt arriving at an open gate: this long to close it
+
+    _durations = field_validator("hold", mode="before")(duration_seconds)
+
+
 class TapRules(_Model):
     tank_low_pct: float
     open_no_flow: float
@@ -215,6 +223,9 @@ class ForecastRules(_Model):
     # skill is not judged where persistence itself errs by less (fresh water, sensor noise)
     skill_resolution: float = Field(ge=0)
     min_precision: float = Field(ge=0, le=1)  # of the windows announced
+    # the precision asked of the windows when choosing the band's edge (analytics/window_edge.py)
+    window_precision: float = Field(gt=0.5, le=1)
+    window_calibration_days: float = Field(gt=0, le=365)  # …on the forecasts of these days
 
     _durations = field_validator(
         "horizon", "min_window", "min_coverage", "window_horizon", mode="before"
@@ -223,12 +234,10 @@ class ForecastRules(_Model):
 
 class RuleSet(_Model):
     salinity: dict[Profile, SalinityLevels]
-    # the precision asked of the windows when choosing the band's edge (analytics/window_edge.py)
-    window_precision: float = Field(gt=0.5, le=1)
-    window_calibration_days: float = Field(gt=0, le=365)  # …on the forecasts of these days
     defaults: Defaults
     well: WellRules
     tap: TapRules
+    structure: StructureRules
     season: Season
     saltfront: SaltFrontRules
     forecast: ForecastRules

@@ -102,6 +102,36 @@ TAP: Final = Measurement(
     None,
 )
 
+#: A structure's gate as its sensor reports it (docs/interface.md "Gates"): ``state`` is
+#: ``open``, ``closed`` or ``partial``; ``opening_pct`` how far; the water on either side.
+GATE: Final = Measurement(
+    "gate",
+    "gate",
+    ("gate", "zone"),
+    MappingProxyType(
+        {
+            "state": _S,
+            "opening_pct": _F,
+            "level_inside_m": _F,
+            "level_outside_m": _F,
+            "battery_v": _F,
+            "seq": _I,
+            "qc": _I,
+        }
+    ),
+    None,
+)
+
+#: Entered through the API, not measured: an operator's "opened" or "closed" for a structure
+#: (api/routers/structures.py); the "device" is the structure, ``by`` the token's name.
+OPERATION: Final = Measurement(
+    "operation",
+    "structure",
+    ("structure", "zone"),
+    MappingProxyType({"state": _S, "opening_pct": _F, "by": _S, "note": _S, "qc": _I}),
+    None,
+)
+
 #: Computed, not measured: the salt front's daily reach per river (analytics/saltfront.py). The
 #: "device" is the river; ``bound`` names the lines that passed the last station (``km_4ppt>``)
 #: or stayed below the first (``km_4ppt<``), comma-separated, empty when both are interpolated.
@@ -157,6 +187,8 @@ MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType
         TopicKind.SALINITY: SALINITY,
         TopicKind.WELL: WELL,
         TopicKind.TAP: TAP,
+        TopicKind.GATE: GATE,
+        TopicKind.OPERATION: OPERATION,
         TopicKind.SALTFRONT: SALTFRONT,
         TopicKind.FORECAST: FORECAST,
     }

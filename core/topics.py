@@ -20,14 +20,21 @@ class TopicKind(StrEnum):
     SALINITY = "salinity"
     WELL = "well"
     TAP = "tap"
+    GATE = "gate"  # a structure's gate sensor: open, closed or partly open
     STATUS = "status"
     ALERTS = "alerts"
     SALTFRONT = "saltfront"  # computed by SaltWatch, never a topic devices may use
     FORECAST = "forecast"  # computed by SaltWatch: each station's forecasts, kept to score them
+    OPERATION = "operation"  # entered through the API: an operator opened or closed a gate
 
 
 #: Kinds that carry readings from devices (the others are status and alert topics).
-READING_KINDS: tuple[TopicKind, ...] = (TopicKind.SALINITY, TopicKind.WELL, TopicKind.TAP)
+READING_KINDS: tuple[TopicKind, ...] = (
+    TopicKind.SALINITY,
+    TopicKind.WELL,
+    TopicKind.TAP,
+    TopicKind.GATE,
+)
 
 
 def is_valid_id(value: str) -> bool:

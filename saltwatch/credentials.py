@@ -23,6 +23,7 @@ from pathlib import Path
 from saltwatch.core.errors import BadInputError
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.topics import READING_KINDS, TopicKind
 from saltwatch.ingest.partition import member_client_id
 
 BACKEND_USER = "saltwatch-backend"
@@ -73,7 +74,8 @@ def read_password_file(path: Path) -> dict[str, str]:
 
 
 #: the topic kinds a device may write (docs/interface.md §1): what it measures, and its status
-DEVICE_KINDS = ("salinity", "well", "tap", "status")
+#: the topic kinds a device publishes on: its readings and its status
+DEVICE_KINDS = (*(k.value for k in READING_KINDS), TopicKind.STATUS.value)
 
 
 #: how many ``saltwatch ingest --workers`` members get an account of their own

@@ -1,4 +1,5 @@
-"""Device models: what a salinity station, a backup well and a public tap measure over time.
+"""Device models: what a salinity station, a backup well, a public tap and a gate sensor measure
+over time.
 
 Each model is deterministic for its random generator and keeps its state between calls, so a
 season can be produced chunk by chunk. Values are the truth plus sensor noise; faults are added on
@@ -180,12 +181,60 @@ class TapModel:
         return out
 
 
-Model = StationModel | WellModel | TapModel
+#: the practice at the Gò Công gates (docs/domain.md "Structures"; observed, not a rule)
+CLOSE_ABOVE_PPT = 1.0
+OPEN_BELOW_PPT = 0.5
 
 
-def model_for(device: Device, scenario: Scenario, rng: np.random.Generator) -> Model:
+@dataclass(slots=True)
+class GateModel:
+    """A structure's gate sensor: the crew closes the gate once the water outside reaches
+    ``CLOSE_ABOVE_PPT`` and opens it again below ``OPEN_BELOW_PPT``; a gate can stick open
+    (``stuck_open_per_day``, 2–8 h: the sensor then reports it open whatever the water)."""
+
+    guard: StationModel | None
+    rng: np.random.Generator
+    stuck_open_per_day: float = 0.0
+    interval_s: float = 900.0
+    is_open: bool = True
+    stuck_until: float = -1.0
+
+    def samples(self, t_s: FloatArray) -> list[Sample]:
+        outside = self.guard.true_salinity(t_s) if self.guard else np.full(t_s.size, FRESH_PPT)
+        out: list[Sample] = []
+        for t, ppt in zip((float(x) for x in t_s), outside, strict=True):
+            chance = self.stuck_open_per_day * self.interval_s / DAY_S
+            if t >= self.stuck_until and chance and self.rng.random() < chance:
+                self.stuck_until = t + self.rng.uniform(2, 8) * HOUR_S
+            if t < self.stuck_until:
+                self.is_open = True
+            elif ppt >= CLOSE_ABOVE_PPT:
+                self.is_open = False
+            elif ppt < OPEN_BELOW_PPT:
+                self.is_open = True
+            values = {"state": "open" if self.is_open else "closed"}
+            values["opening_pct"] = 100.0 if self.is_open else 0.0  # type: ignore[assignment]
+            out.append(Sample(t, values, float(ppt)))
+        return out
+
+
+Model = StationModel | WellModel | TapModel | GateModel
+
+
+def model_for(
+    device: Device,
+    scenario: Scenario,
+    rng: np.random.Generator,
+    guard: Device | None = None,
+    stuck_open_per_day: float = 0.0,
+) -> Model:
+    """The model of ``device``; a gate sensor's follows the water at ``guard``, its structure's
+    guard station."""
     if device.kind == "salinity":
         return StationModel(device, scenario, rng)
     if device.kind == "well":
         return WellModel(device, scenario, rng)
+    if device.kind == "gate":
+        outside = StationModel(guard, scenario, rng) if guard else None
+        return GateModel(outside, rng, stuck_open_per_day, float(device.interval_s))
     return TapModel(device, rng)

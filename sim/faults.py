@@ -20,6 +20,7 @@ class FaultRates:
     spike: float = 0.003  # a single absurd salinity value
     duplicate: float = 0.005  # the same message published twice
     malformed: float = 0.003  # broken JSON or an out-of-range value
+    gate_stuck_open_per_day: float = 0.02  # a gate sticks open 2–8 h, whatever the water
 
     @classmethod
     def none(cls) -> FaultRates:

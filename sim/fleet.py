@@ -66,12 +66,13 @@ class SimConfig:
 
 
 class _DeviceSim:
-    def __init__(self, device: Device, cfg: SimConfig) -> None:
+    def __init__(self, device: Device, cfg: SimConfig, guard: Device | None = None) -> None:
         self.device = device
         self.cfg = cfg
         root = np.random.default_rng([cfg.seed, zlib.crc32(device.id.encode())])
         model_rng, self.rng, phase_rng = root.spawn(3)
-        self.model: Model = model_for(device, cfg.scenario, model_rng)
+        stuck = cfg.faults.gate_stuck_open_per_day
+        self.model: Model = model_for(device, cfg.scenario, model_rng, guard, stuck)
         self.interval = cfg.interval_s or float(device.interval_s)
         self.phase = float(phase_rng.uniform(0, self.interval))
         self.kind = TopicKind(device.kind)
@@ -207,6 +208,8 @@ class _DeviceSim:
         broken = dict(item)
         if self.kind is TopicKind.TAP:
             broken["tank_pct"] = 180.0
+        elif self.kind is TopicKind.GATE:
+            broken["opening_pct"] = 150.0
         elif self.kind is TopicKind.WELL:
             broken["flow_m3h"] = -5.0
         else:
@@ -239,13 +242,19 @@ class _DeviceSim:
             self.truth.append((sample.t_s, sample.truth, main, fault))
 
 
+def _guard(registry: Registry, device: Device) -> Device | None:
+    """The station guarding a gate sensor's structure (None for other devices)."""
+    structure = registry.structures.get(device.structure or "")
+    return registry.device(structure.guard) if structure else None
+
+
 def select_devices(registry: Registry, count: int | None) -> tuple[Registry, list[Device]]:
     """The first ``count`` devices (kinds interleaved), or clones beyond the registry's size.
 
     Clones get ids ``<id>-c0001`` … in the same zones; the returned registry includes them so that
     an ingester can be given it.
     """
-    by_kind = [list(registry.devices_of(kind)) for kind in ("salinity", "well", "tap")]
+    by_kind = [list(registry.devices_of(kind)) for kind in ("salinity", "well", "tap", "gate")]
     interleaved = [d for group in zip_longest(*by_kind) for d in group if d is not None]
     if count is None or count == len(interleaved):
         return registry, interleaved
@@ -260,6 +269,7 @@ def select_devices(registry: Registry, count: int | None) -> tuple[Registry, lis
         registry.zones.values(),
         registry.rivers.values(),
         [*registry.devices.values(), *clones],
+        registry.structures.values(),
     )
     return extended, interleaved + clones
 
@@ -275,7 +285,7 @@ class Fleet:
         self.registry = registry
         self.cfg = cfg
         self.devices = devices if devices is not None else list(registry.devices.values())
-        self._sims = [_DeviceSim(d, cfg) for d in self.devices]
+        self._sims = [_DeviceSim(d, cfg, _guard(registry, d)) for d in self.devices]
         self.tally = Tally()
         self.keep_truth = keep_truth
 

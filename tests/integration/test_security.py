@@ -67,6 +67,9 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/reports/daily"): "viewer",
     ("GET", "/bulletins/{share}"): None,  # the link, a random 128-bit name, is the permission
     ("POST", "/api/v1/signin-codes"): "viewer",
+    ("GET", "/api/v1/structures"): "viewer",
+    ("POST", "/api/v1/structures/{structure}/operations"): "operator",
+    ("GET", "/api/v1/structures/{structure}/history"): "viewer",
     ("POST", "/api/v1/session"): None,  # the one-time code in the body is the permission
     ("DELETE", "/api/v1/session"): None,
     ("GET", "/api/v1/audit"): "admin",
@@ -121,6 +124,8 @@ def call(
         body = {"zone": "xa-tan-dong", "minutes": 30, "author": "Lan", "reason": "bảo trì"}
     elif method == "PUT":
         body = load_rules().model_dump(mode="json")
+    elif path.endswith("/operations"):
+        body = {"state": "closed", "note": "đã đóng"}
     if path.endswith("/stream"):  # an endless stream: its status is enough
         with client.stream(method, url, headers=headers) as streamed:
             body = b"" if streamed.status_code == 200 else streamed.read()
@@ -155,6 +160,7 @@ def test_every_endpoint_every_role(
                 "alert_id": alert.id if alert else "none",
                 "silence_id": silence,
                 "share": "0" * 32,  # a link that names no bulletin: 404 to everyone alike
+                "structure": "cong-xuan-hoa",
             }
             token = {"wrong": "not-a-token-" + "x" * 20, None: None}.get(who, TOKENS.get(who or ""))
             response = call(client, method, path, token, ids)
@@ -278,6 +284,8 @@ NEED_THE_STORE = {
     "/api/v1/saltfront",
     "/api/v1/forecast/{station}",
     "/api/v1/reports/daily",
+    "/api/v1/structures",
+    "/api/v1/structures/{structure}/history",
 }
 
 
@@ -302,7 +310,7 @@ def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path:
                 if method != "GET" or path in ("/health", "/metrics", "/api/v1/alerts/stream"):
                     continue
                 token = TOKENS[ROUTES[(method, path)] or "viewer"]
-                ids = {"station": "vam-kenh", "share": "0" * 32}
+                ids = {"station": "vam-kenh", "share": "0" * 32, "structure": "cong-xuan-hoa"}
                 response = call(client, method, path, token, ids)
                 if path in NEED_THE_STORE:
                     assert response.status_code == 503, (path, response.text)

@@ -58,7 +58,7 @@ def test_rerun_keeps_passwords_unless_rotated() -> None:
 def test_acl_confines_devices_to_their_id() -> None:
     text = acl_text("sw")
     writes = [line for line in text.splitlines() if line.startswith("pattern write")]
-    assert writes == [f"pattern write sw/{k}/%u" for k in ("salinity", "well", "tap", "status")]
+    assert writes == [f"pattern write sw/{k}/%u" for k in ("salinity", "well", "tap", "gate", "status")]
     assert f"user {BACKEND_USER}\ntopic readwrite sw/#" in text
     readers = acl_text("sw", readers=["xa-tan-dong"])
     assert "user zone-xa-tan-dong\ntopic read sw/alerts/xa-tan-dong\n" in readers
@@ -69,10 +69,11 @@ def test_command_writes_files_and_keeps_passwords(tmp_path: Path) -> None:
     first = run("devices", "credentials", "--out", str(out))
     assert first.returncode == 0, first.stderr
     rows = list(csv.DictReader(io.StringIO(first.stdout)))
-    assert len(rows) == 92 + 1 and {r["kind"] for r in rows} == {
+    assert len(rows) == 95 + 1 and {r["kind"] for r in rows} == {
         "salinity",
         "well",
         "tap",
+        "gate",
         "backend",
     }
     assert stat.S_IMODE((out / "devices.csv").stat().st_mode) == 0o600

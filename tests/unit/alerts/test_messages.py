@@ -24,3 +24,15 @@ def test_a_zone_the_station_name_already_gives_is_not_said_twice() -> None:
     assert "(Phường Mỹ Tho)" not in en
     vi, _ = texts(firing("vam-kenh", "xa-tan-dong"), registry)
     assert vi.startswith("Mặn tại Vàm Kênh (Xã Tân Đông) 4,12‰")
+
+
+def test_a_gate_open_to_salt_names_the_structure_and_asks_to_close_it() -> None:
+    alert = Alert(
+        "b", "structure-open-salty:cong-xuan-hoa", "structure-open-salty", "structure", None,
+        "xa-binh-ninh", "critical", "firing", 1.35, 1.0, "‰", T0, T0,
+    )  # fmt: skip
+    vi, en = texts(Event(alert, "firing", T0), load_registry())
+    assert vi.startswith("Cống Xuân Hòa đang mở") and "1,35‰" in vi and "cần đóng" in vi
+    assert en.startswith("Cống Xuân Hòa stands open") and "limit 1‰" in en
+    vi, en = texts(Event(alert, "resolved", T0), load_registry())
+    assert vi.startswith("Đã hết công trình mở khi nước mặn tại Cống Xuân Hòa")

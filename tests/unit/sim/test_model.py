@@ -235,7 +235,7 @@ def test_every_fault_occurs_and_the_tally_matches_what_ingest_makes_of_it() -> N
 def test_devices_option_limits_or_clones() -> None:
     registry, few = select_devices(REGISTRY, 5)
     assert registry is REGISTRY and len(few) == 5
-    assert {d.kind for d in few} == {"salinity", "well", "tap"}
+    assert {d.kind for d in few} == {"salinity", "well", "tap", "gate"}
     bigger, many = select_devices(REGISTRY, 250)
     assert len(many) == 250 and len({d.id for d in many}) == 250
     assert all(bigger.device(d.id) is not None for d in many)

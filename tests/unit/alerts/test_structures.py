@@ -1,0 +1,85 @@
+"""A structure open to salt (alerts/structures.py), judged from gate reports and guard readings."""
+
+from __future__ import annotations
+
+from saltwatch.alerts.structures import RULE, GateSeen, StructureWatch, gate_readings, limit_of
+from saltwatch.core.qc import QcFlag
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
+
+S = 10**9
+T0 = 1_710_000_000 * S
+REGISTRY = load_registry()
+RULES = load_rules()  # Xuân Hòa serves fruit: limit 1.0 ‰; hold 10 min
+
+
+def watch() -> StructureWatch:
+    return StructureWatch(REGISTRY, lambda: RULES)
+
+
+def salinity(ppt: float, at: int, qc: int = 0) -> Reading:
+    return Reading(TopicKind.SALINITY, "xuan-hoa", at, {"salinity_ppt": ppt}, qc)
+
+
+def gate(state: str, at: int) -> Reading:
+    return Reading(TopicKind.GATE, "gate-xuan-hoa", at, {"state": state})
+
+
+def severities(found: list) -> list:
+    return [(obs.severity, obs.pending, zone) for obs, zone in found]
+
+
+def test_a_gate_opened_into_salty_water_is_critical_at_once_and_resolves_when_it_closes() -> None:
+    w = watch()
+    assert limit_of(REGISTRY.structures["cong-xuan-hoa"], RULES) == 1.0
+    assert severities(w.on_readings([salinity(1.4, T0)])) == [(None, None, "xa-binh-ninh")]
+    (found,) = w.on_readings([gate("open", T0 + 60 * S)])
+    obs, zone = found
+    assert (obs.rule, obs.severity, obs.value, obs.threshold) == (RULE, "critical", 1.4, 1.0)
+    assert obs.fingerprint == f"{RULE}:cong-xuan-hoa" and zone == "xa-binh-ninh"
+    assert w.status("cong-xuan-hoa").open_to_salt  # type: ignore[union-attr]
+    assert severities(w.on_readings([gate("closed", T0 + 120 * S)]))[0][0] is None
+
+
+def test_salt_reaching_an_open_gate_waits_the_hold_then_fires_and_resolves_below_the_limit() -> (
+    None
+):
+    w = watch()
+    w.on_readings([gate("open", T0), salinity(0.3, T0)])
+    assert severities(w.on_readings([salinity(1.2, T0 + 60 * S)])) == [
+        (None, "critical", "xa-binh-ninh")
+    ]
+    assert severities(w.check(T0 + 5 * 60 * S))[0][:2] == (None, "critical")
+    assert severities(w.check(T0 + 11 * 60 * S))[0][:2] == ("critical", None)
+    assert severities(w.on_readings([salinity(0.8, T0 + 12 * 60 * S)]))[0][:2] == (None, None)
+
+
+def test_a_flagged_reading_or_an_old_one_says_nothing_of_the_guard_now() -> None:
+    w = watch()
+    w.on_readings([salinity(0.3, T0 + 60 * S), gate("open", T0)])
+    assert w.on_readings([salinity(9.0, T0 + 90 * S, QcFlag.SPIKE)]) == []
+    assert w.on_readings([salinity(2.0, T0)]) == []  # older than what is known
+    assert not w.status("cong-xuan-hoa").open_to_salt  # type: ignore[union-attr]
+
+
+def test_the_newer_report_decides_and_a_sensor_contradicting_the_operator_shows() -> None:
+    w = watch()
+    (entry,) = gate_readings([GateSeen("closed", T0, "operator", by="lan.nguyen")], "cong-xuan-hoa")
+    w.on_readings([salinity(1.5, T0), entry])
+    status = w.status("cong-xuan-hoa")
+    assert status is not None and status.gate is not None
+    assert status.gate.source == "operator" and status.gate.by == "lan.nguyen"
+    assert not status.open_to_salt and not status.disagree
+    (found,) = w.on_readings([gate("partial", T0 + 30 * S)])
+    assert found[0].severity == "critical"  # the sensor says it stands partly open
+    status = w.status("cong-xuan-hoa")
+    assert status is not None and status.disagree and status.gate.source == "sensor"  # type: ignore[union-attr]
+
+
+def test_an_unknown_gate_or_structure_is_ignored() -> None:
+    w = watch()
+    stray = Reading(TopicKind.GATE, "gate-nowhere", T0, {"state": "open"})
+    entry = Reading(TopicKind.OPERATION, "cong-nowhere", T0, {"state": "open"})
+    assert w.on_readings([stray, entry]) == [] and w.status("cong-nowhere") is None
