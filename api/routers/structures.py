@@ -20,6 +20,7 @@ from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ApiContext
 from saltwatch.api.convert import moment_query, query_time, when
 from saltwatch.api.deps import Audit, Context, Rules, record
+from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.rules import RuleSet
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
@@ -126,8 +127,14 @@ def _watch(ctx: ApiContext, rules: RuleSet) -> StructureWatch:
     readings: list[Reading] = [
         *ctx.store.latest(TopicKind.GATE).values(),
         *ctx.store.latest(TopicKind.OPERATION).values(),
-        *ctx.store.latest(TopicKind.SALINITY, guards).values(),
     ]
+    for station, latest in ctx.store.latest(TopicKind.SALINITY, guards).items():
+        good = latest
+        if latest.qc & BAD_FLAGS:  # a value QC rejected is not the water now: the last good one
+            day = latest.ts_ns - 86400 * NS_PER_S
+            recent = ctx.store.query(TopicKind.SALINITY, station, day, latest.ts_ns, 200)
+            good = next((r for r in reversed(recent) if not r.qc & BAD_FLAGS), latest)
+        readings.append(good)
     watch.on_readings(sorted(readings, key=lambda r: r.ts_ns))
     return watch
 

@@ -28,7 +28,12 @@ const TEXT = {
         csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)",
         audit: "Nhật ký thao tác", moreAlerts: "Xem thêm {n} cảnh báo", phone: "Mở trên điện thoại", rejected: "bị loại",
         phoneCode: "Trên điện thoại, quét mã QR, mở đường dẫn hoặc nhập mã {code} (dùng một lần, trong 10 phút):",
-        noCodes: "Máy chủ này chỉ đăng nhập bằng mã truy cập" },
+        noCodes: "Máy chủ này chỉ đăng nhập bằng mã truy cập",
+        structures: "Cống và công trình lấy nước", g_open: "Đang mở", g_closed: "Đã đóng", g_partial: "Mở một phần",
+        g_unknown: "Chưa rõ trạng thái", g_sensor: "cảm biến", g_disagree: "Cảm biến và người vận hành báo khác nhau",
+        g_salty: "Đang mở khi nước mặn", g_guard: "Ngoài cống {ppt} lúc {time}; giới hạn {limit}",
+        g_noguard: "Chưa có số đo mặn; giới hạn {limit}", g_didopen: "Đã mở", g_didclose: "Đã đóng",
+        g_note: "Ghi chú (không bắt buộc)", g_noperm: "Cần quyền operator để ghi thao tác cống" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Sign out", token: "Sign-in code (10 characters) or access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -56,7 +61,12 @@ const TEXT = {
         csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)",
         audit: "Who did what", moreAlerts: "Show {n} more alerts", phone: "Open on a phone", rejected: "rejected",
         phoneCode: "On the phone, scan the QR code, open the link or type the code {code} (once, within 10 minutes):",
-        noCodes: "This server signs in with tokens only" },
+        noCodes: "This server signs in with tokens only",
+        structures: "Sluices and intakes", g_open: "Open", g_closed: "Closed", g_partial: "Partly open",
+        g_unknown: "State unknown", g_sensor: "sensor", g_disagree: "The sensor and the operator disagree",
+        g_salty: "Open while the water is salty", g_guard: "Outside {ppt} at {time}; limit {limit}",
+        g_noguard: "No salinity reading yet; limit {limit}", g_didopen: "Opened", g_didclose: "Closed",
+        g_note: "Note (optional)", g_noperm: "Recording a gate needs the operator role" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -65,7 +75,7 @@ function keepToken(token, remember) {
   sessionStorage.setItem("sw-token", token);
   if (remember) localStorage.setItem("sw-token", token); else localStorage.removeItem("sw-token");
 }
-const state = { lang: localStorage.getItem("sw-lang") || "vi", token: saved(), zone: localStorage.getItem("sw-zone") || "",
+const state = { structures: [], lang: localStorage.getItem("sw-lang") || "vi", token: saved(), zone: localStorage.getItem("sw-zone") || "",
                 rules: null, stations: [], zones: [], alerts: [], wells: [], taps: [], windows: [], selected: null };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || key;
@@ -250,6 +260,41 @@ function renderAlerts() {
     }
     return row;
   }), ...more);
+}
+
+// ---- sluices: each gate as last reported (with its time and by whom), the water outside now
+// (with its time) against the structure's limit, and one tap to record "opened" / "closed"
+function renderStructures() {
+  const shown = state.structures.filter((s) => [s.zone, ...s.also_zones].some(inZone));
+  $("structures-panel").hidden = !shown.length;
+  $("structures").replaceChildren(...shown.map((s) => {
+    const g = s.gate, state_ = g ? `g_${g.state}` : "g_unknown";
+    const who = g ? (g.source === "operator" ? g.by : t("g_sensor")) : "";
+    const guard = s.guard.ppt === null
+      ? fill(t("g_noguard"), { limit: `${num(s.limit_ppt)} ‰` })
+      : fill(t("g_guard"), { ppt: `${num(s.guard.ppt)} ‰`, time: fmtTime(s.guard.at), limit: `${num(s.limit_ppt)} ‰` });
+    const operate = (to) => el("button", { type: "button", class: "gate-op", "data-state": to, onclick: () => recordGate(s, to) },
+      t(to === "open" ? "g_didopen" : "g_didclose"));
+    return el("li", { class: s.open_to_salt ? "structure salty" : "structure", "data-id": s.id },
+      el("span", { class: "name" }, s.name),
+      el("span", { class: `gate ${g ? g.state : "unknown"}` }, t(state_)),
+      el("span", { class: "when" }, g ? `${fmtTime(g.at)} · ${who}` : ""),
+      el("div", { class: "meta" }, guard),
+      ...(s.open_to_salt ? [el("div", { class: "warn" }, t("g_salty"))] : []),
+      ...(s.disagree ? [el("div", { class: "warn" }, t("g_disagree"))] : []),
+      el("div", { class: "ops" }, operate("open"), operate("closed")));
+  }));
+}
+
+async function recordGate(structure, to) {
+  const note = prompt(t("g_note"), "");
+  if (note === null) return;
+  const body = JSON.stringify(note.trim() ? { state: to, note: note.trim() } : { state: to });
+  try {
+    const updated = await api(`/api/v1/structures/${structure.id}/operations`, { method: "POST", body });
+    state.structures = state.structures.map((s) => (s.id === updated.id ? updated : s));
+    renderStructures();
+  } catch (error) { if (error.status === 403) window.alert(t("g_noperm")); }
 }
 
 function renderIntakes() {
@@ -572,12 +617,13 @@ async function refresh() {
   try {
     fetched = await Promise.all([api("/api/v1/zones"),
       api("/api/v1/stations"), api(`/api/v1/alerts?limit=200${zone}`), api("/api/v1/summary"),
-      api("/api/v1/wells"), api("/api/v1/taps"), api("/api/v1/silences?current=true"), syncClock()]);
+      api("/api/v1/wells"), api("/api/v1/taps"), api("/api/v1/silences?current=true"), api("/api/v1/structures"),
+      syncClock()]);
   } catch (error) { connected(false); throw error; }
   connected(true);
-  const [zones, stations, alerts, summary, wells, taps, windows] = fetched;
-  Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows });
-  renderZonePicker(); renderAlerts(); renderIntakes(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
+  const [zones, stations, alerts, summary, wells, taps, windows, structures] = fetched;
+  Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows, structures });
+  renderZonePicker(); renderAlerts(); renderStructures(); renderIntakes(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
   maintenanceForm();
   renderFront().catch(() => {});
   renderAudit().catch(() => {});

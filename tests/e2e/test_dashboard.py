@@ -331,3 +331,58 @@ def test_dashboard_on_a_phone_and_a_desktop(fed_system: str) -> None:
     ).json()["items"]
     actions = {(e["action"], e["target"]) for e in audit}
     assert ("ack", alert_id) in actions and any(a == "silence.create" for a, _ in actions)
+
+
+def test_a_gate_operated_from_a_phone(fed_system: str) -> None:
+    """The sluices panel on a phone: each gate with its state and time, the water outside with its
+    time against the limit; one tap records "opened" under the token's name, the card says the
+    gate now stands open to salt, and the audit log has it."""
+    need_binary("chromium", "chromium")
+    base = fed_system
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+        phone.goto(f"{base}/#token={OPERATOR}")
+        card = phone.locator('#structures li[data-id="cong-xuan-hoa"]')
+        card.wait_for(timeout=20_000)
+        assert "Cống và công trình lấy nước" in phone.inner_text("#structures-panel h2")
+        # the simulator's crew closed the gate when the salt came (12 March 2024, 42 km)
+        phone.wait_for_function(
+            "() => document.querySelector('#structures li[data-id=\"cong-xuan-hoa\"] .gate')"
+            ".textContent === 'Đã đóng'",
+            timeout=20_000,
+        )
+        stamp = r"\d\d:\d\d \d+/\d+(/\d+)?"  # a time and a date: every value carries its time
+        assert re.search(stamp + " · cảm biến", card.locator(".when").inner_text())
+        guard = card.locator(".meta").inner_text()
+        assert re.search(rf"Ngoài cống \d+,\d+ ‰ lúc {stamp}; giới hạn 1,00 ‰", guard), guard
+        assert phone.evaluate(OVERFLOW) <= 0, "the page scrolls sideways on a phone"
+        assert phone.evaluate(TOO_SMALL) == []
+        phone.on("dialog", lambda dialog: dialog.accept("mở thử"))
+        card.locator('button.gate-op[data-state="open"]').click()
+        phone.wait_for_function(
+            "() => document.querySelector('#structures li[data-id=\"cong-xuan-hoa\"] .gate')"
+            ".textContent === 'Đang mở'",
+            timeout=10_000,
+        )
+        assert "lan.nguyen" in card.locator(".when").inner_text()
+        assert "salty" in (card.get_attribute("class") or "")
+        assert "Đang mở khi nước mặn" in card.inner_text()
+        card.screenshot(path=str(ARTIFACTS / "structure-phone.png"))
+        browser.close()
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    audit = httpx.get(f"{base}/api/v1/audit", headers=admin).json()["items"]
+    entry = next(a for a in audit if a["action"] == "structure.operate")
+    assert (entry["actor"], entry["target"], entry["detail"]) == (
+        "lan.nguyen",
+        "cong-xuan-hoa",
+        "open: mở thử",
+    )
+
+    def critical() -> bool:
+        page = httpx.get(f"{base}/api/v1/alerts", params={"state": "firing"}, headers=admin)
+        return any(a["rule"] == "structure-open-salty" for a in page.json()["items"])
+
+    wait_until(critical, 10, "the gate opened into salt, alerted")
