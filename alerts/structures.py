@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from saltwatch.alerts.model import Fingerprint, Observation
 from saltwatch.core.qc import BAD_FLAGS
-from saltwatch.core.registry import Profile, Registry, Structure
+from saltwatch.core.registry import Registry, Structure
 from saltwatch.core.rules import RuleSet, Severity
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import TopicKind
@@ -71,13 +71,6 @@ class StructureStatus:
         return self.gate is not None and self.gate.open and salty
 
 
-def limit_of(structure: Structure, rules: RuleSet) -> float:
-    """The salinity (‰) above which the structure must not stand open."""
-    if structure.limit_ppt is not None:
-        return structure.limit_ppt
-    return rules.salinity[Profile(structure.use)].critical
-
-
 class StructureWatch:
     """Keeps each structure's gate and guard salinity from the readings it is given, and judges
     ``structure-open-salty``. Thread-safe: readings come from the judging path, operator entries
@@ -125,7 +118,7 @@ class StructureWatch:
         gate = max((g for g in (sensor, operator) if g), key=lambda g: g.at_ns, default=None)
         return StructureStatus(
             structure,
-            limit_of(structure, self.rules()),
+            self.rules().structure_limit(structure),
             gate,
             sensor,
             operator,
@@ -171,7 +164,7 @@ class StructureWatch:
         return bool(reports) and max(reports, key=lambda g: g.at_ns).open
 
     def _judge(self, s: Structure, now_ns: int | None) -> tuple[Observation, str]:
-        limit = limit_of(s, self.rules())
+        limit = self.rules().structure_limit(s)
         guard = self._guard.get(s.guard)
         value, measured = guard if guard else (None, 0)
         salty = value is not None and value >= limit

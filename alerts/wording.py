@@ -53,6 +53,12 @@ FIRING: dict[str, tuple[str, str]] = {
         "{where} stands open while its guard station reads {value}{unit}, above the structure's "
         "limit {threshold}{unit}: close it.",
     ),
+    "opening-unsafe": (
+        "Lịch mở {where} lúc {since}: dự báo độ mặn tại trạm canh lên {value}{unit}, vượt giới "
+        "hạn {threshold}{unit}.",
+        "The opening of {where} planned for {since}: the forecast puts its guard station at "
+        "{value}{unit}, above the limit {threshold}{unit}.",
+    ),
     "tap-tank-low": (
         "Bồn chứa của vòi nước {where} còn {value}%.",
         "The tank of tap {where} is down to {value}%.",
@@ -177,6 +183,7 @@ ENDED: dict[str, tuple[str, str]] = {
     "tap-tank-low": ("bồn chứa gần cạn", "a low tank"),
     "tap-no-flow": ("vòi không có nước", "a tap without water"),
     "structure-open-salty": ("công trình mở khi nước mặn", "a gate open to salty water"),
+    "opening-unsafe": ("lịch mở cống rơi vào lúc mặn", "a planned opening in salty water"),
     "saltfront-risk": (
         "cấp độ rủi ro xâm nhập mặn trên {river}",
         "the saltwater-intrusion risk level on the {river}",

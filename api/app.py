@@ -24,6 +24,7 @@ from saltwatch.api.routers import (
     devices,
     exports,
     operations,
+    schedules,
     signin,
     structures,
     system,
@@ -127,6 +128,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         bulletins,
         signin,
         structures,
+        schedules,
     )
     for module in routers:
         app.include_router(module.router)

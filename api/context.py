@@ -13,6 +13,7 @@ from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast_job import ForecastJob
 from saltwatch.analytics.issued import IssuedBulletins
 from saltwatch.analytics.saltfront import FrontKeeper
+from saltwatch.analytics.schedules import ScheduleBook
 from saltwatch.api.audit import AuditLog
 from saltwatch.api.cache import TtlCache
 from saltwatch.api.signin import SignIns
@@ -74,6 +75,8 @@ class ApiContext:
     issued: IssuedBulletins | None = None
     #: one-time sign-in codes and the sessions they open (api/signin.py); None: tokens only
     signins: SignIns | None = None
+    #: planned openings of the structures (analytics/schedules.py); None: not kept here
+    schedules: ScheduleBook | None = None
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from saltwatch.core.errors import ConfigError
-from saltwatch.core.registry import Device, Profile, Registry
+from saltwatch.core.registry import Device, Profile, Registry, Structure
 from saltwatch.core.settings import duration_seconds
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -242,6 +242,13 @@ class RuleSet(_Model):
     saltfront: SaltFrontRules
     forecast: ForecastRules
     override: tuple[Override, ...] = ()
+
+    def structure_limit(self, structure: Structure) -> float:
+        """The salinity (‰) at its guard at or above which the structure must not stand open:
+        its own ``limit_ppt``, or its use profile's critical level."""
+        if structure.limit_ppt is not None:
+            return structure.limit_ppt
+        return self.salinity[Profile(structure.use)].critical
 
     def levels_for(self, device: Device, registry: Registry, month: int) -> SalinityLevels:
         """The salinity levels that apply to ``device`` in ``month``."""

@@ -16,6 +16,7 @@ from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.factory import open_reading_store
+from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
@@ -35,5 +36,6 @@ def app_from_environment() -> FastAPI:
         SqliteAuditLog(state_path),
         issued=SqliteIssuedBulletins(state_path),
         signins=SqliteSignIns(state_path),
+        schedules=SqliteSchedules(state_path),
     )
     return create_app(context)

@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Protocol
 from saltwatch.alerts.system import Holds, Probes
 from saltwatch.analytics.forecast_job import ForecastJob
 from saltwatch.analytics.saltfront import FrontKeeper
+from saltwatch.analytics.schedules import ScheduleCheck
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.errors import RetryableError
+from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
+from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 if TYPE_CHECKING:
@@ -150,8 +153,13 @@ def run_with_alerts(
     def judge_front() -> None:
         engine.observe(front.update())
 
+    schedules = SqliteSchedules(settings.state.path)
+    checks = ScheduleCheck(schedules, reg, lambda: engine.rules)
+
     def judge_forecasts() -> None:
         engine.observe(forecasts.update())
+        horizon = int(engine.rules.forecast.horizon * NS_PER_S)
+        engine.observe(checks.update(forecasts.latest, forecasts.clock.now_ns(), horizon))
         system.forecast_done()
 
     engine.start(
@@ -180,6 +188,7 @@ def run_with_alerts(
             clock=clock if clock is not None else SystemClock(),
             issued=SqliteIssuedBulletins(settings.state.path),
             signins=SqliteSignIns(settings.state.path),
+            schedules=schedules,
         )
         api = ApiServer(ctx)
         api.start()

@@ -70,6 +70,9 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/structures"): "viewer",
     ("POST", "/api/v1/structures/{structure}/operations"): "operator",
     ("GET", "/api/v1/structures/{structure}/history"): "viewer",
+    ("GET", "/api/v1/schedules"): "viewer",
+    ("POST", "/api/v1/schedules"): "operator",
+    ("DELETE", "/api/v1/schedules/{opening_id}"): "operator",
     ("POST", "/api/v1/session"): None,  # the one-time code in the body is the permission
     ("DELETE", "/api/v1/session"): None,
     ("GET", "/api/v1/audit"): "admin",
@@ -126,6 +129,9 @@ def call(
         body = load_rules().model_dump(mode="json")
     elif path.endswith("/operations"):
         body = {"state": "closed", "note": "đã đóng"}
+    elif method == "POST" and path.endswith("/schedules"):
+        start = "2024-03-13T06:00:00+07:00"
+        body = {"structure": "cong-xuan-hoa", "start": start, "end": "2024-03-13T09:00:00+07:00"}
     if path.endswith("/stream"):  # an endless stream: its status is enough
         with client.stream(method, url, headers=headers) as streamed:
             body = b"" if streamed.status_code == 200 else streamed.read()
@@ -161,6 +167,7 @@ def test_every_endpoint_every_role(
                 "silence_id": silence,
                 "share": "0" * 32,  # a link that names no bulletin: 404 to everyone alike
                 "structure": "cong-xuan-hoa",
+                "opening_id": "0" * 12,
             }
             token = {"wrong": "not-a-token-" + "x" * 20, None: None}.get(who, TOKENS.get(who or ""))
             response = call(client, method, path, token, ids)

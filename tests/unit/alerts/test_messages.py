@@ -36,3 +36,13 @@ def test_a_gate_open_to_salt_names_the_structure_and_asks_to_close_it() -> None:
     assert en.startswith("Cống Xuân Hòa stands open") and "limit 1‰" in en
     vi, en = texts(Event(alert, "resolved", T0), load_registry())
     assert vi.startswith("Đã hết công trình mở khi nước mặn tại Cống Xuân Hòa")
+
+
+def test_a_planned_opening_in_salt_says_when_and_how_salty() -> None:
+    alert = Alert(
+        "c", "opening-unsafe:cong-xuan-hoa:a1b2c3d4e5f6", "opening-unsafe", "structure", None,
+        "xa-binh-ninh", "warning", "firing", 1.6, 1.0, "‰", T0, T0,
+    )  # fmt: skip
+    vi, en = texts(Event(alert, "firing", T0), load_registry())
+    assert vi.startswith("Lịch mở Cống Xuân Hòa lúc ") and "1,6‰" in vi
+    assert en.startswith("The opening of Cống Xuân Hòa planned for ") and "limit 1‰" in en

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from saltwatch.alerts.structures import RULE, GateSeen, StructureWatch, gate_readings, limit_of
+from saltwatch.alerts.model import Observation
+from saltwatch.alerts.structures import RULE, GateSeen, StructureWatch, gate_readings
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
@@ -27,13 +28,13 @@ def gate(state: str, at: int) -> Reading:
     return Reading(TopicKind.GATE, "gate-xuan-hoa", at, {"state": state})
 
 
-def severities(found: list) -> list:
+def severities(found: list[tuple[Observation, str]]) -> list[tuple[object, object, str]]:
     return [(obs.severity, obs.pending, zone) for obs, zone in found]
 
 
 def test_a_gate_opened_into_salty_water_is_critical_at_once_and_resolves_when_it_closes() -> None:
     w = watch()
-    assert limit_of(REGISTRY.structures["cong-xuan-hoa"], RULES) == 1.0
+    assert RULES.structure_limit(REGISTRY.structures["cong-xuan-hoa"]) == 1.0
     assert severities(w.on_readings([salinity(1.4, T0)])) == [(None, None, "xa-binh-ninh")]
     (found,) = w.on_readings([gate("open", T0 + 60 * S)])
     obs, zone = found

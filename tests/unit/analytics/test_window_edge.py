@@ -10,6 +10,7 @@ from saltwatch.analytics.forecast_score import PastForecast
 from saltwatch.analytics.window_edge import (
     UPPER,
     Edge,
+    Scored,
     choose_edge,
     edge_of,
     prepare,
@@ -25,9 +26,7 @@ def past_forecast(at: int) -> PastForecast:
     """A forecast made at ``at``: mean 1.0 ‰ with a wide band (0.5–2.4), hourly for 48 h, windows
     judged over its first 24 h."""
     steps = at + np.arange(1, 49, dtype=np.int64) * H
-    return PastForecast(
-        at, steps, *_band(), THRESHOLD, (), at + 24 * H
-    )
+    return PastForecast(at, steps, *_band(), THRESHOLD, (), at + 24 * H)
 
 
 def readings(values: list[float], hours: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +34,7 @@ def readings(values: list[float], hours: int) -> tuple[np.ndarray, np.ndarray]:
     return ts, np.resize(np.asarray(values, np.float64), ts.size)
 
 
-def scored_pasts(ppt: tuple[np.ndarray, np.ndarray], now: int) -> list:
+def scored_pasts(ppt: tuple[np.ndarray, np.ndarray], now: int) -> list[Scored]:
     ts, y = ppt
     found = [prepare(past_forecast(T0 + d * 24 * H), ts, y, THRESHOLD, 7200, now) for d in range(6)]
     return [s for s in found if s is not None]
