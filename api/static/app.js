@@ -33,7 +33,8 @@ const TEXT = {
         g_unknown: "Chưa rõ trạng thái", g_sensor: "cảm biến", g_disagree: "Cảm biến và người vận hành báo khác nhau",
         g_salty: "Đang mở khi nước mặn", g_guard: "Ngoài cống {ppt} lúc {time}; giới hạn {limit}",
         g_noguard: "Chưa có số đo mặn; giới hạn {limit}", g_didopen: "Đã mở", g_didclose: "Đã đóng",
-        g_note: "Ghi chú (không bắt buộc)", g_noperm: "Cần quyền operator để ghi thao tác cống" },
+        g_note: "Ghi chú (không bắt buộc)", g_noperm: "Cần quyền operator để ghi thao tác cống",
+        g_plan: "Lịch mở", g_proposed: "đề xuất theo dự báo", g_unsafe: "dự báo mặn {ppt} lúc này" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Sign out", token: "Sign-in code (10 characters) or access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -66,7 +67,8 @@ const TEXT = {
         g_unknown: "State unknown", g_sensor: "sensor", g_disagree: "The sensor and the operator disagree",
         g_salty: "Open while the water is salty", g_guard: "Outside {ppt} at {time}; limit {limit}",
         g_noguard: "No salinity reading yet; limit {limit}", g_didopen: "Opened", g_didclose: "Closed",
-        g_note: "Note (optional)", g_noperm: "Recording a gate needs the operator role" },
+        g_note: "Note (optional)", g_noperm: "Recording a gate needs the operator role",
+        g_plan: "Planned", g_proposed: "proposed from the forecast", g_unsafe: "forecast salty, {ppt}" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -75,7 +77,7 @@ function keepToken(token, remember) {
   sessionStorage.setItem("sw-token", token);
   if (remember) localStorage.setItem("sw-token", token); else localStorage.removeItem("sw-token");
 }
-const state = { structures: [], lang: localStorage.getItem("sw-lang") || "vi", token: saved(), zone: localStorage.getItem("sw-zone") || "",
+const state = { structures: [], openings: [], lang: localStorage.getItem("sw-lang") || "vi", token: saved(), zone: localStorage.getItem("sw-zone") || "",
                 rules: null, stations: [], zones: [], alerts: [], wells: [], taps: [], windows: [], selected: null };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || key;
@@ -282,6 +284,10 @@ function renderStructures() {
       el("div", { class: "meta" }, guard),
       ...(s.open_to_salt ? [el("div", { class: "warn" }, t("g_salty"))] : []),
       ...(s.disagree ? [el("div", { class: "warn" }, t("g_disagree"))] : []),
+      ...state.openings.filter((o) => o.structure === s.id).slice(0, 4).map((o) =>
+        el("div", { class: o.unsafe ? "plan warn" : "plan" }, `${t("g_plan")}: ${fmtTime(o.start)} – ${fmtTime(o.end)} · `,
+          o.source === "proposed" ? t("g_proposed") : o.by,
+          ...(o.unsafe ? [` · ${fill(t("g_unsafe"), { ppt: `${num(o.forecast_peak_ppt)} ‰` })}`] : []))),
       el("div", { class: "ops" }, operate("open"), operate("closed")));
   }));
 }
@@ -618,11 +624,11 @@ async function refresh() {
     fetched = await Promise.all([api("/api/v1/zones"),
       api("/api/v1/stations"), api(`/api/v1/alerts?limit=200${zone}`), api("/api/v1/summary"),
       api("/api/v1/wells"), api("/api/v1/taps"), api("/api/v1/silences?current=true"), api("/api/v1/structures"),
-      syncClock()]);
+      api("/api/v1/schedules").catch(() => []), syncClock()]);
   } catch (error) { connected(false); throw error; }
   connected(true);
-  const [zones, stations, alerts, summary, wells, taps, windows, structures] = fetched;
-  Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows, structures });
+  const [zones, stations, alerts, summary, wells, taps, windows, structures, openings] = fetched;
+  Object.assign(state, { zones, stations, alerts: alerts.items, wells, taps, windows, structures, openings });
   renderZonePicker(); renderAlerts(); renderStructures(); renderIntakes(); renderStations(); renderSupply(summary); renderWindows(); renderZones(); renderMap();
   maintenanceForm();
   renderFront().catch(() => {});

@@ -339,6 +339,18 @@ def test_a_gate_operated_from_a_phone(fed_system: str) -> None:
     gate now stands open to salt, and the audit log has it."""
     need_binary("chromium", "chromium")
     base = fed_system
+    operator = {"Authorization": f"Bearer {OPERATOR}"}
+    soon = time.time() + 2 * 3600
+    planned = httpx.post(
+        f"{base}/api/v1/schedules",
+        json={
+            "structure": "cong-xuan-hoa",
+            "start": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(soon)),
+            "end": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(soon + 3 * 3600)),
+        },
+        headers=operator,
+    )
+    assert planned.status_code == 201, planned.text
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
@@ -358,6 +370,8 @@ def test_a_gate_operated_from_a_phone(fed_system: str) -> None:
         assert re.search(stamp + " · cảm biến", card.locator(".when").inner_text())
         guard = card.locator(".meta").inner_text()
         assert re.search(rf"Ngoài cống \d+,\d+ ‰ lúc {stamp}; giới hạn 1,00 ‰", guard), guard
+        plan = card.locator(".plan").first.inner_text()  # the opening planned, with its times
+        assert re.search(rf"Lịch mở: {stamp} – {stamp} · lan.nguyen", plan), plan
         assert phone.evaluate(OVERFLOW) <= 0, "the page scrolls sideways on a phone"
         assert phone.evaluate(TOO_SMALL) == []
         phone.on("dialog", lambda dialog: dialog.accept("mở thử"))
