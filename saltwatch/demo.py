@@ -19,9 +19,11 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from saltwatch.analytics.schedules import Opening
 from saltwatch.api.auth import Principal
 from saltwatch.api.signin import digest, new_code
 from saltwatch.broker import EmbeddedBroker, free_port
@@ -32,7 +34,7 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.store import ReadingStore
-from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ, from_datetime, to_datetime, to_rfc3339
 from saltwatch.core.types import Reading
 from saltwatch.core.validation import ValidationConfig
 from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
@@ -46,6 +48,7 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
 from saltwatch.sim.publisher import SimPublisher
 from saltwatch.sim.salinity import SCENARIOS, epoch
+from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 log = logging.getLogger("saltwatch.demo")
@@ -230,6 +233,8 @@ def run_demo(
             QualityControl(settings.qc.to_config()),
         )
         echo(f"  {count:,} readings")
+    if fresh:
+        plan_sample_opening(settings.state.path, start_ns)
     broker.start()
     clock = ScaledClock(start_ns, options.speed)
     sim = LiveSim(
@@ -302,6 +307,28 @@ class LiveSim:
             log.exception("the simulator stopped")
         finally:
             self._publisher.close()
+
+
+def plan_sample_opening(state: Path, start_ns: int) -> None:
+    """A first planned opening to see in the demo's first minutes: cống Xuân Hòa, the next
+    morning 06:00–09:00 (Vietnam time), planned by the demo's operator."""
+    local = to_datetime(start_ns, VN_TZ)
+    morning = (local + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+    begin = from_datetime(morning)
+    book = SqliteSchedules(state)
+    try:
+        book.add(
+            Opening(
+                "0demo0000001",
+                "cong-xuan-hoa",
+                begin,
+                begin + 3 * 3600 * NS_PER_S,
+                DEMO_NAMES["operator"],
+                "lịch mẫu của bản trình diễn",
+            )
+        )
+    finally:
+        book.close()
 
 
 def phone_code(state: Path) -> str:

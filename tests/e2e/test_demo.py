@@ -105,6 +105,16 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         wait_until(lambda: scored() is not None, 60, "a forecast with its live score")
         skill = (scored() or {})["skill"]
         assert skill["mae_24h"] >= 0 and skill["mae_24h_persistence"] > 0
+
+        # the Gò Công sluices with their gates (the simulator's sensors) and a planned opening
+        def gates() -> list[dict[str, Any]]:
+            listed = get(base, "/api/v1/structures", viewer) or []
+            return [s for s in listed if s["gate"] is not None]
+
+        wait_until(lambda: len(gates()) == 3, 30, "the three gate sensors' states")
+        assert {s["id"] for s in gates()} >= {"cong-xuan-hoa", "cong-vam-giong"}
+        openings = get(base, "/api/v1/schedules", viewer) or []
+        assert any(o["structure"] == "cong-xuan-hoa" and o["by"] == "lan.nguyen" for o in openings)
         banner = log.read_text()
         assert "viewer token" in banner and f"{base}/#token=" in banner
     finally:

@@ -228,6 +228,7 @@ def test_every_route_answers_json_and_never_a_500_while_the_state_disk_is_full(
     from saltwatch.api.context import ApiContext  # noqa: PLC0415
     from saltwatch.core.settings import ApiToken, Settings  # noqa: PLC0415
     from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins  # noqa: PLC0415
+    from saltwatch.storage.schedule_sqlite import SqliteSchedules  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
     from tests.alert_tools import audit_beside  # noqa: PLC0415
     from tests.integration.test_security import ROUTES, TOKENS, call  # noqa: PLC0415
@@ -244,10 +245,11 @@ def test_every_route_answers_json_and_never_a_500_while_the_state_disk_is_full(
     issued = SqliteIssuedBulletins(small_disk / "state.db")
     ctx = ApiContext(
         Settings(api={"tokens": tokens}), e.registry, store, e.state, audit_beside(e.state), e,
-        clock=clock, issued=issued,
+        clock=clock, issued=issued, schedules=SqliteSchedules(small_disk / "state.db"),
     )  # fmt: skip
     filler = fill(small_disk)
     ids = {"station": "vam-kenh", "alert_id": alert.id, "silence_id": "none", "share": "0" * 32}
+    ids |= {"structure": "cong-xuan-hoa", "opening_id": "0" * 12}
     answers: dict[str, int] = {}
     with TestClient(create_app(ctx)) as client:
         for method, path in sorted(ROUTES):
