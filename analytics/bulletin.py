@@ -20,8 +20,9 @@ import orjson
 from saltwatch.alerts.model import Alert
 from saltwatch.alerts.store import AlertQuery, AlertStore
 from saltwatch.analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
+from saltwatch.analytics.schedules import ScheduleBook
 from saltwatch.core.qc import BAD_FLAGS
-from saltwatch.core.registry import Device, Registry
+from saltwatch.core.registry import Device, Registry, Structure
 from saltwatch.core.rules import RuleSet
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
@@ -64,6 +65,16 @@ class SupplyDay:
 
 
 @dataclass
+class GateDay:
+    """A structure in the bulletin: its gate's changes that day (time, state, who: the sensor or
+    the operator's name) and the openings planned for the three days after it (start, end, by)."""
+
+    structure: Structure
+    changes: list[tuple[int, str, str]]
+    planned: list[tuple[int, int, str]]
+
+
+@dataclass
 class Bulletin:
     day: date
     zone: str | None
@@ -73,6 +84,8 @@ class Bulletin:
     alerts: list[Alert]
     chart_png: bytes
     alert_texts: dict[str, str] = field(default_factory=dict)  # alert id → its message
+    #: "lịch đóng mở cống": not among the figures (a plan changed is not a revised day)
+    gates: list[GateDay] = field(default_factory=list)
 
 
 def figures_digest(b: Bulletin) -> str:
@@ -130,6 +143,7 @@ def build(
     zone: str | None = None,
     describe: Callable[[Alert], str] | None = None,
     lang: Lang = "vi",
+    schedules: ScheduleBook | None = None,
 ) -> Bulletin:
     """The day's bulletin; ``describe`` gives an alert's text in ``lang`` (alerts/messages.py
     ``firing_text``, passed in by the caller: analytics knows alerts by their model only)."""
@@ -173,7 +187,43 @@ def build(
         alerts,
         chart_png(store, stations, end, lang),
         {a.id: describe(a) for a in alerts} if describe else {},
+        _gates(store, registry, covered, start, end, schedules),
     )
+
+
+def _gates(
+    store: ReadingStore,
+    registry: Registry,
+    covered: set[str] | None,
+    start: int,
+    end: int,
+    schedules: ScheduleBook | None,
+) -> list[GateDay]:
+    out = []
+    for s in registry.structures.values():
+        if covered is not None and not {s.zone, *s.also_zones} & covered:
+            continue
+        reports = [
+            (r.ts_ns, r, str(r.fields.get("by") or ""))
+            for r in store.query(TopicKind.OPERATION, s.id, start, end, 1_000)
+        ]
+        sensor = registry.gate_of(s.id)
+        if sensor is not None:
+            reports += [
+                (r.ts_ns, r, "") for r in store.query(TopicKind.GATE, sensor.id, start, end)
+            ]
+        changes: list[tuple[int, str, str]] = []
+        for at, r, by in sorted(reports, key=lambda x: x[0]):
+            state = r.fields.get("state")
+            if isinstance(state, str) and (not changes or changes[-1][1] != state):
+                changes.append((at, state, by))
+        planned = [
+            (o.start_ns, o.end_ns, o.by)
+            for o in (schedules.between(end, end + 3 * 86400 * NS_PER_S, s.id) if schedules else [])
+        ]
+        if changes or planned or sensor is not None:
+            out.append(GateDay(s, changes, planned))
+    return out
 
 
 def _alerts_of(

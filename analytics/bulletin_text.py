@@ -19,6 +19,9 @@ WORDS: dict[str, dict[str, str]] = {
         "stations": "Độ mặn tại các trạm",
         "front": "Ranh mặn và cấp độ rủi ro (QĐ 18/2021/QĐ-TTg)",
         "supply": "Giếng dự phòng và vòi nước công cộng",
+        "gates": "Cống: đóng mở trong ngày và lịch mở 3 ngày tới",
+        "structure": "Công trình", "changes": "Trong ngày", "planned": "Lịch mở",
+        "g_open": "mở", "g_closed": "đóng", "g_partial": "mở một phần", "g_sensor": "cảm biến",
         "alerts": "Cảnh báo trong ngày",
         "chart": "Độ mặn 7 ngày qua",
         "none": "Không có.",
@@ -51,6 +54,10 @@ WORDS: dict[str, dict[str, str]] = {
         "stations": "Salinity at the stations",
         "front": "Salt front and risk level (Decision 18/2021/QĐ-TTg)",
         "supply": "Backup wells and public taps",
+        "gates": "Sluices: opened and closed that day, openings planned for the next 3 days",
+        "structure": "Structure", "changes": "That day", "planned": "Planned openings",
+        "g_open": "opened", "g_closed": "closed", "g_partial": "partly opened",
+        "g_sensor": "sensor",
         "alerts": "Alerts of the day",
         "chart": "Salinity, last 7 days",
         "none": "None.",
@@ -165,6 +172,19 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
         ]
         for a in b.alerts
     ]
+    gates = [
+        [
+            g.structure.name,
+            "; ".join(
+                f"{_when(at, True)} {w.get('g_' + state, state)} ({by or w['g_sensor']})"
+                for at, state, by in g.changes
+            )
+            or "–",
+            "; ".join(f"{_when(a, False)}–{_when(b, True)} ({by})" for a, b, by in g.planned)
+            or "–",
+        ]
+        for g in b.gates
+    ]
     return [
         (
             w["stations"],
@@ -177,6 +197,7 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
             [w[k] for k in ("zone", "wells_ran", "well_m3", "taps_opened", "tap_m3")],
             supply,
         ),
+        (w["gates"], [w[k] for k in ("structure", "changes", "planned")], gates),
         (
             w["alerts"],
             [w[k] for k in ("start", "severity", "zone", "text", "state")],

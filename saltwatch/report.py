@@ -15,6 +15,7 @@ from saltwatch.core.rules import rules_in_force
 from saltwatch.core.settings import Settings
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.factory import open_reading_store
+from saltwatch.storage.schedule_sqlite import SqliteSchedules
 
 
 def write_daily_bulletin(
@@ -27,14 +28,17 @@ def write_daily_bulletin(
 ) -> str:
     """Write the bulletin of ``day`` into ``out``; the line that says what was written."""
     state = SqliteAlertStore(settings.state.path) if settings.state.path.exists() else None
+    plans = SqliteSchedules(settings.state.path) if state else None
     saved = state.saved_rules() if state else None
     rules = rules_in_force(saved, settings.alerts.rules_path)
     store = open_reading_store(settings.store)
     try:
         describe = lambda a: firing_text(a, registry, language)  # noqa: E731
-        bulletin = build(store, state, registry, rules, day, zone, describe, language)
+        bulletin = build(store, state, registry, rules, day, zone, describe, language, plans)
     finally:
         store.close()
+        if plans:
+            plans.close()
         if state:
             state.close()
     out.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,9 @@ def daily_report(
         def describe(alert: Alert) -> str:
             return firing_text(alert, ctx.registry, lang)
 
-        return build(ctx.store, ctx.state, ctx.registry, rules, when, zone, describe, lang)
+        return build(
+            ctx.store, ctx.state, ctx.registry, rules, when, zone, describe, lang, ctx.schedules
+        )
 
     def written(b: Bulletin, status: str, share: str = "") -> tuple[str, str]:
         chart = "data:image/png;base64," + base64.b64encode(b.chart_png).decode()

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from saltwatch.alerts.engine import AlertEngine
+from saltwatch.alerts.structures import GateSeen, gate_readings
 from saltwatch.analytics.forecast import Forecast, StationForecast
 from saltwatch.analytics.schedules import Opening, ScheduleCheck
 from saltwatch.api.app import create_app
@@ -21,6 +22,8 @@ from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.sqlite import SqliteReadingStore
@@ -127,3 +130,31 @@ def test_openings_are_planned_listed_and_cancelled_on_the_record(client: TestCli
     audit = client.get("/api/v1/audit", headers=auth("admin")).json()["items"]
     actions = sorted(a["action"] for a in audit if a["target"] == "cong-xuan-hoa")
     assert actions == ["schedule.cancel", "schedule.create"]
+
+
+def test_the_daily_bulletin_says_what_the_gates_did_and_what_is_planned(
+    client: TestClient,
+) -> None:
+    ctx: ApiContext = client.app.state.ctx  # type: ignore[attr-defined]
+    closed = GateSeen("closed", NOW - 9 * H, "operator", by="lan.nguyen")
+    ctx.store.write(gate_readings([closed], "cong-xuan-hoa"))
+    sensor = [
+        Reading(TopicKind.GATE, "gate-xuan-hoa", NOW - k * H, {"state": state})
+        for k, state in ((12, "open"), (11, "open"), (8, "closed"), (2, "open"))
+    ]
+    ctx.store.write(sensor)
+    start = to_rfc3339(NOW + 14 * H, VN_TZ)  # 13 March, 07:00
+    body = {"structure": "cong-xuan-hoa", "start": start, "end": to_rfc3339(NOW + 17 * H, VN_TZ)}
+    assert client.post("/api/v1/schedules", json=body, headers=auth("operator")).status_code == 201
+    ctx.clock.set(NOW + 8 * H)  # type: ignore[attr-defined]  # the day is over: issued
+    page = client.get(
+        "/api/v1/reports/daily",
+        params={"date": "2024-03-12", "format": "markdown"},
+        headers=auth("viewer"),
+    )
+    assert page.status_code == 200, page.text
+    section = page.text.split("Cống: đóng mở trong ngày và lịch mở 3 ngày tới")[1]
+    row = next(line for line in section.splitlines() if line.startswith("| Cống Xuân Hòa"))
+    # the changes only, each with who: the sensor's open, the operator's close, open again
+    assert "05:00 mở (cảm biến); 08:00 đóng (lan.nguyen); 15:00 mở (cảm biến)" in row, row
+    assert "07:00 13/03–10:00 (token-" in row, row
