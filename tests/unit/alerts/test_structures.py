@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.model import Observation
 from saltwatch.alerts.structures import RULE, GateSeen, StructureWatch, gate_readings
+from saltwatch.core.clock import FakeClock
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
+from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from tests.alert_tools import Quiet
 
 S = 10**9
 T0 = 1_710_000_000 * S
@@ -84,3 +90,16 @@ def test_an_unknown_gate_or_structure_is_ignored() -> None:
     stray = Reading(TopicKind.GATE, "gate-nowhere", T0, {"state": "open"})
     entry = Reading(TopicKind.OPERATION, "cong-nowhere", T0, {"state": "open"})
     assert w.on_readings([stray, entry]) == [] and w.status("cong-nowhere") is None
+
+
+def test_a_gate_sensor_gone_silent_raises_the_usual_no_data_alert(tmp_path: Path) -> None:
+    engine = AlertEngine(
+        RULES, REGISTRY, SqliteAlertStore(tmp_path / "s.db"), FakeClock(T0), {"mqtt": Quiet()}
+    )
+    engine.on_readings([gate("closed", T0)])
+    engine.tick()
+    assert not [a for a in engine.open_alerts() if a.device == "gate-xuan-hoa"]
+    engine.clock.set(T0 + 50 * 60 * S)  # type: ignore[attr-defined]  # 3 × its 15 min, and more
+    engine.tick()
+    (silent,) = [a for a in engine.open_alerts() if a.device == "gate-xuan-hoa"]
+    assert silent.rule == "nodata" and silent.zone == "xa-binh-ninh"
