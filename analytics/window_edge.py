@@ -4,16 +4,17 @@ The band's upper edge is safe but timid: a window announced only where even the 
 below the intake threshold is nearly always right, yet it misses most of the hours that were in
 fact safe. How far below the upper edge one may go depends on the station, so each station's own
 past forecasts decide (docs/analytics.md "Safe intake windows"): for each candidate edge, from
-the upper edge down through the mean towards the lower edge, the windows those forecasts would
+the upper edge down towards the mean, the windows those forecasts would
 have announced are scored against the readings that followed them, and the lowest edge whose
 windows were right at least ``precision`` of the time is used. The precision it achieved goes
 with every window announced from it. Too little scored history: the upper edge, as before.
 
 An edge ``q`` is a place in the band: 1 the upper edge, 0 the mean, −1 the lower edge. The edges
-tried stop halfway to the mean: on the measured series of docs/benchmarks.md, lower edges chosen
-on a station's past announced windows that were wrong more often than the past said (the future
-is not the past), and a choice over more days (``forecast.window_calibration_days``, 60) held
-better than one over the 14 days of the live score.
+tried stop a quarter of the way above the mean: on the measured series of docs/analytics.md,
+lower edges chosen on a station's past windows were wrong more often in the days after than the
+past said (the future is not the past), and a choice over more days
+(``forecast.window_calibration_days``, 60) held better than one over the 14 days of the live
+score.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 #: the edges tried, most cautious first
-EDGES: tuple[float, ...] = (1.0, 0.875, 0.75, 0.625, 0.5)
+EDGES: tuple[float, ...] = (1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25)
 UPPER = 1.0
 
 

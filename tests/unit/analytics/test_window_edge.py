@@ -8,6 +8,7 @@ import pytest
 from saltwatch.analytics.forecast import Forecast, safe_windows
 from saltwatch.analytics.forecast_score import PastForecast
 from saltwatch.analytics.window_edge import (
+    EDGES,
     UPPER,
     Edge,
     Scored,
@@ -44,7 +45,7 @@ def test_a_station_whose_forecasts_were_right_gets_a_lower_edge_and_more_windows
     obs = readings([1.2], 24 * 8)
     now = T0 + 7 * 24 * H
     edge = choose_edge(scored_pasts(obs, now), THRESHOLD, 0.95)
-    assert edge.q == pytest.approx(0.5)  # the lowest edge tried: every edge was right
+    assert edge.q == EDGES[-1]  # the lowest edge tried: every edge was right
     assert edge.precision == 1.0 and edge.recall == 1.0 and edge.judged > 24
     # the same forecast read on the upper edge announces nothing, on the chosen edge a window
     f = Forecast(now, now + np.arange(1, 49, dtype=np.int64) * H, *_band(), points=100)
