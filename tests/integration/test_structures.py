@@ -90,17 +90,17 @@ def test_a_gate_opened_into_salt_alerts_at_once_and_resolves_when_it_closes(
             ("closed", "operator"),
             ("open", "sensor"),
         ]
-        # a gate sensor may not pretend to be a viewer's input: bad states are refused
+        # a state that is not one of the three is refused; an unknown structure is a 404
         refused = httpx.post(
             f"{base}/api/v1/structures/cong-xuan-hoa/operations",
             json={"state": "ajar"},
             headers=OPERATOR,
         )
         assert refused.status_code == 422
-        viewer_try = httpx.post(
+        unknown = httpx.post(
             f"{base}/api/v1/structures/nowhere/operations", json={"state": "open"}, headers=ADMIN
         )
-        assert viewer_try.status_code == 404
+        assert unknown.status_code == 404
     finally:
         publisher.close()
         alerts.close()
