@@ -21,6 +21,7 @@ from saltwatch.alerts.model import Fingerprint, Observation
 from saltwatch.analytics.forecast import StationForecast
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RuleSet
+from saltwatch.core.timeutil import NS_PER_S
 
 RULE = "opening-unsafe"
 
@@ -61,7 +62,7 @@ def proposals(
         if (structure and s.id != structure) or found is None or not found.reliable:
             continue
         for w in found.windows:
-            ident = f"proposed-{s.id}-{w.start_ns // 1_000_000_000}"
+            ident = f"proposed-{s.id}-{w.start_ns // NS_PER_S}"
             out.append(Opening(ident, s.id, w.start_ns, w.end_ns, "saltwatch", "", "proposed"))
     return out
 
