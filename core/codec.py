@@ -11,40 +11,24 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import orjson
 
 from saltwatch.core.errors import BadInputError
 from saltwatch.core.qc import QcFlag
+from saltwatch.core.reasons import Reason
 from saltwatch.core.schema import FieldType, FieldValue, measurement_for
+from saltwatch.core.senml import is_senml, senml_items
 from saltwatch.core.timeutil import NS_PER_S, ts_from_epoch_number, ts_from_rfc3339
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Rejection
-from saltwatch.core.units import salinity_from_ec, salinity_from_ec25
-
-
-class Reason(StrEnum):
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    NOT_UTF8 = "not_utf8"
-    NOT_JSON = "not_json"
-    TOO_DEEP = "too_deep"
-    NOT_FINITE = "not_finite"
-    BAD_SHAPE = "bad_shape"
-    TOO_MANY_ITEMS = "too_many_items"
-    MISSING_FIELD = "missing_field"
-    WRONG_TYPE = "wrong_type"
-    OUT_OF_RANGE = "out_of_range"
-    BAD_TIMESTAMP = "bad_timestamp"
-    TS_IN_FUTURE = "ts_in_future"
-    TS_TOO_OLD = "ts_too_old"
-    # judged outside the codec, listed here so every reason has one home
-    BAD_TOPIC = "bad_topic"
-    UNKNOWN_DEVICE = "unknown_device"
-    CONFLICT = "conflict"  # another value for a time the device already has (ingest/conflicts.py)
-    RETAINED = "retained"  # a reading the broker kept and gives again at every subscription
-
+from saltwatch.core.units import (
+    CHLORIDE_EXACT_FROM_PPT,
+    salinity_from_chloride_mg_l,
+    salinity_from_ec,
+    salinity_from_ec25,
+)
 
 #: Hard bounds (inclusive) per payload field; outside them an item is rejected (docs/interface.md
 #: §2).
@@ -65,11 +49,13 @@ BOUNDS: Mapping[str, tuple[float, float]] = {
     "opening_pct": (0.0, 100.0),
     "level_inside_m": (-100.0, 500.0),
     "level_outside_m": (-100.0, 500.0),
+    "chloride_mg_l": (0.0, 40_000.0),
+    "discharge_m3s": (-200_000.0, 200_000.0),  # negative: the tide reverses the flow
 }
 MAX_SEQ = 2**63 - 1
 MAX_FAULT_LEN = 64
-#: SenML: absolute times below 2**28 are relative to "now" (RFC 8428 §4.5.3).
-SENML_RELATIVE_LIMIT = 2**28
+#: fields a device cannot set: QC is judged here, the source is said by the path it came by
+_NOT_FROM_DEVICES = frozenset({"qc", "source"})
 #: the field each kind must carry
 _REQUIRED = {TopicKind.WELL: "running", TopicKind.TAP: "open", TopicKind.GATE: "state"}
 #: string fields that take one of a few words
@@ -166,8 +152,8 @@ def decode_payload(
     elif isinstance(parsed, list):
         if not parsed:
             return _whole(Reason.BAD_SHAPE, "empty array")
-        if _is_senml(parsed):
-            senml = _senml_items(parsed, now_ns)
+        if is_senml(parsed):
+            senml = senml_items(parsed, now_ns)
             if isinstance(senml, Rejection):
                 return DecodeResult(rejections=[senml])
             items = senml
@@ -187,55 +173,6 @@ def decode_payload(
     return result
 
 
-def _is_senml(items: list[Any]) -> bool:
-    return any(isinstance(rec, dict) and ("n" in rec or "bn" in rec) for rec in items)
-
-
-def _senml_items(records: list[Any], now_ns: int) -> list[Any] | Rejection:
-    """Resolve a SenML pack into items: one per distinct measurement time, names → fields."""
-    base_name, base_time = "", 0.0
-    grouped: dict[float, dict[str, Any]] = {}
-    for rec in records:
-        if not isinstance(rec, dict):
-            return Rejection(Reason.BAD_SHAPE.value, "SenML record is not an object")
-        base_name = rec.get("bn", base_name)
-        base_time = rec.get("bt", base_time)
-        name, rel_time = rec.get("n", ""), rec.get("t", 0)
-        if not isinstance(base_name, str) or not isinstance(name, str):
-            return Rejection(Reason.WRONG_TYPE.value, "SenML names must be strings")
-        if not _is_number(base_time) or not _is_number(rel_time):
-            return Rejection(Reason.WRONG_TYPE.value, "SenML times must be numbers")
-        full = base_name + name
-        field_name = full.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-        when = float(base_time) + float(rel_time)
-        value = _senml_value(rec)
-        if field_name and value is not _MISSING:
-            grouped.setdefault(when, {})[field_name] = value
-    items: list[Any] = []
-    for when, values in grouped.items():
-        if when == 0:
-            pass  # no time at all: receive time, flagged like any item without ts
-        elif abs(when) < SENML_RELATIVE_LIMIT:
-            values["ts"] = now_ns / NS_PER_S + when
-            values["_relative"] = True
-        else:
-            values["ts"] = when
-        items.append(values)
-    if not items:
-        return Rejection(Reason.BAD_SHAPE.value, "SenML pack without any value")
-    return items
-
-
-_MISSING = object()
-
-
-def _senml_value(rec: Mapping[str, Any]) -> Any:
-    for key in ("v", "vb", "vs"):
-        if key in rec:
-            return rec[key]
-    return _MISSING
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -252,19 +189,48 @@ def _decode_item(
 ) -> Reading:
     if not isinstance(item, dict):
         raise _ItemError(Reason.BAD_SHAPE, "item is not an object")
-    measurement = measurement_for(kind)
     qc = 0
     ts_ns = _timestamp(item.get("ts"), now_ns, limits)
     if ts_ns is None or item.get("_relative"):
         qc |= QcFlag.SERVER_TIME
     if ts_ns is None:
         ts_ns = now_ns + index * 1000  # distinct times for a batch without timestamps
+    values = _values(kind, item)
+    if "salinity_ppt" not in values:
+        qc |= _derive_salinity(kind, values)
+    return Reading(kind, device, ts_ns, values, qc, zone, river)
+
+
+def reading_from_values(
+    kind: TopicKind,
+    device: str,
+    values: Mapping[str, Any],
+    ts_ns: int,
+    zone: str = "",
+    river: str = "",
+    source: str = "",
+) -> Reading | Rejection:
+    """One item whose time is already known (a source other than a device's own topic: a file's
+    row, a network server's uplink, a handheld reading), judged by the same rules as a payload's
+    item; ``source`` is kept with it (docs/sources.md)."""
+    try:
+        checked = _values(kind, values)
+        qc = 0 if "salinity_ppt" in checked else _derive_salinity(kind, checked)
+    except _ItemError as exc:
+        return Rejection(exc.reason.value, exc.detail)
+    if source:
+        checked["source"] = source
+    return Reading(kind, device, ts_ns, checked, qc, zone, river)
+
+
+def _values(kind: TopicKind, item: Mapping[str, Any]) -> dict[str, FieldValue]:
+    """The item's schema fields, each checked; raises _ItemError."""
     values: dict[str, FieldValue] = {}
-    fields = measurement.fields
+    fields = measurement_for(kind).fields
     for name, raw in item.items():
         ftype = fields.get(name)
-        if ftype is None or raw is None or name == "qc":
-            continue  # not a field of this kind (ts, extras), or none given
+        if ftype is None or raw is None or name in _NOT_FROM_DEVICES:
+            continue  # not a field of this kind (ts, extras), or none given, or not theirs
         if ftype is FieldType.FLOAT and type(raw) is float:  # the usual case, checked inline
             low, high = BOUNDS[name]
             if not low <= raw <= high:  # orjson gives finite floats only
@@ -277,9 +243,9 @@ def _decode_item(
     required = _REQUIRED.get(kind)
     if required is not None and required not in values:
         raise _ItemError(Reason.MISSING_FIELD, f"{required!r} is required")
-    if "salinity_ppt" not in values:
-        _derive_salinity(kind, values)
-    return Reading(kind, device, ts_ns, values, qc, zone, river)
+    if kind is TopicKind.HYDRO and "level_m" not in values and "discharge_m3s" not in values:
+        raise _ItemError(Reason.MISSING_FIELD, "needs level_m or discharge_m3s")
+    return values
 
 
 def _timestamp(raw: Any, now_ns: int, limits: CodecLimits) -> int | None:
@@ -333,22 +299,31 @@ def _check_field(name: str, ftype: FieldType, raw: Any) -> FieldValue:
     return value
 
 
-def _derive_salinity(kind: TopicKind, values: dict[str, FieldValue]) -> None:
-    """Fill ``salinity_ppt`` from conductivity; a salinity reading must end up with one."""
+def _derive_salinity(kind: TopicKind, values: dict[str, FieldValue]) -> int:
+    """Fill ``salinity_ppt`` from conductivity, or else from chloride (the sea-salt ratio,
+    approximate in fresh water: flagged ``APPROXIMATE`` below ``CHLORIDE_EXACT_FROM_PPT``); a
+    salinity reading must end up with one. Returns the QC flags the derivation sets."""
     ec, temp, ec25 = values.get("ec_us_cm"), values.get("temp_c"), values.get("ec25_us_cm")
+    chloride = values.get("chloride_mg_l")
+    flags = 0
     try:
         if isinstance(ec, float) and isinstance(temp, float):
             salinity = salinity_from_ec(ec, temp)
         elif isinstance(ec25, float):
             salinity = salinity_from_ec25(ec25)
+        elif isinstance(chloride, float):
+            salinity = salinity_from_chloride_mg_l(chloride)
+            if salinity < CHLORIDE_EXACT_FROM_PPT:
+                flags = QcFlag.APPROXIMATE
         elif kind is TopicKind.SALINITY:
-            detail = "needs salinity_ppt, ec_us_cm with temp_c, or ec25_us_cm"
+            detail = "needs salinity_ppt, ec_us_cm with temp_c, ec25_us_cm or chloride_mg_l"
             raise _ItemError(Reason.MISSING_FIELD, detail)
         else:
-            return
+            return 0
     except ValueError:
         raise _ItemError(Reason.OUT_OF_RANGE, "conductivity outside the PSS-78 range") from None
     low, high = BOUNDS["salinity_ppt"]
     if not low <= salinity <= high:
         raise _ItemError(Reason.OUT_OF_RANGE, f"derived salinity {salinity:.2f} outside 0…70")
     values["salinity_ppt"] = round(salinity, 4)
+    return flags

@@ -1,6 +1,6 @@
 """Quality control: pure functions that give a reading its ``qc`` bit mask.
 
-The value is always kept; a flag tells alerts to discount it. Bits (documented in the README):
+The value is always kept; a flag tells alerts to discount it. Bits (docs/operations.md):
 
 ====  ===========  =====================================================================
 bit   name         set when
@@ -11,6 +11,7 @@ bit   name         set when
 8     RATE         it changed faster than physics allows since the previous value
 16    LOW_BATTERY  the device reported a battery voltage below ``low_battery_v``
 32    SERVER_TIME  the device sent no timestamp; the receive time was used
+64    APPROXIMATE  salinity derived from chloride below 0.5 ‰, where the ratio is rough
 ====  ===========  =====================================================================
 """
 
@@ -32,6 +33,7 @@ class QcFlag(IntFlag):
     RATE = 8
     LOW_BATTERY = 16
     SERVER_TIME = 32
+    APPROXIMATE = 64  # derived by a rough rule (chloride in fresh water): shown, not doubted
 
 
 #: Flags that make a value untrustworthy on its own (alerts never fire on these alone).

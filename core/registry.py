@@ -75,7 +75,7 @@ class River(_Model):
 
 class Device(_Model):
     id: Ident
-    kind: Literal["salinity", "well", "tap", "gate"]
+    kind: Literal["salinity", "well", "tap", "gate", "hydro"]
     name: str = Field(min_length=1, max_length=200)
     zone: Ident
     also_zones: tuple[Ident, ...] = ()

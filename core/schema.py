@@ -56,7 +56,9 @@ SALINITY: Final = Measurement(
             "level_m": _F,
             "depth_m": _F,  # additive
             "battery_v": _F,
+            "chloride_mg_l": _F,  # additive: what water utilities measure (docs/sources.md)
             "seq": _I,
+            "source": _S,  # additive: the source's name when not the device's own topic
             "qc": _I,
         }
     ),
@@ -79,6 +81,7 @@ WELL: Final = Measurement(
             "runtime_h": _F,
             "battery_v": _F,  # additive
             "seq": _I,
+            "source": _S,  # additive
             "qc": _I,
         }
     ),
@@ -96,6 +99,7 @@ TAP: Final = Measurement(
             "tank_pct": _F,
             "battery_v": _F,  # additive
             "seq": _I,
+            "source": _S,  # additive
             "qc": _I,
         }
     ),
@@ -116,6 +120,27 @@ GATE: Final = Measurement(
             "level_outside_m": _F,
             "battery_v": _F,
             "seq": _I,
+            "source": _S,  # additive
+            "qc": _I,
+        }
+    ),
+    None,
+)
+
+#: A river station (trạm thủy văn), usually another agency's: water level and discharge, the
+#: drivers of the week ahead. Discharge is negative when the tide reverses the flow.
+HYDRO: Final = Measurement(
+    "hydro",
+    "hydro",
+    ("hydro", "zone", "river"),
+    MappingProxyType(
+        {
+            "level_m": _F,
+            "discharge_m3s": _F,
+            "temp_c": _F,
+            "battery_v": _F,
+            "seq": _I,
+            "source": _S,
             "qc": _I,
         }
     ),
@@ -188,6 +213,7 @@ MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType
         TopicKind.WELL: WELL,
         TopicKind.TAP: TAP,
         TopicKind.GATE: GATE,
+        TopicKind.HYDRO: HYDRO,
         TopicKind.OPERATION: OPERATION,
         TopicKind.SALTFRONT: SALTFRONT,
         TopicKind.FORECAST: FORECAST,

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from saltwatch.core.codec import DEFAULT_LIMITS
 from saltwatch.core.errors import BadInputError, ConfigError
+from saltwatch.core.mapping import SourceSettings
 from saltwatch.core.qc import QcConfig
 from saltwatch.core.store import parse_store_url
 from saltwatch.core.timeutil import parse_duration
@@ -263,6 +264,25 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     qc: QcSettings = QcSettings()
     alerts: AlertsSettings = AlertsSettings()
+    #: other ways readings arrive: files, LoRaWAN network servers (docs/sources.md)
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _one_name_each(cls, value: list[SourceSettings]) -> list[SourceSettings]:
+        names = [s.name for s in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"source names must differ: {', '.join(twice)} given twice")
+        return value
+
+    def source(self, name: str) -> SourceSettings:
+        """The source called ``name``; BadInputError naming those there are."""
+        for source in self.sources:
+            if source.name == name:
+                return source
+        there = ", ".join(s.name for s in self.sources) or "none configured"
+        raise BadInputError(f"no source {name!r} in the settings ({there})")
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

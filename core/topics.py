@@ -21,6 +21,7 @@ class TopicKind(StrEnum):
     WELL = "well"
     TAP = "tap"
     GATE = "gate"  # a structure's gate sensor: open, closed or partly open
+    HYDRO = "hydro"  # a river station: water level and discharge (often another agency's)
     STATUS = "status"
     ALERTS = "alerts"
     SALTFRONT = "saltfront"  # computed by SaltWatch, never a topic devices may use
@@ -34,6 +35,7 @@ READING_KINDS: tuple[TopicKind, ...] = (
     TopicKind.WELL,
     TopicKind.TAP,
     TopicKind.GATE,
+    TopicKind.HYDRO,
 )
 
 

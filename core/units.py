@@ -14,6 +14,8 @@ import gsw
 EC25_REFERENCE_C = 25.0
 #: Salinity that equals 1 g/L of chloride scaled by the Knudsen ratio (docs/domain.md §2.2).
 CHLORIDE_TO_SALINITY = 1.80655
+#: Below this salinity (‰) the ratio is a rough guide: river water's ions are not sea salt's.
+CHLORIDE_EXACT_FROM_PPT = 0.5
 
 
 def salinity_from_ec(ec_us_cm: float, temp_c: float, pressure_dbar: float = 0.0) -> float:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from saltwatch.core.codec import CodecLimits, DecodeResult, Reason, decode_payload
+from saltwatch.core.codec import CodecLimits, DecodeResult, decode_payload
 from saltwatch.core.errors import BadInputError
+from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import Registry
 from saltwatch.core.topics import READING_KINDS, TopicKind, parse_topic
 from saltwatch.core.types import Rejection

@@ -32,7 +32,9 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 
-IGNORED = frozenset({"seq"})  # a resend may carry a new sequence number for the same measurement
+#: a resend may carry a new sequence number for the same measurement, and the same value may come
+#: by two paths (a device's topic, then its logger's file): neither makes it another value
+IGNORED = frozenset({"seq", "source"})
 
 
 def digest(fields: Mapping[str, FieldValue]) -> int:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from saltwatch.core.clock import Clock
-from saltwatch.core.codec import CodecLimits, Reason
+from saltwatch.core.codec import CodecLimits
 from saltwatch.core.errors import RetryableError
 from saltwatch.core.qc import QualityControl
+from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import Registry
 from saltwatch.core.schema import measurement_for
 from saltwatch.core.settings import Settings

@@ -5,16 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from saltwatch.cli_common import BrokerConfig, ConfigOption, exit_1_on, registry_of, settings_of
 from saltwatch.core.errors import ConfigError, FatalError, SaltWatchError
-from saltwatch.core.registry import Registry, load_registry
-from saltwatch.core.settings import Settings, load_settings
+from saltwatch.importing import import_files
 from saltwatch.runtime import run_with_alerts, setup_logging, stop_on_signals
 
 app = typer.Typer(
@@ -25,40 +23,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="TOML settings file; SALTWATCH_* variables override it."),
-]
-BrokerConfig = Annotated[
-    Path | None, typer.Option(help="mosquitto.conf: is its message size limit below ingest's?")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _exit_1_on(*kinds: type[Exception]) -> Iterator[None]:
-    """A refusal the operator must mend (bad login, broker gone for good): said, exit 1."""
-    try:
-        yield
-    except kinds as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _registry(settings: Settings) -> Registry:
-    try:
-        return load_registry(settings.registry.path)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
 
 @app.command()
 def check(config: ConfigOption = None, broker_config: BrokerConfig = None) -> None:
@@ -66,9 +30,9 @@ def check(config: ConfigOption = None, broker_config: BrokerConfig = None) -> No
     alert state folders can be written, whether the broker passes every message ingest takes."""
     from saltwatch.checks import check_setup  # noqa: PLC0415 - keep --help fast
 
-    settings = _settings(config)
+    settings = settings_of(config)
     ok = True
-    for line, good in check_setup(settings, _registry(settings), broker_config):
+    for line, good in check_setup(settings, registry_of(settings), broker_config):
         typer.echo(line, err=not good)
         ok = ok and good
     if not ok:
@@ -83,7 +47,7 @@ def registry(
     """Print the zone tree and the devices of the registry."""
     from saltwatch.checks import zone_tree  # noqa: PLC0415
 
-    for line in zone_tree(_registry(_settings(config)), kind):
+    for line in zone_tree(registry_of(settings_of(config)), kind):
         typer.echo(line)
 
 
@@ -106,8 +70,8 @@ def ingest(
     from saltwatch.ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
-    settings = _settings(config)
-    reg = _registry(settings)
+    settings = settings_of(config)
+    reg = registry_of(settings)
     setup_logging()
     if workers > 1 and member is None:
         history = open_reading_store(settings.store)
@@ -121,7 +85,7 @@ def ingest(
     store = open_reading_store(settings.store)
     service = IngestService(settings, reg, store, history=store, claims=claims, partition=partition)
     try:
-        with _exit_1_on(FatalError):
+        with exit_1_on(FatalError):
             service.run(stop)
     finally:
         store.close()
@@ -166,11 +130,11 @@ def demo(
     and the API with the dashboard. Prints where to look and the tokens; Ctrl-C stops."""
     from saltwatch.demo import DemoOptions, run_demo  # noqa: PLC0415
 
-    settings = _settings(config)
-    reg = _registry(settings)
+    settings = settings_of(config)
+    reg = registry_of(settings)
     setup_logging()
     options = DemoOptions(data, reset, bind, mqtt_port, speed, scenario, start, seed, history)
-    with _exit_1_on(FatalError, ConfigError):
+    with exit_1_on(FatalError, ConfigError):
         run_demo(options, settings, reg, lambda text: typer.echo(text, err=True), stop_on_signals())
 
 
@@ -181,13 +145,13 @@ def serve(config: ConfigOption = None) -> None:
     from saltwatch.ingest.workers import as_one_process  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
-    settings = _settings(config)
-    reg = _registry(settings)
+    settings = settings_of(config)
+    reg = registry_of(settings)
     setup_logging()
     as_one_process(settings)
     store = open_reading_store(settings.store)
     try:
-        with _exit_1_on(FatalError):
+        with exit_1_on(FatalError):
             service = IngestService(settings, reg, store, history=store)
             run_with_alerts(settings, reg, service, store, api_ingest=service, with_api=True)
     finally:
@@ -200,13 +164,13 @@ def alerts(config: ConfigOption = None) -> None:
     from saltwatch.ingest.feed import ReadingFeed  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
-    settings = _settings(config)
-    reg = _registry(settings)
+    settings = settings_of(config)
+    reg = registry_of(settings)
     setup_logging()
     store = open_reading_store(settings.store)  # read at start: windows and QC history
     try:
         feed = ReadingFeed(settings, reg, settings.alerts.client_id, history=store)
-        with _exit_1_on(FatalError):
+        with exit_1_on(FatalError):
             run_with_alerts(settings, reg, feed, store)
     finally:
         store.close()
@@ -225,8 +189,8 @@ def api(
     from saltwatch.api.server import plain_http_warning  # noqa: PLC0415
     from saltwatch.api_process import CONFIG_ENV  # noqa: PLC0415
 
-    settings = _settings(config)  # fail early, here, on bad settings
-    _registry(settings)
+    settings = settings_of(config)  # fail early, here, on bad settings
+    registry_of(settings)
     setup_logging()
     if config is not None:
         os.environ[CONFIG_ENV] = str(config.resolve())
@@ -304,13 +268,13 @@ def sim(
     """Simulate the registry's stations, wells and taps over MQTT (tides, seasons, faults)."""
     from saltwatch.simulate import SimRequest, run_simulation  # noqa: PLC0415 - keep --help fast
 
-    settings = _settings(config)
+    settings = settings_of(config)
     request = SimRequest(
         scenario, speed, start, end, duration, seed, devices, interval, faults, truth,
         credentials, shift_to_now,
     )  # fmt: skip
     try:
-        run_simulation(request, settings, _registry(settings), lambda t: typer.echo(t, err=True))
+        run_simulation(request, settings, registry_of(settings), lambda t: typer.echo(t, err=True))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -334,8 +298,8 @@ def report(
     the salt front and risk level per river, wells and taps, the day's alerts, a 7-day chart."""
     from saltwatch.report import write_daily_bulletin  # noqa: PLC0415 - keep --help fast
 
-    settings = _settings(config)
-    reg = _registry(settings)
+    settings = settings_of(config)
+    reg = registry_of(settings)
     try:
         when = (
             dt.date.fromisoformat(day)
@@ -351,6 +315,8 @@ def report(
     language: Literal["vi", "en"] = "en" if lang == "en" else "vi"
     typer.echo(write_daily_bulletin(settings, reg, when, zone, out, language))
 
+
+app.command("import")(import_files)
 
 devices_app = typer.Typer(help="Device administration: broker credentials.", no_args_is_help=True)
 app.add_typer(devices_app, name="devices")
@@ -381,9 +347,9 @@ def devices_credentials(
     existing password unless --rotate."""
     from saltwatch.credentials import issue  # noqa: PLC0415 - keep --help fast
 
-    settings = _settings(config)
+    settings = settings_of(config)
     try:
-        reg = _registry(settings)
+        reg = registry_of(settings)
         shown, summary = issue(settings, reg, device or [], out, rotate, zone_reader)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -7,8 +7,9 @@ import math
 import orjson
 import pytest
 
-from saltwatch.core.codec import DEFAULT_LIMITS, CodecLimits, DecodeResult, Reason, decode_payload
+from saltwatch.core.codec import DEFAULT_LIMITS, CodecLimits, DecodeResult, decode_payload
 from saltwatch.core.qc import QcFlag
+from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import load_registry
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.validation import ValidationConfig, validate_message

@@ -12,7 +12,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saltwatch.core.codec import BOUNDS, Reason, decode_payload
+from saltwatch.core.codec import BOUNDS, decode_payload
+from saltwatch.core.reasons import Reason
 from saltwatch.core.topics import TopicKind
 
 NOW = 1_710_237_600 * 10**9

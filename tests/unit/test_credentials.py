@@ -59,7 +59,7 @@ def test_acl_confines_devices_to_their_id() -> None:
     text = acl_text("sw")
     writes = [line for line in text.splitlines() if line.startswith("pattern write")]
     assert writes == [
-        f"pattern write sw/{k}/%u" for k in ("salinity", "well", "tap", "gate", "status")
+        f"pattern write sw/{k}/%u" for k in ("salinity", "well", "tap", "gate", "hydro", "status")
     ]
     assert f"user {BACKEND_USER}\ntopic readwrite sw/#" in text
     readers = acl_text("sw", readers=["xa-tan-dong"])
