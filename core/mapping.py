@@ -191,7 +191,7 @@ class RecordMapper:
         self,
         source: SourceSettings,
         registry: Registry,
-        max_future_s: float = 300.0,
+        max_future_s: float,
         max_age_s: float | None = None,
     ) -> None:
         self.source = source

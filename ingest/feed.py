@@ -31,7 +31,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.types import Reading
 from saltwatch.ingest.conflicts import differs, stored_at
 from saltwatch.ingest.devices import DeviceTracker
-from saltwatch.ingest.intake import Inbound, Intake, seed_qc, validation_config
+from saltwatch.ingest.intake import Inbound, Intake, seed_qc, uplinks_of, validation_config
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.qc_memory import QcMemory
@@ -63,7 +63,13 @@ class ReadingFeed:
         # its QC judges the readings the engine sees: its memory is kept beside the alert state
         memory = QcMemory(qc, settings.state.path.parent / "qc-history-alerts.json")
         self.intake = Intake(
-            registry, validation_config(settings), qc, self.metrics, self.tracker, memory=memory
+            registry,
+            validation_config(settings),
+            qc,
+            self.metrics,
+            self.tracker,
+            memory=memory,
+            uplinks=uplinks_of(settings, registry),
         )
         self.consumer = MqttConsumer.from_settings(
             settings, client_id, self._inbox_put, self._clock

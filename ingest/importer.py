@@ -122,7 +122,7 @@ class Importer:
         qc: QualityControl,
         clock: Clock,
         cursors: Path,
-        max_future_s: float = 300.0,
+        max_future_s: float,
         patience_s: float = 60.0,
     ) -> None:
         self._mapper = RecordMapper(source, registry, max_future_s=max_future_s)

@@ -32,6 +32,7 @@ from saltwatch.ingest.conflicts import Conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.qc_memory import QcMemory
+from saltwatch.ingest.uplinks import Uplinks
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -53,6 +54,18 @@ class RecentRejection:
     reason: str
     detail: str
     payload_head: str
+
+
+def uplinks_of(settings: Settings, registry: Registry) -> Uplinks:
+    """The configured LoRaWAN network servers' uplinks, judged with ingest's limits."""
+    ingest = settings.ingest
+    return Uplinks(
+        settings.sources,
+        registry,
+        ingest.max_future_s,
+        ingest.max_backfill_s,
+        ingest.max_payload_bytes,
+    )
 
 
 def validation_config(settings: Settings) -> ValidationConfig:
@@ -82,8 +95,11 @@ class Intake:
         payload_head_bytes: int = 120,
         memory: QcMemory | None = None,
         conflicts: Conflicts | None = None,
+        uplinks: Uplinks | None = None,
     ) -> None:
         self._registry = registry
+        self._own_head = f"{judge.topic_prefix}/"
+        self._uplinks = uplinks if uplinks else None  # LoRaWAN network servers' topics
         self._judge = MessageValidator(registry, judge)
         self.topic_prefix = judge.topic_prefix
         self._status_head = f"{judge.topic_prefix}/{TopicKind.STATUS.value}/"
@@ -126,7 +142,10 @@ class Intake:
             # restart it would be one more reading (at its arrival time when it carries none)
             self._reject(message, Reason.RETAINED.value, "readings must not be retained")
             return 1
-        result = self._judge.validate(message.topic, message.payload, message.received_ns)
+        if self._uplinks is not None and not message.topic.startswith(self._own_head):
+            result = self._uplinks.judge(message.topic, message.payload, message.received_ns)
+        else:
+            result = self._judge.validate(message.topic, message.payload, message.received_ns)
         items = len(result.readings) if not result.rejections else max(result.item_count, 1)
         for rejection in result.rejections:
             self._reject(message, rejection.reason, rejection.detail)

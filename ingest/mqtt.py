@@ -26,6 +26,7 @@ from saltwatch.core.errors import AuthError
 from saltwatch.core.settings import IngestSettings, MqttSettings, Settings, default_of
 from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
 from saltwatch.ingest.intake import Inbound
+from saltwatch.ingest.uplinks import uplink_topics
 from saltwatch.ingest.wire import PUBACK, RawPublish, puback_packets, publishes
 from saltwatch.mqtt.connection import Reconnects, configure, parse_mqtt_url
 
@@ -148,6 +149,7 @@ class MqttConsumer:
         fast_path: bool = default_of(MqttSettings, "fast_path"),
         owns: Callable[[bytes], bool] | None = None,
         forget: tuple[str, ...] = (),
+        also: tuple[str, ...] = (),
     ) -> None:
         self._address = parse_mqtt_url(url)
         self._client_id = client_id
@@ -155,6 +157,8 @@ class MqttConsumer:
         self._clock = clock
         self._keepalive = keepalive_s
         self._topics = [subscription(topic_prefix, kind, share_group) for kind in kinds]
+        # other publishers' topics: LoRaWAN network servers (docs/sources.md), shared alike
+        self._topics += [f"$share/{share_group}/{t}" if share_group else t for t in also]
         self._v5 = share_group is not None or owns is not None
         self._owns = owns  # a member of ingest --workers: the devices it handles
         self._forget = list(forget)  # subscriptions an earlier version of this session held
@@ -172,6 +176,7 @@ class MqttConsumer:
         configure(self._client, self._address, ca_file, as_client_id=own)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
+        self._client.on_subscribe = self._handle_subscribe
         self._client.on_message = self._handle_message
         if isinstance(self._client, _BufferedClient):
             self._client.on_publishes = self._handle_publishes
@@ -217,6 +222,7 @@ class MqttConsumer:
             fast_path=mqtt_.fast_path,
             owns=owns,
             forget=forget,
+            also=uplink_topics(settings.sources),
         )
 
     def start(self) -> None:
@@ -290,6 +296,15 @@ class MqttConsumer:
                 "the broker no longer had our session: messages it held for us may be lost (a "
                 "broker restarted without persistence, or another client used our client id)"
             )
+
+    def _handle_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: list[ReasonCode], props: Any
+    ) -> None:
+        """Ready once the broker confirmed the subscriptions (not at CONNACK: a message
+        published between the two would reach no subscription of a new session)."""
+        refused = [t for t, r in zip(self._topics, reasons, strict=False) if r.is_failure]
+        if refused:
+            log.error("the broker refused the subscriptions %s (its ACL?)", ", ".join(refused))
         self.connected.set()
         if self.on_connection_change:
             self.on_connection_change(True)

@@ -35,6 +35,7 @@ from saltwatch.ingest.intake import Inbound, Intake, RecentRejection
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.spool import Spool
+from saltwatch.ingest.uplinks import Uplinks
 
 log = logging.getLogger("saltwatch.ingest")
 
@@ -112,6 +113,7 @@ class Pipeline:
         lookup: ReadingStore | None = None,
         memory: QcMemory | None = None,
         claims: SharedClaims | None = None,
+        uplinks: Uplinks | None = None,
     ) -> None:
         self._store = store
         self._spool = spool
@@ -131,6 +133,7 @@ class Pipeline:
             config.payload_head_bytes,
             memory,
             None if claims is not None else Conflicts(),  # one process decides alone
+            uplinks,
         )
         self._stopping = threading.Event()
         self._decisions = Decisions(self.intake, clock, self._stopping, lookup, claims)

@@ -18,6 +18,7 @@ from saltwatch.ingest.intake import (
     RecentRejection,
     seed_conflicts,
     seed_qc,
+    uplinks_of,
     validation_config,
 )
 from saltwatch.ingest.metrics import IngestMetrics
@@ -76,6 +77,7 @@ class IngestService:
             lookup=history,
             memory=self._memory,
             claims=claims,
+            uplinks=uplinks_of(settings, registry),
         )
         self._report_every = report_every_s
         self._stopped = threading.Event()

@@ -16,7 +16,7 @@ import hmac
 import io
 import os
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +25,11 @@ from saltwatch.core.registry import Device, Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.topics import READING_KINDS, TopicKind
 from saltwatch.ingest.partition import member_client_id
+from saltwatch.ingest.uplinks import topics_of, uplink_topics
 
 BACKEND_USER = "saltwatch-backend"
 READER_PREFIX = "zone-"  # alert-reader accounts: zone-<zone id>
+NETWORK_SERVER_PREFIX = "lns-"  # a LoRaWAN network server's account: lns-<source name>
 ITERATIONS = 101  # Mosquitto 2.0's own default for $7$
 CSV_FIELDS = ("device", "kind", "zone", "username", "password")
 
@@ -110,34 +112,49 @@ def acl_text(
     backend_user: str = BACKEND_USER,
     readers: Sequence[str] = (),
     connections: Connections | None = None,
+    uplinks: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The ACL; each of ``readers`` (zone ids) gets an account ``zone-<id>`` that reads that
     zone's alert topic alone (alerts are published for every ancestor zone too, so a district's
     reader hears its communes). SaltWatch's own connections get the least they need: ingest and
-    the alerts feed read the devices' four kinds, the notifier writes alerts."""
+    the alerts feed read the devices' kinds (and the network servers' uplinks), the notifier
+    writes alerts. Each of ``uplinks`` (login → topic filters) is a LoRaWAN network server that
+    may publish its uplinks there and nothing else (docs/sources.md)."""
     connections = connections or Connections()
+    uplinks = uplinks or {}
+    uplink_reads = "".join(
+        f"topic read {topic}\n" for topics in uplinks.values() for topic in topics
+    )
+    server_blocks = "".join(
+        f"\n# A LoRaWAN network server: publishes its uplinks, nothing else.\nuser {login}\n"
+        + "".join(f"topic write {topic}\n" for topic in topics)
+        for login, topics in sorted(uplinks.items())
+    )
     zone_blocks = "".join(
         f"\n# Reads the alerts of {zone} only.\nuser {READER_PREFIX}{zone}\n"
         f"topic read {topic_prefix}/alerts/{zone}\n"
         for zone in sorted(readers)
     )
     device_reads = "".join(f"topic read {topic_prefix}/{kind}/+\n" for kind in DEVICE_KINDS)
+    device_reads += uplink_reads
     reader_blocks = "".join(f"\nuser {name}\n{device_reads}" for name in connections.readers())
     return (
         "# SaltWatch broker ACL, written by `saltwatch devices credentials`.\n"
         "# Every device publishes its readings and status under its own id (its username), on\n"
-        "# these four kinds only (never an alert or salt-front topic), and reads nothing.\n"
+        "# these kinds only (never an alert or salt-front topic), and reads nothing.\n"
         + "".join(f"pattern write {topic_prefix}/{kind}/%u\n" for kind in DEVICE_KINDS)
         + "\n"
         "# The backend's own account (one connection; tools), reading and writing everything.\n"
         f"user {backend_user}\n"
         f"topic readwrite {topic_prefix}/#\n"
-        "\n# SaltWatch's connections, each logged in as its client id (mqtt.login_as_client_id):\n"
+        + uplink_reads
+        + "\n# SaltWatch's connections, each logged in as its client id"
+        " (mqtt.login_as_client_id):\n"
         "# ingest, its worker members and the alerts feed read the devices; nothing else.\n"
         + reader_blocks
         + "\n# The alert notifier writes alerts and nothing else.\n"
         f"user {connections.publisher}\n"
-        f"topic write {topic_prefix}/alerts/#\n" + zone_blocks
+        f"topic write {topic_prefix}/alerts/#\n" + zone_blocks + server_blocks
     )
 
 
@@ -176,6 +193,7 @@ def generate(
     rotate: bool | Sequence[str] = False,
     backend_user: str = BACKEND_USER,
     readers: Sequence[str] = (),
+    network_servers: Sequence[str] = (),
 ) -> Outcome:
     """A login per device (and the backend): the previous password kept unless rotated
     (``True``: all; a list: those ids). Devices of ``previous`` not in ``devices`` are kept too,
@@ -185,6 +203,8 @@ def generate(
     wanted.setdefault(backend_user, ("backend", ""))
     for zone in readers:
         wanted[READER_PREFIX + zone] = ("zone-reader", zone)
+    for source in network_servers:
+        wanted[NETWORK_SERVER_PREFIX + source] = ("network-server", "")
     outcome = Outcome([], [], [], [])
     for device in sorted(set(previous) | set(wanted)):
         old = previous.get(device)
@@ -207,6 +227,7 @@ def write_files(
     topic_prefix: str,
     backend_user: str = BACKEND_USER,
     connections: Connections | None = None,
+    uplinks: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Path]:
     """``devices.csv`` (0600), ``passwd`` (0640) and ``acl`` for Mosquitto; written whole then
     renamed, so a broker never reads half a file, keeping an existing file's owner. SaltWatch's
@@ -216,7 +237,7 @@ def write_files(
     backend = next((x for x in outcome.logins if x.username == backend_user), None)
     shared = [(name, backend.password) for name in connections.all()] if backend else []
     entries = [(x.username, x.password) for x in outcome.logins] + shared
-    acl = acl_text(topic_prefix, backend_user, _readers(outcome), connections)
+    acl = acl_text(topic_prefix, backend_user, _readers(outcome), connections, uplinks)
     files = {
         "csv": (folder / "devices.csv", csv_text(outcome.logins), 0o600),
         "passwd": (
@@ -261,17 +282,19 @@ def issue(
     if unknown:
         raise ValueError(f"not in the registry: {', '.join(unknown[:10])}")
     zones = sorted(set(zone_readers or ()))
+    servers = {s.name: topics_of(s) for s in settings.sources if uplink_topics([s])}
     if set(zones) - set(registry.zones):
         missing = ", ".join(sorted(set(zones) - set(registry.zones)))
         raise ValueError(f"--zone-reader: no such zone: {missing}")
     chosen = [registry.devices[d] for d in devices] if devices else list(registry.devices.values())
     previous = load_logins(out / "devices.csv")
-    if rotate and devices:
-        outcome = generate(chosen, previous, rotate=[d.id for d in chosen], readers=zones)
-    else:
-        outcome = generate(chosen, previous, rotate=rotate, readers=zones)
+    again = [d.id for d in chosen] if rotate and devices else rotate
+    outcome = generate(chosen, previous, again, readers=zones, network_servers=sorted(servers))
     connections = Connections(settings.mqtt.client_id, settings.alerts.client_id)
-    paths = write_files(outcome, out, settings.mqtt.topic_prefix, connections=connections)
+    uplinks = {NETWORK_SERVER_PREFIX + name: topics for name, topics in servers.items()}
+    paths = write_files(
+        outcome, out, settings.mqtt.topic_prefix, connections=connections, uplinks=uplinks
+    )
     shown = {d.id for d in chosen} if devices else {x.device for x in outcome.logins}
     summary = (
         f"{len(outcome.created)} created, {len(outcome.rotated)} rotated, "

@@ -13,16 +13,15 @@ from typing import Any
 
 import httpx
 import orjson
-from influxdb_client.client.write.point import Point
-from influxdb_client.domain.write_precision import WritePrecision
 
 from saltwatch.core.errors import AuthError, BadInputError, ConfigError, RetryableError
-from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags, measurement_for
+from saltwatch.core.schema import FieldType, Measurement, measurement_for
 from saltwatch.core.settings import StoreSettings, default_of
 from saltwatch.core.store import Aggregate, InfluxAddress, parse_store_url
 from saltwatch.core.timeutil import time_runs
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
+from saltwatch.storage.influx_lines import LineFormatter, typed
 
 #: ``latest`` looks this far back first (seconds).
 LATEST_RECENT_S = 2 * 86_400
@@ -48,93 +47,9 @@ def parse_influx_url(url: str) -> InfluxAddress:
     return address
 
 
-def _typed(ftype: FieldType, value: Any) -> FieldValue:
-    if ftype is FieldType.FLOAT:
-        return float(value)
-    if ftype is FieldType.INT:
-        return int(value)
-    if ftype is FieldType.BOOL:
-        return bool(value)
-    return str(value)
-
-
-def _tagged_point(reading: Reading, measurement: Measurement) -> Point:
-    """A Point with the reading's measurement and tags (Point escapes them)."""
-    check_tags(reading.device, reading.zone, reading.river)
-    point: Point = Point(measurement.name)
-    point.tag(measurement.device_tag, reading.device)
-    if reading.zone:
-        point.tag("zone", reading.zone)
-    if reading.river and "river" in measurement.tags:
-        point.tag("river", reading.river)
-    return point
-
-
-def to_line(reading: Reading, measurement: Measurement) -> str:
-    point = _tagged_point(reading, measurement)
-    for name, value in reading.fields.items():
-        ftype = measurement.fields.get(name)
-        if ftype is not None and name != "qc":
-            point.field(name, _typed(ftype, value))
-    point.field("qc", int(reading.qc))
-    point.time(reading.ts_ns, WritePrecision.NS)
-    line: str = point.to_line_protocol()
-    return line
-
-
-_PREFIX_CACHE_LIMIT = 100_000
-_MARK_FIELD = "__end"
-_MARK = f" {_MARK_FIELD}=true"
-
-
 AT_TIMES_GAP_NS = 600 * 1_000_000_000  # times further apart are read by separate queries
 AT_TIMES_PAGE = 10_000
-
-
-class LineFormatter:
-    """``to_line`` at ingest speed, with Point's escaping.
-
-    The escaped ``measurement,tags`` prefix of each series is made once by ``Point`` and kept.
-    Field names come only from the schema (plain identifiers), and numbers and booleans need no
-    escaping, so they are formatted here exactly as ``Point`` formats them; a reading with a string
-    field goes through ``Point`` whole.
-    """
-
-    def __init__(self) -> None:
-        self._prefixes: dict[tuple[str, str, str, str], str] = {}
-
-    def line(self, reading: Reading, measurement: Measurement) -> str:
-        key = (measurement.name, reading.device, reading.zone, reading.river)
-        prefix = self._prefixes.get(key)
-        if prefix is None:
-            prefix = self._prefix(reading, measurement)
-            if len(self._prefixes) >= _PREFIX_CACHE_LIMIT:
-                self._prefixes.clear()
-            self._prefixes[key] = prefix
-        parts: list[str] = []
-        types = measurement.fields
-        for name, value in reading.fields.items():
-            ftype = types.get(name)
-            if ftype is FieldType.FLOAT:
-                text = repr(float(value))
-                parts.append(f"{name}={text[:-2] if text.endswith('.0') else text}")
-            elif ftype is FieldType.INT:
-                parts.append(f"{name}={int(value)}i")
-            elif ftype is FieldType.BOOL:
-                parts.append(f"{name}={'true' if value else 'false'}")
-            elif ftype is FieldType.STRING:
-                return to_line(reading, measurement)
-        parts.append(f"qc={int(reading.qc)}i")
-        return f"{prefix} {','.join(parts)} {reading.ts_ns}"
-
-    @staticmethod
-    def _prefix(reading: Reading, measurement: Measurement) -> str:
-        point = _tagged_point(reading, measurement)
-        point.field(_MARK_FIELD, True)
-        line: str = point.to_line_protocol()
-        if not line.endswith(_MARK):
-            raise AssertionError("unexpected line protocol from Point")
-        return line[: -len(_MARK)]
+AT_TIMES_DENSITY = 4  # stored readings per time asked, up to which a whole span is read
 
 
 class InfluxReadingStore:
@@ -245,7 +160,7 @@ class InfluxReadingStore:
     @staticmethod
     def _reading(kind: TopicKind, m: Measurement, row: dict[str, Any]) -> Reading:
         fields = {
-            name: _typed(ftype, row[name])
+            name: typed(ftype, row[name])
             for name, ftype in m.fields.items()
             if name != "qc" and row.get(name) is not None
         }
@@ -305,21 +220,39 @@ class InfluxReadingStore:
         return [self._reading(kind, m, row) for row in rows]
 
     def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
-        """InfluxQL cannot OR time conditions, so the times are cut into runs (consecutive times
-        less than ``AT_TIMES_GAP_NS`` apart) and each run's range is read whole, page by page,
-        keeping only the times asked: exact over any amount of history, a few queries for a
-        backlog."""
+        """InfluxQL cannot OR time conditions, so the store is first asked how many readings lie
+        between the first and the last time: none (a first import, a new device) ends it; few
+        enough (at most ``AT_TIMES_DENSITY`` per time asked) and the whole span is read, page by
+        page; otherwise the times are cut into runs (consecutive times less than
+        ``AT_TIMES_GAP_NS`` apart), each run's range read whole. Only the times asked are kept:
+        exact over any amount of history, a few queries for a backlog or a file's chunk."""
         wanted = set(times)
+        if not wanted:
+            return {}
+        first, last = min(wanted), max(wanted)
+        if len(wanted) > 1:
+            between = self.count(kind, first, last + 1, device)
+            if between == 0:
+                return {}
+            if between <= AT_TIMES_DENSITY * len(wanted):
+                return self._span(kind, device, first, last, wanted)
         out: dict[int, Reading] = {}
-        for first, last in time_runs(sorted(wanted), AT_TIMES_GAP_NS):
-            start = first
-            while True:
-                page = self.query(kind, device, start, last + 1, AT_TIMES_PAGE)
-                out.update((r.ts_ns, r) for r in page if r.ts_ns in wanted)
-                if len(page) < AT_TIMES_PAGE:
-                    break
-                start = page[-1].ts_ns + 1
+        for start, end in time_runs(sorted(wanted), AT_TIMES_GAP_NS):
+            out.update(self._span(kind, device, start, end, wanted))
         return out
+
+    def _span(
+        self, kind: TopicKind, device: str, first: int, last: int, wanted: set[int]
+    ) -> dict[int, Reading]:
+        """The readings at ``wanted`` times between ``first`` and ``last``, read page by page."""
+        out: dict[int, Reading] = {}
+        start = first
+        while True:
+            page = self.query(kind, device, start, last + 1, AT_TIMES_PAGE)
+            out.update((r.ts_ns, r) for r in page if r.ts_ns in wanted)
+            if len(page) < AT_TIMES_PAGE:
+                return out
+            start = page[-1].ts_ns + 1
 
     def aggregate(
         self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
@@ -356,7 +289,7 @@ class InfluxReadingStore:
                 target.ts_ns.append(int(row["time"]))
                 for f in wanted:
                     raw = row.get(f)
-                    target.values[f].append(None if raw is None else _typed(m.fields[f], raw))
+                    target.values[f].append(None if raw is None else typed(m.fields[f], raw))
         return out
 
     def count(

@@ -14,6 +14,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from harness.documented import documented_sources
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.mapping import SourceSettings
 from saltwatch.core.qc import QcConfig, QualityControl
@@ -26,36 +27,19 @@ from saltwatch.ingest.importer import Importer
 NOW_NS = 1_735_689_600 * 10**9  # 2025-01-01T00:00Z
 REGISTRY = load_registry(None)
 MRC_HEADER = "Country Code,Station Code,Parameter,Label,Timestamp (UTC+07:00),Value,Unit,Quality"
-MRC = SourceSettings.model_validate(
-    {
-        "name": "mrc",
-        "kind": "file",
-        "device": {"field": "Station Code", "ids": {"019805": "lac-hong"}},
-        "time": {"field": "Timestamp (UTC+07:00)", "zone": "+07:00", "zone_in_value": "ignore"},
-        "values": [
-            {
-                "field": "Value",
-                "to": "ec25_us_cm",
-                "unit_field": "Unit",
-                "when": {"Parameter": "Conductivity"},
-            }
-        ],
-    }
-)
-LOGGER = SourceSettings.model_validate(
-    {
-        "name": "logger",
-        "kind": "file",
-        "device": {"fixed": "vam-kenh"},
-        "time": {"field": "datetime", "format": "iso", "zone": "+07:00"},
-        "values": [{"field": "value", "to": "salinity_ppt", "unit": "g/L"}],
-    }
-)
+MRC = documented_sources()["mrc"]
+LOGGER = documented_sources()["logger-vam-kenh"]
 
 
 def importer(source: SourceSettings, store: ReadingStore, tmp_path: Path) -> Importer:
     return Importer(
-        source, REGISTRY, store, QualityControl(QcConfig()), FakeClock(NOW_NS), tmp_path / "cur"
+        source,
+        REGISTRY,
+        store,
+        QualityControl(QcConfig()),
+        FakeClock(NOW_NS),
+        tmp_path / "cur",
+        max_future_s=300.0,
     )
 
 

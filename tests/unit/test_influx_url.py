@@ -10,13 +10,8 @@ from saltwatch.core.errors import ConfigError
 from saltwatch.core.schema import measurement_for
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.influx import (
-    LineFormatter,
-    parse_influx_url,
-    quote_ident,
-    quote_literal,
-    to_line,
-)
+from saltwatch.storage.influx import parse_influx_url, quote_ident, quote_literal
+from saltwatch.storage.influx_lines import LineFormatter, to_line
 
 
 def test_token_url() -> None:
@@ -68,6 +63,8 @@ NASTY = 'Cửa Tiểu, "nhánh" = 1 \\ it\'s\\'
             zone="z",
         ),
         Reading(TopicKind.TAP, "t", 5, {"open": True, "volume_m3": 123456789.125}),
+        Reading(TopicKind.SALINITY, "s", 5, {"salinity_ppt": 1.5, "source": "mrc-2024"}),
+        Reading(TopicKind.WELL, "w", 5, {"running": True, "fault": "line\nbreak"}),
     ],
 )
 def test_fast_lines_equal_point_lines(reading: Reading) -> None:

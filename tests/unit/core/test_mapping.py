@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from harness.documented import documented_sources
 from saltwatch.core.mapping import RecordMapper, SourceSettings
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.reasons import Reason
@@ -20,26 +21,7 @@ NOW = 1_710_226_800 * 10**9  # 2024-03-12T07:00:00Z
 REGISTRY = load_registry(None)
 
 #: the Mekong River Commission's export, as docs/sources.md maps it
-MRC: dict[str, Any] = {
-    "name": "mrc",
-    "kind": "file",
-    "device": {"field": "Station Code", "ids": {"019805": "lac-hong"}},
-    "time": {"field": "Timestamp (UTC+07:00)", "zone": "+07:00", "zone_in_value": "ignore"},
-    "values": [
-        {
-            "field": "Value",
-            "to": "ec25_us_cm",
-            "unit_field": "Unit",
-            "when": {"Parameter": "Conductivity"},
-        },
-        {
-            "field": "Value",
-            "to": "salinity_ppt",
-            "unit_field": "Unit",
-            "when": {"Parameter": "Salinity"},
-        },
-    ],
-}
+MRC: dict[str, Any] = documented_sources()["mrc"].model_dump()
 #: a logger's two-column export in Vietnam's local time, for one station
 LOGGER: dict[str, Any] = {
     "name": "logger",
@@ -52,7 +34,7 @@ LOGGER: dict[str, Any] = {
 
 
 def mapped(spec: dict[str, Any], record: dict[str, Any]) -> Reading | Rejection:
-    return RecordMapper(SourceSettings.model_validate(spec), REGISTRY).map(record, NOW)
+    return RecordMapper(SourceSettings.model_validate(spec), REGISTRY, 300.0).map(record, NOW)
 
 
 def mrc_row(**changes: str) -> dict[str, str]:
@@ -103,7 +85,7 @@ def test_a_logger_export_in_local_time_with_decimal_commas() -> None:
     [
         (mrc_row(**{"Station Code": "999999"}), Reason.UNKNOWN_DEVICE),
         (mrc_row(**{"Station Code": ""}), Reason.UNMAPPED),
-        (mrc_row(Parameter="Water Level"), Reason.UNMAPPED),
+        (mrc_row(Parameter="pH"), Reason.UNMAPPED),
         (mrc_row(Unit="furlongs"), Reason.BAD_UNIT),
         (mrc_row(Value="n/a?"), Reason.WRONG_TYPE),
         (mrc_row(Value=""), Reason.MISSING_FIELD),
@@ -153,19 +135,15 @@ def test_a_mapping_with_an_unknown_unit_or_two_device_rules_fails_at_start() -> 
 
 
 def test_nested_fields_of_a_json_record_are_found_by_dotted_paths() -> None:
-    spec: dict[str, Any] = {
-        "name": "lns",
-        "kind": "chirpstack",
-        "device": {"field": "deviceInfo.devEui", "ids": {"a84041000181c5f1": "vam-kenh"}},
-        "time": {"field": "time"},
-        "values": [{"field": "object.ec", "to": "ec_us_cm"}, {"field": "object.t", "to": "temp_c"}],
-    }
+    spec = documented_sources()["chirpstack"].model_dump()
     record = {
         "deviceInfo": {"devEui": "a84041000181c5f1"},
         "time": "2024-03-12T06:00:00+00:00",
-        "object": {"ec": 3000.0, "t": 29.5},
+        "object": {"salinity": 1.6, "temperature": 29.5, "battery": 3600},
+        "fCnt": 12,
     }
     reading = mapped(spec, record)
     assert isinstance(reading, Reading)
     assert reading.ts_ns == NOW - 3600 * 10**9
-    assert 1.4 < float(reading.fields["salinity_ppt"]) < 1.8
+    assert (reading.device, reading.fields["salinity_ppt"]) == ("vam-kenh", 1.6)
+    assert (reading.fields["battery_v"], reading.fields["seq"]) == (3.6, 12)

@@ -1,0 +1,101 @@
+"""InfluxDB line protocol for readings: ``to_line`` through the client library's ``Point`` (which
+escapes everything), and ``LineFormatter``, the same lines at ingest speed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
+
+from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags
+from saltwatch.core.types import Reading
+
+
+def typed(ftype: FieldType, value: Any) -> FieldValue:
+    if ftype is FieldType.FLOAT:
+        return float(value)
+    if ftype is FieldType.INT:
+        return int(value)
+    if ftype is FieldType.BOOL:
+        return bool(value)
+    return str(value)
+
+
+def _tagged_point(reading: Reading, measurement: Measurement) -> Point:
+    """A Point with the reading's measurement and tags (Point escapes them)."""
+    check_tags(reading.device, reading.zone, reading.river)
+    point: Point = Point(measurement.name)
+    point.tag(measurement.device_tag, reading.device)
+    if reading.zone:
+        point.tag("zone", reading.zone)
+    if reading.river and "river" in measurement.tags:
+        point.tag("river", reading.river)
+    return point
+
+
+def to_line(reading: Reading, measurement: Measurement) -> str:
+    point = _tagged_point(reading, measurement)
+    for name, value in reading.fields.items():
+        ftype = measurement.fields.get(name)
+        if ftype is not None and name != "qc":
+            point.field(name, typed(ftype, value))
+    point.field("qc", int(reading.qc))
+    point.time(reading.ts_ns, WritePrecision.NS)
+    line: str = point.to_line_protocol()
+    return line
+
+
+_PREFIX_CACHE_LIMIT = 100_000
+_MARK_FIELD = "__end"
+_MARK = f" {_MARK_FIELD}=true"
+
+
+class LineFormatter:
+    """``to_line`` at ingest speed, with Point's escaping.
+
+    The escaped ``measurement,tags`` prefix of each series is made once by ``Point`` and kept.
+    Field names come only from the schema (plain identifiers), and numbers and booleans need no
+    escaping, so they are formatted here exactly as ``Point`` formats them, and so are strings
+    without a quote, a backslash or a newline; a reading with any other string goes through
+    ``Point`` whole.
+    """
+
+    def __init__(self) -> None:
+        self._prefixes: dict[tuple[str, str, str, str], str] = {}
+
+    def line(self, reading: Reading, measurement: Measurement) -> str:
+        key = (measurement.name, reading.device, reading.zone, reading.river)
+        prefix = self._prefixes.get(key)
+        if prefix is None:
+            prefix = self._prefix(reading, measurement)
+            if len(self._prefixes) >= _PREFIX_CACHE_LIMIT:
+                self._prefixes.clear()
+            self._prefixes[key] = prefix
+        parts: list[str] = []
+        types = measurement.fields
+        for name, value in reading.fields.items():
+            ftype = types.get(name)
+            if ftype is FieldType.FLOAT:
+                text = repr(float(value))
+                parts.append(f"{name}={text[:-2] if text.endswith('.0') else text}")
+            elif ftype is FieldType.INT:
+                parts.append(f"{name}={int(value)}i")
+            elif ftype is FieldType.BOOL:
+                parts.append(f"{name}={'true' if value else 'false'}")
+            elif ftype is FieldType.STRING:
+                text = str(value)
+                if '"' in text or "\\" in text or "\n" in text:
+                    return to_line(reading, measurement)  # Point escapes it
+                parts.append(f'{name}="{text}"')
+        parts.append(f"qc={int(reading.qc)}i")
+        return f"{prefix} {','.join(parts)} {reading.ts_ns}"
+
+    @staticmethod
+    def _prefix(reading: Reading, measurement: Measurement) -> str:
+        point = _tagged_point(reading, measurement)
+        point.field(_MARK_FIELD, True)
+        line: str = point.to_line_protocol()
+        if not line.endswith(_MARK):
+            raise AssertionError("unexpected line protocol from Point")
+        return line[: -len(_MARK)]
