@@ -23,6 +23,7 @@ from saltwatch.api.routers import (
     bulletins,
     devices,
     exports,
+    handheld,
     operations,
     schedules,
     signin,
@@ -129,6 +130,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         signin,
         structures,
         schedules,
+        handheld,
     )
     for module in routers:
         app.include_router(module.router)

@@ -54,8 +54,9 @@ BOUNDS: Mapping[str, tuple[float, float]] = {
 }
 MAX_SEQ = 2**63 - 1
 MAX_FAULT_LEN = 64
-#: fields a device cannot set: QC is judged here, the source is said by the path it came by
-_NOT_FROM_DEVICES = frozenset({"qc", "source"})
+#: fields a device cannot set: QC is judged here, the source is said by the path it came by, and
+#: who entered a handheld reading by the API
+_NOT_FROM_DEVICES = frozenset({"qc", "source", "by", "note"})
 #: the field each kind must carry
 _REQUIRED = {TopicKind.WELL: "running", TopicKind.TAP: "open", TopicKind.GATE: "state"}
 #: string fields that take one of a few words

@@ -59,6 +59,8 @@ SALINITY: Final = Measurement(
             "chloride_mg_l": _F,  # additive: what water utilities measure (docs/sources.md)
             "seq": _I,
             "source": _S,  # additive: the source's name when not the device's own topic
+            "by": _S,  # additive: who entered a handheld reading (the token's name)
+            "note": _S,  # additive: what they said of it
             "qc": _I,
         }
     ),

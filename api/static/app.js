@@ -34,7 +34,10 @@ const TEXT = {
         g_salty: "Đang mở khi nước mặn", g_guard: "Ngoài cống {ppt} lúc {time}; giới hạn {limit}",
         g_noguard: "Chưa có số đo mặn; giới hạn {limit}", g_didopen: "Đã mở", g_didclose: "Đã đóng",
         g_note: "Ghi chú (không bắt buộc)", g_noperm: "Cần quyền operator để ghi thao tác cống",
-        g_plan: "Lịch mở", g_proposed: "đề xuất theo dự báo", g_unsafe: "dự báo mặn {ppt} lúc này" },
+        g_plan: "Lịch mở", g_proposed: "đề xuất theo dự báo", g_unsafe: "dự báo mặn {ppt} lúc này",
+        hh_title: "Nhập số đo tay", hh_value: "Giá trị đo", hh_at: "Lúc", hh_save: "Lưu số đo",
+        hh_noperm: "Cần quyền operator để nhập số đo", hh_saved: "Đã lưu {v} lúc {time}", hh_refused: "Không lưu: {why}",
+        lg_manual: "Đo tay (máy cầm tay)", hh_by: "đo tay, {by}" },
   en: { subtitle: "saltwater intrusion monitoring", logout: "Sign out", token: "Sign-in code (10 characters) or access token",
         enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
         stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
@@ -68,7 +71,10 @@ const TEXT = {
         g_salty: "Open while the water is salty", g_guard: "Outside {ppt} at {time}; limit {limit}",
         g_noguard: "No salinity reading yet; limit {limit}", g_didopen: "Opened", g_didclose: "Closed",
         g_note: "Note (optional)", g_noperm: "Recording a gate needs the operator role",
-        g_plan: "Planned", g_proposed: "proposed from the forecast", g_unsafe: "forecast salty, {ppt}" },
+        g_plan: "Planned", g_proposed: "proposed from the forecast", g_unsafe: "forecast salty, {ppt}",
+        hh_title: "Enter a handheld reading", hh_value: "Value measured", hh_at: "At", hh_save: "Save the reading",
+        hh_noperm: "Entering a reading needs the operator role", hh_saved: "Saved {v} at {time}", hh_refused: "Not saved: {why}",
+        lg_manual: "Handheld reading", hh_by: "handheld, {by}" },
 };
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
@@ -303,6 +309,24 @@ async function recordGate(structure, to) {
   } catch (error) { if (error.status === 403) window.alert(t("g_noperm")); }
 }
 
+// a handheld reading at the chosen station: the meter's value and unit, when (default now), a note
+async function enterReading() {
+  const station = state.selected, form = $("handheld"), said = $("hh-result");
+  if (!station) return;
+  const [quantity, unit] = form.elements.unit.value.split("|");
+  const body = { value: Number(String(form.elements.value.value).replace(",", ".")), quantity, unit };
+  if (form.elements.at.value) body.at = new Date(form.elements.at.value).toISOString();
+  if (form.elements.note.value.trim()) body.note = form.elements.note.value.trim();
+  try {
+    const saved = await api(`/api/v1/stations/${station.id}/readings`, { method: "POST", body: JSON.stringify(body) });
+    said.textContent = fill(t("hh_saved"), { v: `${num(saved.values.salinity_ppt)} ‰`, time: fmtTime(saved.ts) });
+    form.elements.value.value = ""; form.elements.note.value = "";
+    await chart(station);
+  } catch (error) {
+    said.textContent = error.status === 403 ? t("hh_noperm") : fill(t("hh_refused"), { why: error.detail || error.message });
+  }
+}
+
 function renderIntakes() {
   const notices = state.alerts.filter((a) => a.state === "firing" && isNotice(a)).sort((a, b) => a.started_at.localeCompare(b.started_at));
   $("intake-panel").hidden = !notices.length;
@@ -364,6 +388,7 @@ async function chart(station) {
   state.selected = station;
   renderStations();
   $("chart-title").textContent = `— ${station.name}`;
+  $("handheld").hidden = false;
   const now = serverNow(), start = new Date(now - 7 * DAY_MS), end = new Date(+now + 2 * DAY_MS);
   const range = `start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(now.toISOString())}`;
   const [data, forecast] = await Promise.all([
@@ -376,6 +401,8 @@ async function chart(station) {
   const good = rows ? rows.filter((r) => !(r.qc & BAD_QC)).map((r) => ({ ts: r.ts, v: r.values.salinity_ppt }))
     : (data.aggregates || []).map((b) => ({ ts: b.ts, v: b.mean, lo: b.min, hi: b.max }));
   const flagged = rows ? rows.filter((r) => r.qc & BAD_QC).map((r) => ({ ts: r.ts, v: r.values.salinity_ppt })) : [];
+  // readings entered by hand (a meter at the sluice): on the line, and marked with who entered them
+  const manual = rows ? rows.filter((r) => r.values.source === "manual").map((r) => ({ ts: r.ts, v: r.values.salinity_ppt, by: r.values.by || "" })) : [];
   const W = Math.max(300, Math.round(box.getBoundingClientRect().width) || 640), H = 260, left = 40, right = W - 8, bottom = 222, topY = 16;
   box.setAttribute("viewBox", `0 0 ${W} ${H}`);
   box.replaceChildren();
@@ -415,6 +442,11 @@ async function chart(station) {
     mark.append(svg("title", {}, `${t("lg_flagged")}: ${num(f.v)} ‰, ${fmtTime(f.ts)}`));
     box.append(mark);
   }
+  for (const m of manual) {
+    const mark = svg("rect", { x: x(m.ts) - 4, y: y(m.v) - 4, width: 8, height: 8, class: "manual", fill: "#f9a825", stroke: "#5d4037" });
+    mark.append(svg("title", {}, `${fill(t("hh_by"), { by: m.by })}: ${num(m.v)} ‰, ${fmtTime(m.ts)}`));
+    box.append(mark);
+  }
   const unearned = forecast && !forecast.reliable;
   if (points.length) {
     const colour = unearned ? "#888888" : "#6a1b9a";  // an unearned forecast is drawn grey
@@ -422,6 +454,7 @@ async function chart(station) {
       svg("path", { d: line(points, "mean"), stroke: colour, fill: "none", "stroke-dasharray": "3 2" }));
   }
   const legend = [["measured", "lg_measured"], ...(flagged.length ? [["flagged", "lg_flagged"]] : []),
+    ...(manual.length ? [["manual", "lg_manual"]] : []),
     ...(points.length ? [[unearned ? "band grey" : "band", "lg_band"]] : []),
     ...(forecast && forecast.reliable && forecast.windows.length ? [["window", "lg_window"]] : []),
     ...(levels ? [["levels", "lg_levels"]] : [])];
@@ -717,6 +750,7 @@ $("m-zone").addEventListener("change", maintenanceForm);
 $("maint-form").addEventListener("submit", saveWindow);
 for (const id of ["m-start", "m-end"]) $(id).addEventListener("input", () => { delete $("m-start").dataset.auto; delete $("m-end").dataset.auto; });
 $("bulletin").addEventListener("click", () => { openBulletin(); });
+$("handheld").addEventListener("submit", (event) => { event.preventDefault(); enterReading(); });
 $("csv-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.csv`); });
 $("xlsx-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.xlsx`, "xlsx"); });
 $("csv-alerts").addEventListener("click", () => download(`/api/v1/alerts.csv${state.zone ? `?zone=${encodeURIComponent(state.zone)}` : ""}`, "saltwatch-alerts.csv"));

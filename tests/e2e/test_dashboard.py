@@ -400,3 +400,52 @@ def test_a_gate_operated_from_a_phone(fed_system: str) -> None:
         return any(a["rule"] == "structure-open-salty" for a in page.json()["items"])
 
     wait_until(critical, 10, "the gate opened into salt, alerted")
+
+
+def test_a_handheld_reading_entered_from_a_phone(fed_system: str) -> None:
+    """The chart panel on a phone: a staff member picks a station, types what the handheld meter
+    showed (a decimal comma, as in Vietnamese), and the reading is on the chart marked as entered
+    by hand under the token's name, stored with source ``manual``, and on the audit log."""
+    need_binary("chromium", "chromium")
+    base = fed_system
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+        phone.goto(f"{base}/#token={OPERATOR}")
+        station = phone.locator("#stations li", has_text="Vàm Kênh")
+        station.wait_for(timeout=20_000)
+        station.click()
+        form = phone.locator("#handheld")
+        form.wait_for(state="visible", timeout=10_000)
+        assert "Nhập số đo tay" in form.inner_text()
+        assert phone.evaluate(TOO_SMALL) == []
+        form.locator('input[name="value"]').fill("0,83")
+        form.locator('input[name="note"]').fill("đo ở bến đò")
+        form.locator('button[type="submit"]').click()
+        phone.wait_for_function(
+            "() => document.querySelector('#hh-result').textContent.startsWith('Đã lưu 0,83 ‰')",
+            timeout=10_000,
+        )
+        mark = phone.locator("#chart rect.manual")
+        mark.wait_for(timeout=10_000)
+        assert "đo tay, lan.nguyen: 0,83 ‰" in mark.locator("title").inner_text()
+        assert "Đo tay (máy cầm tay)" in phone.inner_text("#chart-legend")
+        assert phone.evaluate(OVERFLOW) <= 0, "the page scrolls sideways on a phone"
+        phone.locator("#chart-panel").screenshot(path=str(ARTIFACTS / "handheld-phone.png"))
+        browser.close()
+    viewer = {"Authorization": f"Bearer {OPERATOR}"}
+    rows = httpx.get(f"{base}/api/v1/stations/vam-kenh/readings", headers=viewer).json()
+    manual = [r for r in rows["readings"] if r["values"].get("source") == "manual"]
+    assert len(manual) == 1
+    assert (manual[0]["values"]["salinity_ppt"], manual[0]["values"]["by"]) == (0.83, "lan.nguyen")
+    assert manual[0]["values"]["note"] == "đo ở bến đò"
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    audit = httpx.get(f"{base}/api/v1/audit", headers=admin).json()["items"]
+    entry = next(a for a in audit if a["action"] == "reading.manual")
+    assert (entry["actor"], entry["target"], entry["detail"]) == (
+        "lan.nguyen",
+        "vam-kenh",
+        "0.83 ‰: đo ở bến đò",
+    )

@@ -751,3 +751,49 @@ def test_saltwatch_api_serves_https_when_given_a_certificate(tmp_path: Path) -> 
     finally:
         process.terminate()
         process.wait(20)
+
+
+def test_a_handheld_reading_is_stored_judged_and_on_the_audit_log(client: TestClient) -> None:
+    def firing_at(device: str) -> list[dict[str, Any]]:
+        page = client.get("/api/v1/alerts", params={"state": "firing"}, headers=auth("viewer"))
+        return [a for a in page.json()["items"] if a["device"] == device]
+
+    assert firing_at("hoa-binh") == []
+    a_minute_ago = "2024-03-12T16:59:00+07:00"
+    body = {
+        "value": 5000,
+        "quantity": "chloride",
+        "unit": "mg/L",
+        "at": a_minute_ago,
+        "note": "bến phà",
+    }
+    entered = client.post("/api/v1/stations/hoa-binh/readings", json=body, headers=auth("operator"))
+    assert entered.status_code == 201, entered.text
+    values = entered.json()["values"]
+    assert values["salinity_ppt"] == pytest.approx(9.03, abs=0.01)  # 5,000 mg/L Cl⁻ × 1.80655
+    assert (values["source"], values["by"], values["note"]) == ("manual", "lan.nguyen", "bến phà")
+    stored = client.get("/api/v1/stations/hoa-binh/readings", headers=auth("viewer")).json()
+    assert [r["values"]["source"] for r in stored["readings"]] == ["manual"]
+    assert firing_at("hoa-binh"), "judged by the alert rules at once"
+    audit = client.get("/api/v1/audit", headers=auth("admin")).json()["items"]
+    assert (audit[0]["action"], audit[0]["actor"], audit[0]["target"]) == (
+        "reading.manual",
+        "lan.nguyen",
+        "hoa-binh",
+    )
+    again = {"value": 1.0, "at": entered.json()["ts"]}
+    refused = client.post(
+        "/api/v1/stations/hoa-binh/readings", json=again, headers=auth("operator")
+    )
+    assert refused.status_code == 409  # another value for a time the station already has
+    for station, payload, role, status in [
+        ("hoa-binh", {"value": 1.0}, "viewer", 403),
+        ("well-tan-hoa-1", {"value": 1.0}, "operator", 404),
+        ("hoa-binh", {"value": 1.0, "unit": "furlongs"}, "operator", 422),
+        ("hoa-binh", {"value": 99.0}, "operator", 422),  # outside 0…70 ‰, as from a device
+        ("hoa-binh", {"value": 1.0, "at": "2030-01-01T00:00:00Z"}, "operator", 422),
+    ]:
+        answer = client.post(
+            f"/api/v1/stations/{station}/readings", json=payload, headers=auth(role)
+        )
+        assert answer.status_code == status, (payload, answer.text)

@@ -73,6 +73,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/schedules"): "viewer",
     ("POST", "/api/v1/schedules"): "operator",
     ("DELETE", "/api/v1/schedules/{opening_id}"): "operator",
+    ("POST", "/api/v1/stations/{station}/readings"): "operator",
     ("POST", "/api/v1/session"): None,  # the one-time code in the body is the permission
     ("DELETE", "/api/v1/session"): None,
     ("GET", "/api/v1/audit"): "admin",
