@@ -23,6 +23,7 @@ from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.ingest.devices import DeviceSnapshot
 from saltwatch.ingest.intake import RecentRejection
+from saltwatch.ingest.poller import SourceStatus
 
 
 class IngestView(Protocol):
@@ -37,6 +38,8 @@ class IngestView(Protocol):
     def broker_connected(self) -> bool | None: ...
 
     def spool_disk_full(self) -> bool: ...
+
+    def sources(self) -> list[SourceStatus]: ...
 
 
 class NoIngest:
@@ -56,6 +59,9 @@ class NoIngest:
 
     def spool_disk_full(self) -> bool:
         return False
+
+    def sources(self) -> list[SourceStatus]:
+        return []
 
 
 @dataclass

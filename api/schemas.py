@@ -10,6 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 Severity = Literal["info", "warning", "critical"]
 
 
+class SourceHealth(BaseModel):
+    name: str
+    lag_s: float | None = Field(description="seconds since its newest reading landed")
+    stale: bool = Field(description="nothing landed for longer than its stale_after")
+    failing: bool = Field(description="its last poll failed")
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     store: bool
@@ -32,6 +39,10 @@ class Health(BaseModel):
         False,
         description="true while the spool's disk is full or read-only and the store away: "
         "ingest holds acknowledgements (the broker keeps the messages) until it can write",
+    )
+    sources: list[SourceHealth] = Field(
+        default_factory=list,
+        description="each polled source (docs/sources.md): degraded while one is stale",
     )
 
 

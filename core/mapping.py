@@ -24,7 +24,7 @@ from saltwatch.core.codec import reading_from_values
 from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import Registry
 from saltwatch.core.schema import FieldType, measurement_for
-from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.core.timeutil import NS_PER_S, duration_seconds
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Rejection
 
@@ -62,7 +62,7 @@ def _unit_key(unit: str) -> str:
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class DeviceMap(_Part):
@@ -124,7 +124,7 @@ class SourceSettings(_Part):
     """One source of readings (docs/sources.md): its kind, how to reach it, and its mapping."""
 
     name: str = Field(pattern=_SOURCE_NAME)
-    kind: Literal["file", "chirpstack", "tts"]
+    kind: Literal["file", "chirpstack", "tts", "http"]
     device: DeviceMap
     time: TimeMap = TimeMap()
     values: list[QuantityMap] = Field(min_length=1)
@@ -137,6 +137,30 @@ class SourceSettings(_Part):
     sheet: str | None = None
     # LoRaWAN network servers: the topics they publish uplinks on (their own defaults when empty)
     topics: list[str] = Field(default_factory=list)
+    # vendor clouds polled over HTTP (kind http): the API's base URL, the names of the environment
+    # variables that hold its credentials, and how to poll it (docs/sources.md §5)
+    url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
+    user_env: str | None = None
+    password_env: str | None = None
+    api_key_env: str | None = None
+    every_s: float = Field(300.0, gt=0, le=86_400, alias="every")
+    overlap_s: float = Field(86_400.0, ge=0, le=30 * 86_400, alias="overlap")
+    lookback_s: float = Field(7 * 86_400.0, gt=0, alias="lookback")
+    page_limit: int = Field(1000, ge=1, le=100_000)
+    requests_per_minute: int = Field(30, ge=1, le=6000)
+    timeout_s: float = Field(10.0, gt=0, le=300, alias="timeout")
+    stale_after_s: float = Field(3600.0, gt=0, alias="stale_after")
+
+    @field_validator("every_s", "overlap_s", "lookback_s", "stale_after_s", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return duration_seconds(value)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> SourceSettings:
+        if self.kind == "http" and (self.url is None or self.device.field is None):
+            raise ValueError("an http source needs url and device.field (the serials in ids)")
+        return self
 
     @field_validator("name")
     @classmethod

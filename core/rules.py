@@ -25,7 +25,7 @@ from pydantic import (
 
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.registry import Device, Profile, Registry, Structure
-from saltwatch.core.settings import duration_seconds
+from saltwatch.core.timeutil import duration_seconds
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 

@@ -26,7 +26,7 @@ from saltwatch.core.errors import BadInputError, ConfigError
 from saltwatch.core.mapping import SourceSettings
 from saltwatch.core.qc import QcConfig
 from saltwatch.core.store import parse_store_url
-from saltwatch.core.timeutil import parse_duration
+from saltwatch.core.timeutil import duration_seconds
 from saltwatch.core.topics import check_prefix, is_valid_id
 
 ENV_PREFIX = "SALTWATCH_"
@@ -40,16 +40,6 @@ def default_of(section: type[BaseModel], name: str) -> Any:
     """A setting's default, for a component's own default argument: each default is written
     once, here (tests/unit/test_layers.py holds it)."""
     return section.model_fields[name].get_default(call_default_factory=True)
-
-
-def duration_seconds(value: Any) -> Any:
-    """A pydantic before-validator: duration text (15m, 0) to seconds; numbers pass."""
-    if isinstance(value, str):
-        try:
-            return parse_duration(value, allow_zero=True)
-        except BadInputError as exc:
-            raise ValueError(str(exc)) from None
-    return value
 
 
 class MqttSettings(_Section):

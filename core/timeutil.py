@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from saltwatch.core.errors import BadInputError
 
@@ -124,3 +125,13 @@ def short_time(ts_ns: int) -> str:
     """``14:30 12/03`` in Vietnam time: how alerts and bulletins write a moment for a person."""
     text = to_rfc3339(ts_ns, VN_TZ)
     return f"{text[11:16]} {text[8:10]}/{text[5:7]}"
+
+
+def duration_seconds(value: Any) -> Any:
+    """A pydantic before-validator: duration text (15m, 0) to seconds; numbers pass."""
+    if isinstance(value, str):
+        try:
+            return parse_duration(value, allow_zero=True)
+        except BadInputError as exc:
+            raise ValueError(str(exc)) from None
+    return value

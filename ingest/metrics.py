@@ -46,6 +46,12 @@ class IngestMetrics:
         self.store_up = Gauge(
             "saltwatch_ingest_store_up", "1 when the store takes writes", registry=r
         )
+        self.source_lag = Gauge(
+            "saltwatch_source_lag_seconds",
+            "Seconds since the newest reading landed from each polled source (docs/sources.md)",
+            ["source"],
+            registry=r,
+        )
         self.connected = Gauge(
             "saltwatch_ingest_broker_connected", "1 when connected to MQTT", registry=r
         )

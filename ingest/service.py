@@ -21,10 +21,12 @@ from saltwatch.ingest.intake import (
     uplinks_of,
     validation_config,
 )
+from saltwatch.ingest.landing import Landing
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.partition import Partition
 from saltwatch.ingest.pipeline import Listener, Pipeline, PipelineConfig
+from saltwatch.ingest.poller import HttpPoller, SourceStatus
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.running import run_until
 from saltwatch.ingest.spool import Spool
@@ -81,6 +83,22 @@ class IngestService:
         )
         self._report_every = report_every_s
         self._stopped = threading.Event()
+        #: vendor clouds polled over HTTP, landed in the store they are checked against
+        self.pollers = [
+            HttpPoller(
+                source,
+                registry,
+                Landing(history, self._qc),
+                clock,
+                settings.state.path.parent,
+                ingest.max_future_s,
+                metrics=metrics,
+            )
+            for source in settings.sources
+            if source.kind == "http"
+            and history is not None
+            and (partition is None or partition.member == 0)  # one member polls
+        ]
 
     @property
     def tracker(self) -> DeviceTracker:
@@ -102,9 +120,14 @@ class IngestService:
     def spool_disk_full(self) -> bool:
         return self.pipeline.spool_disk_full
 
+    def sources(self) -> list[SourceStatus]:
+        return [poller.status() for poller in self.pollers]
+
     def add_listener(self, listener: Listener) -> None:
         """Called with every batch once it is durable (stored or spooled)."""
         self.pipeline.add_listener(listener)
+        for poller in self.pollers:
+            poller.add_listener(listener)
 
     def _inbound(self, messages: list[Inbound]) -> None:
         self.pipeline.submit_many(messages)
@@ -113,6 +136,8 @@ class IngestService:
         self._seed_qc()
         self.pipeline.start()
         self.consumer.start()
+        for poller in self.pollers:
+            poller.start()
         threading.Thread(target=self._report, name="ingest-report", daemon=True).start()
 
     def _seed_qc(self) -> None:
@@ -126,6 +151,8 @@ class IngestService:
         if self._stopped.is_set():
             return
         self.consumer.stop_accepting()
+        for poller in self.pollers:
+            poller.stop()
         self.pipeline.stop()
         self._memory.save()
         self.consumer.stop()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from saltwatch.api.deps import Context, Ingest
-from saltwatch.api.schemas import Health
+from saltwatch.api.schemas import Health, SourceHealth
 from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 router = APIRouter(tags=["system"])
@@ -19,7 +19,13 @@ def health(ctx: Context, ingest: Ingest) -> Health:
     quarantined = ingest.quarantined()
     saving = ctx.engine is None or ctx.engine.episodes.unsaved_since is None
     disk_full = ingest.spool_disk_full()
+    sources = [
+        SourceHealth(name=s.name, lag_s=s.lag_s, stale=s.stale, failing=s.failing)
+        for s in ingest.sources()
+    ]
+    fresh = not any(s.stale for s in sources)
     ok = store_ok and broker is not False and not quarantined and saving and not disk_full
+    ok = ok and fresh
     return Health(
         status="ok" if ok else "degraded",
         store=store_ok,
@@ -30,6 +36,7 @@ def health(ctx: Context, ingest: Ingest) -> Health:
         alert_state_saved=saving,
         alert_changes_waiting=len(ctx.engine.episodes.waiting) if ctx.engine else 0,
         spool_disk_full=disk_full,
+        sources=sources,
     )
 
 

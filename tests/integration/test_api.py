@@ -30,6 +30,7 @@ from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.devices import DeviceSnapshot
 from saltwatch.ingest.intake import Inbound, RecentRejection
 from saltwatch.ingest.pipeline import Pipeline
+from saltwatch.ingest.poller import SourceStatus
 from saltwatch.ingest.spool import Spool
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.alert_tools import Quiet, audit_beside, rivers_alerting
@@ -67,6 +68,9 @@ class PipelineView:
 
     def spool_disk_full(self) -> bool:
         return self.pipeline.spool_disk_full
+
+    def sources(self) -> list[SourceStatus]:
+        return []
 
 
 @pytest.fixture
@@ -797,3 +801,22 @@ def test_a_handheld_reading_is_stored_judged_and_on_the_audit_log(client: TestCl
             f"/api/v1/stations/{station}/readings", json=payload, headers=auth(role)
         )
         assert answer.status_code == status, (payload, answer.text)
+
+
+def test_health_says_which_polled_source_is_stale(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.get("/health").json()["sources"] == []
+    stale = [
+        SourceStatus("vendor-buoys", 7300.0, True, True),
+        SourceStatus("b", 60.0, False, False),
+    ]
+    monkeypatch.setattr(PipelineView, "sources", lambda self: stale)
+    health = client.get("/health").json()
+    assert health["status"] == "degraded"
+    assert health["sources"][0] == {
+        "name": "vendor-buoys",
+        "lag_s": 7300.0,
+        "stale": True,
+        "failing": True,
+    }
