@@ -119,6 +119,7 @@ SYSTEM_ALERTS: dict[str, SystemAlert] = {
     "ingest-stalled": SystemAlert("critical", "ingest:stalled", blinding=True),
     "forecast-stale": SystemAlert("warning", "forecast:stale"),
     "notifier-failing": SystemAlert("warning", None),
+    "source-stale": SystemAlert("warning", "ingest:sources"),
     "alert-state-unsaved": SystemAlert("critical", "alerts:state"),
 }
 

@@ -17,6 +17,8 @@ time. The probes are plain callables, so ``serve`` (ingest in the process) watch
 - ``forecast-stale`` (warning): no forecast run finished in three forecast intervals;
 - ``notifier-failing`` (warning, one per channel): its deliveries fail, for
   ``notifier_failing_after``;
+- ``source-stale`` (warning, one per source): a polled source (docs/sources.md) gave nothing
+  for longer than its ``stale_after``;
 - ``broker-session-lost`` (critical): ingest found its session gone or taken over (another
   client with its client id) in the last ``SESSION_LOST_FOR_S``: readings the broker held for
   it may be lost.
@@ -53,6 +55,8 @@ class Probes:
     progress: Callable[[], tuple[int, int]] | None = None  # messages (taken, finished)
     channels_failing: Callable[[], Mapping[str, bool]] | None = None  # channel → last try failed
     session_lost_at: Callable[[], float | None] | None = None  # monotonic; ingest's consumer
+    #: each polled source (docs/sources.md) → hours since its newest reading, when stale
+    sources_stale: Callable[[], Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,9 @@ class SystemWatch:
             self._last["finished"] = finished
         if mono - self.forecast_at > 3 * h.forecast_every_s:
             mark("forecast-stale", 0.0, round((mono - self.forecast_at) / 3600, 1))
+        if p.sources_stale is not None:
+            for name, hours in p.sources_stale().items():  # stale_after is its hold already
+                mark("source-stale", 0.0, hours, subject=name)
         if p.channels_failing is not None:
             lost = "broker-disconnected:saltwatch" in bad  # MQTT fails with it: one cause
             for channel, failing in p.channels_failing().items():

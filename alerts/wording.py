@@ -121,6 +121,10 @@ FIRING: dict[str, tuple[str, str]] = {
         "Dự báo độ mặn không được cập nhật trong {value} giờ.",
         "Salinity forecasts have not been updated for {value} hours.",
     ),
+    "source-stale": (
+        "Không nhận được số liệu từ nguồn {subject} trong {value} giờ.",
+        "No readings from the source {subject} for {value} hours.",
+    ),
     "notifier-failing": (
         "Không gửi được thông báo qua kênh {subject} từ {since}.",
         "Notifications to {subject} have been failing since {since}.",
@@ -205,6 +209,7 @@ ENDED: dict[str, tuple[str, str]] = {
     "ingest-stalled": ("tiếp nhận số liệu đình trệ", "the stalled ingest"),
     "forecast-stale": ("dự báo cũ", "stale forecasts"),
     "notifier-failing": ("lỗi gửi thông báo qua {subject}", "failing notifications to {subject}"),
+    "source-stale": ("mất số liệu từ nguồn {subject}", "no readings from the source {subject}"),
 }
 #: a notification about a group of no-data alerts (docs/interface.md): how many, and which
 GROUP_NODATA = (

@@ -203,6 +203,7 @@ class HttpPoller:
         self.tally = Tally()
         self.failing_since: float | None = None  # monotonic: when polls began to fail
         self._thread: threading.Thread | None = None
+        self._started = time.monotonic()
 
     def add_listener(self, listener: Listener) -> None:
         """Called with each page's new readings once they are durable (the alert engine)."""
@@ -215,8 +216,11 @@ class HttpPoller:
         return (self._clock.now_ns() - max(self.cursors.newest.values())) / NS_PER_S
 
     def status(self) -> SourceStatus:
+        """Stale: nothing for longer than ``stale_after`` (counted from the start while nothing
+        ever came)."""
         lag = self.lag_s()
-        stale = lag is None or lag > self.source.stale_after_s
+        waited = lag if lag is not None else time.monotonic() - self._started
+        stale = waited > self.source.stale_after_s
         return SourceStatus(self.source.name, lag, stale, self.failing_since is not None)
 
     def poll(self) -> None:
@@ -265,6 +269,7 @@ class HttpPoller:
 
     # ------------------------------------------------------------------ running
     def start(self) -> None:
+        self._started = time.monotonic()
         self._thread = threading.Thread(
             target=self._run, name=f"poll-{self.source.name}", daemon=True
         )

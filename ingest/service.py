@@ -123,6 +123,15 @@ class IngestService:
     def sources(self) -> list[SourceStatus]:
         return [poller.status() for poller in self.pollers]
 
+    def stale_sources(self) -> dict[str, float]:
+        """Each stale polled source → hours since its newest reading (or since polling began)."""
+        out: dict[str, float] = {}
+        for poller in self.pollers:
+            status = poller.status()
+            if status.stale:
+                out[status.name] = round((status.lag_s or poller.source.stale_after_s) / 3600, 1)
+        return out
+
     def add_listener(self, listener: Listener) -> None:
         """Called with every batch once it is durable (stored or spooled)."""
         self.pipeline.add_listener(listener)

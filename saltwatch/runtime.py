@@ -144,6 +144,7 @@ def run_with_alerts(
         store_up=(lambda: pipeline.store_up) if pipeline else None,
         spool_depth=(lambda: pipeline.spool_depth) if pipeline else None,
         progress=pipeline.progress if pipeline else None,
+        sources_stale=api_ingest.stale_sources if api_ingest is not None else None,
     )
     system = engine.watch_system(
         probes,

@@ -211,3 +211,18 @@ def test_every_system_alert_is_listed_once_with_its_words() -> None:
     }
     for rule in SYSTEM_ALERTS:
         assert all(FIRING[rule]) and all(ENDED[rule]), rule
+
+
+def test_a_stale_source_is_a_warning_of_its_own_and_ends_when_readings_come() -> None:
+    f = Flags()
+    stale: dict[str, float] = {}
+    watch = SystemWatch(Probes(sources_stale=lambda: stale), Holds(), monotonic=lambda: f.mono)
+    assert watch.check(T0, []) == []
+    stale["vendor-buoys"] = 2.5  # the poller's stale_after is its hold: at once
+    observed = watch.check(T0, [])
+    assert rules_of(observed) == {"source-stale:vendor-buoys": "warning"}
+    assert observed[0].value == 2.5
+    stale.clear()
+    assert rules_of(watch.check(T0, list(rules_of(observed)))) == {
+        "source-stale:vendor-buoys": None
+    }
