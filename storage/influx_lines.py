@@ -3,6 +3,7 @@ escapes everything), and ``LineFormatter``, the same lines at ingest speed."""
 
 from __future__ import annotations
 
+from math import isfinite
 from typing import Any
 
 from influxdb_client.client.write.point import Point
@@ -57,8 +58,8 @@ class LineFormatter:
     The escaped ``measurement,tags`` prefix of each series is made once by ``Point`` and kept.
     Field names come only from the schema (plain identifiers), and numbers and booleans need no
     escaping, so they are formatted here exactly as ``Point`` formats them, and so are strings
-    without a quote, a backslash or a newline; a reading with any other string goes through
-    ``Point`` whole.
+    without a quote, a backslash or a newline; a reading with any other string, or a number that
+    is not finite (Point leaves it out), goes through ``Point`` whole.
     """
 
     def __init__(self) -> None:
@@ -77,7 +78,10 @@ class LineFormatter:
         for name, value in reading.fields.items():
             ftype = types.get(name)
             if ftype is FieldType.FLOAT:
-                text = repr(float(value))
+                number = float(value)
+                if not isfinite(number):
+                    return to_line(reading, measurement)  # Point leaves NaN and ∞ out
+                text = repr(number)
                 parts.append(f"{name}={text[:-2] if text.endswith('.0') else text}")
             elif ftype is FieldType.INT:
                 parts.append(f"{name}={int(value)}i")

@@ -65,6 +65,7 @@ NASTY = 'Cửa Tiểu, "nhánh" = 1 \\ it\'s\\'
         Reading(TopicKind.TAP, "t", 5, {"open": True, "volume_m3": 123456789.125}),
         Reading(TopicKind.SALINITY, "s", 5, {"salinity_ppt": 1.5, "source": "mrc-2024"}),
         Reading(TopicKind.WELL, "w", 5, {"running": True, "fault": "line\nbreak"}),
+        Reading(TopicKind.SALINITY, "s", 5, {"salinity_ppt": 1.5, "temp_c": float("nan")}),
     ],
 )
 def test_fast_lines_equal_point_lines(reading: Reading) -> None:
