@@ -5,16 +5,11 @@ sends more requests in a minute than allowed."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -28,122 +23,38 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.ingest.landing import Landing
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.poller import HttpPoller
+from saltwatch.sim.vendor import Faults, VendorCloud
 
 pytestmark = pytest.mark.integration
 
-VN = timezone(timedelta(hours=7))
 SERIALS = {"BUOY-01": "vam-kenh", "BUOY-02": "xuan-hoa"}
 PER_MINUTE = 30
 HALF_HOUR = 1800
+ENV = {"VENDOR_USER": "tg-salinity", "VENDOR_PASSWORD": "s3cret", "VENDOR_API_KEY": "key-123"}
 
 
-class Vendor:
-    """The vendor's API: two buoys, a record each half hour over the last three days."""
-
-    def __init__(self) -> None:
-        now = int(time.time()) // HALF_HOUR * HALF_HOUR
-        self.records = {s: [now - k * HALF_HOUR for k in range(144, 0, -1)] for s in SERIALS}
-        self.requests: list[float] = []
-        self.tokens: set[str] = set()
-        self.data_calls = 0
-        self.failed = self.hung = False
-        self.logins = 0
-        self.lock = threading.Lock()
-
-    def value(self, serial: str, ts: int) -> float:
-        return round(0.2 + (ts // HALF_HOUR % 40) / 10 + (0.05 if serial == "BUOY-02" else 0), 3)
-
-    def record(self, serial: str, ts: int) -> dict[str, Any]:
-        when = datetime.fromtimestamp(ts, UTC)
-        # the vendor's times come local and bare, or in UTC with a Z: both appear
-        text = (
-            when.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S")
-            if ts // HALF_HOUR % 2
-            else when.strftime("%Y-%m-%dT%H:%M:%SZ")
-        )
-        return {
-            "ngay_gui": text,
-            "trang_thai": 1,
-            "do_man": self.value(serial, ts),
-            "nhiet_do": 29.5,
-        }
-
-
-def handler(vendor: Vendor) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def answer(self, status: int, body: dict[str, Any]) -> None:
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def do_POST(self) -> None:
-            with vendor.lock:
-                vendor.requests.append(time.monotonic())
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if urlsplit(self.path).path != "/api/v1/auth" or body != {
-                "username": "tg-salinity",
-                "password": "s3cret",
-            }:
-                return self.answer(403, {"message": "sai tài khoản"})
-            vendor.logins += 1
-            token = f"tok-{vendor.logins}"
-            vendor.tokens.add(token)
-            self.answer(200, {"token": token})
-
-        def do_GET(self) -> None:
-            with vendor.lock:
-                vendor.requests.append(time.monotonic())
-                vendor.data_calls += 1
-                call = vendor.data_calls
-            url = urlsplit(self.path)
-            if self.headers.get("x-api-key") != "key-123":
-                return self.answer(403, {"message": "api key"})
-            if self.headers.get("x-access-token") not in vendor.tokens:
-                return self.answer(401, {"message": "token"})
-            if call == 3:
-                vendor.failed = True
-                return self.answer(500, {"message": "lỗi máy chủ"})
-            if call == 5:
-                vendor.hung = True
-                time.sleep(3)  # the vendor hangs: longer than the source's timeout
-                return self.answer(200, {"data": []})
-            if call == 7:
-                vendor.tokens.clear()  # the token expires
-            q = {k: v[0] for k, v in parse_qs(url.query).items()}
-            first = datetime.strptime(q["tu_ngay"], "%Y/%m/%d").date()
-            last = datetime.strptime(q["den_ngay"], "%Y/%m/%d").date()
-            serial, limit = q["so_serial"], int(q["limit"])
-            days = [
-                ts
-                for ts in vendor.records.get(serial, [])
-                if first <= datetime.fromtimestamp(ts, VN).date() <= last
-            ]
-            self.answer(200, {"data": [vendor.record(serial, ts) for ts in days[:limit]]})
-
-    return Handler
+def value(serial: str, ts: int) -> float:
+    return round(0.2 + (ts // HALF_HOUR % 40) / 10 + (0.05 if serial == "BUOY-02" else 0), 3)
 
 
 @pytest.fixture
-def vendor() -> Iterator[tuple[Vendor, str]]:
-    state = Vendor()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state, f"http://127.0.0.1:{server.server_address[1]}/api/v1"
-    server.shutdown()
-    server.server_close()
+def vendor() -> Iterator[VendorCloud]:
+    """Two buoys, a record each half hour over the last three days; the third data call answers
+    500, the fifth hangs past the poller's timeout, the seventh finds the token expired."""
+    cloud = VendorCloud("tg-salinity", "s3cret", "key-123", Faults({3}, {5}, {7}))
+    now = int(time.time()) // HALF_HOUR * HALF_HOUR
+    for serial in SERIALS:
+        for k in range(144, 0, -1):
+            ts = now - k * HALF_HOUR
+            cloud.add(serial, ts, {"do_man": value(serial, ts), "nhiet_do": 29.5})
+    with cloud.serving():
+        yield cloud
 
 
 def test_every_record_is_stored_once_through_errors_within_the_rate(
-    vendor: tuple[Vendor, str], store: ReadingStore, tmp_path: Path
+    vendor: VendorCloud, store: ReadingStore, tmp_path: Path
 ) -> None:
-    state, url = vendor
+    state, url = vendor, vendor.url
     source = documented_sources()["vendor-buoys"].model_copy(
         update={
             "url": url,
@@ -154,11 +65,10 @@ def test_every_record_is_stored_once_through_errors_within_the_rate(
             "requests_per_minute": PER_MINUTE,
         }
     )
-    env = {"VENDOR_USER": "tg-salinity", "VENDOR_PASSWORD": "s3cret", "VENDOR_API_KEY": "key-123"}
     landing = Landing(store, QualityControl(QcConfig()), patience_s=5)
     metrics = IngestMetrics()
     poller = HttpPoller(
-        source, load_registry(), landing, SystemClock(), tmp_path, 300.0, env, metrics
+        source, load_registry(), landing, SystemClock(), tmp_path, 300.0, ENV, metrics
     )
     heard: list[int] = []
     poller.add_listener(lambda readings: heard.append(len(readings)))
@@ -178,12 +88,12 @@ def test_every_record_is_stored_once_through_errors_within_the_rate(
         poller.stop()
     assert time.monotonic() - started < 60
     assert len(state.requests) <= PER_MINUTE
-    assert state.failed and state.hung and state.logins >= 2  # a 500, a hang, an expired token
+    assert (state.errors, state.hangs) == (1, 1) and state.logins >= 2  # and an expired token
     for serial, device in SERIALS.items():
         rows = store.query(TopicKind.SALINITY, device, 0, 2**62)
-        assert [r.ts_ns // 10**9 for r in rows] == state.records[serial]
+        assert [r.ts_ns // 10**9 for r in rows] == sorted(state.records[serial])
         assert [r.fields["salinity_ppt"] for r in rows] == [
-            state.value(serial, ts) for ts in state.records[serial]
+            value(serial, ts) for ts in sorted(state.records[serial])
         ]
         assert {r.fields["source"] for r in rows} == {"vendor-buoys"}
     assert poller.tally.already > 0  # the overlapping windows asked again for what was stored
@@ -205,17 +115,23 @@ def test_a_vendor_that_never_answers_is_failing_and_stale(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     source = documented_sources()["vendor-buoys"].model_copy(
-        update={"url": f"http://127.0.0.1:{port}/api/v1", "every_s": 0.1, "timeout_s": 0.5}
+        update={
+            "url": f"http://127.0.0.1:{port}/api/v1",
+            "every_s": 0.1,
+            "timeout_s": 0.5,
+            "stale_after_s": 0.5,  # nothing ever came: stale this long after polling began
+        }
     )
     landing = Landing(store, QualityControl(QcConfig()), patience_s=1)
     poller = HttpPoller(source, load_registry(), landing, SystemClock(), tmp_path, 300.0, {})
     poller.start()
     try:
-        wait_until(lambda: poller.status().failing, 10, "the failed poll said")
+        assert not poller.status().stale  # not at once: a source gets its stale_after
+        wait_until(lambda: poller.status().stale, 10, "the silent source called stale")
     finally:
         poller.stop()
     status = poller.status()
-    assert status.stale and status.lag_s is None
+    assert status.failing and status.lag_s is None
     assert store.count(TopicKind.SALINITY) == 0
 
 
