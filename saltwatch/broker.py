@@ -16,7 +16,8 @@ import logging
 import socket
 import threading
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from amqtt.contexts import Action
 from amqtt.mqtt.packet import MQTTFixedHeader
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
+from paho.mqtt.client import topic_matches_sub
 
 from saltwatch.core.errors import FatalError
 from saltwatch.credentials import BACKEND_USER, DEVICE_KINDS, read_password_file, verify_password
@@ -69,6 +71,8 @@ class DeviceTopicAcl(BaseTopicPlugin):  # type: ignore[misc]
     class Config:
         topic_prefix: str = "saltwatch"
         backend_user: str = BACKEND_USER
+        #: a LoRaWAN network server's login → the uplink topics it may publish (the backend reads)
+        uplinks: dict[str, list[str]] = field(default_factory=dict)
 
     async def topic_filtering(
         self,
@@ -81,8 +85,19 @@ class DeviceTopicAcl(BaseTopicPlugin):  # type: ignore[misc]
         if not user or topic is None:
             return False
         prefix = self.config.topic_prefix
+        uplinks = self.config.uplinks
+        if user in uplinks:
+            return action is Action.PUBLISH and any(
+                topic_matches_sub(f, topic) for f in uplinks[user]
+            )
         if user == self.config.backend_user:
-            return topic == prefix or topic.startswith(prefix + "/")
+            return (
+                topic == prefix
+                or topic.startswith(prefix + "/")
+                or any(
+                    topic == f or topic_matches_sub(f, topic) for t in uplinks.values() for f in t
+                )
+            )
         if action is Action.PUBLISH and topic.startswith(prefix + "/"):
             levels = topic[len(prefix) + 1 :].split("/")  # the same four kinds as Mosquitto's ACL
             return len(levels) == 2 and levels[0] in DEVICE_KINDS and levels[1] == user
@@ -132,6 +147,7 @@ class EmbeddedBroker:
         password_file: Path,
         topic_prefix: str = "saltwatch",
         max_packet_bytes: int = 65_536 + 1024,
+        uplinks: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.port = port
         self.max_packet_bytes = max_packet_bytes
@@ -140,7 +156,10 @@ class EmbeddedBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
             "plugins": {
                 f"{__name__}.PasswordFileAuth": {"password_file": str(password_file)},
-                f"{__name__}.DeviceTopicAcl": {"topic_prefix": topic_prefix},
+                f"{__name__}.DeviceTopicAcl": {
+                    "topic_prefix": topic_prefix,
+                    "uplinks": {k: list(v) for k, v in (uplinks or {}).items()},
+                },
             },
         }
         self._loop = asyncio.new_event_loop()

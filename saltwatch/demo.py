@@ -26,7 +26,6 @@ from typing import Any
 from saltwatch.analytics.schedules import Opening
 from saltwatch.api.auth import Principal
 from saltwatch.api.signin import digest, new_code
-from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.clock import ScaledClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.errors import ConfigError
@@ -37,7 +36,18 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, from_datetime, to_datetime, to_rfc3339
 from saltwatch.core.types import Reading
 from saltwatch.core.validation import ValidationConfig
-from saltwatch.credentials import BACKEND_USER, generate, load_logins, write_files
+from saltwatch.credentials import (
+    BACKEND_USER,
+    NETWORK_SERVER_PREFIX,
+)
+from saltwatch.demo_sources import (
+    ARCHIVE_STATION,
+    Router,
+    broker_with_logins,
+    demo_sources,
+    import_archive,
+    vendor_cloud,
+)
 from saltwatch.ingest.conflicts import Conflicts
 from saltwatch.ingest.devices import DeviceTracker
 from saltwatch.ingest.intake import Inbound, Intake
@@ -191,55 +201,36 @@ def run_demo(
     tokens: dict[str, str] = state["tokens"]
     start_ns: int = state["clock_ns"]
     devices = list(registry.devices.values())
-    logins = generate(devices, load_logins(data / "broker" / "devices.csv"))
-    files = write_files(logins, data / "broker", base.mqtt.topic_prefix)
-    by_device = {x.device: (x.username, x.password) for x in logins.logins}
-    broker = EmbeddedBroker(
-        options.mqtt_port or free_port(),
-        files["passwd"],
-        base.mqtt.topic_prefix,
-        max_packet_bytes=base.ingest.max_payload_bytes + 1024,  # the payload, its topic, ids
-    )
+    cloud = vendor_cloud()  # a buoy vendor's cloud, polled like a real one
+    sources = demo_sources(cloud.url)
+    broker, files, by_device = broker_with_logins(data, devices, base, sources, options.mqtt_port)
     backend = "{}:{}@".format(*by_device[BACKEND_USER])
     settings = demo_settings(
         base, data, broker.url.replace("://", f"://{backend}"), tokens, options.bind
-    )
+    ).model_copy(update={"sources": sources})
 
     store = open_reading_store(settings.store)
     start_s = start_ns / NS_PER_S
     history_s = options.history_days * 86400 if fresh else 0.0
-    fleet = Fleet(
-        registry,
-        SimConfig(
-            SCENARIOS[options.scenario],
-            options.seed,
-            None,
-            FaultRates(),
-            settings.mqtt.topic_prefix,
-        ),
-        devices,
+    sim_config = SimConfig(
+        SCENARIOS[options.scenario], options.seed, None, FaultRates(), settings.mqtt.topic_prefix
     )
+    fleet = Fleet(registry, sim_config, devices)
     # an hour per chunk: a day of 92 devices takes seconds to compute, and Ctrl-C waits for it
     messages = fleet.messages(start_s - history_s, start_s + 3650 * 86400, chunk_s=3600)
     statuses: list[Message] = []
     if history_s:
         echo(f"writing {options.history_days:g} days of history before {_day(start_ns)}…")
-        count, statuses = preload(
-            messages,
-            start_s,
-            registry,
-            store,
-            settings.mqtt.topic_prefix,
-            QualityControl(settings.qc.to_config()),
-        )
-        echo(f"  {count:,} readings")
+        statuses = _history(messages, start_ns, registry, store, settings, sim_config, echo)
     if fresh:
         plan_sample_opening(settings.state.path, start_ns)
     broker.start()
+    router = Router(broker.url, by_device[NETWORK_SERVER_PREFIX + "chirpstack"], cloud)
+    router.start()
     clock = ScaledClock(start_ns, options.speed)
     sim = LiveSim(
         SimPublisher(broker.url, devices, settings.mqtt.topic_prefix, by_device),
-        itertools.chain(statuses, messages),
+        router.route(itertools.chain(statuses, messages)),
         clock,
         stop,
     )
@@ -267,9 +258,32 @@ def run_demo(
         sim.join(5)
         state["clock_ns"] = clock.now_ns()
         save_state(data, state)
+        router.stop()
+        cloud.stop()
         broker.stop()
         store.close()
         echo(f"stopped at {_day(clock.now_ns())} (simulated); data kept in {data}")
+
+
+def _history(
+    messages: Iterator[Message],
+    start_ns: int,
+    registry: Registry,
+    store: ReadingStore,
+    settings: Settings,
+    sim_config: SimConfig,
+    echo: Callable[[str], None],
+) -> list[Message]:
+    """The days before the start, written to the store, and last season's archive imported;
+    the statuses to publish when live begins."""
+    qc = QualityControl(settings.qc.to_config())
+    start_s = start_ns / NS_PER_S
+    prefix = settings.mqtt.topic_prefix
+    count, statuses = preload(messages, start_s, registry, store, prefix, qc)
+    echo(f"  {count:,} readings")
+    stored = import_archive(registry, sim_config, settings, store, start_ns)
+    echo(f"  and last season's archive of {ARCHIVE_STATION}, imported: {stored:,} readings")
+    return statuses
 
 
 class LiveSim:

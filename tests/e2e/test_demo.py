@@ -115,8 +115,23 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         assert {s["id"] for s in gates()} >= {"cong-xuan-hoa", "cong-vam-giong"}
         openings = get(base, "/api/v1/schedules", viewer) or []
         assert any(o["structure"] == "cong-xuan-hoa" and o["by"] == "lan.nguyen" for o in openings)
+
+        # readings by every path: a LoRaWAN uplink, the vendor's cloud, last season's archive
+        def sources_of(station: str, start: str, end: str) -> set[str]:
+            query = f"start={start}&end={end}".replace("+", "%2B")
+            rows = get(base, f"/api/v1/stations/{station}/readings?{query}", viewer) or {}
+            return {r["values"].get("source", "mqtt") for r in rows.get("readings", [])}
+
+        recent = (T_START, "2024-03-09T00:00:00+07:00")
+        wait_until(lambda: "chirpstack" in sources_of("vam-giong", *recent), 60, "an uplink stored")
+        wait_until(
+            lambda: "vendor-buoys" in sources_of("phu-phong", *recent), 90, "the vendor polled"
+        )
+        last_season = ("2023-01-20T00:00:00+07:00", "2023-02-20T00:00:00+07:00")
+        assert sources_of("vam-kenh", *last_season) == {"archive"}
         banner = log.read_text()
         assert "viewer token" in banner and f"{base}/#token=" in banner
+        assert "last season's archive of vam-kenh, imported" in banner
     finally:
         if process.poll() is None:
             stopped_in = stop_demo(process, log)
