@@ -30,7 +30,7 @@ from saltwatch.ingest.importer import Importer
 from saltwatch.ingest.uplinks import topics_of
 from saltwatch.mqtt.connection import configure, parse_mqtt_url
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
-from saltwatch.sim.lorawan import uplink_topic, uplinks
+from saltwatch.sim.lorawan import item_time, uplink_topic, uplinks
 from saltwatch.sim.vendor import VendorCloud
 
 LORAWAN_STATION, DEV_EUI = "vam-giong", "a84041000181c5f1"
@@ -164,12 +164,11 @@ def vendor_items(payload: bytes) -> list[tuple[int, dict[str, Any]]]:
         return []
     out = []
     for item in parsed if isinstance(parsed, list) else [parsed]:
-        if not isinstance(item, dict) or not isinstance(item.get("ts"), int | float):
-            continue
-        salinity = _salinity(item)
-        if salinity is not None:
+        seconds = item_time(item)
+        salinity = _salinity(item) if isinstance(item, dict) else None
+        if seconds is not None and salinity is not None:
             values = {"do_man": round(salinity, 3), "nhiet_do": item.get("temp_c")}
-            out.append((int(item["ts"]), values))
+            out.append((int(seconds), values))
     return out
 
 

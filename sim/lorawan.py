@@ -15,6 +15,9 @@ from typing import Any
 
 import orjson
 
+from saltwatch.core.errors import BadInputError
+from saltwatch.core.timeutil import MS_THRESHOLD, NS_PER_S, ts_from_rfc3339
+
 #: the demo's ChirpStack application
 APPLICATION = "0b7f1e6c-demo"
 
@@ -48,8 +51,19 @@ def uplinks(dev_eui: str, name: str, payload: bytes, t_s: float, fcnt: int) -> I
 
 
 def _when(item: Any, t_s: float) -> str:
+    seconds = item_time(item)
+    moment = datetime.fromtimestamp(t_s if seconds is None else seconds, UTC)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def item_time(item: Any) -> float | None:
+    """An item's ``ts`` in epoch seconds (RFC 3339 text, seconds or milliseconds), or None."""
     ts = item.get("ts") if isinstance(item, dict) else None
-    seconds = float(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else t_s
-    if seconds > 1e11:  # milliseconds
-        seconds /= 1000
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(ts, str):
+        try:
+            return ts_from_rfc3339(ts) / NS_PER_S
+        except BadInputError:
+            return None
+    if isinstance(ts, int | float) and not isinstance(ts, bool):
+        return ts / 1000 if ts > MS_THRESHOLD else float(ts)
+    return None
