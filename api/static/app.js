@@ -398,7 +398,8 @@ async function chart(station) {
   const points = forecast ? forecast.points : [], box = $("chart");
   const rows = data.readings ? data.readings.filter((r) => typeof r.values.salinity_ppt === "number") : null;
   // what QC passed draws the line and sets the scale; what it flagged is marked apart, never scaling the chart
-  const good = rows ? rows.filter((r) => !(r.qc & BAD_QC)).map((r) => ({ ts: r.ts, v: r.values.salinity_ppt }))
+  // a reading entered by hand is a point of its own (another place, another meter), not part of the station's line
+  const good = rows ? rows.filter((r) => !(r.qc & BAD_QC) && r.values.source !== "manual").map((r) => ({ ts: r.ts, v: r.values.salinity_ppt }))
     : (data.aggregates || []).map((b) => ({ ts: b.ts, v: b.mean, lo: b.min, hi: b.max }));
   const flagged = rows ? rows.filter((r) => r.qc & BAD_QC).map((r) => ({ ts: r.ts, v: r.values.salinity_ppt })) : [];
   // readings entered by hand (a meter at the sluice): on the line, and marked with who entered them
@@ -407,7 +408,7 @@ async function chart(station) {
   box.setAttribute("viewBox", `0 0 ${W} ${H}`);
   box.replaceChildren();
   const levels = station.levels;
-  const top = Math.max(1, ...good.map((g) => g.hi ?? g.v), ...points.map((p) => Math.min(p.upper, 40)), levels ? levels.critical * 1.1 : 0);
+  const top = Math.max(1, ...good.map((g) => g.hi ?? g.v), ...manual.map((m) => m.v), ...points.map((p) => Math.min(p.upper, 40)), levels ? levels.critical * 1.1 : 0);
   const x = (t) => left + ((new Date(t) - start) / (end - start)) * (right - left);
   const y = (v) => bottom - (Math.min(Math.max(v, 0), top) / top) * (bottom - topY);
   box.append(svg("line", { x1: left, y1: bottom, x2: right, y2: bottom, stroke: "#999" }),
