@@ -24,6 +24,7 @@ from saltwatch.api.routers import (
     devices,
     exports,
     handheld,
+    imports,
     operations,
     schedules,
     signin,
@@ -131,6 +132,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         structures,
         schedules,
         handheld,
+        imports,
     )
     for module in routers:
         app.include_router(module.router)

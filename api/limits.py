@@ -1,26 +1,33 @@
 """Request bodies are bounded: the API's bodies are a few hundred bytes (an acknowledgement, a
 silence, a rules file), so anything over ``max_bytes`` is refused with 413 before it is read
-whole, whether it says its length or streams in chunks."""
+whole, whether it says its length or streams in chunks; a file uploaded for import may be larger
+(``upload_bytes``)."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024
+#: a file of readings uploaded for import (docs/sources.md): a season's logger export fits
+UPLOAD_PATH, MAX_UPLOAD_BYTES = "/api/v1/imports", 64 * 1024 * 1024
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, upload_bytes: int = MAX_UPLOAD_BYTES
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_bytes if scope.get("path") == UPLOAD_PATH else self.max_bytes
         declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(send, self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _refuse(send, limit)
             return
         received = 0
         started = refused = False
@@ -32,10 +39,10 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     refused = True
                     if not started:
-                        await _refuse(send, self.max_bytes)
+                        await _refuse(send, limit)
                     return {"type": "http.disconnect"}  # the app stops reading here
             return message
 

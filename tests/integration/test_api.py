@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 
+from harness.documented import documented_sources
 from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.model import Alert
@@ -77,7 +79,7 @@ class PipelineView:
 def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     registry = load_registry()
     tokens = [ApiToken(role=r, token=t, name=NAMES.get(r)) for r, t in TOKENS.items()]
-    settings = Settings(api={"tokens": tokens})
+    settings = Settings(api={"tokens": tokens}, sources=[documented_sources()["logger-vam-kenh"]])
     clock = FakeClock(NOW)
     state = SqliteAlertStore(tmp_path / "state.db")
     engine = AlertEngine(rivers_alerting(), registry, state, clock, {"mqtt": Quiet()})
@@ -820,3 +822,33 @@ def test_health_says_which_polled_source_is_stale(
         "stale": True,
         "failing": True,
     }
+
+
+def test_an_uploaded_file_is_imported_once_with_its_report(client: TestClient) -> None:
+    csv = "datetime,value\n" + "".join(
+        f"2024-03-10 {h:02d}:00,{0.5 + h / 10:.1f}\n" for h in range(12)
+    )
+    csv += "2024-03-10 25:00,1.0\n"  # no such hour: refused, named in the report
+
+    def send(body: bytes, role: str = "operator", **query: str) -> httpx.Response:
+        params = {"source": "logger-vam-kenh", "filename": "vam-kenh-10-03.csv", **query}
+        answer: httpx.Response = client.post(
+            "/api/v1/imports", params=params, content=body, headers=auth(role)
+        )
+        return answer
+
+    dry = send(csv.encode(), dry_run="true")
+    assert dry.status_code == 200, dry.text
+    assert (dry.json()["stored"], dry.json()["dry_run"]) == (12, True)
+    first = send(csv.encode()).json()
+    assert (first["rows"], first["stored"], first["refused"]) == (13, 12, {"bad_timestamp": 1})
+    assert first["examples"][0]["row"] == 13 and first["file"] == "vam-kenh-10-03.csv"
+    again = send(csv.encode()).json()
+    assert (again["stored"], again["already_stored"]) == (0, 12)
+    audit = client.get("/api/v1/audit", headers=auth("admin")).json()["items"]
+    imports = [a for a in audit if a["action"] == "import"]
+    assert len(imports) == 2 and imports[0]["target"] == "logger-vam-kenh"
+    assert "0 stored" in imports[0]["detail"] and "12 stored" in imports[1]["detail"]
+    assert send(b"x", role="viewer").status_code == 403
+    assert send(b"x", source="nope").status_code == 422
+    assert send(b"\xff\xfe\x00garbage").status_code == 422

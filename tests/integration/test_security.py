@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from harness.documented import documented_sources
 from harness.services import InfluxServer, free_port, wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.api.app import create_app
@@ -74,6 +75,7 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/schedules"): "operator",
     ("DELETE", "/api/v1/schedules/{opening_id}"): "operator",
     ("POST", "/api/v1/stations/{station}/readings"): "operator",
+    ("POST", "/api/v1/imports"): "operator",
     ("POST", "/api/v1/session"): None,  # the one-time code in the body is the permission
     ("DELETE", "/api/v1/session"): None,
     ("GET", "/api/v1/audit"): "admin",
@@ -98,7 +100,9 @@ def system(store: ReadingStore, tmp_path: Path) -> Iterator[tuple[ApiContext, Re
     settings = Settings(
         api={
             "tokens": [ApiToken.model_validate({"role": r, "token": t}) for r, t in TOKENS.items()]
-        }
+        },
+        state={"path": tmp_path / "state.db"},
+        sources=[documented_sources()["logger-vam-kenh"]],
     )
     clock = FakeClock(NOW)
     state = SqliteAlertStore(tmp_path / "state.db")
@@ -130,6 +134,13 @@ def call(
         body = load_rules().model_dump(mode="json")
     elif path.endswith("/operations"):
         body = {"state": "closed", "note": "đã đóng"}
+    elif path.endswith("/readings") and method == "POST":
+        body = {"value": 0.8, "note": "đo tay"}
+    elif path == "/api/v1/imports":  # a dry run of a small file
+        url += "?source=logger-vam-kenh&dry_run=true"
+        data = b"datetime,value\n2024-03-12 07:00,0.8\n"
+        answer_: httpx.Response = client.request(method, url, headers=headers, content=data)
+        return answer_
     elif method == "POST" and path.endswith("/schedules"):
         start = "2024-03-13T06:00:00+07:00"
         body = {"structure": "cong-xuan-hoa", "start": start, "end": "2024-03-13T09:00:00+07:00"}
@@ -238,6 +249,11 @@ def test_oversized_bodies_are_refused(system: tuple[ApiContext, ReadingStore]) -
         chunks = (big[i : i + 65536] for i in range(0, len(big), 65536))
         streamed = client.post("/api/v1/silences", content=chunks, headers=auth)
         assert streamed.status_code == 413
+        # a file uploaded for import may be larger (64 MiB), and no more
+        upload = {"source": "none", "filename": "a.csv"}
+        for body, status in [(big, 422), (b"x" * (64 * 1024 * 1024 + 1), 413)]:
+            answer = client.post("/api/v1/imports", params=upload, content=body, headers=auth)
+            assert answer.status_code == status, answer.text[:200]
         assert client.get("/health").status_code == 200
 
 
