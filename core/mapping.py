@@ -221,6 +221,9 @@ class RecordMapper:
         self.source = source
         self._registry = registry
         self._zone = zone_of(source.time.zone)
+        offset = self._zone.utcoffset(None) if isinstance(self._zone, timezone) else None
+        self._offset_ns = None if offset is None else int(offset.total_seconds()) * NS_PER_S
+        self._ignore_marks = source.time.zone_in_value == "ignore"
         self._max_future_ns = int(max_future_s * NS_PER_S)
         self._max_age_ns = None if max_age_s is None else int(max_age_s * NS_PER_S)
         self._missing = frozenset(source.missing)
@@ -301,7 +304,11 @@ class RecordMapper:
         return self._ns(parsed)
 
     def _ns(self, when: datetime) -> int:
-        if when.tzinfo is None or self.source.time.zone_in_value == "ignore":
+        if when.tzinfo is None or self._ignore_marks:
+            if self._offset_ns is not None:  # a fixed offset: naive arithmetic, then the offset
+                delta = when.replace(tzinfo=None) - _NAIVE_EPOCH
+                seconds = delta.days * 86_400 + delta.seconds
+                return seconds * NS_PER_S + delta.microseconds * 1000 - self._offset_ns
             when = when.replace(tzinfo=self._zone)
         delta = when - _EPOCH
         return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
@@ -366,6 +373,7 @@ class RecordMapper:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 _TRUE = {"true", "1", "yes", "on"}
 
 
