@@ -17,7 +17,6 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,39 +94,6 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-class _OneAhead:
-    """Lands chunks in a thread of its own, one at a time, while the caller prepares the next;
-    after each has landed, ``landed(row)`` (the cursor) is told its last row."""
-
-    def __init__(
-        self, landing: Landing, tally: Tally, dry_run: bool, landed: Callable[[int], None]
-    ) -> None:
-        self._landing, self._tally, self._dry_run = landing, tally, dry_run
-        self._landed = (lambda _: None) if dry_run else landed
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-landing")
-        self._pending: Future[int] | None = None
-
-    def send(self, chunk: list[tuple[int, Reading]], row: int) -> None:
-        self._wait()
-        self._pending = self._pool.submit(self._land, chunk, row)
-
-    def _land(self, chunk: list[tuple[int, Reading]], row: int) -> int:
-        self._landing.settle(chunk, self._tally, self._dry_run)
-        return row
-
-    def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            self._landed(pending.result())  # raises the landing's error (a store away)
-
-    def close(self) -> None:
-        """Wait for the chunk in flight (its row saved when it landed), then stop the thread."""
-        try:
-            self._wait()
-        finally:
-            self._pool.shutdown(wait=True)
-
-
 class Importer:
     def __init__(
         self,
@@ -159,29 +125,25 @@ class Importer:
         report.resumed_from = done
         chunk: list[tuple[int, Reading]] = []
         last = 0
-        # one chunk lands (looked up, written) in a thread while the next one is read and mapped;
-        # the cursor moves only once a chunk has landed, also when the import is interrupted
-        landing = _OneAhead(self._landing, report, dry_run, lambda row: cursor.save(row, path.name))
-        try:
-            for number, record in table.rows():
-                last = number
-                report.rows += 1
-                if number <= done:
-                    continue
-                mapped = self._mapper.map(record, self._clock.now_ns())
-                if isinstance(mapped, Rejection):
-                    report.refused[mapped.reason] += 1
-                    report.note(number, mapped.reason, mapped.detail)
-                else:
-                    chunk.append((number, mapped))
-                if report.rows % CHUNK_ROWS == 0:
-                    landing.send(chunk, number)
-                    chunk = []
-                    if progress is not None:
-                        progress(table.position, table.size, report.rows)
-            landing.send(chunk, last)
-        finally:
-            landing.close()
+        for number, record in table.rows():
+            last = number
+            report.rows += 1
+            if number <= done:
+                continue
+            mapped = self._mapper.map(record, self._clock.now_ns())
+            if isinstance(mapped, Rejection):
+                report.refused[mapped.reason] += 1
+                report.note(number, mapped.reason, mapped.detail)
+            else:
+                chunk.append((number, mapped))
+            if report.rows % CHUNK_ROWS == 0:
+                self._landing.settle(chunk, report, dry_run)
+                chunk = []
+                if not dry_run:
+                    cursor.save(number, path.name)
+                if progress is not None:
+                    progress(table.position, table.size, report.rows)
+        self._landing.settle(chunk, report, dry_run)
         if not dry_run:
             cursor.finish()
         if progress is not None:
