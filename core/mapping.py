@@ -57,8 +57,10 @@ _SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _OFFSET = re.compile(r"^(?:UTC)?([+-])(\d{2}):?(\d{2})$")
 
 
-def _unit_key(unit: str) -> str:
-    return unit.replace(" ", "").lower()
+def unit_factor(quantity: str, unit: str) -> float | None:
+    """The factor from ``unit`` to ``quantity``'s stored unit (case and spaces ignored), or
+    None when the quantity is not given in it."""
+    return UNITS.get(quantity, {}).get(unit.replace(" ", "").lower())
 
 
 class _Part(BaseModel):
@@ -114,7 +116,7 @@ class QuantityMap(_Part):
     @model_validator(mode="after")
     def _known_unit(self) -> QuantityMap:
         known = UNITS.get(self.to)
-        if self.unit is not None and known is not None and _unit_key(self.unit) not in known:
+        if self.unit is not None and known is not None and unit_factor(self.to, self.unit) is None:
             units = ", ".join(known)
             raise ValueError(f"unit {self.unit!r} is not one of {self.to}'s: {units}")
         return self
@@ -229,8 +231,7 @@ class RecordMapper:
         self._missing = frozenset(source.missing)
         self._places: dict[str, tuple[str, TopicKind, str, str] | Rejection] = {}
         self._factors = [
-            None if q.unit is None else UNITS.get(q.to, {}).get(_unit_key(q.unit))
-            for q in source.values
+            None if q.unit is None else unit_factor(q.to, q.unit) for q in source.values
         ]
 
     def map(self, record: Mapping[str, Any], now_ns: int) -> Reading | Rejection:
@@ -352,7 +353,7 @@ class RecordMapper:
         if quantity.unit_field is None:
             return 1.0
         unit = lookup(record, quantity.unit_field)
-        factor = UNITS.get(quantity.to, {}).get(_unit_key(str(unit)))
+        factor = unit_factor(quantity.to, str(unit))
         if factor is None:
             detail = f"unit {str(unit)[:20]!r} cannot become {quantity.to}"
             return Rejection(Reason.BAD_UNIT.value, detail)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.types import Reading, Rejection
-from saltwatch.ingest.landing import Landing, Tally
+from saltwatch.ingest.landing import Landing, Tally, save_json
 from saltwatch.ingest.tables import Table
 
 log = logging.getLogger("saltwatch.import")
@@ -77,10 +76,7 @@ class Cursor:
             return 0
 
     def save(self, rows_done: int, file: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"rows_done": rows_done, "file": file}))
-        os.replace(temporary, self.path)
+        save_json(self.path, {"rows_done": rows_done, "file": file})
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -11,11 +11,14 @@ the stored value kept. Two readings of one batch with the same device and time: 
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from saltwatch.core.backoff import Backoff
@@ -45,6 +48,15 @@ class Tally:
     def note(self, where: int, reason: str, detail: str) -> None:
         if len(self.examples) < EXAMPLES:
             self.examples.append((where, reason, detail))
+
+
+def save_json(path: Path, value: object) -> None:
+    """``value`` as ``path``, written whole then renamed: a crash leaves the previous file. For
+    the sources' cursors, which only ever move forward over readings already durable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(value))
+    os.replace(temporary, path)
 
 
 class Landing:

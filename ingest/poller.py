@@ -36,7 +36,7 @@ from saltwatch.core.mapping import RecordMapper, SourceSettings, zone_of
 from saltwatch.core.registry import Registry
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.types import Reading, Rejection
-from saltwatch.ingest.landing import Landing, Tally
+from saltwatch.ingest.landing import Landing, Tally, save_json
 from saltwatch.ingest.metrics import IngestMetrics
 
 log = logging.getLogger("saltwatch.sources")
@@ -172,10 +172,7 @@ class Cursors:
         if ts_ns <= self.newest.get(serial, 0):
             return
         self.newest[serial] = ts_ns
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.newest))
-        os.replace(temporary, self.path)
+        save_json(self.path, self.newest)
 
 
 class HttpPoller:

@@ -12,25 +12,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.clock import FakeClock
+from saltwatch.core.codec import CodecLimits, decode_payload
 from saltwatch.core.mapping import SourceSettings
-from saltwatch.core.qc import QualityControl
+from saltwatch.core.qc import QcFlag, QualityControl
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
-from saltwatch.core.units import salinity_from_ec, salinity_from_ec25
+from saltwatch.core.topics import TopicKind
 from saltwatch.credentials import NETWORK_SERVER_PREFIX, generate, load_logins, write_files
 from saltwatch.ingest.importer import Importer
 from saltwatch.ingest.uplinks import topics_of
 from saltwatch.mqtt.connection import configure, parse_mqtt_url
 from saltwatch.sim.fleet import Fleet, Message, SimConfig
-from saltwatch.sim.lorawan import item_time, uplink_topic, uplinks
+from saltwatch.sim.lorawan import uplink_topic, uplinks
 from saltwatch.sim.vendor import VendorCloud
 
 LORAWAN_STATION, DEV_EUI = "vam-giong", "a84041000181c5f1"
@@ -156,35 +156,18 @@ class Router:
 
 
 def vendor_items(payload: bytes) -> list[tuple[int, dict[str, Any]]]:
-    """What a vendor's buoy keeps of one message: time, salinity and temperature (a bad payload:
-    nothing; a vendor's cloud stores what its buoy decoded)."""
-    try:
-        parsed: Any = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return []
-    out = []
-    for item in parsed if isinstance(parsed, list) else [parsed]:
-        seconds = item_time(item)
-        salinity = _salinity(item) if isinstance(item, dict) else None
-        if seconds is not None and salinity is not None:
-            values = {"do_man": round(salinity, 3), "nhiet_do": item.get("temp_c")}
-            out.append((int(seconds), values))
-    return out
+    """What a vendor's buoy keeps of one message: time, salinity and temperature, as the payload
+    codec reads the item (a bad one: nothing; a vendor's cloud stores what its buoy decoded)."""
+    result = decode_payload(TopicKind.SALINITY, VENDOR_STATION, payload, 0, _ANY_AGE)
+    return [
+        (r.ts_ns // NS_PER_S, {"do_man": round(float(salinity), 3), "nhiet_do": r.value("temp_c")})
+        for r in result.readings
+        if not r.qc & QcFlag.SERVER_TIME and (salinity := r.value("salinity_ppt")) is not None
+    ]
 
 
-def _salinity(item: dict[str, Any]) -> float | None:
-    try:
-        if isinstance(item.get("salinity_ppt"), float | int):
-            return float(item["salinity_ppt"])
-        if isinstance(item.get("ec_us_cm"), float | int) and isinstance(
-            item.get("temp_c"), float | int
-        ):
-            return salinity_from_ec(float(item["ec_us_cm"]), float(item["temp_c"]))
-        if isinstance(item.get("ec25_us_cm"), float | int):
-            return salinity_from_ec25(float(item["ec25_us_cm"]))
-    except ValueError:
-        return None
-    return None
+#: the simulator's items of any season: their own times, however far from "now"
+_ANY_AGE = CodecLimits(max_future_s=1e10, max_backfill_s=1e10)
 
 
 def import_archive(

@@ -16,7 +16,7 @@ from saltwatch.api.convert import query_time
 from saltwatch.api.deps import Audit, Context, record
 from saltwatch.api.schemas import ReadingPoint
 from saltwatch.core.codec import reading_from_values
-from saltwatch.core.mapping import UNITS
+from saltwatch.core.mapping import UNITS, unit_factor
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.types import Reading, Rejection
 from saltwatch.ingest.conflicts import differs
@@ -63,7 +63,7 @@ def enter(
     if ts_ns > now + AHEAD_S * NS_PER_S:
         raise HTTPException(422, "at: later than now (check the phone's clock)")
     to = QUANTITIES[body.quantity]
-    factor = UNITS[to].get(body.unit.replace(" ", "").lower())
+    factor = unit_factor(to, body.unit)
     if factor is None:
         raise HTTPException(422, f"unit: {body.unit!r} is not one of {', '.join(UNITS[to])}")
     values = {to: body.value * factor}
