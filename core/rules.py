@@ -232,6 +232,22 @@ class ForecastRules(_Model):
     )(duration_seconds)
 
 
+class OutlookRules(_Model):
+    """The week-ahead outlook of each station's daily peak and low (analytics/outlook.py)."""
+
+    horizon_days: int = Field(ge=1, le=10)
+    band: float = Field(gt=0.5, lt=1)
+    select_days: int = Field(ge=7, le=730)
+    band_days: int = Field(ge=14, le=730)
+    min_pairs: int = Field(ge=5)
+    anchor_days: int = Field(ge=3, le=365)
+    climate_halfwidth: int = Field(ge=0, le=60)
+    min_climate: int = Field(ge=1)
+    tide_days: int = Field(ge=28, le=365)
+    refit_every: int = Field(ge=1, le=60)
+    ridge: float = Field(ge=0)
+
+
 class RuleSet(_Model):
     salinity: dict[Profile, SalinityLevels]
     defaults: Defaults
@@ -241,6 +257,7 @@ class RuleSet(_Model):
     season: Season
     saltfront: SaltFrontRules
     forecast: ForecastRules
+    outlook: OutlookRules
     override: tuple[Override, ...] = ()
 
     def structure_limit(self, structure: Structure) -> float:

@@ -1,0 +1,319 @@
+"""The week ahead: one daily series (a station's daily peak or low, a salt front's km) forecast
+for days 1 to ``horizon_days``, as "persistence + a correction" like the 48 h forecaster.
+
+The baseline an engineer already has is *persistence of the daily peak*: today's highest, again,
+every day of the week. Each method adds a correction learned per lead day from the series' own
+past (a robust, median-seeking fit shrunk towards zero, so a correction that carries nothing
+gives persistence back):
+
+- ``persistence``: none.
+- ``damped``: lean toward an *anchor*: the series' usual value for the target date (its
+  climatology, from earlier years within ± ``climate_halfwidth`` days) where earlier years hold
+  enough values, else the mean of its last ``anchor_days``.
+- ``damped+tide``: also the spring–neap change between today and the target day, from the
+  fortnightly and monthly harmonics fitted to the series' last ``tide_days``.
+- ``damped+flow``: also the season's upstream flow (log of the last 30 days' mean discharge),
+  where a river station gives one.
+
+Each origin's method is chosen by the methods' own out-of-sample errors over the previous
+``select_days`` origins whose targets are known; a correction that erred more than persistence
+there is not shipped. The band is the conformal quantiles of the shipped forecasts' past errors
+per lead. Pure numpy, no I/O: days are integer ordinals, missing days NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from saltwatch.core.rules import OutlookRules
+
+FloatArray = npt.NDArray[np.float64]
+
+OutlookMethod = Literal["persistence", "damped", "damped+tide", "damped+flow"]
+OUTLOOK_METHODS: tuple[OutlookMethod, ...] = (
+    "persistence",
+    "damped",
+    "damped+tide",
+    "damped+flow",
+)
+#: spring–neap (MSf), lunar-declination (Mf) and monthly (Mm) periods in days
+FORTNIGHT_DAYS = (14.765294, 13.660791, 27.554550)
+YEAR_DAYS = 365.2425
+_FLOW_DAYS = 30  # the season's flow: the mean of the last days' discharge
+_MIN_BAND_ERRORS = 10  # past errors a lead needs before its band is drawn from them
+_IRLS_STEPS = 12
+_RECENT_DAYS = 10  # the last errors whose roughness may widen the band
+
+
+@dataclass(frozen=True)
+class OutlookSettings:
+    """The rules' [outlook] table (core/rules.py ``OutlookRules``), as the methods need it."""
+
+    horizon_days: int  # leads 1..horizon_days
+    band: float  # nominal share of days inside the band
+    select_days: int  # origins whose errors choose the method
+    band_days: int  # origins whose errors set the band
+    min_pairs: int  # training pairs a lead needs before a correction is fitted
+    anchor_days: int  # the recent mean leaned toward when no climatology exists
+    climate_halfwidth: int  # days either side of the date in earlier years
+    min_climate: int  # values earlier years must hold for a date's climatology
+    tide_days: int  # days the spring–neap harmonics are fitted on
+    refit_every: int  # days between refits when forecasting many origins
+    ridge: float  # shrinkage of every correction toward persistence
+
+
+def settings_of(rules: OutlookRules) -> OutlookSettings:
+    return OutlookSettings(**rules.model_dump())
+
+
+@dataclass(frozen=True)
+class DailySeries:
+    """Values per day from ``first_day`` (a date ordinal); ``flow`` the same days' discharge."""
+
+    first_day: int
+    values: FloatArray
+    flow: FloatArray | None = None
+
+    def day(self, index: int) -> int:
+        return self.first_day + index
+
+
+@dataclass
+class Outlooks:
+    """Forecasts made at every origin (index = the last day known), leads 1..days as columns."""
+
+    mean: FloatArray  # (n, days)
+    lower: FloatArray
+    upper: FloatArray
+    method: list[OutlookMethod]  # per origin ("persistence" where nothing better was earned)
+    climatology: npt.NDArray[np.bool_]  # per origin: the anchor was the date's climatology
+    by_method: dict[OutlookMethod, FloatArray]  # every candidate's out-of-sample forecasts
+
+
+def _trailing_mean(y: FloatArray, window: int) -> FloatArray:
+    """Mean of the last ``window`` days' values (NaN unless half of them exist)."""
+    ok = ~np.isnan(y)
+    s = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
+    c = np.concatenate([[0], np.cumsum(ok)])
+    i = np.arange(y.size)
+    lo = np.maximum(i + 1 - window, 0)
+    total, count = s[i + 1] - s[lo], c[i + 1] - c[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= max(1, window // 2), total / np.maximum(count, 1), np.nan)
+
+
+def climatology(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
+    """(n, days): the mean of earlier years' values around each target date (origin + lead),
+    NaN where they hold fewer than ``min_climate`` values. Only years before the target count,
+    so every value used is known at the origin."""
+    n = y.size
+    ok = ~np.isnan(y)
+    s_cum = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
+    c_cum = np.concatenate([[0], np.cumsum(ok)]).astype(np.float64)
+    target = np.arange(n)[:, None] + np.arange(1, days + 1)[None, :]
+    total = np.zeros(target.shape)
+    count = np.zeros(target.shape)
+    for k in range(1, int(n / YEAR_DAYS) + 2):
+        centre = target - round(k * YEAR_DAYS)
+        lo = np.clip(centre - s.climate_halfwidth, 0, n)
+        hi = np.clip(centre + s.climate_halfwidth + 1, 0, n)
+        total += s_cum[hi] - s_cum[lo]
+        count += c_cum[hi] - c_cum[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= s.min_climate, total / np.maximum(count, 1.0), np.nan)
+
+
+def _harmonic_design(d: FloatArray) -> FloatArray:
+    columns = [np.ones_like(d), d]
+    for period in FORTNIGHT_DAYS:
+        w = 2 * np.pi * d / period
+        columns += [np.cos(w), np.sin(w)]
+    return np.column_stack(columns)
+
+
+def spring_neap(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
+    """(n, days): the change from the origin to each target day of the fortnightly and monthly
+    harmonics fitted (with a level and a trend) to the last ``tide_days`` values."""
+    n = y.size
+    out = np.full((n, days), np.nan)
+    need = len(FORTNIGHT_DAYS) * 2 + 2 + 8
+    ahead = np.arange(0, days + 1, dtype=np.float64)
+    for t in range(n):
+        lo = max(0, t - s.tide_days + 1)
+        v = y[lo : t + 1]
+        ok = ~np.isnan(v)
+        if ok.sum() < max(need, s.tide_days // 2):
+            continue
+        d = np.arange(lo - t, 1, dtype=np.float64)[ok]
+        coef = np.linalg.lstsq(_harmonic_design(d), v[ok], rcond=None)[0]
+        future = _harmonic_design(ahead)
+        future[:, :2] = 0.0
+        wave = future @ coef
+        out[t] = wave[1:] - wave[0]
+    return out
+
+
+def _features(
+    series: DailySeries, s: OutlookSettings
+) -> tuple[dict[OutlookMethod, FloatArray], npt.NDArray[np.bool_]]:
+    """Per method, the (n, days, k) corrections' inputs; and which origins had a climatology."""
+    y = np.asarray(series.values, np.float64)
+    n, days = y.size, s.horizon_days
+    clim = climatology(y, days, s)
+    recent = np.repeat(_trailing_mean(y, s.anchor_days)[:, None], days, axis=1)
+    anchor = np.where(np.isnan(clim), recent, clim)
+    damp = (anchor - y[:, None])[:, :, None]
+    found: dict[OutlookMethod, FloatArray] = {"damped": damp}
+    found["damped+tide"] = np.concatenate([damp, spring_neap(y, days, s)[:, :, None]], axis=2)
+    if series.flow is not None and np.isfinite(series.flow).any():
+        flow = np.log(np.maximum(_trailing_mean(series.flow, _FLOW_DAYS), 1e-3))
+        level = np.repeat(flow[:, None], days, axis=1)[:, :, None]
+        found["damped+flow"] = np.concatenate([damp, level, np.ones((n, days, 1))], axis=2)
+    return found, ~np.isnan(clim[:, 0])
+
+
+def robust_fit(x: FloatArray, y: FloatArray, ridge: float) -> FloatArray:
+    """Coefficients of a median-seeking (least absolute error, by reweighting) fit shrunk toward
+    zero; inputs are scaled so that ``ridge`` means the same for every input."""
+    scale = x.std(axis=0) + 1e-9
+    xs = x / scale
+    eye = ridge * np.eye(xs.shape[1])
+    w = np.linalg.solve(xs.T @ xs + eye, xs.T @ y)
+    floor = max(float(np.median(np.abs(y))) * 0.05, 1e-6)
+    for _ in range(_IRLS_STEPS):
+        weight = 1.0 / np.maximum(np.abs(y - xs @ w), floor)
+        w = np.linalg.solve((xs * weight[:, None]).T @ xs + eye, (xs * weight[:, None]).T @ y)
+    return np.asarray(w / scale, np.float64)
+
+
+def _corrected(y: FloatArray, x: FloatArray, s: OutlookSettings, first: int) -> FloatArray:
+    """Out-of-sample forecasts from origin ``first`` on: refitted every ``refit_every`` days on
+    the pairs whose targets were known at the refit."""
+    n, days = x.shape[0], s.horizon_days
+    out = np.full((n, days), np.nan)
+    for lead in range(1, days + 1):
+        target = np.full(n, np.nan)
+        target[: n - lead] = y[lead:] - y[: n - lead]
+        xl = x[:, lead - 1, :]
+        usable = ~np.isnan(target) & ~np.isnan(xl).any(axis=1)
+        coef: FloatArray | None = None
+        for t in range(first, n):
+            if (t - first) % s.refit_every == 0:
+                rows = np.flatnonzero(usable[: max(0, t - lead + 1)])
+                coef = (
+                    robust_fit(xl[rows], target[rows], s.ridge)
+                    if rows.size >= s.min_pairs
+                    else None
+                )
+            if coef is not None and not np.isnan(xl[t]).any():
+                out[t, lead - 1] = y[t] + xl[t] @ coef
+    return out
+
+
+def _errors(y: FloatArray, pred: FloatArray) -> FloatArray:
+    """(n, days): |observed − forecast| at each origin and lead (NaN where either is missing)."""
+    n, days = pred.shape
+    err = np.full((n, days), np.nan)
+    for lead in range(1, days + 1):
+        err[: n - lead, lead - 1] = np.abs(y[lead:] - pred[: n - lead, lead - 1])
+    return err
+
+
+def _span(t: int, window: int, lead: int) -> slice:
+    """The origins whose target at ``lead`` was known at ``t``, the last ``window`` of them."""
+    hi = max(0, t - lead + 1)
+    return slice(max(0, hi - window), hi)
+
+
+def _choose(t: int, errs: dict[OutlookMethod, FloatArray], s: OutlookSettings) -> OutlookMethod:
+    """The method whose errors over the origins known at ``t`` were least, summed over leads
+    on the origins every candidate forecast; persistence unless a correction beat it."""
+    best: OutlookMethod = "persistence"
+    sums: dict[OutlookMethod, float] = {}
+    base = errs["persistence"]
+    for lead in range(1, s.horizon_days + 1):
+        rows = _span(t, s.select_days, lead)
+        common = ~np.isnan(base[rows, lead - 1])
+        for e in errs.values():
+            common &= ~np.isnan(e[rows, lead - 1])
+        if common.sum() < s.min_pairs // 2:
+            return best
+        for method, e in errs.items():
+            sums[method] = sums.get(method, 0.0) + float(np.mean(e[rows, lead - 1][common]))
+    for method, total in sums.items():
+        if total < sums[best]:
+            best = method
+    return best
+
+
+def conformal(errors: FloatArray, coverage: float) -> tuple[float, float]:
+    """The lower and upper offsets holding ``coverage`` of signed ``errors`` (observed minus
+    forecast), by conformal ranks: a short record gets a wider band."""
+    e = np.sort(errors[~np.isnan(errors)])
+    if e.size == 0:
+        return math.nan, math.nan
+    tail = (1.0 - coverage) / 2.0
+    lo = max(0, math.floor(tail * (e.size + 1)) - 1)
+    hi = min(e.size - 1, math.ceil((1.0 - tail) * (e.size + 1)) - 1)
+    return float(e[lo]), float(e[hi])
+
+
+def _roughness(past: FloatArray) -> float:
+    """How much rougher the last ``_RECENT_DAYS`` errors were than the whole window's (≥ 1):
+    errors known so far lag the weather by the lead, so a turn widens the band at once."""
+    known = past[~np.isnan(past)]
+    if known.size < 2 * _RECENT_DAYS:
+        return 1.0
+    recent = float(np.mean(np.abs(known[-_RECENT_DAYS:])))
+    whole = float(np.mean(np.abs(known)))
+    return max(1.0, recent / whole) if whole > 0 else 1.0
+
+
+def outlooks(
+    series: DailySeries,
+    s: OutlookSettings,
+    first: int = 0,
+    methods: tuple[OutlookMethod, ...] = OUTLOOK_METHODS,
+) -> Outlooks:
+    """Forecasts at every origin from ``first`` (earlier days are history only), each from the
+    method its own past chose among ``methods``, with its band."""
+    y = np.asarray(series.values, np.float64)
+    n, days = y.size, s.horizon_days
+    persistence = np.repeat(y[:, None], days, axis=1)
+    feats, has_climate = _features(series, s)
+    by_method: dict[OutlookMethod, FloatArray] = {"persistence": persistence}
+    for method, x in feats.items():
+        if method in methods:
+            by_method[method] = _corrected(y, x, s, first)
+    errs = {m: _errors(y, p) for m, p in by_method.items()}
+    signed = np.full((n, days), np.nan)
+    for lead in range(1, days + 1):
+        signed[: n - lead, lead - 1] = y[lead:]
+    mean = np.full((n, days), np.nan)
+    lower = np.full((n, days), np.nan)
+    upper = np.full((n, days), np.nan)
+    chosen: list[OutlookMethod] = ["persistence"] * n
+    for t in range(first, n):
+        if np.isnan(y[t]):
+            continue
+        method = _choose(t, errs, s)
+        pred = by_method[method][t]
+        if np.isnan(pred).any():
+            method, pred = "persistence", persistence[t]
+        chosen[t] = method
+        mean[t] = pred
+        for lead in range(1, days + 1):
+            rows = _span(t, s.band_days, lead)
+            past = signed[rows, lead - 1] - mean[rows, lead - 1]
+            if np.count_nonzero(~np.isnan(past)) < _MIN_BAND_ERRORS:
+                past = signed[rows, lead - 1] - persistence[rows, lead - 1]
+            lo, hi = conformal(past, s.band)
+            widen = _roughness(past)
+            lower[t, lead - 1] = pred[lead - 1] + lo * widen
+            upper[t, lead - 1] = pred[lead - 1] + hi * widen
+    return Outlooks(mean, lower, upper, chosen, has_climate, by_method)

@@ -1,0 +1,204 @@
+"""The week-ahead outlook against persistence of the daily peak, on measured series.
+
+    python -m bench.outlook_skill --data ../shared/data/real/*.csv \\
+        --front ../shared/data/real/delaware [--score-from 2016-01-01] [--methods ...]
+
+Every series is turned into daily values (the daily peak and low of sub-daily readings, UTC days
+with readings in at least ``--min-hours`` hours; the Delaware salt front's daily km with the
+Trenton discharge as its upstream flow) and forecast at every origin, fitted only on what was
+known at that origin, as SaltWatch forecasts a station (analytics/outlook.py, settings from
+config/rules.toml's [outlook]). Printed per series and pooled, at leads 1, 3, 5 and 7 days: MAE,
+persistence MAE over the same target days, skill (1 − MAE / persistence MAE), the share of days
+inside the nominal band, and for "peak above a level" (the series' median) the hit rate and the
+false-alarm ratio of the forecast against those of persistence.
+
+Targets (median per series): skill ≥ 0.00 at day 1, ≥ +0.05 at day 3, ≥ +0.15 at day 7, none below
+−0.05; band coverage 85–95 %; hit rate ≥ 0.90 with false-alarm ratio ≤ 0.15 at day 7.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from saltwatch.analytics.outlook import (
+    OUTLOOK_METHODS,
+    DailySeries,
+    Outlooks,
+    outlooks,
+    settings_of,
+)
+from saltwatch.core.rules import load_rules
+
+LEADS = (1, 3, 5, 7)
+
+
+@dataclass
+class Case:
+    name: str
+    series: DailySeries
+    first: int  # the first origin scored (earlier days are history only)
+
+
+def daily_of_csv(path: Path, min_hours: int) -> tuple[DailySeries, DailySeries]:
+    """Daily peak and daily low of a sub-daily series (shared/data/real's CSV format)."""
+    hours: dict[int, set[int]] = {}
+    high: dict[int, float] = {}
+    low: dict[int, float] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if not row.get("salinity_ppt"):
+                continue
+            when = datetime.fromisoformat(row["time_utc"].replace("Z", "+00:00"))
+            day, value = when.date().toordinal(), float(row["salinity_ppt"])
+            hours.setdefault(day, set()).add(when.hour)
+            high[day] = max(high.get(day, value), value)
+            low[day] = min(low.get(day, value), value)
+    first, last = min(hours), max(hours)
+    peak = np.full(last - first + 1, np.nan)
+    trough = np.full(last - first + 1, np.nan)
+    for day, seen in hours.items():
+        if len(seen) >= min_hours:
+            peak[day - first], trough[day - first] = high[day], low[day]
+    return DailySeries(first, peak), DailySeries(first, trough)
+
+
+def _column(path: Path, name: str) -> dict[int, float]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return {
+            date.fromisoformat(r["date"]).toordinal(): float(r[name])
+            for r in csv.DictReader(f)
+            if r.get(name)
+        }
+
+
+def front_of(folder: Path) -> DailySeries:
+    """The Delaware salt front's daily km, with the Trenton discharge as its flow."""
+    km = _column(folder / "delaware_saltfront_daily.csv", "saltfront_km")
+    flow = _column(folder / "delaware_drivers_daily.csv", "q_trenton_m3s")
+    first, last = min(km), max(km)
+    days = range(first, last + 1)
+    return DailySeries(
+        first,
+        np.array([km.get(d, np.nan) for d in days]),
+        np.array([flow.get(d, np.nan) for d in days]),
+    )
+
+
+@dataclass
+class Score:
+    mae: dict[int, float]
+    persistence: dict[int, float]
+    coverage: float
+    hits: dict[int, tuple[float, float, float, float]]  # hit, far; persistence hit, far
+    methods: dict[str, int]
+
+    def skill(self, lead: int) -> float:
+        p = self.persistence[lead]
+        return 1.0 - self.mae[lead] / p if p > 0 else 0.0
+
+
+def _hit_far(event: np.ndarray, said: np.ndarray) -> tuple[float, float]:
+    hits = int(np.count_nonzero(event & said))
+    hit = hits / max(1, int(np.count_nonzero(event)))
+    far = int(np.count_nonzero(~event & said)) / max(1, int(np.count_nonzero(said)))
+    return hit, far
+
+
+def score(case: Case, found: Outlooks, level: float) -> Score:
+    y = case.series.values
+    n = y.size
+    mae, per, hits = {}, {}, {}
+    inside, total = 0, 0
+    for lead in range(1, found.mean.shape[1] + 1):
+        t = np.arange(case.first, n - lead)
+        obs, base, pred = y[t + lead], y[t], found.mean[t, lead - 1]
+        ok = ~np.isnan(obs) & ~np.isnan(base) & ~np.isnan(pred)
+        lo, hi = found.lower[t, lead - 1][ok], found.upper[t, lead - 1][ok]
+        inside += int(np.count_nonzero((obs[ok] >= lo) & (obs[ok] <= hi)))
+        total += int(np.count_nonzero(ok))
+        if lead in LEADS:
+            mae[lead] = float(np.mean(np.abs(obs[ok] - pred[ok])))
+            per[lead] = float(np.mean(np.abs(obs[ok] - base[ok])))
+            event = obs[ok] > level
+            hits[lead] = _hit_far(event, pred[ok] > level) + _hit_far(event, base[ok] > level)
+    used: dict[str, int] = {}
+    for origin in range(case.first, n):
+        if not np.isnan(found.mean[origin, 0]):
+            used[found.method[origin]] = used.get(found.method[origin], 0) + 1
+    return Score(mae, per, inside / max(1, total), hits, used)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--data", nargs="*", type=Path, default=[], help="sub-daily salinity CSVs")
+    ap.add_argument("--front", type=Path, help="the delaware/ folder (salt front and flow)")
+    ap.add_argument("--score-from", default="2016-01-01", help="Delaware: first day scored")
+    ap.add_argument("--min-hours", type=int, default=16, help="hours with readings for a day")
+    ap.add_argument("--lows", action="store_true", help="also score the daily lows")
+    ap.add_argument(
+        "--methods",
+        default=",".join(OUTLOOK_METHODS),
+        help="candidate methods (persistence is always one)",
+    )
+    args = ap.parse_args(argv)
+    settings = settings_of(load_rules().outlook)
+    cases: list[Case] = []
+    for path in args.data:
+        peak, trough = daily_of_csv(path, args.min_hours)
+        name = path.stem.split("_")[2] if path.stem.count("_") >= 2 else path.stem
+        cases.append(Case(f"{name} peak", peak, 0))
+        if args.lows:
+            cases.append(Case(f"{name} low", trough, 0))
+    if args.front is not None:
+        front = front_of(args.front)
+        first = date.fromisoformat(args.score_from).toordinal() - front.first_day
+        cases.append(Case("Delaware front km", front, first))
+    if not cases:
+        ap.error("nothing to score: give --data and/or --front")
+    methods = tuple(m for m in args.methods.split(",") if m in OUTLOOK_METHODS)
+    print(f"# outlook skill, settings {settings}", flush=True)
+    print(f"# candidates: {', '.join(methods)}", flush=True)
+    head = "series".ljust(24) + "".join(f"  skill@{d}" for d in LEADS)
+    head += "   MAE@7 pers@7  band  hit@3 far@3  hit@7 far@7 (persistence hit/far @7)  methods"
+    print(head)
+    skills: dict[int, list[float]] = {d: [] for d in LEADS}
+    cover: list[float] = []
+    pooled: dict[str, list[float]] = {"hit7": [], "far7": [], "hit3": [], "far3": []}
+    for case in cases:
+        started = time.perf_counter()
+        found = outlooks(case.series, settings, case.first, methods)
+        level = float(np.nanmedian(case.series.values[case.first :]))
+        got = score(case, found, level)
+        for d in LEADS:
+            skills[d].append(got.skill(d))
+        cover.append(got.coverage)
+        for d in (3, 7):
+            pooled[f"hit{d}"].append(got.hits[d][0])
+            pooled[f"far{d}"].append(got.hits[d][1])
+        h3, h7 = got.hits[3], got.hits[7]
+        line = case.name[:24].ljust(24) + "".join(f"  {got.skill(d):+7.3f}" for d in LEADS)
+        line += f"   {got.mae[7]:5.2f} {got.persistence[7]:6.2f}  {got.coverage:5.1%}"
+        line += f"  {h3[0]:.2f}  {h3[1]:.2f}   {h7[0]:.2f}  {h7[1]:.2f}   ({h7[2]:.2f}/{h7[3]:.2f})"
+        line += "  " + " ".join(f"{m}:{c}" for m, c in sorted(got.methods.items()))
+        line += f"  [{time.perf_counter() - started:.1f} s]"
+        print(line, flush=True)
+    print(
+        "median".ljust(24) + "".join(f"  {float(np.median(skills[d])):+7.3f}" for d in LEADS),
+        end="",
+    )
+    print(f"                {float(np.median(cover)):5.1%}", end="")
+    print("".join(f"  {float(np.median(pooled[k])):.2f}" for k in ("hit3", "far3", "hit7", "far7")))
+    print("worst".ljust(24) + "".join(f"  {min(skills[d]):+7.3f}" for d in LEADS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

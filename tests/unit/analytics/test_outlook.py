@@ -1,0 +1,106 @@
+"""The week-ahead outlook's methods (analytics/outlook.py) on series whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from saltwatch.analytics.outlook import (
+    DailySeries,
+    Outlooks,
+    climatology,
+    conformal,
+    outlooks,
+    settings_of,
+)
+from saltwatch.core.rules import load_rules
+
+SETTINGS = settings_of(load_rules().outlook)
+
+
+def _skill(y: np.ndarray, found: Outlooks, lead: int, first: int) -> float:
+    t = np.arange(first, y.size - lead)
+    pred, obs, base = found.mean[t, lead - 1], y[t + lead], y[t]
+    ok = ~np.isnan(pred) & ~np.isnan(obs) & ~np.isnan(base)
+    return 1.0 - float(np.mean(np.abs(obs[ok] - pred[ok])) / np.mean(np.abs(obs[ok] - base[ok])))
+
+
+def _seasonal(years: int, seed: int) -> np.ndarray:
+    """A dry season's rise and fall every year, plus weather that lasts a few days."""
+    rng = np.random.default_rng(seed)
+    n = int(years * 365.2425)
+    day = np.arange(n)
+    season = 6.0 + 5.0 * np.sin(2 * np.pi * day / 365.2425)
+    weather = np.zeros(n)
+    for i in range(1, n):
+        weather[i] = 0.6 * weather[i - 1] + rng.normal(0, 1.2)
+    return np.asarray(season + weather, np.float64)
+
+
+def test_earlier_seasons_give_a_climatology_the_outlook_leans_on() -> None:
+    y = _seasonal(4, seed=1)
+    first = 3 * 365
+    found = outlooks(DailySeries(738000, y), SETTINGS, first)
+    assert found.climatology[first:].all()
+    assert not found.climatology[:300].any()  # the first year has no earlier one
+    assert _skill(y, found, 7, first) > 0.2
+    assert _skill(y, found, 1, first) > 0.0
+    shipped = found.method[first + 60 :]
+    assert shipped.count("persistence") < len(shipped) / 4
+
+
+def test_a_random_walk_gets_persistence_back_not_something_worse() -> None:
+    rng = np.random.default_rng(2)
+    y = 10.0 + np.cumsum(rng.normal(0, 0.8, 400))
+    found = outlooks(DailySeries(738000, y), SETTINGS)
+    for lead in (1, 3, 7):
+        assert _skill(y, found, lead, 0) > -0.05
+
+
+def test_the_spring_neap_cycle_is_carried_into_the_days_ahead() -> None:
+    rng = np.random.default_rng(3)
+    day = np.arange(240)
+    y = 8.0 + 3.0 * np.cos(2 * np.pi * day / 14.765294) + rng.normal(0, 0.3, day.size)
+    only_damped = outlooks(DailySeries(738000, y), SETTINGS, 0, ("persistence", "damped"))
+    found = outlooks(DailySeries(738000, y), SETTINGS)
+    assert found.method[-60:].count("damped+tide") > 40
+    # the share of persistence's error left: smaller by a fifth at least with the cycle known
+    assert 1 - _skill(y, found, 7, 100) < 0.8 * (1 - _skill(y, only_damped, 7, 100))
+
+
+def test_an_origin_s_forecast_uses_nothing_after_it() -> None:
+    y = _seasonal(3, seed=4)
+    origin = 2 * 365 + 100
+    before = outlooks(DailySeries(738000, y), SETTINGS, origin - 20)
+    later = y.copy()
+    later[origin + 1 :] += 50.0  # whatever happens afterwards
+    after = outlooks(DailySeries(738000, later), SETTINGS, origin - 20)
+    assert np.allclose(before.mean[origin], after.mean[origin])
+    assert np.allclose(before.upper[origin], after.upper[origin])
+    assert before.method[origin] == after.method[origin]
+
+
+def test_the_climatology_of_a_date_is_from_earlier_years_only() -> None:
+    y = np.full(3 * 365, np.nan)
+    y[10:40] = 2.0  # year one, around day 25
+    y[365 + 10 : 365 + 40] = 4.0  # year two
+    clim = climatology(y, 7, SETTINGS)
+    assert np.isnan(clim[15, 0])  # nothing earlier than year one
+    assert clim[365 + 18, 6] == pytest.approx(2.0)  # year two's date: year one's values
+    assert clim[2 * 365 + 18, 6] == pytest.approx(3.0)  # year three: both earlier years
+
+
+def test_the_band_holds_its_nominal_share_of_later_days() -> None:
+    rng = np.random.default_rng(5)
+    y = 5.0 + rng.normal(0, 1.0, 500)
+    found = outlooks(DailySeries(738000, y), SETTINGS)
+    t = np.arange(200, 490)
+    inside = (y[t + 3] >= found.lower[t, 2]) & (y[t + 3] <= found.upper[t, 2])
+    assert 0.84 <= inside.mean() <= 0.97
+
+
+def test_conformal_ranks_widen_a_short_record() -> None:
+    errors = np.linspace(-1.0, 1.0, 11)
+    lo, hi = conformal(errors, 0.9)
+    assert (lo, hi) == (-1.0, 1.0)
+    assert conformal(np.array([np.nan]), 0.9)[0] != conformal(np.array([np.nan]), 0.9)[0]
