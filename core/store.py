@@ -23,7 +23,7 @@ from saltwatch.core.types import Reading, Series
 
 @dataclass(frozen=True, slots=True)
 class Aggregate:
-    """One ``every``-wide bucket; ``start_ns`` is aligned to the epoch."""
+    """One ``every``-wide bucket; ``start_ns`` is aligned to the epoch (plus the offset asked)."""
 
     start_ns: int
     min: float
@@ -56,9 +56,21 @@ class ReadingStore(ReadingWriter, Protocol):
         ...
 
     def aggregate(
-        self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
+        self,
+        kind: TopicKind,
+        device: str,
+        field: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int,
+        *,
+        offset_s: int = 0,
+        exclude_qc: int = 0,
     ) -> list[Aggregate]:
-        """min/mean/max/count of a float field per ``every_s`` bucket; empty buckets omitted."""
+        """min/mean/max/count of a float field per ``every_s`` bucket; empty buckets omitted.
+        Buckets start ``offset_s`` after the epoch's multiples of ``every_s`` (a Vietnam day:
+        ``every_s`` 86400, ``offset_s`` 61200); readings with a QC flag in ``exclude_qc`` (and
+        readings without ``qc``, when it is not 0) are left out."""
         ...
 
     def recent(self, kind: TopicKind, since_ns: int, fields: Sequence[str]) -> dict[str, Series]:

@@ -255,16 +255,26 @@ class InfluxReadingStore:
             start = page[-1].ts_ns + 1
 
     def aggregate(
-        self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
+        self,
+        kind: TopicKind,
+        device: str,
+        field: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int,
+        *,
+        offset_s: int = 0,
+        exclude_qc: int = 0,
     ) -> list[Aggregate]:
         m = measurement_for(kind)
         if m.fields.get(field) is not FieldType.FLOAT:
             raise BadInputError(f"{field!r} is not a numeric field of {m.name}")
         f = quote_ident(field)
+        good = f' AND ("qc" & {int(exclude_qc)}) = 0' if exclude_qc else ""
         q = (
             f"SELECT min({f}), mean({f}), max({f}), count({f}) FROM {quote_ident(m.name)}"
-            f"{self._where(m, [device], start_ns, end_ns)}"
-            f" GROUP BY time({int(every_s)}s) fill(none)"
+            f"{self._where(m, [device], start_ns, end_ns)}{good}"
+            f" GROUP BY time({int(every_s)}s, {int(offset_s) % int(every_s)}s) fill(none)"
         )
         out: list[Aggregate] = []
         for series in self._query(q):

@@ -237,18 +237,30 @@ class SqliteReadingStore:
         return out
 
     def aggregate(
-        self, kind: TopicKind, device: str, field: str, start_ns: int, end_ns: int, every_s: int
+        self,
+        kind: TopicKind,
+        device: str,
+        field: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int,
+        *,
+        offset_s: int = 0,
+        exclude_qc: int = 0,
     ) -> list[Aggregate]:
         m = measurement_for(kind)
         if m.fields.get(field) is not FieldType.FLOAT:
             raise BadInputError(f"{field!r} is not a numeric field of {m.name}")
         width = int(every_s) * 1_000_000_000
+        shift = (int(offset_s) % int(every_s)) * 1_000_000_000
         f = _q(field)
+        good = " AND qc IS NOT NULL AND (qc & ?) = 0" if exclude_qc else ""
         rows = self._select(
-            f"SELECT (ts / ?) * ? AS bucket, MIN({f}), AVG({f}), MAX({f}), COUNT({f}) "
-            f"FROM {_q(m.name)} WHERE device = ? AND ts >= ? AND ts < ? AND {f} IS NOT NULL "
-            "GROUP BY bucket ORDER BY bucket",
-            (width, width, device, start_ns, end_ns),
+            f"SELECT ((ts - ?) / ?) * ? + ? AS bucket, MIN({f}), AVG({f}), MAX({f}), COUNT({f}) "
+            f"FROM {_q(m.name)} WHERE device = ? AND ts >= ? AND ts < ? AND {f} IS NOT NULL"
+            f"{good} GROUP BY bucket ORDER BY bucket",
+            (shift, width, width, shift, device, start_ns, end_ns)
+            + ((int(exclude_qc),) if exclude_qc else ()),
         )
         return [
             Aggregate(int(r[0]), float(r[1]), float(r[2]), float(r[3]), int(r[4])) for r in rows

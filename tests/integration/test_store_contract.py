@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -119,6 +120,33 @@ def test_aggregate_buckets_min_mean_max_count(store: ReadingStore) -> None:
         (T0, 1.0, 3.0, 6.0, 3),
         (T0 + H, 10.0, 15.0, 20.0, 2),
     ]
+
+
+def test_aggregate_by_vietnam_day_leaves_flagged_readings_out(store: ReadingStore) -> None:
+    """Days that start at 00:00 Vietnam time (17:00 UTC), good readings only: a spike QC
+    flagged never becomes a day's peak; a reading with another bit (approximate) still counts."""
+    day = 86400 * 10**9
+    start = T0 - 14 * H  # 2024-03-11T17:00Z: 2024-03-12 00:00 in Vietnam
+    readings = [
+        sal("a", start - H, 7.0),  # the day before, Vietnam time
+        sal("a", start + H, 2.0),
+        sal("a", start + 5 * H, 30.0),
+        sal("a", start + 9 * H, 4.0),
+        sal("a", start + day - H, 3.0),
+    ]
+    readings[2] = replace(readings[2], qc=2)  # a spike, flagged
+    readings[3] = replace(readings[3], qc=64)  # approximate: counts
+    store.write(readings)
+    got = store.aggregate(
+        TopicKind.SALINITY, "a", "salinity_ppt", start - day, start + day, 86400,
+        offset_s=17 * 3600, exclude_qc=2,
+    )  # fmt: skip
+    assert [(a.start_ns, a.max, a.min, a.count) for a in got] == [
+        (start - day, 7.0, 7.0, 1),
+        (start, 4.0, 2.0, 3),
+    ]
+    every = store.aggregate(TopicKind.SALINITY, "a", "salinity_ppt", start, start + day, 86400)
+    assert max(a.max for a in every) == 30.0  # without the exclusion the spike is there
 
 
 def test_recent_gives_every_device_oldest_first(store: ReadingStore) -> None:
