@@ -24,7 +24,7 @@ per lead. Pure numpy, no I/O: days are integer ordinals, missing days NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -68,7 +68,8 @@ class OutlookSettings:
 
 
 def settings_of(rules: OutlookRules) -> OutlookSettings:
-    return OutlookSettings(**rules.model_dump())
+    given = rules.model_dump()
+    return OutlookSettings(**{f.name: given[f.name] for f in fields(OutlookSettings)})
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast_job import ForecastJob
 from saltwatch.analytics.issued import IssuedBulletins
+from saltwatch.analytics.outlook_job import OutlookJob
 from saltwatch.analytics.saltfront import FrontKeeper
 from saltwatch.analytics.schedules import ScheduleBook
 from saltwatch.api.audit import AuditLog
@@ -77,6 +78,8 @@ class ApiContext:
     metrics: list[CollectorRegistry] = field(default_factory=list)
     front: FrontKeeper | None = None  # the salt front as the alert engine keeps it
     forecasts: ForecastJob | None = None  # the stations' forecasts as the alert engine made them
+    #: the stations' week ahead as the alert engine made it (None: the API makes its own)
+    outlooks: OutlookJob | None = None
     #: the bulletins as issued (analytics/issued.py); None: not kept, each built when asked
     issued: IssuedBulletins | None = None
     #: one-time sign-in codes and the sessions they open (api/signin.py); None: tokens only

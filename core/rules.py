@@ -25,6 +25,7 @@ from pydantic import (
 
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.registry import Device, Profile, Registry, Structure
+from saltwatch.core.schema import OUTLOOK_DAYS
 from saltwatch.core.timeutil import duration_seconds
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -235,7 +236,11 @@ class ForecastRules(_Model):
 class OutlookRules(_Model):
     """The week-ahead outlook of each station's daily peak and low (analytics/outlook.py)."""
 
-    horizon_days: int = Field(ge=1, le=10)
+    horizon_days: int = Field(ge=1, le=OUTLOOK_DAYS)
+    read_days: int = Field(ge=14, le=20 * 366)
+    day_readings: int = Field(ge=1)
+    min_history: int = Field(ge=2)
+    score_days: float = Field(gt=0, le=366)
     band: float = Field(gt=0.5, lt=1)
     select_days: int = Field(ge=7, le=730)
     band_days: int = Field(ge=14, le=730)

@@ -209,6 +209,35 @@ FORECAST: Final = Measurement(
     None,
 )
 
+#: Computed: one week-ahead outlook per station and day (analytics/outlook_job.py), kept so that
+#: it can be scored against the days that follow. The point's time is the start (Vietnam time)
+#: of its *origin*, the last whole day it knew; ``peak_01`` … the forecast daily maximum of the
+#: days after it, ``peak_lower_01`` / ``peak_upper_01`` … its band, ``low_…`` the same for the
+#: daily minimum; ``observed_peak`` / ``observed_low`` the origin's own; ``method`` and ``basis``
+#: (``climatology`` or ``recent``) what made it.
+OUTLOOK_DAYS: Final = 10
+OUTLOOK: Final = Measurement(
+    "outlook",
+    "station",
+    ("station",),
+    MappingProxyType(
+        {
+            "method": _S,
+            "basis": _S,
+            "made_at": _I,  # epoch seconds
+            "observed_peak": _F,
+            "observed_low": _F,
+            **{
+                f"{part}_{d:02d}": _F
+                for part in ("peak", "peak_lower", "peak_upper", "low", "low_lower", "low_upper")
+                for d in range(1, OUTLOOK_DAYS + 1)
+            },
+            "qc": _I,
+        }
+    ),
+    None,
+)
+
 MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType(
     {
         TopicKind.SALINITY: SALINITY,
@@ -219,6 +248,7 @@ MEASUREMENTS: Final[MappingProxyType[TopicKind, Measurement]] = MappingProxyType
         TopicKind.OPERATION: OPERATION,
         TopicKind.SALTFRONT: SALTFRONT,
         TopicKind.FORECAST: FORECAST,
+        TopicKind.OUTLOOK: OUTLOOK,
     }
 )
 

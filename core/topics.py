@@ -26,6 +26,7 @@ class TopicKind(StrEnum):
     ALERTS = "alerts"
     SALTFRONT = "saltfront"  # computed by SaltWatch, never a topic devices may use
     FORECAST = "forecast"  # computed by SaltWatch: each station's forecasts, kept to score them
+    OUTLOOK = "outlook"  # computed by SaltWatch: each station's week ahead, kept to score it
     OPERATION = "operation"  # entered through the API: an operator opened or closed a gate
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from saltwatch.alerts.system import Holds, Probes
 from saltwatch.analytics.forecast_job import ForecastJob
+from saltwatch.analytics.outlook_job import OutlookJob
 from saltwatch.analytics.saltfront import FrontKeeper
 from saltwatch.analytics.schedules import ScheduleCheck
 from saltwatch.core.backoff import Backoff
@@ -87,6 +88,21 @@ def _warm(engine: AlertEngine, store: ReadingStore, stop: threading.Event) -> No
             stop.wait(delay)
 
 
+def _analytics(
+    store: ReadingStore, reg: Registry, engine: AlertEngine, clock: Clock
+) -> tuple[ForecastJob, OutlookJob, FrontKeeper]:
+    """The jobs the engine runs beside its rules: the 48 h forecasts, the week ahead and the
+    salt front (whose forecast level reads the forecasts)."""
+    forecasts = ForecastJob(
+        store, reg, lambda: engine.rules, clock, open_notices=engine.open_alerts
+    )
+    outlooks = OutlookJob(store, reg, lambda: engine.rules, clock)
+    front = FrontKeeper(
+        store, reg, lambda: engine.rules.saltfront, clock, forecast_peaks=forecasts.peaks
+    )
+    return forecasts, outlooks, front
+
+
 def run_with_alerts(
     settings: Settings,
     reg: Registry,
@@ -121,20 +137,7 @@ def run_with_alerts(
     # comes back later) must not stop ingest, which spools meanwhile
     threading.Thread(target=_warm, args=(engine, warm_from, stop), name="warm", daemon=True).start()
     source.add_listener(engine.on_readings)
-    forecasts = ForecastJob(
-        warm_from,
-        reg,
-        lambda: engine.rules,
-        clock or SystemClock(),
-        open_notices=engine.open_alerts,
-    )
-    front = FrontKeeper(
-        warm_from,
-        reg,
-        lambda: engine.rules.saltfront,
-        clock or SystemClock(),
-        forecast_peaks=forecasts.peaks,
-    )
+    forecasts, outlooks, front = _analytics(warm_from, reg, engine, clock or SystemClock())
 
     a = settings.alerts
     pipeline = api_ingest.pipeline if api_ingest is not None else None
@@ -159,6 +162,7 @@ def run_with_alerts(
 
     def judge_forecasts() -> None:
         engine.observe(forecasts.update())
+        outlooks.update()
         horizon = int(engine.rules.forecast.horizon * NS_PER_S)
         engine.observe(checks.update(forecasts.latest, forecasts.clock.now_ns(), horizon))
         system.forecast_done()
@@ -186,6 +190,7 @@ def run_with_alerts(
             ],
             front=front,
             forecasts=forecasts,
+            outlooks=outlooks,
             clock=clock if clock is not None else SystemClock(),
             issued=SqliteIssuedBulletins(settings.state.path),
             signins=SqliteSignIns(settings.state.path),

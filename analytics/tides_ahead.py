@@ -1,0 +1,124 @@
+"""The spring-tide calendar ("lịch triều cường"): the days of the coming spring tides, when the
+sea pushes salt furthest, and where a water-level station says so, their heights.
+
+From the tide fitted (analytics/forecasters.py ``tide_fit``: M2, S2, N2, K1, O1, M4, MS4 by
+least squares) to the last ``_FIT_DAYS`` of hourly values of, in this order: a river station's
+water level nearest the mouth (heights in m), else the salinity station nearest the mouth (the
+salt's own tide: days only, no heights), else the Moon alone (spring tides follow new and full
+moon by about a day and a half on this coast: days only).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+
+from saltwatch.analytics.forecasters import History, tide_at, tide_fit
+from saltwatch.analytics.outlook_job import vn_date
+from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.registry import Device, Registry
+from saltwatch.core.store import ReadingStore
+from saltwatch.core.timeutil import NS_PER_S, VN_TZ
+from saltwatch.core.topics import TopicKind
+
+_FIT_DAYS = 30
+_MIN_COVERAGE_H = 15 * 24.0  # hours of the fitting span with values, at least
+_MAX_GAP_H = 3.5
+#: a new moon (2000-01-06 18:14 UTC) and the synodic month, days; spring tides lag the syzygy
+_NEW_MOON_S = 947182440
+_SYNODIC_DAYS = 29.530588853
+_AGE_OF_TIDE_DAYS = 1.5
+
+
+@dataclass(frozen=True)
+class SpringTide:
+    day: date
+    height_m: float | None  # the day's highest water (water-level basis only)
+
+
+@dataclass(frozen=True)
+class TideCalendar:
+    basis: str  # "level", "salinity" or "moon"
+    device: str | None  # the station whose tide was fitted
+    springs: tuple[SpringTide, ...]
+
+
+def _nearest_mouth(registry: Registry, kind: str) -> Device | None:
+    placed = [d for d in registry.devices_of(kind) if d.km is not None]
+    return min(placed, key=lambda d: d.km or 0.0, default=None)
+
+
+def _fitted(
+    store: ReadingStore, kind: TopicKind, device: str, field: str, now_ns: int, days: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Hourly times (ns) of the days ahead and the fitted tide at them (level included), or
+    None when the last ``_FIT_DAYS`` hold too little."""
+    start = now_ns - _FIT_DAYS * 86400 * NS_PER_S
+    rows = store.query(kind, device, start, now_ns + 1, 100_000)
+    t, y = [], []
+    for r in rows:
+        value = r.fields.get(field)
+        if not r.qc & BAD_FLAGS and isinstance(value, float):
+            t.append((r.ts_ns - now_ns) / NS_PER_S / 3600.0)
+            y.append(value)
+    history = History(np.asarray(t, np.float64), np.asarray(y, np.float64), _MAX_GAP_H)
+    if history.coverage_h() < _MIN_COVERAGE_H:
+        return None
+    coef = tide_fit(history, half_life_days=_FIT_DAYS)
+    ahead = np.arange(0.0, days * 24.0 + 24.0, 0.5)
+    level = float(np.average(history.y))
+    return now_ns + (ahead * 3600 * NS_PER_S).astype(np.int64), tide_at(coef, ahead) + level
+
+
+def _springs(times: np.ndarray, values: np.ndarray, heights: bool) -> tuple[SpringTide, ...]:
+    """Days whose tidal range is the highest within three days either side."""
+    by_day: dict[date, list[float]] = {}
+    for ts, v in zip(times, values, strict=True):
+        by_day.setdefault(vn_date(int(ts)), []).append(float(v))
+    days = sorted(d for d, vs in by_day.items() if len(vs) >= 40)  # whole days only
+    ranges = [max(by_day[d]) - min(by_day[d]) for d in days]
+    out = []
+    for i, d in enumerate(days):
+        around = ranges[max(0, i - 3) : i + 4]
+        if 0 < i < len(days) - 1 and ranges[i] == max(around):
+            out.append(SpringTide(d, round(max(by_day[d]), 2) if heights else None))
+    return tuple(out)
+
+
+def moon_springs(now_ns: int, days: int) -> tuple[SpringTide, ...]:
+    """Days of spring tide from the Moon alone: new and full moon plus the tide's age."""
+    now_s = now_ns / NS_PER_S
+    half = _SYNODIC_DAYS / 2.0
+    k = math.floor((now_s - _NEW_MOON_S) / 86400.0 / half) - 1
+    out: list[SpringTide] = []
+    while True:
+        at = _NEW_MOON_S + (k * half + _AGE_OF_TIDE_DAYS) * 86400.0
+        k += 1
+        if at < now_s - 86400:
+            continue
+        if at > now_s + days * 86400:
+            return tuple(out)
+        out.append(SpringTide(datetime.fromtimestamp(at, VN_TZ).date(), None))
+
+
+def calendar(store: ReadingStore, registry: Registry, now_ns: int, days: int) -> TideCalendar:
+    """The spring tides of the next ``days`` (today included)."""
+    for kind, device_kind, field, heights in (
+        (TopicKind.HYDRO, "hydro", "level_m", True),
+        (TopicKind.SALINITY, "salinity", "salinity_ppt", False),
+    ):
+        station = _nearest_mouth(registry, device_kind)
+        if station is None:
+            continue
+        fitted = _fitted(store, kind, station.id, field, now_ns, days)
+        if fitted is not None:
+            basis = "level" if heights else "salinity"
+            return TideCalendar(basis, station.id, _springs(*fitted, heights))
+    return TideCalendar("moon", None, moon_springs(now_ns, days))
+
+
+def within(cal: TideCalendar, first: date, last: date) -> tuple[SpringTide, ...]:
+    return tuple(s for s in cal.springs if first <= s.day <= last)
