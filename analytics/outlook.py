@@ -11,7 +11,9 @@ gives persistence back):
   climatology, from earlier years within ± ``climate_halfwidth`` days) where earlier years hold
   enough values, else the mean of its last ``anchor_days``.
 - ``damped+tide``: also the spring–neap change between today and the target day, from the
-  fortnightly and monthly harmonics fitted to the series' last ``tide_days``.
+  14.77-day (MSf) harmonic fitted to the series' last ``tide_days``. The 13.66-day (Mf) and
+  27.55-day (Mm) ones were tried beside it: two months cannot tell MSf from Mf apart, and the
+  fit got worse on the simulator and no better on the measured series.
 - ``damped+flow``: also the season's upstream flow (log of the last 30 days' mean discharge),
   where a river station gives one.
 
@@ -41,8 +43,8 @@ OUTLOOK_METHODS: tuple[OutlookMethod, ...] = (
     "damped+tide",
     "damped+flow",
 )
-#: spring–neap (MSf), lunar-declination (Mf) and monthly (Mm) periods in days
-FORTNIGHT_DAYS = (14.765294, 13.660791, 27.554550)
+#: the spring–neap (MSf) period in days
+FORTNIGHT_DAYS = (14.765294,)
 YEAR_DAYS = 365.2425
 _FLOW_DAYS = 30  # the season's flow: the mean of the last days' discharge
 _MIN_BAND_ERRORS = 10  # past errors a lead needs before its band is drawn from them
@@ -138,8 +140,8 @@ def _harmonic_design(d: FloatArray) -> FloatArray:
 
 
 def spring_neap(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
-    """(n, days): the change from the origin to each target day of the fortnightly and monthly
-    harmonics fitted (with a level and a trend) to the last ``tide_days`` values."""
+    """(n, days): the change from the origin to each target day of the spring–neap harmonic
+    fitted (with a level and a trend) to the last ``tide_days`` values."""
     n = y.size
     out = np.full((n, days), np.nan)
     need = len(FORTNIGHT_DAYS) * 2 + 2 + 8
