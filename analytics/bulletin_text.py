@@ -89,6 +89,19 @@ WORDS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
+#: the bulletins' page style: a phone first (tables scroll sideways), then print
+PAGE_STYLE = (
+    "body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:1em;max-width:60em;"
+    "line-height:1.4}h1{font-size:1.35em}h2{font-size:1.1em;margin-top:1.4em}"
+    "table{border-collapse:collapse;margin-bottom:1em;display:block;overflow-x:auto;"
+    "max-width:100%}td,th{border:1px solid #bbb;padding:.3em .5em;text-align:left;"
+    "vertical-align:top}th{background:#eef3f7}.bad{color:#b71c1c;font-weight:600}"
+    ".warn{color:#e65100}img{max-width:100%}a.pdf{display:inline-block;padding:.6em 1em;"
+    "border:1px solid #0b4f6c;border-radius:6px;color:#0b4f6c;text-decoration:none}"
+    "@media print{table{display:table}}"
+)
+
+
 def _fmt(value: float | None, lang: Lang, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -251,14 +264,7 @@ def to_html(
         f'<html lang="{lang}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(_title(b, registry, lang))}</title>",
-        "<style>body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:1em;max-width:60em;"
-        "line-height:1.4}h1{font-size:1.35em}h2{font-size:1.1em;margin-top:1.4em}"
-        "table{border-collapse:collapse;margin-bottom:1em;display:block;overflow-x:auto;"
-        "max-width:100%}td,th{border:1px solid #bbb;padding:.3em .5em;text-align:left;"
-        "vertical-align:top}th{background:#eef3f7}.bad{color:#b71c1c;font-weight:600}"
-        ".warn{color:#e65100}img{max-width:100%}a.pdf{display:inline-block;padding:.6em 1em;"
-        "border:1px solid #0b4f6c;border-radius:6px;color:#0b4f6c;text-decoration:none}"
-        "@media print{table{display:table}}</style>",
+        f"<style>{PAGE_STYLE}</style>",
         "</head><body>",
         f"<h1>{e(_title(b, registry, lang))}</h1>",
     ]

@@ -18,6 +18,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 
 _FLOW_BACK_DAYS = 7  # the upstream flow shown: its daily means of the last week
+_TIDE_DAYS = 15  # spring tides looked for this far ahead: the next one, even past the week
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,11 @@ def week_ahead(
     coming week (a station that stopped reporting has none)."""
     fresh_from = vn_date(now_ns) - timedelta(days=2)
     current = {sid: o for sid, o in outlooks.items() if o.origin >= fresh_from}
-    horizon = rules.outlook.horizon_days
     return WeekAhead(
         now_ns,
         current,
         fronts_ahead(registry, current, rules.saltfront),
         observed,
-        calendar(store, registry, now_ns, horizon),
+        calendar(store, registry, now_ns, max(_TIDE_DAYS, rules.outlook.horizon_days)),
         flows(store, registry, now_ns),
     )

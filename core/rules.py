@@ -241,6 +241,7 @@ class OutlookRules(_Model):
     day_readings: int = Field(ge=1)
     min_history: int = Field(ge=2)
     score_days: float = Field(gt=0, le=366)
+    bulletin_weekday: int = Field(ge=0, le=6)
     band: float = Field(gt=0.5, lt=1)
     select_days: int = Field(ge=7, le=730)
     band_days: int = Field(ge=14, le=730)

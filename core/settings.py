@@ -122,6 +122,9 @@ class ApiSettings(_Section):
     #: or behind a TLS reverse proxy (docs/deploy.md)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: the address people reach SaltWatch at (https://saltwatch.example.vn): links in what is
+    #: sent out (the weekly bulletin's) start with it; unset, they are paths only
+    public_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
 
     @model_validator(mode="after")
     def _tls_pair(self) -> ApiSettings:
@@ -187,6 +190,7 @@ class ReceiverSettings(_Section):
     zones: list[str] = Field(default_factory=list, description="empty: every zone")
     min_severity: Literal["info", "warning", "critical"] = "warning"
     escalation_only: bool = False  # told only of critical alerts nobody acknowledged in time
+    bulletins: bool = False  # also sent the weekly bulletin (its title and link) when issued
     url: str | None = None
     secret: str | None = Field(None, repr=False)
     to: list[str] = Field(default_factory=list)

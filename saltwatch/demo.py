@@ -27,31 +27,21 @@ from saltwatch.analytics.schedules import Opening
 from saltwatch.api.auth import Principal
 from saltwatch.api.signin import digest, new_code
 from saltwatch.core.clock import ScaledClock
-from saltwatch.core.codec import CodecLimits
 from saltwatch.core.errors import ConfigError
-from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.settings import ApiToken, Settings
-from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, from_datetime, to_datetime, to_rfc3339
-from saltwatch.core.types import Reading
-from saltwatch.core.validation import ValidationConfig
 from saltwatch.credentials import (
     BACKEND_USER,
     NETWORK_SERVER_PREFIX,
 )
+from saltwatch.demo_history import write_history
 from saltwatch.demo_sources import (
-    ARCHIVE_STATION,
     Router,
     broker_with_logins,
     demo_sources,
-    import_archive,
     vendor_cloud,
 )
-from saltwatch.ingest.conflicts import Conflicts
-from saltwatch.ingest.devices import DeviceTracker
-from saltwatch.ingest.intake import Inbound, Intake
-from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.reach import reach_lines
 from saltwatch.runtime import run_with_alerts
 from saltwatch.sim.faults import FaultRates
@@ -149,40 +139,6 @@ def demo_settings(
     )
 
 
-def preload(
-    messages: Iterator[Message],
-    until_s: float,
-    registry: Registry,
-    store: ReadingStore,
-    prefix: str,
-    qc: QualityControl,
-) -> tuple[int, list[Message]]:
-    """Write the messages before ``until_s`` straight to the store (history), judged by ingest's
-    own intake (validation, QC, conflicts). Returns how many readings, and what to publish when
-    live begins: each device's last status message, then the first message at or after
-    ``until_s`` (taken from ``messages`` to find the end)."""
-    judge = ValidationConfig(topic_prefix=prefix, limits=CodecLimits(max_backfill_s=400 * 86400))
-    intake = Intake(registry, judge, qc, IngestMetrics(), DeviceTracker(), conflicts=Conflicts())
-    now_ns = int(until_s * NS_PER_S)
-    batch: list[Reading] = []
-    total = 0
-    statuses: dict[str, Message] = {}
-    for message in messages:
-        if message.t_s >= until_s:
-            statuses[""] = message  # the first live one: last in the list
-            break
-        if "/status/" in message.topic:
-            statuses[message.device] = message
-            continue
-        intake.take(Inbound(message.topic, message.payload, now_ns), batch)
-        if len(batch) >= 5_000:
-            store.write(batch)
-            total += len(batch)
-            batch = []
-    store.write(batch)
-    return total + len(batch), list(statuses.values())
-
-
 def run_demo(
     options: DemoOptions,
     base: Settings,
@@ -221,7 +177,9 @@ def run_demo(
     statuses: list[Message] = []
     if history_s:
         echo(f"writing {options.history_days:g} days of history before {_day(start_ns)}…")
-        statuses = _history(messages, start_ns, registry, store, settings, sim_config, echo)
+        statuses = write_history(
+            messages, start_ns, history_s, registry, store, settings, sim_config, echo
+        )
     if fresh:
         plan_sample_opening(settings.state.path, start_ns)
     broker.start()
@@ -263,27 +221,6 @@ def run_demo(
         broker.stop()
         store.close()
         echo(f"stopped at {_day(clock.now_ns())} (simulated); data kept in {data}")
-
-
-def _history(
-    messages: Iterator[Message],
-    start_ns: int,
-    registry: Registry,
-    store: ReadingStore,
-    settings: Settings,
-    sim_config: SimConfig,
-    echo: Callable[[str], None],
-) -> list[Message]:
-    """The days before the start, written to the store, and last season's archive imported;
-    the statuses to publish when live begins."""
-    qc = QualityControl(settings.qc.to_config())
-    start_s = start_ns / NS_PER_S
-    prefix = settings.mqtt.topic_prefix
-    count, statuses = preload(messages, start_s, registry, store, prefix, qc)
-    echo(f"  {count:,} readings")
-    stored = import_archive(registry, sim_config, settings, store, start_ns)
-    echo(f"  and last season's archive of {ARCHIVE_STATION}, imported: {stored:,} readings")
-    return statuses
 
 
 class LiveSim:

@@ -9,13 +9,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from saltwatch.alerts.system import Holds, Probes
 from saltwatch.analytics.forecast_job import ForecastJob
 from saltwatch.analytics.outlook_job import OutlookJob
+from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import FrontKeeper
 from saltwatch.analytics.schedules import ScheduleCheck
+from saltwatch.analytics.weekly_issue import WeeklyIssuer
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.errors import RetryableError
@@ -103,6 +105,46 @@ def _analytics(
     return forecasts, outlooks, front
 
 
+def _weekly(
+    settings: Settings,
+    store: ReadingStore,
+    reg: Registry,
+    engine: AlertEngine,
+    front: FrontKeeper,
+    clock: Clock,
+) -> WeeklyIssuer:
+    """The weekly bulletin's issuer, telling the receivers with ``bulletins = true`` (in a thread
+    of its own: a hanging receiver holds up no job)."""
+    from saltwatch.alerts.routing import receiver_channel  # noqa: PLC0415
+
+    wanted = [receiver_channel(r.name) for r in settings.alerts.receivers if r.bulletins]
+    notifiers = [engine.dispatcher.workers[c].notifier for c in wanted]
+
+    def send(body: dict[str, Any]) -> None:
+        def run() -> None:
+            for notifier in notifiers:
+                try:
+                    notifier.send(body, [str(body["zone"])])
+                except Exception as exc:  # best effort: the bulletin stays at its link anyway
+                    log.warning("%s could not be sent the bulletin: %s", notifier.channel, exc)
+
+        threading.Thread(target=run, name="bulletin-send", daemon=True).start()
+
+    def observed() -> dict[str, RiskLevel]:
+        return {river: risk.observed for river, risk in front.risks.items()}
+
+    return WeeklyIssuer(
+        SqliteIssuedBulletins(settings.state.path),
+        store,
+        reg,
+        lambda: engine.rules,
+        clock,
+        observed,
+        send,
+        settings.api.public_url,
+    )
+
+
 def run_with_alerts(
     settings: Settings,
     reg: Registry,
@@ -138,6 +180,7 @@ def run_with_alerts(
     threading.Thread(target=_warm, args=(engine, warm_from, stop), name="warm", daemon=True).start()
     source.add_listener(engine.on_readings)
     forecasts, outlooks, front = _analytics(warm_from, reg, engine, clock or SystemClock())
+    weekly = _weekly(settings, warm_from, reg, engine, front, clock or SystemClock())
 
     a = settings.alerts
     pipeline = api_ingest.pipeline if api_ingest is not None else None
@@ -162,7 +205,7 @@ def run_with_alerts(
 
     def judge_forecasts() -> None:
         engine.observe(forecasts.update())
-        outlooks.update()
+        weekly.update(outlooks.update())
         horizon = int(engine.rules.forecast.horizon * NS_PER_S)
         engine.observe(checks.update(forecasts.latest, forecasts.clock.now_ns(), horizon))
         system.forecast_done()

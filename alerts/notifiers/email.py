@@ -10,7 +10,12 @@ from typing import Any
 from saltwatch.core.errors import AuthError, BadInputError, RetryableError
 from saltwatch.core.settings import SmtpSettings
 
-STATE_VI = {"firing": "CẢNH BÁO", "resolved": "ĐÃ HẾT", "acknowledged": "ĐÃ XÁC NHẬN"}
+STATE_VI = {
+    "firing": "CẢNH BÁO",
+    "resolved": "ĐÃ HẾT",
+    "acknowledged": "ĐÃ XÁC NHẬN",
+    "issued": "BẢN TIN",
+}
 
 
 def compose(event: dict[str, Any], sender: str, to: list[str]) -> EmailMessage:

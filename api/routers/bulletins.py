@@ -115,6 +115,63 @@ def daily_report(
 
 
 @router.get(
+    "/api/v1/reports/weekly",
+    summary="The weekly bulletin in Vietnamese or English (`lang`; HTML, Markdown or PDF): each "
+    "station's highest salinity expected in the coming days with its date and 90 % range, each "
+    "river's 4 ‰ and 1 ‰ reach and indicative risk level per day with the structures and "
+    "communes reached, the spring tides, the upstream flow, how last week's outlooks did against "
+    "persistence, and advice. Issued once a week (from `[outlook] bulletin_weekday`, or the "
+    "first time it is asked for that week) and kept as issued: later outlooks of the week do not "
+    "change it. Before any station has an outlook, a preview that says so. An issue's own link "
+    "(no token needed) is in the `Content-Location` header",
+    responses={**AUTH_RESPONSES, **_PAGES, 404: {"description": "that week was not issued"}},
+)
+def weekly_report(
+    ctx: Context,
+    in_force: Rules,
+    _: Viewer,
+    week: Annotated[
+        str | None,
+        Query(description="the week's first day, YYYY-MM-DD; default: this week"),
+    ] = None,
+    zone: Annotated[str | None, Query(description="a zone id; its sub-zones included")] = None,
+    fmt: Annotated[Format, Query(alias="format")] = "html",
+    lang: Annotated[Literal["vi", "en"], Query(description="the bulletin's language")] = "vi",
+) -> Response:
+    from saltwatch.analytics.weekly_issue import (  # noqa: PLC0415
+        issue_weekly,
+        preview,
+        week_of,
+        weekly_key,
+    )
+    from saltwatch.api.routers.outlook import current_week  # noqa: PLC0415
+
+    if zone is not None and zone not in ctx.registry.zones:
+        raise HTTPException(404, "no such zone")
+    now = ctx.clock.now_ns()
+    when = _day(week, now) if week else None
+    rules = in_force()
+    try:
+        found = current_week(ctx, in_force)
+    except RetryableError:  # the store is away: the week's bulletin as issued, if it was
+        key = weekly_key(when or week_of(now, rules), zone, lang)
+        kept = ctx.issued.issues(key) if ctx.issued is not None else []
+        if not kept:
+            raise
+        return _page(kept[-1], fmt)
+    issued = (
+        issue_weekly(ctx.issued, found, ctx.registry, rules, zone, lang, now, when)
+        if ctx.issued is not None
+        else None
+    )
+    if issued is not None:
+        return _page(issued.issue, fmt)
+    if when is not None and when != week_of(now, rules):
+        raise HTTPException(404, "no weekly bulletin was issued for that week")
+    return _page(Issue(0, now, "", *preview(found, ctx.registry, rules, zone, lang)), fmt)
+
+
+@router.get(
     "/bulletins/{share}",
     summary="One issued bulletin at its own link: HTML, or `.md` / `.pdf` after the name. No "
     "token: the link, a random 128-bit name, is the permission to read (a bulletin is made to be "

@@ -12,7 +12,7 @@ const TEXT = {
         observed: "quan trắc", declared: "đã công bố",
         offline: "Mất kết nối với máy chủ — số liệu trên trang có thể đã cũ",
         offlineSince: "Mất kết nối với máy chủ — số liệu trên trang là của lúc {time}, có thể đã cũ",
-        remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", unreliable: "Dự báo chưa đủ tin cậy",
+        remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", weekly: "Bản tin dự báo tuần", unreliable: "Dự báo chưa đủ tin cậy",
         skill: "Dự báo 24 giờ sai trung bình {mae}‰; đoán \"giống ngày triều trước\" sai {pmae}‰ (tốt hơn {skill}); {n} lần dự báo trong {days} ngày",
         noscore: "chưa đủ số liệu để đánh giá", persistence: "dự báo đang dùng cách \"giống ngày triều trước\" (chưa có cách tốt hơn)",
         myzone: "Khu vực của tôi", allzones: "Toàn tỉnh", firing: "đang báo", pending: "chờ xác định",
@@ -49,7 +49,7 @@ const TEXT = {
         observed: "observed", declared: "declared",
         offline: "Connection lost — the figures on this page may be out of date",
         offlineSince: "Connection lost — the figures on this page are from {time} and may be out of date",
-        remember: "Remember the token on this device", bulletin: "Yesterday's bulletin", unreliable: "Forecast not yet reliable",
+        remember: "Remember the token on this device", bulletin: "Yesterday's bulletin", weekly: "This week's outlook", unreliable: "Forecast not yet reliable",
         skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
         noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)",
         myzone: "My zone", allzones: "Whole province", firing: "firing", pending: "pending",
@@ -505,12 +505,13 @@ async function download(path, name, style = state.lang === "vi" ? "vi" : "intl")
   document.body.append(link); link.click(); link.remove();
 }
 
-async function openBulletin() {
-  // yesterday's bulletin is issued when first asked for: it then has a link of its own (no token),
-  // opened as a real page to reload, bookmark and forward, with its PDF one tap away
+async function openBulletin(kind = "daily") {
+  // yesterday's bulletin (and the week's) is issued when first asked for: it then has a link of
+  // its own (no token), opened as a real page to reload, bookmark and forward, with its PDF one
+  // tap away
   const zone = state.zone ? `&zone=${encodeURIComponent(state.zone)}` : "";
   const shown = window.open("", "_blank");  // opened now, inside the tap: browsers block it later
-  const response = await fetch(`/api/v1/reports/daily?lang=${state.lang}${zone}`, { headers: bearer() });
+  const response = await fetch(`/api/v1/reports/${kind}?lang=${state.lang}${zone}`, { headers: bearer() });
   const link = response.ok && response.headers.get("Content-Location");
   if (link && shown) shown.location.href = link;
   else if (shown) shown.close();
@@ -751,6 +752,7 @@ $("m-zone").addEventListener("change", maintenanceForm);
 $("maint-form").addEventListener("submit", saveWindow);
 for (const id of ["m-start", "m-end"]) $(id).addEventListener("input", () => { delete $("m-start").dataset.auto; delete $("m-end").dataset.auto; });
 $("bulletin").addEventListener("click", () => { openBulletin(); });
+$("weekly").addEventListener("click", () => { openBulletin("weekly"); });
 $("handheld").addEventListener("submit", (event) => { event.preventDefault(); enterReading(); });
 $("csv-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.csv`); });
 $("xlsx-station").addEventListener("click", () => { if (state.selected) download(`/api/v1/stations/${state.selected.id}/readings.csv`, `${state.selected.id}.xlsx`, "xlsx"); });

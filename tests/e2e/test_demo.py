@@ -4,6 +4,7 @@ clean exit on Ctrl-C, and a second run that continues the season."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -15,12 +16,16 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import ViewportSize, sync_playwright
+from pypdf import PdfReader
 
 from harness.services import free_port, wait_until
+from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
 EXE = str(Path(sys.executable).with_name("saltwatch"))
 T_START = "2024-03-01T00:00:00+07:00"
+ARTIFACTS = Path(os.environ.get("SALTWATCH_TEST_ARTIFACTS", "test-artifacts"))
 
 
 def start_demo(data: Path, port: int, log: Path, *more: str) -> subprocess.Popen[bytes]:
@@ -129,6 +134,7 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         )
         last_season = ("2023-01-20T00:00:00+07:00", "2023-02-20T00:00:00+07:00")
         assert sources_of("vam-kenh", *last_season) == {"archive"}
+        week_ahead(base, viewer)
         banner = log.read_text()
         assert "viewer token" in banner and f"{base}/#token=" in banner
         assert "last season's archive of vam-kenh, imported" in banner
@@ -153,6 +159,46 @@ def test_demo_from_nothing_to_an_alert_and_back(tmp_path: Path) -> None:
         stop_demo(process, log)
 
 
+def week_ahead(base: str, viewer: str) -> None:
+    """The week ahead, issued in the demo's first minutes: its outlook through the API, and its
+    weekly bulletin at a link of its own on a 390 px phone and as a PDF, in both languages."""
+    outlook = get(base, "/api/v1/outlook", viewer)
+    assert outlook and outlook["stations"], outlook
+    tien = next(r for r in outlook["rivers"] if r["river"] == "tien")
+    assert len(tien["days"]) == 7 and tien["days"][0]["risk_level"] >= 1
+    links = {}
+    for lang, heading in (("vi", "Bản tin dự báo xâm nhập mặn"), ("en", "Saltwater intrusion")):
+        response = httpx.get(
+            f"{base}/api/v1/reports/weekly?lang={lang}",
+            headers={"Authorization": f"Bearer {viewer}"},
+            timeout=30,
+        )
+        assert response.status_code == 200 and heading in response.text, response.text[:300]
+        assert "Phát hành lúc" in response.text or "Issued at" in response.text  # kept, issued
+        links[lang] = base + response.headers["Content-Location"]
+        pdf = httpx.get(links[lang] + ".pdf", timeout=60)
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        text = " ".join(
+            " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).split()
+        )
+        assert heading in text and "Vàm Kênh" in text
+        assert "Điều 49" in text or "Article 49" in text
+    need_binary("chromium", "chromium")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+        )
+        phone = browser.new_page(viewport=ViewportSize(width=390, height=844), is_mobile=True)
+        for lang, link in links.items():
+            phone.goto(link)
+            phone.wait_for_selector("h1", timeout=10_000)
+            assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+            assert phone.locator("a.pdf").is_visible()
+            phone.screenshot(path=str(ARTIFACTS / f"weekly-{lang}-phone.png"), full_page=True)
+        browser.close()
+
+
 def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path: Path) -> None:
     (tmp_path / "thesis.docx").write_text("years of work")
     result = subprocess.run(
@@ -172,8 +218,6 @@ def test_the_maintenance_form_saves_after_the_page_was_open_a_while(tmp_path: Pa
     with an English message. They are taken again when it is sent. The demo at 1,200x: the
     page stays open until the server's clock is past the window the form first offered."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    from tests.conftest import need_binary  # noqa: PLC0415
 
     need_binary("chromium", "chromium")
     data, log, port = tmp_path / "demo", tmp_path / "demo.log", free_port()

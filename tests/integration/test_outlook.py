@@ -4,17 +4,22 @@ served by the API."""
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
+from saltwatch.alerts.notifiers.email import compose
 from saltwatch.analytics.front_ahead import fronts_ahead
 from saltwatch.analytics.outlook import DailySeries, Outlooks, outlooks, settings_of
 from saltwatch.analytics.outlook_job import DayAhead, OutlookJob, StationOutlook, daily
 from saltwatch.analytics.saltfront import Reach
+from saltwatch.analytics.weekly_issue import WeeklyIssuer, weekly_key
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
@@ -31,6 +36,7 @@ from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from tests.alert_tools import audit_beside
 
 pytestmark = pytest.mark.integration
@@ -171,3 +177,52 @@ def test_the_job_keeps_its_outlooks_scores_them_and_the_api_serves_the_week(
     tides = week["tides"]
     assert (tides["basis"], tides["device"]) == ("salinity", "vam-kenh")
     assert tides["spring_tides"], tides
+
+
+def test_the_weekly_bulletin_is_issued_once_kept_as_issued_and_announced(
+    store: ReadingStore, season: list[Reading], tmp_path: Path
+) -> None:
+    registry, rules = load_registry(), load_rules()
+    monday = int(epoch("2024-03-11T06:00:00+07:00") * NS_PER_S)  # 11/3/2024 was a Monday
+    _write(store, [r for r in season if r.ts_ns <= monday])
+    clock = FakeClock(monday)
+    job = OutlookJob(store, registry, lambda: rules, clock)
+    archive = SqliteIssuedBulletins(tmp_path / "state.db")
+    sent: list[dict[str, Any]] = []
+    issuer = WeeklyIssuer(
+        archive, store, registry, lambda: rules, clock, dict, sent.append, "https://sw.example.vn"
+    )
+    issued = issuer.update(job.update())
+    assert set(issued) == {"vi", "en"} and len(sent) == 1
+    body = sent[0]
+    assert body["kind"] == "bulletin" and body["state"] == "issued"
+    assert body["links"]["vi"] == f"https://sw.example.vn/bulletins/{issued['vi'].issue.share}"
+    assert "Bản tin dự báo xâm nhập mặn từ 11/03/2024 đến 17/03/2024" in body["message_vi"]
+    mail = compose(body, "saltwatch@example.vn", ["kysu@example.vn"])  # every notifier carries it
+    assert "BẢN TIN" in mail["Subject"] and body["links"]["en"] in mail.get_content()
+    first_md = issued["vi"].issue.markdown
+    assert "| Xuân Hòa" in first_md or "Cống Xuân Hòa" in first_md
+    assert "Phát hành lúc 06:00 11/03/2024" in first_md
+
+    # two days later, new readings and new outlooks: the week's bulletin stays as issued
+    later = monday + 2 * 86400 * NS_PER_S
+    _write(store, [r for r in season if monday < r.ts_ns <= later])
+    clock.set(later)
+    assert issuer.update(job.update()) == {} and len(sent) == 1
+    kept = archive.issues(weekly_key(date(2024, 3, 11), None, "vi"))
+    assert len(kept) == 1 and kept[0].markdown == first_md
+
+    settings = Settings(api={"tokens": [{"role": "viewer", "token": VIEWER}]})
+    state = SqliteAlertStore(tmp_path / "s.db")
+    ctx = ApiContext(settings, registry, store, state, audit_beside(state), clock=clock)
+    ctx.outlooks, ctx.issued = job, archive
+    auth = {"Authorization": f"Bearer {VIEWER}"}
+    with TestClient(create_app(ctx)) as client:
+        page = client.get("/api/v1/reports/weekly?format=markdown", headers=auth)
+        assert page.status_code == 200 and page.text == first_md
+        assert page.headers["content-location"] == f"/bulletins/{issued['vi'].issue.share}"
+        english = client.get("/api/v1/reports/weekly?lang=en&format=pdf", headers=auth)
+        assert english.status_code == 200 and english.content.startswith(b"%PDF")
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(english.content)).pages)
+        assert "Saltwater intrusion outlook" in " ".join(text.split())
+        assert client.get("/api/v1/reports/weekly?week=2024-03-04", headers=auth).status_code == 404

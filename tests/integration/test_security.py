@@ -66,6 +66,8 @@ ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/saltfront"): "viewer",
     ("GET", "/api/v1/forecast/{station}"): "viewer",
     ("GET", "/api/v1/reports/daily"): "viewer",
+    ("GET", "/api/v1/reports/weekly"): "viewer",
+    ("GET", "/api/v1/outlook"): "viewer",
     ("GET", "/bulletins/{share}"): None,  # the link, a random 128-bit name, is the permission
     ("POST", "/api/v1/signin-codes"): "viewer",
     ("GET", "/api/v1/structures"): "viewer",
@@ -221,6 +223,8 @@ def test_hostile_strings_in_every_parameter(system: tuple[ApiContext, ReadingSto
                 ("/api/v1/stations/vam-kenh/readings", {"start": hostile}),
                 ("/api/v1/reports/daily", {"zone": hostile}),
                 ("/api/v1/reports/daily", {"date": hostile}),
+                ("/api/v1/reports/weekly", {"zone": hostile}),
+                ("/api/v1/reports/weekly", {"week": hostile}),
                 ("/api/v1/saltfront", {"days": hostile}),
                 ("/api/v1/zones", {hostile[:40]: "1"}),
             ]:
@@ -308,6 +312,8 @@ NEED_THE_STORE = {
     "/api/v1/saltfront",
     "/api/v1/forecast/{station}",
     "/api/v1/reports/daily",
+    "/api/v1/outlook",
+    "/api/v1/reports/weekly",
     "/api/v1/structures",
     "/api/v1/structures/{structure}/history",
 }

@@ -1,0 +1,320 @@
+"""The weekly bulletin written out, in Vietnamese (the default) or English: one HTML page laid
+out for a phone first (and printed to PDF by analytics/bulletin_pdf.py) and Markdown."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from saltwatch.analytics.bulletin import Lang
+from saltwatch.analytics.bulletin_text import PAGE_STYLE
+from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
+from saltwatch.analytics.saltfront import Reach
+from saltwatch.analytics.weekly import SKILL_LEAD, RiverWeek, WeeklyBulletin
+from saltwatch.core.registry import Registry
+
+WORDS: dict[str, dict[str, str]] = {
+    "vi": {
+        "title": "Bản tin dự báo xâm nhập mặn từ {first} đến {last} — {where}",
+        "made": "Dự báo lập lúc {at} từ số liệu đến hết ngày {origin}.",
+        "stations": "Độ mặn lớn nhất dự báo tại các trạm",
+        "station": "Trạm", "zone": "Khu vực", "peak": "Lớn nhất (‰)", "day": "Ngày",
+        "range": "Khoảng 90% (‰)", "status": "Đánh giá",
+        "critical": "vượt ngưỡng nguy hiểm", "warning": "vượt ngưỡng cảnh báo",
+        "normal": "dưới ngưỡng",
+        "front": "Ranh mặn và cấp độ rủi ro theo ngày (QĐ 18/2021/QĐ-TTg, Điều 49)",
+        "today": "{river} — hôm nay: {level}.", "today_none": "{river} — hôm nay: chưa có số liệu.",
+        "line4": "Ranh 4‰ (km)", "line4_range": "Khoảng (km)", "line1": "Ranh 1‰ (km)",
+        "level_h": "Cấp độ",
+        "reached": "Ranh 4‰ xa nhất trong tuần vượt qua: {what}.",
+        "no_front": "{river}: chưa tính được ranh mặn dự báo (các trạm chưa có dự báo tuần); "
+        "không nêu cấp độ.",
+        "below": "dưới cấp 1", "level": "cấp {n}", "by": "{level} (ranh {line})",
+        "springs": "Triều cường", "springs_none": "Không có đỉnh triều cường trong tuần.",
+        "spring_day": "{day}", "spring_height": "{day}: đỉnh triều {h} m",
+        "tide_level": "Theo triều tính từ trạm mực nước gần cửa sông nhất.",
+        "tide_salinity": "Ngày triều cường tính từ dao động triều của độ mặn tại trạm gần cửa "
+        "sông nhất (không có trạm mực nước).",
+        "tide_moon": "Ngày triều cường ước theo tuần trăng (không đủ số liệu trạm).",
+        "flow": "Lưu lượng thượng nguồn (m³/s, trung bình ngày)",
+        "flow_none": "Chưa có trạm đo lưu lượng thượng nguồn.",
+        "skill": "Độ tin cậy của dự báo",
+        "skill_text": "Các dự báo tuần trước, với đỉnh mặn sau {lead} ngày: sai số trung bình "
+        "{mae}‰, so với {base}‰ nếu coi như giữ nguyên đỉnh mặn của ngày lập ({n} lần so sánh): "
+        "{verdict}.",
+        "better": "tốt hơn {p}%", "worse": "kém hơn {p}%", "same": "tương đương",
+        "skill_none": "Chưa đủ dự báo đã qua để đánh giá.",
+        "advice": "Khuyến cáo",
+        "a_store": "Tích trữ nước ngọt khi triều thấp và độ mặn xuống; không lấy nước vào ruộng, "
+        "vườn khi độ mặn vượt ngưỡng.",
+        "a_springs": "Triều cường ngày {days}: độ mặn có thể cao nhất vào các ngày này; đóng cống "
+        "ngăn mặn trước triều cường.",
+        "a_intake": "Có thể lấy nước (cả khoảng dự báo dưới ngưỡng cảnh báo): {what}.",
+        "a_check": "Kiểm tra độ mặn trước khi mở cống hay bơm nước; dự báo được cập nhật hằng "
+        "ngày trên SaltWatch.",
+        "note": "Dự báo tự động từ số liệu quan trắc (chỉ các giá trị đạt kiểm tra chất lượng). "
+        "Cấp độ rủi ro là cấp tham khảo tính từ ranh mặn dự báo theo Điều 49, QĐ 18/2021/QĐ-TTg; "
+        "cấp độ chính thức do cơ quan có thẩm quyền công bố. Dự báo không lường trước được việc "
+        "xả nước đột ngột từ thượng nguồn hay nước dâng do bão.",
+        "issued": "Phát hành lúc {at}.", "pdf": "Tải bản PDF",
+        "draft": "Bản xem trước, chưa phát hành.",
+    },
+    "en": {
+        "title": "Saltwater intrusion outlook, {first} to {last} — {where}",
+        "made": "Made at {at} from the readings up to the end of {origin}.",
+        "stations": "Highest salinity expected at the stations",
+        "station": "Station", "zone": "Zone", "peak": "Highest (‰)", "day": "Day",
+        "range": "90% range (‰)", "status": "Assessment",
+        "critical": "above the critical level", "warning": "above the warning level",
+        "normal": "below the levels",
+        "front": "Salt front and risk level per day (Decision 18/2021/QĐ-TTg, Article 49)",
+        "today": "{river} — today: {level}.", "today_none": "{river} — today: no readings yet.",
+        "line4": "4‰ line (km)", "line4_range": "Range (km)", "line1": "1‰ line (km)",
+        "level_h": "Level",
+        "reached": "The week's furthest 4‰ line passes: {what}.",
+        "no_front": "{river}: the salt front ahead cannot be computed (its stations have no "
+        "outlook yet); no level is stated.",
+        "below": "below level 1", "level": "level {n}", "by": "{level} ({line} line)",
+        "springs": "Spring tides", "springs_none": "No spring-tide peak this week.",
+        "spring_day": "{day}", "spring_height": "{day}: high water {h} m",
+        "tide_level": "From the tide fitted at the water-level station nearest the mouth.",
+        "tide_salinity": "Days from the tide in the salinity at the station nearest the mouth (no "
+        "water-level station).",
+        "tide_moon": "Days estimated from the Moon's phases (too little station data).",
+        "flow": "Upstream flow (m³/s, daily mean)",
+        "flow_none": "No upstream discharge station yet.",
+        "skill": "How reliable the outlook is",
+        "skill_text": "Last week's outlooks of the peak {lead} days ahead erred by {mae}‰ on "
+        "average, against {base}‰ for 'the same peak as the day it was made' ({n} comparisons): "
+        "{verdict}.",
+        "better": "{p}% better", "worse": "{p}% worse", "same": "about the same",
+        "skill_none": "Too few past outlooks to judge yet.",
+        "advice": "Advice",
+        "a_store": "Store fresh water at low tide when salinity falls; do not let water into "
+        "fields or orchards while salinity is above the limit.",
+        "a_springs": "Spring tides on {days}: salinity is likely highest on these days; close the "
+        "salt-barrier sluices ahead of them.",
+        "a_intake": "Water may be taken in (the whole forecast range below the warning level): "
+        "{what}.",
+        "a_check": "Check the salinity before opening a sluice or pumping; the outlook is updated "
+        "daily in SaltWatch.",
+        "note": "Automatic outlook from the measurements (only readings that passed quality "
+        "control). The risk level is indicative, computed from the forecast salt-front lines "
+        "(Article 49, Decision 18/2021/QĐ-TTg); the official level is declared by the "
+        "authorities. The outlook cannot foresee a sudden release of water upstream or a storm "
+        "surge.",
+        "issued": "Issued at {at}.", "pdf": "Download the PDF",
+        "draft": "Preview, not issued.",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the page: a heading, a paragraph, a note, a list or a table."""
+
+    kind: Literal["h2", "p", "em", "ul", "table"]
+    text: str = ""
+    items: tuple[str, ...] = ()
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+
+
+def _table(header: list[str], rows: list[list[str]]) -> Part:
+    return Part("table", header=tuple(header), rows=tuple(tuple(r) for r in rows))
+
+
+def _num(value: float | None, lang: Lang, digits: int = 2) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _day(day: date, lang: Lang) -> str:
+    return f"{day:%d/%m}" if lang == "vi" else f"{day:%d %b}"
+
+
+def _reach(reach: Reach | None, lang: Lang) -> str:
+    if reach is None:
+        return "–"
+    text = reach.text().removesuffix(" km")
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _level(risk: RiskLevel, lang: Lang) -> str:
+    w = WORDS[lang]
+    text = w["level"].format(n=risk.level) if risk.level > 0 else w["below"]
+    return w["by"].format(level=text, line=LINE_TEXT[risk.by]) if risk.by else text
+
+
+def title(b: WeeklyBulletin, registry: Registry, lang: Lang) -> str:
+    roots = [z.name for z in registry.zones.values() if z.parent is None]
+    where = registry.zones[b.zone].name if b.zone else ", ".join(roots)
+    fmt = "%d/%m/%Y" if lang == "vi" else "%Y-%m-%d"
+    return WORDS[lang]["title"].format(
+        first=b.first.strftime(fmt), last=b.last.strftime(fmt), where=where
+    )
+
+
+def _river_blocks(r: RiverWeek, lang: Lang) -> list[Part]:
+    w = WORDS[lang]
+    today = (
+        w["today"].format(river=r.name, level=_level(r.observed, lang))
+        if r.observed is not None
+        else w["today_none"].format(river=r.name)
+    )
+    if not r.days:
+        return [Part("p", today), Part("p", w["no_front"].format(river=r.name))]
+    rows = [
+        [
+            _day(d.day, lang),
+            _reach(d.reach_4, lang),
+            f"{_reach(d.range_4[0], lang)} – {_reach(d.range_4[1], lang)}",
+            _reach(d.reach_1, lang),
+            _level(d.risk, lang),
+        ]
+        for d in r.days
+    ]
+    header = [w[k] for k in ("day", "line4", "line4_range", "line1", "level_h")]
+    out: list[Part] = [Part("p", today), _table(header, rows)]
+    passed = [*r.reached, *r.communes]
+    if passed:
+        out.append(Part("p", w["reached"].format(what=", ".join(passed))))
+    return out
+
+
+def blocks(b: WeeklyBulletin, lang: Lang) -> list[Part]:
+    """The bulletin's parts in order, shared by the two formats."""
+    w = WORDS[lang]
+    out: list[Part] = [Part("h2", w["stations"])]
+    rows = [
+        [s.name, s.zone, _num(s.peak, lang), _day(s.day, lang),
+         f"{_num(s.lower, lang)} – {_num(s.upper, lang)}", w[s.level or "normal"]]
+        for s in b.stations
+    ]  # fmt: skip
+    header = [w[k] for k in ("station", "zone", "peak", "day", "range", "status")]
+    out.append(_table(header, rows))
+    out.append(Part("h2", w["front"]))
+    for river in b.rivers:
+        out += _river_blocks(river, lang)
+    out.append(Part("h2", w["springs"]))
+    springs = [
+        w["spring_height"].format(day=_day(s.day, lang), h=_num(s.height_m, lang))
+        if s.height_m is not None
+        else w["spring_day"].format(day=_day(s.day, lang))
+        for s in b.springs
+    ]
+    out.append(Part("ul", items=tuple(springs)) if springs else Part("p", w["springs_none"]))
+    out.append(Part("p", w[f"tide_{b.tide_basis}"]))
+    out.append(Part("h2", w["flow"]))
+    if b.flows:
+        header = [w["station"], *[_day(d, lang) for d, _ in b.flows[0].days]]
+        flows = [[f.name, *[_num(v, lang, 0) for _, v in f.days]] for f in b.flows]
+        out.append(_table(header, flows))
+    else:
+        out.append(Part("p", w["flow_none"]))
+    out += [Part("h2", w["skill"]), Part("p", skill_text(b, lang))]
+    out += [Part("h2", w["advice"]), Part("ul", items=tuple(advice_text(b, lang)))]
+    out.append(Part("em", w["note"]))
+    return out
+
+
+def skill_text(b: WeeklyBulletin, lang: Lang) -> str:
+    w = WORDS[lang]
+    s = b.scored
+    if s is None or s.mae_persistence <= 0:
+        return w["skill_none"]
+    gain = 1.0 - s.mae / s.mae_persistence
+    p = round(abs(gain) * 100)
+    verdict = w["same"] if p < 2 else w["better" if gain > 0 else "worse"].format(p=p)
+    return w["skill_text"].format(
+        lead=SKILL_LEAD,
+        mae=_num(s.mae, lang),
+        base=_num(s.mae_persistence, lang),
+        n=s.scored,
+        verdict=verdict,
+    )
+
+
+def advice_text(b: WeeklyBulletin, lang: Lang) -> list[str]:
+    w = WORDS[lang]
+    out = []
+    for key in b.advice:
+        if key == "springs":
+            days = ", ".join(_day(s.day, lang) for s in b.springs)
+            out.append(w["a_springs"].format(days=days))
+        elif key == "intake":
+            what = "; ".join(
+                f"{s.name} ({', '.join(_day(d, lang) for d in s.intake_days)})"
+                for s in b.stations
+                if s.intake_days
+            )
+            out.append(w["a_intake"].format(what=what))
+        else:
+            out.append(w[f"a_{key}"])
+    return out
+
+
+def to_markdown(b: WeeklyBulletin, registry: Registry, lang: Lang, status: str = "") -> str:
+    lines = [f"# {title(b, registry, lang)}", ""]
+    if status:
+        lines += [f"**{status}**", ""]
+    for part in blocks(b, lang):
+        if part.kind == "h2":
+            lines += [f"## {part.text}", ""]
+        elif part.kind in ("p", "em"):
+            lines += [f"_{part.text}_" if part.kind == "em" else part.text, ""]
+        elif part.kind == "ul":
+            lines += [f"- {item}" for item in part.items] + [""]
+        else:
+            lines.append("| " + " | ".join(part.header) + " |")
+            lines.append("|" + "---|" * len(part.header))
+            lines += [
+                "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in part.rows
+            ]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def to_html(
+    b: WeeklyBulletin, registry: Registry, lang: Lang, status: str = "", pdf: str = ""
+) -> str:
+    e, w = html.escape, WORDS[lang]
+    bad, warn = w["critical"], w["warning"]
+    heading = e(title(b, registry, lang))
+    parts = [
+        "<!doctype html>",
+        f'<html lang="{lang}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{heading}</title><style>{PAGE_STYLE}</style></head><body>",
+        f"<h1>{heading}</h1>",
+    ]
+    if pdf:
+        parts.append(f'<p><a class="pdf" href="{e(pdf)}" download>{e(w["pdf"])}</a></p>')
+    if status:
+        parts.append(f'<p class="status"><strong>{e(status)}</strong></p>')
+    for part in blocks(b, lang):
+        if part.kind in ("h2", "p"):
+            parts.append(f"<{part.kind}>{e(part.text)}</{part.kind}>")
+        elif part.kind == "em":
+            parts.append(f"<p><em>{e(part.text)}</em></p>")
+        elif part.kind == "ul":
+            parts.append("<ul>" + "".join(f"<li>{e(i)}</li>" for i in part.items) + "</ul>")
+        else:
+            head = "".join(f"<th>{e(h)}</th>" for h in part.header)
+            parts.append(f"<table><tr>{head}</tr>")
+            for row in part.rows:
+                cells = (
+                    f'<td class="{"bad" if c == bad else "warn"}">{e(c)}</td>'
+                    if c in (bad, warn)
+                    else f"<td>{e(c)}</td>"
+                    for c in row
+                )
+                parts.append("<tr>" + "".join(cells) + "</tr>")
+            parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
