@@ -16,6 +16,7 @@ from saltwatch.alerts.wording import (
     GROUP_NODATA_RESOLVED,
     LINES,
     NOW,
+    ODDS,
     OPEN_NOW,
     RESOLVED,
     SEVERITY_EN,
@@ -89,7 +90,7 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
         "where": where,
         "value": _fmt(alert.value),
         "threshold": _fmt(alert.threshold),
-        "unit": alert.unit if alert.unit not in ("min", "") else "",
+        "unit": alert.unit if alert.unit not in ("min", "") and ":" not in alert.unit else "",
         "sev_vi": SEVERITY_VI[alert.severity],
         "sev_en": SEVERITY_EN[alert.severity],
         "by": alert.acked_by or "",
@@ -99,6 +100,13 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
         "subject": f"{fp.subject}:{fp.part}" if fp.part else fp.subject,
     }
     fields |= _risk_fields(alert)
+    odds = ODDS.get(alert.unit.rsplit(":", 1)[-1].removeprefix("outlook-"), ("", ""))
+    structure = registry.structures.get(fp.subject) if alert.rule == "outlook-structure" else None
+    fields |= {
+        "odds_vi": odds[0],
+        "odds_en": odds[1],
+        "structure": structure.name if structure else "",
+    }
     fields_vi = fields | {"value": _fmt(alert.value, ","), "threshold": _fmt(alert.threshold, ",")}
     templates = family(alert.rule)
     if templates == "saltfront-risk" and alert.unit.endswith(":declared"):
@@ -109,7 +117,8 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
         what_vi, what_en = what_vi.format(**fields), what_en.format(**fields)
         vi = RESOLVED[0].format(what_vi=what_vi, where=where)
         en = RESOLVED[1].format(what_en=what_en, where=where)
-        if alert.value is not None and alert.unit not in ("min", "h", "") and not is_level(alert):
+        speaks_now = alert.unit not in ("min", "h", "") and ":" not in alert.unit
+        if alert.value is not None and speaks_now:
             vi, en = vi + NOW[0].format(**fields_vi), en + NOW[1].format(**fields)
         return vi, en
     if event.state == "acknowledged":

@@ -85,6 +85,24 @@ FIRING: dict[str, tuple[str, str]] = {
         "Dự báo: độ mặn tại {where} lên tới {threshold}‰ sau khoảng {value} giờ nữa.",
         "Forecast: salinity at {where} reaches {threshold}‰ in about {value} hours.",
     ),
+    "outlook-exceedance": (
+        "Dự báo tuần: đỉnh mặn tại {where} lên tới {threshold}‰ sau {value} ngày ({odds_vi}).",
+        "Week-ahead outlook: the daily peak at {where} reaches {threshold}‰ in {value} day(s) "
+        "({odds_en}).",
+    ),
+    "outlook-structure": (
+        "Dự báo tuần: đỉnh mặn tại trạm canh {where} lên tới giới hạn {threshold}‰ của "
+        "{structure} sau {value} ngày ({odds_vi}): chuẩn bị đóng cống, tích nước trước.",
+        "Week-ahead outlook: the daily peak at {where}, the guard station of {structure}, "
+        "reaches its limit {threshold}‰ in {value} day(s) ({odds_en}): plan to close it and "
+        "store water before.",
+    ),
+    "outlook-risk": (
+        "Dự báo tuần: cấp độ rủi ro do xâm nhập mặn (tham khảo) trên {river} có thể lên cấp "
+        "{level} (ranh {line}) sau {threshold} ngày, cao hơn cấp hiện nay ({odds_vi}).",
+        "Week-ahead outlook: the indicative saltwater-intrusion risk level on the {river} may "
+        "rise to level {level} ({line} line) in {threshold} day(s), above today's ({odds_en}).",
+    ),
     "broker-disconnected": (
         "SaltWatch mất kết nối với máy chủ MQTT từ {since}: không nhận được số liệu của thiết "
         "bị; cảnh báo mất dữ liệu tạm dừng cho đến khi kết nối lại.",
@@ -197,6 +215,15 @@ ENDED: dict[str, tuple[str, str]] = {
         "a fast-moving salt front on the {river}",
     ),
     "forecast-exceedance": ("dự báo độ mặn vượt ngưỡng", "the forecast exceedance"),
+    "outlook-exceedance": ("dự báo tuần độ mặn vượt ngưỡng", "the week-ahead exceedance"),
+    "outlook-structure": (
+        "dự báo tuần mặn vượt giới hạn công trình",
+        "the week-ahead exceedance of a structure's limit",
+    ),
+    "outlook-risk": (
+        "dự báo tuần cấp độ rủi ro tăng trên {river}",
+        "the week-ahead rise of the risk level on the {river}",
+    ),
     "intake-window": ("cửa sổ lấy nước", "the intake window"),
     "broker-disconnected": ("mất kết nối MQTT", "the lost MQTT connection"),
     "broker-session-lost": ("mất phiên MQTT", "the lost MQTT session"),
@@ -229,5 +256,18 @@ ACKED = ("{by} đã xác nhận cảnh báo tại {where}.", "{by} acknowledged 
 BASIS: dict[str, tuple[str, str]] = {
     "observed": ("tính từ số liệu quan trắc", "computed from measurements"),
     "forecast": ("tính từ dự báo 48 giờ", "computed from the 48 h forecast"),
+    "outlook-likely": ("tính từ dự báo tuần", "computed from the week-ahead outlook"),
+    "outlook-possible": ("tính từ dự báo tuần", "computed from the week-ahead outlook"),
 }
 LINES = {"4ppt": "4‰", "1ppt": "1‰"}
+#: how sure a warning ahead is (its unit ends in ``likely`` or ``possible``)
+ODDS: dict[str, tuple[str, str]] = {
+    "likely": (
+        "khả năng cao: cả khoảng dự báo đều vượt",
+        "likely: the whole forecast range is above",
+    ),
+    "possible": (
+        "có thể: dự báo vượt, khoảng dự báo còn dưới",
+        "possible: the forecast is above, its range reaches below",
+    ),
+}

@@ -25,7 +25,8 @@ from saltwatch.core.rules import SaltFrontRules
 class FrontAhead:
     """One river on one day ahead. ``reaches`` from the forecast peaks, ``low`` and ``high``
     from the lower and upper edges of their bands (the line's range); ``risk`` the law's level
-    from ``reaches`` and ``risk_high`` the level if the upper edges came true."""
+    from ``reaches``, ``risk_high`` and ``risk_low`` the levels if the upper or the lower edges
+    came true."""
 
     river: str
     day: date
@@ -35,6 +36,7 @@ class FrontAhead:
     high: dict[float, Reach | None]
     risk: RiskLevel
     risk_high: RiskLevel
+    risk_low: RiskLevel  # the level if the lower edges came true
     stations: tuple[str, ...]  # whose outlooks placed the lines
     missing: tuple[str, ...]  # the river's stations without an outlook
 
@@ -84,6 +86,7 @@ def fronts_ahead(
                     lines["peak_upper"],
                     level_of(lines["peak"], region),
                     level_of(lines["peak_upper"], region),
+                    level_of(lines["peak_lower"], region),
                     tuple(o.station for o in used),
                     missing,
                 )

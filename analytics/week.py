@@ -63,6 +63,13 @@ def flows(store: ReadingStore, registry: Registry, now_ns: int) -> tuple[Flow, .
     return tuple(out)
 
 
+def current(outlooks: dict[str, StationOutlook], now_ns: int) -> dict[str, StationOutlook]:
+    """Outlooks older than the day before yesterday's origin are left out: they no longer
+    speak of the coming week (a station that stopped reporting has none)."""
+    fresh_from = vn_date(now_ns) - timedelta(days=2)
+    return {sid: o for sid, o in outlooks.items() if o.origin >= fresh_from}
+
+
 def week_ahead(
     store: ReadingStore,
     registry: Registry,
@@ -71,14 +78,12 @@ def week_ahead(
     observed: dict[str, RiskLevel],
     now_ns: int,
 ) -> WeekAhead:
-    """Outlooks older than the day before yesterday are left out: they no longer speak of the
-    coming week (a station that stopped reporting has none)."""
-    fresh_from = vn_date(now_ns) - timedelta(days=2)
-    current = {sid: o for sid, o in outlooks.items() if o.origin >= fresh_from}
+    """The week from the ``current`` outlooks."""
+    fresh = current(outlooks, now_ns)
     return WeekAhead(
         now_ns,
-        current,
-        fronts_ahead(registry, current, rules.saltfront),
+        fresh,
+        fronts_ahead(registry, fresh, rules.saltfront),
         observed,
         calendar(store, registry, now_ns, max(_TIDE_DAYS, rules.outlook.horizon_days)),
         flows(store, registry, now_ns),

@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from saltwatch.alerts.system import Holds, Probes
+from saltwatch.alerts.system import Holds, Probes, SystemWatch
 from saltwatch.analytics.forecast_job import ForecastJob
+from saltwatch.analytics.outlook_alerts import warnings_ahead
 from saltwatch.analytics.outlook_job import OutlookJob
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import FrontKeeper
@@ -145,6 +146,31 @@ def _weekly(
     )
 
 
+def _forecast_job(
+    engine: AlertEngine,
+    reg: Registry,
+    forecasts: ForecastJob,
+    outlooks: OutlookJob,
+    weekly: WeeklyIssuer,
+    checks: ScheduleCheck,
+    system: SystemWatch,
+) -> Callable[[], None]:
+    """The hourly job: the 48 h forecasts and their alerts, the week ahead (its bulletin and
+    warnings ahead), the planned openings judged against the forecasts."""
+
+    def judge() -> None:
+        engine.observe(forecasts.update())
+        ahead = outlooks.update()
+        weekly.update(ahead)
+        now = forecasts.clock.now_ns()
+        engine.observe(warnings_ahead(ahead, reg, engine.rules, weekly.observed(), now))
+        horizon = int(engine.rules.forecast.horizon * NS_PER_S)
+        engine.observe(checks.update(forecasts.latest, now, horizon))
+        system.forecast_done()
+
+    return judge
+
+
 def run_with_alerts(
     settings: Settings,
     reg: Registry,
@@ -203,12 +229,7 @@ def run_with_alerts(
     schedules = SqliteSchedules(settings.state.path)
     checks = ScheduleCheck(schedules, reg, lambda: engine.rules)
 
-    def judge_forecasts() -> None:
-        engine.observe(forecasts.update())
-        weekly.update(outlooks.update())
-        horizon = int(engine.rules.forecast.horizon * NS_PER_S)
-        engine.observe(checks.update(forecasts.latest, forecasts.clock.now_ns(), horizon))
-        system.forecast_done()
+    judge_forecasts = _forecast_job(engine, reg, forecasts, outlooks, weekly, checks, system)
 
     engine.start(
         settings.alerts.tick_s,
