@@ -144,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-hours", type=int, default=16, help="hours with readings for a day")
     ap.add_argument("--lows", action="store_true", help="also score the daily lows")
     ap.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also print what damping could gain knowing the future: the best share of the way "
+        "toward the scored period's own mean, chosen on the scored days themselves",
+    )
+    ap.add_argument(
         "--methods",
         default=",".join(OUTLOOK_METHODS),
         help="candidate methods (persistence is always one)",
@@ -197,7 +203,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"                {float(np.median(cover)):5.1%}", end="")
     print("".join(f"  {float(np.median(pooled[k])):.2f}" for k in ("hit3", "far3", "hit7", "far7")))
     print("worst".ljust(24) + "".join(f"  {min(skills[d]):+7.3f}" for d in LEADS))
+    if args.ceiling:
+        print("# ceiling: damping toward the scored period's mean, its share chosen on those days")
+        for case in cases:
+            line = "".join(f"  {ceiling(case, d):+7.3f}" for d in LEADS)
+            print(case.name[:24].ljust(24) + line)
     return 0
+
+
+def ceiling(case: Case, lead: int) -> float:
+    """Skill of y + a (mean − y) with the mean and the share ``a`` both taken from the scored
+    days (an oracle: no forecast knows them): how far leaning toward a mean can go at all."""
+    y = case.series.values[case.first :]
+    base, target = y[:-lead], y[lead:]
+    ok = ~np.isnan(base) & ~np.isnan(target)
+    mean = float(np.nanmean(y))
+    per = float(np.mean(np.abs(target[ok] - base[ok])))
+    best = min(
+        float(np.mean(np.abs(target[ok] - (base[ok] + a * (mean - base[ok])))))
+        for a in np.linspace(0.0, 1.0, 41)
+    )
+    return 1.0 - best / per if per > 0 else 0.0
 
 
 if __name__ == "__main__":
