@@ -28,6 +28,7 @@ FIELDS: dict[TopicKind, tuple[str, ...]] = {
     TopicKind.WELL: ("running", "flow_m3h", "level_m", "salinity_ppt"),
     TopicKind.TAP: ("open", "flow_lpm", "tank_pct"),
     TopicKind.GATE: ("opening_pct",),
+    TopicKind.HYDRO: ("level_m", "discharge_m3s"),  # no rule of its own: no-data only
 }
 
 

@@ -68,9 +68,10 @@ def log_before(
     settings: Settings,
     until_s: float,
 ) -> int:
-    """The salinity stations' ``LOGGED_DAYS`` before ``until_s`` at 2-hourly readings, as a
-    logger keeps them: what the week-ahead outlook learns from (it wants weeks of whole days)."""
-    stations = list(registry.devices_of("salinity"))
+    """The salinity and river stations' ``LOGGED_DAYS`` before ``until_s`` at 2-hourly readings,
+    as a logger keeps them: what the week-ahead outlook learns from (it wants weeks of whole
+    days, and the upstream flow of the last month)."""
+    stations = [*registry.devices_of("salinity"), *registry.devices_of("hydro")]
     logged = replace(sim_config, interval_s=LOGGED_INTERVAL_S)
     messages = Fleet(registry, logged, stations).messages(until_s - LOGGED_DAYS * 86400, until_s)
     qc = QualityControl(settings.qc.to_config())

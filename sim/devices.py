@@ -1,5 +1,5 @@
-"""Device models: what a salinity station, a backup well, a public tap and a gate sensor measure
-over time.
+"""Device models: what a salinity station, a backup well, a public tap, a gate sensor and an
+upstream river station measure over time.
 
 Each model is deterministic for its random generator and keeps its state between calls, so a
 season can be produced chunk by chunk. Values are the truth plus sensor noise; faults are added on
@@ -218,7 +218,36 @@ class GateModel:
         return out
 
 
-Model = StationModel | WellModel | TapModel | GateModel
+class HydroModel:
+    """A river station upstream (another agency's: discharge and water level), following the
+    scenario's upstream discharge; its level a rating-curve placeholder plus the tide that still
+    reaches it in the dry season [UNVERIFIED]."""
+
+    def __init__(self, device: Device, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.device = device
+        self.scenario = scenario
+        self.rng = rng
+
+    def samples(self, t_s: FloatArray) -> list[Sample]:
+        q = self.scenario.discharge_m3s(t_s) * (1 + self.rng.normal(0, 0.02, t_s.size))
+        km = self.device.km or 0.0
+        tide = tide_level(t_s - (km / 15.0) * HOUR_S) * max(0.15, 1 - km / 150.0)
+        stage = 0.4 + 0.5 * np.log(q / self.scenario.q_dry_m3s) + tide
+        return [
+            Sample(
+                float(t),
+                {
+                    "discharge_m3s": round(float(q[i]), 1),
+                    "level_m": round(float(stage[i]), 3),
+                    "battery_v": 12.6,
+                },
+                float(q[i]),
+            )
+            for i, t in enumerate(t_s)
+        ]
+
+
+Model = StationModel | WellModel | TapModel | GateModel | HydroModel
 
 
 def model_for(
@@ -237,4 +266,6 @@ def model_for(
     if device.kind == "gate":
         outside = StationModel(guard, scenario, rng) if guard else None
         return GateModel(outside, rng, stuck_open_per_day, float(device.interval_s))
+    if device.kind == "hydro":
+        return HydroModel(device, scenario, rng)
     return TapModel(device, rng)

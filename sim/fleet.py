@@ -212,6 +212,8 @@ class _DeviceSim:
             broken["opening_pct"] = 150.0
         elif self.kind is TopicKind.WELL:
             broken["flow_m3h"] = -5.0
+        elif self.kind is TopicKind.HYDRO:
+            broken["discharge_m3s"] = 900_000.0
         else:
             broken = {"ts": item["ts"], "seq": item["seq"], "salinity_ppt": 95.0}
         return orjson.dumps(broken), "out_of_range"
@@ -256,6 +258,7 @@ def select_devices(registry: Registry, count: int | None) -> tuple[Registry, lis
     """
     by_kind = [list(registry.devices_of(kind)) for kind in ("salinity", "well", "tap", "gate")]
     interleaved = [d for group in zip_longest(*by_kind) for d in group if d is not None]
+    interleaved += list(registry.devices_of("hydro"))  # another agency's stations: last
     if count is None or count == len(interleaved):
         return registry, interleaved
     if count < len(interleaved):

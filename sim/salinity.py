@@ -30,6 +30,10 @@ from saltwatch.core.timeutil import VN_TZ
 from saltwatch.sim.tide import FloatArray, max_level, tide_level
 
 DAY_S = 86_400.0
+#: a change in upstream flow reaches the front this many days later, and moves it this many km
+#: per e-fold of flow [UNVERIFIED: placeholders of the right order, docs/domain.md §4]
+FLOW_LEAD_DAYS = 4.0
+KM_PER_FLOW_E_FOLD = 10.0
 _SOFT_KM = 2.0  # ξ⁺ = 2 ln(1 + exp(ξ / 2)): the profile's shoulder near the front's mid-point
 
 
@@ -55,15 +59,22 @@ class RiverDrivers:
     pulse_km: tuple[float, float] = (2.0, 6.0)
 
     def shift_km(self, name: str, season_year: int, t_s: FloatArray) -> FloatArray:
-        days, shift = _driver_days(self, name, season_year)
-        result: FloatArray = np.interp(np.asarray(t_s, np.float64), days, shift)
+        days, walk, monsoon, pulses = _driver_days(self, name, season_year)
+        result: FloatArray = np.interp(np.asarray(t_s, np.float64), days, walk + monsoon + pulses)
+        return result
+
+    def flow_km(self, name: str, season_year: int, t_s: FloatArray) -> FloatArray:
+        """The part of the shift the river's own flow explains: the drift and the pulses (the
+        monsoon's set-up is the sea's doing, not the river's)."""
+        days, walk, _, pulses = _driver_days(self, name, season_year)
+        result: FloatArray = np.interp(np.asarray(t_s, np.float64), days, walk + pulses)
         return result
 
 
 @cache
 def _driver_days(
     drivers: RiverDrivers, name: str, season_year: int
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Each day's shift from October before the season to July after it (0 outside): the same
     for every station of the river and every run (seeded by the scenario's name)."""
     rng = np.random.default_rng(zlib.crc32(f"river-drivers:{name}".encode()))
@@ -74,15 +85,15 @@ def _driver_days(
     phi = 0.85
     for i in range(1, n):
         walk[i] = phi * walk[i - 1] + rng.normal(0, drivers.walk_km * math.sqrt(1 - phi**2))
-    episodes = np.zeros(n)
+    monsoon = np.zeros(n)
+    pulses = np.zeros(n)
     months = np.array([datetime.fromtimestamp(d, VN_TZ).month for d in days])
     for i in range(n):
         if months[i] in (12, 1, 2, 3) and rng.random() < drivers.monsoon_per_month / 30:
-            episodes += _bump(n, i, rng.uniform(3, 7), rng.uniform(*drivers.monsoon_km))
+            monsoon += _bump(n, i, rng.uniform(3, 7), rng.uniform(*drivers.monsoon_km))
         if rng.random() < drivers.pulse_per_month / 30:
-            episodes -= _bump(n, i, rng.uniform(3, 10), rng.uniform(*drivers.pulse_km))
-    shift: FloatArray = walk + episodes
-    return np.asarray(days, np.float64), shift
+            pulses -= _bump(n, i, rng.uniform(3, 10), rng.uniform(*drivers.pulse_km))
+    return np.asarray(days, np.float64), walk, monsoon, pulses
 
 
 def _bump(n: int, start: int, length_days: float, height_km: float) -> FloatArray:
@@ -113,6 +124,10 @@ class Scenario:
     #: where measured months are known (month, X mid-month): the season follows them instead of
     #: the smooth envelope, from ``arrive`` to ``end``
     monthly_front_km: tuple[tuple[int, float], ...] = ()
+    #: upstream discharge (Tân Châu, m³/s) outside the salt season and at its peak [UNVERIFIED:
+    #: placeholders of the right order, docs/domain.md §4]
+    q_wet_m3s: float = 9000.0
+    q_dry_m3s: float = 2600.0
 
     def envelope(self, t_s: FloatArray) -> FloatArray:
         """0 outside the salt season, 1 at its peak, smooth in between."""
@@ -140,6 +155,20 @@ class Scenario:
         result: FloatArray = base + self.excursion_km * level
         if self.drivers is not None:  # the weather matters only while salt is in the river
             result = result + season * self.drivers.shift_km(self.name, self.season_year, t)
+        return result
+
+    def discharge_m3s(self, t_s: FloatArray) -> FloatArray:
+        """The upstream discharge the season follows: from ``q_wet_m3s`` down to ``q_dry_m3s``
+        as the season rises, and every drift and pulse of the river's flow in the front's drivers
+        seen here ``FLOW_LEAD_DAYS`` before the front moves with it (``KM_PER_FLOW_E_FOLD`` km of
+        front per e-fold of flow). The salinity stations and this discharge are one river."""
+        t = np.asarray(t_s, dtype=np.float64) + FLOW_LEAD_DAYS * DAY_S
+        season = self.envelope(t)
+        log_q = math.log(self.q_wet_m3s) - season * math.log(self.q_wet_m3s / self.q_dry_m3s)
+        if self.drivers is not None:
+            flow = self.drivers.flow_km(self.name, self.season_year, t)
+            log_q = log_q - season * flow / KM_PER_FLOW_E_FOLD
+        result: FloatArray = np.exp(log_q)
         return result
 
     def _monthly(self, t: FloatArray) -> FloatArray:
@@ -186,6 +215,7 @@ SCENARIOS: dict[str, Scenario] = {
         excursion_km=10.06,
         sea_ppt=25.0,
         arrive=(11, 15),
+        q_dry_m3s=2000.0,
     ),
     # 2019-20: the deepest. On 14/2/2020 Phú Phong (64 km) had 4.66 ‰, Vàm Ba Rài (97 km) 1.0
     # and Vàm Trà Lọt (120 km) 0.17: a long, flat toe; the 4 ‰ line reached 55–74 km. The same
@@ -202,6 +232,7 @@ SCENARIOS: dict[str, Scenario] = {
         sea_ppt=25.0,
         arrive=(12, 1),
         peak_from=(2, 5),
+        q_dry_m3s=1800.0,
     ),
     # 2015-16: 4 ‰ line ≈ 50–52 km at most; the 2024 profile's shape.
     "2016": Scenario(
@@ -214,6 +245,7 @@ SCENARIOS: dict[str, Scenario] = {
         excursion_km=10.06,
         sea_ppt=25.0,
         arrive=(12, 10),
+        q_dry_m3s=2200.0,
     ),
     # 2004-05: the 2-hourly records of docs/domain.md §3.4 (Vàm Kênh, Hòa Bình, Mỹ Tho, Đồng Tâm),
     # month
@@ -245,6 +277,7 @@ SCENARIOS: dict[str, Scenario] = {
         arrive=(12, 20),
         peak_from=(2, 15),
         peak_to=(4, 10),
+        q_dry_m3s=3500.0,
     ),
 }
 

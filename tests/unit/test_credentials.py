@@ -71,11 +71,12 @@ def test_command_writes_files_and_keeps_passwords(tmp_path: Path) -> None:
     first = run("devices", "credentials", "--out", str(out))
     assert first.returncode == 0, first.stderr
     rows = list(csv.DictReader(io.StringIO(first.stdout)))
-    assert len(rows) == 95 + 1 and {r["kind"] for r in rows} == {
+    assert len(rows) == 96 + 1 and {r["kind"] for r in rows} == {
         "salinity",
         "well",
         "tap",
         "gate",
+        "hydro",
         "backend",
     }
     assert stat.S_IMODE((out / "devices.csv").stat().st_mode) == 0o600

@@ -103,3 +103,22 @@ def test_a_gate_sensor_gone_silent_raises_the_usual_no_data_alert(tmp_path: Path
     engine.tick()
     (silent,) = [a for a in engine.open_alerts() if a.device == "gate-xuan-hoa"]
     assert silent.rule == "nodata" and silent.zone == "xa-binh-ninh"
+
+
+def test_a_river_station_s_readings_are_judged_and_its_silence_told(tmp_path: Path) -> None:
+    """Another agency's river station (kind hydro) has no rule of its own: its readings pass
+    through the engine without stopping the judging of the others, and it goes silent as any
+    device does."""
+    engine = AlertEngine(
+        RULES, REGISTRY, SqliteAlertStore(tmp_path / "s.db"), FakeClock(T0), {"mqtt": Quiet()}
+    )
+    flow = Reading(TopicKind.HYDRO, "tan-chau", T0, {"discharge_m3s": 2300.0, "level_m": 0.6})
+    engine.on_readings([flow, gate("open", T0)])
+    engine.tick()
+    window = engine.windows.get("tan-chau")
+    assert window is not None and window.values["discharge_m3s"].tolist() == [2300.0]
+    assert engine.windows.get("gate-xuan-hoa") is not None  # judged in the same batch
+    engine.clock.set(T0 + 4 * 3600 * S)  # type: ignore[attr-defined]  # 3 × its hour, and more
+    engine.tick()
+    (silent,) = [a for a in engine.open_alerts() if a.device == "tan-chau"]
+    assert silent.rule == "nodata" and silent.zone == "dong-thap"

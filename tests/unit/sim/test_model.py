@@ -252,3 +252,42 @@ def test_ground_truth_files(tmp_path: Path) -> None:
     assert len(rows) == 96
     assert rows[0]["time"].startswith("2024-03-12T") and rows[0]["time"].endswith("+07:00")
     assert all(float(r["true_salinity_ppt"]) >= 0 for r in rows)
+
+
+def test_upstream_discharge_sets_the_season_and_leads_the_front() -> None:
+    """The river station's discharge and the salt front are one river: lowest at the season's
+    peak, and its drift and pulses show in the front some days later."""
+    season = SCENARIOS["2024"]
+    days = np.arange(epoch("2023-12-01"), epoch("2024-05-01"), 86400.0)
+    q = season.discharge_m3s(days)
+    assert q[0] > 1.5 * season.q_dry_m3s and 0.7 < np.median(q[70:130]) / season.q_dry_m3s < 1.4
+    # the front's mid-point without the tide: the season and the weather
+    drift = season.drivers.shift_km(season.name, 2024, days)  # type: ignore[union-attr]
+    flow = season.drivers.flow_km(season.name, 2024, days)  # type: ignore[union-attr]
+    assert np.std(drift - flow) > 0  # the monsoon's set-up is not the river's doing
+    peak = slice(70, 130)  # February to March: the season at its height
+    log_q = np.log(q[peak])
+
+    def corr(lag: int) -> float:
+        later = flow[70 + lag : 130 + lag]
+        return float(np.corrcoef(log_q, later)[0, 1])
+
+    assert corr(4) < -0.9  # the flow now is the front four days on
+    assert corr(4) < corr(0) - 0.02
+
+
+def test_the_river_station_publishes_discharge_that_ingest_stores() -> None:
+    tan_chau = REGISTRY.device("tan-chau")
+    assert tan_chau is not None and tan_chau.kind == "hydro"
+    fleet = Fleet(REGISTRY, SimConfig(SCENARIOS["2024"], seed=3), [tan_chau])
+    judge = MessageValidator(
+        REGISTRY, ValidationConfig(limits=CodecLimits(max_backfill_s=10 * 365 * 86400))
+    )
+    readings = []
+    for m in fleet.messages(epoch("2024-03-01"), epoch("2024-03-03")):
+        if "/status/" not in m.topic:
+            readings += judge.validate(m.topic, m.payload, int(m.t_s * 1e9)).readings
+    assert len(readings) >= 40
+    assert {r.kind.value for r in readings} == {"hydro"}
+    values = [r.fields["discharge_m3s"] for r in readings if "discharge_m3s" in r.fields]
+    assert values and all(1000 < float(v) < 5000 for v in values)
