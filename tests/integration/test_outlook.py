@@ -37,6 +37,7 @@ from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
+from saltwatch.storage.sqlite import SqliteReadingStore
 from tests.alert_tools import audit_beside
 
 pytestmark = pytest.mark.integration
@@ -94,12 +95,14 @@ def _inside(low: Reach | None, high: Reach | None, truth: float) -> bool:
 
 
 def test_the_4ppt_line_ahead_holds_the_truth_within_its_range(
-    store: ReadingStore, season: list[Reading]
+    season: list[Reading], tmp_path: Path
 ) -> None:
     """Outlooks made at every origin from what was known then (analytics/outlook.py fits on
     the past only), each day's front placed from them: at day 3 the simulator's 4 ‰ line lies
     within the range on at least 85 % of the days of the season's height, and the range says
-    something (not a river's length wide)."""
+    something (not a river's length wide). One store: both read days alike (the next test and
+    tests/integration/test_store_contract.py)."""
+    store = SqliteReadingStore(tmp_path / "readings.db")
     _write(store, season)
     registry, rules = load_registry(), load_rules()
     settings = settings_of(rules.outlook)
@@ -180,9 +183,10 @@ def test_the_job_keeps_its_outlooks_scores_them_and_the_api_serves_the_week(
 
 
 def test_the_weekly_bulletin_is_issued_once_kept_as_issued_and_announced(
-    store: ReadingStore, season: list[Reading], tmp_path: Path
+    season: list[Reading], tmp_path: Path
 ) -> None:
     registry, rules = load_registry(), load_rules()
+    store = SqliteReadingStore(tmp_path / "readings.db")
     monday = int(epoch("2024-03-11T06:00:00+07:00") * NS_PER_S)  # 11/3/2024 was a Monday
     _write(store, [r for r in season if r.ts_ns <= monday])
     clock = FakeClock(monday)
