@@ -117,11 +117,11 @@ def day_bounds(day: date) -> tuple[int, int]:
     ) * NS_PER_S
 
 
-def _covered(registry: Registry, zone: str | None) -> set[str] | None:
+def covered_zones(registry: Registry, zone: str | None) -> set[str] | None:
     return None if zone is None else {zone, *registry.descendants(zone)}
 
 
-def _in(device: Device, covered: set[str] | None) -> bool:
+def in_zones(device: Device, covered: set[str] | None) -> bool:
     return covered is None or bool({device.zone, *device.also_zones} & covered)
 
 
@@ -148,10 +148,10 @@ def build(
     """The day's bulletin; ``describe`` gives an alert's text in ``lang`` (alerts/messages.py
     ``firing_text``, passed in by the caller: analytics knows alerts by their model only)."""
     start, end = day_bounds(day)
-    covered = _covered(registry, zone)
+    covered = covered_zones(registry, zone)
     stations = []
     for device in registry.devices_of("salinity"):
-        if not _in(device, covered) or device.profile is None:
+        if not in_zones(device, covered) or device.profile is None:
             continue
         values = _good(
             store.query(TopicKind.SALINITY, device.id, start, end, 5_000), "salinity_ppt"
@@ -169,7 +169,7 @@ def build(
     stations.sort(key=lambda s: (s.device.river or "~", s.device.km or math.inf, s.device.id))
     fronts = []
     for river in rivers_with_stations(registry):
-        if covered is None or any(_in(d, covered) for d in registry.stations_on(river)):
+        if covered is None or any(in_zones(d, covered) for d in registry.stations_on(river)):
             _, region = rules.saltfront.region_of(river)
             found = compute_days(store, registry, river, start, end, region)
             kept = {r.ts_ns: r for r in store.query(TopicKind.SALTFRONT, river, start, end)}

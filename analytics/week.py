@@ -13,7 +13,7 @@ from saltwatch.analytics.outlook_job import StationOutlook, daily, vn_date
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.tides_ahead import TideCalendar, calendar
 from saltwatch.core.registry import Registry
-from saltwatch.core.rules import RuleSet
+from saltwatch.core.rules import RuleSet, Severity
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 
@@ -61,6 +61,19 @@ def flows(store: ReadingStore, registry: Registry, now_ns: int) -> tuple[Flow, .
         if days:
             out.append(Flow(device.id, device.name, days))
     return tuple(out)
+
+
+def level_reached(
+    registry: Registry, rules: RuleSet, station: str, value: float, day: date
+) -> Severity | None:
+    """The highest of the station's levels (in force that month) that ``value`` reaches."""
+    device = registry.devices.get(station)
+    if device is None or device.profile is None or not math.isfinite(value):
+        return None
+    levels = rules.levels_for(device, registry, day.month)
+    if value >= levels.critical:
+        return "critical"
+    return "warning" if value >= levels.warning else None
 
 
 def current(outlooks: dict[str, StationOutlook], now_ns: int) -> dict[str, StationOutlook]:

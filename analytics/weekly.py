@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from saltwatch.analytics.bulletin import covered_zones, in_zones
 from saltwatch.analytics.outlook_job import StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.tides_ahead import SpringTide
-from saltwatch.analytics.week import Flow, WeekAhead
+from saltwatch.analytics.week import Flow, WeekAhead, level_reached
 from saltwatch.core.registry import Profile, Registry
 from saltwatch.core.rules import RuleSet
 
@@ -84,21 +85,16 @@ def week_start(today: date, weekday: int) -> date:
     return today - timedelta(days=(today.weekday() - weekday) % 7)
 
 
-def _covered(registry: Registry, zone: str | None) -> set[str] | None:
-    return None if zone is None else {zone, *registry.descendants(zone)}
-
-
 def _station_week(o: StationOutlook, registry: Registry, rules: RuleSet) -> StationWeek | None:
     device = registry.devices[o.station]
     days = [d for d in o.days if math.isfinite(d.peak)]
     if not days:
         return None
     top = max(days, key=lambda d: d.peak)
-    levels = rules.levels_for(device, registry, top.day.month)
-    level = "critical" if top.peak >= levels.critical else None
-    level = level or ("warning" if top.peak >= levels.warning else None)
+    level = level_reached(registry, rules, o.station, top.peak, top.day)
     intake: tuple[date, ...] = ()
     if device.profile == Profile.INTAKE:
+        levels = rules.levels_for(device, registry, top.day.month)
         intake = tuple(
             d.day for d in days if math.isfinite(d.peak_upper) and d.peak_upper < levels.warning
         )
@@ -179,11 +175,11 @@ def build_weekly(
     week: WeekAhead, registry: Registry, rules: RuleSet, zone: str | None, first: date
 ) -> WeeklyBulletin:
     """The bulletin of the week from ``first``, for ``zone`` and its sub-zones (all: None)."""
-    covered = _covered(registry, zone)
+    covered = covered_zones(registry, zone)
     stations = []
     for sid, o in sorted(week.stations.items(), key=lambda kv: registry.devices[kv[0]].km or 0):
         device = registry.devices[sid]
-        if covered is not None and not ({device.zone, *device.also_zones} & covered):
+        if not in_zones(device, covered):
             continue
         found = _station_week(o, registry, rules)
         if found is not None:
@@ -191,7 +187,7 @@ def build_weekly(
     rivers = [
         _river_week(week, river, registry)
         for river in week.rivers
-        if covered is None or any(d.zone in covered for d in registry.stations_on(river))
+        if covered is None or any(in_zones(d, covered) for d in registry.stations_on(river))
     ]
     last = first + timedelta(days=rules.outlook.horizon_days - 1)
     springs = tuple(s for s in week.tides.springs if first <= s.day <= last)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date
 
 from fastapi import APIRouter
 
 from saltwatch.analytics.outlook_job import OutlookJob, Skill, StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import Reach, compute_days, day_start_ns
-from saltwatch.analytics.week import WeekAhead, week_ahead
+from saltwatch.analytics.week import WeekAhead, level_reached, week_ahead
 from saltwatch.api.auth import AUTH_RESPONSES, Viewer
 from saltwatch.api.context import ApiContext
 from saltwatch.api.deps import Context, Rules
@@ -86,16 +85,6 @@ def _reach(reach: Reach | None) -> ReachOut:
     return ReachOut(km=round(reach.km, 1), bound=reach.bound)
 
 
-def _above(ctx: ApiContext, rules: RuleSet, station: str, peak: float, day: date) -> str | None:
-    device = ctx.registry.devices.get(station)
-    if device is None or device.profile is None or not math.isfinite(peak):
-        return None
-    levels = rules.levels_for(device, ctx.registry, day.month)
-    if peak >= levels.critical:
-        return "critical"
-    return "warning" if peak >= levels.warning else None
-
-
 def _station_out(ctx: ApiContext, rules: RuleSet, o: StationOutlook) -> StationOutlookOut:
     device = ctx.registry.devices[o.station]
     skill = o.skill
@@ -121,7 +110,7 @@ def _station_out(ctx: ApiContext, rules: RuleSet, o: StationOutlook) -> StationO
                 low=_num(d.low),
                 low_lower=_num(d.low_lower),
                 low_upper=_num(d.low_upper),
-                above=_above(ctx, rules, o.station, d.peak, d.day),
+                above=level_reached(ctx.registry, rules, o.station, d.peak, d.day),
             )
             for d in o.days
         ],
