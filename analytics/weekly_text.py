@@ -15,6 +15,7 @@ from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.weekly import SKILL_LEAD, RiverWeek, WeeklyBulletin
 from saltwatch.core.registry import Registry
+from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
@@ -190,7 +191,12 @@ def _river_blocks(r: RiverWeek, lang: Lang) -> list[Part]:
 def blocks(b: WeeklyBulletin, lang: Lang) -> list[Part]:
     """The bulletin's parts in order, shared by the two formats."""
     w = WORDS[lang]
-    out: list[Part] = [Part("h2", w["stations"])]
+    out: list[Part] = []
+    if b.origin is not None:
+        at = to_rfc3339(b.made_at_ns, VN_TZ)
+        made = f"{at[11:16]} {at[8:10]}/{at[5:7]}/{at[:4]}"
+        out.append(Part("p", w["made"].format(at=made, origin=_day(b.origin, lang))))
+    out.append(Part("h2", w["stations"]))
     rows = [
         [s.name, s.zone, _num(s.peak, lang), _day(s.day, lang),
          f"{_num(s.lower, lang)} – {_num(s.upper, lang)}", w[s.level or "normal"]]

@@ -77,6 +77,10 @@ class FrontAheadOut(BaseModel):
     )
     risk_by: Literal["4ppt", "1ppt"] | None
     risk_level_upper: int = Field(description="the level if the bands' upper edges came true")
+    basis: list[str] = Field(
+        description="what the day's lines and level rest on: the stations whose outlooks placed "
+        "them (the river's others are in `missing`)"
+    )
 
 
 class RiverAheadOut(BaseModel):

@@ -156,6 +156,7 @@ def outlook_out(ctx: ApiContext, rules: RuleSet, week: WeekAhead) -> OutlookOut:
                         risk_level=d.risk.level,
                         risk_by=d.risk.by,
                         risk_level_upper=d.risk_high.level,
+                        basis=list(d.stations),
                     )
                     for d in ahead.days
                 ],

@@ -177,6 +177,7 @@ def test_the_job_keeps_its_outlooks_scores_them_and_the_api_serves_the_week(
     assert len(tien["days"]) == 7 and tien["unavailable"] is None
     assert tien["observed_level"] in {2, 3} and tien["days"][0]["risk_level"] in {2, 3}
     assert tien["days"][0]["line_4ppt"]["km"] > 25
+    assert len(tien["days"][0]["basis"]) == 10 and tien["missing"] == []
     tides = week["tides"]
     assert (tides["basis"], tides["device"]) == ("salinity", "vam-kenh")
     assert tides["spring_tides"], tides
@@ -207,6 +208,7 @@ def test_the_weekly_bulletin_is_issued_once_kept_as_issued_and_announced(
     first_md = issued["vi"].issue.markdown
     assert "| Xuân Hòa" in first_md or "Cống Xuân Hòa" in first_md
     assert "Phát hành lúc 06:00 11/03/2024" in first_md
+    assert "Dự báo lập lúc 06:00 11/03/2024 từ số liệu đến hết ngày 10/03." in first_md
 
     # two days later, new readings and new outlooks: the week's bulletin stays as issued
     later = monday + 2 * 86400 * NS_PER_S
