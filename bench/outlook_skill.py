@@ -3,11 +3,14 @@
     python -m bench.outlook_skill --data ../shared/data/real/*.csv \\
         --front ../shared/data/real/delaware [--score-from 2016-01-01] [--methods ...]
 
-Every series is turned into daily values (the daily peak and low of sub-daily readings, UTC days
-with readings in at least ``--min-hours`` hours; the Delaware salt front's daily km with the
-Trenton discharge as its upstream flow) and forecast at every origin, fitted only on what was
+Every series is turned into daily values and forecast at every origin, fitted only on what was
 known at that origin, as SaltWatch forecasts a station (analytics/outlook.py, settings from
-config/rules.toml's [outlook]). Printed per series and pooled, at leads 1, 3, 5 and 7 days: MAE,
+config/rules.toml's [outlook]). Sub-daily salinity (``--data``) gives its daily peak and low: UTC
+days, or ``--day-offset-h 7`` for Vietnam days, counted with readings in ``--min-hours`` hours;
+rows are grouped by their ``station`` column, so a station's earlier seasons may come in files
+of their own, and ``--data-from`` scores from a day on, the days before being history only. The
+Delaware salt front (``--front``) gives its daily km, the Trenton discharge its flow. Printed
+per series and pooled, at leads 1, 3, 5 and 7 days: MAE,
 persistence MAE over the same target days, skill (1 − MAE / persistence MAE), the share of days
 inside the nominal band, and for "peak above a level" (the series' median) the hit rate and the
 false-alarm ratio of the forecast against those of persistence.
@@ -23,7 +26,7 @@ import csv
 import sys
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -47,27 +50,46 @@ class Case:
     first: int  # the first origin scored (earlier days are history only)
 
 
-def daily_of_csv(path: Path, min_hours: int) -> tuple[DailySeries, DailySeries]:
-    """Daily peak and daily low of a sub-daily series (shared/data/real's CSV format)."""
-    hours: dict[int, set[int]] = {}
-    high: dict[int, float] = {}
-    low: dict[int, float] = {}
-    with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if not row.get("salinity_ppt"):
-                continue
-            when = datetime.fromisoformat(row["time_utc"].replace("Z", "+00:00"))
-            day, value = when.date().toordinal(), float(row["salinity_ppt"])
-            hours.setdefault(day, set()).add(when.hour)
-            high[day] = max(high.get(day, value), value)
-            low[day] = min(low.get(day, value), value)
-    first, last = min(hours), max(hours)
-    peak = np.full(last - first + 1, np.nan)
-    trough = np.full(last - first + 1, np.nan)
-    for day, seen in hours.items():
-        if len(seen) >= min_hours:
-            peak[day - first], trough[day - first] = high[day], low[day]
-    return DailySeries(first, peak), DailySeries(first, trough)
+def daily_by_station(
+    paths: list[Path], min_hours: int, offset_h: float
+) -> dict[str, tuple[DailySeries, DailySeries]]:
+    """Daily peak and low of sub-daily series (shared/data/real's CSV format), one per station:
+    rows are grouped by their ``station`` column, so a station's earlier seasons may come in
+    files of their own. Days run from ``offset_h`` after midnight UTC (7: Vietnam days)."""
+    seen: dict[str, dict[int, tuple[set[int], float, float]]] = {}
+    for path in paths:
+        fallback = path.stem.split("_")[2] if path.stem.count("_") >= 2 else path.stem
+        with path.open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if not row.get("salinity_ppt"):
+                    continue
+                when = datetime.fromisoformat(row["time_utc"].replace("Z", "+00:00"))
+                local = when + timedelta(hours=offset_h)
+                day, value = local.date().toordinal(), float(row["salinity_ppt"])
+                days = seen.setdefault(row.get("station") or fallback, {})
+                hours, high, low = days.get(day, (set(), value, value))
+                hours.add(local.hour)
+                days[day] = (hours, max(high, value), min(low, value))
+    out = {}
+    for station, days in seen.items():
+        first, last = min(days), max(days)
+        peak = np.full(last - first + 1, np.nan)
+        trough = np.full(last - first + 1, np.nan)
+        for day, (hours, high, low) in days.items():
+            if len(hours) >= min_hours:
+                peak[day - first], trough[day - first] = high, low
+        out[_short(station, paths)] = (DailySeries(first, peak), DailySeries(first, trough))
+    return out
+
+
+def _short(station: str, paths: list[Path]) -> str:
+    """The name a station is printed under: its file's place name where one file holds it."""
+    code = station.removeprefix("USGS-")
+    for path in paths:
+        parts = path.stem.split("_")
+        if len(parts) >= 3 and parts[1] == code:
+            return parts[2]
+    return station
 
 
 def _column(path: Path, name: str) -> dict[int, float]:
@@ -141,6 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", nargs="*", type=Path, default=[], help="sub-daily salinity CSVs")
     ap.add_argument("--front", type=Path, help="the delaware/ folder (salt front and flow)")
     ap.add_argument("--score-from", default="2016-01-01", help="Delaware: first day scored")
+    ap.add_argument(
+        "--data-from",
+        help="--data: the first day scored (YYYY-MM-DD); the days before are history only (a "
+        "station's earlier seasons, in the same files or files of their own)",
+    )
+    ap.add_argument(
+        "--day-offset-h",
+        type=float,
+        default=0.0,
+        help="--data: days start this many hours after midnight UTC (7: Vietnam days)",
+    )
     ap.add_argument("--min-hours", type=int, default=16, help="hours with readings for a day")
     ap.add_argument("--lows", action="store_true", help="also score the daily lows")
     ap.add_argument(
@@ -157,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     settings = settings_of(load_rules().outlook)
     cases: list[Case] = []
-    for path in args.data:
-        peak, trough = daily_of_csv(path, args.min_hours)
-        name = path.stem.split("_")[2] if path.stem.count("_") >= 2 else path.stem
-        cases.append(Case(f"{name} peak", peak, 0))
+    for name, (peak, trough) in daily_by_station(
+        args.data, args.min_hours, args.day_offset_h
+    ).items():
+        first = 0
+        if args.data_from:
+            first = max(0, date.fromisoformat(args.data_from).toordinal() - peak.first_day)
+        cases.append(Case(f"{name} peak", peak, first))
         if args.lows:
-            cases.append(Case(f"{name} low", trough, 0))
+            cases.append(Case(f"{name} low", trough, first))
     if args.front is not None:
         front = front_of(args.front)
         first = date.fromisoformat(args.score_from).toordinal() - front.first_day
