@@ -28,6 +28,7 @@ from saltwatch.core.clock import Clock
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.rules import OutlookRules, RuleSet
+from saltwatch.core.schema import OUTLOOK_DAYS
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
@@ -38,7 +39,7 @@ VN_MIDNIGHT_UTC_S = 17 * 3600  # 00:00 in Vietnam (UTC+7) is 17:00 UTC the day b
 _PARTS = ("peak", "peak_lower", "peak_upper", "low", "low_lower", "low_upper")
 
 
-def day_start_ns(day: date) -> int:
+def vn_midnight_ns(day: date) -> int:
     """00:00 Vietnam time of ``day``."""
     return int(datetime(day.year, day.month, day.day, tzinfo=VN_TZ).timestamp()) * NS_PER_S
 
@@ -102,7 +103,7 @@ class StationOutlook:
                 value = float(getattr(d, part))
                 if math.isfinite(value):
                     fields[f"{part}_{d.lead:02d}"] = round(value, 4)
-        return Reading(TopicKind.OUTLOOK, self.station, day_start_ns(self.origin), fields)
+        return Reading(TopicKind.OUTLOOK, self.station, vn_midnight_ns(self.origin), fields)
 
 
 def daily(
@@ -118,13 +119,13 @@ def daily(
     good readings only); NaN for days with fewer than ``min_readings``."""
     n = (last - first).days + 1
     high, low, mean = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    start = day_start_ns(first)
+    start = vn_midnight_ns(first)
     rows = store.aggregate(
         kind,
         device,
         field,
         start,
-        day_start_ns(last + timedelta(days=1)),
+        vn_midnight_ns(last + timedelta(days=1)),
         DAY_S,
         offset_s=VN_MIDNIGHT_UTC_S,
         exclude_qc=int(BAD_FLAGS),
@@ -152,7 +153,7 @@ def score_kept(kept: list[Reading], peaks: FloatArray, first: date, days: float)
     for r in kept:
         origin = (vn_date(r.ts_ns) - first).days
         base = r.fields.get("observed_peak")
-        for lead in range(1, 11):
+        for lead in range(1, OUTLOOK_DAYS + 1):
             value = r.fields.get(f"peak_{lead:02d}")
             target = origin + lead
             if not isinstance(value, float) or not isinstance(base, float):
@@ -237,7 +238,7 @@ class OutlookJob:
             return None  # yesterday unknown, or too short a history: nothing honest to say
         found = self._make(station.id, cfg, origin, now, first, peaks, lows, flow)
         self.store.write([found.reading()])
-        kept_since = day_start_ns(origin - timedelta(days=int(cfg.score_days) + cfg.horizon_days))
+        kept_since = vn_midnight_ns(origin - timedelta(days=int(cfg.score_days) + cfg.horizon_days))
         kept = self.store.query(TopicKind.OUTLOOK, station.id, kept_since, now + 1, 1000)
         skill = score_kept(kept, peaks, first, cfg.score_days)
         found = replace(found, skill=skill)

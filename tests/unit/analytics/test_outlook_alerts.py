@@ -10,7 +10,7 @@ from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.messages import render
 from saltwatch.alerts.model import Observation
 from saltwatch.analytics.outlook_alerts import warnings_ahead
-from saltwatch.analytics.outlook_job import DayAhead, StationOutlook, day_start_ns
+from saltwatch.analytics.outlook_job import DayAhead, StationOutlook, vn_midnight_ns
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
@@ -19,7 +19,7 @@ from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from tests.alert_tools import Quiet
 
 ORIGIN = date(2024, 3, 10)
-NOW = day_start_ns(ORIGIN + timedelta(days=1)) + 6 * 3600 * 10**9
+NOW = vn_midnight_ns(ORIGIN + timedelta(days=1)) + 6 * 3600 * 10**9
 
 
 def outlook(station: str, today: float, peaks: list[float], spread: float) -> StationOutlook:
