@@ -194,7 +194,9 @@ def robust_fit(x: FloatArray, y: FloatArray, ridge: float) -> FloatArray:
     return np.asarray(w / scale, np.float64)
 
 
-def _corrected(y: FloatArray, x: FloatArray, s: OutlookSettings, first: int) -> FloatArray:
+def _corrected(
+    y: FloatArray, x: FloatArray, s: OutlookSettings, first: int, method: OutlookMethod
+) -> FloatArray:
     """Out-of-sample forecasts from origin ``first`` on: refitted every ``refit_every`` days on
     the pairs whose targets were known at the refit."""
     n, days = x.shape[0], s.horizon_days
@@ -209,12 +211,23 @@ def _corrected(y: FloatArray, x: FloatArray, s: OutlookSettings, first: int) -> 
             if (t - first) % s.refit_every == 0:
                 rows = np.flatnonzero(usable[: max(0, t - lead + 1)])
                 coef = (
-                    robust_fit(xl[rows], target[rows], s.ridge)
+                    _bounded(robust_fit(xl[rows], target[rows], s.ridge), method)
                     if rows.size >= s.min_pairs
                     else None
                 )
             if coef is not None and not np.isnan(xl[t]).any():
                 out[t, lead - 1] = y[t] + xl[t] @ coef
+    return out
+
+
+def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
+    """What each correction may mean: a share of the way toward the anchor (0 to 1, never away
+    from it), and of the spring–neap change (0 to 1: the cycle carries on, it is not amplified).
+    A fit on a few weeks of a rising season would otherwise extrapolate."""
+    out = coef.copy()
+    out[0] = min(max(out[0], 0.0), 1.0)
+    if method == "damped+tide":
+        out[1] = min(max(out[1], 0.0), 1.0)
     return out
 
 
@@ -292,7 +305,7 @@ def outlooks(
     by_method: dict[OutlookMethod, FloatArray] = {"persistence": persistence}
     for method, x in feats.items():
         if method in methods:
-            by_method[method] = _corrected(y, x, s, first)
+            by_method[method] = _corrected(y, x, s, first, method)
     errs = {m: _errors(y, p) for m, p in by_method.items()}
     signed = np.full((n, days), np.nan)
     for lead in range(1, days + 1):
