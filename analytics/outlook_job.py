@@ -97,6 +97,7 @@ class StationOutlook:
             "made_at": self.made_at_ns // NS_PER_S,
             "observed_peak": round(self.observed_peak, 4),
             "observed_low": round(self.observed_low, 4),
+            "history_days": self.history_days,
         }
         for d in self.days:
             for part in _PARTS:
@@ -104,6 +105,43 @@ class StationOutlook:
                 if math.isfinite(value):
                     fields[f"{part}_{d.lead:02d}"] = round(value, 4)
         return Reading(TopicKind.OUTLOOK, self.station, vn_midnight_ns(self.origin), fields)
+
+
+def from_reading(r: Reading, horizon_days: int) -> StationOutlook | None:
+    """A kept outlook (``outlook`` point) read back; None when it holds no days."""
+    f = r.fields
+
+    def num(name: str) -> float:
+        value = f.get(name)
+        return (
+            float(value)
+            if isinstance(value, float | int) and not isinstance(value, bool)
+            else math.nan
+        )
+
+    origin = vn_date(r.ts_ns)
+    days = tuple(
+        DayAhead(origin + timedelta(days=lead), lead,
+                 *(num(f"{part}_{lead:02d}") for part in _PARTS))
+        for lead in range(1, horizon_days + 1)
+        if f"peak_{lead:02d}" in f
+    )  # fmt: skip
+    method = f.get("method")
+    if not days or method not in ("persistence", "damped", "damped+tide", "damped+flow"):
+        return None
+    made = f.get("made_at")
+    history = f.get("history_days")
+    return StationOutlook(
+        r.device,
+        origin,
+        int(made) * NS_PER_S if isinstance(made, int) else r.ts_ns,
+        num("observed_peak"),
+        num("observed_low"),
+        days,
+        method,  # type: ignore[arg-type]
+        str(f.get("basis") or "recent"),
+        int(history) if isinstance(history, int) else 0,
+    )
 
 
 def daily(
@@ -209,6 +247,29 @@ class OutlookJob:
                 self.latest[station.id] = found
         self.updated_at_ns = now
         return dict(self.latest)
+
+    def read_kept(self) -> dict[str, StationOutlook]:
+        """The outlooks as the engine's job last kept them, each scored again against the days
+        since: what an API process of its own shows instead of making them anew."""
+        now = self.clock.now_ns()
+        cfg = self.rules().outlook
+        ids = [d.id for d in self.registry.devices_of("salinity") if d.profile is not None]
+        yesterday = vn_date(now) - timedelta(days=1)
+        found: dict[str, StationOutlook] = {}
+        for sid, r in self.store.latest(TopicKind.OUTLOOK, ids).items():
+            kept = from_reading(r, cfg.horizon_days)
+            if kept is None:
+                continue
+            first = kept.origin - timedelta(days=int(cfg.score_days) + cfg.horizon_days)
+            peaks, _, _ = daily(
+                self.store, TopicKind.SALINITY, sid, "salinity_ppt", first, yesterday,
+                cfg.day_readings,
+            )  # fmt: skip
+            past = self.store.query(TopicKind.OUTLOOK, sid, vn_midnight_ns(first), now + 1, 1000)
+            found[sid] = replace(kept, skill=score_kept(past, peaks, first, cfg.score_days))
+        self.latest = found
+        self.updated_at_ns = now
+        return found
 
     def station(
         self, station: Device, cfg: OutlookRules, origin: date, now: int

@@ -214,7 +214,7 @@ FORECAST: Final = Measurement(
 #: of its *origin*, the last whole day it knew; ``peak_01`` … the forecast daily maximum of the
 #: days after it, ``peak_lower_01`` / ``peak_upper_01`` … its band, ``low_…`` the same for the
 #: daily minimum; ``observed_peak`` / ``observed_low`` the origin's own; ``method`` and ``basis``
-#: (``climatology`` or ``recent``) what made it.
+#: (``climatology`` or ``recent``) what made it, ``history_days`` the whole days behind it.
 OUTLOOK_DAYS: Final = 10
 OUTLOOK: Final = Measurement(
     "outlook",
@@ -227,6 +227,7 @@ OUTLOOK: Final = Measurement(
             "made_at": _I,  # epoch seconds
             "observed_peak": _F,
             "observed_low": _F,
+            "history_days": _I,
             **{
                 f"{part}_{d:02d}": _F
                 for part in ("peak", "peak_lower", "peak_upper", "low", "low_lower", "low_upper")

@@ -36,12 +36,15 @@ _OWN_EVERY_S = 600  # an API without an engine makes the outlooks again at most 
 
 def current_week(ctx: ApiContext, in_force: Callable[[], RuleSet]) -> WeekAhead:
     """The week as the alert engine's outlook job made it; in an API process of its own (no
-    engine here), as a job of this process makes it, at most every ``_OWN_EVERY_S``."""
+    engine here), as that job kept it in the store (read again at most every
+    ``_OWN_EVERY_S``), or made here when nothing was kept."""
     now = ctx.clock.now_ns()
     if ctx.outlooks is None:
         ctx.outlooks = OutlookJob(ctx.store, ctx.registry, in_force, ctx.clock)
     job = ctx.outlooks
-    if ctx.engine is None and now - job.updated_at_ns > _OWN_EVERY_S * NS_PER_S:
+    stale = now - job.updated_at_ns > _OWN_EVERY_S * NS_PER_S
+    # the alerts process keeps them: read those; nothing kept anywhere: make them here
+    if ctx.engine is None and stale and not job.read_kept():
         job.update()
     rules = in_force()
     return week_ahead(ctx.store, ctx.registry, rules, job.latest, _observed(ctx, rules), now)

@@ -159,11 +159,20 @@ def test_the_job_keeps_its_outlooks_scores_them_and_the_api_serves_the_week(
     assert again.origin == date(2024, 3, 4) and again.skill is not None
     assert {1, 2, 3} <= set(again.skill.by_lead) and again.skill.by_lead[1][2] >= 1
 
+    # an API process of its own reads what the engine's job kept, scored again: the same week
+    elsewhere = OutlookJob(store, registry, lambda: rules, clock).read_kept()
+    assert set(elsewhere) == set(job.latest)
+    read = elsewhere["xuan-hoa"]
+    assert [(d.day, d.peak, d.peak_upper) for d in read.days] == [
+        (d.day, round(d.peak, 4), round(d.peak_upper, 4)) for d in again.days
+    ]  # as kept: four decimals
+    assert read.method == again.method and read.origin == again.origin
+    assert read.history_days == again.history_days and read.skill == again.skill
+
     settings = Settings(api={"tokens": [{"role": "viewer", "token": VIEWER}]})
     state = SqliteAlertStore(tmp_path / "s.db")
     ctx = ApiContext(settings, registry, store, state, audit_beside(state), clock=clock)
-    ctx.outlooks = job
-    with TestClient(create_app(ctx)) as client:
+    with TestClient(create_app(ctx)) as client:  # no engine here: the kept outlooks are read
         assert client.get("/api/v1/outlook").status_code == 401
         response = client.get("/api/v1/outlook", headers={"Authorization": f"Bearer {VIEWER}"})
     assert response.status_code == 200, response.text
