@@ -50,9 +50,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
 
 
 @schema.exclude(path="/api/v1/alerts/stream").parametrize()
-@settings(
-    max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
-)
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: Any) -> None:
     # a case that carries the bearer header gets a valid token in it; a negative case that
     # left the header out on purpose is sent without one (and must be refused)
