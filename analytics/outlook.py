@@ -82,9 +82,6 @@ class DailySeries:
     values: FloatArray
     flow: FloatArray | None = None
 
-    def day(self, index: int) -> int:
-        return self.first_day + index
-
 
 @dataclass
 class Outlooks:

@@ -118,7 +118,3 @@ def calendar(store: ReadingStore, registry: Registry, now_ns: int, days: int) ->
             basis = "level" if heights else "salinity"
             return TideCalendar(basis, station.id, _springs(*fitted, heights))
     return TideCalendar("moon", None, moon_springs(now_ns, days))
-
-
-def within(cal: TideCalendar, first: date, last: date) -> tuple[SpringTide, ...]:
-    return tuple(s for s in cal.springs if first <= s.day <= last)

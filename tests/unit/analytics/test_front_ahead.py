@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from saltwatch.analytics.front_ahead import fronts_ahead
 from saltwatch.analytics.outlook_job import DayAhead, StationOutlook
+from saltwatch.analytics.tides_ahead import moon_springs
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 
@@ -95,3 +96,13 @@ def test_stations_without_an_outlook_are_named() -> None:
     ahead = fronts_ahead(load_registry(), some, rules)["tien"]
     assert ahead.days and set(ahead.missing) == {"xuan-hoa", "tra-lot"}
     assert ahead.days[0].risk.level == 2
+
+
+def test_spring_tides_from_the_moon_alone_follow_new_and_full_moon() -> None:
+    """Without a station's tide: new moon 10/3/2024 and full moon 25/3/2024 (UTC), the spring
+    tides a day and a half later (Vietnam dates; the mean lunation is within a day of the
+    true one)."""
+    start = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp()) * 10**9
+    first, second = (s.day for s in moon_springs(start, 31))
+    assert date(2024, 3, 11) <= first <= date(2024, 3, 12)
+    assert date(2024, 3, 26) <= second <= date(2024, 3, 27)
