@@ -222,7 +222,7 @@ def test_the_maintenance_form_saves_after_the_page_was_open_a_while(tmp_path: Pa
     need_binary("chromium", "chromium")
     data, log, port = tmp_path / "demo", tmp_path / "demo.log", free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start_demo(data, port, log, "--speed", "1200")
+    process = start_demo(data, port, log, "--speed", "1200", "--history", "0")  # no past needed
     try:
         wait_until(lambda: get(base, "/health") is not None, 60, "the demo's /health")
         operator = json.loads((data / "demo.json").read_text())["tokens"]["operator"]
