@@ -390,7 +390,10 @@ async function chart(station) {
   $("chart-title").textContent = `— ${station.name}`;
   $("handheld").hidden = false;
   const now = serverNow(), start = new Date(now - 7 * DAY_MS), end = new Date(+now + 2 * DAY_MS);
-  const range = `start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(now.toISOString())}`;
+  // up to a minute past our estimate of the server's clock: a reading stamped "now" by the server
+  // (a handheld one just saved) must not fall past the range's end by the estimate's error
+  const upto = new Date(+now + 60 * 1000);
+  const range = `start=${encodeURIComponent(start.toISOString())}&end=${encodeURIComponent(upto.toISOString())}`;
   const [data, forecast] = await Promise.all([
     // the readings themselves, with their QC flags; a station reporting very often: hourly buckets
     api(`/api/v1/stations/${station.id}/readings?${range}`).catch(() => api(`/api/v1/stations/${station.id}/readings?${range}&every=1h`)),
