@@ -219,11 +219,16 @@ def tables(b: Bulletin, registry: Registry, lang: Lang) -> list[Table]:
     ]
 
 
+def vn_time(at_ns: int) -> str:
+    """``14:30 12/03/2024``: a moment as the bulletins write it (Vietnam time)."""
+    text = to_rfc3339(at_ns, VN_TZ)
+    return f"{text[11:16]} {text[8:10]}/{text[5:7]}/{text[:4]}"
+
+
 def stamp(lang: Lang, at_ns: int, version: int | None) -> str:
     """What a bulletin says of itself: issued (``version`` 1), a revision (2…), or provisional
     (``version`` None: the day is not over), with the time."""
-    text = to_rfc3339(at_ns, VN_TZ)
-    at = f"{text[11:16]} {text[8:10]}/{text[5:7]}/{text[:4]}"
+    at = vn_time(at_ns)
     w = WORDS[lang]
     if version is None:
         return w["draft"].format(at=at)

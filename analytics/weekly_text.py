@@ -10,12 +10,11 @@ from datetime import date
 from typing import Literal
 
 from saltwatch.analytics.bulletin import Lang
-from saltwatch.analytics.bulletin_text import PAGE_STYLE
+from saltwatch.analytics.bulletin_text import PAGE_STYLE, vn_time
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.weekly import SKILL_LEAD, RiverWeek, WeeklyBulletin
 from saltwatch.core.registry import Registry
-from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
@@ -193,8 +192,7 @@ def blocks(b: WeeklyBulletin, lang: Lang) -> list[Part]:
     w = WORDS[lang]
     out: list[Part] = []
     if b.origin is not None:
-        at = to_rfc3339(b.made_at_ns, VN_TZ)
-        made = f"{at[11:16]} {at[8:10]}/{at[5:7]}/{at[:4]}"
+        made = vn_time(b.made_at_ns)
         out.append(Part("p", w["made"].format(at=made, origin=_day(b.origin, lang))))
     out.append(Part("h2", w["stations"]))
     rows = [
