@@ -17,11 +17,17 @@ bit   name         set when
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import IntFlag
 
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from saltwatch.core.columns import DeviceColumns, Floats, Ints
+from saltwatch.core.schema import measurement_for
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.types import Reading
 
@@ -129,19 +135,100 @@ class QualityControl:
         qc = reading.qc | battery_flags(battery if isinstance(battery, float) else None, self._cfg)
         value = reading.fields.get(primary) if primary else None
         if isinstance(value, float):
-            key = (reading.kind.value, reading.device)
-            history = self._history.get(key)
-            if history is None:
-                history = self._history[key] = []
-            ts = reading.ts_ns
-            if not history or history[-1][0] < ts:  # the usual case: newer than all before
-                qc |= flags_for_value(value, ts, history, self._cfg)
-                history.append((ts, value))
-                if len(history) > 2 * self._depth:
-                    del history[: -self._depth]
-            else:
-                at = bisect_left(history, (ts, float("-inf")))
-                qc |= flags_for_value(value, ts, history[:at], self._cfg)
-                if at == len(history) or history[at][0] != ts:  # not a duplicate delivery
-                    history.insert(at, (ts, value))
+            qc |= self._judge((reading.kind.value, reading.device), reading.ts_ns, value)
         return reading if qc == reading.qc else replace(reading, qc=qc)
+
+    def _judge(self, key: tuple[str, str], ts: int, value: float) -> int:
+        """The value flags of one main value, which is then remembered."""
+        history = self._history.get(key)
+        if history is None:
+            history = self._history[key] = []
+        if not history or history[-1][0] < ts:  # the usual case: newer than all before
+            flags = flags_for_value(value, ts, history, self._cfg)
+            history.append((ts, value))
+            if len(history) > 2 * self._depth:
+                del history[: -self._depth]
+            return flags
+        at = bisect_left(history, (ts, float("-inf")))
+        flags = flags_for_value(value, ts, history[:at], self._cfg)
+        if at == len(history) or history[at][0] != ts:  # not a duplicate delivery
+            history.insert(at, (ts, value))
+        return flags
+
+    def apply_columns(self, columns: DeviceColumns) -> None:
+        """``apply`` to each row of ``columns`` in their order, adding the flags to
+        ``columns.qc``: the same flags and the same memory, found with numpy when the rows are
+        in time order after everything remembered (a file's usual case), one by one otherwise."""
+        cfg = self._cfg
+        battery = columns.values.get("battery_v")
+        if battery is not None:
+            columns.qc |= np.where(battery < cfg.low_battery_v, int(QcFlag.LOW_BATTERY), 0)
+        primary = measurement_for(columns.kind).primary
+        values = columns.values.get(primary) if primary else None
+        if values is None or not len(values):
+            return
+        key = (columns.kind.value, columns.device)
+        history = self._history.setdefault(key, [])
+        ts = columns.ts_ns
+        in_order = (
+            bool(np.isfinite(values).all())
+            and bool((np.diff(ts) > 0).all())
+            and (not history or history[-1][0] < int(ts[0]))
+            and cfg.flatline_count >= 2
+            and cfg.spike_window >= 3
+        )
+        if not in_order:
+            for i, value in enumerate(values.tolist()):
+                if not math.isnan(value):
+                    columns.qc[i] |= self._judge(key, int(ts[i]), value)
+            return
+        columns.qc |= flags_in_order(history, ts, values, cfg)
+        keep = _kept(len(history), len(values), self._depth)
+        tail = list(zip(ts[-keep:].tolist(), values[-keep:].tolist(), strict=True))
+        history[:] = [*history[len(history) + len(tail) - keep :], *tail][-keep:]
+
+
+def _kept(before: int, added: int, depth: int) -> int:
+    """How long a history of ``before`` values is after ``added`` appends, each append trimming
+    it to ``depth`` once it passes ``2 * depth`` (as ``_judge`` does)."""
+    if before + added <= 2 * depth:
+        return before + added
+    return depth + (added - (2 * depth + 1 - before)) % (depth + 1)
+
+
+def flags_in_order(
+    history: Sequence[tuple[int, float]], ts: Ints, values: Floats, cfg: QcConfig
+) -> Ints:
+    """``flags_for_value`` for each of ``values`` (finite, times increasing, all after
+    ``history``), each judged against ``history`` and the values before it."""
+    t = np.concatenate([np.array([h[0] for h in history], np.int64), ts])
+    x = np.concatenate([np.array([h[1] for h in history], np.float64), values])
+    start = len(history)
+    p = np.arange(start, len(x))  # each new value's place
+    flags = np.where((values < cfg.plausible_min) | (values > cfg.plausible_max), _RANGE, 0)
+    w = cfg.spike_window
+    median = np.full(len(values), np.nan)
+    whole = p >= w
+    if whole.any():
+        windows = sliding_window_view(x[:-1], w)  # windows[k] = x[k : k + w]
+        median[whole] = np.median(windows[p[whole] - w], axis=1)
+    for j in np.flatnonzero((p >= 3) & ~whole).tolist():  # fewer than a window before it
+        median[j] = float(np.median(x[: p[j]]))
+    deviation = np.abs(values - median)
+    spike = (deviation > cfg.spike_abs) & (deviation > cfg.spike_rel * np.abs(median))
+    flags |= np.where(spike, _SPIKE, 0)
+    run = cfg.flatline_count - 1
+    long = p >= run
+    if long.any():
+        windows = sliding_window_view(x[:-1], run)
+        same = (windows[p[long] - run] == values[long, None]).all(axis=1)
+        flat = np.zeros(len(values), bool)
+        flat[long] = same
+        flags |= np.where(flat, _FLATLINE, 0)
+    after = p >= 1
+    hours = (t[p[after]] - t[p[after] - 1]) / (3600 * NS_PER_S)
+    fast = np.zeros(len(values), bool)
+    fast[after] = np.abs(values[after] - x[p[after] - 1]) / hours > cfg.max_rate_per_h
+    flags |= np.where(fast, _RATE, 0)
+    result: Ints = flags.astype(np.int64)
+    return result

@@ -23,8 +23,8 @@ from pydantic_settings import (
 
 from saltwatch.core.codec import DEFAULT_LIMITS
 from saltwatch.core.errors import BadInputError, ConfigError
-from saltwatch.core.mapping import SourceSettings
 from saltwatch.core.qc import QcConfig
+from saltwatch.core.sources import SourceSettings
 from saltwatch.core.store import parse_store_url
 from saltwatch.core.timeutil import duration_seconds
 from saltwatch.core.topics import check_prefix, is_valid_id

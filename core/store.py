@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
+from saltwatch.core.columns import DeviceColumns
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
@@ -39,6 +40,10 @@ class ReadingWriter(Protocol):
 
 
 class ReadingStore(ReadingWriter, Protocol):
+    def write_columns(self, batches: Sequence[DeviceColumns]) -> None:
+        """``write`` for readings held as columns (a file's chunk): the same points."""
+        ...
+
     def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
         """The newest reading of each device (of ``devices``, or all)."""
         ...
@@ -53,6 +58,12 @@ class ReadingStore(ReadingWriter, Protocol):
         """A device's stored readings at exactly ``times`` (any number of them), by time: what
         decides whether a reading is new, a repeat or a conflict, however much history lies
         between those times."""
+        ...
+
+    def values_at(self, kind: TopicKind, device: str, times: Sequence[int]) -> Series:
+        """``at_times`` as columns: the stored times found, oldest first, and per field its
+        value at each (None: that reading has no such field; ``qc`` included), and the
+        ``zone`` and ``river`` it was stored with."""
         ...
 
     def aggregate(

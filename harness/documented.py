@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from saltwatch.core.mapping import SourceSettings
+from saltwatch.core.sources import SourceSettings
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "sources.md"
 

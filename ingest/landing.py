@@ -13,21 +13,28 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import numpy as np
 
 from saltwatch.core.backoff import Backoff
+from saltwatch.core.columns import DeviceColumns, Floats, Ints
 from saltwatch.core.errors import RetryableError
 from saltwatch.core.qc import QualityControl
-from saltwatch.core.schema import measurement_for
+from saltwatch.core.schema import FieldType, measurement_for
 from saltwatch.core.store import ReadingStore
-from saltwatch.core.types import Reading
-from saltwatch.ingest.conflicts import differs, stored_at
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading, Series
+from saltwatch.ingest.conflicts import IGNORED, differs, stored_at
 
 log = logging.getLogger("saltwatch.sources")
 
@@ -64,6 +71,10 @@ class Landing:
         self._store = store
         self._qc = qc
         self._patience_s = patience_s
+        self._pool: ThreadPoolExecutor | None = None
+        self._writing: Future[None] | None = None
+        self._in_flight: dict[tuple[TopicKind, str], DeviceColumns] = {}  # what it writes
+        self.wrote_all = True  # every write given so far has ended well
 
     def settle(
         self, batch: list[tuple[int, Reading]], tally: Tally, dry_run: bool = False
@@ -107,6 +118,132 @@ class Landing:
         tally.stored += len(fresh)
         return fresh
 
+    def settle_columns(
+        self, batches: list[DeviceColumns], tally: Tally, dry_run: bool = False
+    ) -> int:
+        """``settle`` for a chunk held as columns (core/columns.py), each device's rows in record
+        order: the same decisions, counts and writes, without an object per row. Returns how
+        many readings were new.
+
+        It returns while its new readings are written (``wait``), so that the caller maps the
+        next chunk meanwhile; that chunk's lookups then run while this write may not have
+        ended, so its rows are also compared with the readings still being written."""
+        pool = self._threads()
+        kept = [self._first_of_each_time(batch, tally) for batch in batches]
+        asked = [
+            pool.submit(
+                self.patiently,
+                partial(self._store.values_at, b.kind, b.device, b.ts_ns[k].tolist()),
+            )
+            for b, k in zip(batches, kept, strict=True)
+        ]
+        fresh: list[DeviceColumns] = []
+        for batch, mine, stored in zip(batches, kept, asked, strict=True):
+            writing = self._in_flight.get((batch.kind, batch.device))
+            held = stored.result()
+            if writing is not None:
+                held = _with(held, writing, set(batch.ts_ns[mine].tolist()))
+            new = self._against_stored(batch, mine, held, tally)
+            if len(new):
+                self._qc.apply_columns(new)
+                fresh.append(new)
+        count = sum(len(batch) for batch in fresh)
+        self.wait()  # one write at a time: a cursor moves past a chunk only once it is durable
+        if fresh and not dry_run:
+            self.wrote_all = False
+            self._writing = pool.submit(self.patiently, partial(self._store.write_columns, fresh))
+            self._in_flight = {(batch.kind, batch.device): batch for batch in fresh}
+        tally.stored += count
+        return count
+
+    def wait(self) -> None:
+        """Until the readings of the last ``settle_columns`` are durable: it returns while they
+        are written, so that the next chunk is mapped meanwhile. Raises what the write raised."""
+        writing, self._writing = self._writing, None
+        self._in_flight = {}
+        self.wrote_all = False
+        if writing is not None:
+            writing.result()
+        self.wrote_all = True
+
+    def wait_quietly(self) -> None:
+        """``wait``, for a caller already stopping: ``wrote_all`` says whether the write ended
+        well; what it raised is logged, not raised."""
+        try:
+            self.wait()
+        except Exception as exc:  # the caller raises its own reason
+            log.warning("the last chunk's write did not end: %s", exc)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """One thread writes a chunk while the caller maps the next, two look its devices up
+        (influxd answers on the machine's other core)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(3, thread_name_prefix="landing")
+        return self._pool
+
+    @staticmethod
+    def _first_of_each_time(batch: DeviceColumns, tally: Tally) -> Ints:
+        """The rows whose time is the first of its kind in the chunk, in record order; each later
+        one is counted a repeat when its values are the same, a conflict when not."""
+        times, first = np.unique(batch.ts_ns, return_index=True)  # by time, not by record
+        if len(first) == len(batch):
+            return np.arange(len(batch))
+        later = np.setdiff1d(np.arange(len(batch)), first)
+        earlier = first[np.searchsorted(times, batch.ts_ns[later])]
+        same = np.ones(len(later), bool)
+        for column in batch.values.values():
+            a, b = column[later], column[earlier]
+            same &= (a == b) | (np.isnan(a) & np.isnan(b))
+        tally.repeated += int(same.sum())
+        tally.conflicts += int((~same).sum())
+        for where in batch.where[later[~same]].tolist():
+            tally.note(where, "conflict", "an earlier record has other values at this time")
+        kept: Ints = np.sort(first)
+        return kept
+
+    @staticmethod
+    def _against_stored(
+        batch: DeviceColumns, kept: Ints, stored: Series, tally: Tally
+    ) -> DeviceColumns:
+        """The rows at ``kept`` the store does not hold; those it holds are counted already
+        stored (the same values) or conflicts (other values: the stored ones are kept)."""
+        if not stored.ts_ns:
+            return batch.take(kept)
+        times = batch.ts_ns[kept]
+        order = np.argsort(times)
+        found = np.array(stored.ts_ns, np.int64)
+        held = order[np.searchsorted(times[order], found)]  # each stored time's place in kept
+        fields = measurement_for(batch.kind).fields
+        names = sorted(
+            ({n for n in stored.values if n in fields} | set(batch.values)) - IGNORED - {"qc"}
+        )
+        diff: dict[str, Any] = {}
+        for name in names:
+            mine = batch.values.get(name)
+            new = np.full(len(held), np.nan) if mine is None else mine[kept[held]]
+            old = _floats(stored.values.get(name), len(held), fields.get(name))
+            if old is None:  # a stored value that is not a number: no file row has it
+                diff[name] = np.array([v is not None for v in stored.values[name]], bool)
+            else:
+                diff[name] = ~((new == old) | (np.isnan(new) & np.isnan(old)))
+        differing = np.zeros(len(held), bool)
+        for mask in diff.values():
+            differing |= mask
+        tally.already += int((~differing).sum())
+        tally.conflicts += int(differing.sum())
+        for i in np.flatnonzero(differing).tolist():
+            changed = next(name for name in names if diff[name][i])
+            where = int(batch.where[kept[held[i]]])
+            tally.note(where, "conflict", f"the store holds another {changed}; kept")
+        new_rows = np.ones(len(kept), bool)
+        new_rows[held] = False
+        return batch.take(kept[new_rows])
+
     def patiently(self, call: Callable[[], _T]) -> _T:
         """``call()``, again while the store is away, for up to the patience."""
         deadline = time.monotonic() + self._patience_s
@@ -120,3 +257,37 @@ class Landing:
                     raise
                 log.warning("the store is away (%s): trying again in %.1f s", exc, wait)
                 time.sleep(wait)
+
+
+def _floats(values: list[Any] | None, n: int, ftype: FieldType | None) -> Floats | None:
+    """A stored float column with NaN for None; None when the field is not a number."""
+    if values is None:
+        return np.full(n, np.nan)
+    if ftype is not FieldType.FLOAT:
+        return None
+    if None in values:
+        return np.array([np.nan if v is None else v for v in values], np.float64)
+    return np.array(values, np.float64)
+
+
+def _with(stored: Series, writing: DeviceColumns, asked: set[int]) -> Series:
+    """``stored`` (the store's answer for the times ``asked``) and the rows of ``writing`` (a
+    write that may not have ended) at asked times the store did not name: what the store holds
+    there once that write ends. Its rows had no stored value (else they would not be written),
+    so the two never disagree."""
+    known = set(stored.ts_ns)
+    times = writing.ts_ns.tolist()
+    rows = [i for i, ts in enumerate(times) if ts in asked and ts not in known]
+    if not rows:
+        return stored
+    out = Series(stored.device, list(stored.ts_ns), {k: list(v) for k, v in stored.values.items()})
+    before = len(out.ts_ns)
+    out.ts_ns.extend(writing.ts_ns[rows].tolist())
+    for name, column in writing.values.items():
+        values = [None if math.isnan(v) else v for v in column[rows].tolist()]
+        out.values.setdefault(name, [None] * before).extend(values)
+    for name, value in writing.text.items():
+        out.values.setdefault(name, [None] * before).extend([value] * len(rows))
+    for values in out.values.values():
+        values.extend([None] * (len(out.ts_ns) - len(values)))
+    return out

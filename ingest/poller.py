@@ -32,8 +32,9 @@ import httpx
 
 from saltwatch.core.backoff import Backoff
 from saltwatch.core.clock import Clock
-from saltwatch.core.mapping import RecordMapper, SourceSettings, zone_of
+from saltwatch.core.mapping import RecordMapper
 from saltwatch.core.registry import Registry
+from saltwatch.core.sources import SourceSettings, zone_of
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.types import Reading, Rejection
 from saltwatch.ingest.landing import Landing, Tally, save_json

@@ -1,23 +1,28 @@
-"""Rows of a table file — CSV (any delimiter, any encoding) or an Excel workbook — as records
-keyed by the header row's names, for a source's mapping (core/mapping.py)."""
+"""Rows of a table file — CSV (any delimiter, any encoding) or an Excel workbook — with the
+header row's names, for a source's mapping (core/batch_mapping.py)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 from saltwatch.core.errors import BadInputError
-from saltwatch.core.mapping import SourceSettings
+from saltwatch.core.sources import SourceSettings
 
 _EXCEL = (".xlsx", ".xlsm")
+_ASCII_SUPERSETS = {"utf-8", "utf-8-sig", "ascii", "latin-1", "iso8859-1", "cp1252", "cp1258"}
 
 
 class Table:
-    """One file's data rows, numbered from 1 after the header; ``position`` says how far the
-    reading has gone in bytes (of ``size``), for a progress bar."""
+    """One file's data rows, numbered from 1 after the header, each a sequence of cells in the
+    order of ``header`` (a short row lacks the last ones); ``position`` says how far the reading
+    has gone in bytes (of ``size``), for a progress bar."""
 
     def __init__(self, path: Path, source: SourceSettings) -> None:
         if not path.is_file():
@@ -28,13 +33,20 @@ class Table:
         self.position = 0
         self.header: list[str] = []
 
-    def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        if self.path.suffix.lower() in _EXCEL:
-            yield from self._sheet_rows()
-        else:
-            yield from self._csv_rows()
+    def chunks(self, size: int) -> Iterator[tuple[list[int], list[Sequence[Any]]]]:
+        """The data rows ``size`` lines at a time, with their numbers; blank rows left out."""
+        excel = self.path.suffix.lower() in _EXCEL
+        number = 0
+        for read in self._sheet_rows(size) if excel else self._csv_rows(size):
+            numbers = list(range(number + 1, number + len(read) + 1))
+            number += len(read)
+            if read.count([]):
+                kept = [i for i, line in enumerate(read) if line]
+                yield [numbers[i] for i in kept], [read[i] for i in kept]
+            else:
+                yield numbers, read
 
-    def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _csv_rows(self, size: int) -> Iterator[list[Sequence[Any]]]:
         with self.path.open("rb") as raw:
             try:
                 text = io.TextIOWrapper(raw, encoding=self.source.encoding, newline="")
@@ -44,12 +56,14 @@ class Table:
                 self.header = [name.strip() for name in next(reader, [])]
                 if not self.header:
                     raise BadInputError(f"{self.path.name}: no header row")
-                header = self.header
-                for number, row in enumerate(reader, start=1):
-                    if number % 4096 == 0:
+                if self._plain():
+                    for lines in self._split(text, size):
                         self.position = raw.tell()
-                    if row:
-                        yield number, dict(zip(header, row, strict=False))
+                        yield lines
+                    return
+                while lines := list(itertools.islice(reader, size)):
+                    self.position = raw.tell()
+                    yield lines  # type: ignore[misc]
             except UnicodeDecodeError as exc:
                 raise BadInputError(
                     f"{self.path.name} is not {self.source.encoding} text (set the source's"
@@ -59,7 +73,43 @@ class Table:
                 raise BadInputError(f"{self.path.name}: not readable as CSV: {exc}") from None
         self.position = self.size
 
-    def _sheet_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+    def _plain(self) -> bool:
+        """Whether the CSV reader would only cut lines at the delimiter: an encoding that keeps
+        ASCII as bytes, no quote anywhere, no carriage return but before a line feed."""
+        if codecs.lookup(self.source.encoding).name not in _ASCII_SUPERSETS:
+            return False
+        with self.path.open("rb") as raw:
+            while block := raw.read(1 << 20):
+                if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
+                    return False
+                if block.endswith(b"\r"):  # a CR LF split between two blocks
+                    return False
+        return True
+
+    def _split(self, text: io.TextIOWrapper, size: int) -> Iterator[list[Sequence[Any]]]:
+        """The rest of a plain CSV (``_plain``) cut into rows ``size`` at a time, as the CSV
+        reader cuts it: a blank line is an empty row."""
+        delimiter, pending, carry = self.source.delimiter, [], ""
+        while True:
+            block = text.read(1 << 20)
+            if block:
+                lines = (carry + block).replace("\r\n", "\n").split("\n")
+                carry = lines.pop()
+                pending.extend(lines)
+            elif carry:
+                pending.append(carry)
+                carry = ""
+            while len(pending) >= size or (pending and not block):
+                part = pending[:size]
+                del pending[:size]
+                rows: list[Sequence[Any]] = list(map(str.split, part, repeat(delimiter)))
+                if "" in part:
+                    rows = [row if line else [] for row, line in zip(rows, part, strict=True)]
+                yield rows
+            if not block:
+                return
+
+    def _sheet_rows(self, size: int) -> Iterator[list[Sequence[Any]]]:
         import openpyxl  # noqa: PLC0415 (only for workbooks: it takes a while to import)
 
         try:
@@ -78,13 +128,11 @@ class Table:
             self.header = ["" if c is None else str(c).strip() for c in first]
             if not any(self.header):
                 raise BadInputError(f"{self.path.name}: no header row")
-            header = self.header
-            total = max(sheet.max_row or 1, 1)
-            for number, row in enumerate(cells, start=1):
-                if number % 4096 == 0:
-                    self.position = self.size * number // total
-                if any(cell is not None for cell in row):
-                    yield number, dict(zip(header, row, strict=False))
+            total, done = max(sheet.max_row or 1, 1), 0
+            while lines := list(itertools.islice(cells, size)):
+                done += len(lines)
+                self.position = self.size * done // total
+                yield [row if any(cell is not None for cell in row) else [] for row in lines]
         finally:
             book.close()
         self.position = self.size

@@ -20,9 +20,10 @@ import orjson
 from paho.mqtt.client import topic_matches_sub
 
 from saltwatch.core.codec import DecodeResult
-from saltwatch.core.mapping import RecordMapper, SourceSettings, lookup
+from saltwatch.core.mapping import RecordMapper, lookup
 from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import Registry
+from saltwatch.core.sources import SourceSettings
 from saltwatch.core.types import Rejection
 
 #: each network server's uplink topics, when a source names none

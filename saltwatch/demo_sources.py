@@ -18,10 +18,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from saltwatch.broker import EmbeddedBroker, free_port
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits, decode_payload
-from saltwatch.core.mapping import SourceSettings
 from saltwatch.core.qc import QcFlag, QualityControl
 from saltwatch.core.registry import Device, Registry
 from saltwatch.core.settings import Settings
+from saltwatch.core.sources import SourceSettings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind

@@ -1,19 +1,21 @@
 """ReadingStore on InfluxDB over the HTTP API that 1.x, 2.x (v1 compatibility) and 3.x all serve.
 
 Writes go to ``/write`` as line protocol built by influxdb-client's ``Point`` (its escaping); reads
-use InfluxQL on ``/query``. Every value that did not come from our own schema constants is quoted
-by ``quote_literal`` / ``quote_ident``, so no device id, tag or caller input can change a query.
+use InfluxQL on ``/query``, its text made in storage/influxql.py (which quotes every value that
+did not come from our own schema constants).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import orjson
 
+from saltwatch.core.columns import DeviceColumns
 from saltwatch.core.errors import AuthError, BadInputError, ConfigError, RetryableError
 from saltwatch.core.schema import FieldType, Measurement, measurement_for
 from saltwatch.core.settings import StoreSettings, default_of
@@ -22,21 +24,10 @@ from saltwatch.core.timeutil import time_runs
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 from saltwatch.storage.influx_lines import LineFormatter, typed
+from saltwatch.storage.influxql import extend, quote_ident, where
 
 #: ``latest`` looks this far back first (seconds).
 LATEST_RECENT_S = 2 * 86_400
-
-
-def quote_literal(value: str) -> str:
-    """An InfluxQL string literal that means exactly ``value``."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
-    return f"'{escaped}'"
-
-
-def quote_ident(name: str) -> str:
-    """An InfluxQL double-quoted identifier."""
-    escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
 
 
 def parse_influx_url(url: str) -> InfluxAddress:
@@ -50,6 +41,7 @@ def parse_influx_url(url: str) -> InfluxAddress:
 AT_TIMES_GAP_NS = 600 * 1_000_000_000  # times further apart are read by separate queries
 AT_TIMES_PAGE = 10_000
 AT_TIMES_DENSITY = 4  # stored readings per time asked, up to which a whole span is read
+PARALLEL_WRITE_LINES = 5_000  # from twice this many lines, a columns' write goes as two requests
 
 
 class InfluxReadingStore:
@@ -70,6 +62,7 @@ class InfluxReadingStore:
         )
         self._database_ready = False
         self._lines = LineFormatter()
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def database(self) -> str:
@@ -99,12 +92,31 @@ class InfluxReadingStore:
         self._database_ready = True
 
     def write(self, readings: Sequence[Reading]) -> None:
-        if not readings:
+        line = self._lines.line
+        self._post([line(r, measurement_for(r.kind)) for r in readings])
+
+    def write_columns(self, batches: Sequence[DeviceColumns]) -> None:
+        """Large batches go as two requests at once: influxd takes them on two cores."""
+        lines = [
+            line
+            for batch in batches
+            for line in self._lines.column_lines(batch, measurement_for(batch.kind))
+        ]
+        if len(lines) < 2 * PARALLEL_WRITE_LINES:
+            self._post(lines)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="influx-write")
+        half = len(lines) // 2
+        for done in [self._pool.submit(self._post, part) for part in (lines[:half], lines[half:])]:
+            done.result()
+
+    def _post(self, lines: list[str]) -> None:
+        if not lines:
             return
         if not self._database_ready:
             self.ensure_database()
-        line = self._lines.line
-        body = "\n".join(line(r, measurement_for(r.kind)) for r in readings).encode()
+        body = "\n".join(lines).encode()
         params = {"db": self.database, "precision": "ns"}
         response = self._request("POST", "/write", params=params, content=body)
         if response.status_code == 404 and b"database not found" in response.content:
@@ -131,23 +143,6 @@ class InfluxReadingStore:
         return series
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _where(
-        m: Measurement,
-        devices: Sequence[str] | None = None,
-        start_ns: int | None = None,
-        end_ns: int | None = None,
-    ) -> str:
-        clauses: list[str] = []
-        if devices:
-            tag = quote_ident(m.device_tag)
-            clauses.append("(" + " OR ".join(f"{tag} = {quote_literal(d)}" for d in devices) + ")")
-        if start_ns is not None:
-            clauses.append(f"time >= {int(start_ns)}")
-        if end_ns is not None:
-            clauses.append(f"time < {int(end_ns)}")
-        return (" WHERE " + " AND ".join(clauses)) if clauses else ""
-
     @staticmethod
     def _rows(series: dict[str, Any]) -> Iterator[dict[str, Any]]:
         columns: list[str] = series["columns"]
@@ -191,7 +186,7 @@ class InfluxReadingStore:
         self, kind: TopicKind, m: Measurement, devices: Sequence[str] | None, since_ns: int | None
     ) -> dict[str, Reading]:
         q = (
-            f"SELECT * FROM {quote_ident(m.name)}{self._where(m, devices, since_ns)} "
+            f"SELECT * FROM {quote_ident(m.name)}{where(m, devices, since_ns)} "
             f"GROUP BY {quote_ident(m.device_tag)} ORDER BY time DESC LIMIT 1"
         )
         out: dict[str, Reading] = {}
@@ -213,46 +208,86 @@ class InfluxReadingStore:
     ) -> list[Reading]:
         m = measurement_for(kind)
         q = (
-            f"SELECT * FROM {quote_ident(m.name)}{self._where(m, [device], start_ns, end_ns)} "
+            f"SELECT * FROM {quote_ident(m.name)}{where(m, [device], start_ns, end_ns)} "
             f"ORDER BY time ASC LIMIT {int(limit)}"
         )
         rows = [row for series in self._query(q) for row in self._rows(series)]
         return [self._reading(kind, m, row) for row in rows]
 
     def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
-        """InfluxQL cannot OR time conditions, so the store is first asked how many readings lie
-        between the first and the last time: none (a first import, a new device) ends it; few
-        enough (at most ``AT_TIMES_DENSITY`` per time asked) and the whole span is read, page by
-        page; otherwise the times are cut into runs (consecutive times less than
-        ``AT_TIMES_GAP_NS`` apart), each run's range read whole. Only the times asked are kept:
-        exact over any amount of history, a few queries for a backlog or a file's chunk."""
-        wanted = set(times)
-        if not wanted:
-            return {}
-        first, last = min(wanted), max(wanted)
-        if len(wanted) > 1:
-            between = self.count(kind, first, last + 1, device)
-            if between == 0:
-                return {}
-            if between <= AT_TIMES_DENSITY * len(wanted):
-                return self._span(kind, device, first, last, wanted)
+        m = measurement_for(kind)
+        found = self.values_at(kind, device, times)
+        tags = {m.device_tag: device}
         out: dict[int, Reading] = {}
-        for start, end in time_runs(sorted(wanted), AT_TIMES_GAP_NS):
-            out.update(self._span(kind, device, start, end, wanted))
+        for i, ts in enumerate(found.ts_ns):
+            row: dict[str, Any] = {name: column[i] for name, column in found.values.items()}
+            out[ts] = self._reading(kind, m, {**row, **tags, "time": ts})
         return out
 
-    def _span(
-        self, kind: TopicKind, device: str, first: int, last: int, wanted: set[int]
-    ) -> dict[int, Reading]:
-        """The readings at ``wanted`` times between ``first`` and ``last``, read page by page."""
-        out: dict[int, Reading] = {}
-        start = first
+    def values_at(self, kind: TopicKind, device: str, times: Sequence[int]) -> Series:
+        """As influxd answers: a whole float may come as an integer (``at_times`` types them).
+
+        InfluxQL cannot OR time conditions, so the span from the first time to the last is read
+        page by page, keeping only the times asked, for as long as the pages hold mostly those
+        (at least one row in ``AT_TIMES_DENSITY``). A page that is mostly other readings (a
+        device's dense history between a few old times) ends that: the rest of the times are cut
+        into runs (consecutive times less than ``AT_TIMES_GAP_NS`` apart), each run read whole.
+        Exact over any amount of history, and a few queries for a backlog or a file's chunk."""
+        out = Series(device)
+        wanted = set(times)
+        if not wanted:
+            return out
+        self._read(kind, device, min(wanted), max(wanted), wanted, out, switch=True)
+        return out
+
+    def _read(
+        self,
+        kind: TopicKind,
+        device: str,
+        start: int,
+        last: int,
+        wanted: set[int],
+        out: Series,
+        switch: bool,
+    ) -> None:
+        """Page after page from ``start`` to ``last``; with ``switch``, a page mostly of other
+        readings turns the rest into runs."""
         while True:
-            page = self.query(kind, device, start, last + 1, AT_TIMES_PAGE)
-            out.update((r.ts_ns, r) for r in page if r.ts_ns in wanted)
-            if len(page) < AT_TIMES_PAGE:
-                return out
-            start = page[-1].ts_ns + 1
+            got, kept, newest = self._page(kind, device, start, last, wanted, out)
+            if got < AT_TIMES_PAGE:
+                return
+            start = newest + 1
+            if switch and kept * AT_TIMES_DENSITY < got:  # far more is stored than asked
+                rest = sorted(t for t in wanted if t >= start)
+                for first, end in time_runs(rest, AT_TIMES_GAP_NS):
+                    self._read(kind, device, first, end, wanted, out, switch=False)
+                return
+
+    def _page(
+        self, kind: TopicKind, device: str, start: int, last: int, wanted: set[int], out: Series
+    ) -> tuple[int, int, int]:
+        """One page of the readings from ``start`` to ``last``; those at ``wanted`` times go
+        into ``out`` as columns (no object per row: a file's chunk asks for many). Returns how
+        many readings the page held, how many were kept, and the newest time on it."""
+        m = measurement_for(kind)
+        q = (
+            f"SELECT * FROM {quote_ident(m.name)}"
+            f"{where(m, [device], start, last + 1)} ORDER BY time ASC"
+            f" LIMIT {AT_TIMES_PAGE}"
+        )
+        got = kept = 0
+        newest = start
+        for series in self._query(q):
+            rows: list[list[Any]] = series.get("values") or []
+            if not rows:
+                continue
+            got += len(rows)
+            newest = max(newest, int(rows[-1][0]))
+            mine = [row for row in rows if row[0] in wanted]
+            kept += len(mine)
+            if mine:
+                extend(out, series["columns"], mine, m)
+        return got, kept, newest
 
     def aggregate(
         self,
@@ -273,7 +308,7 @@ class InfluxReadingStore:
         good = f' AND ("qc" & {int(exclude_qc)}) = 0' if exclude_qc else ""
         q = (
             f"SELECT min({f}), mean({f}), max({f}), count({f}) FROM {quote_ident(m.name)}"
-            f"{self._where(m, [device], start_ns, end_ns)}{good}"
+            f"{where(m, [device], start_ns, end_ns)}{good}"
             f" GROUP BY time({int(every_s)}s, {int(offset_s) % int(every_s)}s) fill(none)"
         )
         out: list[Aggregate] = []
@@ -288,7 +323,7 @@ class InfluxReadingStore:
         wanted = [f for f in dict.fromkeys([*fields, "qc"]) if f in m.fields]
         columns = ", ".join(quote_ident(f) for f in wanted)
         q = (
-            f"SELECT {columns} FROM {quote_ident(m.name)}{self._where(m, None, since_ns)} "
+            f"SELECT {columns} FROM {quote_ident(m.name)}{where(m, None, since_ns)} "
             f"GROUP BY {quote_ident(m.device_tag)}"
         )
         out: dict[str, Series] = {}
@@ -310,8 +345,8 @@ class InfluxReadingStore:
         device: str | None = None,
     ) -> int:
         m = measurement_for(kind)
-        where = self._where(m, [device] if device is not None else None, start_ns, end_ns)
-        q = f'SELECT count("qc") FROM {quote_ident(m.name)}{where}'
+        clause = where(m, [device] if device is not None else None, start_ns, end_ns)
+        q = f'SELECT count("qc") FROM {quote_ident(m.name)}{clause}'
         return sum(int(v[1]) for s in self._query(q) for v in s.get("values") or [])
 
     def counts_by_device(self, kind: TopicKind) -> dict[str, int]:
@@ -330,4 +365,6 @@ class InfluxReadingStore:
             return False
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
         self._http.close()

@@ -3,12 +3,17 @@ escapes everything), and ``LineFormatter``, the same lines at ingest speed."""
 
 from __future__ import annotations
 
-from math import isfinite
+from collections.abc import Callable
+from itertools import repeat
+from math import isfinite, isnan
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
+from saltwatch.core.columns import DeviceColumns
 from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags
 from saltwatch.core.types import Reading
 
@@ -65,7 +70,7 @@ class LineFormatter:
     def __init__(self) -> None:
         self._prefixes: dict[tuple[str, str, str, str], str] = {}
 
-    def line(self, reading: Reading, measurement: Measurement) -> str:
+    def _prefix_of(self, reading: Reading, measurement: Measurement) -> str:
         key = (measurement.name, reading.device, reading.zone, reading.river)
         prefix = self._prefixes.get(key)
         if prefix is None:
@@ -73,6 +78,10 @@ class LineFormatter:
             if len(self._prefixes) >= _PREFIX_CACHE_LIMIT:
                 self._prefixes.clear()
             self._prefixes[key] = prefix
+        return prefix
+
+    def line(self, reading: Reading, measurement: Measurement) -> str:
+        prefix = self._prefix_of(reading, measurement)
         parts: list[str] = []
         types = measurement.fields
         for name, value in reading.fields.items():
@@ -81,19 +90,44 @@ class LineFormatter:
                 number = float(value)
                 if not isfinite(number):
                     return to_line(reading, measurement)  # Point leaves NaN and ∞ out
-                text = repr(number)
-                parts.append(f"{name}={text[:-2] if text.endswith('.0') else text}")
+                parts.append(f"{name}={_number(number)}")
             elif ftype is FieldType.INT:
                 parts.append(f"{name}={int(value)}i")
             elif ftype is FieldType.BOOL:
                 parts.append(f"{name}={'true' if value else 'false'}")
             elif ftype is FieldType.STRING:
                 text = str(value)
-                if '"' in text or "\\" in text or "\n" in text:
+                if _needs_escape(text):
                     return to_line(reading, measurement)  # Point escapes it
                 parts.append(f'{name}="{text}"')
         parts.append(f"qc={int(reading.qc)}i")
         return f"{prefix} {','.join(parts)} {reading.ts_ns}"
+
+    def column_lines(self, columns: DeviceColumns, measurement: Measurement) -> list[str]:
+        """The lines of a device's columns: the points ``line`` writes for each of their
+        readings (a whole float as ``2.0`` where Point writes ``2``: the same float)."""
+        head = Reading(columns.kind, columns.device, 0, {}, 0, columns.zone, columns.river)
+        if any(_needs_escape(v) for v in columns.text.values()) or any(
+            measurement.fields.get(n) is not FieldType.FLOAT for n in columns.values
+        ):
+            return [self.line(r, measurement) for r in columns.readings()]
+        prefix = self._prefix_of(head, measurement)
+        tail = "".join(f',{name}="{value}"' for name, value in columns.text.items()) + ",qc="
+        qcs, times = _texts(columns.qc, str), map(str, columns.ts_ns.tolist())
+        if len(columns.values) == 1:  # one quantity: the usual file
+            ((name, column),) = columns.values.items()
+            if not np.isnan(column).any():
+                numbers = _texts(column, repr)
+                parts = (repeat(f"{prefix} {name}="), numbers, repeat(tail), qcs, repeat("i "))
+                return list(map("".join, zip(*parts, times, strict=False)))
+        fields = [
+            [None if isnan(v) else f"{name}={v!r}" for v in column.tolist()]
+            for name, column in columns.values.items()
+        ]
+        return [
+            f"{prefix} {','.join(p for p in present if p is not None)}{tail}{q}i {t}"
+            for present, q, t in zip(zip(*fields, strict=True), qcs, times, strict=True)
+        ]
 
     @staticmethod
     def _prefix(reading: Reading, measurement: Measurement) -> str:
@@ -103,3 +137,23 @@ class LineFormatter:
         if not line.endswith(_MARK):
             raise AssertionError("unexpected line protocol from Point")
         return line[: -len(_MARK)]
+
+
+def _number(value: float) -> str:
+    """A finite float as ``Point`` writes it."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _texts(values: npt.NDArray[Any], text: Callable[[Any], str]) -> list[str]:
+    """``text`` of each value, made once per distinct value when values repeat (a salinity
+    written to two decimals, a QC mask that is mostly 0)."""
+    distinct, where = np.unique(values, return_inverse=True)
+    if 4 * len(distinct) > len(values):
+        return list(map(text, values.tolist()))
+    made: list[str] = np.array(list(map(text, distinct.tolist())), dtype=object)[where].tolist()
+    return made
+
+
+def _needs_escape(text: str) -> bool:
+    return '"' in text or "\\" in text or "\n" in text

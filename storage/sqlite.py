@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from saltwatch.core.columns import DeviceColumns
 from saltwatch.core.errors import BadInputError, FatalError, RetryableError
 from saltwatch.core.schema import (
     MEASUREMENTS,
@@ -235,6 +236,23 @@ class SqliteReadingStore:
             )
             out.update((row["ts"], self._reading(kind, m, row)) for row in rows)
         return out
+
+    def values_at(self, kind: TopicKind, device: str, times: Sequence[int]) -> Series:
+        found = self.at_times(kind, device, times)
+        out = Series(device)
+        names = [n for n in measurement_for(kind).fields if n != "qc"]
+        for ts in sorted(found):
+            reading = found[ts]
+            out.ts_ns.append(ts)
+            for name in names:
+                out.values.setdefault(name, []).append(reading.fields.get(name))
+            out.values.setdefault("qc", []).append(reading.qc)
+            out.values.setdefault("zone", []).append(reading.zone)
+            out.values.setdefault("river", []).append(reading.river)
+        return out
+
+    def write_columns(self, batches: Sequence[DeviceColumns]) -> None:
+        self.write([reading for batch in batches for reading in batch.readings()])
 
     def aggregate(
         self,

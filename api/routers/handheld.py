@@ -16,7 +16,7 @@ from saltwatch.api.convert import query_time
 from saltwatch.api.deps import Audit, Context, record
 from saltwatch.api.schemas import ReadingPoint
 from saltwatch.core.codec import reading_from_values
-from saltwatch.core.mapping import UNITS, unit_factor
+from saltwatch.core.sources import UNITS, unit_factor
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 from saltwatch.core.types import Reading, Rejection
 from saltwatch.ingest.conflicts import differs

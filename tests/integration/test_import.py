@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ import pytest
 
 from harness.documented import documented_sources
 from saltwatch.core.clock import FakeClock
-from saltwatch.core.mapping import SourceSettings
 from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import load_registry
+from saltwatch.core.sources import SourceSettings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
 from saltwatch.ingest import importer as importer_module
@@ -107,6 +108,55 @@ def test_another_value_for_a_stored_time_is_a_conflict_and_the_first_stays(
     after = stored(store)
     assert {k: v for k, v in after.items() if k in before} == before  # 0.7 kept, not 9.9
     assert len(after) == 21
+
+
+class _FirstWriteAfterTheNextLookup:
+    """A real store whose first chunk write ends only after the next chunk was looked up (the
+    order a slow store gives at random)."""
+
+    def __init__(self, store: ReadingStore) -> None:
+        self._store = store
+        self._lookups = 0
+        self._changed = threading.Condition()
+        self.overlapped = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def values_at(self, *args: Any) -> Any:
+        found = self._store.values_at(*args)
+        with self._changed:
+            self._lookups += 1
+            self._changed.notify_all()
+        return found
+
+    def write_columns(self, batches: Any) -> None:
+        with self._changed:
+            if not self.overlapped:
+                self.overlapped = self._changed.wait_for(lambda: self._lookups >= 2, timeout=10)
+        self._store.write_columns(batches)
+
+
+def test_a_time_repeated_in_a_later_chunk_is_judged_against_the_first_while_it_is_written(
+    store: ReadingStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk is looked up while the chunk before it may still be being written: a time that
+    chunk holds is an earlier record's, a repeat or a conflict, never written over."""
+    monkeypatch.setattr(importer_module, "CHUNK_ROWS", 50)
+    slow = _FirstWriteAfterTheNextLookup(store)
+    path = logger_file(tmp_path / "a.csv", 120)
+    lines = path.read_text().splitlines()
+    first, second = lines[10], lines[20]  # rows 10 and 20, both in the first chunk
+    when = second.split(",")[0]
+    lines.insert(60, first)  # the same value again, in the second chunk
+    lines.insert(61, f"{when},9.9")  # another value for a time of the first chunk
+    path.write_text("\n".join(lines) + "\n")
+    report = importer(LOGGER, slow, tmp_path).run(path)
+    assert slow.overlapped
+    assert (report.rows, report.stored, report.already, report.conflicts) == (122, 120, 1, 1)
+    assert [row for row, reason, _ in report.examples if reason == "conflict"] == [61]
+    kept = stored(store)
+    assert len(kept) == 120 and 9.9 not in kept.values()
 
 
 def test_a_dry_run_reports_and_writes_nothing(store: ReadingStore, tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from saltwatch.core.errors import ConfigError
 from saltwatch.core.schema import measurement_for
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-from saltwatch.storage.influx import parse_influx_url, quote_ident, quote_literal
+from saltwatch.storage.influx import parse_influx_url
 from saltwatch.storage.influx_lines import LineFormatter, to_line
+from saltwatch.storage.influxql import quote_ident, quote_literal
 
 
 def test_token_url() -> None:

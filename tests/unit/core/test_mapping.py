@@ -9,10 +9,11 @@ import pytest
 from pydantic import ValidationError
 
 from harness.documented import documented_sources
-from saltwatch.core.mapping import RecordMapper, SourceSettings
+from saltwatch.core.mapping import RecordMapper
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import load_registry
+from saltwatch.core.sources import SourceSettings
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Rejection
 from saltwatch.core.units import salinity_from_ec25
