@@ -62,8 +62,7 @@ class ReadingStore(ReadingWriter, Protocol):
 
     def values_at(self, kind: TopicKind, device: str, times: Sequence[int]) -> Series:
         """``at_times`` as columns: the stored times found, oldest first, and per field its
-        value at each (None: that reading has no such field; ``qc`` included), and the
-        ``zone`` and ``river`` it was stored with."""
+        value at each (None: that reading has no such field; ``qc`` included)."""
         ...
 
     def aggregate(

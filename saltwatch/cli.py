@@ -13,7 +13,6 @@ import typer
 from saltwatch.cli_common import BrokerConfig, ConfigOption, exit_1_on, registry_of, settings_of
 from saltwatch.core.errors import ConfigError, FatalError, SaltWatchError
 from saltwatch.importing import import_files
-from saltwatch.runtime import run_with_alerts, setup_logging, stop_on_signals
 
 app = typer.Typer(
     name="saltwatch",
@@ -68,6 +67,7 @@ def ingest(
     """Consume device messages from MQTT and store every valid reading (at-least-once)."""
     from saltwatch.ingest import workers as fleet  # noqa: PLC0415
     from saltwatch.ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
+    from saltwatch.runtime import setup_logging, stop_on_signals  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = settings_of(config)
@@ -129,6 +129,7 @@ def demo(
     stores in --data, the simulator playing a dry season in accelerated time, ingest, alerts,
     and the API with the dashboard. Prints where to look and the tokens; Ctrl-C stops."""
     from saltwatch.demo import DemoOptions, run_demo  # noqa: PLC0415
+    from saltwatch.runtime import setup_logging, stop_on_signals  # noqa: PLC0415
 
     settings = settings_of(config)
     reg = registry_of(settings)
@@ -143,6 +144,7 @@ def serve(config: ConfigOption = None) -> None:
     """Ingest, alerts and the API in one process against the configured broker and store."""
     from saltwatch.ingest.service import IngestService  # noqa: PLC0415
     from saltwatch.ingest.workers import as_one_process  # noqa: PLC0415
+    from saltwatch.runtime import run_with_alerts, setup_logging  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = settings_of(config)
@@ -162,6 +164,7 @@ def serve(config: ConfigOption = None) -> None:
 def alerts(config: ConfigOption = None) -> None:
     """Alerts alone: their own MQTT subscription (alerts.client_id), rules, notifications."""
     from saltwatch.ingest.feed import ReadingFeed  # noqa: PLC0415
+    from saltwatch.runtime import run_with_alerts, setup_logging  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
 
     settings = settings_of(config)
@@ -188,6 +191,7 @@ def api(
 
     from saltwatch.api.server import plain_http_warning  # noqa: PLC0415
     from saltwatch.api_process import CONFIG_ENV  # noqa: PLC0415
+    from saltwatch.runtime import setup_logging  # noqa: PLC0415
 
     settings = settings_of(config)  # fail early, here, on bad settings
     registry_of(settings)

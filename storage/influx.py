@@ -198,6 +198,12 @@ class InfluxReadingStore:
                     out[reading.device] = reading
         return out
 
+    def _field_keys(self, m: Measurement) -> list[str]:
+        """The fields of ``m`` that some stored reading has (from the index: cheap)."""
+        q = f"SHOW FIELD KEYS FROM {quote_ident(m.name)}"
+        names = {str(v[0]) for series in self._query(q) for v in series.get("values") or []}
+        return [name for name in m.fields if name in names]
+
     def _devices_of(self, m: Measurement) -> set[str]:
         """Every device that ever wrote this measurement (from the index: cheap)."""
         q = f"SHOW TAG VALUES FROM {quote_ident(m.name)} WITH KEY = {quote_ident(m.device_tag)}"
@@ -216,7 +222,7 @@ class InfluxReadingStore:
 
     def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
         m = measurement_for(kind)
-        found = self.values_at(kind, device, times)
+        found = self._values(kind, device, times, "*")
         tags = {m.device_tag: device}
         out: dict[int, Reading] = {}
         for i, ts in enumerate(found.ts_ns):
@@ -226,18 +232,26 @@ class InfluxReadingStore:
 
     def values_at(self, kind: TopicKind, device: str, times: Sequence[int]) -> Series:
         """As influxd answers: a whole float may come as an integer (``at_times`` types them).
-
+        Only the fields the measurement has anywhere are asked for (influxd's index knows them):
+        no tag, no column that is empty everywhere.
         InfluxQL cannot OR time conditions, so the span from the first time to the last is read
         page by page, keeping only the times asked, for as long as the pages hold mostly those
         (at least one row in ``AT_TIMES_DENSITY``). A page that is mostly other readings (a
         device's dense history between a few old times) ends that: the rest of the times are cut
         into runs (consecutive times less than ``AT_TIMES_GAP_NS`` apart), each run read whole.
         Exact over any amount of history, and a few queries for a backlog or a file's chunk."""
+        fields = self._field_keys(measurement_for(kind))
+        if not fields:
+            return Series(device)  # nothing of this kind stored yet
+        return self._values(kind, device, times, ",".join(quote_ident(f) for f in fields))
+
+    def _values(self, kind: TopicKind, device: str, times: Sequence[int], columns: str) -> Series:
+        """The readings at ``times``, their ``columns`` (an InfluxQL select list)."""
         out = Series(device)
         wanted = set(times)
         if not wanted:
             return out
-        self._read(kind, device, min(wanted), max(wanted), wanted, out, switch=True)
+        self._read(kind, device, min(wanted), max(wanted), wanted, out, columns, switch=True)
         return out
 
     def _read(
@@ -248,30 +262,38 @@ class InfluxReadingStore:
         last: int,
         wanted: set[int],
         out: Series,
+        columns: str,
         switch: bool,
     ) -> None:
         """Page after page from ``start`` to ``last``; with ``switch``, a page mostly of other
         readings turns the rest into runs."""
         while True:
-            got, kept, newest = self._page(kind, device, start, last, wanted, out)
+            got, kept, newest = self._page(kind, device, (start, last), wanted, out, columns)
             if got < AT_TIMES_PAGE:
                 return
             start = newest + 1
             if switch and kept * AT_TIMES_DENSITY < got:  # far more is stored than asked
                 rest = sorted(t for t in wanted if t >= start)
                 for first, end in time_runs(rest, AT_TIMES_GAP_NS):
-                    self._read(kind, device, first, end, wanted, out, switch=False)
+                    self._read(kind, device, first, end, wanted, out, columns, switch=False)
                 return
 
     def _page(
-        self, kind: TopicKind, device: str, start: int, last: int, wanted: set[int], out: Series
+        self,
+        kind: TopicKind,
+        device: str,
+        span: tuple[int, int],
+        wanted: set[int],
+        out: Series,
+        columns: str,
     ) -> tuple[int, int, int]:
         """One page of the readings from ``start`` to ``last``; those at ``wanted`` times go
         into ``out`` as columns (no object per row: a file's chunk asks for many). Returns how
         many readings the page held, how many were kept, and the newest time on it."""
         m = measurement_for(kind)
+        start, last = span
         q = (
-            f"SELECT * FROM {quote_ident(m.name)}"
+            f"SELECT {columns} FROM {quote_ident(m.name)}"
             f"{where(m, [device], start, last + 1)} ORDER BY time ASC"
             f" LIMIT {AT_TIMES_PAGE}"
         )

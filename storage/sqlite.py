@@ -247,8 +247,6 @@ class SqliteReadingStore:
             for name in names:
                 out.values.setdefault(name, []).append(reading.fields.get(name))
             out.values.setdefault("qc", []).append(reading.qc)
-            out.values.setdefault("zone", []).append(reading.zone)
-            out.values.setdefault("river", []).append(reading.river)
         return out
 
     def write_columns(self, batches: Sequence[DeviceColumns]) -> None:
