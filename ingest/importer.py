@@ -30,7 +30,7 @@ from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import Registry
 from saltwatch.core.sources import SourceSettings
 from saltwatch.core.store import ReadingStore
-from saltwatch.ingest.landing import Landing, Tally, save_json
+from saltwatch.ingest.landing import Asked, Landing, Tally, save_json
 from saltwatch.ingest.tables import Table
 
 log = logging.getLogger("saltwatch.import")
@@ -38,7 +38,7 @@ log = logging.getLogger("saltwatch.import")
 #: the cycle collector's thresholds during an import (Python's: 700, 10, 10)
 SPARSE_COLLECTION = (50_000, 50, 1000)
 #: rows judged, looked up and written together
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 
 Progress = Callable[[int, int, int], None]  # bytes read, bytes in all, rows read
 
@@ -144,24 +144,34 @@ class Importer:
         cursor = Cursor(self._cursors, self._source.name, file_digest(path))
         done = 0 if dry_run else cursor.load()
         report.resumed_from = done
+        # A chunk is mapped and its lookups started, then the chunk before it is decided and
+        # its write started: the store answers and writes while the next chunk is mapped.
+        pending: tuple[Asked, int] | None = None  # asked, not decided; its last row
+        landing = self._landing
         try:
-            durable = 0  # the last row of a chunk whose write has ended
             for numbers, rows in table.chunks(CHUNK_ROWS):
                 report.rows += len(rows)
                 if numbers and numbers[-1] > done:
                     skip = bisect_right(numbers, done)  # rows made durable before a stop
-                    # settling a chunk first waits for the write of the one before
-                    self._settle(table.header, numbers[skip:], rows[skip:], report, dry_run)
-                    if not dry_run and durable > done:
-                        cursor.save(durable, path.name)
-                    durable = numbers[-1]
+                    asked = self._ask(table.header, numbers[skip:], rows[skip:], report)
+                    previous, pending = pending, None
+                    if previous is not None:
+                        landing.decide(previous[0], report, dry_run, tag=previous[1])
+                        if not dry_run and landing.durable > done:
+                            cursor.save(landing.durable, path.name)
+                    pending = (asked, numbers[-1])
                 if progress is not None:
                     progress(table.position, table.size, report.rows)
-            self._landing.wait()
-        except BaseException:  # stopped (Ctrl-C, the store away): keep what the last write did
-            self._landing.wait_quietly()
-            if not dry_run and durable > done and self._landing.wrote_all:
-                cursor.save(durable, path.name)
+            previous, pending = pending, None
+            if previous is not None:
+                landing.decide(previous[0], report, dry_run, tag=previous[1])
+            landing.wait()
+        except BaseException:  # stopped (Ctrl-C, the store away): keep what was written
+            landing.wait_quietly()
+            if pending is not None and not dry_run and not landing.failed:
+                self._finish(pending[0], report, tag=pending[1])
+            if not dry_run and landing.durable > done:
+                cursor.save(landing.durable, path.name)
             raise
         finally:
             self._landing.close()  # its threads: a server imports many files
@@ -174,18 +184,24 @@ class Importer:
         log.info("import of %s ended: %d rows", path.name, report.rows)
         return report
 
-    def _settle(
+    def _ask(
         self,
         header: Sequence[str],
         numbers: list[int],
         rows: list[Sequence[Any]],
         report: ImportReport,
-        dry_run: bool,
-    ) -> None:
-        """Map a chunk's rows as columns, count the refused, land the rest (its write goes on
-        after this returns: ``Landing.wait``)."""
+    ) -> Asked:
+        """Map a chunk's rows as columns, count the refused, ask the store about the rest."""
         batches, refused = self._mapper.map(header, numbers, rows, self._clock.now_ns())
         for number, rejection in refused:
             report.refused[rejection.reason] += 1
             report.note(number, rejection.reason, rejection.detail)
-        self._landing.settle_columns(batches, report, dry_run)
+        return self._landing.ask(batches, report)
+
+    def _finish(self, asked: Asked, report: ImportReport, tag: int) -> None:
+        """On a stop: land the chunk in hand, if the store lets it."""
+        try:
+            self._landing.decide(asked, report, tag=tag)
+            self._landing.wait()
+        except Exception as exc:  # the caller raises its own reason
+            log.warning("the chunk in hand was not landed: %s", exc)

@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +38,8 @@ from saltwatch.ingest.conflicts import IGNORED, differs, stored_at
 
 log = logging.getLogger("saltwatch.sources")
 
+#: chunks whose writes may go on at once
+WRITES_AT_ONCE = 2
 #: how many refused or conflicting records a tally names (all are counted)
 EXAMPLES = 20
 _T = TypeVar("_T")
@@ -57,6 +59,15 @@ class Tally:
             self.examples.append((where, reason, detail))
 
 
+@dataclass(slots=True)
+class Asked:
+    """A chunk whose lookups are under way (``Landing.ask``)."""
+
+    batches: list[DeviceColumns]
+    kept: list[Ints]  # per device, its rows that are the first at their time
+    stored: list[Future[Series]]  # per device, what the store holds at those times
+
+
 def save_json(path: Path, value: object) -> None:
     """``value`` as ``path``, written whole then renamed: a crash leaves the previous file. For
     the sources' cursors, which only ever move forward over readings already durable."""
@@ -72,9 +83,12 @@ class Landing:
         self._qc = qc
         self._patience_s = patience_s
         self._pool: ThreadPoolExecutor | None = None
-        self._writing: Future[None] | None = None
-        self._in_flight: dict[tuple[TopicKind, str], DeviceColumns] = {}  # what it writes
-        self.wrote_all = True  # every write given so far has ended well
+        # chunks decided and not known durable yet: their write (None: nothing to write), tag
+        self._writes: deque[tuple[Future[None] | None, int]] = deque()
+        self.durable = 0  # the tag of the newest chunk written, with every one before it
+        self.failed = False  # a write failed (``wait_quietly``): nothing after it is durable
+        # the new readings of the last two chunks decided: the store may not show them yet
+        self._in_flight: list[dict[tuple[TopicKind, str], DeviceColumns]] = []
 
     def settle(
         self, batch: list[tuple[int, Reading]], tally: Tally, dry_run: bool = False
@@ -123,67 +137,102 @@ class Landing:
     ) -> int:
         """``settle`` for a chunk held as columns (core/columns.py), each device's rows in record
         order: the same decisions, counts and writes, without an object per row. Returns how
-        many readings were new.
+        many readings were new; they are durable once ``wait`` returns."""
+        return self.decide(self.ask(batches, tally), tally, dry_run)
 
-        It returns while its new readings are written (``wait``), so that the caller maps the
-        next chunk meanwhile; that chunk's lookups then run while this write may not have
-        ended, so its rows are also compared with the readings still being written."""
+    def ask(self, batches: list[DeviceColumns], tally: Tally) -> Asked:
+        """The first half of ``settle_columns``: the chunk's own repeats counted, and the store
+        asked (two devices at a time) what it holds at the chunk's times. A caller may map its
+        next chunk while the store answers."""
         pool = self._threads()
         kept = [self._first_of_each_time(batch, tally) for batch in batches]
-        asked = [
+        stored = [
             pool.submit(
                 self.patiently,
                 partial(self._store.values_at, b.kind, b.device, b.ts_ns[k].tolist()),
             )
             for b, k in zip(batches, kept, strict=True)
         ]
+        return Asked(batches, kept, stored)
+
+    def decide(self, asked: Asked, tally: Tally, dry_run: bool = False, tag: int = 0) -> int:
+        """The second half: each row new, already stored or a conflict; the new ones judged by
+        QC and written. The write goes on after this returns, up to ``WRITES_AT_ONCE`` chunks'
+        writes at once (influxd parses one while it syncs another); ``durable`` names the
+        newest chunk (by its ``tag``) written with all before it. When the store was asked, it
+        may not have shown the last ``WRITES_AT_ONCE + 1`` chunks decided (written, being
+        written, or decided just after it was asked): their new readings count as stored too."""
         fresh: list[DeviceColumns] = []
-        for batch, mine, stored in zip(batches, kept, asked, strict=True):
-            writing = self._in_flight.get((batch.kind, batch.device))
+        for batch, mine, stored in zip(asked.batches, asked.kept, asked.stored, strict=True):
             held = stored.result()
-            if writing is not None:
-                held = _with(held, writing, set(batch.ts_ns[mine].tolist()))
+            key = (batch.kind, batch.device)
+            writes = [written[key] for written in self._in_flight if key in written]
+            if writes:
+                times = set(batch.ts_ns[mine].tolist())
+                for columns in writes:
+                    held = _with(held, columns, times)
             new = self._against_stored(batch, mine, held, tally)
             if len(new):
                 self._qc.apply_columns(new)
                 fresh.append(new)
         count = sum(len(batch) for batch in fresh)
-        self.wait()  # one write at a time: a cursor moves past a chunk only once it is durable
+        writing: Future[None] | None = None
         if fresh and not dry_run:
-            self.wrote_all = False
-            self._writing = pool.submit(self.patiently, partial(self._store.write_columns, fresh))
-            self._in_flight = {(batch.kind, batch.device): batch for batch in fresh}
+            while sum(f is not None for f, _ in self._writes) >= WRITES_AT_ONCE:
+                self._settled(block=True)
+            write = partial(self._store.write_columns, fresh)
+            writing = self._threads().submit(self.patiently, write)
+            written = {(b.kind, b.device): b for b in fresh}
+            self._in_flight = [written, *self._in_flight[:WRITES_AT_ONCE]]
+        self._writes.append((writing, tag))
+        self._settled(block=False)
         tally.stored += count
         return count
 
+    def _settled(self, block: bool) -> None:
+        """Move ``durable`` past the oldest writes that ended (the oldest one, waiting for it,
+        when ``block``); raises what a write raised."""
+        while self._writes:
+            writing, tag = self._writes[0]
+            if writing is not None:
+                if not block and not writing.done():
+                    return
+                writing.result()
+                block = False
+            self._writes.popleft()
+            self.durable = tag
+
     def wait(self) -> None:
-        """Until the readings of the last ``settle_columns`` are durable: it returns while they
-        are written, so that the next chunk is mapped meanwhile. Raises what the write raised."""
-        writing, self._writing = self._writing, None
-        self._in_flight = {}
-        self.wrote_all = False
-        if writing is not None:
-            writing.result()
-        self.wrote_all = True
+        """Until every chunk decided is durable: ``decide`` returns while it is written, so that
+        the next chunk is mapped meanwhile. Raises what a write raised."""
+        while self._writes:
+            self._settled(block=True)
 
     def wait_quietly(self) -> None:
-        """``wait``, for a caller already stopping: ``wrote_all`` says whether the write ended
-        well; what it raised is logged, not raised."""
+        """``wait``, for a caller already stopping: ``durable`` says how far the writes went;
+        what a write raised is logged, not raised."""
         try:
             self.wait()
         except Exception as exc:  # the caller raises its own reason
-            log.warning("the last chunk's write did not end: %s", exc)
+            log.warning("a chunk's write did not end: %s", exc)
+            self.failed = True
+            for writing, _ in self._writes:
+                if writing is not None:
+                    writing.exception()  # let the rest end; nothing after a failure is durable
+            self._writes.clear()
 
     def close(self) -> None:
+        self._in_flight = []
+        self.durable, self.failed = 0, False
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
 
     def _threads(self) -> ThreadPoolExecutor:
-        """One thread writes a chunk while the caller maps the next, two look its devices up
-        (influxd answers on the machine's other core)."""
+        """Threads to write chunks while the caller maps the next, and two to look a chunk's
+        devices up (influxd answers on the machine's other core)."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(3, thread_name_prefix="landing")
+            self._pool = ThreadPoolExecutor(2 + WRITES_AT_ONCE, thread_name_prefix="landing")
         return self._pool
 
     @staticmethod

@@ -20,7 +20,7 @@ from saltwatch.core.errors import AuthError, BadInputError, ConfigError, Retryab
 from saltwatch.core.schema import FieldType, Measurement, measurement_for
 from saltwatch.core.settings import StoreSettings, default_of
 from saltwatch.core.store import Aggregate, InfluxAddress, parse_store_url
-from saltwatch.core.timeutil import time_runs
+from saltwatch.core.timeutil import NS_PER_S, time_runs
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 from saltwatch.storage.influx_lines import LineFormatter, typed
@@ -41,7 +41,8 @@ def parse_influx_url(url: str) -> InfluxAddress:
 AT_TIMES_GAP_NS = 600 * 1_000_000_000  # times further apart are read by separate queries
 AT_TIMES_PAGE = 10_000
 AT_TIMES_DENSITY = 4  # stored readings per time asked, up to which a whole span is read
-PARALLEL_WRITE_LINES = 5_000  # from twice this many lines, a columns' write goes as two requests
+PARALLEL_WRITES = 4  # a columns' write goes as up to this many requests at once,
+PARALLEL_WRITE_LINES = 5_000  # each of at least this many lines
 
 
 class InfluxReadingStore:
@@ -96,28 +97,37 @@ class InfluxReadingStore:
         self._post([line(r, measurement_for(r.kind)) for r in readings])
 
     def write_columns(self, batches: Sequence[DeviceColumns]) -> None:
-        """Large batches go as two requests at once: influxd takes them on two cores."""
+        """A large batch goes as several requests at once: influxd takes them on all its cores
+        and works on one while it syncs another's log to disk. Times that are all whole seconds
+        (a logger's, a spreadsheet's) go as seconds: shorter lines for influxd to parse."""
+        seconds = all(not (batch.ts_ns % NS_PER_S).any() for batch in batches)
+        precision = "s" if seconds else "ns"
         lines = [
             line
             for batch in batches
-            for line in self._lines.column_lines(batch, measurement_for(batch.kind))
+            for line in self._lines.column_lines(batch, measurement_for(batch.kind), seconds)
         ]
-        if len(lines) < 2 * PARALLEL_WRITE_LINES:
-            self._post(lines)
+        parts = max(1, min(PARALLEL_WRITES, len(lines) // PARALLEL_WRITE_LINES))
+        if parts == 1:
+            self._post(lines, precision)
             return
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(2, thread_name_prefix="influx-write")
-        half = len(lines) // 2
-        for done in [self._pool.submit(self._post, part) for part in (lines[:half], lines[half:])]:
+            self._pool = ThreadPoolExecutor(PARALLEL_WRITES, thread_name_prefix="influx-write")
+        size = -(-len(lines) // parts)
+        posts = [
+            self._pool.submit(self._post, lines[i : i + size], precision)
+            for i in range(0, len(lines), size)
+        ]
+        for done in posts:
             done.result()
 
-    def _post(self, lines: list[str]) -> None:
+    def _post(self, lines: list[str], precision: str = "ns") -> None:
         if not lines:
             return
         if not self._database_ready:
             self.ensure_database()
         body = "\n".join(lines).encode()
-        params = {"db": self.database, "precision": "ns"}
+        params = {"db": self.database, "precision": precision}
         response = self._request("POST", "/write", params=params, content=body)
         if response.status_code == 404 and b"database not found" in response.content:
             self.ensure_database()

@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import repeat
 from math import isfinite, isnan
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from influxdb_client.client.write.point import Point
-from influxdb_client.domain.write_precision import WritePrecision
 
 from saltwatch.core.columns import DeviceColumns
 from saltwatch.core.schema import FieldType, FieldValue, Measurement, check_tags
+from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.types import Reading
+
+if TYPE_CHECKING:
+    from influxdb_client.client.write.point import Point
 
 
 def typed(ftype: FieldType, value: Any) -> FieldValue:
@@ -29,7 +31,11 @@ def typed(ftype: FieldType, value: Any) -> FieldValue:
 
 
 def _tagged_point(reading: Reading, measurement: Measurement) -> Point:
-    """A Point with the reading's measurement and tags (Point escapes them)."""
+    """A Point with the reading's measurement and tags (Point escapes them). The client library
+    is imported at the first point (it takes a third of a second): a process that never writes
+    does not pay for it, and a writer only once."""
+    from influxdb_client.client.write.point import Point  # noqa: PLC0415
+
     check_tags(reading.device, reading.zone, reading.river)
     point: Point = Point(measurement.name)
     point.tag(measurement.device_tag, reading.device)
@@ -47,7 +53,7 @@ def to_line(reading: Reading, measurement: Measurement) -> str:
         if ftype is not None and name != "qc":
             point.field(name, typed(ftype, value))
     point.field("qc", int(reading.qc))
-    point.time(reading.ts_ns, WritePrecision.NS)
+    point.time(reading.ts_ns, "ns")
     line: str = point.to_line_protocol()
     return line
 
@@ -103,9 +109,12 @@ class LineFormatter:
         parts.append(f"qc={int(reading.qc)}i")
         return f"{prefix} {','.join(parts)} {reading.ts_ns}"
 
-    def column_lines(self, columns: DeviceColumns, measurement: Measurement) -> list[str]:
+    def column_lines(
+        self, columns: DeviceColumns, measurement: Measurement, seconds: bool = False
+    ) -> list[str]:
         """The lines of a device's columns: the points ``line`` writes for each of their
-        readings (a whole float as ``2.0`` where Point writes ``2``: the same float)."""
+        readings (a whole float as ``2.0`` where Point writes ``2``: the same float); with
+        ``seconds``, times in whole seconds (to be written with precision ``s``)."""
         head = Reading(columns.kind, columns.device, 0, {}, 0, columns.zone, columns.river)
         if any(_needs_escape(v) for v in columns.text.values()) or any(
             measurement.fields.get(n) is not FieldType.FLOAT for n in columns.values
@@ -113,7 +122,8 @@ class LineFormatter:
             return [self.line(r, measurement) for r in columns.readings()]
         prefix = self._prefix_of(head, measurement)
         tail = "".join(f',{name}="{value}"' for name, value in columns.text.items()) + ",qc="
-        qcs, times = _texts(columns.qc, str), map(str, columns.ts_ns.tolist())
+        stamps = columns.ts_ns // NS_PER_S if seconds else columns.ts_ns
+        qcs, times = _texts(columns.qc, str), map(str, stamps.tolist())
         if len(columns.values) == 1:  # one quantity: the usual file
             ((name, column),) = columns.values.items()
             if not np.isnan(column).any():

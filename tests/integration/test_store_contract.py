@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from saltwatch.core.columns import DeviceColumns
 from saltwatch.core.errors import BadInputError
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.topics import TopicKind
@@ -199,3 +201,42 @@ def test_at_times_is_exact_over_any_history(store: ReadingStore) -> None:
     }
     assert store.at_times(TopicKind.SALINITY, "nobody", [T0]) == {}
     assert store.at_times(TopicKind.SALINITY, "d", []) == {}
+
+
+def test_columns_are_written_as_the_readings_they_hold(store: ReadingStore) -> None:
+    """A file's chunk goes as columns (a field a row lacks is NaN): the same points as the
+    readings, with times in whole seconds or not."""
+    whole = np.array([T0, T0 + H, T0 + 2 * H], np.int64)
+    odd = np.array([T0 + 1, T0 + H + 500], np.int64)  # nanoseconds: not whole seconds
+    batches = [
+        DeviceColumns(
+            TopicKind.SALINITY,
+            device,
+            "xa-tan-dong",
+            "tien",
+            np.arange(len(times), dtype=np.int64),
+            times,
+            {"salinity_ppt": np.linspace(0.5, 2.0, len(times)), "temp_c": temps},
+            np.array([0, 64, 0][: len(times)], np.int64),
+            {"source": "archive"},
+        )
+        for device, times, temps in (
+            ("a", whole, np.array([28.0, np.nan, 29.5])),
+            ("b", odd, np.array([np.nan, np.nan])),
+        )
+    ]
+    store.write_columns(batches)
+    for batch in batches:
+        back = store.query(TopicKind.SALINITY, batch.device, 0, T0 + 3 * H)
+        assert back == batch.readings()
+    assert back[0].fields == {"salinity_ppt": 0.5, "source": "archive"}
+
+
+def test_values_at_gives_the_asked_times_as_columns(store: ReadingStore) -> None:
+    store.write([sal("d", T0, 1.0, temp_c=20.0), sal("d", T0 + H, 2.0), sal("d", T0 + 2 * H, 3.0)])
+    found = store.values_at(TopicKind.SALINITY, "d", [T0 + 2 * H, T0, T0 + 5 * H])
+    assert found.ts_ns == [T0, T0 + 2 * H]
+    assert [float(v) for v in found.values["salinity_ppt"]] == [1.0, 3.0]
+    assert found.values["temp_c"] == [20.0, None]
+    assert found.values["qc"] == [0, 0]
+    assert store.values_at(TopicKind.SALINITY, "nobody", [T0]).ts_ns == []
