@@ -10,8 +10,9 @@ Per device (a serial among the mapping's ``device.ids``) a cursor — the newest
 kept on disk and advanced only after the page it came from is durable; each poll asks again from
 the cursor less ``overlap`` (the API takes whole days), so nothing falls between two polls and
 what comes twice is *already stored*. A full page (``page_limit`` records) is followed by the
-next from its newest day. Every request waits its turn under ``requests_per_minute``; a failed
-one (an error answer, a timeout, a refused connection) backs the source off, up to one interval.
+next from its newest day; a day that fills a page alone is asked again with a larger limit.
+Every request waits its turn under ``requests_per_minute``; a failed one (an error answer, a
+timeout, a refused connection) backs the source off, up to one interval.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.types import Reading, Rejection
 from saltwatch.ingest.landing import Landing, Tally, save_json
 from saltwatch.ingest.metrics import IngestMetrics
+
+#: the largest ``limit`` asked for when one day fills a page (page_limit's own bound)
+MAX_PAGE = 100_000
 
 log = logging.getLogger("saltwatch.sources")
 
@@ -92,22 +96,21 @@ class VendorClient:
         self._password = env.get(source.password_env or "", "")
         self._key = env.get(source.api_key_env or "", "")
         self._limit = limit
-        self._page = source.page_limit
         self._http = httpx.Client(timeout=source.timeout_s)
         self._token: str | None = None
 
     def close(self) -> None:
         self._http.close()
 
-    def records(self, serial: str, day_from: str, day_to: str) -> list[dict[str, Any]]:
-        """The device's records between two local days (YYYY/MM/DD), at most a page."""
+    def records(self, serial: str, day_from: str, day_to: str, limit: int) -> list[dict[str, Any]]:
+        """The device's records between two local days (YYYY/MM/DD), at most ``limit``."""
         for attempt in (1, 2):
             if self._token is None:
                 self._token = self._login()
             params = {"so_serial": serial, "tu_ngay": day_from, "den_ngay": day_to}
             headers = {"x-access-token": self._token, "x-api-key": self._key}
             answer = self._send(
-                "GET", "/get-data-stations", params | {"limit": str(self._page)}, headers
+                "GET", "/get-data-stations", params | {"limit": str(limit)}, headers
             )
             if answer.status_code == 401 and attempt == 1:
                 self._token = None  # expired: log in again, once
@@ -228,39 +231,58 @@ class HttpPoller:
             self._poll_device(serial, self.source.device.field)
 
     def _poll_device(self, serial: str, field: str) -> None:
+        """Page from the cursor (less the overlap) to today. The API takes whole days and a
+        limit, no offset: a full page is followed from its newest day, and a day that fills a
+        page by itself is asked again with twice the limit (up to ``MAX_PAGE``), until it fits
+        or the vendor gives no more (then the log says so)."""
         now = self._clock.now_ns()
         since = self.cursors.newest.get(serial, now - int(self.source.lookback_s * NS_PER_S))
         start = since - int(self.source.overlap_s * NS_PER_S)
         day_to = self._day(now)
+        limit, got_before = self.source.page_limit, 0
         while True:
             day_from = self._day(start)
-            records = self._client.records(serial, day_from, day_to)
-            batch: list[tuple[int, Reading]] = []
-            for number, record in enumerate(records, start=1):
-                mapped = self._mapper.map({field: serial} | record, self._clock.now_ns())
-                if isinstance(mapped, Rejection):
-                    self.tally.refused[mapped.reason] += 1
-                    self.tally.note(number, mapped.reason, mapped.detail)
-                else:
-                    batch.append((number, mapped))
-            fresh = self._landing.settle(batch, self.tally)
-            newest = max((r.ts_ns for _, r in batch), default=None)
-            if newest is not None:
-                self.cursors.advance(serial, min(newest, now))
-            if fresh:
-                for listener in self._listeners:
-                    listener(fresh)
-            if len(records) < self.source.page_limit or newest is None or newest <= start:
+            records = self._client.records(serial, day_from, day_to, limit)
+            newest = self._land(serial, field, records, now)
+            if len(records) < limit or newest is None:
+                if got_before and len(records) <= got_before:  # a larger limit gave no more
+                    self._too_dense(serial, got_before)
                 return
-            if self._day(newest) == day_from:
-                log.warning(
-                    "%s: more than %d records of %s in one day: ask the vendor for a larger limit",
-                    self.source.name,
-                    self.source.page_limit,
-                    serial,
-                )
+            if newest > start and self._day(newest) != day_from:
+                start, got_before = newest, 0  # a full page: the next from its newest day
+            elif limit < MAX_PAGE:  # the page did not get past one day: that day, more at once
+                limit, got_before = min(2 * limit, MAX_PAGE), len(records)
+            else:
+                self._too_dense(serial, limit)
                 return
-            start = newest  # a full page: the next from its newest day
+
+    def _land(self, serial: str, field: str, records: list[dict[str, Any]], now: int) -> int | None:
+        """Map and land a page; returns its newest time (the cursor moves there)."""
+        batch: list[tuple[int, Reading]] = []
+        for number, record in enumerate(records, start=1):
+            mapped = self._mapper.map({field: serial} | record, self._clock.now_ns())
+            if isinstance(mapped, Rejection):
+                self.tally.refused[mapped.reason] += 1
+                self.tally.note(number, mapped.reason, mapped.detail)
+            else:
+                batch.append((number, mapped))
+        fresh = self._landing.settle(batch, self.tally)
+        newest = max((r.ts_ns for _, r in batch), default=None)
+        if newest is not None:
+            self.cursors.advance(serial, min(newest, now))
+        if fresh:
+            for listener in self._listeners:
+                listener(fresh)
+        return newest
+
+    def _too_dense(self, serial: str, got: int) -> None:
+        log.warning(
+            "%s: the vendor gives at most %d records of %s for one day and the day has more:"
+            " ask the vendor for a larger limit",
+            self.source.name,
+            got,
+            serial,
+        )
 
     def _day(self, ts_ns: int) -> str:
         return datetime.fromtimestamp(ts_ns / NS_PER_S, self._zone).strftime("%Y/%m/%d")

@@ -37,10 +37,16 @@ class Faults:
 
 class VendorCloud:
     def __init__(
-        self, user: str, password: str, api_key: str, faults: Faults | None = None
+        self,
+        user: str,
+        password: str,
+        api_key: str,
+        faults: Faults | None = None,
+        max_limit: int | None = None,
     ) -> None:
         self.user, self.password, self.api_key = user, password, api_key
         self.faults = faults or Faults()
+        self.max_limit = max_limit  # a vendor that gives no more than this, whatever is asked
         self.records: dict[str, dict[int, dict[str, Any]]] = {}  # serial → epoch s → values
         self.requests: list[float] = []  # monotonic time of every request
         self.logins = 0
@@ -107,6 +113,7 @@ class VendorCloud:
                 first = datetime.strptime(query["tu_ngay"], "%Y/%m/%d").date()
                 last = datetime.strptime(query["den_ngay"], "%Y/%m/%d").date()
                 serial, limit = query["so_serial"], int(query["limit"])
+                limit = min(limit, self.max_limit or limit)
             except (KeyError, ValueError):
                 return 400, {"message": "tham số"}
             kept = self.records.get(serial, {})

@@ -135,6 +135,35 @@ def test_a_vendor_that_never_answers_is_failing_and_stale(
     assert store.count(TopicKind.SALINITY) == 0
 
 
+@pytest.mark.parametrize("vendor_gives", [None, 50])
+def test_a_day_that_fills_a_page_is_asked_again_with_a_larger_limit(
+    store: ReadingStore, tmp_path: Path, caplog: pytest.LogCaptureFixture, vendor_gives: int | None
+) -> None:
+    """The API takes whole days and a limit, no offset: 130 records of one local day with a
+    page of 50 are fetched whole by asking that day again with 100, then 200; a vendor that
+    gives no more than 50 whatever is asked leaves the rest, and the log says so."""
+    cloud = VendorCloud("tg-salinity", "s3cret", "key-123", max_limit=vendor_gives)
+    midnight = (int(time.time()) + 7 * 3600) // 86_400 * 86_400 - 7 * 3600  # today, in Vietnam
+    day = midnight - 86_400  # yesterday: all of it is past
+    for k in range(130):
+        ts = day + 300 + k * 600
+        cloud.add("BUOY-01", ts, {"do_man": value("BUOY-01", ts), "nhiet_do": 29.5})
+    source = documented_sources()["vendor-buoys"].model_copy(
+        update={"page_limit": 50, "lookback_s": 2 * 86_400.0, "requests_per_minute": 600}
+    )
+    with cloud.serving():
+        source = source.model_copy(update={"url": cloud.url})
+        landing = Landing(store, QualityControl(QcConfig()), patience_s=5)
+        poller = HttpPoller(source, load_registry(), landing, SystemClock(), tmp_path, 300.0, ENV)
+        poller.poll()
+    stored = store.count(TopicKind.SALINITY, device="vam-kenh")
+    too_dense = [r for r in caplog.records if "at most" in r.getMessage()]
+    if vendor_gives is None:
+        assert stored == 130 and not too_dense
+    else:
+        assert stored == 50 and len(too_dense) == 1
+
+
 def turns_false(check: Any, seconds: float) -> bool:
     """Whether ``check`` turns false while watched for ``seconds``."""
     deadline = time.monotonic() + seconds
