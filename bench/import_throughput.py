@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from harness.services import InfluxServer
+from saltwatch.core.topics import TopicKind
+from saltwatch.storage.influx import InfluxReadingStore
 
 STATIONS = ("vam-kenh", "hoa-binh", "vam-giong", "xuan-hoa", "lac-hong")
 MAPPING = """
@@ -83,6 +85,7 @@ def main() -> None:
         first: list[float] = []
         again: list[float] = []
         peaks: list[float] = []
+        wrong: list[str] = []
         try:
             for run in range(1, args.runs + 1):
                 config = work / f"run{run}.toml"
@@ -101,12 +104,23 @@ def main() -> None:
                         f"  already {report['already_stored']:,}"
                         f"  conflicts {report['conflicts']}"
                     )
+                    expected = (args.rows, 0) if label == "first" else (0, args.rows)
+                    if (report["stored"], report["already_stored"]) != expected:
+                        wrong.append(f"run {run} {label}: {report}")
+                store = InfluxReadingStore(server.store_url(f"import{run}"))
+                held = store.count(TopicKind.SALINITY)
+                store.close()
+                print(f"run {run}: the store holds {held:,} readings")
+                if held != args.rows:
+                    wrong.append(f"run {run}: the store holds {held:,}, not {args.rows:,}")
         finally:
             server.stop()
     print(
         f"median: first import {statistics.median(first):,.0f} rows/s, second import"
         f" {statistics.median(again):,.0f} rows/s; peak RSS at most {max(peaks):.0f} MB"
     )
+    if wrong:  # a first import must store every row, a second find every row stored
+        raise SystemExit("counts not as expected:\n" + "\n".join(wrong))
 
 
 if __name__ == "__main__":

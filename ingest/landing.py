@@ -168,7 +168,7 @@ class Landing:
             key = (batch.kind, batch.device)
             writes = [written[key] for written in self._in_flight if key in written]
             if writes:
-                times = set(batch.ts_ns[mine].tolist())
+                times = np.sort(batch.ts_ns[mine])
                 for columns in writes:
                     held = _with(held, columns, times)
             new = self._against_stored(batch, mine, held, tally)
@@ -319,19 +319,21 @@ def _floats(values: list[Any] | None, n: int, ftype: FieldType | None) -> Floats
     return np.array(values, np.float64)
 
 
-def _with(stored: Series, writing: DeviceColumns, asked: set[int]) -> Series:
-    """``stored`` (the store's answer for the times ``asked``) and the rows of ``writing`` (a
-    write that may not have ended) at asked times the store did not name: what the store holds
-    there once that write ends. Its rows had no stored value (else they would not be written),
-    so the two never disagree."""
-    known = set(stored.ts_ns)
-    times = writing.ts_ns.tolist()
-    rows = [i for i, ts in enumerate(times) if ts in asked and ts not in known]
-    if not rows:
+def _with(stored: Series, writing: DeviceColumns, asked: Ints) -> Series:
+    """``stored`` (the store's answer for the times ``asked``, sorted) and the rows of
+    ``writing`` (a write that may not have ended) at asked times the store did not name: what
+    the store holds there once that write ends. Its rows had no stored value (else they would
+    not be written), so the two never disagree."""
+    times = writing.ts_ns
+    if not len(times) or times.max() < asked[0] or times.min() > asked[-1]:
+        return stored  # chunks follow each other in time: the usual case
+    mine = np.isin(times, asked) & ~np.isin(times, np.array(stored.ts_ns, np.int64))
+    rows = np.flatnonzero(mine)
+    if not len(rows):
         return stored
     out = Series(stored.device, list(stored.ts_ns), {k: list(v) for k, v in stored.values.items()})
     before = len(out.ts_ns)
-    out.ts_ns.extend(writing.ts_ns[rows].tolist())
+    out.ts_ns.extend(times[rows].tolist())
     for name, column in writing.values.items():
         values = [None if math.isnan(v) else v for v in column[rows].tolist()]
         out.values.setdefault(name, [None] * before).extend(values)

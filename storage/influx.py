@@ -7,10 +7,12 @@ did not come from our own schema constants).
 
 from __future__ import annotations
 
+import ipaddress
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -24,7 +26,7 @@ from saltwatch.core.timeutil import NS_PER_S, time_runs
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Series
 from saltwatch.storage.influx_lines import LineFormatter, typed
-from saltwatch.storage.influxql import extend, quote_ident, where
+from saltwatch.storage.influxql import extend, quote_ident, reading_of, rows_of, where
 
 #: ``latest`` looks this far back first (seconds).
 LATEST_RECENT_S = 2 * 86_400
@@ -45,6 +47,16 @@ PARALLEL_WRITES = 4  # a columns' write goes as up to this many requests at once
 PARALLEL_WRITE_LINES = 5_000  # each of at least this many lines
 
 
+def _on_this_machine(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class InfluxReadingStore:
     """The InfluxDB adapter; one pooled httpx client per store."""
 
@@ -55,9 +67,12 @@ class InfluxReadingStore:
         client: httpx.Client | None = None,
     ):
         self._target = parse_influx_url(url)
+        headers = dict(self._target.headers)
+        if _on_this_machine(self._target.base_url):
+            headers["Accept-Encoding"] = "identity"  # gzip costs both ends CPU, saves no time
         self._http = client or httpx.Client(
             base_url=self._target.base_url,
-            headers=self._target.headers,
+            headers=headers,
             timeout=timeout_s,
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )
@@ -153,32 +168,6 @@ class InfluxReadingStore:
         return series
 
     # ------------------------------------------------------------------ helpers
-    @staticmethod
-    def _rows(series: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        columns: list[str] = series["columns"]
-        tags: dict[str, str] = series.get("tags") or {}
-        for values in series.get("values") or []:
-            row = dict(tags)
-            row.update(zip(columns, values, strict=True))
-            yield row
-
-    @staticmethod
-    def _reading(kind: TopicKind, m: Measurement, row: dict[str, Any]) -> Reading:
-        fields = {
-            name: typed(ftype, row[name])
-            for name, ftype in m.fields.items()
-            if name != "qc" and row.get(name) is not None
-        }
-        return Reading(
-            kind,
-            str(row[m.device_tag]),
-            int(row["time"]),
-            fields,
-            int(row.get("qc") or 0),
-            str(row.get("zone") or ""),
-            str(row.get("river") or ""),
-        )
-
     # ------------------------------------------------------------------ port
     def latest(self, kind: TopicKind, devices: Sequence[str] | None = None) -> dict[str, Reading]:
         """Newest reading per device. A scan of recent shards answers almost every device; only
@@ -201,8 +190,8 @@ class InfluxReadingStore:
         )
         out: dict[str, Reading] = {}
         for series in self._query(q):
-            for row in self._rows(series):
-                reading = self._reading(kind, m, row)
+            for row in rows_of(series):
+                reading = reading_of(kind, m, row)
                 known = out.get(reading.device)
                 if known is None or reading.ts_ns > known.ts_ns:
                     out[reading.device] = reading
@@ -227,8 +216,8 @@ class InfluxReadingStore:
             f"SELECT * FROM {quote_ident(m.name)}{where(m, [device], start_ns, end_ns)} "
             f"ORDER BY time ASC LIMIT {int(limit)}"
         )
-        rows = [row for series in self._query(q) for row in self._rows(series)]
-        return [self._reading(kind, m, row) for row in rows]
+        rows = [row for series in self._query(q) for row in rows_of(series)]
+        return [reading_of(kind, m, row) for row in rows]
 
     def at_times(self, kind: TopicKind, device: str, times: Sequence[int]) -> dict[int, Reading]:
         m = measurement_for(kind)
@@ -237,7 +226,7 @@ class InfluxReadingStore:
         out: dict[int, Reading] = {}
         for i, ts in enumerate(found.ts_ns):
             row: dict[str, Any] = {name: column[i] for name, column in found.values.items()}
-            out[ts] = self._reading(kind, m, {**row, **tags, "time": ts})
+            out[ts] = reading_of(kind, m, {**row, **tags, "time": ts})
         return out
 
     def values_at(self, kind: TopicKind, device: str, times: Sequence[int]) -> Series:
@@ -362,7 +351,7 @@ class InfluxReadingStore:
         for series in self._query(q):
             device = str((series.get("tags") or {}).get(m.device_tag, ""))
             target = out.setdefault(device, Series(device, [], {f: [] for f in wanted}))
-            for row in self._rows(series):
+            for row in rows_of(series):
                 target.ts_ns.append(int(row["time"]))
                 for f in wanted:
                     raw = row.get(f)

@@ -4,11 +4,13 @@ change a query; and an answer's rows become columns without an object per row.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from saltwatch.core.schema import Measurement
-from saltwatch.core.types import Series
+from saltwatch.core.topics import TopicKind
+from saltwatch.core.types import Reading, Series
+from saltwatch.storage.influx_lines import typed
 
 
 def quote_literal(value: str) -> str:
@@ -53,3 +55,31 @@ def extend(out: Series, columns: list[str], rows: list[list[Any]], m: Measuremen
         column.extend([row[i] for row in rows])
     for column in out.values.values():
         column.extend([None] * (len(out.ts_ns) - len(column)))
+
+
+def rows_of(series: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """An answer's series as rows: its tags and its columns by name."""
+    columns: list[str] = series["columns"]
+    tags: dict[str, str] = series.get("tags") or {}
+    for values in series.get("values") or []:
+        row = dict(tags)
+        row.update(zip(columns, values, strict=True))
+        yield row
+
+
+def reading_of(kind: TopicKind, m: Measurement, row: dict[str, Any]) -> Reading:
+    """A row of an answer as a reading (each field typed by the schema)."""
+    fields = {
+        name: typed(ftype, row[name])
+        for name, ftype in m.fields.items()
+        if name != "qc" and row.get(name) is not None
+    }
+    return Reading(
+        kind,
+        str(row[m.device_tag]),
+        int(row["time"]),
+        fields,
+        int(row.get("qc") or 0),
+        str(row.get("zone") or ""),
+        str(row.get("river") or ""),
+    )
