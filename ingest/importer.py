@@ -90,11 +90,12 @@ class Cursor:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector run once per chunk instead of whenever it likes: a chunk makes a
-    hundred thousand small lists and tuples, which it would otherwise scan again and again (a
-    third of an import's time). The few cycles a chunk leaves (the HTTP client's) are collected
-    after it (``collect_young``), and the collector runs as usual again once the import ends."""
+def _sparse_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector at sparse thresholds while a file is imported: a chunk makes a
+    hundred thousand small lists and tuples, which at the usual thresholds it scans again and
+    again (a third of an import's time). It still runs (the HTTP client leaves cycles that hold
+    request bodies); the usual thresholds come back when the import ends. The thresholds are the
+    process's: an API process importing two files at once restores them when the first ends."""
     thresholds = gc.get_threshold()
     gc.set_threshold(*SPARSE_COLLECTION)
     try:
@@ -134,7 +135,7 @@ class Importer:
     ) -> ImportReport:
         """Import one file; raises RetryableError when the store stays away longer than the
         patience (the cursor keeps what was done: run again to resume)."""
-        with _no_cycle_collection():
+        with _sparse_cycle_collection():
             return self._run(path, dry_run, progress)
 
     def _run(self, path: Path, dry_run: bool, progress: Progress | None) -> ImportReport:

@@ -87,7 +87,8 @@ class Landing:
         self._writes: deque[tuple[Future[None] | None, int]] = deque()
         self.durable = 0  # the tag of the newest chunk written, with every one before it
         self.failed = False  # a write failed (``wait_quietly``): nothing after it is durable
-        # the new readings of the last two chunks decided: the store may not show them yet
+        # the new readings of the last chunks decided (WRITES_AT_ONCE + 1): the store may not
+        # show them yet
         self._in_flight: list[dict[tuple[TopicKind, str], DeviceColumns]] = []
 
     def settle(
