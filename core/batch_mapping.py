@@ -18,7 +18,9 @@ separate date column, quantities that are not plain numbers) go row by row throu
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,8 +32,35 @@ from saltwatch.core.sources import unit_factor
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Rejection
 
-Rows = Sequence[Sequence[Any]]
 Place = tuple[str, TopicKind, str, str]
+
+
+@dataclass(slots=True)
+class Cells:
+    """A chunk of a table: its rows' numbers and its cells column by column, each column as long
+    as the chunk (None where a row is short: it lacks its last cells)."""
+
+    numbers: list[int]
+    columns: list[Sequence[Any]]
+
+    @classmethod
+    def of_rows(cls, numbers: list[int], rows: Sequence[Sequence[Any]]) -> Cells:
+        return cls(numbers, list(itertools.zip_longest(*rows)))
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def after(self, number: int) -> Cells:
+        """The rows numbered after ``number``."""
+        skip = bisect_right(self.numbers, number)
+        return Cells(self.numbers[skip:], [column[skip:] for column in self.columns])
+
+    def row(self, i: int) -> list[Any]:
+        """Row ``i`` as its cells (a short row without the missing ones)."""
+        cells = [column[i] for column in self.columns]
+        while cells and cells[-1] is None:
+            cells.pop()
+        return cells
 
 
 class BatchMapper:
@@ -52,23 +81,23 @@ class BatchMapper:
         self._numeric_missing = frozenset(m for m in source.missing if np.isfinite(_number(m)))
 
     def map(
-        self, header: Sequence[str], numbers: Sequence[int], rows: Rows, now_ns: int
+        self, header: Sequence[str], cells: Cells, now_ns: int
     ) -> tuple[list[DeviceColumns], list[tuple[int, Rejection]]]:
-        """A chunk of a table's rows (cells in the order of ``header``; a short row lacks the
-        last ones) and their numbers: the accepted as columns per device (each in record
-        order), and the refused ones numbered, with their reasons."""
-        if not rows:
+        """A chunk of a table (its columns in the order of ``header``): the accepted rows as
+        columns per device (each in record order), and the refused ones numbered, with their
+        reasons."""
+        if not len(cells):
             return [], []
         builders: dict[tuple[TopicKind, str], ColumnsBuilder] = {}
-        slow: Sequence[int] = range(len(rows))
+        slow: Sequence[int] = range(len(cells))
         if self._plain:
-            columns = dict(zip(header, itertools.zip_longest(*rows), strict=False))
-            slow = self._fast(numbers, columns, now_ns, builders)
+            columns = dict(zip(header, cells.columns, strict=False))
+            slow = self._fast(cells.numbers, columns, now_ns, builders)
         refused: list[tuple[int, Rejection]] = []
         accepted: dict[tuple[TopicKind, str], list[tuple[int, Reading]]] = {}
         for i in slow:
-            number = numbers[i]
-            mapped = self._mapper.map(dict(zip(header, rows[i], strict=False)), now_ns)
+            number = cells.numbers[i]
+            mapped = self._mapper.map(dict(zip(header, cells.row(i), strict=False)), now_ns)
             if isinstance(mapped, Rejection):
                 refused.append((number, mapped))
             else:

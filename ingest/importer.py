@@ -16,14 +16,12 @@ import hashlib
 import json
 import logging
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from saltwatch.core.batch_mapping import BatchMapper
+from saltwatch.core.batch_mapping import BatchMapper, Cells
 from saltwatch.core.clock import Clock
 from saltwatch.core.mapping import RecordMapper
 from saltwatch.core.qc import QualityControl
@@ -150,11 +148,13 @@ class Importer:
         pending: tuple[Asked, int] | None = None  # asked, not decided; its last row
         landing = self._landing
         try:
-            for numbers, rows in table.chunks(CHUNK_ROWS):
-                report.rows += len(rows)
+            for chunk in table.chunks(CHUNK_ROWS):
+                report.rows += len(chunk)
+                numbers = chunk.numbers
                 if numbers and numbers[-1] > done:
-                    skip = bisect_right(numbers, done)  # rows made durable before a stop
-                    asked = self._ask(table.header, numbers[skip:], rows[skip:], report)
+                    # rows made durable before a stop are left out
+                    cells = chunk.after(done) if numbers[0] <= done else chunk
+                    asked = self._ask(table.header, cells, report)
                     previous, pending = pending, None
                     if previous is not None:
                         landing.decide(previous[0], report, dry_run, tag=previous[1])
@@ -185,15 +185,9 @@ class Importer:
         log.info("import of %s ended: %d rows", path.name, report.rows)
         return report
 
-    def _ask(
-        self,
-        header: Sequence[str],
-        numbers: list[int],
-        rows: list[Sequence[Any]],
-        report: ImportReport,
-    ) -> Asked:
+    def _ask(self, header: Sequence[str], cells: Cells, report: ImportReport) -> Asked:
         """Map a chunk's rows as columns, count the refused, ask the store about the rest."""
-        batches, refused = self._mapper.map(header, numbers, rows, self._clock.now_ns())
+        batches, refused = self._mapper.map(header, cells, self._clock.now_ns())
         for number, rejection in refused:
             report.refused[rejection.reason] += 1
             report.note(number, rejection.reason, rejection.detail)

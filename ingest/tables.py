@@ -12,6 +12,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from saltwatch.core.batch_mapping import Cells
 from saltwatch.core.errors import BadInputError
 from saltwatch.core.sources import SourceSettings
 
@@ -33,20 +34,24 @@ class Table:
         self.position = 0
         self.header: list[str] = []
 
-    def chunks(self, size: int) -> Iterator[tuple[list[int], list[Sequence[Any]]]]:
+    def chunks(self, size: int) -> Iterator[Cells]:
         """The data rows ``size`` lines at a time, with their numbers; blank rows left out."""
         excel = self.path.suffix.lower() in _EXCEL
         number = 0
         for read in self._sheet_rows(size) if excel else self._csv_rows(size):
-            numbers = list(range(number + 1, number + len(read) + 1))
-            number += len(read)
-            if read.count([]):
+            count = len(read.columns[0]) if isinstance(read, Cells) else len(read)
+            numbers = list(range(number + 1, number + count + 1))
+            number += count
+            if isinstance(read, Cells):  # lines cut at once, none of them blank
+                read.numbers = numbers
+                yield read
+            elif read.count([]):
                 kept = [i for i, line in enumerate(read) if line]
-                yield [numbers[i] for i in kept], [read[i] for i in kept]
+                yield Cells.of_rows([numbers[i] for i in kept], [read[i] for i in kept])
             else:
-                yield numbers, read
+                yield Cells.of_rows(numbers, read)
 
-    def _csv_rows(self, size: int) -> Iterator[list[Sequence[Any]]]:
+    def _csv_rows(self, size: int) -> Iterator[list[Sequence[Any]] | Cells]:
         with self.path.open("rb") as raw:
             try:
                 text = io.TextIOWrapper(raw, encoding=self.source.encoding, newline="")
@@ -86,10 +91,12 @@ class Table:
                     return False
         return True
 
-    def _split(self, text: io.TextIOWrapper, size: int) -> Iterator[list[Sequence[Any]]]:
+    def _split(self, text: io.TextIOWrapper, size: int) -> Iterator[list[Sequence[Any]] | Cells]:
         """The rest of a plain CSV (``_plain``) cut into rows ``size`` at a time, as the CSV
-        reader cuts it: a blank line is an empty row."""
+        reader cuts it: a blank line is an empty row. Lines that all hold as many cells as the
+        header are cut at once, straight into columns (numbered by ``chunks``)."""
         delimiter, pending, carry = self.source.delimiter, [], ""
+        width = len(self.header)
         while True:
             block = text.read(1 << 20)
             if block:
@@ -102,6 +109,12 @@ class Table:
             while len(pending) >= size or (pending and not block):
                 part = pending[:size]
                 del pending[:size]
+                if width > 1 and list(map(str.count, part, repeat(delimiter))).count(
+                    width - 1
+                ) == len(part):
+                    cells = delimiter.join(part).split(delimiter)
+                    yield Cells([], [cells[i::width] for i in range(width)])
+                    continue
                 rows: list[Sequence[Any]] = list(map(str.split, part, repeat(delimiter)))
                 if "" in part:
                     rows = [row if line else [] for row, line in zip(rows, part, strict=True)]

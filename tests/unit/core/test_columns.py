@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from saltwatch.core.batch_mapping import BatchMapper
+from saltwatch.core.batch_mapping import BatchMapper, Cells
 from saltwatch.core.columns import ColumnsBuilder, columns_of
 from saltwatch.core.mapping import RecordMapper
 from saltwatch.core.qc import QcConfig, QualityControl
@@ -148,7 +148,8 @@ def test_a_chunk_mapped_as_columns_gives_the_readings_and_refusals_of_one_by_one
         target = expected_refused if isinstance(mapped, Rejection) else expected_readings
         target[number] = mapped  # type: ignore[assignment]
     mapper = BatchMapper(RecordMapper(source, REGISTRY, 300.0))
-    batches, refused = mapper.map(HEADER, [n for n, _ in rows], [r for _, r in rows], NOW)
+    cells = Cells.of_rows([n for n, _ in rows], [r for _, r in rows])
+    batches, refused = mapper.map(HEADER, cells, NOW)
     assert dict(refused) == expected_refused
     got = {int(b.where[i]): b.reading(i) for b in batches for i in range(len(b))}
     assert got == expected_readings
