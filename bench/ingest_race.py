@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench._common import CLOCK_TICKS, ROOT
@@ -161,12 +162,17 @@ def run_contestant(
 
 
 def race(peers: Path, runs: int, messages: int, workers: int, contestants: list[str]) -> None:
+    """``runs`` rounds, each contestant once per round in turn: a shared machine's speed drifts
+    over minutes, so each is compared with Node-RED's run of the same round."""
     work = Path(tempfile.mkdtemp(prefix="bench-race-"))
     rows: list[RaceRun] = []
-    for who in contestants:
-        n = workers if who == "workers" else 1
-        print(f"racing {who} ({runs} runs of {messages:,} readings)…", flush=True)
-        rows += run_contestant(peers, who, runs, messages, work, n)
+    for round_ in range(1, runs + 1):
+        for who in contestants:
+            n = workers if who == "workers" else 1
+            print(f"round {round_}: {who} ({messages:,} readings)…", flush=True)
+            rows += [
+                replace(r, run=round_) for r in run_contestant(peers, who, 1, messages, work, n)
+            ]
     print(f"\nthe kit's raw output: {work}/raw")
     print(
         f"{'contestant':<28} {'run':>3} {'stored':>8} {'seconds':>8} {'readings/s':>11} "
@@ -184,3 +190,12 @@ def race(peers: Path, runs: int, messages: int, workers: int, contestants: list[
         for name in dict.fromkeys(r.contestant for r in rows):
             rates = [r.rate for r in rows if r.contestant == name]
             print(f"  {name:<26} " + " / ".join(f"{x / best:.2f}×" for x in rates))
+        paired = {r.run: r.rate for r in rows if r.contestant == "nodered"}
+        print("\nagainst Node-RED's run of the same round (median of the rounds):")
+        for name in dict.fromkeys(r.contestant for r in rows):
+            ratios = [
+                r.rate / paired[r.run] for r in rows if r.contestant == name and paired.get(r.run)
+            ]
+            if ratios:
+                shown = " / ".join(f"{x:.2f}×" for x in ratios)
+                print(f"  {name:<26} {shown}   median {statistics.median(ratios):.2f}×")
