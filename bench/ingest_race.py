@@ -1,6 +1,7 @@
 """The ingest race of ``../shared/peers`` in one invocation: Node-RED, the minimal paho script and
-``saltwatch ingest`` (one process, then ``--workers N``), each drained ``--runs`` times by the
-kit's own ``run_throughput.sh`` (real mosquitto and influxd), then one table.
+``saltwatch ingest`` (one process, then ``--workers N``), each drained once per round for
+``--runs`` rounds by the kit's own ``run_throughput.sh`` (real mosquitto and influxd), then one
+table and each contestant's ratio to Node-RED's run of the same round.
 
     python -m bench.ingest_throughput --peers [--peers-dir ../shared/peers] [--runs 2]
         [--workers 2] [--messages 200000] [--contestants nodered,naive,saltwatch,workers]
