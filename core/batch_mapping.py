@@ -28,7 +28,6 @@ import numpy as np
 from saltwatch.core.codec import BOUNDS, reading_from_values
 from saltwatch.core.columns import ColumnsBuilder, DeviceColumns, Floats, Ints
 from saltwatch.core.mapping import RecordMapper
-from saltwatch.core.sources import unit_factor
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading, Rejection
 
@@ -73,9 +72,7 @@ class BatchMapper:
             and len(set(targets)) == len(targets)
             and all(not q.when and q.unit_field is None and q.to in BOUNDS for q in source.values)
         )
-        self._factors = [
-            1.0 if q.unit is None else unit_factor(q.to, q.unit) or 1.0 for q in source.values
-        ]
+        self._factors = [1.0 if f is None else f for f in mapper.factors]  # plain: no unit_field
         self._kinds: dict[TopicKind, bool] = {}
         self._text = {"source": source.name}
         self._numeric_missing = frozenset(m for m in source.missing if np.isfinite(_number(m)))

@@ -126,19 +126,3 @@ class ColumnsBuilder:
 
 def _float(value: FieldValue | None) -> float:
     return float(value) if isinstance(value, float) else float("nan")
-
-
-def columns_of(
-    readings: Iterable[tuple[int, Reading]], text: dict[str, str]
-) -> list[DeviceColumns]:
-    """Numbered readings grouped by device, each device's in record order."""
-    groups: dict[tuple[TopicKind, str], list[tuple[int, Reading]]] = {}
-    for number, reading in readings:
-        groups.setdefault((reading.kind, reading.device), []).append((number, reading))
-    out: list[DeviceColumns] = []
-    for rows in groups.values():
-        first = rows[0][1]
-        builder = ColumnsBuilder(first.kind, first.device, first.zone, first.river, text)
-        builder.add_readings(rows)
-        out.append(builder.build())
-    return out

@@ -61,7 +61,8 @@ class RecordMapper:
         self.max_age_ns = None if max_age_s is None else int(max_age_s * NS_PER_S)
         self._missing = frozenset(source.missing)
         self._places: dict[str, tuple[str, TopicKind, str, str] | Rejection] = {}
-        self._factors = [
+        # each quantity's unit factor; None: no unit given, or read row by row (unit_field)
+        self.factors = [
             None if q.unit is None else unit_factor(q.to, q.unit) for q in source.values
         ]
 
@@ -161,7 +162,7 @@ class RecordMapper:
         fields = measurement_for(kind).fields
         values: dict[str, Any] = {}
         matched = False
-        for quantity, fixed in zip(self.source.values, self._factors, strict=True):
+        for quantity, fixed in zip(self.source.values, self.factors, strict=True):
             if quantity.when and any(
                 str(lookup(record, k)).strip() != v for k, v in quantity.when.items()
             ):

@@ -185,7 +185,7 @@ class QualityControl:
         columns.qc |= flags_in_order(history, ts, values, cfg)
         keep = _kept(len(history), len(values), self._depth)
         tail = list(zip(ts[-keep:].tolist(), values[-keep:].tolist(), strict=True))
-        history[:] = [*history[len(history) + len(tail) - keep :], *tail][-keep:]
+        history[:] = [*history[len(history) + len(tail) - keep :], *tail]
 
 
 def _kept(before: int, added: int, depth: int) -> int:

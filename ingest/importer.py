@@ -12,7 +12,6 @@ resume where it stopped; a dry run reports the same counts and writes nothing.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import time
@@ -102,14 +101,6 @@ def _sparse_cycle_collection() -> Iterator[None]:
         gc.set_threshold(*thresholds)
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class Importer:
     def __init__(
         self,
@@ -140,7 +131,7 @@ class Importer:
         started = time.monotonic()
         report = ImportReport(file=str(path), source=self._source.name, dry_run=dry_run)
         table = Table(path, self._source)
-        cursor = Cursor(self._cursors, self._source.name, file_digest(path))
+        cursor = Cursor(self._cursors, self._source.name, table.scan())
         done = 0 if dry_run else cursor.load()
         report.resumed_from = done
         # A chunk is mapped and its lookups started, then the chunk before it is decided and

@@ -133,18 +133,12 @@ class Landing:
         tally.stored += len(fresh)
         return fresh
 
-    def settle_columns(
-        self, batches: list[DeviceColumns], tally: Tally, dry_run: bool = False
-    ) -> int:
-        """``settle`` for a chunk held as columns (core/columns.py), each device's rows in record
-        order: the same decisions, counts and writes, without an object per row. Returns how
-        many readings were new; they are durable once ``wait`` returns."""
-        return self.decide(self.ask(batches, tally), tally, dry_run)
-
     def ask(self, batches: list[DeviceColumns], tally: Tally) -> Asked:
-        """The first half of ``settle_columns``: the chunk's own repeats counted, and the store
-        asked (two devices at a time) what it holds at the chunk's times. A caller may map its
-        next chunk while the store answers."""
+        """``settle`` for a chunk held as columns (core/columns.py, each device's rows in record
+        order), in two halves: this one counts the chunk's own repeats and asks the store (two
+        devices at a time) what it holds at the chunk's times; the caller maps its next chunk
+        while the store answers, then calls ``decide``. The same decisions, counts and writes
+        as ``settle``, without an object per row."""
         pool = self._threads()
         kept = [self._first_of_each_time(batch, tally) for batch in batches]
         stored = [
@@ -157,12 +151,13 @@ class Landing:
         return Asked(batches, kept, stored)
 
     def decide(self, asked: Asked, tally: Tally, dry_run: bool = False, tag: int = 0) -> int:
-        """The second half: each row new, already stored or a conflict; the new ones judged by
-        QC and written. The write goes on after this returns, up to ``WRITES_AT_ONCE`` chunks'
-        writes at once (influxd parses one while it syncs another); ``durable`` names the
-        newest chunk (by its ``tag``) written with all before it. When the store was asked, it
-        may not have shown the last ``WRITES_AT_ONCE + 1`` chunks decided (written, being
-        written, or decided just after it was asked): their new readings count as stored too."""
+        """The second half of ``ask``: each row new, already stored or a conflict; the new ones
+        judged by QC and written. The write goes on after this returns, up to
+        ``WRITES_AT_ONCE`` chunks' writes at once (influxd parses one while it syncs another);
+        ``durable`` names the newest chunk (by its ``tag``) written with all before it. When the
+        store was asked, it may not have shown the last ``WRITES_AT_ONCE + 1`` chunks decided
+        (written, being written, or decided just after it was asked): their new readings count
+        as stored too."""
         fresh: list[DeviceColumns] = []
         for batch, mine, stored in zip(asked.batches, asked.kept, asked.stored, strict=True):
             held = stored.result()

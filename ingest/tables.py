@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import itertools
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,7 @@ class Table:
         self.size = path.stat().st_size
         self.position = 0
         self.header: list[str] = []
+        self._plain_bytes: bool | None = None  # no quote, no bare CR (``scan``)
 
     def chunks(self, size: int) -> Iterator[Cells]:
         """The data rows ``size`` lines at a time, with their numbers; blank rows left out."""
@@ -78,18 +80,28 @@ class Table:
                 raise BadInputError(f"{self.path.name}: not readable as CSV: {exc}") from None
         self.position = self.size
 
+    def scan(self) -> str:
+        """Read the file once: its content's SHA-256 (an import's cursor is keyed by it), noting
+        on the way whether it is plain text for ``_plain``."""
+        digest = hashlib.sha256()
+        plain = True
+        with self.path.open("rb") as raw:
+            while block := raw.read(1 << 20):
+                digest.update(block)
+                if plain and (b'"' in block or block.count(b"\r") != block.count(b"\r\n")):
+                    plain = False
+                plain = plain and not block.endswith(b"\r")  # a CR LF split between two blocks
+        self._plain_bytes = plain
+        return digest.hexdigest()
+
     def _plain(self) -> bool:
         """Whether the CSV reader would only cut lines at the delimiter: an encoding that keeps
         ASCII as bytes, no quote anywhere, no carriage return but before a line feed."""
         if codecs.lookup(self.source.encoding).name not in _ASCII_SUPERSETS:
             return False
-        with self.path.open("rb") as raw:
-            while block := raw.read(1 << 20):
-                if b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
-                    return False
-                if block.endswith(b"\r"):  # a CR LF split between two blocks
-                    return False
-        return True
+        if self._plain_bytes is None:
+            self.scan()
+        return bool(self._plain_bytes)
 
     def _split(self, text: io.TextIOWrapper, size: int) -> Iterator[list[Sequence[Any]] | Cells]:
         """The rest of a plain CSV (``_plain``) cut into rows ``size`` at a time, as the CSV

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from saltwatch.core.batch_mapping import BatchMapper, Cells
-from saltwatch.core.columns import ColumnsBuilder, columns_of
+from saltwatch.core.columns import ColumnsBuilder
 from saltwatch.core.mapping import RecordMapper
 from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import load_registry
@@ -73,7 +73,9 @@ def test_qc_on_columns_out_of_order_goes_one_by_one_and_agrees() -> None:
     one, many = QualityControl(cfg), QualityControl(cfg)
     readings = [Reading(TopicKind.SALINITY, "a", t, {"salinity_ppt": v}) for t, v in shuffled]
     expected = [one.apply(r, "salinity_ppt").qc for r in readings]
-    (columns,) = columns_of(enumerate(readings), {})
+    builder = ColumnsBuilder(TopicKind.SALINITY, "a", "", "", {})
+    builder.add_readings(enumerate(readings))
+    columns = builder.build()
     many.apply_columns(columns)
     assert columns.qc.tolist() == expected
     assert many.export() == one.export()
