@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from saltwatch.alerts.lifecycle import acknowledge, advance
 from saltwatch.alerts.metrics import AlertMetrics
-from saltwatch.alerts.model import Alert, Delivery, Event, Observation, Severity
+from saltwatch.alerts.model import Alert, Delivery, Event, Fingerprint, Observation, Severity
 from saltwatch.alerts.routing import channels_for
 from saltwatch.alerts.store import AlertStore
 from saltwatch.core.clock import Clock
@@ -38,7 +38,7 @@ class _Waiting:
     changes: list[tuple[Alert | None, Alert | None]]
     deliveries: list[Delivery]
     events: list[Event]
-    staged: dict[str, Alert | None]
+    staged: dict[Fingerprint, Alert | None]
 
 
 class Episodes:
@@ -71,13 +71,15 @@ class Episodes:
         #: told when the state can no longer be saved (False) and when it can again (True), with
         #: how many sets of changes wait
         self.on_unsaved = on_unsaved
-        self.open: dict[str, Alert] = state.open_alerts()  # saved: what is shown
+        self.open: dict[Fingerprint, Alert] = state.open_alerts()  # saved: what is shown
         self._listeners: list[Callable[[Event], None]] = []
         self.waiting: deque[_Waiting] = deque()  # judged, not yet saved, oldest first
-        self._ahead: dict[str, Alert | None] = {}  # what the waiting changes make of ``open``
+        self._ahead: dict[
+            Fingerprint, Alert | None
+        ] = {}  # what the waiting changes make of ``open``
 
     @property
-    def judged(self) -> dict[str, Alert]:
+    def judged(self) -> dict[Fingerprint, Alert]:
         """The open alerts as judged: the saved ones with the waiting changes applied (what the
         next judgement builds on; lock held)."""
         if not self._ahead:
@@ -85,7 +87,7 @@ class Episodes:
         merged = {**self.open, **self._ahead}
         return {fp: alert for fp, alert in merged.items() if alert is not None}
 
-    def current(self) -> dict[str, Severity]:
+    def current(self) -> dict[Fingerprint, Severity]:
         """The severity of every alert that fired and is open, as judged (lock held)."""
         return {fp: a.severity for fp, a in self.judged.items() if a.state != "pending"}
 
@@ -100,7 +102,9 @@ class Episodes:
         changes: list[tuple[Alert | None, Alert | None]] = []
         events: list[Event] = []
         deliveries: list[Delivery] = []
-        staged: dict[str, Alert | None] = {}  # shown only once saved: durable before visible
+        staged: dict[
+            Fingerprint, Alert | None
+        ] = {}  # shown only once saved: durable before visible
         for obs, zone_of in observations:
             fp = obs.fingerprint
             before = staged[fp] if fp in staged else judged.get(fp)
@@ -122,7 +126,7 @@ class Episodes:
         self._show(staged, deliveries)
         return told + events
 
-    def _show(self, staged: dict[str, Alert | None], deliveries: list[Delivery]) -> None:
+    def _show(self, staged: dict[Fingerprint, Alert | None], deliveries: list[Delivery]) -> None:
         """Saved changes become the open alerts; their deliveries are woken."""
         for fp, alert in staged.items():
             if alert is None:
@@ -196,7 +200,7 @@ class Episodes:
         )
         a = event.alert
         if a.rule == "notifier-failing":  # a failing channel is not told that it fails
-            channels = [c for c in channels if not a.fingerprint.endswith(f":{c}")]
+            channels = [c for c in channels if a.fingerprint.subject != c]
         if event.state != "firing":  # tell the end of an episode only to who heard its start
             told = set(self.state.channels_told(a.id))
             told.update(  # and who will hear of its start once that is saved

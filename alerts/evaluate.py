@@ -23,7 +23,7 @@ from saltwatch.alerts.judgement import (
     observation,
     trailing_run_start,
 )
-from saltwatch.alerts.model import Observation, Severity
+from saltwatch.alerts.model import Fingerprint, Observation, Severity
 from saltwatch.alerts.supply_rules import nodata, tap, well
 from saltwatch.alerts.windows import DeviceWindow, FloatArray, IntArray
 from saltwatch.core.qc import QcFlag
@@ -38,13 +38,13 @@ def evaluate(
     rules: RuleSet,
     registry: Registry,
     windows: WindowSource,
-    current: Mapping[str, Severity],
+    current: Mapping[Fingerprint, Severity],
     now_ns: int,
     devices: Iterable[str] | None = None,
     statuses: Mapping[str, tuple[bool, int]] | None = None,
     started_ns: int | None = None,
     instant_only: bool = False,
-    open_fingerprints: Container[str] | None = None,
+    open_fingerprints: Container[Fingerprint] | None = None,
     blind: bool = False,
     regained_ns: int | None = None,
 ) -> list[Observation]:
@@ -55,7 +55,9 @@ def evaluate(
     is ``blind`` (it cannot see its devices: alerts/system.py). ``regained_ns``: when it last
     saw them again; no device counts as silent from before then.
     """
-    open_fps: Container[str] = EVERYTHING if open_fingerprints is None else open_fingerprints
+    open_fps: Container[Fingerprint] = (
+        EVERYTHING if open_fingerprints is None else open_fingerprints
+    )
     out: list[Observation | None] = []
     names = list(devices) if devices is not None else list(registry.devices)
     month = _month(now_ns // (3600 * NS_PER_S))
@@ -166,10 +168,10 @@ def _salinity(
     registry: Registry,
     device: Device,
     w: DeviceWindow,
-    current: Mapping[str, Severity],
+    current: Mapping[Fingerprint, Severity],
     month: int,
     instant_only: bool,
-    open_fps: Container[str],
+    open_fps: Container[Fingerprint],
 ) -> list[Observation | None]:
     levels = rules.levels_for(device, registry, month)
     profile = device.profile.value if device.profile else "river"
@@ -183,7 +185,7 @@ def _salinity(
         judged = (
             CLEAR
             if watch
-            else judge_levels(ts, values, levels, cf, current.get(f"{rule}:{device.id}"))
+            else judge_levels(ts, values, levels, cf, current.get(Fingerprint(rule, device.id)))
         )
         out.append(
             observation(
@@ -196,7 +198,9 @@ def _salinity(
     if ts.size:
         rule = f"salinity-{profile}-tidal-day"
         severity = (
-            None if watch else judge_peak(st.peak, levels, cf, current.get(f"{rule}:{device.id}"))
+            None
+            if watch
+            else judge_peak(st.peak, levels, cf, current.get(Fingerprint(rule, device.id)))
         )
         threshold = levels.level(severity) if severity else None
         out.append(
@@ -213,7 +217,7 @@ def _salinity(
         )
     if st.slope is not None:
         limit = rules.defaults.rate_max_per_h
-        rising = current.get(f"salinity-rise:{device.id}") is not None
+        rising = current.get(Fingerprint("salinity-rise", device.id)) is not None
         firing = not watch and st.slope > (limit * cf if rising else limit)
         out.append(
             observation(

@@ -77,7 +77,7 @@ EVERYTHING = _Everything()
 
 
 def observation(
-    open_fps: Container[str],
+    open_fps: Container[Fingerprint],
     rule: str,
     kind: str,
     device: str,
@@ -87,7 +87,7 @@ def observation(
     at_ns: int,
 ) -> Observation | None:
     """The observation, or None when it would change nothing (clear, and no alert open)."""
-    fingerprint = str(Fingerprint(rule, device))
+    fingerprint = Fingerprint(rule, device)
     if j.severity is None and j.pending is None:
         if fingerprint not in open_fps:
             return None
@@ -109,7 +109,11 @@ def observation(
 
 
 def beyond(
-    value: float, limit: float, open_fps: Container[str], fingerprint: str, fraction: float
+    value: float,
+    limit: float,
+    open_fps: Container[Fingerprint],
+    fingerprint: Fingerprint,
+    fraction: float,
 ) -> bool:
     """``value`` above ``limit``, with hysteresis: an open alert clears only once the value is
     back under ``fraction`` of the limit, so readings wavering around it raise one alert."""
@@ -117,7 +121,11 @@ def beyond(
 
 
 def below(
-    value: float, limit: float, open_fps: Container[str], fingerprint: str, fraction: float
+    value: float,
+    limit: float,
+    open_fps: Container[Fingerprint],
+    fingerprint: Fingerprint,
+    fraction: float,
 ) -> bool:
     """``value`` below ``limit``; an open alert clears only above ``limit / fraction``."""
     return value < (limit / fraction if fingerprint in open_fps else limit)

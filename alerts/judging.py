@@ -127,7 +127,7 @@ class ReadingJudge:
     ) -> int:
         """Evaluate a salinity station at its moments since ``oldest``; returns the last one."""
         assert device.profile is not None
-        fingerprint = str(Fingerprint(f"salinity-{device.profile.value}", device.id))
+        fingerprint = Fingerprint(f"salinity-{device.profile.value}", device.id)
         levels, cf = self._levels_for(rules, device), rules.defaults.clear_fraction
         watching = fingerprint in self.episodes.judged
         moments = salinity_moments(window, oldest, levels, cf, watching)

@@ -55,9 +55,9 @@ def _fmt(value: float | None, decimal: str = ".") -> str:
     return text.replace(".", decimal)
 
 
-def _river_name(fingerprint: str, registry: Registry) -> str:
-    """The river of a salt-front alert (its fingerprint ends in ``:<river id>``)."""
-    river = registry.rivers.get(Fingerprint.parse(fingerprint).subject)
+def _river_name(fingerprint: Fingerprint, registry: Registry) -> str:
+    """The river of a salt-front alert (its fingerprint's subject)."""
+    river = registry.rivers.get(fingerprint.subject)
     return river.name if river else ""
 
 
@@ -67,7 +67,7 @@ _ZONE_WORDS = ("Xã ", "Phường ", "Thị trấn ", "Thị xã ", "Thành ph�
 
 def _where(alert: Alert, registry: Registry) -> str:
     if alert.kind == "structure":
-        structure = registry.structures.get(Fingerprint.parse(alert.fingerprint).subject)
+        structure = registry.structures.get(alert.fingerprint.subject)
         if structure is not None:
             return structure.name
     zone = registry.zones.get(alert.zone)
@@ -85,7 +85,7 @@ def texts(event: Event, registry: Registry) -> tuple[str, str]:
     """The event in plain words: (Vietnamese, English)."""
     alert = event.alert
     where = _where(alert, registry)
-    fp = Fingerprint.parse(alert.fingerprint)
+    fp = alert.fingerprint
     fields = {
         "where": where,
         "value": _fmt(alert.value),
@@ -175,7 +175,7 @@ def render(event: Event, registry: Registry) -> dict[str, Any]:
     vi, en = texts(event, registry)
     return {
         "id": alert.id,
-        "fingerprint": alert.fingerprint,
+        "fingerprint": str(alert.fingerprint),
         "rule": alert.rule,
         "kind": alert.kind,
         "severity": alert.severity,

@@ -52,7 +52,7 @@ class Fingerprint:
 class Observation:
     """What a rule saw of one subject at one moment."""
 
-    fingerprint: str
+    fingerprint: Fingerprint
     rule: str
     kind: str
     device: str  # "": a zone-wide subject (a river)
@@ -73,7 +73,7 @@ LATE_AFTER_NS = 30 * 60 * 1_000_000_000
 @dataclass(frozen=True, slots=True)
 class Alert:
     id: str
-    fingerprint: str
+    fingerprint: Fingerprint
     rule: str
     kind: str
     device: str | None
@@ -137,8 +137,8 @@ def group_of(alert: Alert) -> str:
         known = SYSTEM_ALERTS.get(alert.rule)
         if known is not None and known.group is not None:
             return known.group
-        return f"notifier:{Fingerprint.parse(alert.fingerprint).subject}"
-    return alert.fingerprint
+        return f"notifier:{alert.fingerprint.subject}"
+    return str(alert.fingerprint)
 
 
 @dataclass(frozen=True, slots=True)

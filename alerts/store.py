@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from saltwatch.alerts.model import Alert, Delivery, Event, Silence
+from saltwatch.alerts.model import Alert, Delivery, Event, Fingerprint, Silence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,7 +29,7 @@ class AlertStore(Protocol):
     """Alert state: episodes, the outbox written in the same transaction, silences, and the
     rules an admin saved."""
 
-    def open_alerts(self) -> dict[str, Alert]: ...
+    def open_alerts(self) -> dict[Fingerprint, Alert]: ...
     def get(self, alert_id: str) -> Alert | None: ...
     def query(self, q: AlertQuery) -> tuple[list[Alert], int]: ...
     def save(

@@ -187,7 +187,7 @@ class StructureWatch:
             else:
                 pending = "critical"
         obs = Observation(
-            fingerprint=str(Fingerprint(RULE, s.id)),
+            fingerprint=Fingerprint(RULE, s.id),
             rule=RULE,
             kind="structure",
             device="",

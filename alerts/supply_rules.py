@@ -15,7 +15,7 @@ from saltwatch.core.timeutil import NS_PER_S, VN_TZ, in_hours, to_datetime
 
 
 def well(
-    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[str]
+    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[Fingerprint]
 ) -> list[Observation | None]:
     r, last = rules.well, int(w.ts[-1])
     level = float(w.values["level_m"][-1])
@@ -56,7 +56,11 @@ def well(
             device.id,
             flag(
                 beyond(
-                    level, r.level_low_m, open_fps, f"well-level-low:{device.id}", r.clear_fraction
+                    level,
+                    r.level_low_m,
+                    open_fps,
+                    Fingerprint("well-level-low", device.id),
+                    r.clear_fraction,
                 ),
                 "warning",
                 last,
@@ -76,7 +80,7 @@ def well(
                     salinity,
                     r.salinity_max,
                     open_fps,
-                    f"well-salinity:{device.id}",
+                    Fingerprint("well-salinity", device.id),
                     r.clear_fraction,
                 ),
                 "warning",
@@ -91,7 +95,7 @@ def well(
 
 
 def tap(
-    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[str]
+    rules: RuleSet, device: Device, w: DeviceWindow, open_fps: Container[Fingerprint]
 ) -> list[Observation | None]:
     r, last = rules.tap, int(w.ts[-1])
     tank = float(w.values["tank_pct"][-1])
@@ -108,7 +112,11 @@ def tap(
             device.id,
             flag(
                 below(
-                    tank, r.tank_low_pct, open_fps, f"tap-tank-low:{device.id}", r.clear_fraction
+                    tank,
+                    r.tank_low_pct,
+                    open_fps,
+                    Fingerprint("tap-tank-low", device.id),
+                    r.clear_fraction,
                 ),
                 "warning",
                 last,
@@ -138,7 +146,7 @@ def nodata(
     now_ns: int,
     status: tuple[bool, int] | None,
     started_ns: int,
-    open_fps: Container[str],
+    open_fps: Container[Fingerprint],
     regained_ns: int | None = None,
 ) -> Observation | None:
     """Silent for longer than its interval allows, or offline by its own status. Silence is
@@ -152,7 +160,7 @@ def nodata(
             open_fps, "nodata", "nodata", device.id, CLEAR, None, "min", last or now_ns
         )
     reference = last if last is not None else started_ns
-    if regained_ns is not None and str(Fingerprint("nodata", device.id)) not in open_fps:
+    if regained_ns is not None and Fingerprint("nodata", device.id) not in open_fps:
         reference = max(reference, regained_ns)  # an open one stays: it was seen before
     silent_s = (now_ns - reference) / NS_PER_S
     offline = status is not None and not status[0] and (last is None or status[1] >= last)

@@ -79,7 +79,7 @@ class SystemWatch:
         self.forecast_at = monotonic()  # the last forecast run that finished (start: none due)
         self.regained_ns: int | None = None  # when SaltWatch last saw its devices again
         # fingerprint → when it was first seen bad: (clock ns, monotonic seconds)
-        self._bad_since: dict[str, tuple[int, float]] = {}
+        self._bad_since: dict[Fingerprint, tuple[int, float]] = {}
         self._last: dict[str, int] = {}  # probe → its previous count (spool, progress)
         self._blind = False
 
@@ -91,7 +91,7 @@ class SystemWatch:
     def forecast_done(self) -> None:
         self.forecast_at = self.monotonic()
 
-    def check(self, now_ns: int, open_fps: Iterable[str]) -> list[Observation]:
+    def check(self, now_ns: int, open_fps: Iterable[Fingerprint]) -> list[Observation]:
         """Every probe once: an observation for each condition that is an alert or stops being
         one (those unchanged and clear are left out)."""
         mono = self.monotonic()
@@ -106,24 +106,24 @@ class SystemWatch:
             if fp not in bad:
                 del self._bad_since[fp]
         for fp in open_fps:
-            rule = Fingerprint.parse(fp).rule
+            rule = fp.rule
             if rule in SYSTEM_ALERTS and fp not in bad:
                 observations.append(self._observation(fp, rule, None, now_ns, now_ns, None))
-        blind = any(SYSTEM_ALERTS[Fingerprint.parse(fp).rule].blinding for fp in bad)
+        blind = any(SYSTEM_ALERTS[fp.rule].blinding for fp in bad)
         if self._blind and not blind:
             self.regained_ns = now_ns
         self._blind = blind
         return observations
 
-    def _conditions(self, mono: float) -> dict[str, tuple[str, float, float | None]]:
+    def _conditions(self, mono: float) -> dict[Fingerprint, tuple[str, float, float | None]]:
         """fingerprint → (rule, hold in seconds, value) of every condition bad now."""
         p, h = self.probes, self.holds
-        bad: dict[str, tuple[str, float, float | None]] = {}
+        bad: dict[Fingerprint, tuple[str, float, float | None]] = {}
 
         def mark(
             rule: str, hold_s: float, value: float | None = None, subject: str = SUBJECT
         ) -> None:
-            bad[str(Fingerprint(rule, subject))] = (rule, hold_s, value)
+            bad[Fingerprint(rule, subject)] = (rule, hold_s, value)
 
         if p.broker_connected is not None and not p.broker_connected():
             mark("broker-disconnected", h.system_after_s)
@@ -148,7 +148,9 @@ class SystemWatch:
             for name, hours in p.sources_stale().items():  # stale_after is its hold already
                 mark("source-stale", 0.0, hours, subject=name)
         if p.channels_failing is not None:
-            lost = "broker-disconnected:saltwatch" in bad  # MQTT fails with it: one cause
+            lost = (
+                Fingerprint("broker-disconnected", SUBJECT) in bad
+            )  # MQTT fails with it: one cause
             for channel, failing in p.channels_failing().items():
                 if failing and not (lost and channel == "mqtt"):
                     mark("notifier-failing", h.notifier_failing_after_s, subject=channel)
@@ -156,7 +158,7 @@ class SystemWatch:
 
     @staticmethod
     def _observation(
-        fp: str,
+        fp: Fingerprint,
         rule: str,
         severity: Severity | None,
         since_ns: int,
@@ -186,7 +188,7 @@ def unsaved_event(
     go out now)."""
     alert = Alert(
         f"alert-state-unsaved-{since_ns}",
-        str(Fingerprint("alert-state-unsaved", SUBJECT)),
+        Fingerprint("alert-state-unsaved", SUBJECT),
         "alert-state-unsaved",
         "system",
         None,

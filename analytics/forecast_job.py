@@ -37,7 +37,7 @@ class Announced(Protocol):
     @property
     def device(self) -> str | None: ...
     @property
-    def fingerprint(self) -> str: ...
+    def fingerprint(self) -> Fingerprint: ...
     @property
     def started_at_ns(self) -> int: ...
     @property
@@ -71,7 +71,7 @@ class ForecastJob:
         self.clock = clock
         self.hindcast_every_h = hindcast_every_h
         self.latest: dict[str, StationForecast] = {}
-        self._announced: dict[str, list[tuple[str, Window]]] = {}
+        self._announced: dict[str, list[tuple[Fingerprint, Window]]] = {}
         # notices announced before a restart, still open in the alert state: the same windows
         # keep their identities (else each restart would announce them anew)
         for notice in open_notices() if open_notices else ():
@@ -143,7 +143,7 @@ class ForecastJob:
         coming = at is not None and below and found.alerts
         lead_h = round((at - now) / NS_PER_S / 3600, 1) if coming and at is not None else None
         return Observation(
-            fingerprint=str(Fingerprint("forecast-exceedance", found.station.id)),
+            fingerprint=Fingerprint("forecast-exceedance", found.station.id),
             rule="forecast-exceedance",
             kind="forecast",
             device=found.station.id,
@@ -158,15 +158,15 @@ class ForecastJob:
     def _windows(self, found: StationForecast, now: int) -> list[Observation]:
         station = found.station.id
         before = self._announced.get(station, [])
-        kept: list[tuple[str, Window]] = []
+        kept: list[tuple[Fingerprint, Window]] = []
         for window in found.windows if found.reliable else []:
             same = next((fp for fp, w in before if _overlap(w, window)), None)
             named = Fingerprint("intake-window", station, str(window.start_ns // NS_PER_S))
-            kept.append((same or str(named), window))
+            kept.append((same or named, window))
         gone = [(fp, w) for fp, w in before if all(fp != k for k, _ in kept)]  # passed or withdrawn
         self._announced[station] = kept
 
-        def notice(fingerprint: str, window: Window, open_: bool) -> Observation:
+        def notice(fingerprint: Fingerprint, window: Window, open_: bool) -> Observation:
             return Observation(
                 fingerprint=fingerprint,
                 rule="intake-window",

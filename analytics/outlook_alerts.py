@@ -44,7 +44,7 @@ def _observation(
 ) -> Observation:  # fmt: skip
     day, likely = found if found else (None, False)
     return Observation(
-        fingerprint=str(Fingerprint(rule, subject)),
+        fingerprint=Fingerprint(rule, subject),
         rule=rule,
         kind=kind,
         device=device,
@@ -98,7 +98,7 @@ def risk_warnings(
         likely = rising is not None and rising.risk_low.level >= rising.risk.level
         out.append(
             Observation(
-                fingerprint=str(Fingerprint("outlook-risk", river)),
+                fingerprint=Fingerprint("outlook-risk", river),
                 rule="outlook-risk",
                 kind="saltfront",
                 device="",
@@ -129,5 +129,5 @@ def warnings_ahead(
     fresh = current(outlooks, now)
     rivers = risk_warnings(fronts_ahead(registry, fresh, rules.saltfront), observed, now)
     return [(o, None) for o in station_warnings(fresh, registry, rules, now)] + [
-        (o, river_zone(registry, Fingerprint.parse(o.fingerprint).subject)) for o in rivers
+        (o, river_zone(registry, o.fingerprint.subject)) for o in rivers
     ]

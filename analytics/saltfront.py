@@ -320,7 +320,7 @@ class FrontKeeper:
         level, line, basis, km = risk.alert_level
         out = [
             Observation(
-                fingerprint=str(Fingerprint("saltfront-risk", river)),
+                fingerprint=Fingerprint("saltfront-risk", river),
                 rule="saltfront-risk",
                 kind="saltfront",
                 device="",
@@ -339,7 +339,7 @@ class FrontKeeper:
             fast = moved > rules.advance_km_per_day and not (last and last.bound == "<")
             out.append(
                 Observation(
-                    fingerprint=str(Fingerprint("saltfront-advance", river)),
+                    fingerprint=Fingerprint("saltfront-advance", river),
                     rule="saltfront-advance",
                     kind="saltfront",
                     device="",

@@ -87,14 +87,14 @@ class ScheduleCheck:
         self.book = book
         self.registry = registry
         self.rules = rules
-        self._warned: dict[str, str] = {}  # fingerprint → zone
+        self._warned: dict[Fingerprint, str] = {}  # fingerprint → zone
 
     def update(
         self, forecasts: Mapping[str, StationForecast], now_ns: int, horizon_ns: int
     ) -> list[tuple[Observation, str]]:
         rules = self.rules()
         out: list[tuple[Observation, str]] = []
-        warned: dict[str, str] = {}
+        warned: dict[Fingerprint, str] = {}
         for opening in self.book.between(now_ns, now_ns + horizon_ns):
             structure = self.registry.structures.get(opening.structure)
             found = forecasts.get(structure.guard) if structure else None
@@ -104,7 +104,7 @@ class ScheduleCheck:
             limit = rules.structure_limit(structure)
             if peak is None or peak < limit:
                 continue
-            fp = str(Fingerprint(RULE, structure.id, opening.id))
+            fp = Fingerprint(RULE, structure.id, opening.id)
             warned[fp] = structure.zone
             out.append(
                 (_observation(fp, "warning", peak, limit, opening.start_ns, now_ns), warned[fp])
@@ -117,7 +117,12 @@ class ScheduleCheck:
 
 
 def _observation(
-    fp: str, severity: str | None, peak: float | None, limit: float | None, since: int, at: int
+    fp: Fingerprint,
+    severity: str | None,
+    peak: float | None,
+    limit: float | None,
+    since: int,
+    at: int,
 ) -> Observation:
     return Observation(
         fingerprint=fp,

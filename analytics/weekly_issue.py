@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from saltwatch.alerts.model import Fingerprint
 from saltwatch.analytics.bulletin import Lang
 from saltwatch.analytics.bulletin_text import stamp
 from saltwatch.analytics.issued import Issue, IssuedBulletins, publish
@@ -105,7 +106,7 @@ def announcement(
     vi, en = links.get("vi", ""), links.get("en", "")
     return {
         "id": f"bulletin-{first.issue.share[:12]}",
-        "fingerprint": f"weekly-bulletin:{root}",
+        "fingerprint": str(Fingerprint("weekly-bulletin", root)),
         "rule": "weekly-bulletin",
         "kind": "bulletin",
         "severity": "info",

@@ -40,7 +40,7 @@ def alert_out(alert: Alert, registry: Registry, current: Current | None = None) 
         text["message_vi"], text["message_en"] = open_texts(alert, registry, current)
     return AlertOut(
         id=alert.id,
-        fingerprint=alert.fingerprint,
+        fingerprint=str(alert.fingerprint),
         rule=alert.rule,
         kind=alert.kind,
         severity=alert.severity,

@@ -14,10 +14,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from saltwatch.alerts.model import Alert, Delivery, Event, Silence
+from saltwatch.alerts.model import Alert, Delivery, Event, Fingerprint, Silence
 from saltwatch.alerts.store import AlertQuery
 from saltwatch.core.errors import RetryableError
 from saltwatch.storage.sqlite import classify_sqlite, connect_durable
@@ -31,8 +32,24 @@ _FILTERED = {
 }
 
 
+def _alert_data(alert: Alert) -> dict[str, object]:
+    """An alert as stored: its fields, the fingerprint as its three parts (a subject may hold a
+    colon: a failing channel ``receiver:<name>``)."""
+    data = dataclasses.asdict(alert)
+    fp = alert.fingerprint
+    data["fingerprint"] = [fp.rule, fp.subject, fp.part]
+    return data
+
+
+def _alert_of(data: dict[str, Any]) -> Alert:
+    """A stored alert; one stored before fingerprints were kept in parts holds their text."""
+    fp = data["fingerprint"]
+    typed = Fingerprint(*fp) if isinstance(fp, list) else Fingerprint.parse(fp)
+    return Alert(**{**data, "fingerprint": typed})
+
+
 def _alert_blob(alert: Alert) -> bytes:
-    return orjson.dumps(dataclasses.asdict(alert))
+    return orjson.dumps(_alert_data(alert))
 
 
 class SqliteAlertStore:
@@ -88,7 +105,7 @@ class SqliteAlertStore:
         if added:
             rows = self._db.execute("SELECT id, data FROM alerts").fetchall()
             for alert_id, blob in rows:
-                a = Alert(**orjson.loads(blob))
+                a = _alert_of(orjson.loads(blob))
                 self._db.execute(
                     "UPDATE alerts SET zone = ?, severity = ?, kind = ?, started_at = ?, "
                     "resolved_at = ? WHERE id = ?",
@@ -105,9 +122,9 @@ class SqliteAlertStore:
     def _alerts(self, sql: str, params: tuple[object, ...] = ()) -> list[Alert]:
         with self._locked():
             rows = self._db.execute(sql, params).fetchall()
-        return [Alert(**orjson.loads(row[0])) for row in rows]
+        return [_alert_of(orjson.loads(row[0])) for row in rows]
 
-    def open_alerts(self) -> dict[str, Alert]:
+    def open_alerts(self) -> dict[Fingerprint, Alert]:
         alerts = self._alerts("SELECT data FROM alerts WHERE state != 'resolved'")
         return {a.fingerprint: a for a in alerts}
 
@@ -147,7 +164,7 @@ class SqliteAlertStore:
                 "LIMIT ? OFFSET ?",
                 [*params, q.limit, q.offset],
             ).fetchall()
-        return [Alert(**orjson.loads(row[0])) for row in rows], int(total[0])
+        return [_alert_of(orjson.loads(row[0])) for row in rows], int(total[0])
 
     def save(
         self, changes: list[tuple[Alert | None, Alert | None]], deliveries: list[Delivery]
@@ -170,7 +187,7 @@ class SqliteAlertStore:
                             "started_at = excluded.started_at, resolved_at = excluded.resolved_at",
                             (
                                 after.id,
-                                after.fingerprint,
+                                str(after.fingerprint),
                                 after.state,
                                 after.updated_at_ns,
                                 _alert_blob(after),
@@ -184,7 +201,7 @@ class SqliteAlertStore:
                 for d in deliveries:
                     blob = orjson.dumps(
                         {
-                            "alert": dataclasses.asdict(d.event.alert),
+                            "alert": _alert_data(d.event.alert),
                             "state": d.event.state,
                             "at_ns": d.event.at_ns,
                         }
@@ -210,7 +227,7 @@ class SqliteAlertStore:
         out = []
         for seq, blob in rows:
             data = orjson.loads(blob)
-            out.append((seq, Event(Alert(**data["alert"]), data["state"], data["at_ns"])))
+            out.append((seq, Event(_alert_of(data["alert"]), data["state"], data["at_ns"])))
         return out
 
     def mark_sent(self, seq: int, now_ns: int, error: str | None = None) -> None:

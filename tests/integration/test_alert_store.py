@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from saltwatch.alerts.model import Alert
+from saltwatch.alerts.model import Alert, Delivery, Event, Fingerprint, group_of
 from saltwatch.alerts.store import AlertQuery
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 
@@ -29,7 +29,7 @@ def alerts(n: int, seed: int = 1) -> list[Alert]:
         out.append(
             Alert(
                 id=f"a{i:06d}",
-                fingerprint=f"r:{i}",
+                fingerprint=Fingerprint("r", str(i)),
                 rule="r",
                 kind=rng.choice(KINDS),
                 device=None,
@@ -99,10 +99,36 @@ def test_a_file_from_before_the_columns_is_taken_up(tmp_path: Path) -> None:
     (a,) = alerts(1)
     old.execute(
         "INSERT INTO alerts VALUES (?, ?, ?, ?, ?)",
-        (a.id, a.fingerprint, a.state, a.updated_at_ns, orjson.dumps(dataclasses.asdict(a))),
+        (
+            a.id,
+            str(a.fingerprint),
+            a.state,
+            a.updated_at_ns,
+            # as written then: the fingerprint as its text
+            orjson.dumps({**dataclasses.asdict(a), "fingerprint": str(a.fingerprint)}),
+        ),
     )
     old.commit()
     old.close()
     store = SqliteAlertStore(path)
     got, total = store.query(AlertQuery(zones=frozenset({a.zone}), kind=a.kind))
     assert total == 1 and got == [a]
+
+
+def test_a_fingerprint_whose_subject_holds_a_colon_comes_back_whole(tmp_path: Path) -> None:
+    """A failing channel ``receiver:ops`` is the subject of its alert: the stored alert and its
+    queued event come back with the same fingerprint, so its group and the channels it is kept
+    from stay the same after a restart."""
+    fp = Fingerprint("notifier-failing", "receiver:ops")
+    a = Alert(
+        "a1", fp, "notifier-failing", "system", None, "root", "warning", "firing",
+        None, None, "", T0, T0,
+    )  # fmt: skip
+    SqliteAlertStore(tmp_path / "s.db").save(
+        [(None, a)], [Delivery("mqtt", Event(a, "firing", T0), "k1")]
+    )
+    reopened = SqliteAlertStore(tmp_path / "s.db")
+    assert reopened.open_alerts() == {fp: a}
+    assert group_of(reopened.open_alerts()[fp]) == "notifier:receiver:ops"
+    ((_, event),) = reopened.unsent("mqtt")
+    assert event.alert == a

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from harness.documented import documented_sources
 from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
-from saltwatch.alerts.model import Alert
+from saltwatch.alerts.model import Alert, Fingerprint
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
@@ -414,8 +414,9 @@ def test_maintenance_windows_are_scheduled_ahead_and_listed_until_they_end(
         s["id"] for s in client.get("/api/v1/silences?current=true", headers=viewer).json()
     ] == [window["id"]]
     stored = SqliteAlertStore(state_path).silences()
-    alert = Alert("a", "salinity-river:vam-kenh", "salinity-river", "salinity", "vam-kenh",
-                  "xa-tan-dong", "critical", "firing", 5.0, 4.0, "ppt", NOW, NOW)  # fmt: skip
+    alert = Alert("a", Fingerprint("salinity-river", "vam-kenh"), "salinity-river", "salinity",
+                  "vam-kenh", "xa-tan-dong", "critical", "firing", 5.0, 4.0, "ppt", NOW,
+                  NOW)  # fmt: skip
     mutes = [stored[0].mutes(alert, ["xa-tan-dong"], NOW + h * 3600 * NS_PER_S) for h in (1, 3, 5)]
     assert mutes == [False, True, False]  # only inside the window
     for bad in (

@@ -60,7 +60,7 @@ def test_a_planned_opening_in_a_forecast_salty_spell_is_warned_of_before_it_is_d
     engine.observe(check.update(salty, NOW, 48 * H))
     (warning,) = [a for a in engine.open_alerts() if a.rule == "opening-unsafe"]
     assert warning.severity == "warning" and warning.zone == "xa-binh-ninh"
-    assert warning.fingerprint == "opening-unsafe:cong-xuan-hoa:a1b2c3d4e5f6"
+    assert str(warning.fingerprint) == "opening-unsafe:cong-xuan-hoa:a1b2c3d4e5f6"
     assert warning.value == pytest.approx(1.6, abs=0.05) and warning.threshold == 1.0
     # a later forecast says the water stays fresh: the warning resolves
     fresh = {"xuan-hoa": xuan_hoa_forecast(20, 0.6)}

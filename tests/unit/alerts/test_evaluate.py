@@ -11,7 +11,7 @@ import pytest
 from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.judgement import judge_levels, trailing_run_start
-from saltwatch.alerts.model import Alert
+from saltwatch.alerts.model import Alert, Fingerprint
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.qc import QcFlag
@@ -293,7 +293,7 @@ def test_open_alert_type_round_trips_through_state(tmp_path: Path) -> None:
     state = SqliteAlertStore(tmp_path / "s.db")
     alert = Alert(
         "a1",
-        "f:x",
+        Fingerprint("f", "x"),
         "salinity-river",
         "salinity",
         "x",
@@ -307,7 +307,7 @@ def test_open_alert_type_round_trips_through_state(tmp_path: Path) -> None:
         T0,
     )
     state.save([(None, alert)], [])
-    assert state.open_alerts() == {"f:x": alert}
+    assert state.open_alerts() == {Fingerprint("f", "x"): alert}
 
 
 def test_an_episode_inside_a_backlog_is_raised_late_and_resolved(tmp_path: Path) -> None:

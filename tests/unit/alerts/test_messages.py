@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from saltwatch.alerts.messages import texts
-from saltwatch.alerts.model import Alert, Event
+from saltwatch.alerts.model import Alert, Event, Fingerprint
 from saltwatch.core.registry import load_registry
 
 T0 = 1_710_226_800 * 10**9
@@ -11,8 +11,8 @@ T0 = 1_710_226_800 * 10**9
 
 def firing(device: str, zone: str) -> Event:
     alert = Alert(
-        "a", f"salinity-river:{device}", "salinity-river", "salinity", device, zone, "critical",
-        "firing", 4.12, 4.0, "‰", T0, T0,
+        "a", Fingerprint("salinity-river", device), "salinity-river", "salinity", device, zone,
+        "critical", "firing", 4.12, 4.0, "‰", T0, T0,
     )  # fmt: skip
     return Event(alert, "firing", T0)
 
@@ -28,7 +28,8 @@ def test_a_zone_the_station_name_already_gives_is_not_said_twice() -> None:
 
 def test_a_gate_open_to_salt_names_the_structure_and_asks_to_close_it() -> None:
     alert = Alert(
-        "b", "structure-open-salty:cong-xuan-hoa", "structure-open-salty", "structure", None,
+        "b", Fingerprint("structure-open-salty", "cong-xuan-hoa"), "structure-open-salty",
+        "structure", None,
         "xa-binh-ninh", "critical", "firing", 1.35, 1.0, "‰", T0, T0,
     )  # fmt: skip
     vi, en = texts(Event(alert, "firing", T0), load_registry())
@@ -40,7 +41,8 @@ def test_a_gate_open_to_salt_names_the_structure_and_asks_to_close_it() -> None:
 
 def test_a_planned_opening_in_salt_says_when_and_how_salty() -> None:
     alert = Alert(
-        "c", "opening-unsafe:cong-xuan-hoa:a1b2c3d4e5f6", "opening-unsafe", "structure", None,
+        "c", Fingerprint("opening-unsafe", "cong-xuan-hoa", "a1b2c3d4e5f6"), "opening-unsafe",
+        "structure", None,
         "xa-binh-ninh", "warning", "firing", 1.6, 1.0, "‰", T0, T0,
     )  # fmt: skip
     vi, en = texts(Event(alert, "firing", T0), load_registry())

@@ -45,7 +45,7 @@ def test_a_gate_opened_into_salty_water_is_critical_at_once_and_resolves_when_it
     (found,) = w.on_readings([gate("open", T0 + 60 * S)])
     obs, zone = found
     assert (obs.rule, obs.severity, obs.value, obs.threshold) == (RULE, "critical", 1.4, 1.0)
-    assert obs.fingerprint == f"{RULE}:cong-xuan-hoa" and zone == "xa-binh-ninh"
+    assert str(obs.fingerprint) == f"{RULE}:cong-xuan-hoa" and zone == "xa-binh-ninh"
     assert w.status("cong-xuan-hoa").open_to_salt  # type: ignore[union-attr]
     assert severities(w.on_readings([gate("closed", T0 + 120 * S)]))[0][0] is None
 

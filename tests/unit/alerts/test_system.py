@@ -6,7 +6,7 @@ from pathlib import Path
 
 from saltwatch.alerts.dispatch import ChannelWorker, coalesce
 from saltwatch.alerts.engine import AlertEngine
-from saltwatch.alerts.model import Alert, Event, Observation, group_of
+from saltwatch.alerts.model import Alert, Event, Fingerprint, Observation, group_of
 from saltwatch.alerts.system import Holds, Probes, SystemWatch
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
@@ -41,8 +41,18 @@ class Flags:
         )
 
 
+#: every fingerprint seen by ``rules_of``, by its text (a subject may hold a colon)
+_SEEN: dict[str, Fingerprint] = {}
+
+
 def rules_of(found: list[Observation]) -> dict[str, str | None]:
-    return {o.fingerprint: o.severity for o in found}
+    _SEEN.update((str(o.fingerprint), o.fingerprint) for o in found)
+    return {str(o.fingerprint): o.severity for o in found}
+
+
+def open_of(seen: dict[str, str | None]) -> list[Fingerprint]:
+    """The fingerprints of what ``rules_of`` gave, as the engine passes its open alerts."""
+    return [_SEEN[text] for text in seen]
 
 
 def test_each_condition_becomes_an_alert_after_its_hold_and_clears() -> None:
@@ -63,7 +73,7 @@ def test_each_condition_becomes_an_alert_after_its_hold_and_clears() -> None:
     assert watch.blind  # no device can be seen: their no-data alerts wait
     f.mono += 900
     f.spool = 9
-    seen = rules_of(watch.check(T0 + 961 * S, list(seen)))
+    seen = rules_of(watch.check(T0 + 961 * S, open_of(seen)))
     assert seen == {
         "broker-disconnected:saltwatch": "critical",
         "store-down:saltwatch": "warning",
@@ -74,7 +84,7 @@ def test_each_condition_becomes_an_alert_after_its_hold_and_clears() -> None:
     # all well again: every open one is told it cleared, and sight is regained now
     f.connected, f.store, f.spool, f.finished = True, True, 0, 10
     f.failing = {"receiver:sms": False}
-    cleared = rules_of(watch.check(T0 + 1000 * S, list(seen)))
+    cleared = rules_of(watch.check(T0 + 1000 * S, open_of(seen)))
     assert set(cleared) == set(seen) and set(cleared.values()) == {None}
     assert not watch.blind and watch.regained_ns == T0 + 1000 * S
 
@@ -160,7 +170,7 @@ def test_no_data_alerts_of_one_zone_go_out_as_one_notification(tmp_path: Path) -
 
 def _alert(ident: str, rule: str, zone: str, device: str) -> Alert:
     return Alert(
-        ident, f"{rule}:{device}", rule, rule, device, zone, "warning", "firing",
+        ident, Fingerprint(rule, device), rule, rule, device, zone, "warning", "firing",
         1.0, None, "min", T0, T0,
     )  # fmt: skip
 
@@ -196,7 +206,7 @@ def test_a_lost_session_is_a_critical_alert_for_a_quarter_of_an_hour() -> None:
     found = rules_of(watch.check(T0, []))
     assert found == {"broker-session-lost:saltwatch": "critical"}  # at once: readings may be gone
     f.mono += 901
-    assert rules_of(watch.check(T0, list(found))) == {"broker-session-lost:saltwatch": None}
+    assert rules_of(watch.check(T0, open_of(found))) == {"broker-session-lost:saltwatch": None}
 
 
 def test_every_system_alert_is_listed_once_with_its_words() -> None:
@@ -223,6 +233,6 @@ def test_a_stale_source_is_a_warning_of_its_own_and_ends_when_readings_come() ->
     assert rules_of(observed) == {"source-stale:vendor-buoys": "warning"}
     assert observed[0].value == 2.5
     stale.clear()
-    assert rules_of(watch.check(T0, list(rules_of(observed)))) == {
+    assert rules_of(watch.check(T0, open_of(rules_of(observed)))) == {
         "source-stale:vendor-buoys": None
     }
