@@ -10,6 +10,8 @@ from fastapi import FastAPI
 
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
+from saltwatch.api.views import AlertsElsewhere, StoredAnalytics
+from saltwatch.core.clock import SystemClock
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import load_settings
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
@@ -28,12 +30,18 @@ def app_from_environment() -> FastAPI:
     registry = load_registry(settings.registry.path)
     state_path = settings.state.path
     store = open_reading_store(settings.store)
+    state = SqliteAlertStore(state_path)
+    alerts = AlertsElsewhere(state, settings.alerts.rules_path)  # saltwatch alerts or serve
+    clock = SystemClock()
     context = ApiContext(
         settings,
         registry,
         store,
-        SqliteAlertStore(state_path),
+        state,
         SqliteAuditLog(state_path),
+        alerts,
+        StoredAnalytics(store, registry, alerts.rules, clock),
+        clock=clock,
         issued=SqliteIssuedBulletins(state_path),
         signins=SqliteSignIns(state_path),
         schedules=SqliteSchedules(state_path),

@@ -237,8 +237,9 @@ def run_with_alerts(
     )
     api = None
     if with_api:
-        from saltwatch.api.context import ApiContext, NoIngest  # noqa: PLC0415
+        from saltwatch.api.context import ApiContext  # noqa: PLC0415
         from saltwatch.api.server import ApiServer  # noqa: PLC0415
+        from saltwatch.api.views import EngineAlerts, JobsAnalytics, NoIngest  # noqa: PLC0415
 
         ctx = ApiContext(
             settings,
@@ -246,15 +247,13 @@ def run_with_alerts(
             warm_from,
             engine.state,
             SqliteAuditLog(settings.state.path),
-            engine,
+            EngineAlerts(engine),
+            JobsAnalytics(front, forecasts, outlooks),
             api_ingest if api_ingest is not None else NoIngest(),
             metrics=[
                 *([pipeline.metrics.registry] if pipeline else []),
                 engine.metrics.registry,
             ],
-            front=front,
-            forecasts=forecasts,
-            outlooks=outlooks,
             clock=clock if clock is not None else SystemClock(),
             issued=SqliteIssuedBulletins(settings.state.path),
             signins=SqliteSignIns(settings.state.path),

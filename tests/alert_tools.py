@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.store import AlertStore
+from saltwatch.analytics.forecast import StationForecast
+from saltwatch.analytics.outlook_job import OutlookJob, StationOutlook
+from saltwatch.analytics.saltfront import FrontDay, FrontKeeper, RiverRisk
+from saltwatch.api.audit import AuditLog
+from saltwatch.api.context import ApiContext
+from saltwatch.api.views import AlertsElsewhere, AnalyticsView, EngineAlerts, StoredAnalytics
+from saltwatch.core.clock import Clock, SystemClock
+from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RuleSet, bundled_rules_path, load_rules
+from saltwatch.core.settings import Settings
+from saltwatch.core.store import ReadingStore
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 
@@ -29,6 +42,55 @@ def sqlite_of(state: AlertStore) -> SqliteAlertStore:
 def audit_beside(state: AlertStore) -> SqliteAuditLog:
     """The audit log in the alert state's file, as the composition roots open it."""
     return SqliteAuditLog(sqlite_of(state).path)
+
+
+def api_context(
+    settings: Settings,
+    registry: Registry,
+    store: ReadingStore,
+    state: AlertStore,
+    engine: AlertEngine | None = None,
+    *,
+    audit: AuditLog | None = None,
+    analytics: AnalyticsView | None = None,
+    clock: Clock | None = None,
+    **rest: Any,
+) -> ApiContext:
+    """The API's context as the composition roots give it: with ``engine`` running here as in
+    serve, without one as in ``saltwatch api``; no analytics job keeps anything unless
+    ``analytics`` is given."""
+    clock = clock if clock is not None else SystemClock()
+    alerts = (
+        EngineAlerts(engine)
+        if engine is not None
+        else AlertsElsewhere(state, settings.alerts.rules_path)
+    )
+    if analytics is None:
+        analytics = StoredAnalytics(store, registry, alerts.rules, clock)
+    return ApiContext(
+        settings, registry, store, state, audit if audit is not None else audit_beside(state),
+        alerts, analytics, clock=clock, **rest,
+    )  # fmt: skip
+
+
+@dataclass
+class Kept:
+    """The analytics view over what a test's own jobs keep (serve gives its running jobs)."""
+
+    front: FrontKeeper | None = None
+    outlook: OutlookJob | None = None
+
+    def fronts(self) -> Mapping[str, FrontDay]:
+        return self.front.latest() if self.front else {}
+
+    def risks(self) -> Mapping[str, RiverRisk]:
+        return self.front.risks if self.front else {}
+
+    def forecasts(self) -> Mapping[str, StationForecast]:
+        return {}
+
+    def outlooks(self) -> Mapping[str, StationOutlook]:
+        return self.outlook.latest if self.outlook else {}
 
 
 def rivers_alerting() -> RuleSet:

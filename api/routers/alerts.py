@@ -14,7 +14,7 @@ from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ctx_of
 from saltwatch.api.convert import alert_out, moment_query, query_time, silence_out, when
 from saltwatch.api.current import currents
-from saltwatch.api.deps import Audit, Context, Engine, Ingest, record
+from saltwatch.api.deps import Alerts, Audit, Context, Ingest, record
 from saltwatch.api.paging import Page
 from saltwatch.api.schemas import AckIn, AlertOut, AlertPage, RejectionOut, SilenceIn, SilenceOut
 from saltwatch.core.timeutil import NS_PER_S
@@ -88,7 +88,7 @@ def list_alerts(
     },
 )
 def acknowledge(
-    ctx: Context, engine: Engine, audit: Audit, who: Operator, alert_id: str, body: AckIn
+    ctx: Context, alerts: Alerts, audit: Audit, who: Operator, alert_id: str, body: AckIn
 ) -> AlertOut:
     known = ctx.state.get(alert_id)
     if known is None:
@@ -97,7 +97,7 @@ def acknowledge(
         raise HTTPException(409, f"the alert is {known.state}")
     try:
         note = " — ".join(t for t in (body.by, body.note) if t) or None
-        acked = engine.acknowledge(alert_id, who.name, note)
+        acked = alerts.acknowledge(alert_id, who.name, note)
     except KeyError:
         raise HTTPException(409, "the alert is no longer open") from None
     record(audit, ctx, who, "ack", alert_id, note or "")

@@ -67,15 +67,15 @@ def _fronts(ctx: ApiContext, in_force: RuleSet, days: int) -> list[FrontOut]:
     now = ctx.clock.now_ns()
     today_ns = day_start_ns(now)
     rules = in_force.saltfront
-    kept = ctx.front.latest() if ctx.front else {}
+    kept, risks = ctx.analytics.fronts(), ctx.analytics.risks()
     out = []
     for river in rivers_with_stations(ctx.registry):
         region_name, region = rules.region_of(river)
         today = kept.get(river)
-        if today is None or today.start_ns != today_ns:  # no keeper here, or not yet today
+        if today is None or today.start_ns != today_ns:  # none kept here, or not yet today
             found = compute_days(ctx.store, ctx.registry, river, today_ns, now + 1, region)
             today = found[-1] if found else None
-        known = ctx.front.risks.get(river) if ctx.front else None
+        known = risks.get(river)
         observed = known.observed if known else (today.risk if today else None)
         forecast = known.forecast if known else _kept_forecast(ctx, river, today_ns)
         declared = rules.override.get(river)
@@ -163,7 +163,7 @@ def forecast(ctx: Context, in_force: Rules, _: Viewer, station: str) -> Forecast
     if device is None or device.kind != "salinity":
         raise HTTPException(404, "no such salinity station")
     now = ctx.clock.now_ns()
-    kept = ctx.forecasts.latest.get(station) if ctx.forecasts else None
+    kept = ctx.analytics.forecasts().get(station)
     if kept is None or now - kept.forecast.fitted_at_ns > 3600 * NS_PER_S:
         rules = in_force()
         minute = now // (60 * NS_PER_S)

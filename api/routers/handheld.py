@@ -83,7 +83,6 @@ def enter(
     ctx.store.write([reading])  # kept before it is told: a 503 when the store is away
     shown = f"{body.value:g} {body.unit}" + (f": {note}" if note else "")
     record(audit, ctx, who, "reading.manual", station, shown)
-    if ctx.engine is not None:
-        ctx.engine.on_readings([reading])  # judged at once where the engine runs here
+    ctx.alerts.judge_now([reading])  # at once where the engine runs here; else from the store
     ctx.cache.clear()
     return ReadingPoint(ts=to_rfc3339(ts_ns, VN_TZ), values=dict(reading.fields), qc=reading.qc)

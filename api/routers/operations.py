@@ -18,7 +18,7 @@ from saltwatch.alerts.model import Event
 from saltwatch.api.auth import AUTH_RESPONSES, Admin, Viewer
 from saltwatch.api.context import ctx_of
 from saltwatch.api.convert import moment_query, query_time, when
-from saltwatch.api.deps import Audit, Context, Engine, record
+from saltwatch.api.deps import Alerts, Audit, Context, Rules, record
 from saltwatch.api.paging import Page
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.rules import parse_rules
@@ -30,8 +30,8 @@ router = APIRouter(prefix="/api/v1", tags=["operations"], responses=AUTH_RESPONS
 
 
 @router.get("/rules", summary="The alert rules in force", response_model=dict[str, Any])
-def get_rules(engine: Engine, _: Viewer) -> dict[str, Any]:
-    rules: dict[str, Any] = engine.rules.model_dump(mode="json")
+def get_rules(in_force: Rules, _: Viewer) -> dict[str, Any]:
+    rules: dict[str, Any] = in_force().model_dump(mode="json")
     return rules
 
 
@@ -43,7 +43,7 @@ def get_rules(engine: Engine, _: Viewer) -> dict[str, Any]:
 )
 def put_rules(
     ctx: Context,
-    engine: Engine,
+    alerts: Alerts,
     audit: Audit,
     who: Admin,
     body: dict[str, Any] = Body(description="rules, as in config/rules.toml"),  # noqa: B008
@@ -52,9 +52,9 @@ def put_rules(
         rules = parse_rules(body, "rules")
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from None
-    previous = engine.rules
+    previous = alerts.rules()
     before = previous.saltfront.override
-    engine.replace_rules(rules)
+    alerts.replace_rules(rules)
     ctx.state.save_rules(rules.model_dump(mode="json"))
     ctx.cache.clear()  # no cached answer (a station's levels) outlives the rules it showed
     # the rules replaced, kept whole: a change can be read back and undone
@@ -180,7 +180,7 @@ def summary(request: Request, _: Viewer) -> list[ZoneSummary]:
     summary="Server-Sent Events: every alert event as it happens",
     response_class=StreamingResponse,
 )
-async def stream(request: Request, ctx: Context, engine: Engine, _: Viewer) -> StreamingResponse:
+async def stream(request: Request, ctx: Context, alerts: Alerts, _: Viewer) -> StreamingResponse:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=1000)
 
@@ -191,7 +191,7 @@ async def stream(request: Request, ctx: Context, engine: Engine, _: Viewer) -> S
     def listener(event: Event) -> None:
         loop.call_soon_threadsafe(offer, event)
 
-    engine.add_event_listener(listener)
+    alerts.listen(listener)
 
     async def events() -> AsyncIterator[bytes]:
         try:
@@ -205,7 +205,7 @@ async def stream(request: Request, ctx: Context, engine: Engine, _: Viewer) -> S
                 body = orjson.dumps(render(event, ctx.registry))
                 yield b"event: alert\ndata: " + body + b"\n\n"
         finally:
-            engine.remove_event_listener(listener)
+            alerts.unlisten(listener)
 
     return StreamingResponse(
         events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from saltwatch.analytics.outlook_job import OutlookJob, Skill, StationOutlook
+from saltwatch.analytics.outlook_job import Skill, StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import Reach, compute_days, day_start_ns
 from saltwatch.analytics.week import WeekAhead, level_reached, week_ahead
@@ -31,28 +31,20 @@ from saltwatch.core.rules import RuleSet
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ, to_rfc3339
 
 router = APIRouter(prefix="/api/v1", tags=["analytics"], responses=AUTH_RESPONSES)
-_OWN_EVERY_S = 600  # an API without an engine makes the outlooks again at most this often
 
 
 def current_week(ctx: ApiContext, in_force: Callable[[], RuleSet]) -> WeekAhead:
-    """The week as the alert engine's outlook job made it; in an API process of its own (no
-    engine here), as that job kept it in the store (read again at most every
-    ``_OWN_EVERY_S``), or made here when nothing was kept."""
+    """The week from the stations' outlooks as the analytics view has them (api/views.py)."""
     now = ctx.clock.now_ns()
-    if ctx.outlooks is None:
-        ctx.outlooks = OutlookJob(ctx.store, ctx.registry, in_force, ctx.clock)
-    job = ctx.outlooks
-    stale = now - job.updated_at_ns > _OWN_EVERY_S * NS_PER_S
-    # the alerts process keeps them: read those; nothing kept anywhere: make them here
-    if ctx.engine is None and stale and not job.read_kept():
-        job.update()
     rules = in_force()
-    return week_ahead(ctx.store, ctx.registry, rules, job.latest, _observed(ctx, rules), now)
+    outlooks = dict(ctx.analytics.outlooks())
+    return week_ahead(ctx.store, ctx.registry, rules, outlooks, _observed(ctx, rules), now)
 
 
 def _observed(ctx: ApiContext, rules: RuleSet) -> dict[str, RiskLevel]:
-    if ctx.front is not None and ctx.front.risks:
-        return {river: risk.observed for river, risk in ctx.front.risks.items()}
+    risks = ctx.analytics.risks()
+    if risks:
+        return {river: risk.observed for river, risk in risks.items()}
     now = ctx.clock.now_ns()
     out = {}
     for river in ctx.registry.rivers:

@@ -54,7 +54,7 @@ def _book(ctx: ApiContext) -> ScheduleBook:
 
 def _out(ctx: ApiContext, o: Opening, limit: float | None) -> OpeningOut:
     structure = ctx.registry.structures[o.structure]
-    found = ctx.forecasts.latest.get(structure.guard) if ctx.forecasts else None
+    found = ctx.analytics.forecasts().get(structure.guard)
     peak = unsafe_peak(o, found) if found else None
     return OpeningOut(
         id=o.id,
@@ -84,7 +84,7 @@ def schedules(
 ) -> list[OpeningOut]:
     now = ctx.clock.now_ns()
     planned = _book(ctx).between(now, now + int(days * DAY_NS), structure)
-    latest = ctx.forecasts.latest if ctx.forecasts else {}
+    latest = ctx.analytics.forecasts()
     found = [*planned, *proposals(ctx.registry, latest, structure)]
     in_force = rules()
     return [

@@ -189,8 +189,7 @@ def operate(
         structure,
         detail + (f": {body.note}" if body.note else ""),
     )
-    if ctx.engine is not None:
-        ctx.engine.on_operations(entry)  # judged at once where the engine runs here
+    ctx.alerts.judge_operations(entry)  # at once where the engine runs here; else from the store
     ctx.cache.clear()
     status = _watch(ctx, rules()).status(structure)
     assert status is not None

@@ -17,7 +17,7 @@ def health(ctx: Context, ingest: Ingest) -> Health:
     store_ok = ctx.store.ping()
     broker = ingest.broker_connected()
     quarantined = ingest.quarantined()
-    saving = ctx.engine is None or ctx.engine.episodes.unsaved_since is None
+    saving = ctx.alerts.unsaved_since() is None
     disk_full = ingest.spool_disk_full()
     sources = [
         SourceHealth(name=s.name, lag_s=s.lag_s, stale=s.stale, failing=s.failing)
@@ -34,7 +34,7 @@ def health(ctx: Context, ingest: Ingest) -> Health:
         clock_rate=float(getattr(ctx.clock, "rate", 1.0)),
         quarantined=quarantined,
         alert_state_saved=saving,
-        alert_changes_waiting=len(ctx.engine.episodes.waiting) if ctx.engine else 0,
+        alert_changes_waiting=ctx.alerts.waiting(),
         spool_disk_full=disk_full,
         sources=sources,
     )

@@ -18,10 +18,9 @@ from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.model import Alert, Fingerprint
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.qc import QcConfig, QcFlag, QualityControl
-from saltwatch.core.registry import load_registry
+from saltwatch.core.registry import Profile, load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
 from saltwatch.core.store import ReadingStore
@@ -35,7 +34,7 @@ from saltwatch.ingest.pipeline import Pipeline
 from saltwatch.ingest.poller import SourceStatus
 from saltwatch.ingest.spool import Spool
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.alert_tools import Quiet, audit_beside, rivers_alerting
+from tests.alert_tools import Quiet, api_context, rivers_alerting
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * 10**9  # 2024-03-12 17:00 in Vietnam
@@ -126,18 +125,19 @@ def client(store: ReadingStore, tmp_path: Path) -> Iterator[TestClient]:
     engine.on_readings(readings)  # 3.55 ‰ at the end: a river warning at Vàm Kênh
     pipeline.submit(Inbound("saltwatch/salinity/vam-kenh", b"{broken", NOW))
     wait_until(lambda: bool(pipeline.recent_rejections()), 5, "the rejection")
-    ctx = ApiContext(
+    ctx = api_context(
         settings,
         registry,
         store,
         state,
-        audit_beside(state),
         engine,
-        PipelineView(pipeline),
-        clock,
-        [pipeline.metrics.registry, engine.metrics.registry],
+        ingest=PipelineView(pipeline),
+        clock=clock,
+        metrics=[pipeline.metrics.registry, engine.metrics.registry],
     )
-    with TestClient(create_app(ctx)) as test_client:
+    app = create_app(ctx)
+    app.state.engine = engine  # the tests' own handle: the next evaluation, when they ask
+    with TestClient(app) as test_client:
         yield test_client
     pipeline.stop(5)
     state.close()
@@ -469,7 +469,7 @@ def test_rules_are_validated_and_applied_without_restart(client: TestClient) -> 
     assert bad.status_code == 422 and "critical must exceed warning" in bad.json()["detail"]
     rules["salinity"]["river"].update(warning=0.5, critical=3.5)
     assert client.put("/api/v1/rules", json=rules, headers=admin).status_code == 200
-    engine = client.app.state.ctx.engine  # type: ignore[attr-defined]
+    engine = client.app.state.engine  # type: ignore[attr-defined]
     engine.tick()  # the next evaluation: Vàm Kênh's 3.55 ‰ is now critical
     critical = client.get(
         "/api/v1/alerts", params={"severity": "critical", "state": "firing"}, headers=auth("viewer")
@@ -530,7 +530,7 @@ def test_stations_carry_the_levels_in_force_with_their_overrides(client: TestCli
     assert {k: v for k, v in after.items() if k != "vam-kenh"} == {
         k: v for k, v in before.items() if k != "vam-kenh"
     }
-    client.app.state.ctx.engine.tick()  # type: ignore[attr-defined]
+    client.app.state.engine.tick()  # type: ignore[attr-defined]
     firing = client.get("/api/v1/alerts", params={"state": "firing"}, headers=viewer).json()
     (alert,) = [
         a for a in firing["items"] if a["device"] == "vam-kenh" and a["rule"] == "salinity-river"
@@ -551,12 +551,46 @@ def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
     state.save_rules(rules.model_copy(update={"saltfront": saltfront}).model_dump(mode="json"))
     settings = Settings(api={"tokens": [ApiToken(role="viewer", token=TOKENS["viewer"])]})
     store = SqliteReadingStore(tmp_path / "r.db")
-    ctx = ApiContext(
-        settings, load_registry(), store, state, audit_beside(state), None, clock=FakeClock(NOW)
-    )
+    ctx = api_context(settings, load_registry(), store, state, clock=FakeClock(NOW))
     with TestClient(create_app(ctx)) as client:
         (tien,) = client.get("/api/v1/saltfront", headers=auth("viewer")).json()
         assert tien["risk_declared"] == {"level": 3, "reason": "công bố của tỉnh", "by": "admin"}
+    store.close()
+    state.close()
+
+
+def test_an_api_process_of_its_own_reads_the_rules_and_leaves_the_engine_work_to_it(
+    tmp_path: Path,
+) -> None:
+    """``saltwatch api`` beside ``saltwatch alerts``: the rules are read as the alerts process
+    applies them (the saved ones), while acknowledging, replacing the rules and the event stream,
+    which only a running engine can do, answer 409 in JSON; health says nothing waits."""
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+
+    state = SqliteAlertStore(tmp_path / "state.db")
+    rules = load_rules()
+    river = rules.salinity[Profile.RIVER].model_copy(update={"warning": 1.5})
+    saved = rules.model_copy(update={"salinity": {**rules.salinity, Profile.RIVER: river}})
+    state.save_rules(saved.model_dump(mode="json"))
+    firing = Alert("a1", Fingerprint("salinity-river", "vam-kenh"), "salinity-river", "salinity",
+                   "vam-kenh", "xa-tan-dong", "critical", "firing", 5.0, 4.0, "ppt", NOW,
+                   NOW)  # fmt: skip
+    state.save([(None, firing)], [])
+    tokens = [ApiToken(role=r, token=t) for r, t in TOKENS.items()]
+    store = SqliteReadingStore(tmp_path / "r.db")
+    ctx = api_context(Settings(api={"tokens": tokens}), load_registry(), store, state)
+    with TestClient(create_app(ctx)) as client:
+        shown = client.get("/api/v1/rules", headers=auth("viewer"))
+        assert shown.status_code == 200 and shown.json()["salinity"]["river"]["warning"] == 1.5
+        for method, path, body in (
+            ("POST", "/api/v1/alerts/a1/ack", {"note": "x"}),
+            ("PUT", "/api/v1/rules", shown.json()),
+        ):
+            refused = client.request(method, path, json=body, headers=auth("admin"))
+            assert refused.status_code == 409, (path, refused.text)
+            assert refused.headers["content-type"].startswith("application/json")
+        health = client.get("/health").json()
+        assert health["alert_state_saved"] is True and health["alert_changes_waiting"] == 0
     store.close()
     state.close()
 

@@ -13,7 +13,6 @@ from schemathesis import checks
 
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import ApiToken, Settings
@@ -21,7 +20,7 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside, rivers_alerting
+from tests.alert_tools import Quiet, api_context, rivers_alerting
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
@@ -39,11 +38,7 @@ def _app() -> Any:
     store.write([reading])
     engine.on_readings([reading])
     settings_ = Settings(api={"tokens": [ApiToken(role="admin", token=ADMIN)]})
-    return create_app(
-        ApiContext(
-            settings_, registry, store, state, audit_beside(state), engine, clock=FakeClock(T0)
-        )
-    )
+    return create_app(api_context(settings_, registry, store, state, engine, clock=FakeClock(T0)))
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app())

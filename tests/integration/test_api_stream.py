@@ -12,7 +12,6 @@ import pytest
 
 from harness.services import free_port, wait_until
 from saltwatch.alerts.engine import AlertEngine
-from saltwatch.api.context import ApiContext
 from saltwatch.api.server import ApiServer
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
@@ -21,7 +20,7 @@ from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside, rivers_alerting
+from tests.alert_tools import Quiet, api_context, rivers_alerting
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
@@ -37,7 +36,7 @@ def test_a_firing_alert_reaches_the_stream(tmp_path: Path) -> None:
     state = SqliteAlertStore(tmp_path / "s.db")
     engine = AlertEngine(rivers_alerting(), registry, state, FakeClock(T0), {"mqtt": Quiet()})
     store = SqliteReadingStore(tmp_path / "r.db")
-    server = ApiServer(ApiContext(settings, registry, store, state, audit_beside(state), engine))
+    server = ApiServer(api_context(settings, registry, store, state, engine))
     server.start()
     received: list[dict[str, Any]] = []
     connected = threading.Event()

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import RetryableError
 from saltwatch.core.registry import load_registry
@@ -23,7 +22,7 @@ from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import audit_beside
+from tests.alert_tools import api_context
 
 pytestmark = pytest.mark.integration
 
@@ -60,9 +59,7 @@ def test_a_bulletin_is_kept_as_issued_and_a_late_reading_makes_a_marked_revision
     issued = SqliteIssuedBulletins(tmp_path / "state.db")
     clock = FakeClock(NOW)
     store.write([salinity(DAY_BEFORE + h * H, 0.3 + 0.01 * h) for h in range(24)])
-    ctx = ApiContext(
-        settings, load_registry(), store, state, audit_beside(state), clock=clock, issued=issued
-    )
+    ctx = api_context(settings, load_registry(), store, state, clock=clock, issued=issued)
     url = "/api/v1/reports/daily?date=2024-03-11&format=markdown&lang=en"
     with TestClient(create_app(ctx)) as client:
         first = client.get(url, headers=AUTH).text

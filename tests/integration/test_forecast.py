@@ -15,7 +15,6 @@ from saltwatch.alerts.messages import render
 from saltwatch.analytics.forecast_job import ForecastJob
 from saltwatch.analytics.forecast_store import live_score, past_forecasts, to_reading
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.qc import QualityControl
@@ -31,7 +30,7 @@ from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Quiet, api_context
 
 pytestmark = pytest.mark.integration
 STATIONS = ("gia-thuan", "phu-phong", "xuan-hoa")
@@ -135,9 +134,7 @@ def test_forecast_alerts_and_api(store: ReadingStore, tmp_path: Path) -> None:
     clock.set(int(epoch("2024-03-09") * NS_PER_S))
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
-    ctx = ApiContext(
-        settings, registry, store, engine.state, audit_beside(engine.state), engine, clock=clock
-    )
+    ctx = api_context(settings, registry, store, engine.state, engine, clock=clock)
     with TestClient(create_app(ctx)) as client:  # no forecast job here: fitted on request
         body = client.get("/api/v1/forecast/gia-thuan", headers=VIEWER).json()
         assert len(body["points"]) == 192 and body["intake_threshold"] == 0.5

@@ -15,6 +15,7 @@ import pytest
 from harness.services import wait_until
 from saltwatch.core.clock import FakeClock
 from saltwatch.ingest.spool import Spool
+from tests.alert_tools import api_context
 from tests.unit.alerts.test_evaluate import T0, M, Recorder, engine, health_of, sal
 from tests.unit.ingest.test_pipeline import FakeAcker, FakeStore, five_submitted
 
@@ -188,7 +189,6 @@ def test_acknowledging_while_the_state_is_unsaved_is_a_503_in_json(
     from fastapi.testclient import TestClient  # noqa: PLC0415
 
     from saltwatch.api.app import create_app  # noqa: PLC0415
-    from saltwatch.api.context import ApiContext  # noqa: PLC0415
     from saltwatch.core.settings import ApiToken, Settings  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
     from tests.alert_tools import audit_beside  # noqa: PLC0415
@@ -200,7 +200,7 @@ def test_acknowledging_while_the_state_is_unsaved_is_a_503_in_json(
     settings = Settings(api={"tokens": [ApiToken(role="operator", token="op-token-000000000")]})
     store = SqliteReadingStore(tmp_path / "readings.db")
     audit = audit_beside(e.state)
-    app = create_app(ApiContext(settings, e.registry, store, e.state, audit, e, clock=clock))
+    app = create_app(api_context(settings, e.registry, store, e.state, e, audit=audit, clock=clock))
     filler = fill(small_disk)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = "Bearer op-token-000000000"
@@ -225,12 +225,10 @@ def test_every_route_answers_json_and_never_a_500_while_the_state_disk_is_full(
     from fastapi.testclient import TestClient  # noqa: PLC0415
 
     from saltwatch.api.app import create_app  # noqa: PLC0415
-    from saltwatch.api.context import ApiContext  # noqa: PLC0415
     from saltwatch.core.settings import ApiToken, Settings  # noqa: PLC0415
     from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins  # noqa: PLC0415
     from saltwatch.storage.schedule_sqlite import SqliteSchedules  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
-    from tests.alert_tools import audit_beside  # noqa: PLC0415
     from tests.integration.test_security import ROUTES, TOKENS, call  # noqa: PLC0415
 
     clock, recorder = FakeClock(T0 + 2 * 86_400 * 10**9), Recorder()
@@ -243,8 +241,8 @@ def test_every_route_answers_json_and_never_a_500_while_the_state_disk_is_full(
     (alert,) = e.open_alerts()
     tokens = [ApiToken(role=r, token=t) for r, t in TOKENS.items()]
     issued = SqliteIssuedBulletins(small_disk / "state.db")
-    ctx = ApiContext(
-        Settings(api={"tokens": tokens}), e.registry, store, e.state, audit_beside(e.state), e,
+    ctx = api_context(
+        Settings(api={"tokens": tokens}), e.registry, store, e.state, e,
         clock=clock, issued=issued, schedules=SqliteSchedules(small_disk / "state.db"),
     )  # fmt: skip
     filler = fill(small_disk)

@@ -21,7 +21,6 @@ from saltwatch.analytics.outlook_job import DayAhead, OutlookJob, StationOutlook
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.weekly_issue import WeeklyIssuer, weekly_key
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.qc import QualityControl
@@ -38,7 +37,7 @@ from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import audit_beside
+from tests.alert_tools import Kept, api_context
 
 pytestmark = pytest.mark.integration
 START, END = date(2023, 11, 1), date(2024, 5, 10)
@@ -171,7 +170,7 @@ def test_the_job_keeps_its_outlooks_scores_them_and_the_api_serves_the_week(
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": VIEWER}]})
     state = SqliteAlertStore(tmp_path / "s.db")
-    ctx = ApiContext(settings, registry, store, state, audit_beside(state), clock=clock)
+    ctx = api_context(settings, registry, store, state, clock=clock)
     with TestClient(create_app(ctx)) as client:  # no engine here: the kept outlooks are read
         assert client.get("/api/v1/outlook").status_code == 401
         response = client.get("/api/v1/outlook", headers={"Authorization": f"Bearer {VIEWER}"})
@@ -229,8 +228,9 @@ def test_the_weekly_bulletin_is_issued_once_kept_as_issued_and_announced(
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": VIEWER}]})
     state = SqliteAlertStore(tmp_path / "s.db")
-    ctx = ApiContext(settings, registry, store, state, audit_beside(state), clock=clock)
-    ctx.outlooks, ctx.issued = job, archive
+    ctx = api_context(
+        settings, registry, store, state, analytics=Kept(outlook=job), clock=clock, issued=archive
+    )
     auth = {"Authorization": f"Bearer {VIEWER}"}
     with TestClient(create_app(ctx)) as client:
         page = client.get("/api/v1/reports/weekly?format=markdown", headers=auth)

@@ -16,7 +16,6 @@ from saltwatch.analytics.bulletin import build
 from saltwatch.analytics.bulletin_text import to_html, to_markdown
 from saltwatch.analytics.saltfront import FrontKeeper, Reach, compute_days
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.qc import QualityControl
@@ -31,7 +30,7 @@ from saltwatch.core.validation import MessageValidator, ValidationConfig
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Kept, Quiet, api_context
 
 pytestmark = pytest.mark.integration
 START, END = "2024-02-01", "2024-05-01"
@@ -174,16 +173,9 @@ def test_keeper_stores_history_raises_levels_and_the_api_serves_it(
     assert [e for e in engine.observe(keeper.update()) if e.state == "resolved"] == []
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
-    ctx = ApiContext(
-        settings,
-        registry,
-        store,
-        engine.state,
-        audit_beside(engine.state),
-        engine,
-        clock=FakeClock(now),
-    )
-    ctx.front = keeper
+    clock = FakeClock(now)
+    kept = Kept(front=keeper)
+    ctx = api_context(settings, registry, store, engine.state, engine, analytics=kept, clock=clock)
     with TestClient(create_app(ctx)) as client:
         response = client.get(
             "/api/v1/saltfront?days=5", headers={"Authorization": f"Bearer {'v' * 24}"}
@@ -246,9 +238,7 @@ def test_daily_bulletin_page_chart_and_api(
     assert "| Cống Xuân Hòa |" in markdown and "![Độ mặn 7 ngày qua](chart.png)" in markdown
 
     settings = Settings(api={"tokens": [{"role": "viewer", "token": "v" * 24}]})
-    ctx = ApiContext(
-        settings, registry, store, engine.state, audit_beside(engine.state), engine, clock=clock
-    )
+    ctx = api_context(settings, registry, store, engine.state, engine, clock=clock)
     auth = {"Authorization": f"Bearer {'v' * 24}"}
     with TestClient(create_app(ctx)) as client:
         response = client.get("/api/v1/reports/daily", headers=auth)  # yesterday: 12/3

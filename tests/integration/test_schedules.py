@@ -27,7 +27,7 @@ from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside
+from tests.alert_tools import Quiet, api_context
 
 pytestmark = pytest.mark.integration
 NOW = 1_710_237_600 * NS_PER_S  # 2024-03-12 17:00 in Vietnam
@@ -80,12 +80,11 @@ def test_a_planned_opening_in_a_forecast_salty_spell_is_warned_of_before_it_is_d
 def client(tmp_path: Path) -> Iterator[TestClient]:
     tokens = [ApiToken.model_validate({"role": r, "token": t}) for r, t in TOKENS.items()]
     state = SqliteAlertStore(tmp_path / "state.db")
-    ctx = ApiContext(
+    ctx = api_context(
         Settings(api={"tokens": tokens}),
         REGISTRY,
         SqliteReadingStore(tmp_path / "readings.db"),
         state,
-        audit_beside(state),
         clock=FakeClock(NOW),
         schedules=SqliteSchedules(tmp_path / "state.db"),
     )

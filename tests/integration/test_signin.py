@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.api.app import create_app
-from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import ApiToken, Settings
@@ -20,7 +19,7 @@ from saltwatch.core.types import Reading
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 from saltwatch.storage.sqlite import SqliteReadingStore
-from tests.alert_tools import Quiet, audit_beside, rivers_alerting
+from tests.alert_tools import Quiet, api_context, rivers_alerting
 
 pytestmark = pytest.mark.integration
 T0 = 1_710_237_600 * 10**9
@@ -43,9 +42,9 @@ def test_a_one_time_code_signs_a_phone_in_with_the_askers_role(tmp_path: Path) -
     ]
     wall = [T0]  # the sign-in's own clock: real time, also in the demo
     signins = SqliteSignIns(tmp_path / "state.db", lambda: wall[0])
-    ctx = ApiContext(
-        Settings(api={"tokens": tokens}), registry, store, state, audit_beside(state), engine,
-        clock=clock, signins=signins,
+    ctx = api_context(
+        Settings(api={"tokens": tokens}), registry, store, state, engine, clock=clock,
+        signins=signins,
     )  # fmt: skip
     desk = TestClient(create_app(ctx))
     phone = TestClient(create_app(ctx))

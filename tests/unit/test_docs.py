@@ -27,20 +27,20 @@ def test_every_guarantee_names_an_existing_test() -> None:
 def test_the_interface_lists_every_endpoint_the_api_serves(tmp_path: Path) -> None:
     """docs/interface.md §5 names each method and path of the app's OpenAPI, and no other."""
     from saltwatch.api.app import create_app  # noqa: PLC0415
-    from saltwatch.api.context import ApiContext  # noqa: PLC0415
     from saltwatch.core.registry import load_registry  # noqa: PLC0415
     from saltwatch.core.settings import Settings  # noqa: PLC0415
     from saltwatch.storage.alert_sqlite import SqliteAlertStore  # noqa: PLC0415
     from saltwatch.storage.audit_sqlite import SqliteAuditLog  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+    from tests.alert_tools import api_context  # noqa: PLC0415
 
     state = tmp_path / "state.db"
-    ctx = ApiContext(
+    ctx = api_context(
         Settings(),
         load_registry(),
         SqliteReadingStore(tmp_path / "readings.db"),
         SqliteAlertStore(state),
-        SqliteAuditLog(state),
+        audit=SqliteAuditLog(state),
     )
     served = {
         f"{method.upper()} {path}"

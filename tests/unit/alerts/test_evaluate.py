@@ -23,7 +23,7 @@ from saltwatch.sim.faults import FaultRates
 from saltwatch.sim.fleet import Fleet, SimConfig
 from saltwatch.sim.salinity import SCENARIOS, epoch
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
-from tests.alert_tools import audit_beside, rivers_alerting, sqlite_of
+from tests.alert_tools import api_context, rivers_alerting, sqlite_of
 
 M = 60 * 10**9
 T0 = 1_710_226_800 * 10**9  # 2024-03-12 14:00 in Vietnam
@@ -460,14 +460,11 @@ def health_of(e: AlertEngine, folder: Path | None = None) -> dict[str, object]:
     from fastapi.testclient import TestClient  # noqa: PLC0415
 
     from saltwatch.api.app import create_app  # noqa: PLC0415
-    from saltwatch.api.context import ApiContext  # noqa: PLC0415
     from saltwatch.core.settings import Settings  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
     store = SqliteReadingStore((folder or sqlite_of(e.state).path.parent) / "readings.db")
-    ctx = ApiContext(
-        Settings(), e.registry, store, e.state, audit_beside(e.state), e, clock=e.clock
-    )
+    ctx = api_context(Settings(), e.registry, store, e.state, e, clock=e.clock)
     with TestClient(create_app(ctx)) as client:
         body: dict[str, object] = client.get("/health").json()
     store.close()
