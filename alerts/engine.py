@@ -28,6 +28,7 @@ from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RuleSet
 from saltwatch.core.settings import AlertsSettings, ReceiverSettings, default_of
 from saltwatch.core.store import ReadingStore
+from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 
 Job = tuple[Callable[[], object], float]
@@ -131,6 +132,18 @@ class AlertEngine:
 
     def warm(self, store: ReadingStore, hours: float = 26.0) -> int:
         return self.judge.warm(store, hours)
+
+    def learn_gates(self, store: ReadingStore) -> int:
+        """Each structure's newest gate report and operator entry as the store holds them,
+        judged like those that arrive: a gate opened before a restart, or entered through an
+        API process of its own (which has no engine to tell), is known here. Returns how many
+        were read; one already known changes nothing."""
+        seen = [
+            *store.latest(TopicKind.GATE).values(),
+            *store.latest(TopicKind.OPERATION).values(),
+        ]
+        self.on_operations(sorted(seen, key=lambda r: r.ts_ns))
+        return len(seen)
 
     def dispatch(self) -> int:
         """Deliver every queued event now, in this thread (backoff or not); how many went."""

@@ -133,7 +133,7 @@ class EngineAlerts:
 class AlertsElsewhere:
     """The alert engine runs in another process (``saltwatch api`` beside ``saltwatch alerts``
     or ``serve``): the rules are read as that process applies them (saved by an admin, or the
-    configured file); a reading entered here is judged there, from the store; what only the
+    configured file); an operator's entry made here is read there from the store; what only the
     engine can do is answered 409."""
 
     def __init__(self, state: AlertStore, rules_path: Path | None) -> None:
@@ -144,10 +144,13 @@ class AlertsElsewhere:
         return rules_in_force(self._state.saved_rules(), self._rules_path)
 
     def judge_now(self, readings: Sequence[Reading]) -> None:
-        """Nothing here: the alerts process judges what the store accepted."""
+        """Nothing here. The alerts process hears readings on its MQTT subscription, so a
+        handheld reading stored through this process reaches its windows only when they are
+        filled from the store again (at its start): docs/architecture.md says so."""
 
     def judge_operations(self, entries: Sequence[Reading]) -> None:
-        """Nothing here: the alerts process reads the entries from the store."""
+        """Nothing here: the alerts process reads each gate's newest entry from the store at
+        every tick (``AlertEngine.learn_gates``)."""
 
     def acknowledge(self, alert_id: str, by: str, note: str | None) -> Alert:
         raise _not_here()

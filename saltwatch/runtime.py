@@ -3,6 +3,7 @@ readings with the alert engine and the API attached to it."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -89,6 +90,13 @@ def _warm(engine: AlertEngine, store: ReadingStore, stop: threading.Event) -> No
             delay = backoff.next()
             log.warning("cannot warm the alert windows yet (%s); again in %.0f s", exc, delay)
             stop.wait(delay)
+
+
+def _learn_gates(engine: AlertEngine, store: ReadingStore) -> None:
+    try:
+        engine.learn_gates(store)
+    except RetryableError as exc:  # the store is away: the next tick reads them
+        log.debug("gate states not read from the store: %s", exc)
 
 
 def _analytics(
@@ -233,7 +241,11 @@ def run_with_alerts(
 
     engine.start(
         settings.alerts.tick_s,
-        [(judge_front, settings.alerts.saltfront_s), (judge_forecasts, settings.alerts.forecast_s)],
+        [
+            (functools.partial(_learn_gates, engine, warm_from), settings.alerts.tick_s),
+            (judge_front, settings.alerts.saltfront_s),
+            (judge_forecasts, settings.alerts.forecast_s),
+        ],
     )
     api = None
     if with_api:

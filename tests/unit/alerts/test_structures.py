@@ -122,3 +122,27 @@ def test_a_river_station_s_readings_are_judged_and_its_silence_told(tmp_path: Pa
     engine.tick()
     (silent,) = [a for a in engine.open_alerts() if a.device == "tan-chau"]
     assert silent.rule == "nodata" and silent.zone == "dong-thap"
+
+
+def test_a_gate_opened_before_a_restart_or_through_another_process_is_learnt_from_the_store(
+    tmp_path: Path,
+) -> None:
+    """An operator's entry made through ``saltwatch api`` alone (no engine there to tell), or
+    before the engine restarted, is in the store only: the engine reads it there (at every tick
+    in serve and in the alerts process) and alerts the gate open to salt."""
+    from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
+
+    store = SqliteReadingStore(tmp_path / "r.db")
+    seen = GateSeen("open", T0 + 60 * S, "operator", 100.0, "lan.nguyen", "mở lấy nước")
+    store.write(gate_readings([seen], "cong-xuan-hoa"))
+    engine = AlertEngine(
+        RULES, REGISTRY, SqliteAlertStore(tmp_path / "s.db"), FakeClock(T0), {"mqtt": Quiet()}
+    )
+    engine.on_readings([salinity(1.4, T0)])  # salty already when the gate was opened
+    assert not [a for a in engine.open_alerts() if a.rule == RULE]  # the gate is not known
+    assert engine.learn_gates(store) == 1
+    (alert,) = [a for a in engine.open_alerts() if a.rule == RULE]
+    assert alert.severity == "critical" and alert.state == "firing"
+    assert engine.learn_gates(store) == 1  # read again: nothing new
+    assert [a.id for a in engine.open_alerts() if a.rule == RULE] == [alert.id]
+    store.close()
