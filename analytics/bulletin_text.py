@@ -10,83 +10,12 @@ import html
 from saltwatch.analytics.bulletin import Bulletin, Lang, day_bounds
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.saltfront import FrontDay
+from saltwatch.core.catalogue import LANGS, words
 from saltwatch.core.registry import Registry
 from saltwatch.core.timeutil import VN_TZ, short_time, to_rfc3339
 
-WORDS: dict[str, dict[str, str]] = {
-    "vi": {
-        "title": "Bản tin xâm nhập mặn ngày {day} — {where}",
-        "stations": "Độ mặn tại các trạm",
-        "front": "Ranh mặn và cấp độ rủi ro (QĐ 18/2021/QĐ-TTg)",
-        "supply": "Giếng dự phòng và vòi nước công cộng",
-        "gates": "Cống: đóng mở trong ngày và lịch mở 3 ngày tới",
-        "structure": "Công trình", "changes": "Trong ngày", "planned": "Lịch mở",
-        "g_open": "mở", "g_closed": "đóng", "g_partial": "mở một phần", "g_sensor": "cảm biến",
-        "alerts": "Cảnh báo trong ngày",
-        "chart": "Độ mặn 7 ngày qua",
-        "none": "Không có.",
-        "station": "Trạm", "zone": "Khu vực", "km": "Cách cửa sông (km)", "max": "Lớn nhất (‰)",
-        "min": "Nhỏ nhất (‰)", "levels": "Ngưỡng cảnh báo / nguy hiểm (‰)", "status": "Đánh giá",
-        "river": "Sông", "line4": "Ranh mặn 4‰", "line1": "Ranh mặn 1‰",
-        "observed": "Cấp độ theo số liệu đo trong ngày",
-        "forecast": "Cấp độ theo dự báo 48 giờ tới (lần tính cuối trong ngày)",
-        "no_forecast": "chưa tính được (chưa có dự báo của các trạm)",
-        "wells_ran": "Giếng đã chạy", "well_m3": "Nước giếng (m³)", "taps_opened": "Vòi đã mở",
-        "tap_m3": "Nước tại vòi (m³)", "start": "Bắt đầu", "severity": "Mức", "rule": "Quy tắc",
-        "text": "Nội dung", "state": "Trạng thái",
-        "s_nodata": "không có số liệu", "s_critical": "vượt ngưỡng nguy hiểm",
-        "s_warning": "vượt ngưỡng cảnh báo", "s_normal": "bình thường",
-        "critical": "nguy hiểm", "warning": "cảnh báo", "info": "thông tin",
-        "firing": "đang xảy ra", "acknowledged": "đã xác nhận", "resolved": "đã kết thúc",
-        "below": "dưới cấp 1", "level": "cấp {n}", "by": "{level} (ranh {line})",
-        "note": "Số liệu tự động, chỉ tính các giá trị đạt kiểm tra chất lượng. Cấp độ rủi ro là "
-        "cấp tham khảo, tính theo ranh mặn 4‰ và 1‰ (Điều 49, QĐ 18/2021/QĐ-TTg) từ số liệu "
-        "quan trắc trong ngày và từ dự báo 48 giờ; cấp độ chính thức do cơ quan có thẩm quyền "
-        "công bố.",
-        "issued": "Phát hành lúc {at}.", "pdf": "Tải bản PDF",
-        "revised": "Bản sửa đổi lần {n}, phát hành lúc {at}: số liệu của ngày đã thay đổi sau "
-        "lần phát hành trước (số liệu đến muộn hoặc được kiểm tra lại). Các bản trước vẫn được "
-        "lưu (version=1…{before}).",
-        "draft": "Bản tạm, chưa phát hành: số liệu đến {at}. Bản tin được phát hành khi hết ngày.",
-    },
-    "en": {
-        "title": "Saltwater intrusion bulletin for {day} — {where}",
-        "stations": "Salinity at the stations",
-        "front": "Salt front and risk level (Decision 18/2021/QĐ-TTg)",
-        "supply": "Backup wells and public taps",
-        "gates": "Sluices: opened and closed that day, openings planned for the next 3 days",
-        "structure": "Structure", "changes": "That day", "planned": "Planned openings",
-        "g_open": "opened", "g_closed": "closed", "g_partial": "partly opened",
-        "g_sensor": "sensor",
-        "alerts": "Alerts of the day",
-        "chart": "Salinity, last 7 days",
-        "none": "None.",
-        "station": "Station", "zone": "Zone", "km": "From the mouth (km)", "max": "Maximum (‰)",
-        "min": "Minimum (‰)", "levels": "Warning / critical level (‰)", "status": "Assessment",
-        "river": "River", "line4": "4‰ line", "line1": "1‰ line",
-        "observed": "Level from the day's measurements",
-        "forecast": "Level from the next 48 h forecast (the day's last)",
-        "no_forecast": "not computed (no station forecasts yet)",
-        "wells_ran": "Wells run", "well_m3": "Well water (m³)", "taps_opened": "Taps opened",
-        "tap_m3": "Water at taps (m³)", "start": "Start", "severity": "Severity", "rule": "Rule",
-        "text": "Message", "state": "State",
-        "s_nodata": "no data", "s_critical": "above the critical level",
-        "s_warning": "above the warning level", "s_normal": "normal",
-        "critical": "critical", "warning": "warning", "info": "info",
-        "firing": "ongoing", "acknowledged": "acknowledged", "resolved": "ended",
-        "below": "below level 1", "level": "level {n}", "by": "{level} ({line} line)",
-        "note": "Automatic data; only readings that passed quality control count. The risk level "
-        "is indicative, computed from the 4‰ and 1‰ lines (Article 49, Decision 18/2021/QĐ-TTg) "
-        "from the day's measurements and from the 48-hour forecast; the official level is "
-        "declared by the authorities.",
-        "issued": "Issued at {at}.", "pdf": "Download the PDF",
-        "revised": "Revision {n}, issued at {at}: the day's figures changed after the previous "
-        "issue (late readings, or readings checked again). The earlier issues are kept "
-        "(version=1…{before}).",
-        "draft": "Provisional, not issued: readings up to {at}. The bulletin is issued once the "
-        "day is over.",
-    },
-}  # fmt: skip
+#: the daily bulletin's words in each language (core/catalogue.py)
+WORDS: dict[str, dict[str, str]] = {lang: dict(words(lang, "daily")) for lang in LANGS}
 
 
 #: the bulletins' page style: a phone first (tables scroll sideways), then print

@@ -14,102 +14,11 @@ from saltwatch.analytics.bulletin_text import PAGE_STYLE, vn_time
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.weekly import SKILL_LEAD, RiverWeek, WeeklyBulletin
+from saltwatch.core.catalogue import LANGS, words
 from saltwatch.core.registry import Registry
 
-WORDS: dict[str, dict[str, str]] = {
-    "vi": {
-        "title": "Bản tin dự báo xâm nhập mặn từ {first} đến {last} — {where}",
-        "made": "Dự báo lập lúc {at} từ số liệu đến hết ngày {origin}.",
-        "stations": "Độ mặn lớn nhất dự báo tại các trạm",
-        "station": "Trạm", "zone": "Khu vực", "peak": "Lớn nhất (‰)", "day": "Ngày",
-        "range": "Khoảng 90% (‰)", "status": "Đánh giá",
-        "critical": "vượt ngưỡng nguy hiểm", "warning": "vượt ngưỡng cảnh báo",
-        "normal": "dưới ngưỡng",
-        "front": "Ranh mặn và cấp độ rủi ro theo ngày (QĐ 18/2021/QĐ-TTg, Điều 49)",
-        "today": "{river} — hôm nay: {level}.", "today_none": "{river} — hôm nay: chưa có số liệu.",
-        "line4": "Ranh 4‰ (km)", "line4_range": "Khoảng (km)", "line1": "Ranh 1‰ (km)",
-        "level_h": "Cấp độ",
-        "reached": "Ranh 4‰ xa nhất trong tuần vượt qua: {what}.",
-        "no_front": "{river}: chưa tính được ranh mặn dự báo (các trạm chưa có dự báo tuần); "
-        "không nêu cấp độ.",
-        "below": "dưới cấp 1", "level": "cấp {n}", "by": "{level} (ranh {line})",
-        "springs": "Triều cường", "springs_none": "Không có đỉnh triều cường trong tuần.",
-        "spring_day": "{day}", "spring_height": "{day}: đỉnh triều {h} m",
-        "tide_level": "Theo triều tính từ trạm mực nước gần cửa sông nhất.",
-        "tide_salinity": "Ngày triều cường tính từ dao động triều của độ mặn tại trạm gần cửa "
-        "sông nhất (không có trạm mực nước).",
-        "tide_moon": "Ngày triều cường ước theo tuần trăng (không đủ số liệu trạm).",
-        "flow": "Lưu lượng thượng nguồn (m³/s, trung bình ngày)",
-        "flow_none": "Chưa có trạm đo lưu lượng thượng nguồn.",
-        "skill": "Độ tin cậy của dự báo",
-        "skill_text": "Các dự báo tuần trước, với đỉnh mặn sau {lead} ngày: sai số trung bình "
-        "{mae}‰, so với {base}‰ nếu coi như giữ nguyên đỉnh mặn của ngày lập ({n} lần so sánh): "
-        "{verdict}.",
-        "better": "tốt hơn {p}%", "worse": "kém hơn {p}%", "same": "tương đương",
-        "skill_none": "Chưa đủ dự báo đã qua để đánh giá.",
-        "advice": "Khuyến cáo",
-        "a_store": "Tích trữ nước ngọt khi triều thấp và độ mặn xuống; không lấy nước vào ruộng, "
-        "vườn khi độ mặn vượt ngưỡng.",
-        "a_springs": "Triều cường ngày {days}: độ mặn có thể cao nhất vào các ngày này; đóng cống "
-        "ngăn mặn trước triều cường.",
-        "a_intake": "Có thể lấy nước (cả khoảng dự báo dưới ngưỡng cảnh báo): {what}.",
-        "a_check": "Kiểm tra độ mặn trước khi mở cống hay bơm nước; dự báo được cập nhật hằng "
-        "ngày trên SaltWatch.",
-        "note": "Dự báo tự động từ số liệu quan trắc (chỉ các giá trị đạt kiểm tra chất lượng). "
-        "Cấp độ rủi ro là cấp tham khảo tính từ ranh mặn dự báo theo Điều 49, QĐ 18/2021/QĐ-TTg; "
-        "cấp độ chính thức do cơ quan có thẩm quyền công bố. Dự báo không lường trước được việc "
-        "xả nước đột ngột từ thượng nguồn hay nước dâng do bão.",
-        "issued": "Phát hành lúc {at}.", "pdf": "Tải bản PDF",
-        "draft": "Bản xem trước, chưa phát hành.",
-    },
-    "en": {
-        "title": "Saltwater intrusion outlook, {first} to {last} — {where}",
-        "made": "Made at {at} from the readings up to the end of {origin}.",
-        "stations": "Highest salinity expected at the stations",
-        "station": "Station", "zone": "Zone", "peak": "Highest (‰)", "day": "Day",
-        "range": "90% range (‰)", "status": "Assessment",
-        "critical": "above the critical level", "warning": "above the warning level",
-        "normal": "below the levels",
-        "front": "Salt front and risk level per day (Decision 18/2021/QĐ-TTg, Article 49)",
-        "today": "{river} — today: {level}.", "today_none": "{river} — today: no readings yet.",
-        "line4": "4‰ line (km)", "line4_range": "Range (km)", "line1": "1‰ line (km)",
-        "level_h": "Level",
-        "reached": "The week's furthest 4‰ line passes: {what}.",
-        "no_front": "{river}: the salt front ahead cannot be computed (its stations have no "
-        "outlook yet); no level is stated.",
-        "below": "below level 1", "level": "level {n}", "by": "{level} ({line} line)",
-        "springs": "Spring tides", "springs_none": "No spring-tide peak this week.",
-        "spring_day": "{day}", "spring_height": "{day}: high water {h} m",
-        "tide_level": "From the tide fitted at the water-level station nearest the mouth.",
-        "tide_salinity": "Days from the tide in the salinity at the station nearest the mouth (no "
-        "water-level station).",
-        "tide_moon": "Days estimated from the Moon's phases (too little station data).",
-        "flow": "Upstream flow (m³/s, daily mean)",
-        "flow_none": "No upstream discharge station yet.",
-        "skill": "How reliable the outlook is",
-        "skill_text": "Last week's outlooks of the peak {lead} days ahead erred by {mae}‰ on "
-        "average, against {base}‰ for 'the same peak as the day it was made' ({n} comparisons): "
-        "{verdict}.",
-        "better": "{p}% better", "worse": "{p}% worse", "same": "about the same",
-        "skill_none": "Too few past outlooks to judge yet.",
-        "advice": "Advice",
-        "a_store": "Store fresh water at low tide when salinity falls; do not let water into "
-        "fields or orchards while salinity is above the limit.",
-        "a_springs": "Spring tides on {days}: salinity is likely highest on these days; close the "
-        "salt-barrier sluices ahead of them.",
-        "a_intake": "Water may be taken in (the whole forecast range below the warning level): "
-        "{what}.",
-        "a_check": "Check the salinity before opening a sluice or pumping; the outlook is updated "
-        "daily in SaltWatch.",
-        "note": "Automatic outlook from the measurements (only readings that passed quality "
-        "control). The risk level is indicative, computed from the forecast salt-front lines "
-        "(Article 49, Decision 18/2021/QĐ-TTg); the official level is declared by the "
-        "authorities. The outlook cannot foresee a sudden release of water upstream or a storm "
-        "surge.",
-        "issued": "Issued at {at}.", "pdf": "Download the PDF",
-        "draft": "Preview, not issued.",
-    },
-}  # fmt: skip
+#: the weekly bulletin's words in each language (core/catalogue.py)
+WORDS: dict[str, dict[str, str]] = {lang: dict(words(lang, "weekly")) for lang in LANGS}
 
 
 @dataclass(frozen=True)

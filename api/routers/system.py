@@ -1,12 +1,16 @@
-"""/health and /metrics: no token (bind /metrics to a private interface in production)."""
+"""/health, /metrics and the dashboard's words: no token (bind /metrics to a private interface in
+production)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from saltwatch.api.deps import Context, Ingest
 from saltwatch.api.schemas import Health, SourceHealth
+from saltwatch.core.catalogue import Lang, catalogue
 from saltwatch.core.timeutil import VN_TZ, to_rfc3339
 
 router = APIRouter(tags=["system"])
@@ -45,3 +49,14 @@ def metrics(request: Request) -> Response:
     registries = [*request.app.state.ctx.metrics, request.app.state.api_metrics.registry]
     body = b"".join(generate_latest(r) for r in registries)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get(
+    "/api/v1/text/{lang}",
+    summary="The dashboard's words in one language, from the catalogue the alert messages and "
+    "bulletins share (config/text/<lang>.toml). No token: the sign-in page needs them",
+    response_model=dict[str, Any],
+)
+def text(lang: Lang) -> dict[str, Any]:
+    words: dict[str, Any] = catalogue(lang)["dashboard"]
+    return words

@@ -1,81 +1,22 @@
 // SaltWatch dashboard: static, no build step, no CDN. Vietnamese first, English second.
 "use strict";
 
-const TEXT = {
-  vi: { subtitle: "giám sát xâm nhập mặn", logout: "Đăng xuất", token: "Mã đăng nhập (10 ký tự) hoặc mã truy cập", enter: "Vào",
-        zones: "Khu vực", alerts: "Cảnh báo đang mở", map: "Bản đồ trạm", stations: "Trạm đo mặn",
-        station: "Trạm", zone: "Khu vực", salinity: "Độ mặn (‰)", time: "Lúc", chart: "Độ mặn 7 ngày",
-        supply: "Giếng và vòi nước", wells: "Giếng chạy", taps: "Vòi mở", m3today: "m³ hôm nay",
-        ack: "Xác nhận", acked: "đã xác nhận", by: "Ghi chú khi xác nhận (không bắt buộc)", none: "Không có cảnh báo",
-        badtoken: "Mã không hợp lệ", noack: "Cần quyền operator để xác nhận", other: "English",
-        front: "Ranh mặn (từ cửa sông)", risk: "Cấp độ rủi ro (tham khảo)", forecast: "dự báo 48 giờ",
-        observed: "quan trắc", declared: "đã công bố",
-        offline: "Mất kết nối với máy chủ — số liệu trên trang có thể đã cũ",
-        offlineSince: "Mất kết nối với máy chủ — số liệu trên trang là của lúc {time}, có thể đã cũ",
-        remember: "Nhớ mã trên máy này", bulletin: "Bản tin hôm qua", weekly: "Bản tin dự báo tuần", unreliable: "Dự báo chưa đủ tin cậy",
-        skill: "Dự báo 24 giờ sai trung bình {mae}‰; đoán \"giống ngày triều trước\" sai {pmae}‰ (tốt hơn {skill}); {n} lần dự báo trong {days} ngày",
-        noscore: "chưa đủ số liệu để đánh giá", persistence: "dự báo đang dùng cách \"giống ngày triều trước\" (chưa có cách tốt hơn)",
-        myzone: "Khu vực của tôi", allzones: "Toàn tỉnh", firing: "đang báo", pending: "chờ xác định",
-        nodatagroup: "{n} thiết bị mất dữ liệu tại {zone}", ackall: "Xác nhận cả {n}", members: "Xem {n} cảnh báo",
-        broken: "Đang trục trặc", nobroken: "Không có giếng, vòi nào trục trặc",
-        maint: "Lịch bảo trì (tạm tắt cảnh báo)", newwindow: "Thêm lịch bảo trì", device: "Thiết bị",
-        rule: "Loại cảnh báo", from: "Từ", to: "Đến", reason: "Lý do", save: "Lưu lịch", any: "(tất cả)",
-        cancel: "Hủy lịch", active: "đang áp dụng", scheduled: "sắp tới", nowindows: "Không có lịch bảo trì",
-        noperm: "Cần quyền operator", badwindow: "Lịch không hợp lệ: {why}",
-        lg_measured: "Độ mặn đo được", lg_flagged: "Giá trị bị loại khi kiểm tra chất lượng",
-        lg_band: "Dự báo và khoảng dao động", lg_window: "Khung giờ lấy nước an toàn (dự báo)",
-        lg_levels: "Ngưỡng cảnh báo / nguy hiểm", intakes: "Khung giờ lấy nước an toàn (dự báo)",
-        csvstation: "Tải số liệu 7 ngày của trạm (CSV)", csvalerts: "Tải danh sách cảnh báo (CSV)",
-        audit: "Nhật ký thao tác", moreAlerts: "Xem thêm {n} cảnh báo", phone: "Mở trên điện thoại", rejected: "bị loại",
-        phoneCode: "Trên điện thoại, quét mã QR, mở đường dẫn hoặc nhập mã {code} (dùng một lần, trong 10 phút):",
-        noCodes: "Máy chủ này chỉ đăng nhập bằng mã truy cập",
-        structures: "Cống và công trình lấy nước", g_open: "Đang mở", g_closed: "Đã đóng", g_partial: "Mở một phần",
-        g_unknown: "Chưa rõ trạng thái", g_sensor: "cảm biến", g_disagree: "Cảm biến và người vận hành báo khác nhau",
-        g_salty: "Đang mở khi nước mặn", g_guard: "Ngoài cống {ppt} lúc {time}; giới hạn {limit}",
-        g_noguard: "Chưa có số đo mặn; giới hạn {limit}", g_didopen: "Đã mở", g_didclose: "Đã đóng",
-        g_note: "Ghi chú (không bắt buộc)", g_noperm: "Cần quyền operator để ghi thao tác cống",
-        g_plan: "Lịch mở", g_proposed: "đề xuất theo dự báo", g_unsafe: "dự báo mặn {ppt} lúc này",
-        hh_title: "Nhập số đo tay", hh_value: "Giá trị đo", hh_at: "Lúc", hh_save: "Lưu số đo",
-        hh_noperm: "Cần quyền operator để nhập số đo", hh_saved: "Đã lưu {v} lúc {time}", hh_refused: "Không lưu: {why}",
-        lg_manual: "Đo tay (máy cầm tay)", hh_by: "đo tay, {by}" },
-  en: { subtitle: "saltwater intrusion monitoring", logout: "Sign out", token: "Sign-in code (10 characters) or access token",
-        enter: "Enter", zones: "Zones", alerts: "Open alerts", map: "Station map",
-        stations: "Salinity stations", station: "Station", zone: "Zone", salinity: "Salinity (‰)",
-        time: "At", chart: "Salinity, 7 days", supply: "Wells and taps", wells: "Wells running",
-        taps: "Taps open", m3today: "m³ today", ack: "Acknowledge", acked: "acknowledged",
-        by: "Note with the acknowledgement (optional)", none: "No alerts", badtoken: "Invalid token",
-        noack: "Acknowledging needs the operator role", other: "Tiếng Việt",
-        front: "Salt front (from the mouth)", risk: "Risk level (indicative)", forecast: "48 h forecast",
-        observed: "observed", declared: "declared",
-        offline: "Connection lost — the figures on this page may be out of date",
-        offlineSince: "Connection lost — the figures on this page are from {time} and may be out of date",
-        remember: "Remember the token on this device", bulletin: "Yesterday's bulletin", weekly: "This week's outlook", unreliable: "Forecast not yet reliable",
-        skill: "Forecast: 24 h error {mae}‰, tidal-day persistence {pmae}‰ (skill {skill}), {n} forecasts in {days} days",
-        noscore: "not scored yet", persistence: "forecast is tidal-day persistence (no gain found yet)",
-        myzone: "My zone", allzones: "Whole province", firing: "firing", pending: "pending",
-        nodatagroup: "{n} devices without data in {zone}", ackall: "Acknowledge all {n}", members: "Show {n} alerts",
-        broken: "Out of order", nobroken: "No well or tap out of order",
-        maint: "Maintenance windows (alerts muted)", newwindow: "Add a maintenance window", device: "Device",
-        rule: "Alert kind", from: "From", to: "To", reason: "Reason", save: "Save", any: "(any)",
-        cancel: "Cancel", active: "in force", scheduled: "scheduled", nowindows: "No maintenance windows",
-        noperm: "Needs the operator role", badwindow: "Window refused: {why}",
-        lg_measured: "Measured salinity", lg_flagged: "Values quality control rejected",
-        lg_band: "Forecast and its range", lg_window: "Safe intake window (forecast)",
-        lg_levels: "Warning / critical level", intakes: "Safe intake windows (forecast)",
-        csvstation: "Download the station's 7 days (CSV)", csvalerts: "Download the alerts (CSV)",
-        audit: "Who did what", moreAlerts: "Show {n} more alerts", phone: "Open on a phone", rejected: "rejected",
-        phoneCode: "On the phone, scan the QR code, open the link or type the code {code} (once, within 10 minutes):",
-        noCodes: "This server signs in with tokens only",
-        structures: "Sluices and intakes", g_open: "Open", g_closed: "Closed", g_partial: "Partly open",
-        g_unknown: "State unknown", g_sensor: "sensor", g_disagree: "The sensor and the operator disagree",
-        g_salty: "Open while the water is salty", g_guard: "Outside {ppt} at {time}; limit {limit}",
-        g_noguard: "No salinity reading yet; limit {limit}", g_didopen: "Opened", g_didclose: "Closed",
-        g_note: "Note (optional)", g_noperm: "Recording a gate needs the operator role",
-        g_plan: "Planned", g_proposed: "proposed from the forecast", g_unsafe: "forecast salty, {ppt}",
-        hh_title: "Enter a handheld reading", hh_value: "Value measured", hh_at: "At", hh_save: "Save the reading",
-        hh_noperm: "Entering a reading needs the operator role", hh_saved: "Saved {v} at {time}", hh_refused: "Not saved: {why}",
-        lg_manual: "Handheld reading", hh_by: "handheld, {by}" },
-};
+// the words of each language, from the catalogue the alert messages and the bulletins share
+// (GET /api/v1/text/{lang}: config/text/<lang>.toml); loaded once, before the first screen
+const TEXT = { vi: {}, en: {} };
+async function loadText() {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const [vi, en] = await Promise.all(["vi", "en"].map(async (lang) => {
+        const response = await fetch(`/api/v1/text/${lang}`);
+        if (!response.ok) throw new Error(response.statusText);
+        return response.json();
+      }));
+      Object.assign(TEXT, { vi, en });
+      return;
+    } catch (error) { await new Promise((done) => setTimeout(done, 1000 * (attempt + 1))); }
+  }
+}
 const fill = (text, values) => Object.entries(values).reduce((s, [k, v]) => s.replaceAll(`{${k}}`, v), text);
 // the token lives for this tab only, unless its holder asked to be remembered on this device
 const saved = () => sessionStorage.getItem("sw-token") || localStorage.getItem("sw-token");
@@ -87,6 +28,7 @@ const state = { structures: [], openings: [], lang: localStorage.getItem("sw-lan
                 rules: null, stations: [], zones: [], alerts: [], wells: [], taps: [], windows: [], selected: null };
 const $ = (id) => document.getElementById(id);
 const t = (key) => TEXT[state.lang][key] || key;
+const t_in = (section, key) => (TEXT[state.lang][section] || {})[key] || key;  // a word of one section
 const locale = () => (state.lang === "vi" ? "vi-VN" : "en-GB");
 const fmtTime = (iso) => iso ? new Intl.DateTimeFormat(locale(),
   { timeZone: "Asia/Ho_Chi_Minh", dateStyle: "short", timeStyle: "short" }).format(new Date(iso)) : "–";
@@ -201,8 +143,6 @@ function renderZones() {
 
 // ---- open alerts: the most severe first, then the oldest; alerts that share a cause are one row
 const RANK = { critical: 0, warning: 1, info: 2 };
-const SEVERITY = { vi: { critical: "NGUY HIỂM", warning: "CẢNH BÁO", info: "THÔNG TIN" },
-                   en: { critical: "CRITICAL", warning: "WARNING", info: "INFO" } };
 const bySeverityThenAge = (a, b) => RANK[a.severity] - RANK[b.severity] || a.started_at.localeCompare(b.started_at);
 const message = (a) => (state.lang === "vi" ? a.message_vi : a.message_en);
 const stateText = (a) => (a.state === "acknowledged" ? `${t("acked")}: ${a.acked_by}` : t(a.state));
@@ -253,7 +193,7 @@ function renderAlerts() {
     // a notice (an intake window) is news, not a fault: nobody needs to acknowledge it
     const all = head.severity === "info" ? null : ackButton(items, items.length > 1 && firing > 1 ? fill(t("ackall"), { n: firing }) : t("ack"));
     if (all) row.append(all);  // floats right: the text flows beside it
-    row.append(el("div", { class: "text" }, el("span", { class: "sev" }, SEVERITY[state.lang][head.severity]), " ", groupText(items),
+    row.append(el("div", { class: "text" }, el("span", { class: "sev" }, t_in("severity", head.severity)), " ", groupText(items),
       // a salinity message says since when already
       ...(head.rule.startsWith("salinity-") ? [] : [el("span", { class: "when" }, fmtTime(head.started_at))])));
     if (items.some((a) => a.state === "acknowledged")) {
@@ -263,7 +203,7 @@ function renderAlerts() {
     if (items.length > 1) {
       row.append(el("details", {}, el("summary", {}, fill(t("members"), { n: items.length })),
         el("ul", {}, ...items.map((a) => el("li", { class: a.state, "data-id": a.id },
-          `${SEVERITY[state.lang][a.severity]}: ${message(a)}`, el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${stateText(a)}`),
+          `${t_in("severity", a.severity)}: ${message(a)}`, el("div", { class: "meta" }, `${fmtTime(a.started_at)} · ${stateText(a)}`),
           ...[ackButton([a], t("ack"))].filter(Boolean))))));
     }
     return row;
@@ -522,15 +462,13 @@ async function openBulletin(kind = "daily") {
 
 // who did what, for an admin's token (the panel stays hidden for the others: a 403 once, then
 // never asked again)
-const ACTIONS = { ack: ["xác nhận cảnh báo", "acknowledged an alert"], "silence.create": ["đặt lịch tạm tắt cảnh báo", "scheduled a silence"],
-  "silence.delete": ["hủy lịch tạm tắt", "cancelled a silence"], "rules.update": ["đổi quy tắc cảnh báo", "changed the alert rules"] };
 async function renderAudit() {
   if (state.admin === false) return;
   let page;
   try { page = await api("/api/v1/audit?limit=30"); } catch (error) { if (error.status === 403) state.admin = false; return; }
   state.admin = true;
   $("audit-panel").hidden = false;
-  $("audit").replaceChildren(...page.items.map((e) => el("li", {}, el("strong", {}, e.actor), ` ${(ACTIONS[e.action] || [e.action, e.action])[state.lang === "vi" ? 0 : 1]}`,
+  $("audit").replaceChildren(...page.items.map((e) => el("li", {}, el("strong", {}, e.actor), ` ${t_in("actions", e.action)}`,
     el("span", { class: "when" }, ` ${fmtTime(e.at)}`), ...(e.detail && e.action !== "rules.update" ? [el("div", { class: "meta" }, e.detail)] : []))));
 }
 
@@ -552,33 +490,8 @@ function renderSupply(rows) {
   $("broken").replaceChildren(...(broken.length ? broken : [el("li", {}, t("nobroken"))]));
 }
 
-// ---- maintenance windows: silences scheduled ahead by zone, device or rule (operators)
-// every rule an operator may mute, in words (Vietnamese, English): a person never reads a rule id
-const RULES = {
-  nodata: ["Mất dữ liệu", "No data"],
-  "salinity-intake": ["Mặn tại cống lấy nước", "Salinity at an intake"],
-  "salinity-intake-tidal-day": ["Mặn tại cống lấy nước (trong ngày triều)", "Salinity at an intake (tidal day)"],
-  "salinity-rice": ["Mặn vùng trồng lúa", "Salinity for rice"],
-  "salinity-rice-tidal-day": ["Mặn vùng trồng lúa (trong ngày triều)", "Salinity for rice (tidal day)"],
-  "salinity-fruit": ["Mặn vùng cây ăn trái", "Salinity for fruit trees"],
-  "salinity-fruit-tidal-day": ["Mặn vùng cây ăn trái (trong ngày triều)", "Salinity for fruit trees (tidal day)"],
-  "salinity-domestic": ["Mặn nguồn nước sinh hoạt", "Salinity at a domestic supply"],
-  "salinity-domestic-tidal-day": ["Mặn nguồn nước sinh hoạt (trong ngày triều)", "Salinity at a domestic supply (tidal day)"],
-  "salinity-river": ["Mặn trên sông (trạm quan trắc)", "Salinity on the river (watch station)"],
-  "salinity-river-tidal-day": ["Mặn trên sông (trong ngày triều)", "Salinity on the river (tidal day)"],
-  "salinity-rise": ["Độ mặn tăng nhanh", "Fast-rising salinity"],
-  "forecast-exceedance": ["Dự báo mặn vượt ngưỡng", "Forecast above the level"],
-  "quality-flatline": ["Cảm biến bị kẹt", "Stuck sensor"],
-  "quality-spikes": ["Cảm biến cho giá trị bất thường", "Sensor spikes"],
-  "well-fault": ["Giếng báo lỗi bơm", "Well pump fault"],
-  "well-stopped": ["Giếng ngừng bơm", "Well stopped"],
-  "well-level-low": ["Mực nước giếng thấp", "Low well level"],
-  "well-salinity": ["Nước giếng bị mặn", "Salty well water"],
-  "tap-tank-low": ["Bồn của vòi nước sắp cạn", "Tap tank low"],
-  "tap-no-flow": ["Vòi mở nhưng không có nước", "Tap open, no water"],
-  "saltfront-risk": ["Cấp độ rủi ro xâm nhập mặn", "Saltwater-intrusion risk level"],
-};
-const ruleName = (id) => (RULES[id] ? RULES[id][state.lang === "vi" ? 0 : 1] : id);
+// every rule an operator may mute, in words: a person never reads a rule id
+const ruleName = (id) => t_in("rules", id);
 const vnInput = (date) => new Date(date.getTime() + 7 * 3600e3).toISOString().slice(0, 16);  // datetime-local, Vietnam time
 function renderWindows() {
   const names = Object.fromEntries(state.zones.map((z) => [z.id, zoneName(z)]));
@@ -599,7 +512,7 @@ function maintenanceForm() {
   $("m-device").replaceChildren(el("option", { value: "" }, t("any")), ...devices.map((d) => el("option", { value: d.id }, d.name)));
   $("m-device").value = devices.some((d) => d.id === device) ? device : "";
   const rule = $("m-rule").value;
-  $("m-rule").replaceChildren(el("option", { value: "" }, t("any")), ...Object.keys(RULES).map((r) => el("option", { value: r }, ruleName(r))));
+  $("m-rule").replaceChildren(el("option", { value: "" }, t("any")), ...Object.keys(TEXT.vi.rules || {}).map((r) => el("option", { value: r }, ruleName(r))));
   $("m-rule").value = rule;
   if (!$("m-start").value || $("m-start").dataset.auto) defaultTimes();
 }
@@ -611,13 +524,6 @@ function defaultTimes() {
   $("m-start").value = vnInput(start); $("m-end").value = vnInput(new Date(+start + 2 * 3600e3));
   $("m-start").dataset.auto = $("m-end").dataset.auto = "1";
 }
-// what the server says of a refused window, in Vietnamese
-const REFUSALS = {
-  "ends_at": "giờ kết thúc phải sau giờ bắt đầu và sau thời điểm hiện tại",
-  "name a zone": "hãy chọn khu vực, thiết bị hoặc loại cảnh báo",
-  "a silence lasts": "lịch tạm tắt dài tối đa 30 ngày và bắt đầu trong vòng một năm",
-  "give either": "hãy cho giờ kết thúc",
-};
 async function saveWindow(event) {
   event.preventDefault();
   if ($("m-start").dataset.auto && $("m-end").dataset.auto) defaultTimes();
@@ -631,8 +537,8 @@ async function saveWindow(event) {
     $("m-error").hidden = false;
     // the server explains in English: in the Vietnamese page, the form says it in Vietnamese
     const detail = typeof error.detail === "string" ? error.detail : error.message;
-    const known = Object.entries(REFUSALS).find(([start]) => detail.startsWith(start));
-    const why = state.lang === "vi" && known ? known[1] : detail;
+    const known = Object.entries(TEXT[state.lang].refusals || {}).find(([start]) => detail.startsWith(start));
+    const why = known && known[1] ? known[1] : detail;
     $("m-error").textContent = error.status === 403 ? t("noperm") : fill(t("badwindow"), { why });
   }
 }
@@ -765,4 +671,4 @@ $("logout").addEventListener("click", () => {
   fetch("/api/v1/session", { method: "DELETE" }).finally(() => askToken(false));
 });
 setInterval(() => { $("clock").textContent = fmtTime(serverNow().toISOString()); }, 1000);
-start();
+loadText().then(start);

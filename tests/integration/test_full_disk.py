@@ -247,7 +247,7 @@ def test_every_route_answers_json_and_never_a_500_while_the_state_disk_is_full(
     )  # fmt: skip
     filler = fill(small_disk)
     ids = {"station": "vam-kenh", "alert_id": alert.id, "silence_id": "none", "share": "0" * 32}
-    ids |= {"structure": "cong-xuan-hoa", "opening_id": "0" * 12}
+    ids |= {"structure": "cong-xuan-hoa", "opening_id": "0" * 12, "lang": "vi"}
     answers: dict[str, int] = {}
     with TestClient(create_app(ctx)) as client:
         for method, path in sorted(ROUTES):

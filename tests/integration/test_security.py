@@ -45,6 +45,7 @@ RANK = {None: -1, "viewer": 0, "operator": 1, "admin": 2}
 ROUTES: dict[tuple[str, str], str | None] = {
     ("GET", "/health"): None,
     ("GET", "/metrics"): None,
+    ("GET", "/api/v1/text/{lang}"): None,  # the dashboard's words: the sign-in page needs them
     ("GET", "/api/v1/zones"): "viewer",
     ("GET", "/api/v1/stations"): "viewer",
     ("GET", "/api/v1/stations/{station}/readings"): "viewer",
@@ -182,6 +183,7 @@ def test_every_endpoint_every_role(
                 "share": "0" * 32,  # a link that names no bulletin: 404 to everyone alike
                 "structure": "cong-xuan-hoa",
                 "opening_id": "0" * 12,
+                "lang": "vi",
             }
             token = {"wrong": "not-a-token-" + "x" * 20, None: None}.get(who, TOKENS.get(who or ""))
             response = call(client, method, path, token, ids)
@@ -339,6 +341,7 @@ def test_every_read_endpoint_answers_503_json_while_influxd_is_stopped(tmp_path:
                     continue
                 token = TOKENS[ROUTES[(method, path)] or "viewer"]
                 ids = {"station": "vam-kenh", "share": "0" * 32, "structure": "cong-xuan-hoa"}
+                ids["lang"] = "en"
                 response = call(client, method, path, token, ids)
                 if path in NEED_THE_STORE:
                     assert response.status_code == 503, (path, response.text)
