@@ -1,6 +1,6 @@
-"""The building blocks of evaluation: what a rule concluded about one subject (``Judgement``),
-runs of readings beyond a level with hold times and hysteresis, and the observation that follows
-(None when it would change nothing). Pure, by measurement time."""
+"""The parts every rule is built from: what a rule concluded about one subject (``Judgement``),
+the run of readings that ends a window, a value beyond a limit with hysteresis, and the
+observation that follows (None when it would change nothing). Pure, by measurement time."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from saltwatch.alerts.model import Fingerprint, Observation, Severity
-from saltwatch.alerts.windows import DeviceWindow, FloatArray, IntArray
-from saltwatch.core.rules import SEVERITY_RANK, SalinityLevels
-from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.alerts.windows import DeviceWindow, IntArray
 
 
 class WindowSource(Protocol):
@@ -32,35 +30,6 @@ def trailing_run_start(mask: np.ndarray, ts: IntArray) -> int | None:
         return None
     false_at = np.flatnonzero(~mask)
     return int(ts[false_at[-1] + 1]) if false_at.size else int(ts[0])
-
-
-def judge_levels(
-    ts: IntArray,
-    values: FloatArray,
-    levels: SalinityLevels,
-    clear_fraction: float,
-    current: Severity | None,
-) -> Judgement:
-    """Thresholds with hold times and hysteresis over good readings (oldest first)."""
-    last = int(ts[-1])
-    pending: tuple[Severity, int, float] | None = None
-    for severity in ("critical", "warning"):
-        level = levels.level(severity)
-        if current is not None and SEVERITY_RANK[severity] <= SEVERITY_RANK[current]:
-            below_since = trailing_run_start(values < clear_fraction * level, ts)
-            if below_since is None or last - below_since < levels.hold_clear * NS_PER_S:
-                return Judgement(severity, None, below_since or last, level)
-            continue  # cleared at this severity: look at the next one down
-        above_since = trailing_run_start(values >= level, ts)
-        if above_since is None:
-            continue
-        if last - above_since >= levels.hold(severity) * NS_PER_S:
-            return Judgement(severity, None, above_since, level)
-        if pending is None:
-            pending = (severity, above_since, level)
-    if pending is not None:
-        return Judgement(None, pending[0], pending[1], pending[2])
-    return Judgement(None, None, last, None)
 
 
 CLEAR = Judgement(None, None, 0, None)

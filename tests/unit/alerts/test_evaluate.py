@@ -10,8 +10,9 @@ import pytest
 
 from harness.services import wait_until
 from saltwatch.alerts.engine import AlertEngine
-from saltwatch.alerts.judgement import judge_levels, trailing_run_start
+from saltwatch.alerts.judgement import trailing_run_start
 from saltwatch.alerts.model import Alert, Fingerprint
+from saltwatch.alerts.salinity_rules import judge_levels
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import ConfigError
 from saltwatch.core.qc import QcFlag
