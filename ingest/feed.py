@@ -21,21 +21,24 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.errors import RetryableError
-from saltwatch.core.qc import QualityControl
+from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import Registry
-from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.types import Reading
+from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.conflicts import differs, stored_at
 from saltwatch.ingest.devices import DeviceTracker
-from saltwatch.ingest.intake import Inbound, Intake, seed_qc, uplinks_of, validation_config
+from saltwatch.ingest.intake import Inbound, Intake, seed_qc
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.running import run_until
+from saltwatch.ingest.uplinks import Uplinks
 
 log = logging.getLogger("saltwatch.alerts.feed")
 
@@ -45,35 +48,43 @@ CONFIRM_WAIT_S = 120.0  # how long the store may answer without a reading before
 CONFIRM_POLL_S = (0.1, 0.25, 0.5, 1.0)  # the pauses between askings, the last repeated
 
 
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """The feed's part of the settings, read by the composition root (saltwatch/wiring.py)."""
+
+    batch_interval_s: float
+    qc: QcConfig
+    validation: ValidationConfig
+    uplinks: Uplinks
+    qc_memory: Path  # its QC judges what the engine sees: kept beside the alert state
+
+
 class ReadingFeed:
     def __init__(
         self,
-        settings: Settings,
+        config: FeedConfig,
+        connect: Callable[[Callable[[list[Inbound]], None]], MqttConsumer],
         registry: Registry,
-        client_id: str,
         clock: Clock | None = None,
         history: ReadingStore | None = None,
     ) -> None:
         self._clock = clock or SystemClock()
         self._history = history
-        self._interval = settings.ingest.batch_interval_s
+        self._interval = config.batch_interval_s
         self.metrics = IngestMetrics()
         self.tracker = DeviceTracker()
-        qc = QualityControl(settings.qc.to_config())
-        # its QC judges the readings the engine sees: its memory is kept beside the alert state
-        memory = QcMemory(qc, settings.state.path.parent / "qc-history-alerts.json")
+        qc = QualityControl(config.qc)
+        memory = QcMemory(qc, config.qc_memory)
         self.intake = Intake(
             registry,
-            validation_config(settings),
+            config.validation,
             qc,
             self.metrics,
             self.tracker,
             memory=memory,
-            uplinks=uplinks_of(settings, registry),
+            uplinks=config.uplinks,
         )
-        self.consumer = MqttConsumer.from_settings(
-            settings, client_id, self._inbox_put, self._clock
-        )
+        self.consumer = connect(self._inbox_put)
         self._inbox: queue.SimpleQueue[list[Inbound] | object] = queue.SimpleQueue()
         self._listeners: list[Listener] = []
         self._thread: threading.Thread | None = None

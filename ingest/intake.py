@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from saltwatch.core.clock import Clock
-from saltwatch.core.codec import CodecLimits
 from saltwatch.core.errors import RetryableError
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.reasons import Reason
 from saltwatch.core.registry import Registry
 from saltwatch.core.schema import measurement_for
-from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.core.topics import READING_KINDS, TopicKind
@@ -54,33 +52,6 @@ class RecentRejection:
     reason: str
     detail: str
     payload_head: str
-
-
-def uplinks_of(settings: Settings, registry: Registry) -> Uplinks:
-    """The configured LoRaWAN network servers' uplinks, judged with ingest's limits."""
-    ingest = settings.ingest
-    return Uplinks(
-        settings.sources,
-        registry,
-        ingest.max_future_s,
-        ingest.max_backfill_s,
-        ingest.max_payload_bytes,
-    )
-
-
-def validation_config(settings: Settings) -> ValidationConfig:
-    """What a message must be to be read (from the ingest settings): ingest and feed alike."""
-    ingest = settings.ingest
-    return ValidationConfig(
-        topic_prefix=settings.mqtt.topic_prefix,
-        accept_unknown=ingest.accept_unknown,
-        limits=CodecLimits(
-            max_payload_bytes=ingest.max_payload_bytes,
-            max_items=ingest.max_items,
-            max_future_s=ingest.max_future_s,
-            max_backfill_s=ingest.max_backfill_s,
-        ),
-    )
 
 
 class Intake:

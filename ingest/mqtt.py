@@ -23,10 +23,9 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from saltwatch.core.clock import Clock
 from saltwatch.core.errors import AuthError
-from saltwatch.core.settings import IngestSettings, MqttSettings, Settings, default_of
+from saltwatch.core.settings import IngestSettings, MqttSettings, default_of
 from saltwatch.core.topics import READING_KINDS, TopicKind, subscription
 from saltwatch.ingest.intake import Inbound
-from saltwatch.ingest.uplinks import uplink_topics
 from saltwatch.ingest.wire import PUBACK, RawPublish, puback_packets, publishes
 from saltwatch.mqtt.connection import Reconnects, configure, parse_mqtt_url
 
@@ -192,38 +191,6 @@ class MqttConsumer:
         self._drops: deque[float] = deque(maxlen=3)
 
     # ------------------------------------------------------------------ lifecycle
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        client_id: str,
-        on_inbound: Callable[[list[Inbound]], None],
-        clock: Clock,
-        share_group: str | None = None,
-        on_connection_change: Callable[[bool], None] | None = None,
-        owns: Callable[[bytes], bool] | None = None,
-        forget: tuple[str, ...] = (),
-    ) -> MqttConsumer:
-        """The consumer as the settings configure it: ingest's and the alerts feed's alike."""
-        mqtt_ = settings.mqtt
-        return cls(
-            mqtt_.url,
-            client_id,
-            mqtt_.topic_prefix,
-            on_inbound,
-            clock,
-            share_group=share_group,
-            keepalive_s=mqtt_.keepalive_s,
-            receive_maximum=settings.ingest.max_unacked,
-            ca_file=str(mqtt_.ca_file) if mqtt_.ca_file else None,
-            login_as_client_id=mqtt_.login_as_client_id,
-            on_connection_change=on_connection_change,
-            fast_path=mqtt_.fast_path,
-            owns=owns,
-            forget=forget,
-            also=uplink_topics(settings.sources),
-        )
 
     def start(self) -> None:
         properties = None

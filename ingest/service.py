@@ -1,26 +1,26 @@
-"""Composition of ingest: settings → store, spool, pipeline and MQTT consumer, run until stopped."""
+"""Ingest running: the MQTT consumer, the pipeline with its spool, and the polled sources, run until
+stopped. Built by the composition root (saltwatch/wiring.py) from its typed part of the settings
+(``IngestConfig``) and a way to connect to the broker."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from saltwatch.core.clock import Clock, SystemClock
-from saltwatch.core.qc import QualityControl
+from saltwatch.core.qc import QcConfig, QualityControl
 from saltwatch.core.registry import Registry
-from saltwatch.core.settings import Settings
+from saltwatch.core.settings import IngestSettings
+from saltwatch.core.sources import SourceSettings
 from saltwatch.core.store import ReadingStore, ReadingWriter
+from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.claims import SharedClaims
 from saltwatch.ingest.devices import DeviceSnapshot, DeviceTracker
-from saltwatch.ingest.intake import (
-    Inbound,
-    RecentRejection,
-    seed_conflicts,
-    seed_qc,
-    uplinks_of,
-    validation_config,
-)
+from saltwatch.ingest.intake import Inbound, RecentRejection, seed_conflicts, seed_qc
 from saltwatch.ingest.landing import Landing
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
@@ -30,15 +30,33 @@ from saltwatch.ingest.poller import HttpPoller, SourceStatus
 from saltwatch.ingest.qc_memory import QcMemory
 from saltwatch.ingest.running import run_until
 from saltwatch.ingest.spool import Spool
-from saltwatch.ingest.workers import earlier_subscriptions
+from saltwatch.ingest.uplinks import Uplinks
 
 log = logging.getLogger("saltwatch.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    """Ingest's part of the settings, read by the composition root."""
+
+    ingest: IngestSettings
+    qc: QcConfig
+    validation: ValidationConfig  # what a message must be to be read
+    uplinks: Uplinks  # the LoRaWAN network servers' uplinks
+    sources: Sequence[SourceSettings]  # those of kind http are polled here
+    state_dir: Path  # where a polled source keeps its cursor
+
+
+#: connects to the broker: (what to do with the messages, what to do when the link goes up or
+#: down) → the consumer
+Connect = Callable[[Callable[[list[Inbound]], None], Callable[[bool], None]], MqttConsumer]
 
 
 class IngestService:
     def __init__(
         self,
-        settings: Settings,
+        config: IngestConfig,
+        connect: Connect,
         registry: Registry,
         store: ReadingWriter,
         clock: Clock | None = None,
@@ -48,28 +66,18 @@ class IngestService:
         claims: SharedClaims | None = None,
         partition: Partition | None = None,
     ) -> None:
-        ingest = settings.ingest
+        ingest = config.ingest
         clock = clock or SystemClock()
-        self._qc = QualityControl(settings.qc.to_config())
+        self._qc = QualityControl(config.qc)
         self._history = history
         self._clock = clock
-        judge = validation_config(settings)
         metrics = metrics or IngestMetrics()
-        self.consumer = MqttConsumer.from_settings(
-            settings,
-            settings.mqtt.client_id,
-            self._inbound,
-            clock,
-            share_group=None if partition else settings.mqtt.share_group,
-            on_connection_change=lambda up: metrics.connected.set(1 if up else 0),
-            owns=partition.owns if partition else None,
-            forget=earlier_subscriptions(settings) if partition else (),
-        )
+        self.consumer = connect(self._inbound, lambda up: metrics.connected.set(1 if up else 0))
         self._memory = QcMemory(self._qc, ingest.spool_path / "qc-history.json")
         self.pipeline = Pipeline(
             store,
             registry,
-            judge,
+            config.validation,
             self._qc,
             Spool(ingest.spool_path, ingest.spool_max_bytes),
             self.consumer,
@@ -79,7 +87,7 @@ class IngestService:
             lookup=history,
             memory=self._memory,
             claims=claims,
-            uplinks=uplinks_of(settings, registry),
+            uplinks=config.uplinks,
         )
         self._report_every = report_every_s
         self._stopped = threading.Event()
@@ -90,11 +98,11 @@ class IngestService:
                 registry,
                 Landing(history, self._qc),
                 clock,
-                settings.state.path.parent,
+                config.state_dir,
                 ingest.max_future_s,
                 metrics=metrics,
             )
-            for source in settings.sources
+            for source in config.sources
             if source.kind == "http"
             and history is not None
             and (partition is None or partition.member == 0)  # one member polls

@@ -1,5 +1,5 @@
 """Ending a client's persistent session on the broker: for members of ``saltwatch ingest
---workers N`` that a smaller fleet no longer runs (ingest/workers.py)."""
+--workers N`` that a smaller fleet no longer runs (saltwatch/ingest_workers.py)."""
 
 from __future__ import annotations
 

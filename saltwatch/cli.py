@@ -65,10 +65,10 @@ def ingest(
     member: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Consume device messages from MQTT and store every valid reading (at-least-once)."""
-    from saltwatch.ingest import workers as fleet  # noqa: PLC0415
-    from saltwatch.ingest.service import IngestService  # noqa: PLC0415 - keep --help fast
+    from saltwatch import ingest_workers as fleet  # noqa: PLC0415 - keep --help fast
     from saltwatch.runtime import setup_logging, stop_on_signals  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
+    from saltwatch.wiring import ingest_service  # noqa: PLC0415
 
     settings = settings_of(config)
     reg = registry_of(settings)
@@ -83,7 +83,9 @@ def ingest(
     stop = stop_on_signals()
     settings, claims, partition = fleet.join(settings, member, stop)
     store = open_reading_store(settings.store)
-    service = IngestService(settings, reg, store, history=store, claims=claims, partition=partition)
+    service = ingest_service(
+        settings, reg, store, history=store, claims=claims, partition=partition
+    )
     try:
         with exit_1_on(FatalError):
             service.run(stop)
@@ -142,10 +144,10 @@ def demo(
 @app.command()
 def serve(config: ConfigOption = None) -> None:
     """Ingest, alerts and the API in one process against the configured broker and store."""
-    from saltwatch.ingest.service import IngestService  # noqa: PLC0415
-    from saltwatch.ingest.workers import as_one_process  # noqa: PLC0415
+    from saltwatch.ingest_workers import as_one_process  # noqa: PLC0415
     from saltwatch.runtime import run_with_alerts, setup_logging  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
+    from saltwatch.wiring import ingest_service  # noqa: PLC0415
 
     settings = settings_of(config)
     reg = registry_of(settings)
@@ -154,7 +156,7 @@ def serve(config: ConfigOption = None) -> None:
     store = open_reading_store(settings.store)
     try:
         with exit_1_on(FatalError):
-            service = IngestService(settings, reg, store, history=store)
+            service = ingest_service(settings, reg, store, history=store)
             run_with_alerts(settings, reg, service, store, api_ingest=service, with_api=True)
     finally:
         store.close()
@@ -163,16 +165,16 @@ def serve(config: ConfigOption = None) -> None:
 @app.command()
 def alerts(config: ConfigOption = None) -> None:
     """Alerts alone: their own MQTT subscription (alerts.client_id), rules, notifications."""
-    from saltwatch.ingest.feed import ReadingFeed  # noqa: PLC0415
     from saltwatch.runtime import run_with_alerts, setup_logging  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
+    from saltwatch.wiring import reading_feed  # noqa: PLC0415
 
     settings = settings_of(config)
     reg = registry_of(settings)
     setup_logging()
     store = open_reading_store(settings.store)  # read at start: windows and QC history
     try:
-        feed = ReadingFeed(settings, reg, settings.alerts.client_id, history=store)
+        feed = reading_feed(settings, reg, settings.alerts.client_id, history=store)
         with exit_1_on(FatalError):
             run_with_alerts(settings, reg, feed, store)
     finally:

@@ -147,8 +147,8 @@ def run_demo(
     stop: threading.Event,
 ) -> None:
     """Start everything, print where to look, run until ``stop``, then stop it all in order."""
-    from saltwatch.ingest.service import IngestService  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
+    from saltwatch.wiring import ingest_service  # noqa: PLC0415
 
     if options.scenario not in SCENARIOS:
         raise ConfigError(f"no scenario {options.scenario!r}: choose one of {', '.join(SCENARIOS)}")
@@ -198,7 +198,7 @@ def run_demo(
         code = phone_code(settings.state.path)
         echo(banner(options, clock.now_ns(), tokens, broker.url, files["csv"], data, code))
 
-    service = IngestService(settings, registry, store, clock=clock, history=store)
+    service = ingest_service(settings, registry, store, clock=clock, history=store)
     try:
         run_with_alerts(
             settings,

@@ -195,7 +195,7 @@ def run_with_alerts(
     default: a signal). ``api_ingest``: ingest in this process, whose rejections, liveness,
     broker connection and metrics the API shows. ``on_ready`` is called once the source is
     subscribed and the API answers. Raises FatalError when the broker or the store refuses us."""
-    from saltwatch.alerts.service import build_engine  # noqa: PLC0415
+    from saltwatch.wiring import build_engine  # noqa: PLC0415
 
     tracker = source.tracker
 

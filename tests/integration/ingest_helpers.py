@@ -24,6 +24,7 @@ from saltwatch.core.registry import Registry, load_registry
 from saltwatch.core.settings import Settings, load_settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.ingest.service import IngestService
+from saltwatch.wiring import ingest_service
 
 
 def make_registry(tmp_path: Path, count: int = 200) -> Registry:
@@ -172,7 +173,7 @@ def settings_from_env(env: dict[str, str]) -> Settings:
 def running_ingest(
     settings: Settings, registry: Registry, store: ReadingStore
 ) -> Iterator[IngestService]:
-    service = IngestService(settings, registry, store, report_every_s=5)
+    service = ingest_service(settings, registry, store, report_every_s=5)
     stop = threading.Event()
     failure: list[BaseException] = []
 

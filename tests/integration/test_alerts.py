@@ -17,13 +17,12 @@ import pytest
 
 from harness.mqtt_tools import Collector, Publisher
 from harness.services import MosquittoServer, wait_until
-from saltwatch.alerts.service import build_engine
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import Settings
 from saltwatch.core.topics import TopicKind
-from saltwatch.ingest.service import IngestService
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.sqlite import SqliteReadingStore
+from saltwatch.wiring import build_engine, ingest_service
 from tests.alert_tools import rivers_alerting_file
 from tests.integration.ingest_helpers import ingest_process, settings_from_env
 
@@ -51,7 +50,7 @@ class Served:
     def __init__(self, settings: Settings) -> None:
         self.registry = load_registry()
         self.store = SqliteReadingStore(settings.store.url.removeprefix("sqlite:///"))
-        self.ingest = IngestService(settings, self.registry, self.store)
+        self.ingest = ingest_service(settings, self.registry, self.store)
         self.engine = build_engine(settings, self.registry, SqliteAlertStore(settings.state.path))
         self.ingest.pipeline.add_listener(self.engine.on_readings)
         self.stop = threading.Event()

@@ -24,6 +24,7 @@ from saltwatch.core.types import Reading
 from saltwatch.ingest.service import IngestService
 from saltwatch.storage.influx import InfluxReadingStore
 from saltwatch.storage.sqlite import SqliteReadingStore
+from saltwatch.wiring import ingest_service
 from tests.integration.ingest_helpers import (
     Mix,
     ingest_process,
@@ -424,13 +425,13 @@ def test_a_second_value_for_a_stored_time_is_refused_and_the_first_stays(
     def run(service: IngestService, messages: list[tuple[str, bytes]]) -> None:
         run_to_end(service, mosquitto, messages)
 
-    first = IngestService(settings, registry, store, history=store)
+    first = ingest_service(settings, registry, store, history=store)
     same = reading(now - 60, 1.0)  # twice: an identical copy is a redelivery, not a conflict
     run(first, [reading(old, 1.0), same, same, reading(now - 60, 12.0, 31.0)])
     assert rejected(first) == ["conflict"]
     # after a restart only the newest stored reading is remembered: the old time is asked of
     # the store, and the rewrite ten days back is refused too
-    second = IngestService(settings, registry, store, history=store)
+    second = ingest_service(settings, registry, store, history=store)
     run(second, [reading(old, 9.0), reading(now - 30, 2.0)])
     assert rejected(second) == ["conflict"]
     assert "d000 already has other values" in second.pipeline.recent_rejections()[0].detail
@@ -479,7 +480,7 @@ def test_no_amount_of_stored_history_hides_a_stored_time(
             {"ts": unstored / s, "salinity_ppt": 40.0},
         ]
     )
-    service = IngestService(settings, registry, store, history=store)
+    service = ingest_service(settings, registry, store, history=store)
     run_to_end(service, mosquitto, [(topic, forged), (topic, pair)])
     details = [r.detail for r in service.pipeline.recent_rejections()]
     assert sorted(rejected(service)) == ["conflict", "conflict"], details
@@ -513,7 +514,7 @@ def test_a_retained_reading_is_refused_at_every_restart(
     for round_ in range(3):  # start, an ingest restart, a broker restart
         if round_ == 2:
             mosquitto.restart()
-        service = IngestService(settings, registry, store, history=store)
+        service = ingest_service(settings, registry, store, history=store)
         run_to_end(service, mosquitto, [fresh], partial(has_rejections, service), extra=1)
         assert rejected(service) == ["retained"], f"round {round_}"
     assert store.count(TopicKind.SALINITY, device="d001") == 0

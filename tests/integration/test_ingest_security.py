@@ -20,8 +20,8 @@ from saltwatch.core.clock import SystemClock
 from saltwatch.core.errors import AuthError
 from saltwatch.core.topics import TopicKind
 from saltwatch.ingest.mqtt import MqttConsumer
-from saltwatch.ingest.service import IngestService
 from saltwatch.storage.sqlite import SqliteReadingStore
+from saltwatch.wiring import ingest_service
 from tests.conftest import need_binary
 from tests.integration.ingest_helpers import ingest_settings, make_registry
 
@@ -62,7 +62,7 @@ def test_ingest_logs_in_with_url_credentials(
         topic_prefix,
         write_registry(tmp_path / "registry.toml"),
     )
-    service = IngestService(settings, make_registry(tmp_path), store)
+    service = ingest_service(settings, make_registry(tmp_path), store)
     stop = threading.Event()
     thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
     thread.start()
@@ -101,7 +101,7 @@ def test_refused_login_stops_with_a_clear_error(
         write_registry(tmp_path / "registry.toml"),
     )
     store = SqliteReadingStore(tmp_path / "r.db")
-    service = IngestService(settings, make_registry(tmp_path), store)
+    service = ingest_service(settings, make_registry(tmp_path), store)
     started = time.monotonic()
     with pytest.raises(AuthError, match="refused the login"):
         service.run(threading.Event())
@@ -125,7 +125,7 @@ def test_ingest_over_tls(tmp_path: Path, topic_prefix: str) -> None:
             write_registry(tmp_path / "registry.toml"),
         )
         mqtt_tls = settings.mqtt.model_copy(update={"ca_file": ca_file})
-        service = IngestService(
+        service = ingest_service(
             settings.model_copy(update={"mqtt": mqtt_tls}), make_registry(tmp_path), store
         )
         stop = threading.Event()

@@ -28,7 +28,6 @@ from saltwatch.alerts.notifiers.email import EmailNotifier
 from saltwatch.alerts.notifiers.mqtt import MqttNotifier
 from saltwatch.alerts.notifiers.template import BodyTemplate
 from saltwatch.alerts.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier, signature
-from saltwatch.alerts.service import receiver_notifier
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.errors import BadInputError, ConfigError, RetryableError
 from saltwatch.core.registry import load_registry
@@ -38,6 +37,7 @@ from saltwatch.core.types import Reading
 from saltwatch.credentials import hash_password
 from saltwatch.mqtt.connection import configure, parse_mqtt_url
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
+from saltwatch.wiring import receiver_notifier
 from tests.alert_tools import rivers_alerting, sqlite_of
 from tests.conftest import need_binary
 

@@ -78,6 +78,28 @@ def test_only_the_composition_roots_and_storage_import_an_adapter() -> None:
     assert {name: found for name, found in users.items() if found} == {}
 
 
+def names_imported_from(path: Path, module: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == module
+        for alias in node.names
+    }
+
+
+def test_only_the_composition_roots_read_the_whole_settings() -> None:
+    """A component gets its typed part of the settings in its constructor (saltwatch/wiring.py
+    reads them); the API keeps them on its context for the tokens and limits it serves by."""
+    readers = sorted(
+        name
+        for name, path in product_modules().items()
+        if not name.startswith(("saltwatch/", "core/", "api/"))
+        and "Settings" in names_imported_from(path, "saltwatch.core.settings")
+    )
+    assert readers == []
+
+
 def test_the_kernel_has_no_network_io() -> None:
     networked = {"paho", "httpx", "socket", "ssl", "selectors", "urllib.request", "smtplib"}
     found = {
