@@ -49,7 +49,7 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
         tokens: Sequence[ApiToken] = ctx.settings.api.tokens
         granted = principal_of(credentials.credentials, tokens) if credentials else None
         cookie = request.cookies.get(SESSION_COOKIE)
-        if credentials is None and cookie and ctx.signins is not None:
+        if credentials is None and cookie:
             session = hashlib.sha256(cookie.encode()).hexdigest()
             granted = ctx.signins.session(session)
         if granted is None:

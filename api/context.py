@@ -29,15 +29,15 @@ class ApiContext:
     audit: AuditLog  # who did what through the API
     alerts: AlertsView  # the alert engine: here (serve) or elsewhere (api/views.py)
     analytics: AnalyticsView  # what the engine's analytics jobs keep (api/views.py)
+    #: the bulletins as issued, each kept at its own link (analytics/issued.py)
+    issued: IssuedBulletins
+    #: one-time sign-in codes and the sessions they open (api/signin.py)
+    signins: SignIns
+    #: planned openings of the structures (analytics/schedules.py)
+    schedules: ScheduleBook
     ingest: IngestView = field(default_factory=NoIngest)  # rejections, device liveness
     clock: Clock = field(default_factory=SystemClock)
     metrics: list[CollectorRegistry] = field(default_factory=list)
-    #: the bulletins as issued (analytics/issued.py); None: not kept, each built when asked
-    issued: IssuedBulletins | None = None
-    #: one-time sign-in codes and the sessions they open (api/signin.py); None: tokens only
-    signins: SignIns | None = None
-    #: planned openings of the structures (analytics/schedules.py); None: not kept here
-    schedules: ScheduleBook | None = None
     #: answers shared by the clients polling within a couple of seconds of each other
     cache: TtlCache = field(default_factory=lambda: TtlCache(ttl_s=2.0))
 

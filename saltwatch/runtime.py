@@ -261,15 +261,15 @@ def run_with_alerts(
             SqliteAuditLog(settings.state.path),
             EngineAlerts(engine),
             JobsAnalytics(front, forecasts, outlooks),
+            SqliteIssuedBulletins(settings.state.path),
+            SqliteSignIns(settings.state.path),
+            schedules,
             api_ingest if api_ingest is not None else NoIngest(),
             metrics=[
                 *([pipeline.metrics.registry] if pipeline else []),
                 engine.metrics.registry,
             ],
             clock=clock if clock is not None else SystemClock(),
-            issued=SqliteIssuedBulletins(settings.state.path),
-            signins=SqliteSignIns(settings.state.path),
-            schedules=schedules,
         )
         api = ApiServer(ctx)
         api.start()

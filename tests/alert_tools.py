@@ -10,10 +10,13 @@ from typing import Any
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast import StationForecast
+from saltwatch.analytics.issued import IssuedBulletins
 from saltwatch.analytics.outlook_job import OutlookJob, StationOutlook
 from saltwatch.analytics.saltfront import FrontDay, FrontKeeper, RiverRisk
+from saltwatch.analytics.schedules import ScheduleBook
 from saltwatch.api.audit import AuditLog
 from saltwatch.api.context import ApiContext
+from saltwatch.api.signin import SignIns
 from saltwatch.api.views import AlertsElsewhere, AnalyticsView, EngineAlerts, StoredAnalytics
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.registry import Registry
@@ -22,6 +25,9 @@ from saltwatch.core.settings import Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
+from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
+from saltwatch.storage.schedule_sqlite import SqliteSchedules
+from saltwatch.storage.signin_sqlite import SqliteSignIns
 
 
 class Quiet:
@@ -54,12 +60,17 @@ def api_context(
     audit: AuditLog | None = None,
     analytics: AnalyticsView | None = None,
     clock: Clock | None = None,
+    issued: IssuedBulletins | None = None,
+    signins: SignIns | None = None,
+    schedules: ScheduleBook | None = None,
     **rest: Any,
 ) -> ApiContext:
     """The API's context as the composition roots give it: with ``engine`` running here as in
     serve, without one as in ``saltwatch api``; no analytics job keeps anything unless
-    ``analytics`` is given."""
+    ``analytics`` is given; issued bulletins, sign-ins and planned openings kept in the alert
+    state's file unless given."""
     clock = clock if clock is not None else SystemClock()
+    beside = sqlite_of(state).path
     alerts = (
         EngineAlerts(engine)
         if engine is not None
@@ -69,7 +80,11 @@ def api_context(
         analytics = StoredAnalytics(store, registry, alerts.rules, clock)
     return ApiContext(
         settings, registry, store, state, audit if audit is not None else audit_beside(state),
-        alerts, analytics, clock=clock, **rest,
+        alerts, analytics,
+        issued if issued is not None else SqliteIssuedBulletins(beside),
+        signins if signins is not None else SqliteSignIns(beside),
+        schedules if schedules is not None else SqliteSchedules(beside),
+        clock=clock, **rest,
     )  # fmt: skip
 
 

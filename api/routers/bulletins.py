@@ -73,7 +73,7 @@ def daily_report(
     key = bulletin_key(when.isoformat(), zone, lang)
     issued = ctx.issued
     if version is not None:
-        issues = issued.issues(key) if issued else []
+        issues = issued.issues(key)
         if version > len(issues):
             raise HTTPException(404, f"bulletin {key} has {len(issues)} issue(s)")
         return _page(issues[version - 1], fmt)
@@ -94,8 +94,8 @@ def daily_report(
         )
 
     minute = now // (60 * NS_PER_S)
-    if issued is None or now < day_bounds(when)[1]:  # not kept, or the day is not over
-        status = "" if issued is None else stamp(lang, now, None)
+    if now < day_bounds(when)[1]:  # the day is not over: not issued yet
+        status = stamp(lang, now, None)
         html, markdown = ctx.cache.get(
             ("report", when, zone, lang, minute), lambda: written(built(), status)
         )
@@ -155,15 +155,11 @@ def weekly_report(
         found = current_week(ctx, in_force)
     except RetryableError:  # the store is away: the week's bulletin as issued, if it was
         key = weekly_key(when or week_of(now, rules), zone, lang)
-        kept = ctx.issued.issues(key) if ctx.issued is not None else []
+        kept = ctx.issued.issues(key)
         if not kept:
             raise
         return _page(kept[-1], fmt)
-    issued = (
-        issue_weekly(ctx.issued, found, ctx.registry, rules, zone, lang, now, when)
-        if ctx.issued is not None
-        else None
-    )
+    issued = issue_weekly(ctx.issued, found, ctx.registry, rules, zone, lang, now, when)
     if issued is not None:
         return _page(issued.issue, fmt)
     if when is not None and when != week_of(now, rules):
@@ -183,7 +179,7 @@ def shared_bulletin(
     share: Annotated[str, Path(pattern=r"^[0-9a-f]{32}(\.md|\.pdf)?$")],
 ) -> Response:
     name, _, suffix = share.partition(".")
-    found = ctx.issued.shared(name) if ctx.issued else None
+    found = ctx.issued.shared(name)
     if found is None:
         raise HTTPException(404, "no bulletin at this link")
     return _page(found, {"md": "markdown", "pdf": "pdf"}.get(suffix, "html"))

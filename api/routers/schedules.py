@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
-from saltwatch.analytics.schedules import Opening, ScheduleBook, proposals, unsafe_peak
+from saltwatch.analytics.schedules import Opening, proposals, unsafe_peak
 from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ApiContext
 from saltwatch.api.convert import query_time, when
@@ -46,12 +46,6 @@ class OpeningIn(BaseModel):
     note: str = Field("", max_length=200)
 
 
-def _book(ctx: ApiContext) -> ScheduleBook:
-    if ctx.schedules is None:
-        raise HTTPException(409, "planned openings are not kept by this process")
-    return ctx.schedules
-
-
 def _out(ctx: ApiContext, o: Opening, limit: float | None) -> OpeningOut:
     structure = ctx.registry.structures[o.structure]
     found = ctx.analytics.forecasts().get(structure.guard)
@@ -83,7 +77,7 @@ def schedules(
     days: Annotated[float, Query(gt=0, le=14, description="how far ahead")] = 3,
 ) -> list[OpeningOut]:
     now = ctx.clock.now_ns()
-    planned = _book(ctx).between(now, now + int(days * DAY_NS), structure)
+    planned = ctx.schedules.between(now, now + int(days * DAY_NS), structure)
     latest = ctx.analytics.forecasts()
     found = [*planned, *proposals(ctx.registry, latest, structure)]
     in_force = rules()
@@ -110,7 +104,7 @@ def plan(ctx: Context, rules: Rules, audit: Audit, who: Operator, body: OpeningI
     if start is None or end is None or not now - DAY_NS < start < end <= now + 14 * DAY_NS:
         raise HTTPException(422, "start must come before end, within the next 14 days")
     opening = Opening(uuid.uuid4().hex[:12], structure.id, start, end, who.name, body.note)
-    _book(ctx).add(opening)
+    ctx.schedules.add(opening)
     record(audit, ctx, who, "schedule.create", structure.id, f"{body.start} → {body.end}")
     return _out(ctx, opening, rules().structure_limit(structure))
 
@@ -127,7 +121,7 @@ def cancel(
     who: Operator,
     opening_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")],
 ) -> None:
-    found = _book(ctx).cancel(opening_id, who.name)
+    found = ctx.schedules.cancel(opening_id, who.name)
     if found is None:
         raise HTTPException(404, f"no planned opening {opening_id!r}")
     record(audit, ctx, who, "schedule.cancel", found.structure, opening_id)

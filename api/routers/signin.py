@@ -16,7 +16,6 @@ from saltwatch.api.signin import (
     CODE_TTL_S,
     SESSION_COOKIE,
     SESSION_TTL_S,
-    SignIns,
     digest,
     new_code,
     new_session,
@@ -37,12 +36,6 @@ class CodeIn(BaseModel):
     code: str = Field(max_length=16, description="the code, with or without its dash")
 
 
-def _signins(ctx: Context) -> SignIns:
-    if ctx.signins is None:
-        raise HTTPException(409, "this process signs in with tokens only")
-    return ctx.signins
-
-
 @router.post(
     "/signin-codes",
     status_code=201,
@@ -52,7 +45,7 @@ def _signins(ctx: Context) -> SignIns:
 )
 def signin_code(ctx: Context, who: Viewer, request: Request) -> CodeOut:
     code = new_code()
-    expires = _signins(ctx).add("code", digest(code), who, CODE_TTL_S)
+    expires = ctx.signins.add("code", digest(code), who, CODE_TTL_S)
     link = f"{request.base_url}#code={code}"
     return CodeOut(code=code, link=link, qr=qr_svg(link), expires_at=expires)
 
@@ -69,11 +62,11 @@ def signin_code(ctx: Context, who: Viewer, request: Request) -> CodeOut:
 )
 def open_session(ctx: Context, body: CodeIn, request: Request) -> Response:
     code = body.code.strip().upper()
-    who = _signins(ctx).take(digest(code)) if CODE_PATTERN.fullmatch(code) else None
+    who = ctx.signins.take(digest(code)) if CODE_PATTERN.fullmatch(code) else None
     if who is None:
         raise HTTPException(401, "no such code, or used, or expired: ask for a new one")
     session = new_session()
-    _signins(ctx).add("session", digest(session), who, SESSION_TTL_S)
+    ctx.signins.add("session", digest(session), who, SESSION_TTL_S)
     answer = Response(status_code=204)
     answer.set_cookie(
         SESSION_COOKIE, session, max_age=SESSION_TTL_S, path="/", httponly=True,
@@ -86,7 +79,7 @@ def open_session(ctx: Context, body: CodeIn, request: Request) -> Response:
 def end_session(
     ctx: Context, session: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None
 ) -> Response:
-    if session and ctx.signins is not None:
+    if session:
         ctx.signins.end(digest(session))
     answer = Response(status_code=204)
     answer.delete_cookie(SESSION_COOKIE, path="/")

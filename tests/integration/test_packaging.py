@@ -1,6 +1,6 @@
 """The one namespace, as a user installs it: a wheel built from the repository puts only
 ``saltwatch`` into site-packages, with the designed folders, the dashboard and the bundled
-registry and rules inside it, and its command line runs from there."""
+registry, rules and catalogues of words inside it, and its command line runs from there."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def test_a_wheel_installs_only_saltwatch_and_runs_from_there(tmp_path: Path) -> 
         "saltwatch/api/static/index.html",
         "saltwatch/config/rules.toml",
         "saltwatch/config/registry.toml",
+        "saltwatch/config/text/vi.toml",
+        "saltwatch/config/text/en.toml",
         "saltwatch/cli.py",
     ):
         assert inside in names, inside
@@ -48,7 +50,9 @@ def test_a_wheel_installs_only_saltwatch_and_runs_from_there(tmp_path: Path) -> 
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import saltwatch, saltwatch.core.rules as r;"
         "assert saltwatch.__file__.startswith(sys.argv[1]), saltwatch.__file__;"
-        "assert r.load_rules().salinity; sys.argv = ['saltwatch', '--help'];"
+        "assert r.load_rules().salinity;"
+        "from saltwatch.alerts.wording import FIRING; assert FIRING['nodata'][0];"
+        "sys.argv = ['saltwatch', '--help'];"
         "from saltwatch.cli import main; main()"
     )
     shown = subprocess.run(
