@@ -13,6 +13,7 @@ from saltwatch.core.rules import Severity
 
 __all__ = [
     "LATE_AFTER_NS",
+    "SOON_RULE",
     "Alert",
     "Delivery",
     "Event",
@@ -64,6 +65,10 @@ class Observation:
     since_ns: int  # measurement time the condition (or its clearing) began
     at_ns: int  # the newest measurement time considered
 
+
+#: an announced safe intake window opening soon (analytics/forecast_job.py): told only to the
+#: receivers that asked for it (alerts/routing.py)
+SOON_RULE = "intake-window-soon"
 
 State = Literal["pending", "firing", "acknowledged", "resolved"]
 #: a firing first seen this long after its measurement time is marked late (backfilled data)

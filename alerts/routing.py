@@ -3,13 +3,17 @@ whose zones, minimum severity and kind (normal or escalation-only) match. Pure f
 
 from __future__ import annotations
 
-from saltwatch.alerts.model import Alert, Event, Silence
+from saltwatch.alerts.model import SOON_RULE, Alert, Event, Silence
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import SEVERITY_RANK
 from saltwatch.core.settings import ReceiverSettings
 
 MQTT_CHANNEL = "mqtt"
 LOG_CHANNEL = "log"
+
+
+def receiver_zones_match(receiver: ReceiverSettings, zones: list[str]) -> bool:
+    return not receiver.zones or bool(set(receiver.zones) & set(zones))
 
 
 def receiver_channel(name: str) -> str:
@@ -43,11 +47,15 @@ def channels_for(
     channels = [] if (escalation or reminder) else [MQTT_CHANNEL, LOG_CHANNEL]
     rank = SEVERITY_RANK[alert.severity]
     for receiver in receivers:
+        if alert.rule == SOON_RULE:  # a reminder: only for who asked, whatever their severity
+            if receiver.windows_soon and not escalation and receiver_zones_match(receiver, zones):
+                channels.append(receiver_channel(receiver.name))
+            continue
         if rank < SEVERITY_RANK[receiver.min_severity]:
             continue
         if receiver.escalation_only != escalation:
             continue
-        if receiver.zones and not set(receiver.zones) & set(zones):
+        if not receiver_zones_match(receiver, zones):
             continue
         channels.append(receiver_channel(receiver.name))
     return channels

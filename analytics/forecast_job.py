@@ -7,11 +7,12 @@ scores them)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
-from saltwatch.alerts.model import Fingerprint, Observation
+from saltwatch.alerts.model import SOON_RULE, Fingerprint, Observation
 from saltwatch.analytics.forecast import (
     StationForecast,
     Window,
@@ -72,13 +73,18 @@ class ForecastJob:
         self.hindcast_every_h = hindcast_every_h
         self.latest: dict[str, StationForecast] = {}
         self._announced: dict[str, list[tuple[Fingerprint, Window]]] = {}
+        self._soon: dict[Fingerprint, Observation] = {}  # "opening soon" notices told
         # notices announced before a restart, still open in the alert state: the same windows
-        # keep their identities (else each restart would announce them anew)
+        # keep their identities (else each restart would announce them anew), and an "opening
+        # soon" is ended once it no longer holds
         for notice in open_notices() if open_notices else ():
             if notice.rule == "intake-window" and notice.device and notice.value is not None:
                 start = notice.started_at_ns
                 window = Window(start, start + int(notice.value * 3600 * NS_PER_S))
                 self._announced.setdefault(notice.device, []).append((notice.fingerprint, window))
+            elif notice.rule == SOON_RULE and notice.device:
+                start = notice.started_at_ns
+                self._soon[notice.fingerprint] = _soon(notice.fingerprint, notice.device, start, 0)
         self._hindcast_done: set[str] = set()
 
     def update(self) -> list[tuple[Observation, str | None]]:
@@ -181,6 +187,45 @@ class ForecastJob:
             )
 
         return [notice(fp, w, True) for fp, w in kept] + [notice(fp, w, False) for fp, w in gone]
+
+    def soon(self) -> list[tuple[Observation, str | None]]:
+        """``intake-window-soon`` (info): each announced window that opens within the rules'
+        ``forecast.window_soon``, told until it opens or is withdrawn. Run at the engine's tick,
+        so the lead holds to a tick; told only to the receivers that asked (alerts/routing.py)."""
+        now = self.clock.now_ns()
+        lead = int(self.rules().forecast.window_soon * NS_PER_S)
+        due: dict[Fingerprint, Observation] = {}
+        for station, announced in list(self._announced.items()):
+            found = self.latest.get(station)
+            for fp, window in announced:
+                if window.start_ns - lead <= now < window.start_ns:
+                    named = Fingerprint(SOON_RULE, station, fp.part)
+                    due[named] = replace(
+                        _soon(named, station, window.start_ns, now),
+                        severity="info",
+                        value=round(window.hours, 1),
+                        threshold=found.threshold if found else None,
+                    )
+        ended = [
+            replace(o, severity=None, at_ns=now) for fp, o in self._soon.items() if fp not in due
+        ]
+        self._soon = due
+        return [(o, None) for o in (*due.values(), *ended)]
+
+
+def _soon(fingerprint: Fingerprint, station: str, start_ns: int, now: int) -> Observation:
+    return Observation(
+        fingerprint=fingerprint,
+        rule=SOON_RULE,
+        kind="intake_window",
+        device=station,
+        severity=None,
+        value=None,
+        threshold=None,
+        unit="h",
+        since_ns=start_ns,  # the message says when it opens
+        at_ns=now,
+    )
 
 
 def _overlap(a: Window, b: Window) -> bool:

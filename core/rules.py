@@ -215,6 +215,7 @@ class ForecastRules(_Model):
     z: float | None = Field(None, description="no longer used: the band is calibrated (band)")
     min_window: float = Field(gt=0)  # shortest safe intake window worth a notice
     window_horizon: float = Field(gt=0, le=7 * 86400)  # windows announced this far
+    window_soon: float = Field(gt=0, le=86400)  # "opening soon": this long before a window
     intake_level: Literal["warning", "critical"]  # intake threshold: which level
     exceedance: Literal["warning", "critical"]  # forecast alert: reaching which
     # the live score that earns a station its intake window notices
@@ -229,7 +230,7 @@ class ForecastRules(_Model):
     window_calibration_days: float = Field(gt=0, le=365)  # …on the forecasts of these days
 
     _durations = field_validator(
-        "horizon", "min_window", "min_coverage", "window_horizon", mode="before"
+        "horizon", "min_window", "min_coverage", "window_horizon", "window_soon", mode="before"
     )(duration_seconds)
 
 

@@ -191,6 +191,9 @@ class ReceiverSettings(_Section):
     min_severity: Literal["info", "warning", "critical"] = "warning"
     escalation_only: bool = False  # told only of critical alerts nobody acknowledged in time
     bulletins: bool = False  # also sent the weekly bulletin (its title and link) when issued
+    #: also told when an announced safe intake window opens soon (rule intake-window-soon,
+    #: forecast.window_soon ahead); otherwise that notice goes to MQTT and the dashboard only
+    windows_soon: bool = False
     url: str | None = None
     secret: str | None = Field(None, repr=False)
     to: list[str] = Field(default_factory=list)

@@ -243,6 +243,7 @@ def run_with_alerts(
         settings.alerts.tick_s,
         [
             (functools.partial(_learn_gates, engine, warm_from), settings.alerts.tick_s),
+            (lambda: engine.observe(forecasts.soon()), settings.alerts.tick_s),
             (judge_front, settings.alerts.saltfront_s),
             (judge_forecasts, settings.alerts.forecast_s),
         ],

@@ -268,7 +268,11 @@ async function enterReading() {
 }
 
 function renderIntakes() {
-  const notices = state.alerts.filter((a) => a.state === "firing" && isNotice(a)).sort((a, b) => a.started_at.localeCompare(b.started_at));
+  const firing = state.alerts.filter((a) => a.state === "firing" && isNotice(a));
+  // a window opening soon says so in place of its first notice: one line per window
+  const soon = new Set(firing.filter((a) => a.rule === "intake-window-soon").map((a) => `${a.device} ${a.started_at}`));
+  const notices = firing.filter((a) => a.rule !== "intake-window" || !soon.has(`${a.device} ${a.started_at}`))
+    .sort((a, b) => a.started_at.localeCompare(b.started_at));
   $("intake-panel").hidden = !notices.length;
   $("intakes").replaceChildren(...notices.map((a) => el("li", { "data-id": a.id }, message(a))));
 }
