@@ -1,7 +1,7 @@
 """Request bodies are bounded: the API's bodies are a few hundred bytes (an acknowledgement, a
 silence, a rules file), so anything over ``max_bytes`` is refused with 413 before it is read
 whole, whether it says its length or streams in chunks; a file uploaded for import may be larger
-(``upload_bytes``)."""
+(``upload_bytes``). A ``Content-Length`` that is not a number is the caller's error (400)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,11 @@ class BodyLimitMiddleware:
             return
         limit = self.upload_bytes if scope.get("path") == UPLOAD_PATH else self.max_bytes
         declared = dict(scope.get("headers") or ()).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, limit)
+        if declared is not None and not declared.strip().isdigit():
+            await _refuse(send, 400, b'{"detail": "Content-Length is not a number of bytes"}')
+            return
+        if declared is not None and int(declared) > limit:
+            await _refuse(send, 413, _too_large(limit))
             return
         received = 0
         started = refused = False
@@ -42,7 +45,7 @@ class BodyLimitMiddleware:
                 if received > limit:
                     refused = True
                     if not started:
-                        await _refuse(send, limit)
+                        await _refuse(send, 413, _too_large(limit))
                     return {"type": "http.disconnect"}  # the app stops reading here
             return message
 
@@ -60,12 +63,15 @@ class BodyLimitMiddleware:
                 raise  # the app's own failure; after a refusal, its "client went away" is ours
 
 
-async def _refuse(send: Send, limit: int) -> None:
-    body = f'{{"detail": "the request body is over {limit} bytes"}}'.encode()
+def _too_large(limit: int) -> bytes:
+    return f'{{"detail": "the request body is over {limit} bytes"}}'.encode()
+
+
+async def _refuse(send: Send, status: int, body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -260,6 +260,11 @@ def test_oversized_bodies_are_refused(system: tuple[ApiContext, ReadingStore]) -
         for body, status in [(big, 422), (b"x" * (64 * 1024 * 1024 + 1), 413)]:
             answer = client.post("/api/v1/imports", params=upload, content=body, headers=auth)
             assert answer.status_code == status, answer.text[:200]
+        # a length that is no number is the caller's error, not an oversized body
+        for declared in ("", "ten", "-1"):
+            bad = client.get("/api/v1/alerts.csv", headers={**auth, "Content-Length": declared})
+            assert bad.status_code == 400, (declared, bad.text)
+            assert bad.json()["detail"] == "Content-Length is not a number of bytes"
         assert client.get("/health").status_code == 200
 
 
