@@ -13,13 +13,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
 import numpy as np
 
 from saltwatch.analytics.forecasters import History, tide_at, tide_fit
 from saltwatch.analytics.outlook_job import vn_date
 from saltwatch.core.qc import BAD_FLAGS
-from saltwatch.core.registry import Device, Registry
+from saltwatch.core.registry import Device, Registry, Structure
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
@@ -118,3 +119,66 @@ def calendar(store: ReadingStore, registry: Registry, now_ns: int, days: int) ->
             basis = "level" if heights else "salinity"
             return TideCalendar(basis, station.id, _springs(*fitted, heights))
     return TideCalendar("moon", None, moon_springs(now_ns, days))
+
+
+#: a water-level station this close to a structure (km along its river) gives its tide
+_LEVEL_NEAR_KM = 30.0
+
+
+@dataclass(frozen=True)
+class Water:
+    """A predicted high or low water."""
+
+    at_ns: int
+    high: bool
+    height_m: float | None  # water-level basis only
+
+
+@dataclass(frozen=True)
+class Waters:
+    basis: Literal["level", "salinity", "none"]
+    device: str | None  # the station whose tide was fitted
+    waters: tuple[Water, ...]
+
+
+def extremes(times: np.ndarray, values: np.ndarray, heights: bool) -> tuple[Water, ...]:
+    """The highs and lows of a fitted tide sampled evenly, each placed between its samples by
+    the parabola through it and its neighbours."""
+    out = []
+    step = float(times[1] - times[0]) if times.size > 1 else 0.0
+    for i in range(1, values.size - 1):
+        before, here, after = float(values[i - 1]), float(values[i]), float(values[i + 1])
+        high = here > before and here >= after
+        if not (high or (here < before and here <= after)):
+            continue
+        curve = before - 2 * here + after
+        shift = 0.5 * (before - after) / curve if curve else 0.0
+        top = here - 0.25 * (before - after) * shift
+        out.append(Water(int(times[i] + shift * step), high, round(top, 2) if heights else None))
+    return tuple(out)
+
+
+def waters(
+    store: ReadingStore, registry: Registry, structure: Structure, now_ns: int, days: int = 3
+) -> Waters:
+    """High and low waters predicted at ``structure`` for the next ``days``: from the fitted tide
+    of a water-level station on its river within ``_LEVEL_NEAR_KM`` (times and heights), else
+    of its guard station's salinity (the salt's own tide: its highs come with high water and its
+    lows with low water at the gate; times only), else none."""
+    near = [
+        d
+        for d in registry.devices_of("hydro")
+        if structure.river is not None
+        and d.river == structure.river
+        and d.km is not None
+        and structure.km is not None
+        and abs(d.km - structure.km) <= _LEVEL_NEAR_KM
+    ]
+    tries = [(TopicKind.HYDRO, d.id, "level_m", True) for d in near]
+    tries.append((TopicKind.SALINITY, structure.guard, "salinity_ppt", False))
+    for kind, device, field, heights in tries:
+        fitted = _fitted(store, kind, device, field, now_ns, days)
+        if fitted is not None:
+            found = extremes(*fitted, heights)
+            return Waters("level" if heights else "salinity", device, found)
+    return Waters("none", None, ())

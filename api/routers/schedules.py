@@ -1,6 +1,8 @@
 """The week ahead per structure ("lịch đóng mở cống"): planned openings entered by operators and
 those SaltWatch proposes from the guard station's safe windows, each with what the forecast says
-of the water during it; plan (operator) and cancel (operator), both on the audit log."""
+of the water during it and the high and low waters predicted in it (an intake by gravity takes
+water while the tide outside stands above the canal); plan (operator) and cancel (operator),
+both on the audit log."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from saltwatch.analytics.schedules import Opening, proposals, unsafe_peak
+from saltwatch.analytics.tides_ahead import Waters, waters
 from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ApiContext
 from saltwatch.api.convert import query_time, when
@@ -19,6 +22,12 @@ from saltwatch.core.timeutil import NS_PER_S
 
 router = APIRouter(prefix="/api/v1", tags=["structures"], responses=AUTH_RESPONSES)
 DAY_NS = 86400 * NS_PER_S
+
+
+class WaterOut(BaseModel):
+    at: str
+    water: Literal["high", "low"]
+    height_m: float | None = Field(description="water-level basis only")
 
 
 class OpeningOut(BaseModel):
@@ -37,6 +46,11 @@ class OpeningOut(BaseModel):
         "(null: beyond the forecast or no forecast here)"
     )
     unsafe: bool = Field(description="the forecast reaches the structure's limit during it")
+    tide_basis: Literal["level", "salinity", "none"] = Field(
+        description="where the predicted waters come from: a water-level station near the "
+        "structure (times and heights), its guard station's salinity tide (times only), or none"
+    )
+    waters: list[WaterOut] = Field(description="the high and low waters predicted during it")
 
 
 class OpeningIn(BaseModel):
@@ -46,10 +60,22 @@ class OpeningIn(BaseModel):
     note: str = Field("", max_length=200)
 
 
+def _waters(ctx: ApiContext, structure_id: str) -> Waters:
+    """The structure's predicted waters, made once a minute at most (a fit of 30 days)."""
+    now = ctx.clock.now_ns()
+    structure = ctx.registry.structures[structure_id]
+    found: Waters = ctx.cache.get(
+        ("waters", structure_id, now // (60 * NS_PER_S)),
+        lambda: waters(ctx.store, ctx.registry, structure, now, days=15),
+    )
+    return found
+
+
 def _out(ctx: ApiContext, o: Opening, limit: float | None) -> OpeningOut:
     structure = ctx.registry.structures[o.structure]
     found = ctx.analytics.forecasts().get(structure.guard)
     peak = unsafe_peak(o, found) if found else None
+    tide = _waters(ctx, o.structure)
     return OpeningOut(
         id=o.id,
         structure=o.structure,
@@ -61,6 +87,12 @@ def _out(ctx: ApiContext, o: Opening, limit: float | None) -> OpeningOut:
         note=o.note,
         forecast_peak_ppt=round(peak, 2) if peak is not None else None,
         unsafe=peak is not None and limit is not None and peak >= limit,
+        tide_basis=tide.basis,
+        waters=[
+            WaterOut(at=when(w.at_ns) or "", water="high" if w.high else "low", height_m=w.height_m)
+            for w in tide.waters
+            if o.start_ns <= w.at_ns < o.end_ns
+        ],
     )
 
 

@@ -233,6 +233,7 @@ function renderStructures() {
       ...state.openings.filter((o) => o.structure === s.id).slice(0, 4).map((o) =>
         el("div", { class: o.unsafe ? "plan warn" : "plan" }, `${t("g_plan")}: ${fmtTime(o.start)} – ${fmtTime(o.end)} · `,
           o.source === "proposed" ? t("g_proposed") : o.by,
+          ...o.waters.filter((w) => w.water === "high").slice(0, 2).map((w) => ` · ${t("g_high")} ${fmtTime(w.at)}`),
           ...(o.unsafe ? [` · ${fill(t("g_unsafe"), { ppt: `${num(o.forecast_peak_ppt)} ‰` })}`] : []))),
       el("div", { class: "ops" }, operate("open"), operate("closed")));
   }));

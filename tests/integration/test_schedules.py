@@ -4,6 +4,7 @@ says a planned opening falls in salty water."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -157,3 +158,42 @@ def test_the_daily_bulletin_says_what_the_gates_did_and_what_is_planned(
     # the changes only, each with who: the sensor's open, the operator's close, open again
     assert "05:00 mở (cảm biến); 08:00 đóng (lan.nguyen); 15:00 mở (cảm biến)" in row, row
     assert "07:00 13/03–10:00 (token-" in row, row
+
+
+M2_H = 12.4206  # the principal lunar semidiurnal tide's period, hours
+
+
+def test_an_opening_lists_the_high_and_low_waters_predicted_in_it(client: TestClient) -> None:
+    """The guard station's own salt tide (no water-level station near Xuân Hòa): 30 days of
+    readings whose highs come every M2 period; an opening of the next day lists the highs and
+    lows in it, each within a quarter of an hour of the true one."""
+    ctx: ApiContext = client.app.state.ctx  # type: ignore[attr-defined]
+    phase = NOW - 2 * H  # a high water two hours ago
+    times = np.arange(NOW - 30 * 24 * H, NOW, 15 * 60 * NS_PER_S)
+    hours = (times - phase) / H
+    ppt = 0.8 + 0.4 * np.cos(2 * np.pi * hours / M2_H)
+    ctx.store.write(
+        [
+            Reading(TopicKind.SALINITY, "xuan-hoa", int(t), {"salinity_ppt": round(float(v), 3)})
+            for t, v in zip(times, ppt, strict=True)
+        ]
+    )
+    start, end = to_rfc3339(NOW + 20 * H, VN_TZ), to_rfc3339(NOW + 34 * H, VN_TZ)
+    body = {"structure": "cong-xuan-hoa", "start": start, "end": end}
+    assert client.post("/api/v1/schedules", json=body, headers=auth("operator")).status_code == 201
+    (opening,) = client.get("/api/v1/schedules", headers=auth("viewer")).json()
+    assert opening["tide_basis"] == "salinity"
+    kinds = [w["water"] for w in opening["waters"]]
+    assert len(kinds) in (2, 3) and all(a != b for a, b in itertools.pairwise(kinds))
+    for w in opening["waters"]:
+        at = int(np.datetime64(w["at"][:19]).astype("datetime64[ns]").astype(np.int64)) - 7 * H
+        cycles = (at - phase) / H / M2_H - (0.0 if w["water"] == "high" else 0.5)
+        assert abs(cycles - round(cycles)) * M2_H * 60 < 15, w  # minutes off the true one
+        assert w["height_m"] is None  # the salt's tide says when, not how high
+
+
+def test_without_a_record_an_opening_says_no_water_is_predicted(client: TestClient) -> None:
+    start, end = to_rfc3339(NOW + 20 * H, VN_TZ), to_rfc3339(NOW + 24 * H, VN_TZ)
+    body = {"structure": "cong-xuan-hoa", "start": start, "end": end}
+    made = client.post("/api/v1/schedules", json=body, headers=auth("operator")).json()
+    assert made["tide_basis"] == "none" and made["waters"] == []
