@@ -1,7 +1,8 @@
 """What the API reads of the rest of SaltWatch: one view per part, typed, given by the process
-that runs the API (docs/architecture.md §6). ``saltwatch serve`` runs ingest, the alert engine and
-its analytics jobs beside the API and hands them over; ``saltwatch api`` runs alone and reads what
-those processes kept in the stores. The routes never ask which process they are in."""
+that runs the API (docs/architecture.md, "What the API sees of each process"). ``saltwatch
+serve`` runs ingest, the alert engine and its analytics jobs beside the API and hands them over;
+``saltwatch api`` runs alone and reads what those processes kept in the stores. The routes never
+ask which process they are in."""
 
 from __future__ import annotations
 
