@@ -190,7 +190,9 @@ OPEN_BELOW_PPT = 0.5
 class GateModel:
     """A structure's gate sensor: the crew closes the gate once the water outside reaches
     ``CLOSE_ABOVE_PPT`` and opens it again below ``OPEN_BELOW_PPT``; a gate can stick open
-    (``stuck_open_per_day``, 2–8 h: the sensor then reports it open whatever the water)."""
+    (``stuck_open_per_day``, 2–8 h: the sensor then reports it open whatever the water), and the
+    sensor can go wrong (``wrong_per_day``, 2–6 h: it reports the opposite of what the crew did,
+    so it contradicts the operator's entry; from ``wrong_until`` at the start when given)."""
 
     guard: StationModel | None
     rng: np.random.Generator
@@ -198,6 +200,10 @@ class GateModel:
     interval_s: float = 900.0
     is_open: bool = True
     stuck_until: float = -1.0
+    wrong_per_day: float = 0.0
+    wrong_until: float = -1.0
+    #: the sensor fault's own draws: the crew's (and a stuck gate's) stay as they were
+    sensor_rng: np.random.Generator | None = None
 
     def samples(self, t_s: FloatArray) -> list[Sample]:
         outside = self.guard.true_salinity(t_s) if self.guard else np.full(t_s.size, FRESH_PPT)
@@ -212,10 +218,19 @@ class GateModel:
                 self.is_open = False
             elif ppt < OPEN_BELOW_PPT:
                 self.is_open = True
-            values = {"state": "open" if self.is_open else "closed"}
-            values["opening_pct"] = 100.0 if self.is_open else 0.0  # type: ignore[assignment]
+            said = self.is_open != self._wrong(t)
+            values = {"state": "open" if said else "closed"}
+            values["opening_pct"] = 100.0 if said else 0.0  # type: ignore[assignment]
             out.append(Sample(t, values, float(ppt)))
         return out
+
+    def _wrong(self, t: float) -> bool:
+        """The sensor reports the opposite of the gate now."""
+        chance = self.wrong_per_day * self.interval_s / DAY_S
+        rng = self.sensor_rng
+        if t >= self.wrong_until and chance and rng is not None and rng.random() < chance:
+            self.wrong_until = t + rng.uniform(2, 6) * HOUR_S
+        return t < self.wrong_until
 
 
 class HydroModel:
@@ -256,6 +271,8 @@ def model_for(
     rng: np.random.Generator,
     guard: Device | None = None,
     stuck_open_per_day: float = 0.0,
+    wrong_per_day: float = 0.0,
+    sensor_rng: np.random.Generator | None = None,
 ) -> Model:
     """The model of ``device``; a gate sensor's follows the water at ``guard``, its structure's
     guard station."""
@@ -265,7 +282,11 @@ def model_for(
         return WellModel(device, scenario, rng)
     if device.kind == "gate":
         outside = StationModel(guard, scenario, rng) if guard else None
-        return GateModel(outside, rng, stuck_open_per_day, float(device.interval_s))
+        interval = float(device.interval_s)
+        return GateModel(
+            outside, rng, stuck_open_per_day, interval, wrong_per_day=wrong_per_day,
+            sensor_rng=sensor_rng,
+        )  # fmt: skip
     if device.kind == "hydro":
         return HydroModel(device, scenario, rng)
     return TapModel(device, rng)

@@ -21,6 +21,8 @@ class FaultRates:
     duplicate: float = 0.005  # the same message published twice
     malformed: float = 0.003  # broken JSON or an out-of-range value
     gate_stuck_open_per_day: float = 0.02  # a gate sticks open 2–8 h, whatever the water
+    #: a gate sensor reports the opposite of the gate for 2–6 h: it contradicts the operator
+    gate_sensor_wrong_per_day: float = 0.01
 
     @classmethod
     def none(cls) -> FaultRates:

@@ -72,7 +72,11 @@ class _DeviceSim:
         root = np.random.default_rng([cfg.seed, zlib.crc32(device.id.encode())])
         model_rng, self.rng, phase_rng = root.spawn(3)
         stuck = cfg.faults.gate_stuck_open_per_day
-        self.model: Model = model_for(device, cfg.scenario, model_rng, guard, stuck)
+        wrong = cfg.faults.gate_sensor_wrong_per_day
+        sensor_rng = np.random.default_rng([cfg.seed, zlib.crc32(device.id.encode()), 1])
+        self.model: Model = model_for(
+            device, cfg.scenario, model_rng, guard, stuck, wrong, sensor_rng
+        )
         self.interval = cfg.interval_s or float(device.interval_s)
         self.phase = float(phase_rng.uniform(0, self.interval))
         self.kind = TopicKind(device.kind)
