@@ -10,6 +10,7 @@ moon by about a day and a half on this coast: days only).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -123,6 +124,9 @@ def calendar(store: ReadingStore, registry: Registry, now_ns: int, days: int) ->
 
 #: a water-level station this close to a structure (km along its river) gives its tide
 _LEVEL_NEAR_KM = 30.0
+#: a turn of the fitted tide smaller than this share of its largest swing is a ripple of the
+#: overtides (a salt tide clipped at fresh water rings), not a high or low water
+_MINOR_TURN = 0.15
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,20 @@ class Waters:
 
 def extremes(times: np.ndarray, values: np.ndarray, heights: bool) -> tuple[Water, ...]:
     """The highs and lows of a fitted tide sampled evenly, each placed between its samples by
-    the parabola through it and its neighbours."""
+    the parabola through it and its neighbours; a pair of turns whose swing is under
+    ``_MINOR_TURN`` of the largest is dropped (the smallest first), so highs and lows alternate."""
+    turns = _turns(times, values)
+    while len(turns) > 1:
+        swings = [abs(a[2] - b[2]) for a, b in itertools.pairwise(turns)]
+        smallest = min(range(len(swings)), key=swings.__getitem__)
+        if swings[smallest] >= _MINOR_TURN * max(swings):
+            break
+        del turns[smallest : smallest + 2]
+    return tuple(Water(t, high, round(v, 2) if heights else None) for t, high, v in turns)
+
+
+def _turns(times: np.ndarray, values: np.ndarray) -> list[tuple[int, bool, float]]:
+    """Every turn of the sampled curve: (time, a high, the value there)."""
     out = []
     step = float(times[1] - times[0]) if times.size > 1 else 0.0
     for i in range(1, values.size - 1):
@@ -154,8 +171,8 @@ def extremes(times: np.ndarray, values: np.ndarray, heights: bool) -> tuple[Wate
         curve = before - 2 * here + after
         shift = 0.5 * (before - after) / curve if curve else 0.0
         top = here - 0.25 * (before - after) * shift
-        out.append(Water(int(times[i] + shift * step), high, round(top, 2) if heights else None))
-    return tuple(out)
+        out.append((int(times[i] + shift * step), high, top))
+    return out
 
 
 def waters(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from saltwatch.analytics.tides_ahead import extremes
+from saltwatch.analytics.tides_ahead import _turns, extremes
 
 NS_H = 3600 * 10**9
 
@@ -29,3 +29,19 @@ def test_a_tide_without_turns_has_no_waters_and_times_only_without_heights() -> 
     assert extremes((hours * NS_H).astype(np.int64), hours * 0.1, heights=True) == ()
     wave = np.cos(2 * np.pi * np.arange(0.0, 24.0, 0.5) / 12.42)
     assert all(w.height_m is None for w in extremes(np.arange(48) * NS_H, wave, heights=False))
+
+
+def test_the_ripples_of_a_salt_tide_clipped_at_fresh_water_are_no_high_or_low_water() -> None:
+    """Salt at an intake stays near fresh through the ebb and peaks with the flood: the fitted
+    curve of such a record rings with overtides and turns again around each low (here fifteen
+    turns in two days). Only the two highs a day and a low between them are kept."""
+    period_h = 12.4206
+    hours = np.arange(0.0, 48.0, 0.5)
+    curve = 0.2 + np.cos(2 * np.pi * hours / period_h) + 0.3 * np.cos(4 * np.pi * hours / period_h)
+    times = (hours * NS_H).astype(np.int64)
+    assert len(_turns(times, curve)) == 15  # the ripples turn too
+    found = extremes(times, curve, heights=False)
+    assert [w.high for w in found] == [i % 2 == 1 for i in range(len(found))]
+    highs = [w.at_ns / NS_H for w in found if w.high]
+    assert len(found) == 7 and len(highs) == 3
+    assert all(abs(h - k * period_h) < 0.1 for h, k in zip(highs, (1, 2, 3), strict=True))
