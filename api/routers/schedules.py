@@ -18,6 +18,7 @@ from saltwatch.api.auth import AUTH_RESPONSES, Operator, Viewer
 from saltwatch.api.context import ApiContext
 from saltwatch.api.convert import query_time, when
 from saltwatch.api.deps import Audit, Context, Rules, record
+from saltwatch.core.errors import RetryableError
 from saltwatch.core.timeutil import NS_PER_S
 
 router = APIRouter(prefix="/api/v1", tags=["structures"], responses=AUTH_RESPONSES)
@@ -46,9 +47,10 @@ class OpeningOut(BaseModel):
         "(null: beyond the forecast or no forecast here)"
     )
     unsafe: bool = Field(description="the forecast reaches the structure's limit during it")
-    tide_basis: Literal["level", "salinity", "none"] = Field(
+    tide_basis: Literal["level", "salinity", "none", "unavailable"] = Field(
         description="where the predicted waters come from: a water-level station near the "
-        "structure (times and heights), its guard station's salinity tide (times only), or none"
+        "structure (times and heights), its guard station's salinity tide (times only), none "
+        "(no record to fit), or unavailable (the reading store cannot be read now)"
     )
     waters: list[WaterOut] = Field(description="the high and low waters predicted during it")
 
@@ -60,14 +62,18 @@ class OpeningIn(BaseModel):
     note: str = Field("", max_length=200)
 
 
-def _waters(ctx: ApiContext, structure_id: str) -> Waters:
-    """The structure's predicted waters, made once a minute at most (a fit of 30 days)."""
+def _waters(ctx: ApiContext, structure_id: str) -> Waters | None:
+    """The structure's predicted waters, made once a minute at most (a fit of 30 days); None
+    while the reading store is away (the plan itself is kept elsewhere and still shown)."""
     now = ctx.clock.now_ns()
     structure = ctx.registry.structures[structure_id]
-    found: Waters = ctx.cache.get(
-        ("waters", structure_id, now // (60 * NS_PER_S)),
-        lambda: waters(ctx.store, ctx.registry, structure, now, days=15),
-    )
+    try:
+        found: Waters = ctx.cache.get(
+            ("waters", structure_id, now // (60 * NS_PER_S)),
+            lambda: waters(ctx.store, ctx.registry, structure, now, days=15),
+        )
+    except RetryableError:
+        return None
     return found
 
 
@@ -87,10 +93,10 @@ def _out(ctx: ApiContext, o: Opening, limit: float | None) -> OpeningOut:
         note=o.note,
         forecast_peak_ppt=round(peak, 2) if peak is not None else None,
         unsafe=peak is not None and limit is not None and peak >= limit,
-        tide_basis=tide.basis,
+        tide_basis=tide.basis if tide else "unavailable",
         waters=[
             WaterOut(at=when(w.at_ns) or "", water="high" if w.high else "low", height_m=w.height_m)
-            for w in tide.waters
+            for w in (tide.waters if tide else ())
             if o.start_ns <= w.at_ns < o.end_ns
         ],
     )

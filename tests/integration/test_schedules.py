@@ -19,6 +19,7 @@ from saltwatch.analytics.schedules import Opening, ScheduleCheck
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
 from saltwatch.core.clock import FakeClock
+from saltwatch.core.errors import RetryableError
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import ApiToken, Settings
@@ -197,3 +198,23 @@ def test_without_a_record_an_opening_says_no_water_is_predicted(client: TestClie
     body = {"structure": "cong-xuan-hoa", "start": start, "end": end}
     made = client.post("/api/v1/schedules", json=body, headers=auth("operator")).json()
     assert made["tide_basis"] == "none" and made["waters"] == []
+
+
+def test_the_plan_is_shown_and_kept_while_the_reading_store_is_away(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planned openings live in the alert state's file: with the reading store away an
+    opening is still planned and listed, its waters said to be unavailable rather than none."""
+    ctx: ApiContext = client.app.state.ctx  # type: ignore[attr-defined]
+
+    def away(*args: object, **kwargs: object) -> list[Reading]:
+        raise RetryableError("the reading store is away")
+
+    monkeypatch.setattr(ctx.store, "query", away)
+    start, end = to_rfc3339(NOW + 20 * H, VN_TZ), to_rfc3339(NOW + 24 * H, VN_TZ)
+    body = {"structure": "cong-xuan-hoa", "start": start, "end": end}
+    made = client.post("/api/v1/schedules", json=body, headers=auth("operator"))
+    assert made.status_code == 201, made.text
+    assert made.json()["tide_basis"] == "unavailable" and made.json()["waters"] == []
+    (listed,) = client.get("/api/v1/schedules", headers=auth("viewer")).json()
+    assert listed["id"] == made.json()["id"] and listed["tide_basis"] == "unavailable"
