@@ -8,14 +8,18 @@ gives persistence back):
 
 - ``persistence``: none.
 - ``damped``: lean toward an *anchor*: the series' usual value for the target date (its
-  climatology, from earlier years within ± ``climate_halfwidth`` days) where earlier years hold
-  enough values, else the mean of its last ``anchor_days``.
+  climatology: the median of earlier years' values within ± ``climate_halfwidth`` days) where
+  earlier years hold enough values, else the median of its last ``anchor_days``. Medians, not
+  means: a daily peak is skewed (a few salty days, spikes), and the errors scored are absolute.
 - ``damped+tide``: also the spring–neap change between today and the target day, from the
   14.77-day (MSf) harmonic fitted to the series' last ``tide_days``. The 13.66-day (Mf) and
   27.55-day (Mm) ones were tried beside it: two months cannot tell MSf from Mf apart, and the
   fit got worse on the simulator and no better on the measured series.
-- ``damped+flow``: also the season's upstream flow (log of the last 30 days' mean discharge),
-  where a river station gives one.
+- ``damped+flow``: also where the upstream flow holds the series, where a river station gives
+  one: the log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and
+  the value times the 30-day flow and squared. A salt front moves toward the place its river's
+  recent flows hold it, faster the further it is from it; one 30-day mean alone gained a tenth
+  as much on the Delaware's front (docs/benchmarks.md).
 
 Each origin's method is chosen by the methods' own out-of-sample errors over the previous
 ``select_days`` origins whose targets are known; a correction that erred more than persistence
@@ -26,6 +30,7 @@ per lead. Pure numpy, no I/O: days are integer ordinals, missing days NaN.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, fields
 from typing import Literal
 
@@ -46,7 +51,7 @@ OUTLOOK_METHODS: tuple[OutlookMethod, ...] = (
 #: the spring–neap (MSf) period in days
 FORTNIGHT_DAYS = (14.765294,)
 YEAR_DAYS = 365.2425
-_FLOW_DAYS = 30  # the season's flow: the mean of the last days' discharge
+_FLOW_DAYS = (1, 7, 30, 90)  # the flows that hold a front: means of the last days' discharge
 _MIN_BAND_ERRORS = 10  # past errors a lead needs before its band is drawn from them
 _IRLS_STEPS = 12
 _RECENT_DAYS = 10  # the last errors whose roughness may widen the band
@@ -61,7 +66,7 @@ class OutlookSettings:
     select_days: int  # origins whose errors choose the method
     band_days: int  # origins whose errors set the band
     min_pairs: int  # training pairs a lead needs before a correction is fitted
-    anchor_days: int  # the recent mean leaned toward when no climatology exists
+    anchor_days: int  # the recent median leaned toward when no climatology exists
     climate_halfwidth: int  # days either side of the date in earlier years
     min_climate: int  # values earlier years must hold for a date's climatology
     tide_days: int  # days the spring–neap harmonics are fitted on
@@ -107,25 +112,42 @@ def _trailing_mean(y: FloatArray, window: int) -> FloatArray:
         return np.where(count >= max(1, window // 2), total / np.maximum(count, 1), np.nan)
 
 
+def _nanmedian(view: FloatArray) -> FloatArray:
+    """Row medians ignoring NaN (NaN where a row holds none), without numpy's warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmedian(view, axis=1), np.float64)
+
+
+def _trailing_median(y: FloatArray, window: int) -> FloatArray:
+    """Median of the last ``window`` days' values (NaN unless half of them exist)."""
+    padded = np.concatenate([np.full(window - 1, np.nan), y])
+    view = np.lib.stride_tricks.sliding_window_view(padded, window)
+    count = np.count_nonzero(~np.isnan(view), axis=1)
+    return np.where(count >= max(1, window // 2), _nanmedian(view), np.nan)
+
+
 def climatology(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
-    """(n, days): the mean of earlier years' values around each target date (origin + lead),
+    """(n, days): the median of earlier years' values around each target date (origin + lead),
     NaN where they hold fewer than ``min_climate`` values. Only years before the target count,
     so every value used is known at the origin."""
     n = y.size
-    ok = ~np.isnan(y)
-    s_cum = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
-    c_cum = np.concatenate([[0], np.cumsum(ok)]).astype(np.float64)
+    padded = np.concatenate([y, [np.nan]])  # index n: outside the record
+    years = np.arange(1, int(n / YEAR_DAYS) + 2)
+    offsets = (
+        np.round(years * YEAR_DAYS).astype(np.int64)[:, None]
+        - np.arange(-s.climate_halfwidth, s.climate_halfwidth + 1)[None, :]
+    ).ravel()
+    by_day = np.full(n + days + 1, np.nan)
+    for lo in range(0, by_day.size, 512):  # a block of target days at a time
+        target = np.arange(lo, min(lo + 512, by_day.size))
+        idx = target[:, None] - offsets[None, :]
+        idx = np.where((idx >= 0) & (idx < n), idx, n)
+        values = padded[idx]
+        count = np.count_nonzero(~np.isnan(values), axis=1)
+        by_day[target] = np.where(count >= s.min_climate, _nanmedian(values), np.nan)
     target = np.arange(n)[:, None] + np.arange(1, days + 1)[None, :]
-    total = np.zeros(target.shape)
-    count = np.zeros(target.shape)
-    for k in range(1, int(n / YEAR_DAYS) + 2):
-        centre = target - round(k * YEAR_DAYS)
-        lo = np.clip(centre - s.climate_halfwidth, 0, n)
-        hi = np.clip(centre + s.climate_halfwidth + 1, 0, n)
-        total += s_cum[hi] - s_cum[lo]
-        count += c_cum[hi] - c_cum[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count >= s.min_climate, total / np.maximum(count, 1.0), np.nan)
+    return np.asarray(by_day[target], np.float64)
 
 
 def _harmonic_design(d: FloatArray) -> FloatArray:
@@ -165,15 +187,17 @@ def _features(
     y = np.asarray(series.values, np.float64)
     n, days = y.size, s.horizon_days
     clim = climatology(y, days, s)
-    recent = np.repeat(_trailing_mean(y, s.anchor_days)[:, None], days, axis=1)
+    recent = np.repeat(_trailing_median(y, s.anchor_days)[:, None], days, axis=1)
     anchor = np.where(np.isnan(clim), recent, clim)
     damp = (anchor - y[:, None])[:, :, None]
     found: dict[OutlookMethod, FloatArray] = {"damped": damp}
     found["damped+tide"] = np.concatenate([damp, spring_neap(y, days, s)[:, :, None]], axis=2)
     if series.flow is not None and np.isfinite(series.flow).any():
-        flow = np.log(np.maximum(_trailing_mean(series.flow, _FLOW_DAYS), 1e-3))
-        level = np.repeat(flow[:, None], days, axis=1)[:, :, None]
-        found["damped+flow"] = np.concatenate([damp, level, np.ones((n, days, 1))], axis=2)
+        flows = [np.log(np.maximum(_trailing_mean(series.flow, w), 1e-3)) for w in _FLOW_DAYS]
+        season = flows[_FLOW_DAYS.index(30)]
+        held = np.stack([y, np.ones(n), *flows, y * season, y * y], axis=1)
+        level = np.repeat(held[:, None, :], days, axis=1)
+        found["damped+flow"] = np.concatenate([damp, level], axis=2)
     return found, ~np.isnan(clim[:, 0])
 
 

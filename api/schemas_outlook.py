@@ -40,7 +40,7 @@ class StationOutlookOut(BaseModel):
     observed_peak: float = Field(description="the origin day's maximum, good readings only")
     observed_low: float
     method: str = Field(
-        description="persistence, damped (toward the date's climatology or the recent mean), "
+        description="persistence, damped (toward the date's climatology or the recent median), "
         "damped+tide (spring–neap), damped+flow (upstream discharge): the one the station's "
         "own recent record chose; never one that erred more than persistence there"
     )
