@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import IntFlag
 
 import numpy as np
@@ -136,7 +136,11 @@ class QualityControl:
         value = reading.fields.get(primary) if primary else None
         if isinstance(value, float):
             qc |= self._judge((reading.kind.value, reading.device), reading.ts_ns, value)
-        return reading if qc == reading.qc else replace(reading, qc=qc)
+        if qc == reading.qc:
+            return reading
+        # the constructor, not dataclasses.replace: a third of the time, on every flagged reading
+        r = reading
+        return Reading(r.kind, r.device, r.ts_ns, r.fields, qc, r.zone, r.river)
 
     def _judge(self, key: tuple[str, str], ts: int, value: float) -> int:
         """The value flags of one main value, which is then remembered."""
