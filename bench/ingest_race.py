@@ -101,9 +101,12 @@ class TreeSampler:
 
 
 def run_contestant(
-    peers: Path, who: str, runs: int, messages: int, work: Path, workers: int = 1
+    peers: Path, who: str, runs: int, messages: int, work: Path, workers: int = 1, round_: int = 1
 ) -> list[RaceRun]:
-    """One contestant's ``runs`` drains by the kit; the table's rows."""
+    """One contestant's ``runs`` drains by the kit; the table's rows. Each round's SaltWatch
+    starts with a state folder of its own, as the kit gives every run a new database: QC's
+    memory of an earlier round's readings (the same times, in a database since dropped) would
+    judge every reading as a late one."""
     env = {
         **os.environ,
         "N": str(messages),
@@ -123,7 +126,7 @@ def run_contestant(
             "INGEST_READY": "connected to MQTT",
             "INGEST_ERROR": "ERROR|Traceback",
             "SALTWATCH": str(Path(sys.executable).with_name("saltwatch")),
-            "WORK": str(work / f"saltwatch-{workers}"),
+            "WORK": str(work / f"saltwatch-{workers}" / f"round-{round_}"),
             "WORKERS": str(workers),
             "LABEL": label,
         }
@@ -172,7 +175,8 @@ def race(peers: Path, runs: int, messages: int, workers: int, contestants: list[
             n = workers if who == "workers" else 1
             print(f"round {round_}: {who} ({messages:,} readings)…", flush=True)
             rows += [
-                replace(r, run=round_) for r in run_contestant(peers, who, 1, messages, work, n)
+                replace(r, run=round_)
+                for r in run_contestant(peers, who, 1, messages, work, n, round_)
             ]
     print(f"\nthe kit's raw output: {work}/raw")
     print(
