@@ -154,7 +154,8 @@ class QualityControl:
                 del history[: -self._depth]
             return flags
         at = bisect_left(history, (ts, float("-inf")))
-        flags = flags_for_value(value, ts, history[:at], self._cfg)
+        # the checks look at most ``depth`` values back: a long backlog copies no more
+        flags = flags_for_value(value, ts, history[max(0, at - self._depth) : at], self._cfg)
         if at == len(history) or history[at][0] != ts:  # not a duplicate delivery
             history.insert(at, (ts, value))
         return flags
