@@ -7,15 +7,19 @@ past (a robust, median-seeking fit shrunk towards zero, so a correction that car
 gives persistence back):
 
 - ``persistence``: none.
-- ``damped``: lean toward an *anchor*: the series' usual value for the target date (its
-  climatology: the median of earlier years' values within ± ``climate_halfwidth`` days) where
-  earlier years hold enough values, else the median of its last ``anchor_days``. Medians, not
-  means: a daily peak is skewed (a few salty days, spikes), and the errors scored are absolute.
-- ``damped+tide``: also the spring–neap change between today and the target day, from the
+- ``damped``: lean toward the median of the series' last ``anchor_days``. Medians, not means: a
+  daily peak is skewed (a few salty days, spikes), and the errors scored are absolute.
+- ``damped+climate``: also toward the series' usual value for the target date (its
+  climatology: the median of earlier years' values within ± ``climate_halfwidth`` days), where
+  earlier years hold enough values; each share fitted. A year is not like the one before (the
+  Mekong's 2016 and 2020 against a mild year): leaning on the climatology alone, the simulator's
+  stations with two earlier seasons of other heights lost to persistence (docs/analytics.md).
+- ``damped+tide``: ``damped`` and the spring–neap change between today and the target day, from the
   14.77-day (MSf) harmonic fitted to the series' last ``tide_days``. The 13.66-day (Mf) and
   27.55-day (Mm) ones were tried beside it: two months cannot tell MSf from Mf apart, and the
   fit got worse on the simulator and no better on the measured series.
-- ``damped+flow``: also where the upstream flow holds the series, where a river station gives
+- ``damped+flow``: toward the climatology where earlier years hold the date (else the recent
+  median), and where the upstream flow holds the series, where a river station gives
   one: the log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and
   the value times the 30-day flow and squared. A salt front moves toward the place its river's
   recent flows hold it, faster the further it is from it; one 30-day mean alone gained a tenth
@@ -41,10 +45,11 @@ from saltwatch.core.rules import OutlookRules
 
 FloatArray = npt.NDArray[np.float64]
 
-OutlookMethod = Literal["persistence", "damped", "damped+tide", "damped+flow"]
+OutlookMethod = Literal["persistence", "damped", "damped+climate", "damped+tide", "damped+flow"]
 OUTLOOK_METHODS: tuple[OutlookMethod, ...] = (
     "persistence",
     "damped",
+    "damped+climate",
     "damped+tide",
     "damped+flow",
 )
@@ -96,7 +101,8 @@ class Outlooks:
     lower: FloatArray
     upper: FloatArray
     method: list[OutlookMethod]  # per origin ("persistence" where nothing better was earned)
-    climatology: npt.NDArray[np.bool_]  # per origin: the anchor was the date's climatology
+    climatology: npt.NDArray[np.bool_]  # per origin: the shipped forecast leaned on the date's
+    # climatology (damped+climate, or damped+flow where earlier years hold the date)
     by_method: dict[OutlookMethod, FloatArray]  # every candidate's out-of-sample forecasts
 
 
@@ -189,15 +195,20 @@ def _features(
     clim = climatology(y, days, s)
     recent = np.repeat(_trailing_median(y, s.anchor_days)[:, None], days, axis=1)
     anchor = np.where(np.isnan(clim), recent, clim)
-    damp = (anchor - y[:, None])[:, :, None]
-    found: dict[OutlookMethod, FloatArray] = {"damped": damp}
-    found["damped+tide"] = np.concatenate([damp, spring_neap(y, days, s)[:, :, None]], axis=2)
+    toward_anchor = (anchor - y[:, None])[:, :, None]  # the flow method's: climate, else recent
+    toward_recent = (recent - y[:, None])[:, :, None]
+    found: dict[OutlookMethod, FloatArray] = {"damped": toward_recent}
+    if np.isfinite(clim).any():
+        toward_climate = (clim - y[:, None])[:, :, None]
+        found["damped+climate"] = np.concatenate([toward_recent, toward_climate], axis=2)
+    tide = spring_neap(y, days, s)[:, :, None]
+    found["damped+tide"] = np.concatenate([toward_recent, tide], axis=2)
     if series.flow is not None and np.isfinite(series.flow).any():
         flows = [np.log(np.maximum(_trailing_mean(series.flow, w), 1e-3)) for w in _FLOW_DAYS]
         season = flows[_FLOW_DAYS.index(30)]
         held = np.stack([y, np.ones(n), *flows, y * season, y * y], axis=1)
         level = np.repeat(held[:, None, :], days, axis=1)
-        found["damped+flow"] = np.concatenate([damp, level], axis=2)
+        found["damped+flow"] = np.concatenate([toward_anchor, level], axis=2)
     return found, ~np.isnan(clim[:, 0])
 
 
@@ -247,7 +258,7 @@ def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
     A fit on a few weeks of a rising season would otherwise extrapolate."""
     out = coef.copy()
     out[0] = min(max(out[0], 0.0), 1.0)
-    if method == "damped+tide":
+    if method in ("damped+tide", "damped+climate"):
         out[1] = min(max(out[1], 0.0), 1.0)
     return out
 
@@ -269,7 +280,8 @@ def _span(t: int, window: int, lead: int) -> slice:
 
 def _choose(t: int, errs: dict[OutlookMethod, FloatArray], s: OutlookSettings) -> OutlookMethod:
     """The method whose errors over the origins known at ``t`` were least, summed over leads
-    on the origins every candidate forecast; persistence unless a correction beat it."""
+    on the origins every candidate forecast; persistence unless a correction beat it.
+    ``errs`` holds the methods that forecast at ``t`` (persistence always does)."""
     best: OutlookMethod = "persistence"
     sums: dict[OutlookMethod, float] = {}
     base = errs["persistence"]
@@ -338,10 +350,9 @@ def outlooks(
     for t in range(first, n):
         if np.isnan(y[t]):
             continue
-        method = _choose(t, errs, s)
+        ready = {m: e for m, e in errs.items() if not np.isnan(by_method[m][t]).any()}
+        method = _choose(t, ready, s)
         pred = by_method[method][t]
-        if np.isnan(pred).any():
-            method, pred = "persistence", persistence[t]
         chosen[t] = method
         mean[t] = pred
         for lead in range(1, days + 1):
@@ -353,4 +364,5 @@ def outlooks(
             widen = _roughness(past)
             lower[t, lead - 1] = pred[lead - 1] + lo * widen
             upper[t, lead - 1] = pred[lead - 1] + hi * widen
-    return Outlooks(mean, lower, upper, chosen, has_climate, by_method)
+    leaned = np.array([m in ("damped+climate", "damped+flow") for m in chosen]) & has_climate
+    return Outlooks(mean, lower, upper, chosen, leaned, by_method)

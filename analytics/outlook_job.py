@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from saltwatch.analytics.outlook import (
+    OUTLOOK_METHODS,
     DailySeries,
     FloatArray,
     OutlookMethod,
@@ -127,7 +128,7 @@ def from_reading(r: Reading, horizon_days: int) -> StationOutlook | None:
         if f"peak_{lead:02d}" in f
     )  # fmt: skip
     method = f.get("method")
-    if not days or method not in ("persistence", "damped", "damped+tide", "damped+flow"):
+    if not days or method not in OUTLOOK_METHODS:
         return None
     made = f.get("made_at")
     history = f.get("history_days")
@@ -138,7 +139,7 @@ def from_reading(r: Reading, horizon_days: int) -> StationOutlook | None:
         num("observed_peak"),
         num("observed_low"),
         days,
-        method,  # type: ignore[arg-type]
+        method,
         str(f.get("basis") or "recent"),
         int(history) if isinstance(history, int) else 0,
     )
