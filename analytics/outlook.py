@@ -71,7 +71,7 @@ class OutlookSettings:
     select_days: int  # origins whose errors choose the method
     band_days: int  # origins whose errors set the band
     min_pairs: int  # training pairs a lead needs before a correction is fitted
-    anchor_days: int  # the recent median leaned toward when no climatology exists
+    anchor_days: int  # the recent anchor: the median of this many last days
     climate_halfwidth: int  # days either side of the date in earlier years
     min_climate: int  # values earlier years must hold for a date's climatology
     tide_days: int  # days the spring–neap harmonics are fitted on
@@ -253,7 +253,7 @@ def _corrected(
 
 
 def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
-    """What each correction may mean: a share of the way toward the anchor (0 to 1, never away
+    """What each correction may mean: a share of the way toward each anchor (0 to 1, never away
     from it), and of the spring–neap change (0 to 1: the cycle carries on, it is not amplified).
     A fit on a few weeks of a rising season would otherwise extrapolate."""
     out = coef.copy()
