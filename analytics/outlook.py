@@ -7,8 +7,7 @@ past (a robust, median-seeking fit shrunk towards zero, so a correction that car
 gives persistence back):
 
 - ``persistence``: none.
-- ``damped``: lean toward the median of the series' last ``anchor_days``. Medians, not means: a
-  daily peak is skewed (a few salty days, spikes), and the errors scored are absolute.
+- ``damped``: lean toward the mean of the series' last ``anchor_days``.
 - ``damped+climate``: also toward the series' usual value for the target date (its
   climatology: the median of earlier years' values within ± ``climate_halfwidth`` days), where
   earlier years hold enough values; each share fitted. A year is not like the one before (the
@@ -19,7 +18,7 @@ gives persistence back):
   27.55-day (Mm) ones were tried beside it: two months cannot tell MSf from Mf apart, and the
   fit got worse on the simulator and no better on the measured series.
 - ``damped+flow``: toward the climatology where earlier years hold the date (else the recent
-  median), and where the upstream flow holds the series, where a river station gives
+  mean), and where the upstream flow holds the series, where a river station gives
   one: the log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and
   the value times the 30-day flow and squared. A salt front moves toward the place its river's
   recent flows hold it, faster the further it is from it; one 30-day mean alone gained a tenth
@@ -71,7 +70,7 @@ class OutlookSettings:
     select_days: int  # origins whose errors choose the method
     band_days: int  # origins whose errors set the band
     min_pairs: int  # training pairs a lead needs before a correction is fitted
-    anchor_days: int  # the recent anchor: the median of this many last days
+    anchor_days: int  # the recent anchor: the mean of this many last days
     climate_halfwidth: int  # days either side of the date in earlier years
     min_climate: int  # values earlier years must hold for a date's climatology
     tide_days: int  # days the spring–neap harmonics are fitted on
@@ -123,14 +122,6 @@ def _nanmedian(view: FloatArray) -> FloatArray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.asarray(np.nanmedian(view, axis=1), np.float64)
-
-
-def _trailing_median(y: FloatArray, window: int) -> FloatArray:
-    """Median of the last ``window`` days' values (NaN unless half of them exist)."""
-    padded = np.concatenate([np.full(window - 1, np.nan), y])
-    view = np.lib.stride_tricks.sliding_window_view(padded, window)
-    count = np.count_nonzero(~np.isnan(view), axis=1)
-    return np.where(count >= max(1, window // 2), _nanmedian(view), np.nan)
 
 
 def climatology(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
@@ -193,7 +184,7 @@ def _features(
     y = np.asarray(series.values, np.float64)
     n, days = y.size, s.horizon_days
     clim = climatology(y, days, s)
-    recent = np.repeat(_trailing_median(y, s.anchor_days)[:, None], days, axis=1)
+    recent = np.repeat(_trailing_mean(y, s.anchor_days)[:, None], days, axis=1)
     anchor = np.where(np.isnan(clim), recent, clim)
     toward_anchor = (anchor - y[:, None])[:, :, None]  # the flow method's: climate, else recent
     toward_recent = (recent - y[:, None])[:, :, None]

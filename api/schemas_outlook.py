@@ -40,7 +40,7 @@ class StationOutlookOut(BaseModel):
     observed_peak: float = Field(description="the origin day's maximum, good readings only")
     observed_low: float
     method: str = Field(
-        description="persistence, damped (toward the recent median), damped+climate (also "
+        description="persistence, damped (toward the recent mean), damped+climate (also "
         "toward the date's climatology from earlier seasons), damped+tide (spring–neap), "
         "damped+flow (upstream discharge): the one the station's "
         "own recent record chose; never one that erred more than persistence there"

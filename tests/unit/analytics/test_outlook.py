@@ -62,7 +62,7 @@ def test_earlier_seasons_of_another_height_do_not_drag_the_outlook_to_theirs() -
     y = np.maximum(height * (0.5 + 0.5 * np.sin(2 * np.pi * day / 365.2425)) + weather, 0.0)
     first = 3 * 365
     found = outlooks(DailySeries(738000, y), SETTINGS, first)
-    for lead in (3, 7):  # leaning on the climatology alone: -0.005, -0.013
+    for lead in (3, 7):  # leaning on the climatology alone: -0.008, -0.004
         assert _skill(y, found, lead, first) > 0.03
 
 
@@ -121,18 +121,6 @@ def test_conformal_ranks_widen_a_short_record() -> None:
     lo, hi = conformal(errors, 0.9)
     assert (lo, hi) == (-1.0, 1.0)
     assert conformal(np.array([np.nan]), 0.9)[0] != conformal(np.array([np.nan]), 0.9)[0]
-
-
-def test_a_peak_with_rare_spikes_is_damped_toward_its_median_not_its_mean() -> None:
-    # a fresh station: its daily peak near 0.2 ‰, a few days a month a sensor spike or a
-    # brief salty pulse; leaning toward the mean would sit above the usual day every day
-    rng = np.random.default_rng(8)
-    y = 0.2 + rng.normal(0, 0.02, 300)
-    spikes = rng.random(300) < 0.08
-    y[spikes] += rng.uniform(2.0, 4.0, spikes.sum())
-    found = outlooks(DailySeries(738000, y), SETTINGS)
-    for lead in (1, 3, 7):
-        assert _skill(y, found, lead, 60) > 0.2  # a mean anchor: −0.06, +0.03, −0.10
 
 
 def _front(seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,98 @@
+"""The week ahead on the simulator's stations of the Tiền, scored as the held-out Mekong seasons
+will be: one season scored, with and without earlier seasons before it as an imported history.
+
+    python -m bench.outlook_sim [--history 2016,2020] [--scored 2024] [--seed 7]
+
+Each season runs from 1 November to 10 May (Vietnam days), 15-minute readings judged and QC'd
+as ingest would store them (bench/forecast_sim.py), good readings only; a day counts with
+``[outlook] day_readings`` of them. The scored season is forecast from 1 January of its year
+(the days before are history only). Prints the skill against persistence of the daily peak at
+days 1, 3 and 7 per station, then the median and the worst.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import numpy as np
+
+from bench.forecast_sim import readings_of
+from saltwatch.analytics.outlook import DailySeries, outlooks, settings_of
+from saltwatch.core.registry import load_registry
+from saltwatch.core.rules import load_rules
+from saltwatch.core.timeutil import NS_PER_S
+from saltwatch.sim.salinity import epoch
+
+LEADS = (1, 3, 7)
+VN_OFFSET_S = 7 * 3600
+
+
+def season_days(
+    station_ids: list[str], scenario: str, seed: int, min_readings: int
+) -> dict[str, dict[int, float]]:
+    """Each station's daily peak (date ordinal → ‰) over one simulated season."""
+    year = int(scenario)
+    registry = load_registry()
+    stations = [d for d in registry.devices_of("salinity") if d.id in station_ids]
+    found = readings_of(
+        stations, epoch(f"{year - 1}-11-01"), epoch(f"{year}-05-10"), seed, scenario
+    )
+    out: dict[str, dict[int, float]] = {}
+    for device, (ts, values) in found.items():
+        days = (ts // NS_PER_S + VN_OFFSET_S) // 86400 + date(1970, 1, 1).toordinal()
+        peaks: dict[int, float] = {}
+        for day in np.unique(days).tolist():
+            mine = values[days == day]
+            if mine.size >= min_readings:
+                peaks[int(day)] = float(mine.max())
+        out[device] = peaks
+    return out
+
+
+def skill(y: np.ndarray, mean: np.ndarray, first: int, lead: int) -> float:
+    t = np.arange(first, y.size - lead)
+    err, base = np.abs(y[t + lead] - mean[t, lead - 1]), np.abs(y[t + lead] - y[t])
+    ok = ~np.isnan(err) & ~np.isnan(base)
+    return 1.0 - float(np.mean(err[ok]) / np.mean(base[ok]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--history", default="2016,2020", help="earlier seasons (scenarios)")
+    ap.add_argument("--scored", default="2024", help="the season scored (a scenario)")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    rules = load_rules().outlook
+    settings = settings_of(rules)
+    stations = [d.id for d in load_registry().devices_of("salinity") if d.river == "tien"]
+    history = [s for s in args.history.split(",") if s]
+    seasons = {}
+    for scenario in [*history, args.scored]:
+        print(f"# simulating the {scenario} season…", flush=True)
+        seasons[scenario] = season_days(stations, scenario, args.seed, rules.day_readings)
+    start = date(int(args.scored), 1, 1).toordinal()
+    print("station".ljust(14) + "".join(f"  with@{d}  none@{d}" for d in LEADS))
+    table: dict[str, list[list[float]]] = {"with": [], "none": []}
+    for station in stations:
+        line = station[:14].ljust(14)
+        rows: dict[str, list[float]] = {}
+        for label, used in (("with", [*history, args.scored]), ("none", [args.scored])):
+            peaks = {d: v for s in used for d, v in seasons[s].get(station, {}).items()}
+            first_day, last_day = min(peaks), max(peaks)
+            y = np.full(last_day - first_day + 1, np.nan)
+            for day, value in peaks.items():
+                y[day - first_day] = value
+            found = outlooks(DailySeries(first_day, y), settings, start - first_day)
+            rows[label] = [skill(y, found.mean, start - first_day, d) for d in LEADS]
+            table[label].append(rows[label])
+        line += "".join(f"  {rows['with'][i]:+6.3f}  {rows['none'][i]:+6.3f}" for i in range(3))
+        print(line, flush=True)
+    for what, pick in (("median", np.median), ("worst", np.min)):
+        w, n = pick(np.array(table["with"]), axis=0), pick(np.array(table["none"]), axis=0)
+        print(what.ljust(14) + "".join(f"  {w[i]:+6.3f}  {n[i]:+6.3f}" for i in range(3)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
