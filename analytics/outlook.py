@@ -11,18 +11,19 @@ gives persistence back):
 - ``damped+climate``: also toward the series' usual value for the target date (its
   climatology: the median of earlier years' values within ± ``climate_halfwidth`` days), where
   earlier years hold enough values; each share fitted. A year is not like the one before (the
-  Mekong's 2016 and 2020 against a mild year): leaning on the climatology alone, the simulator's
-  stations with two earlier seasons of other heights lost to persistence (docs/analytics.md).
-- ``damped+tide``: ``damped`` and the spring–neap change between today and the target day, from the
-  14.77-day (MSf) harmonic fitted to the series' last ``tide_days``. The 13.66-day (Mf) and
+  Mekong's 2016 and 2020 against a mild year): leaning on the climatology alone, two earlier
+  seasons of other heights made the simulator's stations' outlook worse than having none
+  (docs/analytics.md).
+- ``damped+tide``: ``damped`` and the spring–neap change between today and the target day, from
+  the 14.77-day (MSf) harmonic fitted to the series' last ``tide_days``. The 13.66-day (Mf) and
   27.55-day (Mm) ones were tried beside it: two months cannot tell MSf from Mf apart, and the
   fit got worse on the simulator and no better on the measured series.
 - ``damped+flow``: toward the climatology where earlier years hold the date (else the recent
-  mean), and where the upstream flow holds the series, where a river station gives
-  one: the log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and
-  the value times the 30-day flow and squared. A salt front moves toward the place its river's
-  recent flows hold it, faster the further it is from it; one 30-day mean alone gained a tenth
-  as much on the Delaware's front (docs/benchmarks.md).
+  mean), and where the upstream flow holds the series, where a river station gives one: the
+  log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and the value
+  times the 30-day flow and squared. A salt front moves toward the place its river's recent
+  flows hold it, faster the further it is from it; one 30-day mean alone gained a tenth as much
+  on the Delaware's front (docs/benchmarks.md).
 
 Each origin's method is chosen by the methods' own out-of-sample errors over the previous
 ``select_days`` origins whose targets are known; a correction that erred more than persistence
