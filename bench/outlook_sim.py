@@ -18,8 +18,9 @@ from datetime import date
 import numpy as np
 
 from bench.forecast_sim import readings_of
+from bench.outlook_skill import Case, score
 from saltwatch.analytics.outlook import DailySeries, outlooks, settings_of
-from saltwatch.core.registry import load_registry
+from saltwatch.core.registry import Device, load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.sim.salinity import epoch
@@ -29,12 +30,10 @@ VN_OFFSET_S = 7 * 3600
 
 
 def season_days(
-    station_ids: list[str], scenario: str, seed: int, min_readings: int
+    stations: list[Device], scenario: str, seed: int, min_readings: int
 ) -> dict[str, dict[int, float]]:
     """Each station's daily peak (date ordinal → ‰) over one simulated season."""
     year = int(scenario)
-    registry = load_registry()
-    stations = [d for d in registry.devices_of("salinity") if d.id in station_ids]
     found = readings_of(
         stations, epoch(f"{year - 1}-11-01"), epoch(f"{year}-05-10"), seed, scenario
     )
@@ -50,13 +49,6 @@ def season_days(
     return out
 
 
-def skill(y: np.ndarray, mean: np.ndarray, first: int, lead: int) -> float:
-    t = np.arange(first, y.size - lead)
-    err, base = np.abs(y[t + lead] - mean[t, lead - 1]), np.abs(y[t + lead] - y[t])
-    ok = ~np.isnan(err) & ~np.isnan(base)
-    return 1.0 - float(np.mean(err[ok]) / np.mean(base[ok]))
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--history", default="2016,2020", help="earlier seasons (scenarios)")
@@ -65,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rules = load_rules().outlook
     settings = settings_of(rules)
-    stations = [d.id for d in load_registry().devices_of("salinity") if d.river == "tien"]
+    stations = [d for d in load_registry().devices_of("salinity") if d.river == "tien"]
     history = [s for s in args.history.split(",") if s]
     seasons = {}
     for scenario in [*history, args.scored]:
@@ -74,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     start = date(int(args.scored), 1, 1).toordinal()
     print("station".ljust(14) + "".join(f"  with@{d}  none@{d}" for d in LEADS))
     table: dict[str, list[list[float]]] = {"with": [], "none": []}
-    for station in stations:
+    for station in (d.id for d in stations):
         line = station[:14].ljust(14)
         rows: dict[str, list[float]] = {}
         for label, used in (("with", [*history, args.scored]), ("none", [args.scored])):
@@ -83,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
             y = np.full(last_day - first_day + 1, np.nan)
             for day, value in peaks.items():
                 y[day - first_day] = value
-            found = outlooks(DailySeries(first_day, y), settings, start - first_day)
-            rows[label] = [skill(y, found.mean, start - first_day, d) for d in LEADS]
+            case = Case(station, DailySeries(first_day, y), start - first_day)
+            got = score(case, outlooks(case.series, settings, case.first), float(np.nanmedian(y)))
+            rows[label] = [got.skill(d) for d in LEADS]
             table[label].append(rows[label])
         line += "".join(f"  {rows['with'][i]:+6.3f}  {rows['none'][i]:+6.3f}" for i in range(3))
         print(line, flush=True)
