@@ -200,11 +200,9 @@ class ForecastJob:
             for fp, window in announced:
                 if window.start_ns - lead <= now < window.start_ns:
                     named = Fingerprint(SOON_RULE, station, fp.part)
-                    due[named] = replace(
-                        _soon(named, station, window.start_ns, now),
-                        severity="info",
-                        value=round(window.hours, 1),
-                        threshold=found.threshold if found else None,
+                    threshold = found.threshold if found else None
+                    due[named] = _soon(
+                        named, station, window.start_ns, now, round(window.hours, 1), threshold
                     )
         ended = [
             replace(o, severity=None, at_ns=now) for fp, o in self._soon.items() if fp not in due
@@ -213,15 +211,24 @@ class ForecastJob:
         return [(o, None) for o in (*due.values(), *ended)]
 
 
-def _soon(fingerprint: Fingerprint, station: str, start_ns: int, now: int) -> Observation:
+def _soon(
+    fingerprint: Fingerprint,
+    station: str,
+    start_ns: int,
+    now: int,
+    hours: float | None = None,
+    threshold: float | None = None,
+) -> Observation:
+    """The notice of a window opening at ``start_ns`` (firing, ``info``, when its ``hours`` are
+    given; else the ended one, as kept across a restart)."""
     return Observation(
         fingerprint=fingerprint,
         rule=SOON_RULE,
         kind="intake_window",
         device=station,
-        severity=None,
-        value=None,
-        threshold=None,
+        severity="info" if hours is not None else None,
+        value=hours,
+        threshold=threshold,
         unit="h",
         since_ns=start_ns,  # the message says when it opens
         at_ns=now,

@@ -182,15 +182,16 @@ def waters(
     of a water-level station on its river within ``_LEVEL_NEAR_KM`` (times and heights), else
     of its guard station's salinity (the salt's own tide: its highs come with high water and its
     lows with low water at the gate; times only), else none."""
-    near = [
-        d
-        for d in registry.devices_of("hydro")
-        if structure.river is not None
-        and d.river == structure.river
-        and d.km is not None
-        and structure.km is not None
-        and abs(d.km - structure.km) <= _LEVEL_NEAR_KM
-    ]
+    at_km, river = structure.km, structure.river
+    near = (
+        [
+            d
+            for d in registry.devices_of("hydro")
+            if d.river == river and d.km is not None and abs(d.km - at_km) <= _LEVEL_NEAR_KM
+        ]
+        if river is not None and at_km is not None
+        else []
+    )
     tries = [(TopicKind.HYDRO, d.id, "level_m", True) for d in near]
     tries.append((TopicKind.SALINITY, structure.guard, "salinity_ppt", False))
     for kind, device, field, heights in tries:
