@@ -134,20 +134,26 @@ class EngineAlerts:
 class AlertsElsewhere:
     """The alert engine runs in another process (``saltwatch api`` beside ``saltwatch alerts``
     or ``serve``): the rules are read as that process applies them (saved by an admin, or the
-    configured file); an operator's entry made here is read there from the store; what only the
-    engine can do is answered 409."""
+    configured file); a handheld reading entered here is handed to ``landed`` (the landed log,
+    which that process follows); what only the engine can do is answered 409."""
 
-    def __init__(self, state: AlertStore, rules_path: Path | None) -> None:
+    def __init__(
+        self,
+        state: AlertStore,
+        rules_path: Path | None,
+        landed: Callable[[Sequence[Reading]], None],
+    ) -> None:
         self._state = state
         self._rules_path = rules_path
+        self._landed = landed
 
     def rules(self) -> RuleSet:
         return rules_in_force(self._state.saved_rules(), self._rules_path)
 
     def judge_now(self, readings: Sequence[Reading]) -> None:
-        """Nothing here. The alerts process hears readings on its MQTT subscription, so a
-        handheld reading stored through this process reaches its windows only when they are
-        filled from the store again (at its start): docs/architecture.md says so."""
+        """Logged for the alerts process, which judges them within seconds (its turn at the
+        landed log: docs/architecture.md)."""
+        self._landed(readings)
 
     def judge_operations(self, entries: Sequence[Reading]) -> None:
         """Nothing here: the alerts process reads each gate's newest entry from the store at

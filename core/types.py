@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from saltwatch.core.schema import FieldValue
 from saltwatch.core.topics import TopicKind
 
@@ -31,6 +33,22 @@ class Reading:
     def key(self) -> tuple[str, str, int]:
         """Identity in the store: a second write with the same key overwrites, never adds."""
         return (self.kind.value, self.device, self.ts_ns)
+
+
+def encode_readings(readings: list[Reading]) -> bytes:
+    """Readings as they were judged (fields, QC flags, zone), for SaltWatch's own files and
+    tables (ingest's spool, the landed log): not a device payload."""
+    return orjson.dumps(
+        [[r.kind.value, r.device, r.ts_ns, r.fields, r.qc, r.zone, r.river] for r in readings]
+    )
+
+
+def decode_readings(data: bytes) -> list[Reading]:
+    """``encode_readings`` undone."""
+    return [
+        Reading(TopicKind(kind), device, ts, fields, qc, zone, river)
+        for kind, device, ts, fields, qc, zone, river in orjson.loads(data)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,12 +267,12 @@ class HttpPoller:
             else:
                 batch.append((number, mapped))
         fresh = self._landing.settle(batch, self.tally)
-        newest = max((r.ts_ns for _, r in batch), default=None)
-        if newest is not None:
-            self.cursors.advance(serial, min(newest, now))
         if fresh:
             for listener in self._listeners:
                 listener(fresh)
+        newest = max((r.ts_ns for _, r in batch), default=None)
+        if newest is not None:
+            self.cursors.advance(serial, min(newest, now))
         return newest
 
     def _too_dense(self, serial: str, got: int) -> None:

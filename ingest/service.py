@@ -143,6 +143,10 @@ class IngestService:
     def add_listener(self, listener: Listener) -> None:
         """Called with every batch once it is durable (stored or spooled)."""
         self.pipeline.add_listener(listener)
+        self.add_poll_listener(listener)
+
+    def add_poll_listener(self, listener: Listener) -> None:
+        """Called with each vendor page's new readings once they are stored (only)."""
         for poller in self.pollers:
             poller.add_listener(listener)
 

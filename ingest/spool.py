@@ -16,29 +16,13 @@ import os
 import threading
 from pathlib import Path
 
-import orjson
-
-from saltwatch.core.topics import TopicKind
-from saltwatch.core.types import Reading
+from saltwatch.core.types import Reading, decode_readings, encode_readings
 
 _SUFFIX = ".batch"
 #: A disk that cannot take a batch now but may later (full, over quota, turned read-only, its
 #: permissions changed): ingest holds its acknowledgements until it can, rather than stopping.
 _WAIT_FOR_DISK = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 log = logging.getLogger("saltwatch.ingest")
-
-
-def encode_batch(readings: list[Reading]) -> bytes:
-    return orjson.dumps(
-        [[r.kind.value, r.device, r.ts_ns, r.fields, r.qc, r.zone, r.river] for r in readings]
-    )
-
-
-def decode_batch(data: bytes) -> list[Reading]:
-    return [
-        Reading(TopicKind(kind), device, ts, fields, qc, zone, river)
-        for kind, device, ts, fields, qc, zone, river in orjson.loads(data)
-    ]
 
 
 class Spool:
@@ -73,7 +57,7 @@ class Spool:
         """Store a batch durably; False when it would exceed ``max_bytes`` or the disk has no
         space left (the caller then holds its acknowledgements and tries again: the process
         goes on, and nothing half-written is left behind); a read-only disk is treated alike."""
-        data = encode_batch(readings)
+        data = encode_readings(readings)
         with self._lock:
             if self._bytes + len(data) > self.max_bytes:
                 return False
@@ -110,7 +94,7 @@ class Spool:
         ``quarantined``, and the batches behind it drain."""
         for path in self._files():
             try:
-                return path, decode_batch(path.read_bytes())
+                return path, decode_readings(path.read_bytes())
             except (ValueError, TypeError, KeyError) as exc:  # orjson's errors are ValueErrors
                 self._quarantine(path, exc)
         return None

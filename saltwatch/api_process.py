@@ -20,6 +20,7 @@ from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.factory import open_reading_store
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
+from saltwatch.wiring import landed_for_alerts
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
 
@@ -31,8 +32,9 @@ def app_from_environment() -> FastAPI:
     state_path = settings.state.path
     store = open_reading_store(settings.store)
     state = SqliteAlertStore(state_path)
-    alerts = AlertsElsewhere(state, settings.alerts.rules_path)  # saltwatch alerts or serve
     clock = SystemClock()
+    # saltwatch alerts or serve judges what is entered here
+    alerts = AlertsElsewhere(state, settings.alerts.rules_path, landed_for_alerts(settings, clock))
     context = ApiContext(
         settings,
         registry,

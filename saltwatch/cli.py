@@ -68,7 +68,7 @@ def ingest(
     from saltwatch import ingest_workers as fleet  # noqa: PLC0415 - keep --help fast
     from saltwatch.runtime import setup_logging, stop_on_signals  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
-    from saltwatch.wiring import ingest_service  # noqa: PLC0415
+    from saltwatch.wiring import ingest_service, landed_for_alerts  # noqa: PLC0415
 
     settings = settings_of(config)
     reg = registry_of(settings)
@@ -86,6 +86,7 @@ def ingest(
     service = ingest_service(
         settings, reg, store, history=store, claims=claims, partition=partition
     )
+    service.add_poll_listener(landed_for_alerts(settings))  # the engine runs elsewhere
     try:
         with exit_1_on(FatalError):
             service.run(stop)

@@ -27,6 +27,7 @@ from saltwatch.core.timeutil import NS_PER_S
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
+from saltwatch.storage.landed_sqlite import SqliteLandedLog
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from saltwatch.ingest.service import IngestService
 
 log = logging.getLogger("saltwatch")
+LANDED_READER = "alerts"  # the landed log's reader: the process that runs the alert engine
+LANDED_EVERY_S = 2.0  # how often it reads the log
 
 
 class ReadingSource(Protocol):
@@ -97,6 +100,18 @@ def _learn_gates(engine: AlertEngine, store: ReadingStore) -> None:
         engine.learn_gates(store)
     except RetryableError as exc:  # the store is away: the next tick reads them
         log.debug("gate states not read from the store: %s", exc)
+
+
+def _judge_landed(engine: AlertEngine, landed: SqliteLandedLog) -> None:
+    """Hand the engine what other processes stored and logged since the last time (an API
+    process's handheld readings, ``saltwatch ingest``'s vendor polls): storage/landed_sqlite.py."""
+    try:
+        seq, readings = landed.read(LANDED_READER)
+        if readings:
+            engine.on_readings(readings)
+        landed.done(LANDED_READER, seq)
+    except RetryableError as exc:  # the state file is busy or full: the next turn reads them
+        log.warning("the landed log was not read: %s", exc)
 
 
 def _analytics(
@@ -235,6 +250,7 @@ def run_with_alerts(
         engine.observe(front.update())
 
     schedules = SqliteSchedules(settings.state.path)
+    landed = SqliteLandedLog(settings.state.path)
     checks = ScheduleCheck(schedules, reg, lambda: engine.rules)
 
     judge_forecasts = _forecast_job(engine, reg, forecasts, outlooks, weekly, checks, system)
@@ -243,6 +259,7 @@ def run_with_alerts(
         settings.alerts.tick_s,
         [
             (functools.partial(_learn_gates, engine, warm_from), settings.alerts.tick_s),
+            (functools.partial(_judge_landed, engine, landed), LANDED_EVERY_S),
             (lambda: engine.observe(forecasts.soon()), settings.alerts.tick_s),
             (judge_front, settings.alerts.saltfront_s),
             (judge_forecasts, settings.alerts.forecast_s),

@@ -5,7 +5,8 @@ never read the settings themselves (docs/architecture.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 
 from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.judging import StatusSource
@@ -18,11 +19,12 @@ from saltwatch.alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
 from saltwatch.alerts.store import AlertStore
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.errors import ConfigError
+from saltwatch.core.errors import ConfigError, RetryableError
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import rules_in_force
 from saltwatch.core.settings import ReceiverSettings, Settings
 from saltwatch.core.store import ReadingStore, ReadingWriter
+from saltwatch.core.types import Reading
 from saltwatch.core.validation import ValidationConfig
 from saltwatch.ingest.claims import SharedClaims
 from saltwatch.ingest.feed import FeedConfig, ReadingFeed
@@ -33,6 +35,9 @@ from saltwatch.ingest.partition import Partition
 from saltwatch.ingest.service import IngestConfig, IngestService
 from saltwatch.ingest.uplinks import Uplinks, uplink_topics
 from saltwatch.ingest_workers import earlier_subscriptions
+from saltwatch.storage.landed_sqlite import SqliteLandedLog
+
+log = logging.getLogger("saltwatch")
 
 
 def validation_config(settings: Settings) -> ValidationConfig:
@@ -214,3 +219,21 @@ def build_engine(
         repeat_s=a.repeat_s,
         escalate_after_s=a.escalate_after_s,
     )
+
+
+def landed_for_alerts(
+    settings: Settings, clock: Clock | None = None
+) -> Callable[[Sequence[Reading]], None]:
+    """Where a process without the alert engine puts the readings it stored that the engine
+    does not hear from the broker (a vendor's, a handheld one): the landed log in the alert
+    state's file, which the process running the engine follows (storage/landed_sqlite.py)."""
+    landed = SqliteLandedLog(settings.state.path)
+    clock = clock or SystemClock()
+
+    def tell(readings: Sequence[Reading]) -> None:
+        try:
+            landed.add(list(readings), clock.now_ns())
+        except RetryableError as exc:  # stored all the same; judged at the engine's next start
+            log.warning("%d readings not logged for the alert engine: %s", len(readings), exc)
+
+    return tell

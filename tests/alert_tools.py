@@ -26,6 +26,7 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
+from saltwatch.storage.landed_sqlite import SqliteLandedLog
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
@@ -71,10 +72,13 @@ def api_context(
     state's file unless given."""
     clock = clock if clock is not None else SystemClock()
     beside = sqlite_of(state).path
+    landed = SqliteLandedLog(beside)  # as saltwatch/api_process.py gives it
     alerts = (
         EngineAlerts(engine)
         if engine is not None
-        else AlertsElsewhere(state, settings.alerts.rules_path)
+        else AlertsElsewhere(
+            state, settings.alerts.rules_path, lambda rs: landed.add(list(rs), clock.now_ns())
+        )
     )
     if analytics is None:
         analytics = StoredAnalytics(store, registry, alerts.rules, clock)

@@ -2,7 +2,8 @@
 handheld meter and enter the value from the phone (operator). The reading is stored with source
 ``manual`` and the token's name, judged by the codec like any other, refused when the station
 already holds another value at that time, written to the audit log, and handed to the alert
-engine at once where it runs in this process."""
+engine: at once where it runs in this process, else through the landed log that the process
+running it follows (storage/landed_sqlite.py)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,6 @@ def enter(
     ctx.store.write([reading])  # kept before it is told: a 503 when the store is away
     shown = f"{body.value:g} {body.unit}" + (f": {note}" if note else "")
     record(audit, ctx, who, "reading.manual", station, shown)
-    ctx.alerts.judge_now([reading])  # at once where the engine runs here; else from the store
+    ctx.alerts.judge_now([reading])  # at once where the engine runs here; else logged for it
     ctx.cache.clear()
     return ReadingPoint(ts=to_rfc3339(ts_ns, VN_TZ), values=dict(reading.fields), qc=reading.qc)

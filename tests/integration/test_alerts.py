@@ -324,3 +324,100 @@ def test_the_alerts_process_judges_only_what_ingest_accepted(
         finally:
             process.terminate()
             process.wait(15)
+
+
+def test_a_handheld_reading_entered_through_an_api_process_is_judged_by_the_alerts_process(
+    mosquitto: MosquittoServer,
+    alerts_seen: Collector,
+    tmp_path: Path,
+    topic_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The split layout: ``saltwatch ingest``, ``saltwatch alerts`` and ``saltwatch api``. Commune
+    staff enter 1.3 ‰ measured at the Xuân Hòa intake; the alerts process never hears it from
+    the broker and judged it only after a restart. It reads the landed log the API process
+    writes: the intake's critical alert goes out within seconds."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from saltwatch.api_process import app_from_environment  # noqa: PLC0415
+
+    env = process_env(mosquitto, tmp_path, topic_prefix)
+    log = tmp_path / "alerts.log"
+    exe = Path(sys.executable).with_name("saltwatch")
+    with ingest_beside(env, tmp_path / "ingest"):
+        process = subprocess.Popen(
+            [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
+            for name, value in env.items():
+                if name.startswith("SALTWATCH_"):
+                    monkeypatch.setenv(name, value)
+            token = [{"role": "operator", "token": "op-token-for-the-split-test", "name": "ut-b"}]
+            monkeypatch.setenv("SALTWATCH_API__TOKENS", orjson.dumps(token).decode())
+            with TestClient(app_from_environment()) as api:
+                entered = api.post(
+                    "/api/v1/stations/xuan-hoa/readings",
+                    json={"value": 1.3, "note": "cống Xuân Hòa"},
+                    headers={"Authorization": "Bearer op-token-for-the-split-test"},
+                )
+            assert entered.status_code == 201, entered.text
+
+            def intake_alerts() -> list[dict[str, object]]:
+                events = [orjson.loads(p) for _, p in alerts_seen.snapshot()]
+                return [e for e in events if e["rule"] == "salinity-intake"]
+
+            wait_until(lambda: intake_alerts() != [], 30, "the intake's alert")
+            (event, *_) = intake_alerts()
+            assert event["device"] == "xuan-hoa" and event["severity"] == "critical"
+            assert event["value"] == 1.3
+        finally:
+            process.terminate()
+            process.wait(15)
+
+
+def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_process(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    """The split layout with a vendor cloud (docs/sources.md §5): ``saltwatch ingest`` polls the
+    buoy at the Xuân Hòa intake and stores its 1.4 ‰; the alerts process, which hears only the
+    broker, judged it only after a restart. Ingest logs it for the alerts process."""
+    from harness.documented import documented_sources  # noqa: PLC0415
+    from sim.vendor import VendorCloud  # noqa: PLC0415
+
+    cloud = VendorCloud("tg-salinity", "s3cret", "key-123")
+    now = int(time.time())
+    for minutes_ago, salinity in ((40, 0.3), (20, 0.4), (5, 1.4)):
+        cloud.add("BUOY-02", now - minutes_ago * 60, {"do_man": salinity, "nhiet_do": 29.5})
+    with cloud.serving() as url:
+        source = documented_sources()["vendor-buoys"].model_dump(mode="json") | {
+            "url": url,
+            "every_s": 1.0,
+            "lookback_s": 3600.0,
+        }
+        env = process_env(mosquitto, tmp_path, topic_prefix) | {
+            "SALTWATCH_SOURCES": orjson.dumps([source]).decode(),
+            "VENDOR_USER": "tg-salinity",
+            "VENDOR_PASSWORD": "s3cret",
+            "VENDOR_API_KEY": "key-123",
+        }
+        log = tmp_path / "alerts.log"
+        exe = Path(sys.executable).with_name("saltwatch")
+        alerts = subprocess.Popen(
+            [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
+            with ingest_beside(env, tmp_path / "ingest"):
+
+                def intake_alerts() -> list[dict[str, object]]:
+                    events = [orjson.loads(p) for _, p in alerts_seen.snapshot()]
+                    return [e for e in events if e["rule"] == "salinity-intake"]
+
+                wait_until(lambda: intake_alerts() != [], 40, "the intake's alert")
+            (event, *_) = intake_alerts()
+            assert event["device"] == "xuan-hoa" and event["severity"] == "critical"
+            assert event["value"] == 1.4
+        finally:
+            alerts.terminate()
+            alerts.wait(15)
