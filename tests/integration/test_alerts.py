@@ -383,7 +383,7 @@ def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_proces
     buoy at the Xuân Hòa intake and stores its 1.4 ‰; the alerts process, which hears only the
     broker, judged it only after a restart. Ingest logs it for the alerts process."""
     from harness.documented import documented_sources  # noqa: PLC0415
-    from sim.vendor import VendorCloud  # noqa: PLC0415
+    from saltwatch.sim.vendor import VendorCloud  # noqa: PLC0415
 
     cloud = VendorCloud("tg-salinity", "s3cret", "key-123")
     now = int(time.time())
