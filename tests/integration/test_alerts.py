@@ -326,6 +326,19 @@ def test_the_alerts_process_judges_only_what_ingest_accepted(
             process.wait(15)
 
 
+def assert_xuan_hoa_alerted(alerts_seen: Collector, value: float) -> None:
+    """Waits for the Xuân Hòa intake's critical alert at ``value``."""
+
+    def intake_alerts() -> list[dict[str, object]]:
+        events = [orjson.loads(p) for _, p in alerts_seen.snapshot()]
+        return [e for e in events if e["rule"] == "salinity-intake"]
+
+    wait_until(lambda: intake_alerts() != [], 40, "the intake's alert")
+    (event, *_) = intake_alerts()
+    assert event["device"] == "xuan-hoa" and event["severity"] == "critical"
+    assert event["value"] == value
+
+
 def test_a_handheld_reading_entered_through_an_api_process_is_judged_by_the_alerts_process(
     mosquitto: MosquittoServer,
     alerts_seen: Collector,
@@ -362,15 +375,7 @@ def test_a_handheld_reading_entered_through_an_api_process_is_judged_by_the_aler
                     headers={"Authorization": "Bearer op-token-for-the-split-test"},
                 )
             assert entered.status_code == 201, entered.text
-
-            def intake_alerts() -> list[dict[str, object]]:
-                events = [orjson.loads(p) for _, p in alerts_seen.snapshot()]
-                return [e for e in events if e["rule"] == "salinity-intake"]
-
-            wait_until(lambda: intake_alerts() != [], 30, "the intake's alert")
-            (event, *_) = intake_alerts()
-            assert event["device"] == "xuan-hoa" and event["severity"] == "critical"
-            assert event["value"] == 1.3
+            assert_xuan_hoa_alerted(alerts_seen, 1.3)
         finally:
             process.terminate()
             process.wait(15)
@@ -409,15 +414,7 @@ def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_proces
         try:
             wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
             with ingest_beside(env, tmp_path / "ingest"):
-
-                def intake_alerts() -> list[dict[str, object]]:
-                    events = [orjson.loads(p) for _, p in alerts_seen.snapshot()]
-                    return [e for e in events if e["rule"] == "salinity-intake"]
-
-                wait_until(lambda: intake_alerts() != [], 40, "the intake's alert")
-            (event, *_) = intake_alerts()
-            assert event["device"] == "xuan-hoa" and event["severity"] == "critical"
-            assert event["value"] == 1.4
+                assert_xuan_hoa_alerted(alerts_seen, 1.4)
         finally:
             alerts.terminate()
             alerts.wait(15)
