@@ -17,12 +17,12 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from saltwatch.analytics.outlook import (
+from saltwatch.analytics.outlook import outlooks
+from saltwatch.analytics.outlook_inputs import (
     OUTLOOK_METHODS,
     DailySeries,
     FloatArray,
     OutlookMethod,
-    outlooks,
     settings_of,
 )
 from saltwatch.core.clock import Clock

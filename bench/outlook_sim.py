@@ -19,7 +19,8 @@ import numpy as np
 
 from bench.forecast_sim import readings_of
 from bench.outlook_skill import Case, score
-from saltwatch.analytics.outlook import DailySeries, outlooks, settings_of
+from saltwatch.analytics.outlook import outlooks
+from saltwatch.analytics.outlook_inputs import DailySeries, settings_of
 from saltwatch.core.registry import Device, load_registry
 from saltwatch.core.rules import load_rules
 from saltwatch.core.timeutil import NS_PER_S

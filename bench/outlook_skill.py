@@ -31,13 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from saltwatch.analytics.outlook import (
-    OUTLOOK_METHODS,
-    DailySeries,
-    Outlooks,
-    outlooks,
-    settings_of,
-)
+from saltwatch.analytics.outlook import Outlooks, outlooks
+from saltwatch.analytics.outlook_inputs import OUTLOOK_METHODS, DailySeries, settings_of
 from saltwatch.core.rules import load_rules
 
 LEADS = (1, 3, 5, 7)

@@ -16,7 +16,8 @@ from pypdf import PdfReader
 
 from saltwatch.alerts.notifiers.email import compose
 from saltwatch.analytics.front_ahead import fronts_ahead
-from saltwatch.analytics.outlook import DailySeries, Outlooks, outlooks, settings_of
+from saltwatch.analytics.outlook import Outlooks, outlooks
+from saltwatch.analytics.outlook_inputs import DailySeries, settings_of
 from saltwatch.analytics.outlook_job import DayAhead, OutlookJob, StationOutlook, daily
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.weekly_issue import WeeklyIssuer, weekly_key

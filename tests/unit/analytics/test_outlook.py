@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from saltwatch.analytics.outlook import (
-    DailySeries,
-    Outlooks,
-    climatology,
-    conformal,
-    outlooks,
-    settings_of,
-)
+from saltwatch.analytics.outlook import Outlooks, conformal, outlooks
+from saltwatch.analytics.outlook_inputs import DailySeries, climatology, settings_of
 from saltwatch.core.rules import load_rules
 
 SETTINGS = settings_of(load_rules().outlook)
