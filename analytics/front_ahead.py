@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-from saltwatch.analytics.outlook_job import StationOutlook
+from saltwatch.analytics.outlook_kept import StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import LINES_PPT, Reach, level_of, line_reach
 from saltwatch.core.registry import Registry

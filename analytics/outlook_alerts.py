@@ -19,7 +19,7 @@ import math
 
 from saltwatch.alerts.model import Fingerprint, Observation
 from saltwatch.analytics.front_ahead import RiverAhead, fronts_ahead
-from saltwatch.analytics.outlook_job import DayAhead, StationOutlook
+from saltwatch.analytics.outlook_kept import DayAhead, StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import river_zone
 from saltwatch.analytics.week import current

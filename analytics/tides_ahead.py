@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from saltwatch.analytics.forecasters import History, tide_at, tide_fit
-from saltwatch.analytics.outlook_job import vn_date
+from saltwatch.analytics.outlook_kept import vn_date
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Registry, Structure
 from saltwatch.core.store import ReadingStore

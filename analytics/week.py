@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from saltwatch.analytics.front_ahead import RiverAhead, fronts_ahead
-from saltwatch.analytics.outlook_job import StationOutlook, daily, vn_date
+from saltwatch.analytics.outlook_job import daily
+from saltwatch.analytics.outlook_kept import StationOutlook, vn_date
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.tides_ahead import TideCalendar, calendar
 from saltwatch.core.registry import Registry

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from saltwatch.analytics.bulletin import covered_zones, in_zones
-from saltwatch.analytics.outlook_job import StationOutlook
+from saltwatch.analytics.outlook_kept import StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.tides_ahead import SpringTide

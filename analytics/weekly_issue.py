@@ -15,7 +15,7 @@ from saltwatch.alerts.model import Fingerprint
 from saltwatch.analytics.bulletin import Lang
 from saltwatch.analytics.bulletin_text import stamp
 from saltwatch.analytics.issued import Issue, IssuedBulletins, publish
-from saltwatch.analytics.outlook_job import StationOutlook, vn_date
+from saltwatch.analytics.outlook_kept import StationOutlook, vn_date
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.week import WeekAhead, week_ahead
 from saltwatch.analytics.weekly import WeeklyBulletin, build_weekly, week_start

@@ -17,7 +17,8 @@ from saltwatch.alerts.model import Alert, Event
 from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast import StationForecast
 from saltwatch.analytics.forecast_job import ForecastJob
-from saltwatch.analytics.outlook_job import OutlookJob, StationOutlook
+from saltwatch.analytics.outlook_job import OutlookJob
+from saltwatch.analytics.outlook_kept import StationOutlook
 from saltwatch.analytics.saltfront import FrontDay, FrontKeeper, RiverRisk
 from saltwatch.core.clock import Clock
 from saltwatch.core.registry import Registry

@@ -11,7 +11,8 @@ from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.store import AlertStore
 from saltwatch.analytics.forecast import StationForecast
 from saltwatch.analytics.issued import IssuedBulletins
-from saltwatch.analytics.outlook_job import OutlookJob, StationOutlook
+from saltwatch.analytics.outlook_job import OutlookJob
+from saltwatch.analytics.outlook_kept import StationOutlook
 from saltwatch.analytics.saltfront import FrontDay, FrontKeeper, RiverRisk
 from saltwatch.analytics.schedules import ScheduleBook
 from saltwatch.api.audit import AuditLog

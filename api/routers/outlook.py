@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from saltwatch.analytics.outlook_job import Skill, StationOutlook
+from saltwatch.analytics.outlook_kept import Skill, StationOutlook
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.saltfront import Reach, compute_days, day_start_ns
 from saltwatch.analytics.week import WeekAhead, level_reached, week_ahead

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from saltwatch.analytics.front_ahead import fronts_ahead
-from saltwatch.analytics.outlook_job import DayAhead, StationOutlook
+from saltwatch.analytics.outlook_kept import DayAhead, StationOutlook
 from saltwatch.analytics.tides_ahead import moon_springs
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import load_rules

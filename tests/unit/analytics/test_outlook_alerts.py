@@ -10,7 +10,7 @@ from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.messages import render
 from saltwatch.alerts.model import Observation
 from saltwatch.analytics.outlook_alerts import warnings_ahead
-from saltwatch.analytics.outlook_job import DayAhead, StationOutlook, vn_midnight_ns
+from saltwatch.analytics.outlook_kept import DayAhead, StationOutlook, vn_midnight_ns
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.registry import load_registry
