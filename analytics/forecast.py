@@ -22,13 +22,8 @@ import numpy.typing as npt
 
 from saltwatch.analytics.forecast_score import PastForecast
 from saltwatch.analytics.forecast_store import LiveScore, live_score, past_forecasts, to_reading
-from saltwatch.analytics.forecasters import (
-    CONSTITUENTS,
-    TIDAL_DAY_H,
-    Method,
-    MethodSettings,
-    predict,
-)
+from saltwatch.analytics.forecasters import Method, MethodSettings, predict
+from saltwatch.analytics.tidal import CONSTITUENTS, TIDAL_DAY_H
 from saltwatch.analytics.window_edge import (
     UPPER,
     Edge,

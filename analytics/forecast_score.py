@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from saltwatch.analytics.forecasters import TIDAL_DAY_H, History, days_back
+from saltwatch.analytics.tidal import TIDAL_DAY_H, History, days_back
 from saltwatch.core.timeutil import NS_PER_S
 
 FloatArray = npt.NDArray[np.float64]

@@ -5,7 +5,7 @@ Every method here is "persistence + a correction", judged by the same machinery:
 
 - ``persistence``: no correction.
 - ``persistence+tide``: the fitted tide's change over that tidal day (least squares on M2, S2, N2,
-  K1, O1, M4, MS4 over the fitting window) is added, coefficient one.
+  K1, O1, M4, MS4 over the fitting window: analytics/tidal.py) is added, coefficient one.
 - ``learned``: a correction learned per station and per lead time by ridge regression on the
   station's own recent history: how much of today's departure from yesterday's tide (the
   *anomaly*, ``y(now) − y(now − tidal day)``) and of the gap between the last reading and the
@@ -32,19 +32,17 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from saltwatch.analytics.tidal import (
+    TIDAL_DAY_H,
+    History,
+    days_back,
+    tidal_design,
+    tide_at,
+    tide_fit,
+)
+
 FloatArray = npt.NDArray[np.float64]
 
-TIDAL_DAY_H = 2 * 12.4206012  # two M2 periods: the same phase of the tide a day later
-#: periods in hours (standard astronomical values)
-CONSTITUENTS: dict[str, float] = {
-    "M2": 12.4206012,
-    "S2": 12.0,
-    "N2": 12.65834751,
-    "K1": 23.93447213,
-    "O1": 25.81934171,
-    "M4": 6.210300601,
-    "MS4": 6.103339275,
-}
 Method = Literal["learned", "persistence", "persistence+tide", "harmonic"]
 METHODS: tuple[Method, ...] = ("learned", "persistence", "persistence+tide", "harmonic")
 _RECENT_H = 72.0  # "the last days" whose roughness may widen the band
@@ -79,71 +77,6 @@ class Prediction:
     method: Method
     points: int  # readings in the fitting window
     coverage_h: float  # hours of the window with data
-
-
-class History:
-    """One station's readings over the fitting window, interpolated on demand."""
-
-    def __init__(self, t_h: FloatArray, y: FloatArray, max_gap_h: float) -> None:
-        order = np.argsort(t_h, kind="stable")
-        self.t = np.asarray(t_h, np.float64)[order]
-        self.y = np.asarray(y, np.float64)[order]
-        self.max_gap_h = max_gap_h
-
-    def at(self, q: FloatArray) -> FloatArray:
-        """Interpolated values at times ``q`` (NaN outside the readings or across a gap)."""
-        t, y = self.t, self.y
-        out = np.full(q.shape, np.nan)
-        if t.size == 0:
-            return out
-        i = np.searchsorted(t, q, side="left")
-        exact = (i < t.size) & (t[np.minimum(i, t.size - 1)] == q)
-        out[exact] = y[np.minimum(i, t.size - 1)][exact]
-        if t.size < 2:
-            return out
-        hi = np.clip(i, 1, t.size - 1)
-        lo = hi - 1
-        gap = t[hi] - t[lo]
-        inside = (i > 0) & (i < t.size) & (gap <= self.max_gap_h) & ~exact
-        share = (q - t[lo]) / np.where(gap > 0, gap, 1.0)
-        out[inside] = (y[lo] + share * (y[hi] - y[lo]))[inside]
-        return out
-
-    def coverage_h(self) -> float:
-        """Hours with data: each reading covers the time to the next one, across short gaps."""
-        if self.t.size < 2:
-            return 0.0
-        gaps = np.diff(self.t)
-        return float(np.sum(gaps[gaps <= self.max_gap_h]))
-
-
-def _tidal_design(t_h: FloatArray) -> FloatArray:
-    columns = [np.ones_like(t_h), t_h / 24.0]
-    for period in CONSTITUENTS.values():
-        w = 2 * np.pi * t_h / period
-        columns += [np.cos(w), np.sin(w)]
-    return np.column_stack(columns)
-
-
-def tide_fit(history: History, half_life_days: float = 2.0) -> FloatArray:
-    """Least-squares coefficients of a level line plus the constituents (recent weigh more)."""
-    a = _tidal_design(history.t)
-    w = np.sqrt(0.5 ** (-history.t / (24.0 * half_life_days)))
-    solution = np.linalg.lstsq(a * w[:, None], history.y * w, rcond=None)
-    return np.asarray(solution[0], dtype=np.float64)
-
-
-def tide_at(coef: FloatArray, t_h: FloatArray) -> FloatArray:
-    """The fitted tide (constituents only, without the level) at times ``t_h``."""
-    flat = t_h.reshape(-1)
-    design = _tidal_design(flat)
-    design[:, :2] = 0.0
-    return np.asarray(design @ coef, np.float64).reshape(t_h.shape)
-
-
-def days_back(lead_h: FloatArray) -> FloatArray:
-    """Whole tidal days to look back so that the persistence value is already known."""
-    return np.maximum(np.ceil(lead_h / TIDAL_DAY_H - 1e-9), 1.0)
 
 
 def _thinned(t: FloatArray, spacing_h: float) -> FloatArray:
@@ -293,11 +226,11 @@ def _apply(
 def _harmonic(history: History, leads: FloatArray, s: MethodSettings) -> tuple[FloatArray, ...]:
     """The tidal fit alone, its band from its residuals (the first forecaster's way)."""
     coef = tide_fit(history)
-    fitted = _tidal_design(history.t) @ coef
+    fitted = tidal_design(history.t) @ coef
     residual = history.y - fitted
     alpha = (1.0 - s.coverage) / 2.0
     lo, hi = np.quantile(residual, [alpha, 1.0 - alpha])
-    mean = _tidal_design(leads) @ coef
+    mean = tidal_design(leads) @ coef
     return mean, mean + lo, mean + hi
 
 

@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
-from saltwatch.analytics.forecasters import History, tide_at, tide_fit
 from saltwatch.analytics.outlook_kept import vn_date
+from saltwatch.analytics.tidal import History, tide_at, tide_fit
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Registry, Structure
 from saltwatch.core.store import ReadingStore

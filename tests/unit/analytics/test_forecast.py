@@ -16,7 +16,8 @@ from saltwatch.analytics.forecast import (
     settings_from,
 )
 from saltwatch.analytics.forecast_score import PastForecast, Tally, score
-from saltwatch.analytics.forecasters import TIDAL_DAY_H, History, predict
+from saltwatch.analytics.forecasters import predict
+from saltwatch.analytics.tidal import TIDAL_DAY_H, History
 from saltwatch.core.rules import load_rules
 
 H = 3600 * 10**9

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from saltwatch.analytics.forecast_score import PastForecast, score, score_all
-from saltwatch.analytics.forecasters import TIDAL_DAY_H
+from saltwatch.analytics.tidal import TIDAL_DAY_H
 
 H = 3600 * 10**9
 T0 = 1_710_000_000 * 10**9
