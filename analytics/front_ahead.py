@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from saltwatch.analytics.outlook_kept import StationOutlook
+from saltwatch.analytics.reach import LINES_PPT, Reach, level_of, line_reach
 from saltwatch.analytics.risk import RiskLevel
-from saltwatch.analytics.saltfront import LINES_PPT, Reach, level_of, line_reach
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import SaltFrontRules
 

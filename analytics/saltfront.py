@@ -4,21 +4,20 @@ day's maxima, *forecast* from the stations' 48 h forecasts. Both are indicative:
 authorities declare the level; an admin may record a declared one (``[saltfront.override]``).
 
 Per river, the registry's stations ordered by km from the mouth; each station's maximum of the
-day (good readings only: QC-flagged ones never move the front); between two neighbouring
-stations the line is interpolated on a log scale of salinity (salinity falls roughly
-exponentially upstream). Beyond the last station the reach is a bound ("> 64 km"), and below
-the first one too ("< 6 km"): never extrapolated.
+day (good readings only: QC-flagged ones never move the front); each line's reach from them as
+analytics/reach.py draws it (never extrapolated past the stations).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from saltwatch.alerts.model import Fingerprint, Observation, Severity
-from saltwatch.analytics.risk import Line, RegionCriteria, RiskLevel, risk_level
+from saltwatch.analytics.reach import LINES_PPT, Reach, furthest, level_of, line_reach
+from saltwatch.analytics.risk import Line, RegionCriteria, RiskLevel
 from saltwatch.core.clock import Clock
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Registry
@@ -27,49 +26,6 @@ from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-
-LINES_PPT = (4.0, 1.0)
-_FLOOR_PPT = 1e-3  # fresh water reads ~0: keep the logarithm finite
-
-
-@dataclass(frozen=True, slots=True)
-class Reach:
-    """Where one line reached: ``km`` exact (bound ""), at least ``km`` (">": past the last
-    station), or at most ``km`` ("<": not even at the first station)."""
-
-    km: float
-    bound: str = ""
-
-    def text(self) -> str:
-        value = f"{self.km:.1f}".rstrip("0").rstrip(".")
-        return f"{self.bound} {value} km" if self.bound else f"{value} km"
-
-
-def line_reach(stations: Iterable[tuple[float, float]], threshold_ppt: float) -> Reach | None:
-    """The reach of the ``threshold_ppt`` line from ``(km, daily max ‰)`` pairs (any order);
-    None without any station. Two stations at one km count as the saltier of the two."""
-    by_km: dict[float, float] = {}
-    for km, ppt in stations:
-        by_km[km] = max(ppt, by_km.get(km, -math.inf))
-    points = sorted(by_km.items())
-    if not points:
-        return None
-    salty = [i for i, (_, ppt) in enumerate(points) if ppt >= threshold_ppt]
-    if not salty:
-        return Reach(points[0][0], "<")
-    last = salty[-1]  # the furthest station the line passed; above it, fresher than the line
-    if last == len(points) - 1:
-        return Reach(points[-1][0], ">")
-    (k1, s1), (k2, s2) = points[last], points[last + 1]
-    if s1 == threshold_ppt:
-        return Reach(k1)
-    share = math.log(s1 / threshold_ppt) / math.log(s1 / max(s2, _FLOOR_PPT))
-    return Reach(k1 + share * (k2 - k1))
-
-
-def level_of(reaches: dict[float, Reach | None], region: RegionCriteria) -> RiskLevel:
-    """The risk level from the 4 ‰ and 1 ‰ reaches."""
-    return risk_level({"4ppt": reaches.get(4.0), "1ppt": reaches.get(1.0)}, region)
 
 
 @dataclass
@@ -301,7 +257,7 @@ class FrontKeeper:
         name, region = rules.region_of(river)
         days = self.recent.get(river, [])
         current = days[-2:] if len(days) >= 2 else days
-        reaches = {line: _furthest(d.reaches[line] for d in current) for line in LINES_PPT}
+        reaches = {line: furthest(d.reaches[line] for d in current) for line in LINES_PPT}
         peaks = self.forecast_peaks() if self.forecast_peaks else {}
         return RiverRisk(
             name,
@@ -355,7 +311,3 @@ class FrontKeeper:
 
     def latest(self) -> dict[str, FrontDay]:
         return {river: days[-1] for river, days in self.recent.items() if days}
-
-
-def _furthest(reaches: Iterable[Reach | None]) -> Reach | None:
-    return max((r for r in reaches if r is not None), key=lambda r: r.km, default=None)

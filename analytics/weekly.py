@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 from saltwatch.analytics.bulletin import covered_zones, in_zones
 from saltwatch.analytics.outlook_kept import StationOutlook
+from saltwatch.analytics.reach import Reach
 from saltwatch.analytics.risk import RiskLevel
-from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.tides_ahead import SpringTide
 from saltwatch.analytics.week import Flow, WeekAhead, level_reached
 from saltwatch.core.registry import Profile, Registry

@@ -11,8 +11,8 @@ from typing import Literal
 
 from saltwatch.analytics.bulletin import Lang
 from saltwatch.analytics.bulletin_text import PAGE_STYLE, vn_time
+from saltwatch.analytics.reach import Reach
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
-from saltwatch.analytics.saltfront import Reach
 from saltwatch.analytics.weekly import SKILL_LEAD, RiverWeek, WeeklyBulletin
 from saltwatch.core.catalogue import LANGS, words
 from saltwatch.core.registry import Registry

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from fastapi import APIRouter
 
 from saltwatch.analytics.outlook_kept import Skill, StationOutlook
+from saltwatch.analytics.reach import Reach
 from saltwatch.analytics.risk import RiskLevel
-from saltwatch.analytics.saltfront import Reach, compute_days, day_start_ns
+from saltwatch.analytics.saltfront import compute_days, day_start_ns
 from saltwatch.analytics.week import WeekAhead, level_reached, week_ahead
 from saltwatch.api.auth import AUTH_RESPONSES, Viewer
 from saltwatch.api.context import ApiContext

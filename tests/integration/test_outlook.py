@@ -20,7 +20,7 @@ from saltwatch.analytics.outlook import Outlooks, outlooks
 from saltwatch.analytics.outlook_inputs import DailySeries, settings_of
 from saltwatch.analytics.outlook_job import OutlookJob, daily
 from saltwatch.analytics.outlook_kept import DayAhead, StationOutlook
-from saltwatch.analytics.saltfront import Reach
+from saltwatch.analytics.reach import Reach
 from saltwatch.analytics.weekly_issue import WeeklyIssuer, weekly_key
 from saltwatch.api.app import create_app
 from saltwatch.core.clock import FakeClock

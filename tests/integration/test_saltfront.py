@@ -14,7 +14,8 @@ from saltwatch.alerts.engine import AlertEngine
 from saltwatch.alerts.messages import firing_text, render
 from saltwatch.analytics.bulletin import build
 from saltwatch.analytics.bulletin_text import to_html, to_markdown
-from saltwatch.analytics.saltfront import FrontKeeper, Reach, compute_days
+from saltwatch.analytics.reach import Reach
+from saltwatch.analytics.saltfront import FrontKeeper, compute_days
 from saltwatch.api.app import create_app
 from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from saltwatch.analytics.reach import Reach, line_reach
 from saltwatch.analytics.risk import Line, risk_level
-from saltwatch.analytics.saltfront import Reach, compute_days, line_reach
+from saltwatch.analytics.saltfront import compute_days
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.registry import load_registry
 from saltwatch.core.rules import RISK_REGIONS
