@@ -8,28 +8,26 @@ Markdown (the chart beside it as a PNG).
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
 
 import orjson
 
 from saltwatch.alerts.model import Alert
 from saltwatch.alerts.store import AlertQuery, AlertStore
+from saltwatch.analytics.bulletin_chart import chart_png
 from saltwatch.analytics.saltfront import FrontDay, compute_days, forecast_of, rivers_with_stations
 from saltwatch.analytics.schedules import ScheduleBook
-from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.catalogue import Lang
+from saltwatch.core.qc import good_value
 from saltwatch.core.registry import Device, Registry, Structure
 from saltwatch.core.rules import RuleSet
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
-
-Lang = Literal["vi", "en"]
 
 
 @dataclass
@@ -126,12 +124,7 @@ def in_zones(device: Device, covered: set[str] | None) -> bool:
 
 
 def _good(readings: list[Reading], name: str) -> list[float]:
-    out = []
-    for r in readings:
-        value = r.fields.get(name)
-        if not r.qc & BAD_FLAGS and isinstance(value, float | int) and not isinstance(value, bool):
-            out.append(float(value))
-    return out
+    return [v for r in readings if (v := good_value(r, name)) is not None]
 
 
 def build(
@@ -185,7 +178,7 @@ def build(
         fronts,
         _supply(store, registry, zone, start, end),
         alerts,
-        chart_png(store, stations, end, lang),
+        chart_png(store, [(s.device.id, s.device.name, s.critical) for s in stations], end, lang),
         {a.id: describe(a) for a in alerts} if describe else {},
         _gates(store, registry, covered, start, end, schedules),
     )
@@ -297,51 +290,3 @@ def _drawn(readings: list[Reading]) -> float:
     """m³ drawn at a tap: its meter's rise over the day."""
     meter = [float(v) for r in readings if isinstance(v := r.fields.get("volume_m3"), float)]
     return max(0.0, meter[-1] - meter[0]) if len(meter) >= 2 else 0.0
-
-
-CHART_WORDS = {  # (y axis, title)
-    "vi": ("Độ mặn lớn nhất mỗi giờ (‰)", "Độ mặn 7 ngày qua (nét đứt: ngưỡng nguy hiểm)"),
-    "en": ("Hourly maximum salinity (‰)", "Salinity, last 7 days (dashed: critical levels)"),
-}
-
-
-def chart_png(
-    store: ReadingStore, stations: list[StationDay], end_ns: int, lang: Lang = "vi"
-) -> bytes:
-    """Hourly maxima of the last 7 days, one line per station, its critical level dashed."""
-    import matplotlib  # noqa: PLC0415 - heavy: only for bulletins
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    start = end_ns - 7 * 86400 * NS_PER_S
-    fig, ax = plt.subplots(figsize=(10, 4.5), dpi=100)
-    try:
-        for i, s in enumerate(stations[:10]):
-            hourly: dict[int, float] = {}  # good readings only, as everywhere in the bulletin
-            for r in store.query(TopicKind.SALINITY, s.device.id, start, end_ns, 20_000):
-                value = _good([r], "salinity_ppt")
-                if value:
-                    hour = r.ts_ns // (3600 * NS_PER_S)
-                    hourly[hour] = max(value[0], hourly.get(hour, -math.inf))
-            if not hourly:
-                continue
-            hours = sorted(hourly)
-            times: Any = [datetime.fromtimestamp(h * 3600, VN_TZ) for h in hours]
-            values = [hourly[h] for h in hours]
-            (line,) = ax.plot(times, values, lw=1.2, label=s.device.name)
-            if i < 6:
-                ax.axhline(s.critical, color=line.get_color(), ls="--", lw=0.7, alpha=0.6)
-        ax.set_yscale("symlog", linthresh=1.0)
-        ylabel, title = CHART_WORDS[lang]
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=7, ncol=2, loc="upper left")
-        fig.autofmt_xdate()
-        out = io.BytesIO()
-        fig.savefig(out, format="png", bbox_inches="tight")
-        return out.getvalue()
-    finally:
-        plt.close(fig)

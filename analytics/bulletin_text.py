@@ -7,10 +7,10 @@ from __future__ import annotations
 import base64
 import html
 
-from saltwatch.analytics.bulletin import Bulletin, Lang, day_bounds
+from saltwatch.analytics.bulletin import Bulletin, day_bounds
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.saltfront import FrontDay
-from saltwatch.core.catalogue import LANGS, words
+from saltwatch.core.catalogue import LANGS, Lang, words
 from saltwatch.core.registry import Registry
 from saltwatch.core.timeutil import VN_TZ, short_time, to_rfc3339
 

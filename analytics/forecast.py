@@ -32,7 +32,7 @@ from saltwatch.analytics.window_edge import (
     prepare,
     runs_at_least,
 )
-from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.qc import good_value
 from saltwatch.core.registry import Device, Profile, Registry
 from saltwatch.core.rules import ForecastRules, RuleSet
 from saltwatch.core.store import ReadingStore
@@ -179,10 +179,10 @@ def good_readings(
     rows = store.query(TopicKind.SALINITY, station, since_ns, until_ns, 100_000)
     times, values = [], []
     for r in rows:
-        value = r.fields.get("salinity_ppt")
-        if not r.qc & BAD_FLAGS and isinstance(value, float | int) and not isinstance(value, bool):
+        value = good_value(r, "salinity_ppt")
+        if value is not None:
             times.append(r.ts_ns)
-            values.append(float(value))
+            values.append(value)
     return np.asarray(times, np.int64), np.asarray(values, np.float64)
 
 

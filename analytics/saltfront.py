@@ -19,7 +19,7 @@ from saltwatch.alerts.model import Fingerprint, Observation, Severity
 from saltwatch.analytics.reach import LINES_PPT, Reach, furthest, level_of, line_reach
 from saltwatch.analytics.risk import Line, RegionCriteria, RiskLevel
 from saltwatch.core.clock import Clock
-from saltwatch.core.qc import BAD_FLAGS
+from saltwatch.core.qc import good_value
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RiskOverride, SaltFrontRules
 from saltwatch.core.store import ReadingStore
@@ -95,12 +95,12 @@ def compute_days(
         if station.km is None:
             continue
         for r in _readings(store, station.id, first, end_ns):
-            value = r.fields.get("salinity_ppt")
-            if r.qc & BAD_FLAGS or not isinstance(value, float | int) or isinstance(value, bool):
+            value = good_value(r, "salinity_ppt")
+            if value is None:
                 continue
             day = daily.setdefault(day_start_ns(r.ts_ns), {})
             km, seen = day.get(station.id, (station.km, -math.inf))
-            day[station.id] = (km, max(seen, float(value)))
+            day[station.id] = (km, max(seen, value))
     out = []
     day_ns = first
     while day_ns < end_ns:

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from saltwatch.alerts.model import Fingerprint
-from saltwatch.analytics.bulletin import Lang
 from saltwatch.analytics.bulletin_text import stamp
 from saltwatch.analytics.issued import Issue, IssuedBulletins, publish
 from saltwatch.analytics.outlook_kept import StationOutlook, vn_date
@@ -20,6 +19,7 @@ from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.week import WeekAhead, week_ahead
 from saltwatch.analytics.weekly import WeeklyBulletin, build_weekly, week_start
 from saltwatch.analytics.weekly_text import WORDS, title, to_html, to_markdown
+from saltwatch.core.catalogue import Lang
 from saltwatch.core.clock import Clock
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import RuleSet

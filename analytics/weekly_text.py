@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from saltwatch.analytics.bulletin import Lang
 from saltwatch.analytics.bulletin_text import PAGE_STYLE, vn_time
 from saltwatch.analytics.reach import Reach
 from saltwatch.analytics.risk import LINE_TEXT, RiskLevel
 from saltwatch.analytics.weekly import SKILL_LEAD, RiverWeek, WeeklyBulletin
-from saltwatch.core.catalogue import LANGS, words
+from saltwatch.core.catalogue import LANGS, Lang, words
 from saltwatch.core.registry import Registry
 
 #: the weekly bulletin's words in each language (core/catalogue.py)

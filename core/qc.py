@@ -46,6 +46,15 @@ class QcFlag(IntFlag):
 BAD_FLAGS = QcFlag.RANGE | QcFlag.SPIKE | QcFlag.FLATLINE | QcFlag.RATE
 
 
+def good_value(reading: Reading, name: str) -> float | None:
+    """The reading's number ``name`` where QC let the reading through (None: flagged bad, or
+    no such number): what a chart, a front or a forecast may use."""
+    value = reading.fields.get(name)
+    if reading.qc & BAD_FLAGS or not isinstance(value, float | int) or isinstance(value, bool):
+        return None
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class QcConfig:
     """Thresholds for salinity-like main values (‰). Defaults are placeholders to tune per site."""
