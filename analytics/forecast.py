@@ -32,9 +32,10 @@ from saltwatch.analytics.window_edge import (
     prepare,
     runs_at_least,
 )
+from saltwatch.core.forecast_rules import ForecastRules
 from saltwatch.core.qc import good_value
 from saltwatch.core.registry import Device, Profile, Registry
-from saltwatch.core.rules import ForecastRules, RuleSet
+from saltwatch.core.rules import RuleSet
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from saltwatch.analytics.forecast_score import PastForecast, Tally, score_all
-from saltwatch.core.rules import ForecastRules
+from saltwatch.core.forecast_rules import ForecastRules
 from saltwatch.core.schema import FORECAST_HOURS
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S

@@ -18,7 +18,7 @@ from saltwatch.analytics.outlook_kept import StationOutlook
 from saltwatch.analytics.reach import LINES_PPT, Reach, level_of, line_reach
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.core.registry import Registry
-from saltwatch.core.rules import SaltFrontRules
+from saltwatch.core.risk_rules import SaltFrontRules
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from saltwatch.core.rules import OutlookRules
+from saltwatch.core.forecast_rules import OutlookRules
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -29,9 +29,10 @@ from saltwatch.analytics.outlook_kept import (
     vn_midnight_ns,
 )
 from saltwatch.core.clock import Clock
+from saltwatch.core.forecast_rules import OutlookRules
 from saltwatch.core.qc import BAD_FLAGS
 from saltwatch.core.registry import Device, Registry
-from saltwatch.core.rules import OutlookRules, RuleSet
+from saltwatch.core.rules import RuleSet
 from saltwatch.core.schema import OUTLOOK_DAYS
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S

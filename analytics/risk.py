@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from saltwatch.core.rules import RiskCriterion, RiskRegion
+from saltwatch.core.risk_rules import RiskCriterion, RiskRegion
 
 Line = Literal["4ppt", "1ppt"]
 LINE_PPT: dict[Line, float] = {"4ppt": 4.0, "1ppt": 1.0}

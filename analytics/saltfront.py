@@ -21,7 +21,7 @@ from saltwatch.analytics.risk import Line, RegionCriteria, RiskLevel
 from saltwatch.core.clock import Clock
 from saltwatch.core.qc import good_value
 from saltwatch.core.registry import Registry
-from saltwatch.core.rules import RiskOverride, SaltFrontRules
+from saltwatch.core.risk_rules import RiskOverride, SaltFrontRules
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S, VN_TZ
 from saltwatch.core.topics import TopicKind

@@ -40,7 +40,8 @@ from saltwatch.analytics.forecast import (
 from saltwatch.analytics.forecast_score import PastForecast, Tally, score
 from saltwatch.analytics.forecasters import METHODS, Method
 from saltwatch.analytics.window_edge import UPPER, Scored, choose_edge, prepare
-from saltwatch.core.rules import ForecastRules, load_rules
+from saltwatch.core.forecast_rules import ForecastRules
+from saltwatch.core.rules import load_rules
 from saltwatch.core.timeutil import NS_PER_S
 
 H_NS = 3600 * NS_PER_S

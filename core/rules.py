@@ -20,12 +20,12 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from saltwatch.core.errors import ConfigError
+from saltwatch.core.forecast_rules import ForecastRules, OutlookRules
 from saltwatch.core.registry import Device, Profile, Registry, Structure
-from saltwatch.core.schema import OUTLOOK_DAYS
+from saltwatch.core.risk_rules import SaltFrontRules
 from saltwatch.core.timeutil import duration_seconds
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -128,131 +128,6 @@ class Override(_Model):
             + 2 * (self.profile is not None)
             + (self.season is not None)
         )
-
-
-class RiskCriterion(_Model):
-    """Level ``level`` when a line reaches beyond ``beyond_km`` from the mouth (or to it, when
-    ``inclusive``: the decree's "15 to 25 km" counts 15, its "> 25 to 50 km" does not count 25)."""
-
-    level: int = Field(ge=1, le=5)
-    beyond_km: float = Field(ge=0)
-    inclusive: bool = False
-
-
-def _criteria(*rows: tuple[int, float, bool]) -> tuple[RiskCriterion, ...]:
-    return tuple(RiskCriterion(level=lv, beyond_km=km, inclusive=inc) for lv, km, inc in rows)
-
-
-class RiskRegion(_Model):
-    """One region's criteria for the 4 ‰ and 1 ‰ lines (QĐ 18/2021/QĐ-TTg, Điều 49)."""
-
-    line_4ppt: tuple[RiskCriterion, ...]
-    line_1ppt: tuple[RiskCriterion, ...]
-
-
-_ONE_PPT = _criteria((1, 25.0, False), (2, 50.0, False), (3, 90.0, False))
-#: Điều 49 (docs/domain.md §1.3): the 1 ‰ line alike everywhere; the 4 ‰ line by region
-RISK_REGIONS: dict[str, RiskRegion] = {
-    "nam-bo": RiskRegion(
-        line_4ppt=_criteria((2, 25.0, False), (3, 50.0, False), (4, 90.0, False)),
-        line_1ppt=_ONE_PPT,
-    ),
-    "trung-bo": RiskRegion(  # Trung Trung Bộ and Nam Trung Bộ
-        line_4ppt=_criteria((1, 15.0, True), (2, 25.0, False), (3, 50.0, False), (4, 90.0, False)),
-        line_1ppt=_ONE_PPT,
-    ),
-    "bac-bo": RiskRegion(  # Bắc Bộ and Bắc Trung Bộ
-        line_4ppt=_criteria((2, 15.0, True), (3, 25.0, False), (4, 50.0, False)),
-        line_1ppt=_ONE_PPT,
-    ),
-}
-
-
-class RiskOverride(_Model):
-    """A level set by people, not computed (khoản 5 of Điều 49; Điều 4 khoản 4): shown and
-    alerted as such, with who set it and why."""
-
-    level: int = Field(ge=0, le=5)
-    reason: str = Field(min_length=1, max_length=500)
-    by: str = Field(min_length=1, max_length=100)
-
-
-class SaltFrontRules(_Model):
-    """The salt front's risk level and advance alert (analytics/saltfront.py, analytics/risk.py)."""
-
-    #: the region whose criteria apply to a river not named in ``river_region``
-    region: str
-    river_region: dict[str, str] = {}
-    regions: dict[str, RiskRegion] = RISK_REGIONS
-    #: per river: a level declared by people (admin), which the computed one does not replace
-    override: dict[str, RiskOverride] = {}
-    #: no longer used: the level comes from ``regions`` (both lines)
-    risk_bounds_km: tuple[float, ...] | None = None
-    #: a zone-level alert when the 4 ‰ line moves inland faster than this between two days
-    advance_km_per_day: float = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _known_regions(self) -> SaltFrontRules:
-        for name in (self.region, *self.river_region.values()):
-            if name not in self.regions:
-                raise ValueError(f"unknown region {name!r}: one of {', '.join(self.regions)}")
-        return self
-
-    def region_of(self, river: str) -> tuple[str, RiskRegion]:
-        name = self.river_region.get(river, self.region)
-        return name, self.regions[name]
-
-
-class ForecastRules(_Model):
-    """Forecasts of each station (analytics/forecast.py) and what is told from them."""
-
-    method: Literal["learned", "persistence", "persistence+tide", "harmonic"]
-    fit_days: float = Field(ge=1, le=60)  # the recent readings the model is fitted on
-    min_coverage: float = Field(gt=0)  # hours of that window with data, at least
-    horizon: float = Field(gt=0, le=7 * 86400)
-    band: float = Field(gt=0.5, lt=1)  # the band's nominal coverage
-    transform: Literal["linear", "log"]
-    z: float | None = Field(None, description="no longer used: the band is calibrated (band)")
-    min_window: float = Field(gt=0)  # shortest safe intake window worth a notice
-    window_horizon: float = Field(gt=0, le=7 * 86400)  # windows announced this far
-    window_soon: float = Field(gt=0, le=86400)  # "opening soon": this long before a window
-    intake_level: Literal["warning", "critical"]  # intake threshold: which level
-    exceedance: Literal["warning", "critical"]  # forecast alert: reaching which
-    # the live score that earns a station its intake window notices
-    score_days: float = Field(gt=0, le=60)
-    min_scored: int = Field(ge=1)  # scored forecasts needed before any notice
-    min_skill: float = Field(ge=-1, le=1)  # against tidal-day persistence
-    # skill is not judged where persistence itself errs by less (fresh water, sensor noise)
-    skill_resolution: float = Field(ge=0)
-    min_precision: float = Field(ge=0, le=1)  # of the windows announced
-    # the precision asked of the windows when choosing the band's edge (analytics/window_edge.py)
-    window_precision: float = Field(gt=0.5, le=1)
-    window_calibration_days: float = Field(gt=0, le=365)  # …on the forecasts of these days
-
-    _durations = field_validator(
-        "horizon", "min_window", "min_coverage", "window_horizon", "window_soon", mode="before"
-    )(duration_seconds)
-
-
-class OutlookRules(_Model):
-    """The week-ahead outlook of each station's daily peak and low (analytics/outlook.py)."""
-
-    horizon_days: int = Field(ge=1, le=OUTLOOK_DAYS)
-    read_days: int = Field(ge=14, le=20 * 366)
-    day_readings: int = Field(ge=1)
-    min_history: int = Field(ge=2)
-    score_days: float = Field(gt=0, le=366)
-    bulletin_weekday: int = Field(ge=0, le=6)
-    band: float = Field(gt=0.5, lt=1)
-    select_days: int = Field(ge=7, le=730)
-    band_days: int = Field(ge=14, le=730)
-    min_pairs: int = Field(ge=5)
-    anchor_days: int = Field(ge=3, le=365)
-    climate_halfwidth: int = Field(ge=0, le=60)
-    min_climate: int = Field(ge=1)
-    tide_days: int = Field(ge=28, le=365)
-    refit_every: int = Field(ge=1, le=60)
-    ridge: float = Field(ge=0)
 
 
 class RuleSet(_Model):

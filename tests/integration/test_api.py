@@ -541,7 +541,7 @@ def test_stations_carry_the_levels_in_force_with_their_overrides(client: TestCli
 def test_a_standalone_api_judges_by_the_rules_in_force(tmp_path: Path) -> None:
     """``saltwatch api`` runs no engine: it reads the rules an admin saved, as the alerts
     process applies them, not the bundled file."""
-    from saltwatch.core.rules import RiskOverride  # noqa: PLC0415
+    from saltwatch.core.risk_rules import RiskOverride  # noqa: PLC0415
     from saltwatch.storage.sqlite import SqliteReadingStore  # noqa: PLC0415
 
     state = SqliteAlertStore(tmp_path / "state.db")

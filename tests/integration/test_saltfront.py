@@ -21,7 +21,8 @@ from saltwatch.core.clock import FakeClock
 from saltwatch.core.codec import CodecLimits
 from saltwatch.core.qc import QualityControl
 from saltwatch.core.registry import load_registry
-from saltwatch.core.rules import RiskOverride, load_rules
+from saltwatch.core.risk_rules import RiskOverride
+from saltwatch.core.rules import load_rules
 from saltwatch.core.settings import QcSettings, Settings
 from saltwatch.core.store import ReadingStore
 from saltwatch.core.timeutil import NS_PER_S

@@ -226,8 +226,8 @@ def test_every_setting_default_is_written_once() -> None:
 
 
 def test_every_rule_default_is_in_the_bundled_rules_file_alone() -> None:
-    """config/rules.toml defines each rule's default; the rule models in core/rules.py hold
-    none of their own (a site's file is laid over the bundled one)."""
+    """config/rules.toml defines each rule's default; the rule models (core/rules.py and the
+    tables it is made of) hold none of their own (a site's file is laid over the bundled one)."""
     import tomllib  # noqa: PLC0415
 
     from pydantic import BaseModel  # noqa: PLC0415

@@ -12,7 +12,7 @@ from saltwatch.analytics.risk import Line, risk_level
 from saltwatch.analytics.saltfront import compute_days
 from saltwatch.core.qc import QcFlag
 from saltwatch.core.registry import load_registry
-from saltwatch.core.rules import RISK_REGIONS
+from saltwatch.core.risk_rules import RISK_REGIONS
 from saltwatch.core.topics import TopicKind
 from saltwatch.core.types import Reading
 from saltwatch.storage.sqlite import SqliteReadingStore
