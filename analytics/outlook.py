@@ -3,7 +3,8 @@ for days 1 to ``horizon_days``, as "persistence + a correction" like the 48 h fo
 
 The baseline an engineer already has is *persistence of the daily peak*: today's highest, again,
 every day of the week. Each method (``persistence``, ``damped``, ``damped+climate``,
-``damped+tide``, ``damped+flow``: what each leans on is in analytics/outlook_inputs.py) adds a
+``damped+tide``, ``damped+springs``, ``damped+flow``: what each leans on is in
+analytics/outlook_inputs.py) adds a
 correction learned per lead day from the series' own past: a robust, median-seeking fit shrunk
 towards zero, so a correction that carries nothing gives persistence back.
 
@@ -91,7 +92,8 @@ def _corrected(
 def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
     """What each correction may mean: a share of the way toward each anchor (0 to 1, never away
     from it), and of the spring–neap change (0 to 1: the cycle carries on, it is not amplified).
-    A fit on a few weeks of a rising season would otherwise extrapolate."""
+    A fit on a few weeks of a rising season would otherwise extrapolate. The springs' cycle is
+    fitted freely (its two inputs are its phase and size), on a year of record or more."""
     out = coef.copy()
     out[0] = min(max(out[0], 0.0), 1.0)
     if method in ("damped+tide", "damped+climate"):

@@ -41,7 +41,8 @@ class StationOutlookOut(BaseModel):
     observed_low: float
     method: str = Field(
         description="persistence, damped (toward the recent mean), damped+climate (also "
-        "toward the date's climatology from earlier seasons), damped+tide (spring–neap), "
+        "toward the date's climatology from earlier seasons), damped+tide (spring–neap, fitted "
+        "on the last weeks), damped+springs (spring–neap as earlier seasons saw it), "
         "damped+flow (upstream discharge): the one the station's "
         "own recent record chose; never one that erred more than persistence there"
     )

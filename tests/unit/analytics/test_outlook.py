@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from saltwatch.analytics.outlook import Outlooks, conformal, outlooks
-from saltwatch.analytics.outlook_inputs import DailySeries, climatology, settings_of
+from saltwatch.analytics.outlook_inputs import (
+    OUTLOOK_METHODS,
+    DailySeries,
+    climatology,
+    settings_of,
+)
 from saltwatch.core.rules import load_rules
 
 SETTINGS = settings_of(load_rules().outlook)
@@ -77,6 +82,30 @@ def test_the_spring_neap_cycle_is_carried_into_the_days_ahead() -> None:
     assert found.method[-60:].count("damped+tide") > 40
     # the share of persistence's error left: smaller by a fifth at least with the cycle known
     assert 1 - _skill(y, found, 7, 100) < 0.8 * (1 - _skill(y, only_damped, 7, 100))
+
+
+def test_earlier_seasons_teach_the_spring_neap_swing_of_a_station() -> None:
+    """A station whose swing grows with its salinity and peaks two days after the springs: with
+    a year of record behind it, the cycle's phase and size are learned from all of it."""
+    rng = np.random.default_rng(5)
+    n = int(3 * 365.2425)
+    first_day = 738000
+    day = first_day + np.arange(n)
+    level = 6.0 + 4.0 * np.sin(2 * np.pi * np.arange(n) / 365.2425)
+    weather = np.zeros(n)
+    for i in range(1, n):
+        weather[i] = 0.7 * weather[i - 1] + rng.normal(0, 0.5)
+    swing = 0.35 * np.cos(2 * np.pi * (day - 2.0) / 14.765294)
+    y = np.maximum(level * (1.0 + swing) + weather, 0.0)
+    first = 2 * 365
+    series = DailySeries(first_day, y)
+    found = outlooks(series, SETTINGS, first)
+    assert np.isnan(found.by_method["damped+springs"][:365]).all()  # no year behind: none
+    without = tuple(m for m in OUTLOOK_METHODS if m != "damped+springs")
+    before = outlooks(series, SETTINGS, first, without)
+    assert found.method[first:].count("damped+springs") > (n - first) / 3
+    for lead in (3, 7):  # +0.558 against +0.532, +0.668 against +0.644
+        assert _skill(y, found, lead, first) > _skill(y, before, lead, first) + 0.015
 
 
 def test_an_origin_s_forecast_uses_nothing_after_it() -> None:
