@@ -104,6 +104,21 @@ def ingest_beside(env: dict[str, str], folder: Path) -> Iterator[Path]:
         process.wait(30)
 
 
+@contextlib.contextmanager
+def alerts_process(env: dict[str, str], log: Path) -> Iterator[None]:
+    """``saltwatch alerts`` on its own subscription, once connected; stopped after."""
+    exe = Path(sys.executable).with_name("saltwatch")
+    process = subprocess.Popen(
+        [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
+        yield
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
 def reading(value: float, minutes_ago: float) -> bytes:
     return orjson.dumps({"ts": round(time.time() - minutes_ago * 60, 3), "salinity_ppt": value})
 
@@ -355,30 +370,20 @@ def test_a_handheld_reading_entered_through_an_api_process_is_judged_by_the_aler
     from saltwatch.api_process import app_from_environment  # noqa: PLC0415
 
     env = process_env(mosquitto, tmp_path, topic_prefix)
-    log = tmp_path / "alerts.log"
-    exe = Path(sys.executable).with_name("saltwatch")
-    with ingest_beside(env, tmp_path / "ingest"):
-        process = subprocess.Popen(
-            [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
-            for name, value in env.items():
-                if name.startswith("SALTWATCH_"):
-                    monkeypatch.setenv(name, value)
-            token = [{"role": "operator", "token": "op-token-for-the-split-test", "name": "ut-b"}]
-            monkeypatch.setenv("SALTWATCH_API__TOKENS", orjson.dumps(token).decode())
-            with TestClient(app_from_environment()) as api:
-                entered = api.post(
-                    "/api/v1/stations/xuan-hoa/readings",
-                    json={"value": 1.3, "note": "cống Xuân Hòa"},
-                    headers={"Authorization": "Bearer op-token-for-the-split-test"},
-                )
-            assert entered.status_code == 201, entered.text
-            assert_xuan_hoa_alerted(alerts_seen, 1.3)
-        finally:
-            process.terminate()
-            process.wait(15)
+    with ingest_beside(env, tmp_path / "ingest"), alerts_process(env, tmp_path / "alerts.log"):
+        for name, value in env.items():
+            if name.startswith("SALTWATCH_"):
+                monkeypatch.setenv(name, value)
+        token = [{"role": "operator", "token": "op-token-for-the-split-test", "name": "ut-b"}]
+        monkeypatch.setenv("SALTWATCH_API__TOKENS", orjson.dumps(token).decode())
+        with TestClient(app_from_environment()) as api:
+            entered = api.post(
+                "/api/v1/stations/xuan-hoa/readings",
+                json={"value": 1.3, "note": "cống Xuân Hòa"},
+                headers={"Authorization": "Bearer op-token-for-the-split-test"},
+            )
+        assert entered.status_code == 201, entered.text
+        assert_xuan_hoa_alerted(alerts_seen, 1.3)
 
 
 def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_process(
@@ -406,15 +411,5 @@ def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_proces
             "VENDOR_PASSWORD": "s3cret",
             "VENDOR_API_KEY": "key-123",
         }
-        log = tmp_path / "alerts.log"
-        exe = Path(sys.executable).with_name("saltwatch")
-        alerts = subprocess.Popen(
-            [str(exe), "alerts"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-        )
-        try:
-            wait_until(lambda: "connected to MQTT" in log.read_text(), 20, "the alerts process")
-            with ingest_beside(env, tmp_path / "ingest"):
-                assert_xuan_hoa_alerted(alerts_seen, 1.4)
-        finally:
-            alerts.terminate()
-            alerts.wait(15)
+        with alerts_process(env, tmp_path / "alerts.log"), ingest_beside(env, tmp_path / "ingest"):
+            assert_xuan_hoa_alerted(alerts_seen, 1.4)
