@@ -205,6 +205,7 @@ class HttpPoller:
         self.failing_since: float | None = None  # monotonic: when polls began to fail
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
+        self.started_ns = clock.now_ns()  # when polling began, for processes that read it later
 
     def add_listener(self, listener: Listener) -> None:
         """Called with each page's new readings once they are durable (the alert engine)."""
@@ -215,6 +216,12 @@ class HttpPoller:
         if not self.cursors.newest:
             return None
         return (self._clock.now_ns() - max(self.cursors.newest.values())) / NS_PER_S
+
+    def polled(self) -> tuple[str, int | None, int, float]:
+        """What a process that does not poll needs to tell staleness later: the name, the newest
+        time landed (None: none yet), when polling began, and ``stale_after`` in seconds."""
+        newest = max(self.cursors.newest.values()) if self.cursors.newest else None
+        return (self.source.name, newest, self.started_ns, self.source.stale_after_s)
 
     def status(self) -> SourceStatus:
         """Stale: nothing for longer than ``stale_after`` (counted from the start while nothing
@@ -290,6 +297,7 @@ class HttpPoller:
     # ------------------------------------------------------------------ running
     def start(self) -> None:
         self._started = time.monotonic()
+        self.started_ns = self._clock.now_ns()
         self._thread = threading.Thread(
             target=self._run, name=f"poll-{self.source.name}", daemon=True
         )

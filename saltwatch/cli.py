@@ -68,7 +68,11 @@ def ingest(
     from saltwatch import ingest_workers as fleet  # noqa: PLC0415 - keep --help fast
     from saltwatch.runtime import setup_logging, stop_on_signals  # noqa: PLC0415
     from saltwatch.storage.factory import open_reading_store  # noqa: PLC0415
-    from saltwatch.wiring import ingest_service, landed_for_alerts  # noqa: PLC0415
+    from saltwatch.wiring import (  # noqa: PLC0415
+        ingest_service,
+        landed_for_alerts,
+        polled_for_alerts,
+    )
 
     settings = settings_of(config)
     reg = registry_of(settings)
@@ -87,6 +91,8 @@ def ingest(
         settings, reg, store, history=store, claims=claims, partition=partition
     )
     service.add_poll_listener(landed_for_alerts(settings))  # the engine runs elsewhere
+    if partition is None or partition.member == 0:  # the process that polls
+        polled_for_alerts(settings, service, stop)
     try:
         with exit_1_on(FatalError):
             service.run(stop)

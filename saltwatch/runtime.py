@@ -28,6 +28,7 @@ from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.landed_sqlite import SqliteLandedLog
+from saltwatch.storage.polled_sqlite import SqlitePolledSources
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
@@ -112,6 +113,21 @@ def _judge_landed(engine: AlertEngine, landed: SqliteLandedLog) -> None:
         landed.done(LANDED_READER, seq)
     except RetryableError as exc:  # the state file is busy or full: the next turn reads them
         log.warning("the landed log was not read: %s", exc)
+
+
+def _polled_elsewhere(settings: Settings, clock: Clock) -> Callable[[], dict[str, float]]:
+    """The stale vendor clouds as ``saltwatch ingest`` beside this process keeps them
+    (storage/polled_sqlite.py), asked at each tick."""
+    polled = SqlitePolledSources(settings.state.path)
+
+    def stale() -> dict[str, float]:
+        try:
+            return polled.stale_hours(clock.now_ns())
+        except RetryableError as exc:  # the state file is busy: the next tick asks again
+            log.debug("the polled sources were not read: %s", exc)
+            return {}
+
+    return stale
 
 
 def _analytics(
@@ -233,13 +249,18 @@ def run_with_alerts(
 
     a = settings.alerts
     pipeline = api_ingest.pipeline if api_ingest is not None else None
+
     probes = Probes(
         broker_connected=source.consumer.connected.is_set,
         session_lost_at=lambda: source.consumer.session_lost_at,
         store_up=(lambda: pipeline.store_up) if pipeline else None,
         spool_depth=(lambda: pipeline.spool_depth) if pipeline else None,
         progress=pipeline.progress if pipeline else None,
-        sources_stale=api_ingest.stale_sources if api_ingest is not None else None,
+        sources_stale=(
+            api_ingest.stale_sources
+            if api_ingest is not None
+            else _polled_elsewhere(settings, clock or SystemClock())
+        ),
     )
     system = engine.watch_system(
         probes,

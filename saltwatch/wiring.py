@@ -6,6 +6,7 @@ never read the settings themselves (docs/architecture.md)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 
 from saltwatch.alerts.engine import AlertEngine
@@ -36,6 +37,7 @@ from saltwatch.ingest.service import IngestConfig, IngestService
 from saltwatch.ingest.uplinks import Uplinks, uplink_topics
 from saltwatch.ingest_workers import earlier_subscriptions
 from saltwatch.storage.landed_sqlite import SqliteLandedLog
+from saltwatch.storage.polled_sqlite import SqlitePolledSources
 
 log = logging.getLogger("saltwatch")
 
@@ -237,3 +239,23 @@ def landed_for_alerts(
             log.warning("%d readings not logged for the alert engine: %s", len(readings), exc)
 
     return tell
+
+
+def polled_for_alerts(
+    settings: Settings, service: IngestService, stop: threading.Event, every_s: float = 15.0
+) -> None:
+    """Keep the vendor clouds' state where ``saltwatch alerts`` reads it (the alert state's
+    file, storage/polled_sqlite.py), every ``every_s`` until ``stop``: it raises
+    ``source-stale`` from it. Only the process that polls (the first member of a fleet)."""
+    polled = SqlitePolledSources(settings.state.path)
+
+    def keep() -> None:
+        while True:
+            try:
+                polled.replace(poller.polled() for poller in service.pollers)
+            except RetryableError as exc:
+                log.warning("the polled sources' state was not kept: %s", exc)
+            if stop.wait(every_s):
+                return
+
+    threading.Thread(target=keep, name="polled-sources", daemon=True).start()

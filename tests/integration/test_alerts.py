@@ -413,3 +413,35 @@ def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_proces
         }
         with alerts_process(env, tmp_path / "alerts.log"), ingest_beside(env, tmp_path / "ingest"):
             assert_xuan_hoa_alerted(alerts_seen, 1.4)
+
+
+def test_a_vendor_cloud_gone_quiet_beside_the_alerts_process_is_a_system_alert(
+    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+) -> None:
+    """The split layout: the vendor never answers. The alerts process does not run the poller,
+    and said nothing; it reads the polled sources ingest keeps and raises ``source-stale``."""
+    import socket  # noqa: PLC0415
+
+    from harness.documented import documented_sources  # noqa: PLC0415
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    source = documented_sources()["vendor-buoys"].model_dump(mode="json") | {
+        "url": f"http://127.0.0.1:{port}/api/v1",
+        "every_s": 1.0,
+        "stale_after_s": 2.0,
+    }
+    env = process_env(mosquitto, tmp_path, topic_prefix) | {
+        "SALTWATCH_SOURCES": orjson.dumps([source]).decode(),
+        "SALTWATCH_ALERTS__TICK_S": "0.5",
+    }
+
+    def stale() -> list[dict[str, object]]:
+        events = [orjson.loads(p) for _, p in alerts_seen.snapshot()]
+        return [e for e in events if e["rule"] == "source-stale"]
+
+    with alerts_process(env, tmp_path / "alerts.log"), ingest_beside(env, tmp_path / "ingest"):
+        wait_until(lambda: stale() != [], 30, "the source-stale system alert")
+    (event, *_) = stale()
+    assert event["fingerprint"] == "source-stale:vendor-buoys" and event["severity"] == "warning"
