@@ -5,6 +5,7 @@ never read the settings themselves (docs/architecture.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from saltwatch.alerts.routing import LOG_CHANNEL, MQTT_CHANNEL, receiver_channel
 from saltwatch.alerts.store import AlertStore
 from saltwatch.core.clock import Clock, SystemClock
 from saltwatch.core.codec import CodecLimits
-from saltwatch.core.errors import ConfigError, RetryableError
+from saltwatch.core.errors import ConfigError, FatalError, RetryableError
 from saltwatch.core.registry import Registry
 from saltwatch.core.rules import rules_in_force
 from saltwatch.core.settings import ReceiverSettings, Settings
@@ -235,7 +236,7 @@ def landed_for_alerts(
     def tell(readings: Sequence[Reading]) -> None:
         try:
             landed.add(list(readings), clock.now_ns())
-        except RetryableError as exc:  # stored all the same; judged at the engine's next start
+        except (RetryableError, FatalError) as exc:  # stored all the same; judged at its start
             log.warning("%d readings not logged for the alert engine: %s", len(readings), exc)
 
     return tell
@@ -248,12 +249,17 @@ def polled_for_alerts(
     file, storage/polled_sqlite.py), every ``every_s`` until ``stop``: it raises
     ``source-stale`` from it. Only the process that polls (the first member of a fleet)."""
     polled = SqlitePolledSources(settings.state.path)
+    if not service.pollers:  # none now: forget those an earlier configuration polled
+        if settings.state.path.exists():
+            with contextlib.suppress(RetryableError, FatalError):
+                polled.replace([])
+        return
 
     def keep() -> None:
         while True:
             try:
                 polled.replace(poller.polled() for poller in service.pollers)
-            except RetryableError as exc:
+            except (RetryableError, FatalError) as exc:  # a full or read-only state file
                 log.warning("the polled sources' state was not kept: %s", exc)
             if stop.wait(every_s):
                 return
