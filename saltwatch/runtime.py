@@ -108,9 +108,9 @@ def _judge_landed(engine: AlertEngine, landed: SqliteLandedLog) -> None:
     process's handheld readings, ``saltwatch ingest``'s vendor polls): storage/landed_sqlite.py."""
     try:
         seq, readings = landed.read(LANDED_READER)
-        if readings:
+        if readings:  # nothing new: the cursor stays, and nothing is written
             engine.on_readings(readings)
-        landed.done(LANDED_READER, seq)
+            landed.done(LANDED_READER, seq)
     except RetryableError as exc:  # the state file is busy or full: the next turn reads them
         log.warning("the landed log was not read: %s", exc)
 

@@ -256,11 +256,15 @@ def polled_for_alerts(
         return
 
     def keep() -> None:
+        kept: list[tuple[str, int | None, int, float]] = []
         while True:
-            try:
-                polled.replace(poller.polled() for poller in service.pollers)
-            except (RetryableError, FatalError) as exc:  # a full or read-only state file
-                log.warning("the polled sources' state was not kept: %s", exc)
+            now = [poller.polled() for poller in service.pollers]
+            if now != kept:  # written when a poll landed something, not every turn
+                try:
+                    polled.replace(now)
+                    kept = now
+                except (RetryableError, FatalError) as exc:  # a full or read-only state file
+                    log.warning("the polled sources' state was not kept: %s", exc)
             if stop.wait(every_s):
                 return
 
