@@ -2,12 +2,15 @@
 will be: one season scored, with and without earlier seasons before it as an imported history.
 
     python -m bench.outlook_sim [--history 2016,2020] [--scored 2024] [--seed 7]
+        [--sample-h 2] [--history-bursts 3,6]
 
 Each season runs from 1 November to 10 May (Vietnam days), 15-minute readings judged and QC'd
 as ingest would store them (bench/forecast_sim.py), good readings only; a day counts with
 ``[outlook] day_readings`` of them. The scored season is forecast from 1 January of its year
-(the days before are history only). Prints the skill against persistence of the daily peak at
-days 1, 3 and 7 per station, then the median and the worst.
+(the days before are history only). ``--sample-h 2`` keeps a reading every 2 hours, as the
+national network samples; ``--history-bursts 3,6`` keeps the earlier seasons only on 3 days of
+every 6, as it sampled the drought years (docs/domain.md §3.4). Prints the skill against
+persistence of the daily peak at days 1, 3 and 7 per station, then the median and the worst.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import date
 import numpy as np
 
 from bench.forecast_sim import readings_of
+from bench.forecast_skill import on_grid
 from bench.outlook_skill import Case, score
 from saltwatch.analytics.outlook import outlooks
 from saltwatch.analytics.outlook_inputs import DailySeries, settings_of
@@ -31,18 +35,28 @@ VN_OFFSET_S = 7 * 3600
 
 
 def season_days(
-    stations: list[Device], scenario: str, seed: int, min_readings: int
+    stations: list[Device],
+    scenario: str,
+    seed: int,
+    min_readings: int,
+    sample_h: float = 0.0,
+    bursts: tuple[int, int] | None = None,
 ) -> dict[str, dict[int, float]]:
-    """Each station's daily peak (date ordinal → ‰) over one simulated season."""
+    """Each station's daily peak (date ordinal → ‰) over one simulated season: from the
+    readings on a ``sample_h``-hour grid (0: every 15 minutes), and with ``bursts`` (d, e) only
+    on d days of every e, as the network sampled the drought years."""
     year = int(scenario)
     found = readings_of(
         stations, epoch(f"{year - 1}-11-01"), epoch(f"{year}-05-10"), seed, scenario
     )
     out: dict[str, dict[int, float]] = {}
-    for device, (ts, values) in found.items():
+    for device, series in found.items():
+        ts, values = on_grid(series, sample_h)
         days = (ts // NS_PER_S + VN_OFFSET_S) // 86400 + date(1970, 1, 1).toordinal()
         peaks: dict[int, float] = {}
         for day in np.unique(days).tolist():
+            if bursts is not None and day % bursts[1] >= bursts[0]:
+                continue
             mine = values[days == day]
             if mine.size >= min_readings:
                 peaks[int(day)] = float(mine.max())
@@ -55,7 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--history", default="2016,2020", help="earlier seasons (scenarios)")
     ap.add_argument("--scored", default="2024", help="the season scored (a scenario)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--sample-h", type=float, default=0.0, help="keep a reading every so many hours (0: all)"
+    )
+    ap.add_argument(
+        "--history-bursts",
+        metavar="D,E",
+        help="the earlier seasons only on D days of every E (the drought years' sampling: 3,6)",
+    )
     args = ap.parse_args(argv)
+    bursts = None
+    if args.history_bursts:
+        on, every = (int(v) for v in args.history_bursts.split(","))
+        if not 0 < on <= every:
+            ap.error("--history-bursts D,E needs 0 < D <= E")
+        bursts = (on, every)
     rules = load_rules().outlook
     settings = settings_of(rules)
     stations = [d for d in load_registry().devices_of("salinity") if d.river == "tien"]
@@ -63,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     seasons = {}
     for scenario in [*history, args.scored]:
         print(f"# simulating the {scenario} season…", flush=True)
-        seasons[scenario] = season_days(stations, scenario, args.seed, rules.day_readings)
+        seasons[scenario] = season_days(
+            stations,
+            scenario,
+            args.seed,
+            rules.day_readings,
+            args.sample_h,
+            bursts if scenario != args.scored else None,
+        )
     start = date(int(args.scored), 1, 1).toordinal()
     print("station".ljust(14) + "".join(f"  with@{d}  none@{d}" for d in LEADS))
     table: dict[str, list[list[float]]] = {"with": [], "none": []}

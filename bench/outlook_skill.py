@@ -6,8 +6,10 @@
 Every series is turned into daily values and forecast at every origin, fitted only on what was
 known at that origin, as SaltWatch forecasts a station (analytics/outlook.py, settings from
 config/rules.toml's [outlook]). Sub-daily salinity (``--data``) gives its daily peak and low: UTC
-days, or ``--day-offset-h 7`` for Vietnam days, counted with readings in ``--min-hours`` hours;
-rows are grouped by their ``station`` column, so a station's earlier seasons may come in files
+days, or ``--day-offset-h 7`` for Vietnam days; a day counts with readings in two thirds of the
+hours its file's days usually hold (16 at 15-minute sampling, 8 of a 2-hourly record's 12), or in
+``--min-hours`` hours; a series with too few days is left out with a line on stderr. Rows are
+grouped by their ``station`` column, so a station's earlier seasons may come in files
 of their own, and ``--data-from`` scores from a day on, the days before being history only. The
 Delaware salt front (``--front``) gives its daily km, the Trenton discharge its flow. Printed
 per series and pooled, at leads 1, 3, 5 and 7 days: MAE,
@@ -23,16 +25,23 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from saltwatch.analytics.outlook import Outlooks, outlooks
-from saltwatch.analytics.outlook_inputs import OUTLOOK_METHODS, DailySeries, settings_of
+from saltwatch.analytics.outlook_inputs import (
+    OUTLOOK_METHODS,
+    DailySeries,
+    OutlookSettings,
+    settings_of,
+)
 from saltwatch.core.rules import load_rules
 
 LEADS = (1, 3, 5, 7)
@@ -45,36 +54,67 @@ class Case:
     first: int  # the first origin scored (earlier days are history only)
 
 
+Day = tuple[set[int], float, float]  # the hours with readings, the highest, the lowest
+
+
 def daily_by_station(
-    paths: list[Path], min_hours: int, offset_h: float
+    paths: list[Path], min_hours: int | None, offset_h: float
 ) -> dict[str, tuple[DailySeries, DailySeries]]:
     """Daily peak and low of sub-daily series (shared/data/real's CSV format), one per station:
     rows are grouped by their ``station`` column, so a station's earlier seasons may come in
-    files of their own. Days run from ``offset_h`` after midnight UTC (7: Vietnam days)."""
-    seen: dict[str, dict[int, tuple[set[int], float, float]]] = {}
+    files of their own. Days run from ``offset_h`` after midnight UTC (7: Vietnam days). A day
+    counts with readings in ``min_hours`` of its hours; ``None``: in two thirds of the hours the
+    station's days in that file usually hold (16 of 24 at 15-minute or hourly sampling, 8 of
+    the 12 of a 2-hourly record, 1 of a daily one), so an earlier season logged 2-hourly counts
+    beside a 15-minute one."""
+    kept: dict[str, dict[int, tuple[float, float]]] = {}
     for path in paths:
-        fallback = path.stem.split("_")[2] if path.stem.count("_") >= 2 else path.stem
-        with path.open(newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                if not row.get("salinity_ppt"):
-                    continue
-                when = datetime.fromisoformat(row["time_utc"].replace("Z", "+00:00"))
-                local = when + timedelta(hours=offset_h)
-                day, value = local.date().toordinal(), float(row["salinity_ppt"])
-                days = seen.setdefault(row.get("station") or fallback, {})
-                hours, high, low = days.get(day, (set(), value, value))
-                hours.add(local.hour)
-                days[day] = (hours, max(high, value), min(low, value))
+        for station, days in _days_of(path, offset_h).items():
+            need = min_hours if min_hours is not None else usual_hours(days.values())
+            mine = kept.setdefault(station, {})
+            for day, (hours, high, low) in days.items():
+                if len(hours) >= need:
+                    was = mine.get(day, (high, low))
+                    mine[day] = (max(was[0], high), min(was[1], low))
     out = {}
-    for station, days in seen.items():
-        first, last = min(days), max(days)
+    for station, extremes in kept.items():
+        if not extremes:
+            print(f"# {station}: left out, no day counted (see --min-hours)", file=sys.stderr)
+            continue
+        first, last = min(extremes), max(extremes)
         peak = np.full(last - first + 1, np.nan)
         trough = np.full(last - first + 1, np.nan)
-        for day, (hours, high, low) in days.items():
-            if len(hours) >= min_hours:
-                peak[day - first], trough[day - first] = high, low
+        for day, (high, low) in extremes.items():
+            peak[day - first], trough[day - first] = high, low
         out[_short(station, paths)] = (DailySeries(first, peak), DailySeries(first, trough))
     return out
+
+
+def _days_of(path: Path, offset_h: float) -> dict[str, dict[int, Day]]:
+    """One file's readings by station and day."""
+    fallback = path.stem.split("_")[2] if path.stem.count("_") >= 2 else path.stem
+    seen: dict[str, dict[int, Day]] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if not row.get("salinity_ppt"):
+                continue
+            when = datetime.fromisoformat(row["time_utc"].replace("Z", "+00:00"))
+            if when.tzinfo is not None:  # a time written with its offset: counted in UTC
+                when = when.astimezone(UTC).replace(tzinfo=None)
+            local = when + timedelta(hours=offset_h)
+            day, value = local.date().toordinal(), float(row["salinity_ppt"])
+            days = seen.setdefault(row.get("station") or fallback, {})
+            hours, high, low = days.get(day, (set(), value, value))
+            hours.add(local.hour)
+            days[day] = (hours, max(high, value), min(low, value))
+    return seen
+
+
+def usual_hours(days: Iterable[Day]) -> int:
+    """Two thirds of the hours with readings that days usually hold (their median), so that a
+    day missing a third of its sampling does not count, whatever the sampling."""
+    usual = float(np.median([len(hours) for hours, _, _ in days]))
+    return max(1, math.ceil(usual * 2 / 3))
 
 
 def _short(station: str, paths: list[Path]) -> str:
@@ -169,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="--data: days start this many hours after midnight UTC (7: Vietnam days)",
     )
-    ap.add_argument("--min-hours", type=int, default=16, help="hours with readings for a day")
+    ap.add_argument(
+        "--min-hours",
+        type=int,
+        help="--data: hours with readings a day needs to count (default: two thirds of those "
+        "the station's days usually hold: 16 at 15-minute or hourly sampling, 8 at 2-hourly)",
+    )
     ap.add_argument("--lows", action="store_true", help="also score the daily lows")
     ap.add_argument(
         "--ceiling",
@@ -198,8 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         front = front_of(args.front)
         first = date.fromisoformat(args.score_from).toordinal() - front.first_day
         cases.append(Case("Delaware front km", front, first))
+    cases = [c for c in cases if enough(c, settings)]
     if not cases:
-        ap.error("nothing to score: give --data and/or --front")
+        ap.error("nothing to score: give --data and/or --front (with days that count)")
     methods = tuple(m for m in args.methods.split(",") if m in OUTLOOK_METHODS)
     print(f"# outlook skill, settings {settings}", flush=True)
     print(f"# candidates: {', '.join(methods)}", flush=True)
@@ -240,6 +286,19 @@ def main(argv: list[str] | None = None) -> int:
             line = "".join(f"  {ceiling(case, d):+7.3f}" for d in LEADS)
             print(case.name[:24].ljust(24) + line)
     return 0
+
+
+def enough(case: Case, s: OutlookSettings) -> bool:
+    """Whether a series has days enough to score (else it says why, on stderr)."""
+    counted = int(np.count_nonzero(~np.isnan(case.series.values[case.first :])))
+    if counted >= s.min_pairs + s.horizon_days:
+        return True
+    print(
+        f"# {case.name}: left out, {counted} days counted from the first day scored "
+        f"(it needs {s.min_pairs + s.horizon_days}); see --min-hours and --data-from",
+        file=sys.stderr,
+    )
+    return False
 
 
 def ceiling(case: Case, lead: int) -> float:
