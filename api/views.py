@@ -50,7 +50,11 @@ class IngestView(Protocol):
 
 
 class NoIngest:
-    """The API-only process: ingest runs elsewhere, so none of this is known here."""
+    """The API-only process: ingest runs elsewhere, so none of this is known here but the
+    polled sources, where ``sources`` reads what ingest keeps of them."""
+
+    def __init__(self, sources: Callable[[], list[SourceStatus]] | None = None) -> None:
+        self._sources = sources
 
     def recent_rejections(self) -> list[RecentRejection]:
         return []
@@ -68,7 +72,7 @@ class NoIngest:
         return False
 
     def sources(self) -> list[SourceStatus]:
-        return []
+        return self._sources() if self._sources is not None else []
 
 
 class AlertsView(Protocol):

@@ -59,6 +59,12 @@ class SourceStatus:
     failing: bool  # its last poll failed
 
 
+#: what a process that does not poll needs to tell a source's state (storage/polled_sqlite.py):
+#: the name, the newest time landed (None: none yet), when polling began, ``stale_after`` in
+#: seconds, and whether the last poll failed
+Polled = tuple[str, int | None, int, float, bool]
+
+
 class SourceError(Exception):
     """The vendor's API failed this time (answer, timeout, connection): try again later."""
 
@@ -217,11 +223,12 @@ class HttpPoller:
             return None
         return (self._clock.now_ns() - max(self.cursors.newest.values())) / NS_PER_S
 
-    def polled(self) -> tuple[str, int | None, int, float]:
-        """What a process that does not poll needs to tell staleness later: the name, the newest
-        time landed (None: none yet), when polling began, and ``stale_after`` in seconds."""
+    def polled(self) -> Polled:
+        """What a process that does not poll needs to tell staleness later
+        (storage/polled_sqlite.py)."""
         newest = max(self.cursors.newest.values()) if self.cursors.newest else None
-        return (self.source.name, newest, self.started_ns, self.source.stale_after_s)
+        failing = self.failing_since is not None
+        return (self.source.name, newest, self.started_ns, self.source.stale_after_s, failing)
 
     def status(self) -> SourceStatus:
         """Stale: nothing for longer than ``stale_after`` (counted from the start while nothing

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from saltwatch.api.app import create_app
 from saltwatch.api.context import ApiContext
-from saltwatch.api.views import AlertsElsewhere, StoredAnalytics
+from saltwatch.api.views import AlertsElsewhere, NoIngest, StoredAnalytics
 from saltwatch.core.clock import SystemClock
 from saltwatch.core.registry import load_registry
 from saltwatch.core.settings import load_settings
@@ -20,7 +20,7 @@ from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.factory import open_reading_store
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
-from saltwatch.wiring import landed_for_alerts
+from saltwatch.wiring import landed_for_alerts, polled_elsewhere
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
 
@@ -47,5 +47,6 @@ def app_from_environment() -> FastAPI:
         issued=SqliteIssuedBulletins(state_path),
         signins=SqliteSignIns(state_path),
         schedules=SqliteSchedules(state_path),
+        ingest=NoIngest(polled_elsewhere(settings, clock)),  # the vendor clouds ingest polls
     )
     return create_app(context)

@@ -34,6 +34,7 @@ from saltwatch.ingest.intake import Inbound
 from saltwatch.ingest.metrics import IngestMetrics
 from saltwatch.ingest.mqtt import MqttConsumer
 from saltwatch.ingest.partition import Partition
+from saltwatch.ingest.poller import Polled, SourceStatus
 from saltwatch.ingest.service import IngestConfig, IngestService
 from saltwatch.ingest.uplinks import Uplinks, uplink_topics
 from saltwatch.ingest_workers import earlier_subscriptions
@@ -242,6 +243,21 @@ def landed_for_alerts(
     return tell
 
 
+def polled_elsewhere(settings: Settings, clock: Clock) -> Callable[[], list[SourceStatus]]:
+    """The vendor clouds as ``saltwatch ingest`` beside this process keeps them
+    (storage/polled_sqlite.py), counted when asked: what ``/health`` of ``saltwatch api`` lists."""
+    polled = SqlitePolledSources(settings.state.path)
+
+    def states() -> list[SourceStatus]:
+        try:
+            return polled.states(clock.now_ns())
+        except (RetryableError, FatalError) as exc:  # busy, or not there yet: asked again later
+            log.debug("the polled sources were not read: %s", exc)
+            return []
+
+    return states
+
+
 def polled_for_alerts(
     settings: Settings, service: IngestService, stop: threading.Event, every_s: float = 15.0
 ) -> None:
@@ -256,7 +272,7 @@ def polled_for_alerts(
         return
 
     def keep() -> None:
-        kept: list[tuple[str, int | None, int, float]] = []
+        kept: list[Polled] = []
         while True:
             now = [poller.polled() for poller in service.pollers]
             if now != kept:  # written when a poll landed something, not every turn

@@ -416,13 +416,21 @@ def test_a_vendor_clouds_reading_polled_by_ingest_is_judged_by_the_alerts_proces
 
 
 def test_a_vendor_cloud_gone_quiet_beside_the_alerts_process_is_a_system_alert(
-    mosquitto: MosquittoServer, alerts_seen: Collector, tmp_path: Path, topic_prefix: str
+    mosquitto: MosquittoServer,
+    alerts_seen: Collector,
+    tmp_path: Path,
+    topic_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The split layout: the vendor never answers. The alerts process does not run the poller,
-    and said nothing; it reads the polled sources ingest keeps and raises ``source-stale``."""
+    and said nothing; it reads the polled sources ingest keeps and raises ``source-stale``. The
+    API process's ``/health`` listed no source; it reads them too."""
     import socket  # noqa: PLC0415
 
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
     from harness.documented import documented_sources  # noqa: PLC0415
+    from saltwatch.api_process import app_from_environment  # noqa: PLC0415
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -443,5 +451,17 @@ def test_a_vendor_cloud_gone_quiet_beside_the_alerts_process_is_a_system_alert(
 
     with alerts_process(env, tmp_path / "alerts.log"), ingest_beside(env, tmp_path / "ingest"):
         wait_until(lambda: stale() != [], 30, "the source-stale system alert")
+        for name, value in env.items():
+            if name.startswith("SALTWATCH_"):
+                monkeypatch.setenv(name, value)
+        with TestClient(app_from_environment()) as api:
+            # ingest writes what it polled every 15 s, when it changed (a failed poll did)
+            failing = {"name": "vendor-buoys", "lag_s": None, "stale": True, "failing": True}
+            wait_until(lambda: failing in api.get("/health").json()["sources"], 40, "/health")
+            health = api.get("/health").json()
+    assert health["status"] == "degraded", health
+    assert health["sources"] == [
+        {"name": "vendor-buoys", "lag_s": None, "stale": True, "failing": True}
+    ]
     (event, *_) = stale()
     assert event["fingerprint"] == "source-stale:vendor-buoys" and event["severity"] == "warning"
