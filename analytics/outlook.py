@@ -45,7 +45,7 @@ class Outlooks:
     upper: FloatArray
     method: list[OutlookMethod]  # per origin ("persistence" where nothing better was earned)
     climatology: npt.NDArray[np.bool_]  # per origin: the shipped forecast leaned on the date's
-    # climatology (damped+climate, or damped+flow where earlier years hold the date)
+    # climatology (damped+climate, +springs or +flow where earlier years hold the date)
     by_method: dict[OutlookMethod, FloatArray]  # every candidate's out-of-sample forecasts
 
 
@@ -92,11 +92,11 @@ def _corrected(
 def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
     """What each correction may mean: a share of the way toward each anchor (0 to 1, never away
     from it), and of the spring–neap change (0 to 1: the cycle carries on, it is not amplified).
-    A fit on a few weeks of a rising season would otherwise extrapolate. The springs' cycle is
-    fitted freely (its two inputs are its phase and size), on a year of record or more."""
+    A fit on a few weeks of a rising season would otherwise extrapolate. The springs' cycles
+    are fitted freely (two inputs each: a phase and a size), on a year of record or more."""
     out = coef.copy()
     out[0] = min(max(out[0], 0.0), 1.0)
-    if method in ("damped+tide", "damped+climate"):
+    if method in ("damped+tide", "damped+climate", "damped+springs"):
         out[1] = min(max(out[1], 0.0), 1.0)
     return out
 
@@ -202,5 +202,6 @@ def outlooks(
             widen = _roughness(past)
             lower[t, lead - 1] = pred[lead - 1] + lo * widen
             upper[t, lead - 1] = pred[lead - 1] + hi * widen
-    leaned = np.array([m in ("damped+climate", "damped+flow") for m in chosen]) & has_climate
+    leaning = ("damped+climate", "damped+springs", "damped+flow")
+    leaned = np.array([m in leaning for m in chosen]) & has_climate
     return Outlooks(mean, lower, upper, chosen, leaned, by_method)

@@ -13,13 +13,18 @@ ordinals, missing days NaN):
   the 14.77-day (MSf) harmonic fitted to the series' last ``tide_days``. The 13.66-day (Mf) and
   27.55-day (Mm) ones were tried beside it: two months cannot tell MSf from Mf apart, and the
   fit got worse on the simulator and no better on the measured series.
-- ``damped+springs``: ``damped`` and the spring–neap cycle as earlier seasons saw it: the
-  cycle's change to the target day at its astronomical period (counted from the date, so that
-  every season shares one phase), times the recent mean (a station's swing grows with its
-  salinity), its phase and size fitted on the whole record. Only with a year of record behind
-  the origin: on one season the 56-day fit above does better; with the 2016 and 2020 seasons
-  behind the simulator's 2024 it gained +0.02 at day 3 and lifted the worst station at day 7
-  from +0.11 to +0.17 (docs/analytics.md).
+- ``damped+springs``: where a year of record lies behind the origin, one correction with all
+  that the earlier seasons teach: the way to the recent mean, the way to the date's climatology
+  (the recent mean where earlier years do not hold the date), and the fortnightly cycles of the
+  tide as they saw them. These are the spring–neap cycle (MSf, 14.77 days: M2 and S2 in step)
+  and the tropic one (Mf, 13.66 days: K1 and O1 in step, the diurnal half of a mixed tide such
+  as the Mekong's). Each is the cycle's change to the target day at its astronomical period
+  (counted from the date, so that every season shares one phase), times the recent mean (a
+  station's swing grows with its salinity), its phase and size fitted on the whole record.
+  Wherever it is offered, ``damped`` and ``damped+climate`` are not: they are this correction
+  with some inputs left out, and a choice among near-equal methods on 30 noisy origins lost
+  what the cycles gained (docs/analytics.md). Two months cannot tell the two cycles apart;
+  two seasons can. On one season the 56-day fit above does better.
 - ``damped+flow``: the way to the climatology where earlier years hold the date (else the recent
   mean), and where the upstream flow holds the series, where a river station gives one: the
   log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and the value
@@ -52,8 +57,10 @@ OUTLOOK_METHODS: tuple[OutlookMethod, ...] = (
     "damped+springs",
     "damped+flow",
 )
-#: the spring–neap (MSf) period in days
+#: the spring–neap (MSf) period in days, fitted within a season
 FORTNIGHT_DAYS = (14.765294,)
+#: the fortnightly cycles a year of record can tell apart: spring–neap (MSf) and tropic (Mf)
+CYCLE_DAYS = (14.765294, 13.660791)
 YEAR_DAYS = 365.2425
 _FLOW_DAYS = (1, 7, 30, 90)  # the flows that hold a front: means of the last days' discharge
 
@@ -162,22 +169,22 @@ def spring_neap(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
 
 
 def springs(series: DailySeries, days: int, level: FloatArray) -> FloatArray:
-    """(n, days, 2): the spring–neap cycle's change from the origin to each target day, at its
-    astronomical period counted from the date itself (so that every season and file of a
-    station shares one phase), times the origin's recent ``level`` (a station's swing grows
-    with its salinity); NaN at origins with less than a year of record behind them."""
+    """(n, days, 2 per cycle): each fortnightly cycle's change from the origin to each target
+    day, at its astronomical period counted from the date itself (so that every season and
+    file of a station shares one phase), times the origin's recent ``level`` (a station's swing
+    grows with its salinity); NaN at origins with less than a year of record behind them."""
     y = np.asarray(series.values, np.float64)
     n = y.size
     day = series.first_day + np.arange(n, dtype=np.float64)
-    w = 2 * np.pi / FORTNIGHT_DAYS[0]
     ahead = day[:, None] + np.arange(1, days + 1)[None, :]
-    out = np.stack(
-        [
+    parts = []
+    for period in CYCLE_DAYS:
+        w = 2 * np.pi / period
+        parts += [
             (np.cos(w * ahead) - np.cos(w * day)[:, None]) * level,
             (np.sin(w * ahead) - np.sin(w * day)[:, None]) * level,
-        ],
-        axis=2,
-    )
+        ]
+    out = np.stack(parts, axis=2)
     known = np.flatnonzero(np.isfinite(y))
     start = int(known[0]) if known.size else n
     out[: min(n, start + int(YEAR_DAYS))] = np.nan
@@ -202,8 +209,12 @@ def method_inputs(
     tide = spring_neap(y, days, s)[:, :, None]
     found["damped+tide"] = np.concatenate([toward_recent, tide], axis=2)
     cycle = springs(series, days, recent)
-    if np.isfinite(cycle).any():
-        found["damped+springs"] = np.concatenate([toward_recent, cycle], axis=2)
+    taught = np.asarray(np.isfinite(cycle).all(axis=(1, 2)), np.bool_)  # a year of record behind
+    if taught.any():
+        found["damped+springs"] = np.concatenate([toward_recent, toward_anchor, cycle], axis=2)
+        for nested in ("damped", "damped+climate"):  # its special cases: not offered beside it
+            if nested in found:
+                found[nested] = np.where(taught[:, None, None], np.nan, found[nested])
     if series.flow is not None and np.isfinite(series.flow).any():
         flows = [np.log(np.maximum(trailing_mean(series.flow, w), 1e-3)) for w in _FLOW_DAYS]
         season = flows[_FLOW_DAYS.index(30)]

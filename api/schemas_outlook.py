@@ -42,7 +42,8 @@ class StationOutlookOut(BaseModel):
     method: str = Field(
         description="persistence, damped (toward the recent mean), damped+climate (also "
         "toward the date's climatology from earlier seasons), damped+tide (spring–neap, fitted "
-        "on the last weeks), damped+springs (spring–neap as earlier seasons saw it), "
+        "on the last weeks), damped+springs (with a year of record: the recent mean, the "
+        "climatology and the 14.77- and 13.66-day tidal cycles as earlier seasons saw them), "
         "damped+flow (upstream discharge): the one the station's "
         "own recent record chose; never one that erred more than persistence there"
     )
