@@ -84,10 +84,10 @@ def test_the_spring_neap_cycle_is_carried_into_the_days_ahead() -> None:
     assert 1 - _skill(y, found, 7, 100) < 0.8 * (1 - _skill(y, only_damped, 7, 100))
 
 
-def test_earlier_seasons_teach_the_spring_neap_swing_of_a_station() -> None:
-    """A station whose swing grows with its salinity and peaks two days after the springs: with
-    a year of record behind it, the cycle's phase and size are learned from all of it."""
-    rng = np.random.default_rng(5)
+def _swinging(seed: int, period: float, lag: float) -> DailySeries:
+    """Three years of a station whose swing, on a cycle of ``period`` days peaking ``lag`` days
+    after its astronomical phase, grows with its seasonal salinity; weather on top."""
+    rng = np.random.default_rng(seed)
     n = int(3 * 365.2425)
     first_day = 738000
     day = first_day + np.arange(n)
@@ -95,10 +95,15 @@ def test_earlier_seasons_teach_the_spring_neap_swing_of_a_station() -> None:
     weather = np.zeros(n)
     for i in range(1, n):
         weather[i] = 0.7 * weather[i - 1] + rng.normal(0, 0.5)
-    swing = 0.35 * np.cos(2 * np.pi * (day - 2.0) / 14.765294)
-    y = np.maximum(level * (1.0 + swing) + weather, 0.0)
-    first = 2 * 365
-    series = DailySeries(first_day, y)
+    swing = 0.35 * np.cos(2 * np.pi * (day - lag) / period)
+    return DailySeries(first_day, np.maximum(level * (1.0 + swing) + weather, 0.0))
+
+
+def test_earlier_seasons_teach_the_spring_neap_swing_of_a_station() -> None:
+    """A station whose swing grows with its salinity and peaks two days after the springs: with
+    a year of record behind it, the cycle's phase and size are learned from all of it."""
+    series = _swinging(seed=5, period=14.765294, lag=2.0)
+    y, n, first = series.values, series.values.size, 2 * 365
     found = outlooks(series, SETTINGS, first)
     assert np.isnan(found.by_method["damped+springs"][:365]).all()  # no year behind: none
     without = tuple(m for m in OUTLOOK_METHODS if m != "damped+springs")
@@ -113,18 +118,8 @@ def test_earlier_seasons_teach_the_tropic_cycle_of_a_mixed_tide() -> None:
     beat, every 13.66 days. Within a season it cannot be told from the spring–neap cycle; two
     seasons behind the scored one teach it, and the correction of those seasons replaces the
     methods it nests (``damped``, ``damped+climate``) wherever it is offered."""
-    rng = np.random.default_rng(6)
-    n = int(3 * 365.2425)
-    first_day = 738000
-    day = first_day + np.arange(n)
-    level = 6.0 + 4.0 * np.sin(2 * np.pi * np.arange(n) / 365.2425)
-    weather = np.zeros(n)
-    for i in range(1, n):
-        weather[i] = 0.7 * weather[i - 1] + rng.normal(0, 0.5)
-    swing = 0.35 * np.cos(2 * np.pi * (day - 1.0) / 13.660791)
-    y = np.maximum(level * (1.0 + swing) + weather, 0.0)
-    first = 2 * 365
-    series = DailySeries(first_day, y)
+    series = _swinging(seed=6, period=13.660791, lag=1.0)
+    y, n, first = series.values, series.values.size, 2 * 365
     found = outlooks(series, SETTINGS, first)
     taught = ~np.isnan(found.by_method["damped+springs"][first:, 0])
     assert taught.all()
