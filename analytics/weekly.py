@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from saltwatch.analytics.bulletin import covered_zones, in_zones
-from saltwatch.analytics.outlook_kept import StationOutlook
+from saltwatch.analytics.outlook_kept import DayAhead, StationOutlook
 from saltwatch.analytics.reach import Reach
 from saltwatch.analytics.risk import RiskLevel
 from saltwatch.analytics.tides_ahead import SpringTide
@@ -30,6 +30,7 @@ class StationWeek:
     zone: str
     peak: float  # the week's highest forecast daily maximum, ‰
     day: date  # …expected on
+    until: date  # …and held, as stated to 0.01 ‰, until (``day`` when it is one day's peak)
     lower: float
     upper: float
     level: str | None  # "critical" / "warning": the station's level that peak reaches
@@ -90,7 +91,9 @@ def _station_week(o: StationOutlook, registry: Registry, rules: RuleSet) -> Stat
     days = [d for d in o.days if math.isfinite(d.peak)]
     if not days:
         return None
-    top = max(days, key=lambda d: d.peak)
+    at = max(range(len(days)), key=lambda i: days[i].peak)
+    top = days[at]
+    first, last = _held(days, at)
     level = level_reached(registry, rules, o.station, top.peak, top.day)
     intake: tuple[date, ...] = ()
     if device.profile == Profile.INTAKE:
@@ -103,12 +106,30 @@ def _station_week(o: StationOutlook, registry: Registry, rules: RuleSet) -> Stat
         device.name,
         registry.zones[device.zone].name,
         top.peak,
-        top.day,
+        first,
+        last,
         top.peak_lower,
         top.peak_upper,
         level,
         intake,
     )
+
+
+def _held(days: list[DayAhead], at: int) -> tuple[date, date]:
+    """The run of consecutive days around ``days[at]`` whose peak reads the same to 0.01 ‰: a
+    forecast that holds all week has no one day of its highest, and a bulletin naming one would
+    say what the forecast does not."""
+
+    def same(i: int, j: int) -> bool:  # neighbours in time, read alike
+        near = abs((days[j].day - days[i].day).days) == 1
+        return near and round(days[j].peak, 2) == round(days[at].peak, 2)
+
+    lo = hi = at
+    while lo > 0 and same(lo, lo - 1):
+        lo -= 1
+    while hi + 1 < len(days) and same(hi, hi + 1):
+        hi += 1
+    return days[lo].day, days[hi].day
 
 
 def _river_week(week: WeekAhead, river: str, registry: Registry) -> RiverWeek:

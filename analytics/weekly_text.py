@@ -46,6 +46,10 @@ def _day(day: date, lang: Lang) -> str:
     return f"{day:%d/%m}" if lang == "vi" else f"{day:%d %b}"
 
 
+def _days(first: date, last: date, lang: Lang) -> str:
+    return _day(first, lang) if first == last else f"{_day(first, lang)}–{_day(last, lang)}"
+
+
 def _reach(reach: Reach | None, lang: Lang) -> str:
     if reach is None:
         return "–"
@@ -104,7 +108,7 @@ def blocks(b: WeeklyBulletin, lang: Lang) -> list[Part]:
         out.append(Part("p", w["made"].format(at=made, origin=_day(b.origin, lang))))
     out.append(Part("h2", w["stations"]))
     rows = [
-        [s.name, s.zone, _num(s.peak, lang), _day(s.day, lang),
+        [s.name, s.zone, _num(s.peak, lang), _days(s.day, s.until, lang),
          f"{_num(s.lower, lang)} – {_num(s.upper, lang)}", w[s.level or "normal"]]
         for s in b.stations
     ]  # fmt: skip
