@@ -33,6 +33,7 @@ from saltwatch.analytics.outlook_inputs import (
 
 _MIN_BAND_ERRORS = 10  # past errors a lead needs before its band is drawn from them
 _IRLS_STEPS = 12
+_CYCLES_BEAT_DAYS = 182  # 1 / (1/13.66 − 1/14.77): the tropic and spring–neap cycles' beat
 _RECENT_DAYS = 10  # the last errors whose roughness may widen the band
 
 
@@ -81,12 +82,19 @@ def _corrected(
                 rows = np.flatnonzero(usable[: max(0, t - lead + 1)])
                 coef = (
                     _bounded(robust_fit(xl[rows], target[rows], s.ridge), method)
-                    if rows.size >= s.min_pairs
+                    if rows.size >= s.min_pairs and _spans_enough(rows, method)
                     else None
                 )
             if coef is not None and not np.isnan(xl[t]).any():
                 out[t, lead - 1] = y[t] + xl[t] @ coef
     return out
+
+
+def _spans_enough(rows: npt.NDArray[np.intp], method: OutlookMethod) -> bool:
+    """The springs' two cycles drift through each other every 182 days: pairs from a shorter
+    stretch (a year of record sampled in bursts that hold no pair at this lead) cannot tell
+    them apart, and the fit is not made."""
+    return method != "damped+springs" or int(rows[-1] - rows[0]) >= _CYCLES_BEAT_DAYS
 
 
 def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
@@ -99,6 +107,20 @@ def _bounded(coef: FloatArray, method: OutlookMethod) -> FloatArray:
     if method in ("damped+tide", "damped+climate", "damped+springs"):
         out[1] = min(max(out[1], 0.0), 1.0)
     return out
+
+
+def _leave_nested(by_method: dict[OutlookMethod, FloatArray]) -> None:
+    """Where ``damped+springs`` forecasts every lead, its special cases (``damped``,
+    ``damped+climate``: the same correction with inputs left out) are not offered beside it:
+    choosing among near-equal methods on a few noisy weeks lost what its cycles gained. Where
+    its fit lacks pairs (a year of record sampled in bursts), they stay."""
+    richer = by_method.get("damped+springs")
+    if richer is None:
+        return
+    fitted = np.asarray(~np.isnan(richer).any(axis=1), np.bool_)
+    for nested in ("damped", "damped+climate"):
+        if nested in by_method:
+            by_method[nested] = np.where(fitted[:, None], np.nan, by_method[nested])
 
 
 def _errors(y: FloatArray, pred: FloatArray) -> FloatArray:
@@ -177,6 +199,7 @@ def outlooks(
     for method, x in feats.items():
         if method in methods:
             by_method[method] = _corrected(y, x, s, first, method)
+    _leave_nested(by_method)
     errs = {m: _errors(y, p) for m, p in by_method.items()}
     signed = np.full((n, days), np.nan)
     for lead in range(1, days + 1):

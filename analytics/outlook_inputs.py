@@ -21,10 +21,11 @@ ordinals, missing days NaN):
   as the Mekong's). Each is the cycle's change to the target day at its astronomical period
   (counted from the date, so that every season shares one phase), times the recent mean (a
   station's swing grows with its salinity), its phase and size fitted on the whole record.
-  Wherever it is offered, ``damped`` and ``damped+climate`` are not: they are this correction
-  with some inputs left out, and a choice among near-equal methods on 30 noisy origins lost
-  what the cycles gained (docs/analytics.md). Two months cannot tell the two cycles apart;
-  two seasons can. On one season the 56-day fit above does better.
+  Wherever it forecasts (its fit found pairs enough), ``damped`` and ``damped+climate`` are not
+  offered (analytics/outlook.py): they are this correction with some inputs left out, and a
+  choice among near-equal methods on 30 noisy origins lost what the cycles gained
+  (docs/analytics.md). Two months cannot tell the two cycles apart; two seasons can. On one
+  season the 56-day fit above does better.
 - ``damped+flow``: the way to the climatology where earlier years hold the date (else the recent
   mean), and where the upstream flow holds the series, where a river station gives one: the
   log of the mean discharge over the last 1, 7, 30 and 90 days, the value itself, and the value
@@ -209,12 +210,8 @@ def method_inputs(
     tide = spring_neap(y, days, s)[:, :, None]
     found["damped+tide"] = np.concatenate([toward_recent, tide], axis=2)
     cycle = springs(series, days, recent)
-    taught = np.asarray(np.isfinite(cycle).all(axis=(1, 2)), np.bool_)  # a year of record behind
-    if taught.any():
+    if np.isfinite(cycle).any():  # a year of record behind some origins
         found["damped+springs"] = np.concatenate([toward_recent, toward_anchor, cycle], axis=2)
-        for nested in ("damped", "damped+climate"):  # its special cases: not offered beside it
-            if nested in found:
-                found[nested] = np.where(taught[:, None, None], np.nan, found[nested])
     if series.flow is not None and np.isfinite(series.flow).any():
         flows = [np.log(np.maximum(trailing_mean(series.flow, w), 1e-3)) for w in _FLOW_DAYS]
         season = flows[_FLOW_DAYS.index(30)]

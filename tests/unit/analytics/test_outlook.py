@@ -133,6 +133,23 @@ def test_earlier_seasons_teach_the_tropic_cycle_of_a_mixed_tide() -> None:
         assert _skill(y, found, lead, first) > _skill(y, within, lead, first) + 0.15
 
 
+def test_earlier_seasons_sampled_in_bursts_leave_the_simpler_methods_offered() -> None:
+    """The drought years were sampled 2–4 days every week: a year logged 3 days in 6 holds no
+    pair 3 days apart, and two months of the scored season cannot tell the two cycles apart.
+    The springs' fit is not made at that lead, and ``damped`` stays on offer."""
+    full = _swinging(seed=6, period=13.660791, lag=1.0)
+    y = full.values.copy()
+    year = np.arange(y.size) // 365
+    y[(year == 1) & (np.arange(y.size) % 6 >= 3)] = np.nan
+    first = 2 * 365 + 60
+    found = outlooks(DailySeries(full.first_day, y), SETTINGS, first)
+    assert np.isnan(found.by_method["damped+springs"][first, 2])  # no pair 3 days apart
+    assert np.isfinite(found.by_method["damped"][first]).all()
+    logged = outlooks(full, SETTINGS, first)  # the same year logged every day
+    assert np.isfinite(logged.by_method["damped+springs"][first]).all()
+    assert np.isnan(logged.by_method["damped"][first]).all()
+
+
 def test_an_origin_s_forecast_uses_nothing_after_it() -> None:
     y = _seasonal(3, seed=4)
     origin = 2 * 365 + 100
