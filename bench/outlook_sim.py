@@ -10,7 +10,8 @@ as ingest would store them (bench/forecast_sim.py), good readings only; a day co
 (the days before are history only). ``--sample-h 2`` keeps a reading every 2 hours, as the
 national network samples; ``--history-bursts 3,6`` keeps the earlier seasons only on 3 days of
 every 6, as it sampled the drought years (docs/domain.md §3.4). Prints the skill against
-persistence of the daily peak at days 1, 3 and 7 per station, then the median and the worst.
+persistence of the daily peak at days 1, 3 and 7 per station, then the median and the worst,
+and the hit rate and false-alarm ratio of "the peak above the station's median" at day 7.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     start = date(int(args.scored), 1, 1).toordinal()
     print("station".ljust(14) + "".join(f"  with@{d}  none@{d}" for d in LEADS))
     table: dict[str, list[list[float]]] = {"with": [], "none": []}
+    hits: dict[str, list[tuple[float, float, float, float]]] = {"with": [], "none": []}
     for station in (d.id for d in stations):
         line = station[:14].ljust(14)
         rows: dict[str, list[float]] = {}
@@ -112,14 +114,20 @@ def main(argv: list[str] | None = None) -> int:
             for day, value in peaks.items():
                 y[day - first_day] = value
             case = Case(station, DailySeries(first_day, y), start - first_day)
-            got = score(case, outlooks(case.series, settings, case.first), float(np.nanmedian(y)))
+            level = float(np.nanmedian(y[case.first :]))  # the scored days, as outlook_skill
+            got = score(case, outlooks(case.series, settings, case.first), level)
             rows[label] = [got.skill(d) for d in LEADS]
+            hits[label].append(got.hits[7])
             table[label].append(rows[label])
         line += "".join(f"  {rows['with'][i]:+6.3f}  {rows['none'][i]:+6.3f}" for i in range(3))
         print(line, flush=True)
     for what, pick in (("median", np.median), ("worst", np.min)):
         w, n = pick(np.array(table["with"]), axis=0), pick(np.array(table["none"]), axis=0)
         print(what.ljust(14) + "".join(f"  {w[i]:+6.3f}  {n[i]:+6.3f}" for i in range(3)))
+    for label in ("with", "none"):  # "the peak above the station's median", day 7
+        h, f, ph, pf = np.median(np.array(hits[label]), axis=0)
+        print(f"# {label}: hit rate / false alarms at day 7 {h:.2f} / {f:.2f} "
+              f"(persistence {ph:.2f} / {pf:.2f}), medians over the stations")  # fmt: skip
     return 0
 
 
