@@ -20,7 +20,7 @@ from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.factory import open_reading_store
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
-from saltwatch.wiring import landed_for_alerts, polled_elsewhere
+from saltwatch.wiring import PolledElsewhere, landed_for_alerts
 
 CONFIG_ENV = "SALTWATCH_CONFIG_FILE"
 
@@ -47,6 +47,6 @@ def app_from_environment() -> FastAPI:
         issued=SqliteIssuedBulletins(state_path),
         signins=SqliteSignIns(state_path),
         schedules=SqliteSchedules(state_path),
-        ingest=NoIngest(polled_elsewhere(settings, clock)),  # the vendor clouds ingest polls
+        ingest=NoIngest(PolledElsewhere(settings, clock).states),  # the vendor clouds ingest polls
     )
     return create_app(context)

@@ -28,7 +28,6 @@ from saltwatch.storage.alert_sqlite import SqliteAlertStore
 from saltwatch.storage.audit_sqlite import SqliteAuditLog
 from saltwatch.storage.bulletin_sqlite import SqliteIssuedBulletins
 from saltwatch.storage.landed_sqlite import SqliteLandedLog
-from saltwatch.storage.polled_sqlite import SqlitePolledSources
 from saltwatch.storage.schedule_sqlite import SqliteSchedules
 from saltwatch.storage.signin_sqlite import SqliteSignIns
 
@@ -113,21 +112,6 @@ def _judge_landed(engine: AlertEngine, landed: SqliteLandedLog) -> None:
             landed.done(LANDED_READER, seq)
     except RetryableError as exc:  # the state file is busy or full: the next turn reads them
         log.warning("the landed log was not read: %s", exc)
-
-
-def _polled_elsewhere(settings: Settings, clock: Clock) -> Callable[[], dict[str, float]]:
-    """The stale vendor clouds as ``saltwatch ingest`` beside this process keeps them
-    (storage/polled_sqlite.py), asked at each tick."""
-    polled = SqlitePolledSources(settings.state.path)
-
-    def stale() -> dict[str, float]:
-        try:
-            return polled.stale_hours(clock.now_ns())
-        except RetryableError as exc:  # the state file is busy: the next tick asks again
-            log.debug("the polled sources were not read: %s", exc)
-            return {}
-
-    return stale
 
 
 def _analytics(
@@ -226,7 +210,7 @@ def run_with_alerts(
     default: a signal). ``api_ingest``: ingest in this process, whose rejections, liveness,
     broker connection and metrics the API shows. ``on_ready`` is called once the source is
     subscribed and the API answers. Raises FatalError when the broker or the store refuses us."""
-    from saltwatch.wiring import build_engine  # noqa: PLC0415
+    from saltwatch.wiring import PolledElsewhere, build_engine  # noqa: PLC0415
 
     tracker = source.tracker
 
@@ -259,7 +243,7 @@ def run_with_alerts(
         sources_stale=(
             api_ingest.stale_sources
             if api_ingest is not None
-            else _polled_elsewhere(settings, clock or SystemClock())
+            else PolledElsewhere(settings, clock or SystemClock()).stale_hours
         ),
     )
     system = engine.watch_system(

@@ -243,19 +243,28 @@ def landed_for_alerts(
     return tell
 
 
-def polled_elsewhere(settings: Settings, clock: Clock) -> Callable[[], list[SourceStatus]]:
+class PolledElsewhere:
     """The vendor clouds as ``saltwatch ingest`` beside this process keeps them
-    (storage/polled_sqlite.py), counted when asked: what ``/health`` of ``saltwatch api`` lists."""
-    polled = SqlitePolledSources(settings.state.path)
+    (storage/polled_sqlite.py), counted when asked: ``saltwatch alerts`` raises ``source-stale``
+    from them at each tick, ``/health`` of ``saltwatch api`` lists them."""
 
-    def states() -> list[SourceStatus]:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._polled = SqlitePolledSources(settings.state.path)
+        self._clock = clock
+
+    def states(self) -> list[SourceStatus]:
         try:
-            return polled.states(clock.now_ns())
+            return self._polled.states(self._clock.now_ns())
         except (RetryableError, FatalError) as exc:  # busy, or not there yet: asked again later
             log.debug("the polled sources were not read: %s", exc)
             return []
 
-    return states
+    def stale_hours(self) -> dict[str, float]:
+        try:
+            return self._polled.stale_hours(self._clock.now_ns())
+        except RetryableError as exc:  # the state file is busy: the next tick asks again
+            log.debug("the polled sources were not read: %s", exc)
+            return {}
 
 
 def polled_for_alerts(

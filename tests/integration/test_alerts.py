@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import pytest
@@ -25,6 +26,9 @@ from saltwatch.storage.sqlite import SqliteReadingStore
 from saltwatch.wiring import build_engine, ingest_service
 from tests.alert_tools import rivers_alerting_file
 from tests.integration.ingest_helpers import ingest_process, settings_from_env
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.integration
 
@@ -341,6 +345,19 @@ def test_the_alerts_process_judges_only_what_ingest_accepted(
             process.wait(15)
 
 
+def api_process(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    """The API app as ``saltwatch api`` builds it (saltwatch/api_process.py), from ``env``'s
+    settings, the same ones the processes beside it were started with."""
+    from fastapi.testclient import TestClient  # noqa: PLC0415
+
+    from saltwatch.api_process import app_from_environment  # noqa: PLC0415
+
+    for name, value in env.items():
+        if name.startswith("SALTWATCH_"):
+            monkeypatch.setenv(name, value)
+    return TestClient(app_from_environment())
+
+
 def assert_xuan_hoa_alerted(alerts_seen: Collector, value: float) -> None:
     """Waits for the Xuân Hòa intake's critical alert at ``value``."""
 
@@ -365,18 +382,11 @@ def test_a_handheld_reading_entered_through_an_api_process_is_judged_by_the_aler
     staff enter 1.3 ‰ measured at the Xuân Hòa intake; the alerts process never hears it from
     the broker and judged it only after a restart. It reads the landed log the API process
     writes: the intake's critical alert goes out within seconds."""
-    from fastapi.testclient import TestClient  # noqa: PLC0415
-
-    from saltwatch.api_process import app_from_environment  # noqa: PLC0415
-
     env = process_env(mosquitto, tmp_path, topic_prefix)
     with ingest_beside(env, tmp_path / "ingest"), alerts_process(env, tmp_path / "alerts.log"):
-        for name, value in env.items():
-            if name.startswith("SALTWATCH_"):
-                monkeypatch.setenv(name, value)
         token = [{"role": "operator", "token": "op-token-for-the-split-test", "name": "ut-b"}]
         monkeypatch.setenv("SALTWATCH_API__TOKENS", orjson.dumps(token).decode())
-        with TestClient(app_from_environment()) as api:
+        with api_process(env, monkeypatch) as api:
             entered = api.post(
                 "/api/v1/stations/xuan-hoa/readings",
                 json={"value": 1.3, "note": "cống Xuân Hòa"},
@@ -427,10 +437,7 @@ def test_a_vendor_cloud_gone_quiet_beside_the_alerts_process_is_a_system_alert(
     API process's ``/health`` listed no source; it reads them too."""
     import socket  # noqa: PLC0415
 
-    from fastapi.testclient import TestClient  # noqa: PLC0415
-
     from harness.documented import documented_sources  # noqa: PLC0415
-    from saltwatch.api_process import app_from_environment  # noqa: PLC0415
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
@@ -451,10 +458,7 @@ def test_a_vendor_cloud_gone_quiet_beside_the_alerts_process_is_a_system_alert(
 
     with alerts_process(env, tmp_path / "alerts.log"), ingest_beside(env, tmp_path / "ingest"):
         wait_until(lambda: stale() != [], 30, "the source-stale system alert")
-        for name, value in env.items():
-            if name.startswith("SALTWATCH_"):
-                monkeypatch.setenv(name, value)
-        with TestClient(app_from_environment()) as api:
+        with api_process(env, monkeypatch) as api:
             # ingest writes what it polled every 15 s, when it changed (a failed poll did)
             failing = {"name": "vendor-buoys", "lag_s": None, "stale": True, "failing": True}
             wait_until(lambda: failing in api.get("/health").json()["sources"], 40, "/health")
