@@ -47,7 +47,13 @@ def _day(day: date, lang: Lang) -> str:
 
 
 def _days(first: date, last: date, lang: Lang) -> str:
-    return _day(first, lang) if first == last else f"{_day(first, lang)}–{_day(last, lang)}"
+    """A day, or the days from ``first`` to ``last``, the month once where both share it (a
+    narrow column on a phone)."""
+    if first == last:
+        return _day(first, lang)
+    if (first.year, first.month) != (last.year, last.month):
+        return f"{_day(first, lang)}–{_day(last, lang)}"
+    return f"{first:%d}–{_day(last, lang)}"
 
 
 def _reach(reach: Reach | None, lang: Lang) -> str:

@@ -23,8 +23,9 @@ def test_a_flat_week_is_held_all_week_and_said_so() -> None:
     days = _week(0.41, 0.41, 0.4104, 0.41, 0.41, 0.41, 0.41)  # as persistence ships it
     first, last = _held(days, 2)
     assert (first, last) == (MONDAY, MONDAY + timedelta(days=6))
-    assert _days(first, last, "en") == "04 Mar–10 Mar"
-    assert _days(first, last, "vi") == "04/03–10/03"
+    assert _days(first, last, "en") == "04–10 Mar"
+    assert _days(first, last, "vi") == "04–10/03"
+    assert _days(date(2024, 2, 28), date(2024, 3, 2), "vi") == "28/02–02/03"
 
 
 def test_one_day_s_peak_is_that_day() -> None:
