@@ -169,14 +169,13 @@ def spring_neap(y: FloatArray, days: int, s: OutlookSettings) -> FloatArray:
     return out
 
 
-def springs(series: DailySeries, days: int, level: FloatArray) -> FloatArray:
-    """(n, days, 2 per cycle): each fortnightly cycle's change from the origin to each target
-    day, at its astronomical period counted from the date itself (so that every season and
-    file of a station shares one phase), times the origin's recent ``level`` (a station's swing
-    grows with its salinity); NaN at origins with less than a year of record behind them."""
-    y = np.asarray(series.values, np.float64)
-    n = y.size
-    day = series.first_day + np.arange(n, dtype=np.float64)
+def cycles(first_day: int, days: int, level: FloatArray) -> FloatArray:
+    """(n, days, 2 per cycle): each fortnightly cycle's change from the origin (``first_day``
+    onward, one per ``level``) to each target day, at its astronomical period counted from the
+    date itself (so that every season and file of a station shares one phase), times the
+    origin's recent ``level`` (a station's swing grows with its salinity)."""
+    n = level.shape[0]
+    day = first_day + np.arange(n, dtype=np.float64)
     ahead = day[:, None] + np.arange(1, days + 1)[None, :]
     parts = []
     for period in CYCLE_DAYS:
@@ -185,11 +184,18 @@ def springs(series: DailySeries, days: int, level: FloatArray) -> FloatArray:
             (np.cos(w * ahead) - np.cos(w * day)[:, None]) * level,
             (np.sin(w * ahead) - np.sin(w * day)[:, None]) * level,
         ]
-    out = np.stack(parts, axis=2)
+    return np.asarray(np.stack(parts, axis=2), np.float64)
+
+
+def springs(series: DailySeries, days: int, level: FloatArray) -> FloatArray:
+    """The ``cycles`` of ``damped+springs``: NaN at origins with less than a year of record
+    behind them (two months cannot tell the two cycles apart)."""
+    y = np.asarray(series.values, np.float64)
+    out = cycles(series.first_day, days, level)
     known = np.flatnonzero(np.isfinite(y))
-    start = int(known[0]) if known.size else n
-    out[: min(n, start + int(YEAR_DAYS))] = np.nan
-    return np.asarray(out, np.float64)
+    start = int(known[0]) if known.size else y.size
+    out[: min(y.size, start + int(YEAR_DAYS))] = np.nan
+    return out
 
 
 def method_inputs(

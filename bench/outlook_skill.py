@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.outlook_ceiling import LEADS, hit_far, print_ceilings
 from saltwatch.analytics.outlook import Outlooks, outlooks
 from saltwatch.analytics.outlook_inputs import (
     OUTLOOK_METHODS,
@@ -43,8 +44,6 @@ from saltwatch.analytics.outlook_inputs import (
     settings_of,
 )
 from saltwatch.core.rules import load_rules
-
-LEADS = (1, 3, 5, 7)
 
 
 @dataclass
@@ -162,13 +161,6 @@ class Score:
         return 1.0 - self.mae[lead] / p if p > 0 else 0.0
 
 
-def _hit_far(event: np.ndarray, said: np.ndarray) -> tuple[float, float]:
-    hits = int(np.count_nonzero(event & said))
-    hit = hits / max(1, int(np.count_nonzero(event)))
-    far = int(np.count_nonzero(~event & said)) / max(1, int(np.count_nonzero(said)))
-    return hit, far
-
-
 def score(case: Case, found: Outlooks, level: float) -> Score:
     y = case.series.values
     n = y.size
@@ -185,7 +177,7 @@ def score(case: Case, found: Outlooks, level: float) -> Score:
             mae[lead] = float(np.mean(np.abs(obs[ok] - pred[ok])))
             per[lead] = float(np.mean(np.abs(obs[ok] - base[ok])))
             event = obs[ok] > level
-            hits[lead] = _hit_far(event, pred[ok] > level) + _hit_far(event, base[ok] > level)
+            hits[lead] = hit_far(event, pred[ok] > level) + hit_far(event, base[ok] > level)
     used: dict[str, int] = {}
     for origin in range(case.first, n):
         if not np.isnan(found.mean[origin, 0]):
@@ -219,8 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--ceiling",
         action="store_true",
-        help="also print what damping could gain knowing the future: the best share of the way "
-        "toward the scored period's own mean, chosen on the scored days themselves",
+        help="also print what knowing the scored days would gain (bench/outlook_ceiling.py): "
+        "damping toward the scored period's own mean, its share chosen on those days; and "
+        "each method's correction fitted on the scored days themselves, the best per lead",
     )
     ap.add_argument(
         "--methods",
@@ -281,10 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print("".join(f"  {float(np.median(pooled[k])):.2f}" for k in ("hit3", "far3", "hit7", "far7")))
     print("worst".ljust(24) + "".join(f"  {min(skills[d]):+7.3f}" for d in LEADS))
     if args.ceiling:
-        print("# ceiling: damping toward the scored period's mean, its share chosen on those days")
-        for case in cases:
-            line = "".join(f"  {ceiling(case, d):+7.3f}" for d in LEADS)
-            print(case.name[:24].ljust(24) + line)
+        print_ceilings([(c.name, c.series, c.first) for c in cases], settings)
     return 0
 
 
@@ -299,21 +289,6 @@ def enough(case: Case, s: OutlookSettings) -> bool:
         file=sys.stderr,
     )
     return False
-
-
-def ceiling(case: Case, lead: int) -> float:
-    """Skill of y + a (mean − y) with the mean and the share ``a`` both taken from the scored
-    days (an oracle: no forecast knows them): how far leaning toward a mean can go at all."""
-    y = case.series.values[case.first :]
-    base, target = y[:-lead], y[lead:]
-    ok = ~np.isnan(base) & ~np.isnan(target)
-    mean = float(np.nanmean(y))
-    per = float(np.mean(np.abs(target[ok] - base[ok])))
-    best = min(
-        float(np.mean(np.abs(target[ok] - (base[ok] + a * (mean - base[ok])))))
-        for a in np.linspace(0.0, 1.0, 41)
-    )
-    return 1.0 - best / per if per > 0 else 0.0
 
 
 if __name__ == "__main__":
