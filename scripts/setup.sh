@@ -25,4 +25,5 @@ fi
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 extra=""
 [ "${1:-}" = test ] && extra="[test]"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extra}"
+# within the versions the checks last passed with (constraints.txt)
+.venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".${extra}"
