@@ -11,7 +11,8 @@ as ingest would store them (bench/forecast_sim.py), good readings only; a day co
 national network samples; ``--history-bursts 3,6`` keeps the earlier seasons only on 3 days of
 every 6, as it sampled the drought years (docs/domain.md §3.4). Prints the skill against
 persistence of the daily peak at days 1, 3 and 7 per station, then the median and the worst,
-and the hit rate and false-alarm ratio of "the peak above the station's median" at day 7.
+the hit rate and false-alarm ratio of "the peak above the station's median" at day 7, and the
+share of days inside the nominal band (median and range over the stations).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     print("station".ljust(14) + "".join(f"  with@{d}  none@{d}" for d in LEADS))
     table: dict[str, list[list[float]]] = {"with": [], "none": []}
     hits: dict[str, list[tuple[float, float, float, float]]] = {"with": [], "none": []}
+    inside: dict[str, list[float]] = {"with": [], "none": []}
     for station in (d.id for d in stations):
         line = station[:14].ljust(14)
         rows: dict[str, list[float]] = {}
@@ -118,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             got = score(case, outlooks(case.series, settings, case.first), level)
             rows[label] = [got.skill(d) for d in LEADS]
             hits[label].append(got.hits[7])
+            inside[label].append(got.coverage)
             table[label].append(rows[label])
         line += "".join(f"  {rows['with'][i]:+6.3f}  {rows['none'][i]:+6.3f}" for i in range(3))
         print(line, flush=True)
@@ -126,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         print(what.ljust(14) + "".join(f"  {w[i]:+6.3f}  {n[i]:+6.3f}" for i in range(3)))
     for label in ("with", "none"):  # "the peak above the station's median", day 7
         h, f, ph, pf = np.median(np.array(hits[label]), axis=0)
+        lo, mid, hi = np.percentile(inside[label], [0, 50, 100])
         print(f"# {label}: hit rate / false alarms at day 7 {h:.2f} / {f:.2f} "
-              f"(persistence {ph:.2f} / {pf:.2f}), medians over the stations")  # fmt: skip
+              f"(persistence {ph:.2f} / {pf:.2f}), medians over the stations; "
+              f"in the {settings.band:.0%} band {mid:.1%} ({lo:.0%} to {hi:.0%})")  # fmt: skip
     return 0
 
 
