@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -777,10 +778,12 @@ def test_saltwatch_api_serves_https_when_given_a_certificate(tmp_path: Path) -> 
         stderr=subprocess.STDOUT,
     )  # fmt: skip
 
+    trusted = ssl.create_default_context(cafile=str(ca_file))
+
     def answers() -> bool:
         assert process.poll() is None, log.read_text()[-2000:]
         try:
-            return httpx.get(f"https://127.0.0.1:{port}/health", verify=str(ca_file)).is_success
+            return httpx.get(f"https://127.0.0.1:{port}/health", verify=trusted).is_success
         except httpx.HTTPError:
             return False
 
