@@ -24,7 +24,6 @@ from saltwatch.analytics.outlook_inputs import (
     OutlookSettings,
     cycles,
     method_inputs,
-    trailing_mean,
 )
 
 LEADS = (1, 3, 5, 7)
@@ -68,8 +67,8 @@ def fitted_on_scored(series: DailySeries, first: int, s: OutlookSettings, level:
     n = y.size
     given, _ = method_inputs(series, s)
     feats: dict[str, FloatArray] = {str(m): x for m, x in given.items()}
-    recent = np.repeat(trailing_mean(y, s.anchor_days)[:, None], s.horizon_days, axis=1)
-    toward = (recent - y[:, None])[:, :, None]
+    toward = given["damped"]  # the way to the recent mean
+    recent = y[:, None] + toward[:, :, 0]
     feats["damped+cycles"] = np.concatenate(
         [toward, cycles(series.first_day, s.horizon_days, recent)], axis=2
     )
